@@ -1,0 +1,1 @@
+"""One module per area adds its ``cart`` subcommands; see ``cart.cli``."""
