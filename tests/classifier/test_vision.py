@@ -109,7 +109,7 @@ def test_suggest_ranks_plus_by_probability():
     assert got[0].label == "Pink-Lady" and got[0].score == 0.6
     # labels outside the top-k rank by their coarse class
     got = suggest(v(("Pink-Lady", 0.9)), products, H)
-    assert [s.plu for s in got] == ["4130", "4021", "4017"]
+    assert [s.plu for s in got] == ["4130", "4017", "4021"]  # ties: by PLU
     assert got[1].score == 0.0 and got[1].coarse_score == 0.9
 
 
