@@ -111,7 +111,7 @@ def printable(text: str, limit: int = 80) -> str:
     out = []
     for ch in text[:limit]:
         o = ord(ch)
-        if o < 32 or o == 127 or 0x80 <= o < 0xA0 or ch == "\\":
+        if o < 32 or o == 127 or 0x80 <= o < 0xA0:
             out.append(f"\\x{o:02x}" if o < 256 else f"\\u{o:04x}")
         else:
             out.append(ch)

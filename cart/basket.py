@@ -260,6 +260,9 @@ class Basket:
         self.store = store
         self.session = session
         self._lines: dict[str, _LineState] = {}
+        self._inputs: dict[str, LineInput] = {}  # the same lines as pricing inputs
+        self._open: dict[str, Flag] = {}  # open flags, in the order raised
+        self._price_cache: dict = {}
         self._line_ids_used: set[str] = set()
         self._coupons: list[Coupon] = []
         self._flags: dict[str, Flag] = {}  # every flag raised, in order
@@ -297,7 +300,7 @@ class Basket:
 
     @property
     def open_flags(self) -> tuple[Flag, ...]:
-        return tuple(f for f in self._flags.values() if f.open)
+        return tuple(self._open.values())
 
     @property
     def all_flags(self) -> tuple[Flag, ...]:
@@ -309,6 +312,9 @@ class Basket:
         b = Basket.__new__(Basket)
         b.__dict__.update(self.__dict__)
         b._lines = dict(self._lines)
+        b._inputs = dict(self._inputs)
+        b._open = dict(self._open)
+        b._price_cache = {}
         b._line_ids_used = set(self._line_ids_used)
         b._coupons = list(self._coupons)
         b._flags = dict(self._flags)
@@ -476,6 +482,7 @@ class Basket:
 
     def _add(self, line, product_id, qty, grams, price, code, t_ms) -> None:
         self._lines[line] = _LineState(line, product_id, qty, grams or 0, price, code, t_ms)
+        self._inputs[line] = LineInput(line, self.store.catalog[product_id], qty, grams or 0, price)
         self._line_ids_used.add(line)
         if line.startswith("L") and line[1:].isdigit():
             self._lines_seq = max(self._lines_seq, int(line[1:]))
@@ -489,11 +496,14 @@ class Basket:
 
     def _do_remove_line(self, ev: RemoveLine) -> None:
         del self._lines[ev.line]
+        del self._inputs[ev.line]
 
     def _do_set_quantity(self, ev: SetQuantity) -> None:
         st = self._lines[ev.line]
         self._lines[ev.line] = _LineState(st.line_id, st.product_id, ev.qty, st.grams,
                                           st.fixed_price, st.code, st.added_ms)
+        li = self._inputs[ev.line]
+        self._inputs[ev.line] = LineInput(li.line_id, li.product, ev.qty, li.grams, li.fixed_price)
 
     def _do_apply_coupon(self, ev: ApplyCoupon) -> None:
         self._coupons.append(self._coupon(ev.code))
@@ -506,8 +516,8 @@ class Basket:
         self._loyalty = ev.member
 
     def _do_raise_flag(self, ev: RaiseFlag) -> None:
-        self._flags[ev.flag] = Flag(ev.flag, ev.kind, ev.message, ev.action,
-                                    json.loads(json.dumps(ev.payload)), ev.t_ms)
+        self._flags[ev.flag] = self._open[ev.flag] = Flag(
+            ev.flag, ev.kind, ev.message, ev.action, json.loads(json.dumps(ev.payload)), ev.t_ms)
         if ev.flag.startswith("F") and ev.flag[1:].isdigit():
             self._flags_seq = max(self._flags_seq, int(ev.flag[1:]))
 
@@ -515,6 +525,7 @@ class Basket:
         f = self._flags[ev.flag]
         self._flags[ev.flag] = Flag(f.id, f.kind, f.message, f.action, f.payload, f.raised_ms,
                                     ev.resolution, ev.by, ev.staff_id, ev.t_ms)
+        del self._open[ev.flag]
 
     def _do_check_out(self, ev: CheckOut) -> None:
         self._state = "checked_out"
@@ -526,6 +537,7 @@ class Basket:
                 self._flags[fid] = Flag(f.id, f.kind, f.message, f.action, f.payload,
                                         f.raised_ms, "session cancelled", "staff",
                                         ev.staff_id, ev.t_ms)
+        self._open.clear()
 
     # -- snapshot -------------------------------------------------------------------------------
 
@@ -533,21 +545,19 @@ class Basket:
         """The basket now, priced. Cached until the next event."""
         if self._snapshot is not None:
             return self._snapshot
-        cat = self.store.catalog
-        inputs = []
+        inputs = list(self._inputs.values())
         weight = 0
-        for st in self._lines.values():
-            p = cat[st.product_id]
-            inputs.append(LineInput(st.line_id, p, st.qty, st.grams, st.fixed_price))
-            if p.by_weight and st.grams:
-                weight += st.grams * st.qty + p.tare_g * st.qty
+        for li in inputs:
+            p = li.product
+            if p.sold_by == "weight" and li.grams:
+                weight += (li.grams + p.tare_g) * li.qty
             else:
-                weight += (p.unit_weight_g + p.tare_g) * st.qty
+                weight += (p.unit_weight_g + p.tare_g) * li.qty
         if self._state == "cancelled":
             inputs = []
         if inputs or self._coupons:
-            priced = price_lines(inputs, cat, self.store.config, self._coupons,
-                                 loyalty=bool(self._loyalty))
+            priced = price_lines(inputs, self.store.catalog, self.store.config, self._coupons,
+                                 loyalty=bool(self._loyalty), cache=self._price_cache)
             lines, coupons, totals = priced.lines, priced.coupons, priced.totals
         else:
             cfg = self.store.config

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Self
 
 SCHEMA_VERSION = 1
+DEFAULT_JOURNAL = "var/journal.sqlite"  # relative to the working directory; CART_JOURNAL overrides
 SYNC_MODES = ("FULL", "NORMAL", "EXTRA", "OFF")
 
 _SCHEMA = """
@@ -47,6 +48,13 @@ CREATE TABLE IF NOT EXISTS events (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_status ON sessions(status, opened_ms);
 """
+
+
+def default_journal_path() -> str:
+    """``$CART_JOURNAL`` if set, else ``var/journal.sqlite`` (the cart's working directory)."""
+    import os
+
+    return os.environ.get("CART_JOURNAL") or DEFAULT_JOURNAL
 
 
 class JournalError(RuntimeError):
@@ -109,8 +117,14 @@ class Journal:
         self._lock = threading.RLock()
         self._last_seq: dict[str, int] = {}
         self._status: dict[str, str] = {}
+        self._db: sqlite3.Connection | None = None
+        if self.path != ":memory:":
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise JournalError(f"{self.path}: cannot create its folder: {exc}") from exc
         try:
-            self._db: sqlite3.Connection | None = sqlite3.connect(
+            self._db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=5.0
             )
             db = self._db

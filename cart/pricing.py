@@ -29,6 +29,20 @@ def weight_amount(price_per_kg: int, grams: int) -> int:
     return round_half_up(price_per_kg * grams, 1000)
 
 
+def allocate_latest(total: int, caps: Sequence[int]) -> list[int]:
+    """Give ``total`` to the last entries first, each at most its cap (a promotion's saving
+    lands on the item that completes the deal: the third of "3 for 2", the second of BOGO)."""
+    out = [0] * len(caps)
+    left = total
+    for i in range(len(caps) - 1, -1, -1):
+        if left <= 0:
+            break
+        give = min(left, caps[i])
+        out[i] = give
+        left -= give
+    return out
+
+
 def allocate(total: int, weights: Sequence[int]) -> list[int]:
     """Split ``total`` over ``weights`` in proportion (largest remainder, ties to the earlier).
 
@@ -153,17 +167,31 @@ def price_lines(
     config: StoreConfig,
     coupons: Sequence[Coupon] = (),
     loyalty: bool = False,
+    cache: dict | None = None,
 ) -> Priced:
-    """Price a basket. Pure; cost is linear in the number of lines."""
-    amounts = [line_amount(li) for li in lines]
-    savings = [0] * len(lines)
-    promo_name = [""] * len(lines)
+    """Price a basket. Pure; cost is linear in the number of lines.
 
-    # Promotions: per product over all its lines that are not fixed-price; the best one wins.
+    ``cache`` (optional, owned by the caller) lets unchanged lines reuse their PricedLine.
+    """
+    n = len(lines)
+    amounts = [0] * n
+    savings = [0] * n
+    promo_name = [""] * n
     groups: dict[str, list[int]] = {}
     for i, li in enumerate(lines):
-        if li.fixed_price is None and li.product.promotions:
-            groups.setdefault(li.product.id, []).append(i)
+        p = li.product
+        if li.fixed_price is not None:
+            amounts[i] = li.fixed_price * li.qty
+        elif p.sold_by == "weight":
+            amounts[i] = (2 * p.price * li.grams + 1000) // 2000 * li.qty
+        else:
+            amounts[i] = p.price * li.qty
+            if p.promotions:
+                groups.setdefault(p.id, []).append(i)
+        if li.fixed_price is None and p.promotions and p.sold_by == "weight":
+            groups.setdefault(p.id, []).append(i)
+
+    # Promotions: per product over all its lines that are not fixed-price; the best one wins.
     for idx in groups.values():
         group_lines = [lines[i] for i in idx]
         group_amounts = [amounts[i] for i in idx]
@@ -172,23 +200,22 @@ def price_lines(
             promo = catalog.promotions.get(pid)
             if promo is None:
                 continue
-            s = min(_promotion_saving(promo, group_lines, group_amounts, loyalty),
-                    sum(group_amounts))
-            if s > best:
-                best, best_promo = s, promo
+            s_ = min(_promotion_saving(promo, group_lines, group_amounts, loyalty),
+                     sum(group_amounts))
+            if s_ > best:
+                best, best_promo = s_, promo
         if best_promo is not None:
-            for i, share in zip(idx, allocate(best, group_amounts), strict=True):
+            shares = allocate_latest(best, group_amounts) if len(idx) > 1 else [best]
+            for i, share in zip(idx, shares, strict=True):
                 savings[i] = share
                 if share:
                     promo_name[i] = best_promo.name
 
-    after = [a - s for a, s in zip(amounts, savings, strict=True)]
-
     # Coupons, in the order they were scanned; each gives at most what is left to pay.
     applied: list[AppliedCoupon] = []
-    coupon_alloc = [0] * len(lines)
+    coupon_alloc = [0] * n if coupons else None
     for c in coupons:
-        remaining = [a - c_ for a, c_ in zip(after, coupon_alloc, strict=True)]
+        remaining = [a - s_ - c_ for a, s_, c_ in zip(amounts, savings, coupon_alloc, strict=True)]
         if c.kind == "product_amount_off":
             idx = [i for i, li in enumerate(lines) if li.product.id == c.product]
             pool = sum(remaining[i] for i in idx)
@@ -212,8 +239,30 @@ def price_lines(
 
     # Tax per class on what is paid for each class.
     base_by_class: dict[str, int] = {}
-    for li, a, c_ in zip(lines, after, coupon_alloc, strict=True):
-        base_by_class[li.product.tax_class] = base_by_class.get(li.product.tax_class, 0) + a - c_
+    priced = []
+    use_cache = cache is not None
+    for i, li in enumerate(lines):
+        a, s_ = amounts[i], savings[i]
+        paid = a - s_ - (coupon_alloc[i] if coupon_alloc is not None else 0)
+        p = li.product
+        base_by_class[p.tax_class] = base_by_class.get(p.tax_class, 0) + paid
+        key = (li.line_id, p.id, li.qty, li.grams, li.fixed_price, a, s_, promo_name[i]) \
+            if use_cache else None
+        pl = cache.get(key) if use_cache else None
+        if pl is None:
+            pl = PricedLine(
+                li.line_id, p.id, p.name, p.sold_by, li.qty, li.grams,
+                li.fixed_price if li.fixed_price is not None else p.price,
+                a, s_, a - s_, promo_name[i], p.tax_class, li.fixed_price is not None,
+            )
+            if use_cache:
+                cache[key] = pl
+        priced.append(pl)
+    if use_cache and len(cache) > 4 * n + 64:
+        keep = {(li.line_id, li.product.id, li.qty, li.grams, li.fixed_price, amounts[i],
+                 savings[i], promo_name[i]) for i, li in enumerate(lines)}
+        for k in [k for k in cache if k not in keep]:
+            del cache[k]
     taxes = []
     for cls in sorted(base_by_class):
         tc = config.tax_classes[cls]
@@ -224,26 +273,15 @@ def price_lines(
             tax = round_half_up(base * tc.rate_bp, 10_000)
         taxes.append(TaxLine(cls, tc.name, tc.rate_bp, base, tax))
 
-    priced = tuple(
-        PricedLine(
-            line_id=li.line_id, product_id=li.product.id, name=li.product.name,
-            sold_by=li.product.sold_by, qty=li.qty, grams=li.grams,
-            unit_price=li.fixed_price if li.fixed_price is not None else li.product.price,
-            amount=a, savings=s, total=a - s, promotion=pn, tax_class=li.product.tax_class,
-            fixed_price=li.fixed_price is not None,
-        )
-        for li, a, s, pn in zip(lines, amounts, savings, promo_name, strict=True)
-    )
     subtotal = sum(amounts)
     promo_savings = sum(savings)
-    coupon_savings = sum(coupon_alloc)
+    coupon_savings = sum(coupon_alloc) if coupon_alloc is not None else 0
     tax = sum(t.tax for t in taxes)
     total = subtotal - promo_savings - coupon_savings + (0 if config.tax_inclusive else tax)
-    items = sum(li.qty for li in lines)
     totals = Totals(
         subtotal=subtotal, savings=promo_savings + coupon_savings, tax=tax, total=total,
         promotion_savings=promo_savings, coupon_savings=coupon_savings, taxes=tuple(taxes),
         currency=config.currency, minor_digits=config.minor_digits,
-        tax_inclusive=config.tax_inclusive, items=items,
+        tax_inclusive=config.tax_inclusive, items=sum(li.qty for li in lines),
     )
-    return Priced(priced, tuple(applied), totals)
+    return Priced(tuple(priced), tuple(applied), totals)
