@@ -251,6 +251,34 @@ class Store:
         return self.catalog.digest
 
 
+@dataclass(frozen=True, slots=True)
+class StoreProfile:
+    """The ``[store]`` section of a hardware profile: where the store and journal live."""
+
+    path: Path
+    journal: str
+    journal_synchronous: str = "FULL"
+
+
+def store_profile(section: Any, file: str = "profile", base: Path | None = None) -> StoreProfile:
+    """Validate a profile's ``[store]`` table. Relative paths are taken from ``base``."""
+    problems: list[Problem] = []
+    e = _Entry(section, file, "store", problems, {"path", "journal", "journal_synchronous"})
+    path = e.text("path", max_len=400)
+    journal = e.text("journal", max_len=400)
+    sync = e.text("journal_synchronous", "FULL")
+    if sync is not None and sync not in ("FULL", "NORMAL", "EXTRA"):
+        e.fail("journal_synchronous", "must be FULL, EXTRA or NORMAL")
+    if problems:
+        raise CatalogError(problems)
+    folder = Path(path)
+    if base is not None and not folder.is_absolute():
+        folder = base / folder
+    if base is not None and journal != ":memory:" and not Path(journal).is_absolute():
+        journal = str(base / journal)
+    return StoreProfile(folder, journal, sync)
+
+
 # ---------------------------------------------------------------------------------------------
 # PINs
 

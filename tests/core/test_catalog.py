@@ -217,3 +217,20 @@ def test_custom_layouts_and_exclusive_tax_store(make_store):
                               timezone="America/New_York", rcn="us"))
     assert not s.config.tax_inclusive
     assert s.config.rcn_layouts[0].prefix == "02"
+
+
+def test_hardware_profile_store_section(tmp_path):
+    import tomllib
+    from pathlib import Path
+
+    from cart.catalog import store_profile
+
+    root = Path(__file__).resolve().parents[2]
+    doc = tomllib.loads((root / "hardware/profiles/cart-v1.toml").read_text())
+    prof = store_profile(doc["store"], "cart-v1.toml", base=root)
+    assert load_store(prof.path).config.currency == "SEK"
+    assert prof.journal_synchronous == "FULL"
+    with pytest.raises(CatalogError) as info:
+        store_profile({"path": "x", "journal_synchronous": "OFF", "colour": 1}, "p.toml")
+    fields = {p.field for p in info.value.problems}
+    assert fields == {"journal", "journal_synchronous", "colour"}
