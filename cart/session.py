@@ -11,6 +11,7 @@ its rows through the same fold.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -42,6 +43,7 @@ class CartSession:
         self.store = store
         self.basket = basket
         self._listeners: list[Callable] = []
+        self._lock = threading.RLock()  # apply() may be called from the UI and fusion threads
 
     @property
     def id(self) -> str:
@@ -91,8 +93,14 @@ class CartSession:
         ``extra``: namespaced rows (``(t_ms, "fusion.x", {...})``) journaled with the events.
         Raises BasketError (nothing journaled) or JournalError (nothing applied).
         """
-        extra = list(extra)
-        for t, kind, _ in extra:
+        with self._lock:
+            snap = self._apply_locked(events, list(extra))
+        for fn in list(self._listeners):
+            fn(snap)
+        return snap
+
+    def _apply_locked(self, events, extra):
+        for _, kind, _ in extra:
             if is_basket_kind(kind):
                 raise BasketError(f"extra rows must be namespaced (\"area.kind\"), got {kind!r}")
         trial = self.basket.copy() if len(events) > 1 else self.basket
@@ -121,17 +129,15 @@ class CartSession:
                 self.basket._apply(ev)
         else:
             self.basket = trial
-        snap = self.basket.snapshot()
-        for fn in list(self._listeners):
-            fn(snap)
-        return snap
+        return self.basket.snapshot()
 
     def record(self, *rows: Row) -> list[int]:
         """Journal namespaced rows of another subsystem (no basket change)."""
         for _, kind, _ in rows:
             if is_basket_kind(kind):
                 raise BasketError(f"record() takes namespaced kinds only, got {kind!r}")
-        return self.journal.append(self.id, rows)
+        with self._lock:
+            return self.journal.append(self.id, rows)
 
     def snapshot(self):
         return self.basket.snapshot()

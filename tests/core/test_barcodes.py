@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from biip.checksums import gs1_price_weight_check_digit, gs1_standard_check_digit
 from hypothesis import given
 from hypothesis import strategies as st
@@ -198,3 +199,20 @@ def test_cli_barcode_prints_product_price_and_weight():
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "prast-cheese" in out.stdout and "450 g" in out.stdout and "62.55 SEK" in out.stdout
+
+
+def test_scan_to_basket_event(store):
+    from cart.basket import AddLine, ApplyCoupon
+
+    ev = lookup(store, with_check("231001000450")).to_event(T0, "L1")
+    assert ev == AddLine(T0, line="L1", product="prast-cheese", grams=450,
+                         code=with_check("231001000450"))
+    ev = lookup(store, with_check("200101004590")).to_event(T0, "L2")
+    assert ev.price == 4590 and ev.grams is None and ev.qty == 1
+    assert isinstance(lookup(store, "9900000200022").to_event(T0, "x"), ApplyCoupon)
+    banana = lookup(store, "4011")
+    assert banana.needs_weighing
+    with pytest.raises(ValueError, match="weigh"):
+        banana.to_event(T0, "L3")
+    with pytest.raises(ValueError, match="check digit"):
+        lookup(store, MILK[:-1] + "0").to_event(T0, "L4")
