@@ -335,6 +335,29 @@ class Journal:
             return None
         return json.loads(row[0])
 
+    def prune(self, closed_before_ms: int) -> int:
+        """Delete sessions closed before ``closed_before_ms`` (rows and receipt); open sessions
+        are never touched. Returns how many sessions went. The file shrinks at the next
+        checkpoint/VACUUM; the space is reused meanwhile."""
+        with self._lock:
+            db = self._conn()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                ids = [r[0] for r in db.execute(
+                    "SELECT id FROM sessions WHERE status != 'open' AND closed_ms < ?",
+                    (int(closed_before_ms),))]
+                for sid in ids:
+                    db.execute("DELETE FROM events WHERE session=?", (sid,))
+                    db.execute("DELETE FROM sessions WHERE id=?", (sid,))
+                db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                self._rollback(db)
+                raise JournalError(f"{self.path}: {exc}") from exc
+            for sid in ids:
+                self._status.pop(sid, None)
+                self._last_seq.pop(sid, None)
+            return len(ids)
+
     def count(self, session: str) -> int:
         with self._lock:
             return self._conn().execute("SELECT COUNT(*) FROM events WHERE session=?",

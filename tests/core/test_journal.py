@@ -108,3 +108,15 @@ def test_the_journal_reopens_where_it_left_off(tmp_path):
         j.append("a", [(T0, "x.y", {})])
     with Journal(path) as j:
         assert j.append("a", [(T0, "x.z", {})]) == [3]
+
+
+def test_prune_removes_only_old_closed_sessions():
+    with Journal(":memory:") as j:
+        for sid, closed in (("old", T0), ("new", T0 + 100)):
+            j.open_session(sid, T0, [(T0, "open", {})])
+            j.close_session(sid, closed, receipt={"s": sid})
+        j.open_session("live", T0 - 50, [(T0, "open", {})])
+        assert j.prune(T0 + 1) == 1
+        assert j.session("old") is None and j.count("old") == 0 and j.receipt("old") is None
+        assert j.receipt("new") == {"s": "new"} and j.unfinished().id == "live"
+        assert j.prune(T0 + 10**9) == 1 and j.session("live") is not None
