@@ -140,7 +140,9 @@ class CartSession:
             return self.journal.append(self.id, rows)
 
     def snapshot(self):
-        return self.basket.snapshot()
+        """The current snapshot (safe to call from another thread than the one applying)."""
+        with self._lock:
+            return self.basket.snapshot()
 
     def subscribe(self, fn: Callable) -> Callable[[], None]:
         """Call ``fn(snapshot)`` after every applied change; returns an unsubscribe function."""

@@ -216,3 +216,11 @@ def test_scan_to_basket_event(store):
         banana.to_event(T0, "L3")
     with pytest.raises(ValueError, match="check digit"):
         lookup(store, MILK[:-1] + "0").to_event(T0, "L4")
+
+
+def test_ean_with_add_on(store):
+    it = interpret("]E3" + MILK + "12", config=store.config)
+    assert it.ok and it.gtin == "0" + MILK and "add-on 12 ignored" in it.warnings
+    assert interpret("]E396385074" + "12345", config=store.config).gtin == "00000096385074"
+    assert not interpret("]E212345").ok
+    assert not interpret("]E3" + MILK[:-1] + "0" + "12").ok  # the main code is still checked
