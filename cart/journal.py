@@ -47,6 +47,11 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (session, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_status ON sessions(status, opened_ms);
+CREATE TABLE IF NOT EXISTS stores (
+    digest TEXT PRIMARY KEY,
+    store_toml BLOB NOT NULL,
+    catalog_toml BLOB NOT NULL
+);
 """
 
 
@@ -175,8 +180,13 @@ class Journal:
 
     # -- writing --------------------------------------------------------------------------------
 
-    def open_session(self, session: str, t_ms: int, rows: Iterable[Any] = ()) -> list[int]:
-        """Create a session and append its first rows, in one transaction."""
+    def open_session(self, session: str, t_ms: int, rows: Iterable[Any] = (), *,
+                     store: tuple[str, bytes, bytes] | None = None) -> list[int]:
+        """Create a session and append its first rows, in one transaction.
+
+        ``store``: ``(digest, store.toml bytes, catalog.toml bytes)`` of the store the session
+        is priced with, kept once per digest so the session can always be replayed exactly.
+        """
         if not isinstance(session, str) or not session or len(session) > 64:
             raise JournalError(f"session id must be a short non-empty string, got {session!r}")
         encoded = [_encode(r) for r in rows]
@@ -191,6 +201,9 @@ class Journal:
                     db.execute("ROLLBACK")
                     raise JournalError(f"session {session!r} already exists") from None
                 seqs = self._insert(db, session, 0, encoded)
+                if store is not None:
+                    db.execute("INSERT OR IGNORE INTO stores VALUES (?, ?, ?)",
+                               (store[0], bytes(store[1]), bytes(store[2])))
                 db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 self._rollback(db)
@@ -334,6 +347,13 @@ class Journal:
         if row is None or row[0] is None:
             return None
         return json.loads(row[0])
+
+    def store_sources(self, digest: str) -> tuple[bytes, bytes] | None:
+        """The store files a session was opened with (see ``open_session(store=...)``)."""
+        with self._lock:
+            row = self._conn().execute(
+                "SELECT store_toml, catalog_toml FROM stores WHERE digest=?", (digest,)).fetchone()
+        return (bytes(row[0]), bytes(row[1])) if row else None
 
     def prune(self, closed_before_ms: int) -> int:
         """Delete sessions closed before ``closed_before_ms`` (rows and receipt); open sessions
