@@ -151,3 +151,24 @@ def test_profile_section_is_read_and_validated():
                 {"confirm_fine": 2}, {"top_k": 100}):
         with pytest.raises(ValueError):
             ClassifierSettings.from_profile(bad, root)
+
+
+def test_demo_catalogue_labels_are_classes_the_model_knows(hierarchy):
+    from cart.catalog import load_store
+
+    catalog = load_store().catalog
+    assert catalog.labels, "the demo store should label its produce"
+    assert catalog.labels <= set(hierarchy.coarse_of)
+
+
+def test_suggest_from_the_real_catalogue(classifier, hierarchy, grocery):
+    from cart.catalog import load_store
+
+    catalog = load_store().catalog
+    top = classifier.classify_file(grocery / "val/Fruit/Banana/Banana_003.jpg", k=5)
+    got = suggest(verdict_from_probabilities(0, top), catalog, hierarchy)
+    assert 1 <= len(got) <= 3
+    assert got[0].label == "Banana"
+    assert got[0].plu in {p.plu for p in catalog.by_label("Banana")}
+    # the catalogue path and the plain-iterable path agree
+    assert got == suggest(verdict_from_probabilities(0, top), catalog.products, hierarchy)[:3]
