@@ -250,6 +250,13 @@ def main(argv=None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Train and export with parsed options; 2 when the data or the train extra is missing."""
+    for name, lo, hi in (("views", 1, 64), ("train_from", 0, 16), ("epochs", 1, 1000),
+                         ("batch", 1, 4096), ("threads", 1, 256)):
+        value = getattr(args, name)
+        if not lo <= value <= hi:
+            print(f"error: --{name.replace('_', '-')} must be {lo}..{hi}, got {value}",
+                  file=sys.stderr)
+            return 2
     if not (args.data / "classes.csv").is_file():
         print(f"error: no grocery-store data at {args.data} (use --data)", file=sys.stderr)
         return 2
