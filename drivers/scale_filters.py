@@ -95,12 +95,12 @@ class Chain(Filter):
 
 @dataclass(frozen=True)
 class StabilityConfig:
-    window: int = 12  # samples in the settle window (150 ms at 80 SPS)
+    window: int = 14  # samples in the settle window (175 ms at 80 SPS)
     move_window: int = 6
     move_k: float = 5.0
     flat_k: float = 1.35
     half_k: float = 3.0
-    min_change_g: float = 2.5
+    min_change_g: float = 3.0
     noise_g: float = 2.5  # prior per-sample noise (grams, total of all cells)
     min_noise_g: float = 0.8
     refine_samples: int = 400

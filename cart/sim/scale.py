@@ -16,8 +16,12 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import serial
 
 from drivers import scale_protocol as sp
+
+if "cart.sim" not in serial.protocol_handler_packages:
+    serial.protocol_handler_packages.append("cart.sim")  # scalesim:// (protocol_scalesim.py)
 
 G = 9.80665
 FULL_SCALE_COUNTS = 1 << 23

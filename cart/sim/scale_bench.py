@@ -68,10 +68,13 @@ def _pct(a, q):
 
 
 def run_bench(placements: int = 300, seed: int = 1, profile: str = "typical",
-              push_minutes: float = 20.0) -> dict:
+              push_minutes: float = 20.0, stability=None) -> dict:
+    from drivers.scale import ScaleConfig
+
     wall = time.perf_counter()
     rng = np.random.default_rng(seed)
-    sim = SimScale(seed=seed, profile=profile)
+    sc = ScaleConfig(stability=stability) if stability is not None else None
+    sim = SimScale(seed=seed, profile=profile, scale_config=sc)
     rec_t: list[np.ndarray] = []
     rec_g: list[np.ndarray] = []
     sim.core.pipeline.taps.append(lambda t, c, g, f: (rec_t.append(t.copy()),
