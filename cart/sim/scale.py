@@ -41,7 +41,7 @@ class ScaleSimConfig:
     avdd_v: float = 4.2  # HX711 analog supply = bridge excitation (ratiometric)
     gain: int = 128
     noise_nv_rms: float = 90.0  # HX711 datasheet, gain 128, 80 SPS
-    flicker_nv_rms: float = 30.0  # extra low-frequency noise (harder than the datasheet)
+    flicker_nv_rms: float = 20.0  # extra low-frequency wander on top of the datasheet figure
     flicker_tau_s: float = 1.0
     dead_load_g: float = 6_000.0  # basket resting on the cells, tared away
     f_hz: tuple[float, float] = (4.0, 12.0)  # basket/item resonance, drawn per event
@@ -643,7 +643,7 @@ class SimScale:
             raise RuntimeError(f"simulated bridge handshake failed: {self.core.error}")
         if calibrate == "factory":
             rng = np.random.default_rng(seed + 77)
-            gpc = 1.0 / self.model.counts_per_g * (1 + rng.uniform(-5e-4, 5e-4, 4))
+            gpc = 1.0 / self.model.counts_per_g * (1 + rng.uniform(-2e-4, 2e-4, 4))
             tare = self.model.offset + self.model.dead * self.model.counts_per_g
             cal = Calibration(4, tuple(float(x) for x in tare), tuple(float(x) for x in gpc))
             self.core.pipeline.set_calibration(cal)
@@ -691,7 +691,8 @@ class SimScale:
     def _can_skip(self) -> bool:
         det = self.core.pipeline.detector
         return (self.model.quiet and det.stable and self.core.state == "streaming"
-                and self.bridge.plugged and not self.core._pending)
+                and self.bridge.plugged and self.bridge.streaming and not self.bridge._out
+                and not self.core._pending)
 
     def run_until(self, t_ms: int) -> list:
         t_ms = int(t_ms)

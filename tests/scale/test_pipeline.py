@@ -85,3 +85,14 @@ def test_detector_reports_no_change_for_a_bump_and_tracks_slow_drift():
     ev = _run(det, x + ring)
     settled = [e for e in ev if isinstance(e, WeightSettled)]
     assert settled and all(e.delta_g == 0 for e in settled[1:])
+
+
+def test_detector_gives_the_same_events_for_any_block_size():
+    rng = np.random.default_rng(9)
+    x = np.concatenate([np.zeros(100), np.linspace(0, 800, 20), np.full(200, 800.0)])
+    x = x + rng.normal(0, 1.5, len(x))
+    x[130:170] += 60 * np.exp(-np.arange(40) / 8) * np.sin(np.arange(40) * 1.3)
+    runs = [_run(StabilityDetector(StabilityConfig(noise_g=1.5)), x, block=b)
+            for b in (1, 3, 16, 500)]
+    assert all(r == runs[0] for r in runs)
+    assert any(isinstance(e, WeightSettled) and e.delta_g > 790 for e in runs[0])
