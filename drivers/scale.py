@@ -282,6 +282,12 @@ class ScaleCore:
     def feed(self, data: bytes, now_ms: int | None = None) -> list:
         now = self.clock.now_ms() if now_ms is None else now_ms
         events: list = []
+        if self.state == "streaming":
+            rows = self.parser.take_samples(data, sp.sample_frame_len(self.cfg.channels))
+            data = b""
+            if rows is not None:
+                events += self._sample_block(*sp.decode_sample_rows(rows, self.cfg.channels),
+                                             now)
         frames = self.parser.feed(data)
         payloads: list[bytes] = []
         for f in frames:
@@ -389,7 +395,9 @@ class ScaleCore:
 
     # -- samples ------------------------------------------------------------------------
     def _samples(self, payloads: list[bytes], now: int) -> list:
-        seq, flags, counts = sp.decode_samples(payloads, self.cfg.channels)
+        return self._sample_block(*sp.decode_samples(payloads, self.cfg.channels), now)
+
+    def _sample_block(self, seq, flags, counts, now: int) -> list:
         n = len(seq)
         seq = seq.astype(np.int64)
         # unwrap the 16-bit sequence into the sample index since the anchor

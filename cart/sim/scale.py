@@ -124,6 +124,7 @@ class _Push:
     phase: np.ndarray = field(default_factory=lambda: np.zeros(3))
     freq: np.ndarray = field(default_factory=lambda: np.zeros(3))
     tilt_amp: float = 0.0
+    mode: tuple[float, float, float] = (1.0, 1.0, 1.0)  # sigma, omega_d, omega
 
 
 class BasketModel:
@@ -160,7 +161,9 @@ class BasketModel:
         # active terms
         self._ramps: list[tuple[float, float, np.ndarray]] = []  # t0, duration, vec
         self._creeps: list[tuple[float, np.ndarray]] = []  # t_start, vec (final creep)
-        self._rings = np.zeros((0, 4 + ch))  # t0, sigma, omega_d, amp_max, amps[ch]
+        # decaying rings: t0, sigma, omega_d, amp_max, complex amplitude per cell (re[4], im[4])
+        # contribution: Im(C * exp((-sigma + i omega_d) (t - t0))) for t >= t0
+        self._rings = np.zeros((0, 4 + 2 * ch))
         self._pushes: list[_Push] = []
         self.history: list[Placement] = []
 
@@ -198,7 +201,7 @@ class BasketModel:
     def _add_ring(self, s: float, amps: np.ndarray, sigma: float, wd: float) -> float:
         """Adds a decaying ring; returns the time it takes to fall under the settle band."""
         amax = float(np.abs(amps).sum())
-        row = np.concatenate(([s, sigma, wd, amax], amps))
+        row = np.concatenate(([s, sigma, wd, amax], amps, np.zeros(4)))
         self._rings = np.vstack((self._rings, row))
         if amax <= self.SETTLE_BAND_G / 2:
             return 0.0
@@ -291,6 +294,7 @@ class BasketModel:
         p.freq = rng.uniform(0.2, 1.0, 3)
         p.phase = rng.uniform(0, 2 * math.pi, 3)
         p.tilt_amp = math.radians(self.cfg.tilt_sd_deg) * rng.uniform(0.5, 1.5)
+        p.mode = self._freq()  # the cart bounces on its wheels in one mode
         self._pushes.append(p)
         return self._ms(p.t1)
 
@@ -306,14 +310,25 @@ class BasketModel:
     # -- state --------------------------------------------------------------------------
     @property
     def quiet(self) -> bool:
-        """Nothing moves: no ramp, push or ring above 0.05 g left at the present."""
+        """Nothing moves: no ramp or push, and no ring above 0.3 g (a fifth of the ADC noise)
+        left at the present."""
         if self._ramps or self._pushes:
             return False
         if len(self._rings):
             r = self._rings
             left = r[:, 3] * np.exp(-r[:, 1] * np.maximum(self.t - r[:, 0], 0.0))
-            return bool(left.max() < 0.05)
+            return bool(left.max() < 0.3)
         return True
+
+    def push_skippable_until_ms(self) -> int | None:
+        """While a push runs and nothing else changes: the time up to which its middle may be
+        fast-forwarded (its last second is always simulated in full)."""
+        if self._ramps or not self._pushes:
+            return None
+        on = [p for p in self._pushes if p.t0 <= self.t < p.t1 - 1.0]
+        if not on:
+            return None
+        return self._ms(min(p.t1 for p in on) - 1.0)
 
     def busy_until_ms(self) -> int:
         """When the last ramp, push or ring now scheduled has died down (0.05 g)."""
@@ -339,9 +354,11 @@ class BasketModel:
         if len(self._rings):
             r = self._rings
             dt = s[:, None] - r[None, :, 0]
-            e = np.where(dt >= 0, np.exp(-r[None, :, 1] * np.maximum(dt, 0.0))
-                         * np.sin(r[None, :, 2] * dt), 0.0)
-            F += e @ r[:, 4:]
+            on = dt >= 0
+            dt = np.maximum(dt, 0.0)
+            env = np.where(on, np.exp(-r[None, :, 1] * dt), 0.0)
+            ph = r[None, :, 2] * dt
+            F += (env * np.sin(ph)) @ r[:, 4:8] + (env * np.cos(ph)) @ r[:, 8:12]
         tilt = np.full(n, self.tilt)
         for p in self._pushes:
             on = (s >= p.t0) & (s < p.t1)
@@ -358,15 +375,41 @@ class BasketModel:
             tilt = np.where(on, self.tilt + p.tilt_amp * np.sin(ph[:, 1]), tilt)
         return F * np.cos(tilt)[:, None]
 
-    def _emit_push_shots(self, s_end: float) -> None:
+    def _emit_push_shots(self, s_end: float, ring: bool = True) -> None:
+        """Wheel and floor impacts of every push up to s_end, as rings (vectorised)."""
         cfg, rng = self.cfg, self.rng
         for p in self._pushes:
             rate = cfg.push_shots_per_s * p.intensity
-            while p.next_shot < min(s_end, p.t1) and rate > 0:
-                a = abs(rng.normal(0, cfg.push_accel_g * p.intensity))
-                T = rng.uniform(*cfg.push_pulse_ms) / 1000
-                self._shot(p.next_shot, a, T)
-                p.next_shot += rng.exponential(1 / rate)
+            stop = min(s_end, p.t1)
+            if rate <= 0 or p.next_shot >= stop:
+                continue
+            k = max(int((stop - p.next_shot) * rate * 1.5) + 8, 8)
+            gaps = rng.exponential(1 / rate, k)
+            times = p.next_shot + np.concatenate(([0.0], np.cumsum(gaps[:-1])))
+            while times[-1] < stop:  # rare: draw more
+                more = times[-1] + np.cumsum(rng.exponential(1 / rate, k))
+                times = np.concatenate((times, more))
+            use = times[times < stop]
+            p.next_shot = float(times[len(use)])
+            if not ring or len(use) == 0:
+                continue
+            n = len(use)
+            a = np.abs(rng.normal(0, cfg.push_accel_g * p.intensity, n))
+            T = rng.uniform(*cfg.push_pulse_ms, n) / 1000
+            sigma, wd, w = p.mode
+            v0 = a * G * T * 2 / math.pi
+            load = self.dead + self.base
+            mass = self._mass_at(float(use[0]))
+            share = load / max(float(load.sum()), 1e-9)
+            sign = np.where(rng.random(n) < 0.5, -1.0, 1.0)
+            amp = (mass * w * v0 / G * sign)[:, None] * share[None, :]
+            rows = np.zeros((n, self._rings.shape[1]))
+            rows[:, 0] = use + T / 2
+            rows[:, 1] = sigma
+            rows[:, 2] = wd
+            rows[:, 3] = np.abs(amp).sum(axis=1)
+            rows[:, 4:8] = amp
+            self._rings = np.vstack((self._rings, rows))
 
     def _retire(self) -> None:
         """Folds finished terms into the static state so blocks stay cheap."""
@@ -388,7 +431,29 @@ class BasketModel:
         if len(self._rings):
             r = self._rings
             left = r[:, 3] * np.exp(-r[:, 1] * np.maximum(s - r[:, 0], 0.0))
-            self._rings = r[(left >= 0.002) | (r[:, 0] > s)]
+            r = r[(left >= 0.002) | (r[:, 0] > s)]
+            # fold rings of one mode that have started into a single ring (exact: a sum of
+            # rings of one mode is one ring with a complex amplitude)
+            started = r[:, 0] <= s
+            if started.sum() > 4:
+                keep = [r[~started]]
+                st_r = r[started]
+                modes, inv = np.unique(st_r[:, 1:3], axis=0, return_inverse=True)
+                inv = inv.reshape(-1)
+                for m in range(len(modes)):
+                    g = st_r[inv == m]
+                    if len(g) == 1:
+                        keep.append(g)
+                        continue
+                    sigma, wd = modes[m]
+                    dt = s - g[:, 0]
+                    rot = np.exp((-sigma + 1j * wd) * dt)[:, None]
+                    c = ((g[:, 4:8] + 1j * g[:, 8:12]) * rot).sum(axis=0)
+                    row = np.concatenate(([s, sigma, wd, float(np.abs(c).sum())],
+                                          c.real, c.imag))
+                    keep.append(row[None, :])
+                r = np.vstack(keep)
+            self._rings = r
         done = [p for p in self._pushes if p.t1 <= s]
         for p in done:
             self._pushes.remove(p)
@@ -440,14 +505,15 @@ class BasketModel:
         self.flick = prev
         return out
 
-    def skip_to(self, t_ms: int) -> None:
-        """Jumps the model to t_ms without producing samples (used while quiet)."""
+    def skip_to(self, t_ms: int, shots: bool = True) -> None:
+        """Jumps the model to t_ms without producing samples (used while quiet). With
+        ``shots=False`` the wheel impacts of a push in the skipped span leave no rings."""
         s = self._s(t_ms)
         dt = s - self.t
         if dt <= 0:
             return
         cfg = self.cfg
-        self._emit_push_shots(s)
+        self._emit_push_shots(s, ring=shots)
         self.temp += float(self.rng.standard_normal()) * math.sqrt(dt) * cfg.temp_walk_c_per_sqrt_s
         rho = math.exp(-dt / cfg.flicker_tau_s)
         sig = cfg.flicker_nv_rms * 1e-9 * cfg.counts_per_volt
@@ -579,7 +645,7 @@ class SimBridge:
             return b""
         return self._faults(data)
 
-    def skip_to(self, t_ms: int) -> int:
+    def skip_to(self, t_ms: int, shots: bool = True) -> int:
         """Fast-forward without producing samples; returns how many sample periods passed
         (the host's ``ScaleCore.skip`` takes the same number)."""
         times = self.sample_times(t_ms)
@@ -588,7 +654,7 @@ class SimBridge:
             self._next_s = float(times[-1]) + self.period_s
             if self.streaming and self.plugged:
                 self.seq = (self.seq + n) & 0xFFFF
-        self.model.skip_to(t_ms)
+        self.model.skip_to(t_ms, shots=shots)
         return n if self.streaming and self.plugged else 0
 
     def _faults(self, data: bytes) -> bytes:
@@ -618,7 +684,7 @@ class SimScale:
 
     def __init__(self, seed: int = 0, profile: str = "typical", clock=None, *,
                  config: ScaleSimConfig | None = None, calibrate: str = "factory",
-                 block_ms: int = 1000, scale_config=None) -> None:
+                 block_ms: int = 1000, scale_config=None, pushes: str = "full") -> None:
         from cart.clock import ManualClock
         from drivers.loadcell import Calibration
         from drivers.scale import ScaleConfig, ScaleCore
@@ -628,6 +694,9 @@ class SimScale:
         self.model = BasketModel(self.cfg, seed=seed, t0_ms=self.clock.now_ms())
         self.bridge = SimBridge(self.model, seed=seed)
         self.block_ms = int(block_ms)
+        if pushes not in ("full", "fast"):
+            raise ValueError("pushes must be 'full' or 'fast'")
+        self.pushes = pushes
         sc = scale_config or ScaleConfig()
         self.core = ScaleCore(sc, self.clock)
         self.events: list = []
@@ -702,9 +771,8 @@ class SimScale:
         events: list = []
         while now < t_ms:
             if self._can_skip():
-                # keep the last second real, so the detector sees fresh samples at t_ms
-                nxt = min(t_ms, self._next_action_ms()) - self.block_ms
-                if nxt > now + self.block_ms:
+                nxt = min(t_ms, self._next_action_ms())
+                if nxt > now + 100:
                     cells = self.core.pipeline.cells
                     before = self.model.static_counts()
                     n = self.bridge.skip_to(nxt)
@@ -717,10 +785,38 @@ class SimScale:
                     self.clock.set(nxt)
                     now = nxt
                     continue
+            if self.pushes == "fast" and self._can_skip_push():
+                nxt = min(t_ms, self.model.push_skippable_until_ms())
+                if nxt > now + 100:
+                    events += self._skip_push(now, nxt)
+                    now = nxt
+                    continue
             nxt = min(t_ms, now + self.block_ms)
             events += self._step(nxt)
             now = nxt
         self.events += events
+        return events
+
+    def _can_skip_push(self) -> bool:
+        return (self.model.push_skippable_until_ms() is not None
+                and self.core.state == "streaming" and self.bridge.plugged
+                and self.bridge.streaming and not self.bridge._out and not self.core._pending)
+
+    def _skip_push(self, now: int, nxt: int) -> list:
+        """The middle of a push, fast: the detector is told the platform moves (as it would
+        see), the bridge and the model jump without ringing, the push's last second runs in
+        full so the settle after it is the real pipeline's."""
+        from cart.events import WeightMoving
+
+        det = self.core.pipeline.detector
+        events = []
+        if det.stable:
+            events.append(WeightMoving(now, round(det.ref, 1)))
+            det.force_moving(now)
+        n = self.bridge.skip_to(nxt, shots=False)
+        self.core.skip(n)
+        self.fast_forwarded_ms += nxt - now
+        self.clock.set(nxt)
         return events
 
     def _next_action_ms(self) -> int:
