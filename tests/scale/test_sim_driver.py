@@ -110,7 +110,7 @@ def test_threaded_driver_over_url_settles_and_survives_unplug():
         assert drv.wait_connected(10)
         model = ports[-1].model
         drv.pipeline.set_calibration(_calibrated(model).calibration)
-        model.place("jar", 740.0, t_ms=model.now_ms + 200)
+        model.place("jar", 740.0, t_ms=model.now_ms + 200, ramp_ms=150, drop_mm=0)
         ev = _wait(drv.events, lambda e: isinstance(e, WeightSettled) and e.delta_g != 0, 20)
         assert ev.delta_g == pytest.approx(740, abs=3)
         ports[-1].bridge.unplug()
@@ -146,7 +146,7 @@ def test_driver_through_a_pty():
     try:
         with ScaleDriver(os.ttyname(slave), _calibrated(model)) as drv:
             assert drv.wait_connected(10)
-            model.place("tin", 415.0, t_ms=model.now_ms + 300)
+            model.place("tin", 415.0, t_ms=model.now_ms + 300, ramp_ms=150, drop_mm=0)
             ev = _wait(drv.events, lambda e: isinstance(e, WeightSettled) and e.delta_g != 0,
                        20)
             assert ev.delta_g == pytest.approx(415, abs=3)
