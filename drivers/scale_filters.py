@@ -321,8 +321,7 @@ class StabilityDetector:
         while j < end:  # one iteration per event, not per sample
             if last is not None and int(T[j]) - last < every:
                 j = int(np.searchsorted(T, last + every, side="left"))
-                if j < i:
-                    j = i
+                j = max(j, i)
                 if j >= end:
                     break
             last = int(T[j])

@@ -257,14 +257,13 @@ def decode_message(frame: Frame) -> Message:
 class FrameParser:
     """Byte stream in, frames out. Never raises on input; counts what it throws away."""
 
-    __slots__ = ("_buf", "frames", "crc_errors", "bytes_discarded", "_resyncing")
+    __slots__ = ("_buf", "bytes_discarded", "crc_errors", "frames")
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self.frames = 0
         self.crc_errors = 0
         self.bytes_discarded = 0
-        self._resyncing = False
 
     @property
     def pending(self) -> int:

@@ -74,13 +74,13 @@ class ScaleSimConfig:
 
 
 PROFILES = {
-    "clean": dict(flicker_nv_rms=0.0, temp_walk_c_per_sqrt_s=0.0, sensitivity_tol=0.0,
-                  tilt_sd_deg=0.0, push_accel_g=0.05),
+    "clean": {"flicker_nv_rms": 0.0, "temp_walk_c_per_sqrt_s": 0.0, "sensitivity_tol": 0.0,
+              "tilt_sd_deg": 0.0, "push_accel_g": 0.05},
     "typical": {},
-    "harsh": dict(noise_nv_rms=120.0, flicker_nv_rms=60.0, rate_error=0.03,
-                  zeta=(0.03, 0.10), drop_mm=(0.0, 60.0), push_accel_g=0.15,
-                  bump_g=(1.0, 5.0), temp_walk_c_per_sqrt_s=0.08, tilt_sd_deg=0.4,
-                  byte_error_rate=2e-5, byte_drop_rate=1e-5),
+    "harsh": {"noise_nv_rms": 120.0, "flicker_nv_rms": 60.0, "rate_error": 0.03,
+              "zeta": (0.03, 0.10), "drop_mm": (0.0, 60.0), "push_accel_g": 0.15,
+              "bump_g": (1.0, 5.0), "temp_walk_c_per_sqrt_s": 0.08, "tilt_sd_deg": 0.4,
+              "byte_error_rate": 2e-5, "byte_drop_rate": 1e-5},
 }
 
 
@@ -181,7 +181,7 @@ class BasketModel:
 
     @property
     def now_ms(self) -> int:
-        return self.t0_ms + int(round(self.t * 1000))
+        return self.t0_ms + round(self.t * 1000)
 
     def total_items_g(self) -> float:
         return float(sum(i.grams for i in self.items.values()))
@@ -299,7 +299,7 @@ class BasketModel:
         return self._ms(p.t1)
 
     def _ms(self, s: float) -> int:
-        return self.t0_ms + int(math.ceil(s * 1000))
+        return self.t0_ms + math.ceil(s * 1000)
 
     def _record(self, item, grams, s, release, settle) -> Placement:
         pl = Placement(item, grams, self._ms(s), self._ms(release), self._ms(max(settle, release)),
@@ -590,7 +590,7 @@ class SimBridge:
             if mid == sp.MsgId.IDENTIFY:
                 self._out += sp.encode_identify(f.seq, sp.Identify(
                     sp.PROTOCOL_VERSION, self.FIRMWARE, self.cfg.channels,
-                    int(round(self.cfg.rate_sps)), self.cfg.gain, 24, 1, self.NAME))
+                    round(self.cfg.rate_sps), self.cfg.gain, 24, 1, self.NAME))
             elif mid == sp.MsgId.START:
                 self.streaming = True
                 self._out += sp.encode_ack(f.seq, mid)

@@ -3,8 +3,7 @@ import pytest
 
 from cart.events import WeightMoving, WeightSettled
 from drivers.loadcell import Calibration, CalibrationError, LoadCells, NotCalibrated
-from drivers.scale_filters import (MedianFilter, MovingAverage, StabilityConfig,
-                                   StabilityDetector)
+from drivers.scale_filters import MedianFilter, MovingAverage, StabilityConfig, StabilityDetector
 
 
 def test_no_grams_until_calibrated():
@@ -71,7 +70,7 @@ def test_detector_settles_on_steps_and_ignores_noise():
     assert [round(e.delta_g) for e in changes] == [pytest.approx(500, abs=2),
                                                    pytest.approx(-5, abs=2)]
     assert any(isinstance(e, WeightMoving) for e in ev)
-    step = [e for e in changes if e.delta_g > 100][0]
+    step = next(e for e in changes if e.delta_g > 100)
     # a clean step settles once a window and the half window before it are flat
     w = det.cfg.window
     assert 200 * 12.5 <= step.t_ms <= 200 * 12.5 + (w + w // 2 + 4) * 12.5

@@ -3,6 +3,7 @@ import queue
 import select
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,7 +160,7 @@ def test_driver_through_a_pty():
 
 
 def test_profile_save_rewrites_only_the_scale_region(tmp_path):
-    src = open("hardware/profiles/cart-v1.toml").read()
+    src = Path("hardware/profiles/cart-v1.toml").read_text()
     p = tmp_path / "cart.toml"
     head = src.index("\n", src.index("# ---- scanners")) + 1
     p.write_text(src[:head] + "[scanners]\nx = 1\n" + src[head:])

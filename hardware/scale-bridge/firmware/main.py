@@ -2,14 +2,13 @@
 # main.py to the board (e.g. `mpremote cp *.py :`). Pins follow hardware/WIRING.md.
 # USB CDC carries the protocol in binary: nothing else may print to stdout.
 
-import sys
-
-import machine
 import select
+import sys
 import time
 
 import bridge
 import hx711
+import machine
 
 # (DOUT, PD_SCK) GPIO numbers per channel: front-left, front-right, rear-left, rear-right
 PINS = ((2, 3), (4, 5), (6, 7), (8, 9))
