@@ -554,6 +554,8 @@ class SimBridge:
         self.parser = sp.FrameParser()
         self.plugged = True
         self.stalled_until_s = -1.0
+        self.stall_start_s = -1.0
+        self._stall_reported = True
         self.stall_channel = 0
         self._out = bytearray()
         self._next_s = model.t + self.period_s
@@ -580,7 +582,9 @@ class SimBridge:
     def stall_adc(self, channel: int, duration_ms: int) -> None:
         """Channel's DOUT stays high (a loose wire): stale values, then a status frame."""
         self.stall_channel = channel
+        self.stall_start_s = self.model.t
         self.stalled_until_s = self.model.t + duration_ms / 1000
+        self._stall_reported = False
 
     def write(self, data: bytes) -> int:
         if not self.plugged:
@@ -627,7 +631,9 @@ class SimBridge:
                     first = int(np.argmax(stall))
                     hold = counts[first - 1, c] if first > 0 else counts[first, c]
                     counts[stall, c] = hold
-                    if (~stall[first:]).any() or self.stalled_until_s - float(times[first]) > 0.1:
+                    waited = float(times[stall][-1]) - self.stall_start_s
+                    if not self._stall_reported and waited >= 0.1:
+                        self._stall_reported = True
                         out += sp.encode_status(sp.StatusCode.ADC_NOT_READY, c, 100)
                 if sat.any() and not self._sat_reported:
                     out += sp.encode_status(sp.StatusCode.SATURATED,
@@ -761,7 +767,7 @@ class SimScale:
         det = self.core.pipeline.detector
         return (self.model.quiet and det.stable and self.core.state == "streaming"
                 and self.bridge.plugged and self.bridge.streaming and not self.bridge._out
-                and not self.core._pending)
+                and not self.core._pending and self.bridge.stalled_until_s <= self.model.t)
 
     def run_until(self, t_ms: int) -> list:
         t_ms = int(t_ms)

@@ -188,3 +188,33 @@ def test_bench_prints_json_last(capsys):
               "false_changes_per_hour"):
         assert k in r and k in r["baseline"]
     assert sp.PROTOCOL_VERSION == 1
+
+
+def test_tare_and_corner_calibration_workflow_over_url(tmp_path):
+    from dataclasses import replace
+
+    from cart.commands.scale import POSITIONS, calibrate, tare
+
+    ports = []
+
+    def factory(url, **kw):
+        p = serial.serial_for_url(url, **kw)
+        ports.append(p)
+        return p
+
+    where = {"centre": (0.5, 0.5), "front-left": (0.1, 0.1), "front-right": (0.9, 0.1),
+             "rear-left": (0.1, 0.9), "rear-right": (0.9, 0.9)}
+    with ScaleDriver("scalesim://?seed=6&speed=8", serial_factory=factory) as drv:
+        assert drv.wait_connected(10)
+        model = ports[-1].model
+        cal, _ = tare(drv, 1.0)
+        drv.cfg = replace(drv.cfg, calibration=cal)
+
+        def prompt(pos):  # the technician moves the reference mass
+            if "ref" in model.items:
+                model.remove("ref", t_ms=model.now_ms)
+            model.place("ref", 1000.0, *where[pos], t_ms=model.now_ms + 300, drop_mm=0)
+
+        cal = calibrate(drv, 1000.0, POSITIONS["corners"], 1.0, prompt)
+    true = 1 / model.counts_per_g
+    assert np.allclose(cal.grams_per_count, true, rtol=3e-3)
