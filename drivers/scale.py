@@ -305,21 +305,18 @@ class ScaleCore:
                 self.stats["payload_errors"] += 1
                 events.append(self.status("error", f"bad frame from the bridge: {e}"))
                 continue
-            events += self._message(msg, now)
+            events += self._message(msg, now, f.seq)
         if payloads:
             events += self._samples(payloads, now)
         return events
 
-    def _message(self, msg, now) -> list:
+    def _message(self, msg, now, seq: int) -> list:
         events = []
         if isinstance(msg, (sp.Ack, sp.Identify)):
-            seq = msg.seq if isinstance(msg, sp.Ack) else None
-            if isinstance(msg, sp.Identify):
-                r = next((r for r in self._pending.values() if r.mid == sp.MsgId.IDENTIFY), None)
-            else:
-                r = self._pending.get(seq)
-                if r is not None and r.mid != msg.command:
-                    r = None
+            r = self._pending.get(seq)
+            want = sp.MsgId.IDENTIFY if isinstance(msg, sp.Identify) else msg.command
+            if r is not None and r.mid != want:
+                r = None
             if r is None:
                 return events  # a late duplicate answer to a retried command
             del self._pending[r.seq]
