@@ -438,14 +438,14 @@ class BasketModel:
             if started.sum() > 4:
                 keep = [r[~started]]
                 st_r = r[started]
-                modes, inv = np.unique(st_r[:, 1:3], axis=0, return_inverse=True)
-                inv = inv.reshape(-1)
+                key = st_r[:, 1] * 1e6 + st_r[:, 2]
+                modes, inv = np.unique(key, return_inverse=True)
                 for m in range(len(modes)):
                     g = st_r[inv == m]
                     if len(g) == 1:
                         keep.append(g)
                         continue
-                    sigma, wd = modes[m]
+                    sigma, wd = g[0, 1], g[0, 2]
                     dt = s - g[:, 0]
                     rot = np.exp((-sigma + 1j * wd) * dt)[:, None]
                     c = ((g[:, 4:8] + 1j * g[:, 8:12]) * rot).sum(axis=0)
