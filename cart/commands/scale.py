@@ -5,6 +5,24 @@ from __future__ import annotations
 DEFAULT_PROFILE = "hardware/profiles/cart-v1.toml"
 
 
+def _guard(fn):
+    """A command's expected failures become one clear line and exit status 1."""
+
+    def run(args) -> int:
+        import sys
+
+        from drivers.loadcell import CalibrationError, NotCalibrated
+        from drivers.scale import ConfigError
+
+        try:
+            return fn(args)
+        except (OSError, ConfigError, CalibrationError, NotCalibrated, TimeoutError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+
+    return run
+
+
 def register(sub) -> None:
     p = sub.add_parser("scale", help="load-cell scale: tare, calibrate, monitor")
     ssub = p.add_subparsers(dest="scale_cmd", metavar="ACTION")
@@ -17,18 +35,18 @@ def register(sub) -> None:
     t = ssub.add_parser("tare", help="zero the empty basket and save it to the profile")
     common(t)
     t.add_argument("--seconds", type=float, default=3.0)
-    t.set_defaults(func=_tare)
+    t.set_defaults(func=_guard(_tare))
     c = ssub.add_parser("calibrate", help="calibrate with a reference mass; saves the profile")
     common(c)
     c.add_argument("--grams", type=float, required=True, help="reference mass in grams")
     c.add_argument("--positions", choices=("centre", "corners"), default="corners",
                    help="centre only, or centre and each corner (one factor per cell)")
     c.add_argument("--seconds", type=float, default=3.0, help="averaging per placement")
-    c.set_defaults(func=_calibrate)
+    c.set_defaults(func=_guard(_calibrate))
     m = ssub.add_parser("monitor", help="print scale events as JSON lines")
     common(m)
     m.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
-    m.set_defaults(func=_monitor)
+    m.set_defaults(func=_guard(_monitor))
 
 
 def register_bench(sub) -> None:

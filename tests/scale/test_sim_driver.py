@@ -218,3 +218,27 @@ def test_tare_and_corner_calibration_workflow_over_url(tmp_path):
         cal = calibrate(drv, 1000.0, POSITIONS["corners"], 1.0, prompt)
     true = 1 / model.counts_per_g
     assert np.allclose(cal.grams_per_count, true, rtol=3e-3)
+
+
+def test_cli_tare_writes_the_profile_and_monitor_prints_json(tmp_path, capsys):
+    import json
+    import shutil
+
+    from cart.cli import main
+
+    prof = tmp_path / "cart.toml"
+    shutil.copy("hardware/profiles/cart-v1.toml", prof)
+    url = "scalesim://?seed=1&speed=4"
+    assert main(["scale", "tare", "--profile", str(prof), "--url", url, "--seconds", "0.5"]) == 0
+    cal = ScaleConfig.from_profile(prof).calibration
+    assert cal.tared and not cal.calibrated
+    assert main(["scale", "monitor", "--profile", str(prof), "--url", url,
+                 "--seconds", "1"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert any(x["event"] == "DeviceStatus" and x["state"] == "connected" for x in lines)
+    assert main(["scale", "calibrate", "--profile", str(tmp_path / "none.toml"),
+                 "--grams", "1000"]) == 1
+    assert "none.toml" in capsys.readouterr().err
+    shutil.copy("hardware/profiles/cart-v1.toml", prof)  # untared: calibrate refuses
+    assert main(["scale", "calibrate", "--profile", str(prof), "--url", url,
+                 "--grams", "1000"]) == 1
