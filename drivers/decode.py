@@ -67,7 +67,7 @@ def _results(barcodes, scale: float, stage: str) -> list[Decoded]:
     for b in barcodes:
         p = b.position
         corners = tuple(
-            (int(round(q.x / scale)), int(round(q.y / scale)))
+            (round(q.x / scale), round(q.y / scale))
             for q in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
         )
         out.append(Decoded(b.text, b.format.name, b.symbology_identifier, corners, stage))

@@ -143,7 +143,7 @@ def _bench_decode(args) -> int:
         images.append([(0, img), (180, cv2.rotate(img, cv2.ROTATE_180))])
     decoder = Decoder()
     ours, our_fail = _score("cart", decoder.decode, kept, images, args.repeat)
-    base, base_fail = _score("zxing", zxing_decode, kept, images, args.repeat)
+    base, _ = _score("zxing", zxing_decode, kept, images, args.repeat)
     if not args.quiet:
         for path, angle, what, texts in our_fail:
             print(json.dumps({"path": path, "rotation": angle, "problem": what, "texts": texts}))
