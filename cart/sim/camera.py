@@ -152,7 +152,7 @@ class CameraSim:
         mask = cv2.warpPerspective(np.full((ih, iw), 255, np.uint8), m, (w, h))
         item = cv2.warpPerspective(self.item, m, (w, h), flags=cv2.INTER_LINEAR)
         cv2.copyTo(item, mask, frame)
-        length = int(round(c.motion * speed))
+        length = round(c.motion * speed)
         if length >= 2:
             kernel = np.zeros((length, 1), np.float32)
             kernel[:, 0] = 1.0 / length
@@ -175,7 +175,7 @@ class CameraSim:
         """``n`` frames of the item moving in, then ``rest`` frames of it lying still."""
         if n < 1:
             raise ValueError("need at least one frame")
-        w, h = self.size
+        h = self.size[1]
         travel = (h - self.item.shape[0]) / 2 + self.item.shape[0]
         out = []
         for i in range(n):
