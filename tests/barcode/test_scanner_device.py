@@ -6,9 +6,12 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
+import time
 
 import pytest
 import serial
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cart.clock import ManualClock
 from cart.events import DeviceStatus, Scan
@@ -174,3 +177,46 @@ def test_simscanner_url_opens_with_pyserial_directly():
     finally:
         port.close()
         sim.close()
+
+
+_marker = itertools.count()
+
+
+@settings(max_examples=25, deadline=None)
+@given(garbage=st.binary(max_size=300), chunk=st.integers(min_value=1, max_value=64))
+def test_driver_survives_any_byte_sequence(garbage, chunk):
+    """Whatever comes down the wire, the reader keeps running and the next real read arrives."""
+    sim, scanner = _live()
+    code = f"MARK{next(_marker)}"
+    sim.write(garbage + b"\r\n", chunk=chunk)
+    sim.scan(code, "]C0", chunk=chunk)
+    deadline = time.monotonic() + 2.0
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"{code} not read; counters {scanner.counters()}"
+        event = scanner.get(timeout=remaining)
+        if isinstance(event, Scan) and event.code == code:
+            break
+    assert scanner.state == "connected"
+
+
+_LIVE = {}
+
+
+def _live():
+    if not _LIVE:
+        sim = ScannerSim("fuzz")
+        scanner = Scanner(ScannerConfig(name="fuzz", url="simscanner://fuzz",
+                                        duplicate_window_ms=0))
+        next_of(scanner, DeviceStatus, state="connected")
+        _LIVE.update(sim=sim, scanner=scanner)
+    return _LIVE["sim"], _LIVE["scanner"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_live():
+    yield
+    if _LIVE:
+        _LIVE["scanner"].close()
+        _LIVE["sim"].close()
+        _LIVE.clear()
