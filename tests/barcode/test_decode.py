@@ -137,3 +137,25 @@ def test_overlapping_reads_that_disagree_keep_only_the_confirmed_one():
     assert _Checked([a, b])._resolve(gray, [a, b]) == []
     far = Decoded("96385074", "EAN8", "]E4", ((200, 10), (300, 10), (300, 60), (200, 60)))
     assert _Checked([])._resolve(gray, [a, far]) == [a, far]  # two codes side by side
+
+
+def test_region_gate_finds_the_code_and_skips_plain_images():
+    from drivers.decode import candidate_regions
+
+    label = render_barcode("4006381333931", "EAN13", module_px=2)
+    small = cv2.GaussianBlur(
+        cv2.resize(label, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA), (0, 0), 0.5)
+    frame = np.full((480, 640), 90, np.uint8)
+    y, x = 300, 380
+    frame[y:y + small.shape[0], x:x + small.shape[1]] = small
+    boxes = candidate_regions(frame)
+    assert boxes and any(b[0] <= x + 20 and b[2] >= x + small.shape[1] - 20
+                         and b[1] <= y + 20 and b[3] >= y + small.shape[0] - 20 for b in boxes)
+    # the small soft code is read through its enlarged crop, with corners in frame pixels
+    assert zxing_decode(frame) == []
+    found = Decoder().decode(frame)
+    assert [d.text for d in found] == ["4006381333931"]
+    assert all(x - 5 <= cx <= x + small.shape[1] + 5 for cx, _ in found[0].corners)
+    assert candidate_regions(np.full((480, 640), 90, np.uint8)) == []
+    rng = np.random.default_rng(1)
+    assert Decoder().decode(rng.integers(0, 256, (480, 640), dtype=np.uint8)) == []
