@@ -159,3 +159,25 @@ def test_sim_conditions_are_validated_and_render_fast_path():
     frames = CameraSim(None, conditions=HARD, seed=8).frames(3)
     assert len(frames) == 3 and frames[0].shape == (480, 640, 3) and frames[0].dtype == np.uint8
     assert not np.array_equal(frames[0], frames[2])  # it moves
+
+
+def test_camera_scans_thread_free_helper():
+    from cart.sim.camera import camera_scans
+
+    scans = camera_scans("4006381333931", t0_ms=10_000, frames=3, rest=1, seed=9)
+    assert [(s.code, s.symbology, s.source) for s in scans] == [
+        ("4006381333931", "]E0", "camera:basket")]
+    assert 10_000 <= scans[0].t_ms <= 10_000 + 3 * 33
+    # far too dark and blurred: nothing is read, and nothing wrong either
+    dark = Conditions(blur=6.0, light=0.1, noise=8.0)
+    assert camera_scans("4006381333931", frames=3, conditions=dark, seed=9) == []
+
+
+def test_camera_reads_is_deterministic_and_memoised():
+    from cart.sim.camera import camera_reads
+
+    first = camera_reads("96385074", "EAN8", seed=3)
+    assert first and first[0][1:] == ("96385074", "]E4")
+    hits = camera_reads.cache_info().hits
+    assert camera_reads("96385074", "EAN8", seed=3) == first
+    assert camera_reads.cache_info().hits == hits + 1
