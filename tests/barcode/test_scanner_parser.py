@@ -232,3 +232,12 @@ def test_a_real_read_after_any_garbage_is_never_lost(code, garbage, sizes, term,
     got = [i for i in feed_chunked(parser, data, sizes) if isinstance(i, Scan)]
     assert got[-1].code == code
     assert got[-1].symbology == ("]E0" if aim else "")
+
+
+def test_rejection_logging_is_rate_limited(caplog):
+    p = LineParser(ScannerConfig())
+    p.feed(b"\x1b[0m\r" * 2500, 0)
+    warnings = [r for r in caplog.records if "control_bytes" in r.getMessage()]
+    assert p.counters.control_bytes == 2500
+    assert len(warnings) == 12  # the first ten, then the 1000th and 2000th
+    assert "2000 so far" in warnings[-1].getMessage()
