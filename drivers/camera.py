@@ -315,43 +315,56 @@ class Camera:
                                 state=state, detail=detail, counters=counters))
 
     def _run(self) -> None:
-        backoff = self.config.reconnect_min_ms
-        period = 1.0 / self.config.fps
-        tick = MonotonicClock()
         try:
             while not self._stop.is_set():
                 try:
-                    source = FrameSource(self.config)
-                except OSError as exc:
+                    if self._capture():
+                        return  # the replay ended
+                except Exception as exc:  # a bug must not silently stop the camera: log, retry
                     self.errors += 1
-                    self._status("reconnecting", str(exc))
-                    self._stop.wait(backoff / 1000)
-                    backoff = min(backoff * 2, self.config.reconnect_max_ms)
-                    continue
-                backoff = self.config.reconnect_min_ms
-                self._status("connected", f"{source.kind} {self.config.source}")
-                try:
-                    while not self._stop.is_set():
-                        started = tick.now_ms()
-                        frame = source.read()
-                        if frame is None:
-                            self._status("disconnected", "end of replay")
-                            return
-                        for scan in self.reader.process(frame, self.clock.now_ms()):
-                            self._emit(scan)
-                        if self._pace and source.kind != "v4l2":
-                            rest = period - (tick.now_ms() - started) / 1000
-                            if rest > 0:
-                                self._stop.wait(rest)
-                except (OSError, ValueError, cv2.error) as exc:
-                    self.errors += 1
-                    log.warning("%s: %s; reopening", self.config.device, exc)
-                    self._status("reconnecting", str(exc))
-                    self._stop.wait(backoff / 1000)
-                finally:
-                    source.close()
+                    log.exception("%s: capture failed; restarting", self.config.device)
+                    self._status("error", f"{type(exc).__name__}: {exc}")
+                    self._stop.wait(self.config.reconnect_max_ms / 1000)
         finally:
             self.finished.set()
+
+    def _capture(self) -> bool:
+        """Open, read and decode until stopped (False) or the replay ends (True)."""
+        backoff = self.config.reconnect_min_ms
+        period = 1.0 / self.config.fps
+        tick = MonotonicClock()
+        while not self._stop.is_set():
+            try:
+                source = FrameSource(self.config)
+            except OSError as exc:
+                self.errors += 1
+                self._status("reconnecting", str(exc))
+                self._stop.wait(backoff / 1000)
+                backoff = min(backoff * 2, self.config.reconnect_max_ms)
+                continue
+            backoff = self.config.reconnect_min_ms
+            self._status("connected", f"{source.kind} {self.config.source}")
+            try:
+                while not self._stop.is_set():
+                    started = tick.now_ms()
+                    frame = source.read()
+                    if frame is None:
+                        self._status("disconnected", "end of replay")
+                        return True
+                    for scan in self.reader.process(frame, self.clock.now_ms()):
+                        self._emit(scan)
+                    if self._pace and source.kind != "v4l2":
+                        rest = period - (tick.now_ms() - started) / 1000
+                        if rest > 0:
+                            self._stop.wait(rest)
+            except (OSError, ValueError, cv2.error) as exc:
+                self.errors += 1
+                log.warning("%s: %s; reopening", self.config.device, exc)
+                self._status("reconnecting", str(exc))
+                self._stop.wait(backoff / 1000)
+            finally:
+                source.close()
+        return False
 
 
 def bench_camera(frames: int = 150, photos: str | None = None) -> dict:

@@ -241,3 +241,19 @@ def test_rejection_logging_is_rate_limited(caplog):
     assert p.counters.control_bytes == 2500
     assert len(warnings) == 12  # the first ten, then the 1000th and 2000th
     assert "2000 so far" in warnings[-1].getMessage()
+
+
+def test_overlong_line_with_crlf_split_across_reads_does_not_eat_the_next_line():
+    p = LineParser(ScannerConfig(terminator="CRLF", max_line=8))
+    out = p.feed(b"x" * 20 + b"\r", 0) + p.feed(b"\nok\r\n", 0)
+    assert rejects(out) == ["overlong"]
+    assert scans(out) == [("ok", "")]
+
+
+@given(n=st.integers(min_value=0, max_value=40), split=st.integers(min_value=0, max_value=50))
+def test_crlf_split_anywhere_in_long_and_short_lines(n, split):
+    data = b"a" * n + b"\r\n" + b"next\r\n"
+    p = LineParser(ScannerConfig(terminator="CRLF", max_line=16))
+    out = p.feed(data[:split], 0) + p.feed(data[split:], 0)
+    first = [] if n == 0 else ([("a" * n, "")] if n <= 16 else [])
+    assert scans(out) == first + [("next", "")]
