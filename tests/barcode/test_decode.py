@@ -135,7 +135,7 @@ def test_overlapping_reads_that_disagree_keep_only_the_confirmed_one():
     assert _Checked([a])._resolve(gray, [a, b]) == [a]
     assert _Checked([])._resolve(gray, [a, b]) == []  # no guess
     assert _Checked([a, b])._resolve(gray, [a, b]) == []
-    far = Decoded("96385074", "EAN8", "]E4", ((200, 10), (300, 10), (300, 60), (200, 60)))
+    far = Decoded("96385074", "EAN8", "]E4", ((260, 10), (360, 10), (360, 60), (260, 60)))
     assert _Checked([])._resolve(gray, [a, far]) == [a, far]  # two codes side by side
 
 
