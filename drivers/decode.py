@@ -154,8 +154,12 @@ def candidate_regions(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     small code in a large frame is enlarged without enlarging the whole frame."""
     h, w = gray.shape
     scale = min(1.0, GATE_SIDE / max(h, w))
-    small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale,
-                                                 interpolation=cv2.INTER_AREA)
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        scale = size[0] / w
+    else:
+        small = gray
     small = small.astype(np.float32)
     gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
