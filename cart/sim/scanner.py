@@ -69,6 +69,7 @@ class ScannerSim:
         self._cond = threading.Condition()
         self._buffer = bytearray()
         self._generation = 0  # bumps on every unplug; ports of an old generation are dead
+        self.attached = threading.Event()  # a simscanner:// port has opened it (tests wait on it)
         self._pty: tuple[int, int] | None = None  # (master, slave)
         self._link: str | None = None
         self._tmpdir: str | None = None
@@ -115,6 +116,7 @@ class ScannerSim:
     def unplug(self) -> None:
         with self._cond:
             self.plugged = False
+            self.attached.clear()
             self._generation += 1
             self._buffer.clear()
             self._cond.notify_all()
@@ -193,6 +195,7 @@ class ScannerSim:
             if not self.plugged:
                 raise SerialException(f"simscanner://{self.name}: no such device (unplugged)")
             self._buffer.clear()
+            self.attached.set()
             return self._generation
 
     def _read(self, generation: int, size: int, timeout: float | None) -> bytes:
