@@ -95,48 +95,63 @@ def _collect(dirs):
     return items, skipped
 
 
-def _score(name, fn, items, images, repeat):
+class _Score:
+    """Tally of one decoder over the benchmark images."""
+
+    def __init__(self) -> None:
+        self.decoded = self.total = self.misreads = self.false_positives = self.negatives = 0
+        self.seconds = 0.0
+        self.calls = 0
+        self.per_set: dict[str, list[int]] = {}
+        self.failures: list[tuple[str, int, str, list[str]]] = []
+
+    def add(self, set_name, path, angle, expected, texts, seconds) -> None:
+        self.seconds += seconds
+        self.calls += 1
+        row = self.per_set.setdefault(set_name, [0, 0])
+        if expected is None:
+            self.negatives += 1
+            if texts:
+                self.false_positives += 1
+                self.failures.append((str(path), angle, "false positive", texts))
+            return
+        self.total += 1
+        row[1] += 1
+        if any(t != expected for t in texts):
+            self.misreads += 1
+            self.failures.append((str(path), angle, "misread", texts))
+        elif texts:
+            self.decoded += 1
+            row[0] += 1
+
+    def summary(self) -> dict:
+        return {
+            "decode_rate": round(self.decoded / max(self.total, 1), 4),
+            "decoded": self.decoded,
+            "images": self.total,
+            "misreads": self.misreads,
+            "false_positives": self.false_positives,
+            "negatives": self.negatives,
+            "ms_per_image": round(1000 * self.seconds / max(self.calls, 1), 3),
+            "per_set": {k: f"{v[0]}/{v[1]}" for k, v in sorted(self.per_set.items())},
+        }
+
+
+def _score(fns, items, images, repeat):
+    """Run every decoder on every image and rotation, interleaved image by image so that both
+    see the same machine load; returns one :class:`_Score` per decoder."""
     import time
 
-    stats = {"decoded": 0, "total": 0, "misreads": 0, "false_positives": 0, "negatives": 0,
-             "seconds": 0.0, "calls": 0}
-    per_set: dict[str, list[int]] = {}
-    failures = []
+    scores = [_Score() for _ in fns]
     for (set_name, path, expected), rotations in zip(items, images, strict=True):
         for angle, img in rotations:
-            t0 = time.perf_counter()
-            for _ in range(repeat):
-                found = fn(img)
-            stats["seconds"] += (time.perf_counter() - t0) / repeat
-            stats["calls"] += 1
-            texts = [d.text for d in found]
-            row = per_set.setdefault(set_name, [0, 0])
-            if expected is None:
-                stats["negatives"] += 1
-                if texts:
-                    stats["false_positives"] += 1
-                    failures.append((str(path), angle, "false positive", texts))
-                continue
-            stats["total"] += 1
-            row[1] += 1
-            wrong = [t for t in texts if t != expected]
-            if wrong:
-                stats["misreads"] += 1
-                failures.append((str(path), angle, "misread", texts))
-            elif texts:
-                stats["decoded"] += 1
-                row[0] += 1
-    total = max(stats["total"], 1)
-    return {
-        "decode_rate": round(stats["decoded"] / total, 4),
-        "decoded": stats["decoded"],
-        "images": stats["total"],
-        "misreads": stats["misreads"],
-        "false_positives": stats["false_positives"],
-        "negatives": stats["negatives"],
-        "ms_per_image": round(1000 * stats["seconds"] / max(stats["calls"], 1), 3),
-        "per_set": {k: f"{v[0]}/{v[1]}" for k, v in sorted(per_set.items())},
-    }, failures
+            for fn, score in zip(fns, scores, strict=True):
+                t0 = time.perf_counter()
+                for _ in range(repeat):
+                    found = fn(img)
+                dt = (time.perf_counter() - t0) / repeat
+                score.add(set_name, path, angle, expected, [d.text for d in found], dt)
+    return scores
 
 
 def _bench_decode(args) -> int:
@@ -159,10 +174,10 @@ def _bench_decode(args) -> int:
         kept.append(item)
         images.append([(0, img), (180, cv2.rotate(img, cv2.ROTATE_180))])
     decoder = Decoder()
-    ours, our_fail = _score("cart", decoder.decode, kept, images, args.repeat)
-    base, _ = _score("zxing", zxing_decode, kept, images, args.repeat)
+    ours_score, base_score = _score([decoder.decode, zxing_decode], kept, images, args.repeat)
+    ours, base = ours_score.summary(), base_score.summary()
     if not args.quiet:
-        for path, angle, what, texts in our_fail:
+        for path, angle, what, texts in ours_score.failures:
             print(json.dumps({"path": path, "rotation": angle, "problem": what, "texts": texts}))
         for path in unreadable:
             print(json.dumps({"path": path, "problem": "unreadable image (not counted)"}))
