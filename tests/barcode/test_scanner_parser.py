@@ -257,3 +257,22 @@ def test_crlf_split_anywhere_in_long_and_short_lines(n, split):
     out = p.feed(data[:split], 0) + p.feed(data[split:], 0)
     first = [] if n == 0 else ([("a" * n, "")] if n <= 16 else [])
     assert scans(out) == first + [("next", "")]
+
+
+def test_noisy_simulated_scanner_loses_no_read_and_counts_the_noise():
+    sim = ScannerSim("noisy", SimScannerConfig(terminator="CRLF", noise=0.5), seed=7)
+    dec = ScanDecoder(ScannerConfig(terminator="ANY", duplicate_window_ms=0))
+    codes = [f"{4006381333931 + i}" for i in range(200)]
+    got = []
+    for i, code in enumerate(codes):
+        got += dec.feed(sim.read_bytes(code), i * 500)
+    assert [s.code for s in got] == codes
+    c = dec.counters()
+    noise_lines = c["lines"] - c["scans"]
+    assert 60 < noise_lines < 140  # about half the reads came with noise
+    assert noise_lines == c["invalid_utf8"] + c["control_bytes"] + c["overlong"] + c["empty"]
+
+
+def test_sim_noise_config_is_validated():
+    with pytest.raises(ValueError, match="probability"):
+        SimScannerConfig(noise=1.5)
