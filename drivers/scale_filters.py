@@ -14,7 +14,9 @@ blocks of any size gives the same output. ``Chain`` composes them.
 - MOVING: it settles at the first sample whose last ``window`` samples are flat: their standard
   deviation is within ``flat_k`` times the noise, and the means of the window's two halves
   agree within ``half_k`` standard errors. The settled weight is that window's mean. A change
-  under ``min_change_g`` is reported as no change (``delta_g == 0``) and keeps the reference.
+  under the resolution is reported as no change (``delta_g == 0``). The resolution is
+  ``min_change_g``, or ``resolution_k`` times the measured spread of a window mean while stable
+  (low-frequency noise that no window averages away), whichever is larger.
 - A small change (under ``suspicious_ratio`` of the largest deviation during the motion, as
   after a bump or a push) is confirmed over ``long_window`` samples before it is reported:
   a slowly ringing basket can look flat, but biased, over a short window.
@@ -109,6 +111,7 @@ class StabilityConfig:
     flat_k: float = 1.35
     half_k: float = 3.0
     min_change_g: float = 3.0
+    resolution_k: float = 2.5  # changes under k x the spread of a window mean count as none
     noise_g: float = 2.5  # prior per-sample noise (grams, total of all cells)
     min_noise_g: float = 0.8
     refine_samples: int = 400
@@ -139,6 +142,11 @@ class StabilityDetector:
         self.motion_t: int | None = None
         self.last_moving_t: int | None = None
         self.peak = 0.0  # largest deviation from the reference in this motion
+        # spread of a settle-window mean around the reference while stable (low-frequency
+        # noise that no window averages away): sets the change resolution
+        self.lf_var = (self.cfg.noise_g ** 2) / self.cfg.window
+        self._lf = np.zeros(0)
+        self._lf_pending: list[float] = []
         self._long = False
         # history tails for windows spanning blocks
         self._ht = np.zeros(0, np.int64)
@@ -201,23 +209,46 @@ class StabilityDetector:
         a = np.maximum(k + 1 - m, 0)
         cnt = np.maximum(cv[k + 1] - cv[a], 1)
         mean = (c[k + 1] - c[a]) / cnt
-        thr = max(cfg.move_k * self.noise / np.sqrt(m), 0.8 * cfg.min_change_g)
+        thr = max(cfg.move_k * self.noise / np.sqrt(m), 0.8 * self.min_change)
         hit = np.flatnonzero((np.abs(mean) > thr) | ~V[i:])
         end = len(X) if len(hit) == 0 else i + int(hit[0])
         self._track(X[i:end][V[i:end]])
         if end == len(X):
             return end
         # motion starts at `end`
+        self._lf, self._lf_pending = np.zeros(0), []
         self.state = MOVING
         self.motion_t = int(T[max(end - m + 1, 0)])
         self.last_moving_t = int(T[end])
         events.append(WeightMoving(int(T[end]), round(float(X[end]), 1)))
         return end + 1
 
+    @property
+    def min_change(self) -> float:
+        """The smallest change reported: min_change_g, or more where the noise demands."""
+        return max(self.cfg.min_change_g, self.cfg.resolution_k * float(np.sqrt(2 * self.lf_var)))
+
     def _track(self, xs: np.ndarray) -> None:
         if len(xs) == 0:
             return
         cfg = self.cfg
+        if self.ref_n >= cfg.window:
+            lf = np.concatenate((self._lf, xs))
+            w = cfg.window
+            k = len(lf) // w
+            if k:
+                means = lf[: k * w].reshape(k, w).mean(axis=1)
+                self._lf_pending += list(means - self.ref)
+                # a window counts once two more have passed without motion (the samples just
+                # before a motion is detected already hold its start)
+                while len(self._lf_pending) > 2:
+                    d = self._lf_pending.pop(0)
+                    lim = 9 * self.lf_var
+                    self.lf_var += (min(d * d, lim) - self.lf_var) / 30.0
+            self._lf = lf[k * w:]
+        else:
+            self._lf = np.zeros(0)
+            self._lf_pending = []
         # noise estimate: residual spread around the reference
         if len(xs) >= 4:
             var = float(np.var(xs))
@@ -284,7 +315,8 @@ class StabilityDetector:
         j = int(k[hit[0]]) + lo
         self._moving_status(T, X, i, j, events)
         grams = float(mean[hit[0]])
-        if (not self._long and abs(grams - prev) >= cfg.min_change_g
+        min_change = self.min_change
+        if (not self._long and abs(grams - prev) >= min_change
                 and abs(grams - prev) < cfg.suspicious_ratio * self.peak):
             # a small change after a big disturbance (a bump, a push): ringing may still bias
             # a short window, so confirm it over a long one
@@ -295,11 +327,11 @@ class StabilityDetector:
         settle_ms = t_j - (self.motion_t if self.motion_t is not None else t_j)
         self._long = False
         self.peak = 0.0
-        if abs(grams - prev) < cfg.min_change_g:
+        if abs(grams - prev) < min_change:
             # no change: report the previous weight, but measure on from this level (a
             # reference that is never corrected would make every later wobble a change)
             shown = prev if self.last_settled is None else self.last_settled
-            if abs(shown - prev) >= cfg.min_change_g:
+            if abs(shown - prev) >= min_change:
                 shown = prev
             events.append(WeightSettled(t_j, round(shown, 1), 0.0, settle_ms, round(noise, 2)))
             self.ref, self.ref_n = grams, w
