@@ -690,7 +690,7 @@ class SimScale:
 
     def __init__(self, seed: int = 0, profile: str = "typical", clock=None, *,
                  config: ScaleSimConfig | None = None, calibrate: str = "factory",
-                 block_ms: int = 1000, scale_config=None, pushes: str = "full") -> None:
+                 block_ms: int = 5000, scale_config=None, pushes: str = "full") -> None:
         from cart.clock import ManualClock
         from drivers.loadcell import Calibration
         from drivers.scale import ScaleConfig, ScaleCore
@@ -797,7 +797,9 @@ class SimScale:
                     events += self._skip_push(now, nxt)
                     now = nxt
                     continue
-            nxt = min(t_ms, now + self.block_ms)
+            # commands in flight (a handshake after a replug): small steps, as a link would
+            busy = self.core._pending or self.bridge._out or self.core.state != "streaming"
+            nxt = min(t_ms, now + (20 if busy else self.block_ms))
             events += self._step(nxt)
             now = nxt
         self.events += events
