@@ -242,3 +242,15 @@ def test_cli_tare_writes_the_profile_and_monitor_prints_json(tmp_path, capsys):
     shutil.copy("hardware/profiles/cart-v1.toml", prof)  # untared: calibrate refuses
     assert main(["scale", "calibrate", "--profile", str(prof), "--url", url,
                  "--grams", "1000"]) == 1
+
+
+def test_actions_scheduled_ahead_are_reached_by_fast_forward():
+    s = SimScale(seed=12)
+    t0 = s.clock.now_ms()
+    s.run_until(t0 + 2000)
+    p = s.place("late", 640.0, t_ms=t0 + 120_000, drop_mm=0)
+    before = s.core.counters()["samples"]
+    ev = _settled(s.run_until(t0 + 125_000))
+    assert [round(e.delta_g) for e in ev] == [pytest.approx(640, abs=3)]
+    assert ev[0].t_ms >= p.t_start_ms
+    assert s.core.counters()["samples"] - before < 80 * 20  # the quiet 2 minutes were skipped
