@@ -70,7 +70,7 @@ class FusionConfig:
     vision_flag_below: float = 0.5  # posterior of the scanned product below this: an alert
     vision_min_alt: float = 0.05  # classifier labels weaker than this are not alternatives
     produce_vision_min: float = 0.35  # camera this sure of produce: ask "which produce?"
-    personal_max_g: float = 2_000.0  # heavier "personal items" need staff
+    personal_max_g: float = 600.0  # heavier "personal items" need staff, as do later ones
     personal_vision_max: float = 0.6  # camera this sure of a store product: not personal
     bag_tare_g: float = 5.0  # a store produce bag, when the product names no tare
 
@@ -168,6 +168,7 @@ class Reconciler:
         self._settled = 0.0
         self._last_verdict: tuple[int, tuple[tuple[str, float], ...]] | None = None
         self._last_placement: _Placement | None = None
+        self._last_unexplained: tuple[int, float] | None = None  # (alert, weight before it)
         self._next_line = 1
         self._next_flag = 1
         self._next_place = 1
@@ -255,15 +256,36 @@ class Reconciler:
         self._settled = ev.grams
         r = ev.grams - self._baseline
         noise = max(ev.noise_g, self.cfg.scale_sigma_g)
+        back = self._last_unexplained
+        if back is not None:
+            fid, before = back
+            if fid in self._open and abs(ev.grams - before) <= self._tol(0.0, noise):
+                # the weight is back where it was before the last unexplained change (a push
+                # that shifted the load, a hand resting on the basket): nothing happened
+                self._last_unexplained = None
+                o = self._open[fid]
+                if o.placement is not None:
+                    self._placements.pop(o.placement.id, None)
+                self._resolve(out, t, fid, "weight came back", "cart")
+                self._baseline = ev.grams
+                return
         if abs(r) < self.cfg.min_change_g:
             if abs(r) < 0.5 * self.cfg.min_change_g:
                 self._baseline = ev.grams  # follow slow drift while nothing happens
             return
+        self._last_unexplained = None
+        before = self._baseline
         self._baseline = ev.grams
+        n_flags = self._next_flag
         if r > 0:
             self._placed(r, t, ev.settle_ms, noise, out)
         else:
             self._removed(-r, t, noise, out)
+        for fid in range(n_flags, self._next_flag):
+            o = self._open.get(fid)
+            if o is not None and o.flag.kind in ("scan_added", "weigh_produce",
+                                                 "unexplained_removal", "which_removed"):
+                self._last_unexplained = (fid, before)
 
     def _verdict_for(self, t: int, settle_ms: int):
         v = self._last_verdict
@@ -278,11 +300,12 @@ class Reconciler:
         self._next_place += 1
         self._last_placement = pl
         # 1. putting back something taken out that nothing explained
-        for fid, o in list(self._open.items()):
-            if o.flag.kind == "unexplained_removal" and o.placement is not None \
-                    and abs(o.placement.grams - r) <= self._tol(0.0, noise * 1.5):
-                self._resolve(out, t, fid, "put back", "cart")
-                return
+        back = [(abs(o.placement.grams - r), -fid) for fid, o in self._open.items()
+                if o.flag.kind == "unexplained_removal" and o.placement is not None
+                and abs(o.placement.grams - r) <= self._tol(0.0, noise * 1.5)]
+        if back:
+            self._resolve(out, t, -min(back)[1], "put back", "cart")
+            return
         # 2. a subset of the pending scans
         pend = [ln for ln in self._lines.values() if not ln.placed]
         if pend:
@@ -409,12 +432,13 @@ class Reconciler:
                 self._resolve(out, t, fid, "taken out", "cart")
                 return
         # 2. an unexplained placement taken back out (or a false weight change reverting)
-        for pid, pl in list(self._placements.items()):
-            if abs(pl.grams - r) <= self._tol(0.0, noise * 1.5):
-                del self._placements[pid]
-                if pl.flag_id in self._open:
-                    self._resolve(out, t, pl.flag_id, "taken back out", "cart")
-                return
+        back = [(abs(pl.grams - r), -pid) for pid, pl in self._placements.items()
+                if abs(pl.grams - r) <= self._tol(0.0, noise * 1.5)]
+        if back:
+            pl = self._placements.pop(-min(back)[1])
+            if pl.flag_id in self._open:
+                self._resolve(out, t, pl.flag_id, "taken back out", "cart")
+            return
         # 3. a personal item (tare) taken out
         for i, g in enumerate(self._tare):
             if abs(g - r) <= self._tol(0.0, noise * 1.5):
@@ -744,7 +768,8 @@ class Reconciler:
             label, prob = pl.verdict[0]
             seen_product = prob >= self.cfg.personal_vision_max and \
                 bool(self.catalogue.by_label(label))
-        if pl.grams > self.cfg.personal_max_g or seen_product:
+        late = self._next_line > 1  # own bags go in before the first item is scanned
+        if pl.grams > self.cfg.personal_max_g or seen_product or late:
             self._replace_flag(out, t, a.flag_id, needs_staff=True,
                                message="Staff will check this item")
             out.append(Audit(t, "fusion.personal_refused", (("grams", round(pl.grams, 1)),)))
