@@ -63,9 +63,11 @@ class FusionConfig:
     match_floor_g: float = 4.0  # ... and never tighter than this
     max_subset: int = 4  # items placed at once matched against pending scans
     max_quantity: int = 24
+    quantity_window_ms: int = 15_000  # "n × the item just scanned" only soon after its scan
     readd_window_ms: int = 300_000  # an item taken out and put back within this is re-billed
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
+    recheck_window_ms: int = 10_000  # "show it again": the verdict must come this soon
     vision_prior: float = 0.97  # prior that a scanned code names the item placed
     vision_flag_below: float = 0.5  # posterior of the scanned product below this: an alert
     vision_min_alt: float = 0.05  # classifier labels weaker than this are not alternatives
@@ -100,6 +102,7 @@ class _Placement:
     line_ids: list[int] = field(default_factory=list)
     flag_id: int | None = None
     recheck: bool = False
+    recheck_ms: int = 0
 
 
 @dataclass
@@ -164,12 +167,13 @@ class Reconciler:
         self._out: list[tuple[int, _Line]] = []  # (t removed, line) for re-adds
         self._expected_out: list[tuple[_Line, int]] = []  # (line deleted on screen, flag deadline)
         self._pending_produce: list[_Pending] = []
-        self._baseline = 0.0  # settled weight everything so far accounts for
         self._settled = 0.0
+        self._accounted = 0.0  # settled weight everything so far accounts for
         self._last_verdict: tuple[int, tuple[tuple[str, float], ...]] | None = None
         self._last_placement: _Placement | None = None
         self._last_unexplained: tuple[int, float] | None = None  # (alert, weight before it)
         self._next_line = 1
+        self._n_labels = max(10, len({p.label for p in catalogue.products() if p.label}))
         self._next_flag = 1
         self._next_place = 1
         self._t = 0
@@ -253,29 +257,35 @@ class Reconciler:
         return max(self.cfg.match_floor_g, self.cfg.match_k * math.sqrt(var + noise * noise))
 
     def _on_settled(self, ev: WeightSettled, t: int, out: list[Effect]) -> None:
+        # The change is measured between two settled readings (the scale's own drift tracking
+        # keeps each reading honest); changes below min_change_g are not items.
+        prev = self._settled
+        before = self._accounted
         self._settled = ev.grams
-        r = ev.grams - self._baseline
+        r = ev.grams - before  # against the weight everything so far accounts for
+        r2 = ev.grams - prev  # against the reading just before (brackets the action)
         noise = max(ev.noise_g, self.cfg.scale_sigma_g)
         back = self._last_unexplained
         if back is not None:
-            fid, before = back
-            if fid in self._open and abs(ev.grams - before) <= self._tol(0.0, noise):
-                # the weight is back where it was before the last unexplained change (a push
-                # that shifted the load, a hand resting on the basket): nothing happened
+            fid, was = back
+            if fid in self._open and abs(ev.grams - was) <= self._tol(0.0, noise):
+                # back where it was before the last unexplained change (a push that shifted
+                # the load, a hand resting on the basket): nothing happened
                 self._last_unexplained = None
                 o = self._open[fid]
                 if o.placement is not None:
                     self._placements.pop(o.placement.id, None)
                 self._resolve(out, t, fid, "weight came back", "cart")
-                self._baseline = ev.grams
+                self._accounted = ev.grams
                 return
         if abs(r) < self.cfg.min_change_g:
-            if abs(r) < 0.5 * self.cfg.min_change_g:
-                self._baseline = ev.grams  # follow slow drift while nothing happens
+            if abs(r2) < 0.5 * self.cfg.min_change_g and abs(r) < 0.5 * self.cfg.min_change_g:
+                self._accounted = ev.grams  # follow slow drift while nothing happens
             return
+        if abs(r2) >= self.cfg.min_change_g and (r2 > 0) == (r > 0):
+            r = r2  # the two readings around the action measure it best
+        self._accounted = ev.grams
         self._last_unexplained = None
-        before = self._baseline
-        self._baseline = ev.grams
         n_flags = self._next_flag
         if r > 0:
             self._placed(r, t, ev.settle_ms, noise, out)
@@ -358,11 +368,14 @@ class Reconciler:
         for lines in by_prod.values():
             p = lines[0].product
             mean, sig = self._sigma(p)
-            if mean <= 0:
+            if mean <= 0 or t - lines[-1].t_ms > cfg.quantity_window_ms:
                 continue
             n = round(r / mean)
             if len(lines) < n <= cfg.max_quantity and \
                     abs(r - n * mean) <= self._tol(n * sig * sig, noise):
+                post = self._posterior(p, None, pl.verdict)
+                if post is not None and post < cfg.vision_flag_below:
+                    continue  # the camera sees something else: not more of the same
                 for ln in lines:
                     self._mark_placed(ln, t, out, mean)
                 f = self._raise(out, t, "quantity",
@@ -370,6 +383,7 @@ class Reconciler:
                                 "Confirm the quantity or scan each one", grams=r)
                 o = self._open[f.id]
                 o.product, o.count, o.placement = p, n - len(lines), pl
+                pl.line_ids = [ln.id for ln in lines]
                 return
         # 6. unexplained: ask
         self._flag_unexplained(pl, t, out)
@@ -505,7 +519,9 @@ class Reconciler:
         if not top or not p.label:
             return None
         probs = dict(top)
-        floor = min(0.01, 0.5 * min(probs.values()))
+        # a label outside the top-k has at most the mass the top-k leaves, spread thin
+        rest = max(0.0, 1.0 - sum(probs.values()))
+        floor = max(1e-4, min(0.5 * min(probs.values()), rest / max(1, self._n_labels - len(top))))
         noise = self.cfg.scale_sigma_g
 
         def wlik(q: Product) -> float:
@@ -550,7 +566,9 @@ class Reconciler:
     def _on_verdict(self, ev: VisionVerdict, t: int, out: list[Effect]) -> None:
         # a re-shown item under a looks_different alert
         for fid, o in list(self._open.items()):
-            if o.flag.kind == "looks_different" and o.placement is not None and o.placement.recheck:
+            if o.flag.kind == "looks_different" and o.placement is not None and \
+                    o.placement.recheck and t - o.placement.recheck_ms <= \
+                    self.cfg.recheck_window_ms:
                 o.placement.recheck = False
                 ln = self._lines.get(o.flag.line_id)
                 if ln is None:
@@ -616,6 +634,21 @@ class Reconciler:
         price = found.price_minor
         if found.weight_g is not None:  # pre-packed with its weight in the code
             mean, sig = found.weight_g + p.tare_g, max(2.0, p.tolerance_g / 2)
+        # a quantity question about another product, and this one fits the weight: it was
+        # this item, not more of those (the lines it had taken go back to waiting)
+        for fid, o in list(self._open.items()):
+            if o.flag.kind == "quantity" and o.product is not None and o.product.id != p.id \
+                    and o.placement is not None and abs(o.placement.grams - mean) <= \
+                    self._tol(sig * sig, self.cfg.scale_sigma_g):
+                for lid in o.placement.line_ids:
+                    ln = self._lines.get(lid)
+                    if ln is not None:
+                        ln.placed, ln.measured_g = False, None
+                        ln.deadline_ms = t + self.cfg.place_timeout_ms
+                self._resolve(out, t, fid, f"it was {p.name}", "cart")
+                self._add_line(out, t, p, found.code, placed=True, measured=o.placement.grams,
+                               expect=(mean, sig), price_minor=price)
+                return
         # a quantity question about this product: one more of them billed
         for fid, o in list(self._open.items()):
             if o.flag.kind == "quantity" and o.product is not None and o.product.id == p.id:
@@ -641,7 +674,7 @@ class Reconciler:
             if old is None:
                 continue
             if old.product.id == p.id:
-                o.placement.recheck = True
+                o.placement.recheck, o.placement.recheck_ms = True, t
                 return
             g = old.measured_g or 0.0
             if abs(g - mean) <= self._tol(sig * sig, self.cfg.scale_sigma_g):
@@ -792,7 +825,7 @@ class Reconciler:
     def _on_show_again(self, a: A.ShowAgain, t: int, out: list[Effect]) -> None:
         o = self._get_flag(a.flag_id, ("looks_different",), t, out)
         if o is not None and o.placement is not None:
-            o.placement.recheck = True
+            o.placement.recheck, o.placement.recheck_ms = True, t
 
     def _on_call_staff(self, a: A.CallStaff, t: int, out: list[Effect]) -> None:
         out.append(Audit(t, "fusion.call_staff", (("flag_id", a.flag_id),)))

@@ -56,10 +56,10 @@ class Profile:
 
 
 PROFILES = {
-    "clean": Profile("clean", 12, 0.6, 0.3, 0.0, 0.0, 0.99, 0.0, forgot_scan=0.0,
+    "clean": Profile("clean", 12, 0.4, 0.3, 0.0, 0.0, 0.99, 0.0, forgot_scan=0.0,
                      double_scan=0.0, removed_silently=0.0, cheat_trips=0.2),
-    "typical": Profile("typical", 18, 1.2, 1.0, 0.05, 12.0, 0.95, 0.05),
-    "harsh": Profile("harsh", 28, 2.5, 2.0, 0.15, 25.0, 0.85, 0.15, forgot_scan=0.03,
+    "typical": Profile("typical", 18, 0.8, 1.0, 0.05, 12.0, 0.95, 0.05),
+    "harsh": Profile("harsh", 28, 1.6, 2.0, 0.15, 25.0, 0.85, 0.15, forgot_scan=0.03,
                      double_scan=0.015, removed_silently=0.03),
 }
 

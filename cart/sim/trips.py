@@ -148,8 +148,8 @@ class Rig:
             return [Scan(t, code, "]E0", "scanner:trip")]
         return self._dec.feed(self._sim.frame(code, "]E0"), t)
 
-    def view(self, t: int, label: str | None) -> list:
-        if self.rng.random() >= self.profile.camera_view_rate:
+    def view(self, t: int, label: str | None, *, held: bool = False) -> list:
+        if not held and self.rng.random() >= self.profile.camera_view_rate:
             return []
         top = self.vision.verdict(label)
         return [VisionVerdict(t, top, "camera:basket")] if top else []
@@ -384,6 +384,12 @@ class _Play:
                     return True
             return False
         if f.kind == "quantity":
+            i = self._owed_for(f.grams or 0.0)
+            if cheat is None and self.owed and self.owed[i][0] == "item" and \
+                    abs(self.owed[i][1].grams - (f.grams or 0.0)) < 0.05 * self.owed[i][1].grams:
+                _, x = self.owed.pop(i)  # not more of those: the item they forgot to scan
+                self.feed(self.rig.scan(t, _code(x.product)))
+                return True
             self.feed([A.ConfirmQuantity(t, f.id)])
             return True
         if f.kind == "looks_different":
@@ -393,7 +399,7 @@ class _Play:
             ln = self.lines.get(f.line_id)
             it = self._truth_for_line(ln)
             self.feed([A.ShowAgain(t, f.id)])
-            self.feed(self.rig.view(t + 1500, it.product.label if it else None))
+            self.feed(self.rig.view(t + 1500, it.product.label if it else None, held=True))
             return True
         return False
 
