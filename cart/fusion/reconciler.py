@@ -64,6 +64,7 @@ class FusionConfig:
     max_subset: int = 4  # items placed at once matched against pending scans
     max_quantity: int = 24
     quantity_window_ms: int = 15_000  # "n × the item just scanned" only soon after its scan
+    produce_window_ms: int = 60_000  # produce chosen before placing waits this long
     readd_window_ms: int = 300_000  # an item taken out and put back within this is re-billed
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
@@ -122,6 +123,16 @@ class _Open:
     product: Product | None = None
     count: int = 0  # quantity: how many still unbilled
     deadline_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedStaffLogin:
+    """A staff login read back from the journal: its outcome, never its PIN."""
+
+    t_ms: int
+    staff_id: str
+    replay: str  # "ok" | "wrong" | "locked"
+    pin: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,9 +327,13 @@ class Reconciler:
         if back:
             self._resolve(out, t, -min(back)[1], "put back", "cart")
             return
-        # 2. a subset of the pending scans
+        # 2. a subset of the pending scans, unless produce was chosen after the last of them
         pend = [ln for ln in self._lines.values() if not ln.placed]
-        if pend:
+        self._pending_produce = [pp for pp in self._pending_produce
+                                 if t - pp.t_ms <= cfg.produce_window_ms]
+        produce_first = bool(self._pending_produce) and (
+            not pend or self._pending_produce[0].t_ms >= max(ln.t_ms for ln in pend))
+        if pend and not produce_first:
             best = self._best_subset(r, [(ln, ln.expect_g, ln.expect_sigma**2) for ln in pend],
                                      noise)
             if best is not None:
@@ -330,8 +345,8 @@ class Reconciler:
                     if not ln.product.by_weight and ln.price_minor is None:
                         self._judge(pl, ln, t, out, learn=True)
                 return
-        # 3. produce chosen before it was placed
-        if self._pending_produce:
+        # 3. produce chosen before it was placed (unless the camera sees an item sold each)
+        if self._pending_produce and not self._sees_packaged(pl.verdict):
             pp = self._pending_produce.pop(0)
             tare = self._bag_tare(pp.product) if pp.bagged else 0.0
             net = r - tare
@@ -340,6 +355,16 @@ class Reconciler:
                                     placed=True, measured=r)
                 pl.line_ids = [ln.id]
                 self._judge(pl, ln, t, out)
+                return
+        if pend and produce_first:
+            best = self._best_subset(r, [(ln, ln.expect_g, ln.expect_sigma**2) for ln in pend],
+                                     noise)
+            if best is not None:
+                for ln in best:
+                    self._mark_placed(ln, t, out, r * ln.expect_g / sum(b.expect_g for b in best))
+                pl.line_ids = [ln.id for ln in best]
+                if len(best) == 1 and best[0].price_minor is None:
+                    self._judge(pl, best[0], t, out, learn=True)
                 return
         # 4. an item taken out a moment ago, put back
         best_out = None
@@ -371,8 +396,9 @@ class Reconciler:
             if mean <= 0 or t - lines[-1].t_ms > cfg.quantity_window_ms:
                 continue
             n = round(r / mean)
-            if len(lines) < n <= cfg.max_quantity and \
-                    abs(r - n * mean) <= self._tol(n * sig * sig, noise):
+            fits = [k for k in (n - 1, n, n + 1)
+                    if k >= 1 and abs(r - k * mean) <= self._tol(k * sig * sig, noise)]
+            if len(lines) < n <= cfg.max_quantity and fits == [n]:  # only n fits
                 post = self._posterior(p, None, pl.verdict)
                 if post is not None and post < cfg.vision_flag_below:
                     continue  # the camera sees something else: not more of the same
@@ -400,6 +426,15 @@ class Reconciler:
         pl.flag_id = f.id
         self._open[f.id].placement = pl
         self._placements[pl.id] = pl
+
+    def _sees_packaged(self, top) -> bool:
+        """The camera is sure it sees a product sold each (not produce)."""
+        if not top:
+            return False
+        label, prob = top[0]
+        ps = self.catalogue.by_label(label)
+        return prob >= self.cfg.produce_vision_min * 2 and bool(ps) and \
+            all(not p.by_weight for p in ps)
 
     def _produce_suggestions(self, top) -> list[Candidate]:
         if not top:
@@ -785,8 +820,19 @@ class Reconciler:
         if o is None:
             return
         mean, sig = self._sigma(o.product)
+        scanned = len(o.placement.line_ids) if o.placement is not None else 0
+        count = o.count
+        if a.quantity is not None and a.quantity != scanned + o.count:
+            k = a.quantity
+            g = o.placement.grams if o.placement is not None else 0.0
+            if k <= scanned or k > self.cfg.max_quantity or \
+                    abs(g - k * mean) > self._tol(k * sig * sig, self.cfg.scale_sigma_g):
+                out.append(Notice(t, "refused", f"{k} × {o.product.name} does not fit the "
+                                  "weight: scan each one, or call staff"))
+                return
+            count = k - scanned
         code = o.product.codes[0] if o.product.codes else o.product.id
-        for _ in range(o.count):
+        for _ in range(count):
             self._add_line(out, t, o.product, code, placed=True, measured=mean,
                            expect=(mean, sig))
         self._resolve(out, t, a.flag_id, "quantity confirmed", "shopper")
@@ -845,7 +891,7 @@ class Reconciler:
     # ---- staff ----------------------------------------------------------------------------
 
     def _on_staff_login(self, a: A.StaffLogin, t: int, out: list[Effect]) -> None:
-        res = self.staff.login(t, a.staff_id, a.pin)
+        res = self.staff.login(t, a.staff_id, a.pin, replay=getattr(a, "replay", None))
         out.append(Audit(t, f"fusion.staff.login_{res}", (("staff_id", a.staff_id),)))
         if res != "ok":
             out.append(Notice(t, "staff_login", "Locked: try later" if res == "locked"
@@ -975,6 +1021,7 @@ _HANDLERS = {
     A.CallStaff: Reconciler._on_call_staff,
     A.Checkout: Reconciler._on_checkout,
     A.StaffLogin: Reconciler._on_staff_login,
+    ReplayedStaffLogin: Reconciler._on_staff_login,
     A.StaffLogout: Reconciler._on_staff_logout,
     A.StaffResolve: Reconciler._on_staff_resolve,
 }

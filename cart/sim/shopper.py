@@ -106,15 +106,21 @@ class Trip:
 
 
 def _code(p: Product) -> str:
+    if p.by_weight:
+        return next((c for c in p.codes if len(c) in (4, 5)), p.codes[0])
     return p.codes[0] if p.codes else p.id
 
 
 class ShopperModel:
     def __init__(self, products: list[Product], profile: Profile) -> None:
         self.profile = profile
+        # items sold each under their own GTIN (in-store price labels, prefix 2, are not
+        # modelled: their price is printed per pack)
         self.each = [p for p in products if not p.by_weight and p.unit_weight_g > 0
-                     and not p.age_restricted and p.codes]
-        self.produce = [p for p in products if p.by_weight and p.codes]
+                     and not p.age_restricted and p.codes and not p.codes[0].startswith("2")]
+        # loose produce: sold by weight under a PLU (4 or 5 digits)
+        self.produce = [p for p in products if p.by_weight and p.codes
+                        and any(len(c) in (4, 5) for c in p.codes)]
         self.age = [p for p in products if p.age_restricted and p.codes and not p.by_weight]
         if not self.each:
             raise ValueError("the shopper model needs products sold each with a weight")

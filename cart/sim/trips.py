@@ -23,14 +23,12 @@ from dataclasses import dataclass, field
 from cart.events import Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.fusion import actions as A
 from cart.fusion.alerts import CheckedOut, FlagRaised, FlagResolved, LineAdded, LineRemoved
-from cart.fusion.products import Product, ProductSource
-from cart.fusion.reconciler import FusionConfig, Reconciler
-from cart.fusion.staff import StaffGate, hash_pin
+from cart.fusion.products import Product
+from cart.fusion.reconciler import FusionConfig
 from cart.sim.shopper import Op, Profile, Trip, TruthItem
 
 T0 = 1_767_225_600_000
-STAFF_ID, STAFF_PIN = "s1", "2468"
-_STAFF_HASH = hash_pin(STAFF_PIN, salt=b"sim-staff-salt!!", iterations=1_000)
+STAFF_ID, STAFF_PIN = "s1", "2468"  # the demo store's staff PIN
 
 
 def mpe_g(net_g: float) -> float:
@@ -178,12 +176,20 @@ class TripResult:
 
 
 class TripRunner:
-    def __init__(self, catalogue: ProductSource, profile: Profile, *, config=None,
-                 vision_factory=None, weights=None, keep_log: bool = False) -> None:
-        self.catalogue = catalogue
+    """Plays trips against the whole cart: ``FusionSession`` over the core basket and an
+    in-memory journal (the same code path as on the cart, without fsync)."""
+
+    def __init__(self, store, profile: Profile, *, config=None, vision_factory=None,
+                 weights=None, keep_log: bool = False) -> None:
+        from cart.fusion.store import StoreProducts
+
+        self.store = store
+        self.products = StoreProducts(store)
+        self.catalogue = self.products
         self.profile = profile
         self.config = config or FusionConfig()
-        self.labels = [(p.label, p.coarse or p.label) for p in catalogue.products() if p.label]
+        self.labels = [(p.label, p.coarse or p.label) for p in self.products.products()
+                       if p.label]
         self.vision_factory = vision_factory
         self.weights = weights
         self.keep_log = keep_log
@@ -194,12 +200,16 @@ class TripRunner:
 
 class _Play:
     def __init__(self, runner: TripRunner, trip: Trip) -> None:
+        from cart.fusion.session import FusionSession
+        from cart.journal import Journal
+
         self.r, self.trip = runner, trip
         vision = runner.vision_factory(trip.seed) if runner.vision_factory else None
         self.rig = Rig(runner.profile, runner.labels, trip.seed, vision)
         self.rng = random.Random(trip.seed * 31 + 5)
-        self.rec = Reconciler(runner.catalogue, config=runner.config, weights=runner.weights,
-                              staff=StaffGate({STAFF_ID: _STAFF_HASH}))
+        self.journal = Journal(":memory:")
+        self.fs = FusionSession.start(self.journal, runner.store, T0, config=runner.config,
+                                      weights=runner.weights, products=runner.products)
         self.t = T0
         self.lines: dict[int, LineAdded] = {}
         self.flags: dict[int, object] = {}
@@ -216,13 +226,15 @@ class _Play:
         self.next_scan: TruthItem | None = None
         self.staff_reasons: set[str] = set()
         self._shown_flags: set[int] = set()
+        self.last_placed: TruthItem | None = None
+        self.group_size = 1
 
     # -- plumbing ---------------------------------------------------------------------------
 
     def feed(self, xs) -> None:
         for x in sorted(xs, key=lambda e: e.t_ms):
             self.t = max(self.t, x.t_ms)
-            effects = self.rec.handle(x)
+            effects = self.fs.handle(x)
             if self.r.keep_log:
                 self.log.append(("in", x))
                 self.log.extend(("out", e) for e in effects)
@@ -255,7 +267,7 @@ class _Play:
 
     def advance(self, dt: int) -> None:
         self.t += max(0, int(dt))
-        for e in self.rec.advance(self.t):
+        for e in self.fs.tick(self.t):
             self._effect(e)
 
     # -- shopper steps ----------------------------------------------------------------------
@@ -300,6 +312,8 @@ class _Play:
             evs = rig.view(t + 200, its[0].product.label) if len(its) == 1 else []
             sevs, t_end = rig.scale.change(t, sum(i.grams for i in its))
             self.feed(evs + sevs)
+            self.last_placed = its[0]
+            self.group_size = len(its)
             for it in its:
                 it.in_cart = True
                 if it.idx not in self.shown:
@@ -390,14 +404,14 @@ class _Play:
                 _, x = self.owed.pop(i)  # not more of those: the item they forgot to scan
                 self.feed(self.rig.scan(t, _code(x.product)))
                 return True
-            self.feed([A.ConfirmQuantity(t, f.id)])
-            return True
+            n = self.group_size if cheat is None else None  # honest: the count they placed
+            self.feed([A.ConfirmQuantity(t, f.id, n)])
+            return f.id not in self.flags
         if f.kind == "looks_different":
             if f.id in self.shown_flags():
                 return False
             self._shown_flags.add(f.id)
-            ln = self.lines.get(f.line_id)
-            it = self._truth_for_line(ln)
+            it = self.last_placed  # the shopper shows what they just put in
             self.feed([A.ShowAgain(t, f.id)])
             self.feed(self.rig.view(t + 1500, it.product.label if it else None, held=True))
             return True
@@ -415,15 +429,6 @@ class _Play:
 
     def shown_flags(self) -> set:
         return self._shown_flags
-
-    def _truth_for_line(self, ln) -> TruthItem | None:
-        if ln is None:
-            return None
-        for it in self.trip.items:
-            claimed = it.claimed or it.product
-            if claimed.id == ln.product_id and it.in_cart:
-                return it
-        return None
 
     def checkout(self) -> None:
         self.feed([A.Checkout(self.t)])
@@ -446,32 +451,39 @@ class _Play:
     # -- scoring ----------------------------------------------------------------------------
 
     def score(self) -> TripResult:
-        cat = self.r.catalogue
+        from cart.basket import AddLine, Basket, OpenSession, WeighProduce
+
+        cat = self.r.products
         trip = self.trip
-        bill = 0
+        snap = self.fs.snapshot()
+        bill = snap.totals.total
         each_billed: dict[str, int] = {}
         weighed: list[tuple[str, float]] = []
-        for ln in self.lines.values():
+        for ln in snap.lines:
             p = cat.get(ln.product_id)
-            bill += line_price(p, ln.weight_g, ln.price_minor)
             if p.by_weight:
-                weighed.append((p.id, ln.weight_g or 0.0))
+                weighed.append((p.id, float(ln.grams or 0)))
             else:
-                each_billed[p.id] = each_billed.get(p.id, 0) + 1
-        truth = 0
+                each_billed[p.id] = each_billed.get(p.id, 0) + ln.qty
+        truth_basket = Basket(self.r.store, "truth")
+        truth_basket.apply(OpenSession(t_ms=T0, store=self.r.store.config.id,
+                                       catalog_digest=self.r.store.digest))
         each_truth: dict[str, int] = {}
         truth_w: list[tuple[str, float]] = []
+        slack = 0
         for it in trip.items:
-            taken = it.in_cart or it.cheat == "scanned_not_placed"
-            if not taken:
+            if not (it.in_cart or it.cheat == "scanned_not_placed"):
                 continue
-            truth += line_price(it.product, it.net_g, None)
+            lid = f"T{it.idx}"
             if it.product.by_weight:
                 truth_w.append((it.product.id, it.net_g))
+                slack += line_price(it.product, mpe_g(it.net_g), None)
+                truth_basket.apply(WeighProduce(t_ms=T0, line=lid, plu=_plu(it.product),
+                                                grams=max(1, round(it.net_g))))
             else:
                 each_truth[it.product.id] = each_truth.get(it.product.id, 0) + 1
-        slack = sum(line_price(it.product, mpe_g(it.net_g), None) for it in trip.items
-                    if it.product.by_weight and (it.in_cart or it.cheat))
+                truth_basket.apply(AddLine(t_ms=T0, line=lid, product=it.product.id))
+        truth = truth_basket.snapshot().totals.total
         exact_each = each_billed == each_truth
         exact_w = len(weighed) == len(truth_w)
         if exact_w:
@@ -494,5 +506,8 @@ class _Play:
                           dict(self.kinds), self.log)
 
 
-def _code(p: Product) -> str:
-    return p.codes[0] if p.codes else p.id
+from cart.sim.shopper import _code
+
+
+def _plu(p: Product) -> str:
+    return next((c for c in p.codes if len(c) in (4, 5)), p.codes[0] if p.codes else "")
