@@ -335,7 +335,7 @@ class Reconciler:
             not pend or self._pending_produce[0].t_ms >= max(ln.t_ms for ln in pend))
         if pend and not produce_first:
             best = self._best_subset(r, [(ln, ln.expect_g, ln.expect_sigma**2) for ln in pend],
-                                     noise)
+                                     noise, leave_cost=2.0)
             if best is not None:
                 for ln in best:
                     self._mark_placed(ln, t, out, r * ln.expect_g / sum(b.expect_g for b in best))
@@ -358,7 +358,7 @@ class Reconciler:
                 return
         if pend and produce_first:
             best = self._best_subset(r, [(ln, ln.expect_g, ln.expect_sigma**2) for ln in pend],
-                                     noise)
+                                     noise, leave_cost=2.0)
             if best is not None:
                 for ln in best:
                     self._mark_placed(ln, t, out, r * ln.expect_g / sum(b.expect_g for b in best))
@@ -396,17 +396,23 @@ class Reconciler:
             if mean <= 0 or t - lines[-1].t_ms > cfg.quantity_window_ms:
                 continue
             n = round(r / mean)
-            fits = [k for k in (n - 1, n, n + 1)
-                    if k >= 1 and abs(r - k * mean) <= self._tol(k * sig * sig, noise)]
-            if len(lines) < n <= cfg.max_quantity and fits == [n]:  # only n fits
+            fits = [k for k in range(max(len(lines) + 1, n - 2), n + 3)
+                    if abs(r - k * mean) <= self._tol(k * sig * sig, noise)]
+            if fits and max(fits) <= cfg.max_quantity:
+                if n not in fits:
+                    n = fits[0]
                 post = self._posterior(p, None, pl.verdict)
                 if post is not None and post < cfg.vision_flag_below:
                     continue  # the camera sees something else: not more of the same
                 for ln in lines:
                     self._mark_placed(ln, t, out, mean)
-                f = self._raise(out, t, "quantity",
-                                f"Looks like {n} × {p.name}; you scanned {len(lines)}. "
-                                "Confirm the quantity or scan each one", grams=r)
+                ask = (f"Looks like {n} × {p.name}; you scanned {len(lines)}. "
+                       "Confirm the quantity or scan each one") if len(fits) == 1 else \
+                    (f"How many {p.name} did you put in? Looks like {n}; you scanned "
+                     f"{len(lines)}. Enter the number or scan each one")
+                f = self._raise(out, t, "quantity", ask, grams=r,
+                                candidates=tuple(Candidate(str(k), f"{k} × {p.name}")
+                                                 for k in fits))
                 o = self._open[f.id]
                 o.product, o.count, o.placement = p, n - len(lines), pl
                 pl.line_ids = [ln.id for ln in lines]
@@ -449,18 +455,23 @@ class Reconciler:
                     cands.append(Candidate(code, p.name, float(prob)))
         return cands
 
-    def _best_subset(self, r: float, items, noise: float):
-        """The subset of ``items`` (obj, mean, var) whose total best fits ``r``, or None."""
+    def _best_subset(self, r: float, items, noise: float, *, leave_cost: float = 0.0):
+        """The subset of ``items`` (obj, mean, var) whose total best fits ``r``, or None.
+
+        Scored as a log-likelihood: -z²/2 for the fit, minus ``leave_cost`` for each item left
+        out (for pending scans: shoppers usually place everything they scanned).
+        """
         items = items[-12:]  # the 12 most recent expectations are plenty
         best = None
-        for k in range(1, min(self.cfg.max_subset, len(items)) + 1):
+        n = len(items)
+        for k in range(1, min(self.cfg.max_subset, n) + 1):
             for combo in itertools.combinations(items, k):
                 m = sum(c[1] for c in combo)
                 z = abs(r - m) / self._tol(sum(c[2] for c in combo), noise)
-                if z <= 1.0 and (best is None or z < best[0] - 1e-9):
-                    best = (z, combo)
-            if best is not None and best[0] < 0.25:
-                break  # a near-exact small subset: do not look for larger ones
+                if z <= 1.0:
+                    score = -0.5 * (z * self.cfg.match_k) ** 2 - leave_cost * (n - k)
+                    if best is None or score > best[0] + 1e-9:
+                        best = (score, combo)
         return None if best is None else [c[0] for c in best[1]]
 
     def _removed(self, r: float, t: int, noise: float, out: list[Effect]) -> None:
@@ -713,8 +724,14 @@ class Reconciler:
                 return
             g = old.measured_g or 0.0
             if abs(g - mean) <= self._tol(sig * sig, self.cfg.scale_sigma_g):
-                del self._lines[old.id]
-                out.append(LineRemoved(t, old.id, "replaced by the right item"))
+                # the placed item is this one; the first scan stays billed and waits for its
+                # own item (or a cancel): never drop a billed line on the camera's word
+                if old.weight_g is None:
+                    old.placed, old.measured_g = False, None
+                    old.deadline_ms = t + self.cfg.place_timeout_ms
+                else:  # produce weighed under the wrong PLU: that weight was this item
+                    del self._lines[old.id]
+                    out.append(LineRemoved(t, old.id, "replaced by the right item"))
                 self._add_line(out, t, p, found.code, placed=True, measured=g,
                                expect=(mean, sig), price_minor=price)
                 self._resolve(out, t, fid, "right item scanned", "cart")

@@ -372,7 +372,12 @@ class _Play:
                     self.feed([A.DeclarePersonal(t, f.id)])  # the cheater's lie
                     return True
                 return False
-            what, x = self.owed.pop(self._owed_for(f.grams or 0.0))
+            i = self._owed_for(f.grams or 0.0)
+            what, x = self.owed[i]
+            g = x if what == "bag" else x.grams
+            if abs(g - (f.grams or 0.0)) > max(15.0, 0.1 * g):
+                return False  # not what they put in: they cannot answer this one
+            self.owed.pop(i)
             if what == "bag":
                 self.feed([A.DeclarePersonal(t, f.id)])
             elif what == "produce":
