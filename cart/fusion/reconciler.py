@@ -76,6 +76,7 @@ class FusionConfig:
     personal_max_g: float = 600.0  # heavier "personal items" need staff, as do later ones
     personal_vision_max: float = 0.6  # camera this sure of a store product: not personal
     bag_tare_g: float = 5.0  # a store produce bag, when the product names no tare
+    use_vision: bool = True  # False: ignore camera verdicts (the bench's baseline)
 
 
 @dataclass
@@ -610,6 +611,8 @@ class Reconciler:
             self.weights.observe(ln.product, ln.measured_g)
 
     def _on_verdict(self, ev: VisionVerdict, t: int, out: list[Effect]) -> None:
+        if not self.cfg.use_vision:
+            return
         # a re-shown item under a looks_different alert
         for fid, o in list(self._open.items()):
             if o.flag.kind == "looks_different" and o.placement is not None and \

@@ -293,7 +293,7 @@ class _Play:
         rig, t = self.rig, self.t
         if op.kind == "scan":
             it = self.item(op.items[0])
-            code = op.code or _code(it.product)
+            code = op.code or _code(it.claimed or it.product)
             evs = rig.scan(t, code)
             self.feed(evs)
             if any(o[0] == "item" and o[1] is it for o in self.owed):
@@ -303,7 +303,7 @@ class _Play:
             self.shown.update(op.items)  # a quantity group: one scan for all of them
         elif op.kind == "select_produce":
             it = self.item(op.items[0])
-            code = op.code or _code(it.product)
+            code = op.code or _code(it.claimed or it.product)
             self.feed([A.SelectProduce(t, None, code, it.bagged)])
             self.shown.add(it.idx)
         elif op.kind == "place":
