@@ -76,6 +76,7 @@ class FusionConfig:
     personal_max_g: float = 600.0  # heavier "personal items" need staff, as do later ones
     personal_vision_max: float = 0.6  # camera this sure of a store product: not personal
     bag_tare_g: float = 5.0  # a store produce bag, when the product names no tare
+    vision_price_margin: float = 0.05  # look-alikes dearer by more than this are alternatives
     use_vision: bool = True  # False: ignore camera verdicts (the bench's baseline)
 
 
@@ -346,8 +347,8 @@ class Reconciler:
                     if not ln.product.by_weight and ln.price_minor is None:
                         self._judge(pl, ln, t, out, learn=True)
                 return
-        # 3. produce chosen before it was placed (unless the camera sees an item sold each)
-        if self._pending_produce and not self._sees_packaged(pl.verdict):
+        # 3. produce chosen before it was placed (the camera then judges it like a scan)
+        if self._pending_produce:
             pp = self._pending_produce.pop(0)
             tare = self._bag_tare(pp.product) if pp.bagged else 0.0
             net = r - tare
@@ -433,15 +434,6 @@ class Reconciler:
         pl.flag_id = f.id
         self._open[f.id].placement = pl
         self._placements[pl.id] = pl
-
-    def _sees_packaged(self, top) -> bool:
-        """The camera is sure it sees a product sold each (not produce)."""
-        if not top:
-            return False
-        label, prob = top[0]
-        ps = self.catalogue.by_label(label)
-        return prob >= self.cfg.produce_vision_min * 2 and bool(ps) and \
-            all(not p.by_weight for p in ps)
 
     def _produce_suggestions(self, top) -> list[Candidate]:
         if not top:
@@ -583,8 +575,13 @@ class Reconciler:
         for label, prob in top:
             if label == p.label or prob < self.cfg.vision_min_alt:
                 continue
-            qs = [q for q in self.catalogue.by_label(label) if q.id != p.id]
-            alts.append(prob * (max(wlik(q) for q in qs) if qs else 1.0 / 3000.0))
+            # only what would cost more is an alternative worth asking about: a look-alike
+            # that is cheaper (or the same price) cannot undercharge
+            qs = [q for q in self.catalogue.by_label(label) if q.id != p.id
+                  and q.by_weight == p.by_weight
+                  and q.price_minor > p.price_minor * (1.0 + self.cfg.vision_price_margin)]
+            if qs:
+                alts.append(prob * max(wlik(q) for q in qs))
         if not alts:
             return 1.0
         pa = (1.0 - self.cfg.vision_prior) / len(alts) * sum(alts)

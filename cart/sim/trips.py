@@ -228,6 +228,7 @@ class _Play:
         self._shown_flags: set[int] = set()
         self.last_placed: TruthItem | None = None
         self.group_size = 1
+        self.preselected: list[TruthItem] = []
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -244,6 +245,12 @@ class _Play:
     def _effect(self, e) -> None:
         if isinstance(e, LineAdded):
             self.lines[e.line_id] = e
+            if e.weight_g is not None:  # chosen produce got weighed: nothing left to choose
+                for it in self.preselected:
+                    if (it.claimed or it.product).id == e.product_id and \
+                            abs(it.net_g - e.weight_g) <= max(15.0, 0.1 * it.net_g):
+                        self.preselected.remove(it)
+                        break
         elif isinstance(e, LineRemoved):
             self.lines.pop(e.line_id, None)
         elif isinstance(e, FlagRaised):
@@ -306,6 +313,7 @@ class _Play:
             code = op.code or _code(it.claimed or it.product)
             self.feed([A.SelectProduce(t, None, code, it.bagged)])
             self.shown.add(it.idx)
+            self.preselected.append(it)
         elif op.kind == "place":
             its = [self.item(i) for i in op.items]
             # the camera sees the (first) item entering, just before the weight settles
@@ -365,6 +373,13 @@ class _Play:
         if f.kind in ("scan_added", "weigh_produce"):
             if self.next_scan is not None:
                 return False  # about to scan it anyway
+            pre = next((it for it in self.preselected
+                        if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)), None)
+            if pre is not None:  # produce they chose before placing: choose it again here
+                self.preselected.remove(pre)
+                self.feed([A.SelectProduce(t, f.id, _code(pre.claimed or pre.product),
+                                           pre.bagged)])
+                return True
             if not self.owed:
                 if cheat == "never_scanned" and f.kind == "scan_added" and \
                         f.id not in self.shown_flags():
@@ -398,7 +413,7 @@ class _Play:
             for c in f.candidates:
                 lid = int(c.key.split(":")[1])
                 ln = self.lines.get(lid)
-                if ln and any(r.product.id == ln.product_id for r in self.removed):
+                if ln and self.removed and self.removed[-1].product.id == ln.product_id:
                     self.feed([A.PickRemoved(t, f.id, lid)])
                     return True
             return False
