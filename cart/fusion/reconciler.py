@@ -31,7 +31,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
-from cart.events import Scan, VisionVerdict, WeightMoving, WeightSettled
+from cart.events import DeviceStatus, Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.fusion import actions as A
 from cart.fusion.alerts import (
     KINDS,
@@ -185,6 +185,7 @@ class Reconciler:
         self._last_verdict: tuple[int, tuple[tuple[str, float], ...]] | None = None
         self._last_placement: _Placement | None = None
         self._last_unexplained: tuple[int, float] | None = None  # (alert, weight before it)
+        self._last_scanned: _Line | None = None
         self._next_line = 1
         self._n_labels = max(10, len({p.label for p in catalogue.products() if p.label}))
         self._next_flag = 1
@@ -337,7 +338,7 @@ class Reconciler:
             not pend or self._pending_produce[0].t_ms >= max(ln.t_ms for ln in pend))
         if pend and not produce_first:
             best = self._best_subset(r, [(ln, ln.expect_g, ln.expect_sigma**2) for ln in pend],
-                                     noise, leave_cost=2.0)
+                                     noise)
             if best is not None:
                 for ln in best:
                     self._mark_placed(ln, t, out, r * ln.expect_g / sum(b.expect_g for b in best))
@@ -360,7 +361,7 @@ class Reconciler:
                 return
         if pend and produce_first:
             best = self._best_subset(r, [(ln, ln.expect_g, ln.expect_sigma**2) for ln in pend],
-                                     noise, leave_cost=2.0)
+                                     noise)
             if best is not None:
                 for ln in best:
                     self._mark_placed(ln, t, out, r * ln.expect_g / sum(b.expect_g for b in best))
@@ -419,7 +420,32 @@ class Reconciler:
                 o.product, o.count, o.placement = p, n - len(lines), pl
                 pl.line_ids = [ln.id for ln in lines]
                 return
-        # 6. unexplained: ask
+        # 6. more of the item just scanned and placed, put in one by one (its scan said 1)
+        last = self._last_scanned
+        if last is not None and last.placed and last.id in self._lines and not pend and \
+                t - last.t_ms <= cfg.quantity_window_ms and not last.product.by_weight and \
+                last.price_minor is None:
+            p = last.product
+            mean, sig = self._sigma(p)
+            n = round(r / mean) if mean > 0 else 0
+            fits = [k for k in range(max(1, n - 2), n + 3)
+                    if abs(r - k * mean) <= self._tol(k * sig * sig, noise)]
+            post = self._posterior(p, None, pl.verdict)
+            seen = bool(pl.verdict) and dict(pl.verdict).get(p.label or "", 0.0) >= 0.3
+            if len(fits) == 1 and max(fits) <= cfg.max_quantity and \
+                    (seen or pl.verdict is None) \
+                    and (post is None or post >= cfg.vision_flag_below):
+                n = n if n in fits else fits[0]
+                f = self._raise(out, t, "quantity",
+                                f"Looks like {n} more × {p.name}; you scanned one. Confirm the "
+                                "quantity or scan each one", grams=r,
+                                candidates=tuple(Candidate(str(k), f"{k} × {p.name}")
+                                                 for k in fits))
+                o = self._open[f.id]
+                o.product, o.count, o.placement = p, n, pl
+                pl.line_ids = []
+                return
+        # 7. unexplained: ask
         self._flag_unexplained(pl, t, out)
 
     def _flag_unexplained(self, pl: _Placement, t: int, out: list[Effect]) -> None:
@@ -451,8 +477,9 @@ class Reconciler:
     def _best_subset(self, r: float, items, noise: float, *, leave_cost: float = 0.0):
         """The subset of ``items`` (obj, mean, var) whose total best fits ``r``, or None.
 
-        Scored as a log-likelihood: -z²/2 for the fit, minus ``leave_cost`` for each item left
-        out (for pending scans: shoppers usually place everything they scanned).
+        The smallest set that fits wins (the scale reports items placed one after the other
+        as separate changes); among sets of that size, the best log-likelihood: -z²/2 for the
+        fit, minus ``leave_cost`` for each item left out.
         """
         items = items[-12:]  # the 12 most recent expectations are plenty
         best = None
@@ -465,6 +492,8 @@ class Reconciler:
                     score = -0.5 * (z * self.cfg.match_k) ** 2 - leave_cost * (n - k)
                     if best is None or score > best[0] + 1e-9:
                         best = (score, combo)
+            if best is not None:
+                break  # items mostly arrive one at a time: the smallest fitting set wins
         return None if best is None else [c[0] for c in best[1]]
 
     def _removed(self, r: float, t: int, noise: float, out: list[Effect]) -> None:
@@ -979,6 +1008,7 @@ class Reconciler:
                    deadline_ms=deadline)
         self._next_line += 1
         self._lines[ln.id] = ln
+        self._last_scanned = ln
         out.append(LineAdded(t, ln.id, p.id, code, p.name, weight_g, price_minor))
         return ln
 
@@ -1027,6 +1057,7 @@ _HANDLERS = {
     A.EnterCode: Reconciler._on_scan,
     WeightSettled: Reconciler._on_settled,
     WeightMoving: lambda self, ev, t, out: None,  # live display only; settles carry the facts
+    DeviceStatus: lambda self, ev, t, out: None,  # health: shown by the screen, not reconciled
     VisionVerdict: Reconciler._on_verdict,
     A.SelectProduce: Reconciler._on_select_produce,
     A.PickRemoved: Reconciler._on_pick_removed,
