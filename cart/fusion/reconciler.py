@@ -69,6 +69,7 @@ class FusionConfig:
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
     recheck_window_ms: int = 10_000  # "show it again": the verdict must come this soon
+    slump_ms: int = 3_000  # a small rise this soon after a produce placement is its rest
     vision_prior: float = 0.97  # prior that a scanned code names the item placed
     vision_flag_below: float = 0.5  # posterior of the scanned product below this: an alert
     vision_min_alt: float = 0.05  # classifier labels weaker than this are not alternatives
@@ -299,6 +300,8 @@ class Reconciler:
         if abs(r2) >= self.cfg.min_change_g and (r2 > 0) == (r > 0):
             r = r2  # the two readings around the action measure it best
         self._accounted = ev.grams
+        if r > 0 and self._merge_slump(r, t, out):
+            return
         self._last_unexplained = None
         n_flags = self._next_flag
         if r > 0:
@@ -310,6 +313,37 @@ class Reconciler:
             if o is not None and o.flag.kind in ("scan_added", "weigh_produce",
                                                  "unexplained_removal", "which_removed"):
                 self._last_unexplained = (fid, before)
+
+    def _merge_slump(self, r: float, t: int, out: list[Effect]) -> bool:
+        """A bag of produce slumps: the scale may settle once on most of it and again on the
+        rest a moment later. A small rise right after a produce placement (or an unexplained
+        one) is the same placement."""
+        pl = self._last_placement
+        if pl is None or t - pl.t_ms > self.cfg.slump_ms or r > 0.5 * pl.grams:
+            return False
+        if pl.flag_id is not None and pl.flag_id in self._open and pl.id in self._placements:
+            o = self._open[pl.flag_id]
+            if o.flag.kind in ("scan_added", "weigh_produce"):
+                pl.grams += r
+                pl.t_ms = t
+                self._replace_flag(out, t, pl.flag_id, grams=pl.grams,
+                                   message=o.flag.message.rsplit("(", 1)[0] + f"({pl.grams:.0f} g)"
+                                   + ("?" if o.flag.kind == "weigh_produce" else ""))
+                return True
+            return False
+        if len(pl.line_ids) == 1 and pl.line_ids[0] in self._lines:
+            ln = self._lines[pl.line_ids[0]]
+            if ln.product.by_weight and ln.weight_g is not None and ln.price_minor is None:
+                del self._lines[ln.id]
+                out.append(LineRemoved(t, ln.id, "re-weighed (the bag settled)"))
+                new = self._add_line(out, t, ln.product, ln.code,
+                                     weight_g=round(ln.weight_g + r, 1), placed=True,
+                                     measured=(ln.measured_g or 0.0) + r)
+                pl.line_ids = [new.id]
+                pl.grams += r
+                pl.t_ms = t
+                return True
+        return False
 
     def _verdict_for(self, t: int, settle_ms: int):
         v = self._last_verdict
@@ -436,6 +470,18 @@ class Reconciler:
                     (seen or pl.verdict is None) \
                     and (post is None or post >= cfg.vision_flag_below):
                 n = n if n in fits else fits[0]
+                for fid, o in list(self._open.items()):  # the same question, grown
+                    if o.flag.kind == "quantity" and o.product is not None and \
+                            o.product.id == p.id and o.placement is not None and \
+                            not o.placement.line_ids:
+                        total = o.count + n
+                        o.placement.grams += r
+                        o.count = total
+                        self._replace_flag(out, t, fid, grams=o.placement.grams,
+                                           message=f"Looks like {total} more × {p.name}; you "
+                                                   "scanned one. Confirm the quantity or scan "
+                                                   "each one")
+                        return
                 f = self._raise(out, t, "quantity",
                                 f"Looks like {n} more × {p.name}; you scanned one. Confirm the "
                                 "quantity or scan each one", grams=r,
