@@ -65,7 +65,7 @@ class FusionConfig:
     max_quantity: int = 24
     quantity_window_ms: int = 15_000  # "n × the item just scanned" only soon after its scan
     produce_window_ms: int = 60_000  # produce chosen before placing waits this long
-    readd_window_ms: int = 300_000  # an item taken out and put back within this is re-billed
+    readd_window_ms: int = 120_000  # an item taken out and put back within this is re-billed
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
     recheck_window_ms: int = 10_000  # "show it again": the verdict must come this soon
@@ -403,58 +403,7 @@ class Reconciler:
                 if len(best) == 1 and best[0].price_minor is None:
                     self._judge(pl, best[0], t, out, learn=True)
                 return
-        # 4. an item taken out a moment ago, put back
-        best_out = None
-        for i, (t_out, ln) in enumerate(self._out):
-            if t - t_out > cfg.readd_window_ms:
-                continue
-            m = ln.measured_g if ln.measured_g is not None else ln.expect_g
-            z = abs(r - m) / self._tol(ln.expect_sigma**2 * 0.25, noise) if ln.weight_g is None \
-                else abs(r - m) / self._tol(0.0, noise * 1.5)
-            if z <= 1.0 and (best_out is None or z < best_out[0]):
-                best_out = (z, i)
-        if best_out is not None:
-            _, i = best_out
-            _, old = self._out.pop(i)
-            ln = self._add_line(out, t, old.product, old.code, weight_g=old.weight_g,
-                                price_minor=old.price_minor, placed=True, measured=r)
-            pl.line_ids = [ln.id]
-            if old.weight_g is None:
-                self._judge(pl, ln, t, out)
-            return
-        # 5. n × one pending product: ask to confirm the quantity
-        by_prod: dict[str, list[_Line]] = {}
-        for ln in pend:
-            if not ln.product.by_weight and ln.price_minor is None:
-                by_prod.setdefault(ln.product.id, []).append(ln)
-        for lines in by_prod.values():
-            p = lines[0].product
-            mean, sig = self._sigma(p)
-            if mean <= 0 or t - lines[-1].t_ms > cfg.quantity_window_ms:
-                continue
-            n = round(r / mean)
-            fits = [k for k in range(max(len(lines) + 1, n - 2), n + 3)
-                    if abs(r - k * mean) <= self._tol(k * sig * sig, noise)]
-            if fits and max(fits) <= cfg.max_quantity:
-                if n not in fits:
-                    n = fits[0]
-                post = self._posterior(p, None, pl.verdict)
-                if post is not None and post < cfg.vision_flag_below:
-                    continue  # the camera sees something else: not more of the same
-                for ln in lines:
-                    self._mark_placed(ln, t, out, mean)
-                ask = (f"Looks like {n} × {p.name}; you scanned {len(lines)}. "
-                       "Confirm the quantity or scan each one") if len(fits) == 1 else \
-                    (f"How many {p.name} did you put in? Looks like {n}; you scanned "
-                     f"{len(lines)}. Enter the number or scan each one")
-                f = self._raise(out, t, "quantity", ask, grams=r,
-                                candidates=tuple(Candidate(str(k), f"{k} × {p.name}")
-                                                 for k in fits))
-                o = self._open[f.id]
-                o.product, o.count, o.placement = p, n - len(lines), pl
-                pl.line_ids = [ln.id for ln in lines]
-                return
-        # 6. more of the item just scanned and placed, put in one by one (its scan said 1)
+        # 4. more of the item just scanned and placed, put in one by one (its scan said 1)
         last = self._last_scanned
         if last is not None and last.placed and last.id in self._lines and not pend and \
                 t - last.t_ms <= cfg.quantity_window_ms and not last.product.by_weight and \
@@ -490,6 +439,60 @@ class Reconciler:
                 o = self._open[f.id]
                 o.product, o.count, o.placement = p, n, pl
                 pl.line_ids = []
+                return
+        # 5. an item taken out a moment ago, put back (unless the camera sees something else)
+        best_out = None
+        for i, (t_out, ln) in enumerate(self._out):
+            if t - t_out > cfg.readd_window_ms:
+                continue
+            m = ln.measured_g if ln.measured_g is not None else ln.expect_g
+            z = abs(r - m) / self._tol(ln.expect_sigma**2 * 0.25, noise) if ln.weight_g is None \
+                else abs(r - m) / self._tol(0.0, noise * 1.5)
+            post = None if ln.weight_g is not None else \
+                self._posterior(ln.product, r, pl.verdict)
+            if z <= 1.0 and (post is None or post >= cfg.vision_flag_below) and \
+                    (best_out is None or z < best_out[0]):
+                best_out = (z, i)
+        if best_out is not None:
+            _, i = best_out
+            _, old = self._out.pop(i)
+            ln = self._add_line(out, t, old.product, old.code, weight_g=old.weight_g,
+                                price_minor=old.price_minor, placed=True, measured=r)
+            pl.line_ids = [ln.id]
+            if old.weight_g is None:
+                self._judge(pl, ln, t, out)
+            return
+        # 6. n × one pending product: ask to confirm the quantity
+        by_prod: dict[str, list[_Line]] = {}
+        for ln in pend:
+            if not ln.product.by_weight and ln.price_minor is None:
+                by_prod.setdefault(ln.product.id, []).append(ln)
+        for lines in by_prod.values():
+            p = lines[0].product
+            mean, sig = self._sigma(p)
+            if mean <= 0 or t - lines[-1].t_ms > cfg.quantity_window_ms:
+                continue
+            n = round(r / mean)
+            fits = [k for k in range(max(len(lines) + 1, n - 2), n + 3)
+                    if abs(r - k * mean) <= self._tol(k * sig * sig, noise)]
+            if fits and max(fits) <= cfg.max_quantity:
+                if n not in fits:
+                    n = fits[0]
+                post = self._posterior(p, None, pl.verdict)
+                if post is not None and post < cfg.vision_flag_below:
+                    continue  # the camera sees something else: not more of the same
+                for ln in lines:
+                    self._mark_placed(ln, t, out, mean)
+                ask = (f"Looks like {n} × {p.name}; you scanned {len(lines)}. "
+                       "Confirm the quantity or scan each one") if len(fits) == 1 else \
+                    (f"How many {p.name} did you put in? Looks like {n}; you scanned "
+                     f"{len(lines)}. Enter the number or scan each one")
+                f = self._raise(out, t, "quantity", ask, grams=r,
+                                candidates=tuple(Candidate(str(k), f"{k} × {p.name}")
+                                                 for k in fits))
+                o = self._open[f.id]
+                o.product, o.count, o.placement = p, n - len(lines), pl
+                pl.line_ids = [ln.id for ln in lines]
                 return
         # 7. unexplained: ask
         self._flag_unexplained(pl, t, out)

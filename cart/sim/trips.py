@@ -330,6 +330,7 @@ class _Play:
         self.group_size = 1
         self.preselected: list[TruthItem] = []
         self.bags = 0
+        self.group_extra: list[TruthItem] = []
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -412,6 +413,7 @@ class _Play:
             elif it.idx in self.shown:
                 self.extra_scans.append(it)  # scanned a second time
             self.shown.update(op.items)  # a quantity group: one scan for all of them
+            self.group_extra += [self.item(i) for i in op.items[1:]]
         elif op.kind == "select_produce":
             it = self.item(op.items[0])
             code = op.code or _code(it.claimed or it.product)
@@ -482,6 +484,12 @@ class _Play:
         if f.kind in ("scan_added", "weigh_produce"):
             if self.next_scan is not None:
                 return False  # about to scan it anyway
+            extra = next((it for it in self.group_extra
+                          if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)), None)
+            if extra is not None:  # one more of what they scanned once: scan it too
+                self.group_extra.remove(extra)
+                self.feed(self.rig.scan(t, _code(extra.product)))
+                return True
             pre = next((it for it in self.preselected
                         if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)), None)
             if pre is not None:  # produce they chose before placing: choose it again here
@@ -539,6 +547,12 @@ class _Play:
                 if not f.message.startswith("Looks like") or " more " not in f.message:
                     n = self.group_size
             self.feed([A.ConfirmQuantity(t, f.id, n)])
+            if f.id not in self.flags and n:
+                pid = self.last_placed.product.id if self.last_placed else None
+                for _ in range(n):
+                    it = next((x for x in self.group_extra if x.product.id == pid), None)
+                    if it is not None:
+                        self.group_extra.remove(it)
             return f.id not in self.flags
         if f.kind == "looks_different":
             if f.id in self.shown_flags():
