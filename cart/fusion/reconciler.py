@@ -668,8 +668,9 @@ class Reconciler:
     def _judge(self, pl: _Placement, ln: _Line, t: int, out: list[Effect], *,
                learn: bool = False) -> None:
         if pl.verdict is None:
-            if learn:
-                pl.line_ids = [ln.id]  # a late verdict may still judge (and teach) this
+            if learn and ln.measured_g is not None:
+                pl.line_ids = [ln.id]  # a late verdict may still judge this
+                self.weights.observe(ln.product, ln.measured_g)
             return
         grams = ln.measured_g if ln.weight_g is None else None
         post = self._posterior(ln.product, grams, pl.verdict)
@@ -721,7 +722,7 @@ class Reconciler:
             elif len(pl.line_ids) == 1 and pl.line_ids[0] in self._lines:
                 ln = self._lines[pl.line_ids[0]]
                 if ln.price_minor is None:
-                    self._judge(pl, ln, t, out, learn=not ln.product.by_weight)
+                    self._judge(pl, ln, t, out)
             return
         self._last_verdict = (t, ev.top)
 
