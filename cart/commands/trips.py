@@ -22,6 +22,9 @@ def register_bench(sub) -> None:
     p.add_argument("--scenario", default=None, help="play this scenario file N times instead")
     p.add_argument("--vision", choices=("auto", "measured", "modelled"), default="auto")
     p.add_argument("--no-baseline", action="store_true", help="skip the camera-less baseline")
+    p.add_argument("--scale", choices=("model", "bridge"), default="model",
+                   help="model: settles with the bridge's measured noise (fast); bridge: every "
+                   "placement through the simulated bridge and the real pipeline (slow)")
     p.add_argument("--store", default=None)
     p.set_defaults(func=_bench)
 
@@ -56,7 +59,7 @@ def _bench(args) -> int:
     try:
         out = run_bench(store, trips=args.trips, seed=args.seed, profile=args.profile,
                         scenario=args.scenario, baseline=not args.no_baseline,
-                        vision=args.vision,
+                        vision=args.vision, scale=args.scale,
                         progress=lambda k: print(f"{k} trips", file=sys.stderr))
     except ScenarioError as exc:
         for problem in exc.problems:

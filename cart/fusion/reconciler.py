@@ -77,7 +77,7 @@ class FusionConfig:
     personal_max_g: float = 600.0  # heavier "personal items" need staff, as do later ones
     personal_vision_max: float = 0.6  # camera this sure of a store product: not personal
     bag_tare_g: float = 5.0  # a store produce bag, when the product names no tare
-    vision_price_margin: float = 0.05  # look-alikes dearer by more than this are alternatives
+    vision_price_margin: float = 0.20  # look-alikes dearer by more than this are alternatives
     use_vision: bool = True  # False: ignore camera verdicts (the bench's baseline)
 
 
@@ -791,30 +791,6 @@ class Reconciler:
                                expect=(mean, sig), price_minor=price)
                 self._resolve(out, t, fid, "scanned again", "cart")
                 return
-        # a looks_different alert: the right item scanned (swap the line), or the same again
-        for fid, o in list(self._open.items()):
-            if o.flag.kind != "looks_different" or o.placement is None:
-                continue
-            old = self._lines.get(o.flag.line_id)
-            if old is None:
-                continue
-            if old.product.id == p.id:
-                o.placement.recheck, o.placement.recheck_ms = True, t
-                return
-            g = old.measured_g or 0.0
-            if abs(g - mean) <= self._tol(sig * sig, self.cfg.scale_sigma_g):
-                # the placed item is this one; the first scan stays billed and waits for its
-                # own item (or a cancel): never drop a billed line on the camera's word
-                if old.weight_g is None:
-                    old.placed, old.measured_g = False, None
-                    old.deadline_ms = t + self.cfg.place_timeout_ms
-                else:  # produce weighed under the wrong PLU: that weight was this item
-                    del self._lines[old.id]
-                    out.append(LineRemoved(t, old.id, "replaced by the right item"))
-                self._add_line(out, t, p, found.code, placed=True, measured=g,
-                               expect=(mean, sig), price_minor=price)
-                self._resolve(out, t, fid, "right item scanned", "cart")
-                return
         # place-then-scan: an unexplained placement this item explains (wholly or partly)
         noise = self.cfg.scale_sigma_g
         best = None
@@ -823,6 +799,30 @@ class Reconciler:
             if z <= 1.0 and (best is None or z < best[0]):
                 best = (z, pl, False)
         if best is None:
+            # a looks_different alert: the right item scanned (swap the line), or the same again
+            for fid, o in list(self._open.items()):
+                if o.flag.kind != "looks_different" or o.placement is None:
+                    continue
+                old = self._lines.get(o.flag.line_id)
+                if old is None:
+                    continue
+                if old.product.id == p.id:
+                    o.placement.recheck, o.placement.recheck_ms = True, t
+                    return
+                g = old.measured_g or 0.0
+                if abs(g - mean) <= self._tol(sig * sig, self.cfg.scale_sigma_g):
+                    # the placed item is this one; the first scan stays billed and waits for its
+                    # own item (or a cancel): never drop a billed line on the camera's word
+                    if old.weight_g is None:
+                        old.placed, old.measured_g = False, None
+                        old.deadline_ms = t + self.cfg.place_timeout_ms
+                    else:  # produce weighed under the wrong PLU: that weight was this item
+                        del self._lines[old.id]
+                        out.append(LineRemoved(t, old.id, "replaced by the right item"))
+                    self._add_line(out, t, p, found.code, placed=True, measured=g,
+                                   expect=(mean, sig), price_minor=price)
+                    self._resolve(out, t, fid, "right item scanned", "cart")
+                    return
             for pl in self._placements.values():
                 rest = pl.grams - mean
                 if rest >= self.cfg.min_change_g and mean > 0:

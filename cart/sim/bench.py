@@ -71,11 +71,16 @@ def summarize(results: list[TripResult], seconds: float) -> dict:
 
 
 def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | None = None,
-              baseline: bool = True, vision: str = "auto", progress=None) -> dict:
+              baseline: bool = True, vision: str = "auto", scale: str = "model",
+              progress=None) -> dict:
     from cart.fusion.reconciler import FusionConfig
+    from cart.sim.trips import calibrate_scale
 
     prof = PROFILES[profile]
-    runner = TripRunner(store, prof, vision_factory=vision_factory(store, vision))
+    cal = calibrate_scale(prof, seed=seed) if scale == "model" else None
+    sigma = cal["reading_sigma_g"] if cal else None
+    runner = TripRunner(store, prof, vision_factory=vision_factory(store, vision), scale=scale,
+                        scale_sigma_g=sigma)
     if scenario is not None:
         from cart.sim.scenario import load_scenario
 
@@ -96,11 +101,16 @@ def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | Non
         out["scenario"] = scenario
     out.update(summarize(results, dt))
     out["vision"] = runner_vision_name(runner)
-    out["scale"] = "modelled settles (see docs/FUSION.md)"
+    if cal:
+        out["scale"] = "modelled settles, sigma measured on the simulated bridge in this run"
+        out["scale_calibration"] = cal
+    else:
+        out["scale"] = "simulated bridge bytes through the real driver core and pipeline"
     out["scanner"] = "simulated scanner bytes through drivers.scanner.ScanDecoder"
     if baseline:
         blind = TripRunner(store, prof, config=FusionConfig(use_vision=False),
-                           vision_factory=vision_factory(store, vision))
+                           vision_factory=vision_factory(store, vision), scale=scale,
+                           scale_sigma_g=sigma)
         t1 = time.perf_counter()
         base = [blind.run(_fresh(trip)) for trip in plan]
         b = summarize(base, time.perf_counter() - t1)
