@@ -823,21 +823,8 @@ class Reconciler:
                                    expect=(mean, sig), price_minor=price)
                     self._resolve(out, t, fid, "right item scanned", "cart")
                     return
-            for pl in self._placements.values():
-                rest = pl.grams - mean
-                if rest >= self.cfg.min_change_g and mean > 0:
-                    best = (2.0, pl, True)
-                    break
         if best is not None:
-            _, pl, partial = best
-            if partial:
-                ln = self._add_line(out, t, p, found.code, placed=True, measured=mean,
-                                    expect=(mean, sig), price_minor=price)
-                pl.grams -= mean
-                self._replace_flag(out, t, pl.flag_id,
-                                   message=f"Scan the other items you just added "
-                                           f"({pl.grams:.0f} g)", grams=pl.grams)
-                return
+            _, pl, _ = best
             del self._placements[pl.id]
             ln = self._add_line(out, t, p, found.code, placed=True, measured=pl.grams,
                                 expect=(mean, sig), price_minor=price)
@@ -848,8 +835,28 @@ class Reconciler:
                 self._judge(pl, ln, t, out, learn=True)
             return
         # scan-then-place: bill now, expect the item on the scale
-        self._add_line(out, t, p, found.code, expect=(mean, sig), price_minor=price,
-                       deadline=t + self.cfg.place_timeout_ms)
+        ln = self._add_line(out, t, p, found.code, expect=(mean, sig), price_minor=price,
+                            deadline=t + self.cfg.place_timeout_ms)
+        self._several_put_in_then_scanned(ln, t, out)
+
+    def _several_put_in_then_scanned(self, ln: _Line, t: int, out: list[Effect]) -> None:
+        """Several items put in together, then scanned one by one: once the scans so far
+        (this one among them) add up to an unexplained placement, they explain it."""
+        recent = [x for x in self._lines.values() if not x.placed and
+                  t - x.t_ms <= self.cfg.quantity_window_ms * 4 and x.weight_g is None]
+        if len(recent) < 2:
+            return
+        for pl in sorted(self._placements.values(), key=lambda q: -q.t_ms):
+            best = self._best_subset(pl.grams, [(x, x.expect_g, x.expect_sigma ** 2)
+                                                for x in recent], self.cfg.scale_sigma_g)
+            if best is not None and ln in best and len(best) >= 2:
+                total = sum(x.expect_g for x in best)
+                for x in best:
+                    self._mark_placed(x, t, out, pl.grams * x.expect_g / total)
+                del self._placements[pl.id]
+                if pl.flag_id in self._open:
+                    self._resolve(out, t, pl.flag_id, "scanned", "cart")
+                return
 
     def _weigh_produce(self, fid: int, p: Product, code: str, bagged: bool, t: int,
                        out: list[Effect]) -> None:
