@@ -415,7 +415,7 @@ class Reconciler:
                     if abs(r - k * mean) <= self._tol(k * sig * sig, noise)]
             post = self._posterior(p, None, pl.verdict)
             seen = bool(pl.verdict) and dict(pl.verdict).get(p.label or "", 0.0) >= 0.3
-            if len(fits) == 1 and max(fits) <= cfg.max_quantity and \
+            if fits and max(fits) <= cfg.max_quantity and \
                     (seen or pl.verdict is None) \
                     and (post is None or post >= cfg.vision_flag_below):
                 n = n if n in fits else fits[0]
