@@ -415,8 +415,9 @@ class Reconciler:
                     if abs(r - k * mean) <= self._tol(k * sig * sig, noise)]
             post = self._posterior(p, None, pl.verdict)
             seen = bool(pl.verdict) and dict(pl.verdict).get(p.label or "", 0.0) >= 0.3
+            telling = len(fits) == 1 and self._tol(sig * sig, noise) < mean / 3
             if fits and max(fits) <= cfg.max_quantity and \
-                    (seen or pl.verdict is None) \
+                    (seen or (pl.verdict is None and telling)) \
                     and (post is None or post >= cfg.vision_flag_below):
                 n = n if n in fits else fits[0]
                 for fid, o in list(self._open.items()):  # the same question, grown
@@ -894,8 +895,13 @@ class Reconciler:
         if a.flag_id is None:
             self._pending_produce.append(_Pending(found.product, a.code, a.bagged, t))
             return
-        if self._get_flag(a.flag_id, ("weigh_produce", "scan_added"), t, out):
-            self._weigh_produce(a.flag_id, found.product, a.code, a.bagged, t, out)
+        o = self._get_flag(a.flag_id, ("weigh_produce", "scan_added", "quantity"), t, out)
+        if o is None:
+            return
+        if o.flag.kind == "quantity" and (o.placement is None or o.placement.line_ids):
+            out.append(Notice(t, "refused", "Scan the items, or call staff"))
+            return
+        self._weigh_produce(a.flag_id, found.product, a.code, a.bagged, t, out)
 
     def _on_pick_removed(self, a: A.PickRemoved, t: int, out: list[Effect]) -> None:
         o = self._get_flag(a.flag_id, ("which_removed",), t, out)

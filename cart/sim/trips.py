@@ -491,11 +491,13 @@ class _Play:
         t = self.t
         if f.needs_staff:
             return False
-        if f.kind in ("scan_added", "weigh_produce"):
+        if f.kind in ("scan_added", "weigh_produce", "quantity"):
             if self.next_scan is not None:
                 return False  # about to scan it anyway
             extra = next((it for it in self.group_extra
-                          if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)), None)
+                          if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)),
+                         self.group_extra[0] if self.group_extra and f.kind != "weigh_produce"
+                         else None)
             if extra is not None:  # one more of what they scanned once: scan it too
                 self.group_extra.remove(extra)
                 self.feed(self.rig.scan(t, _code(extra.product)))
@@ -507,6 +509,8 @@ class _Play:
                 self.feed([A.SelectProduce(t, f.id, _code(pre.claimed or pre.product),
                                            pre.bagged)])
                 return True
+            if f.kind == "quantity" and self._fits_owed(f) is None:
+                return self._answer_quantity(f, cheat, t)
             if not self.owed:
                 if cheat == "never_scanned" and f.kind == "scan_added" and \
                         f.id not in self.shown_flags():
@@ -544,26 +548,6 @@ class _Play:
                     self.feed([A.PickRemoved(t, f.id, lid)])
                     return True
             return False
-        if f.kind == "quantity":
-            i = self._owed_for(f.grams or 0.0)
-            if cheat is None and self.owed and self.owed[i][0] == "item" and \
-                    abs(self.owed[i][1].grams - (f.grams or 0.0)) < 0.05 * self.owed[i][1].grams:
-                _, x = self.owed.pop(i)  # not more of those: the item they forgot to scan
-                self.feed(self.rig.scan(t, _code(x.product)))
-                return True
-            n = None
-            if cheat is None and self.last_placed is not None:  # honest: they count them
-                n = max(1, round((f.grams or 0.0) / self.last_placed.grams))
-                if not f.message.startswith("Looks like") or " more " not in f.message:
-                    n = self.group_size
-            self.feed([A.ConfirmQuantity(t, f.id, n)])
-            if f.id not in self.flags and n:
-                pid = self.last_placed.product.id if self.last_placed else None
-                for _ in range(n):
-                    it = next((x for x in self.group_extra if x.product.id == pid), None)
-                    if it is not None:
-                        self.group_extra.remove(it)
-            return f.id not in self.flags
         if f.kind == "looks_different":
             if f.id in self.shown_flags():
                 return False
@@ -573,6 +557,38 @@ class _Play:
             self.feed(self.rig.view(t + 1500, it.product.label if it else None, held=True))
             return True
         return False
+
+    def _fits_owed(self, f):
+        if not self.owed:
+            return None
+        i = self._owed_for(f.grams or 0.0)
+        what, x = self.owed[i]
+        g = x if what == "bag" else x.grams
+        return i if abs(g - (f.grams or 0.0)) <= max(15.0, 0.1 * g) else None
+
+    def _answer_quantity(self, f, cheat, t) -> bool:
+        i = self._owed_for(f.grams or 0.0)
+        if cheat is None and self.owed and self.owed[i][0] == "item" and \
+                abs(self.owed[i][1].grams - (f.grams or 0.0)) < 0.05 * self.owed[i][1].grams:
+            _, x = self.owed.pop(i)  # not more of those: the item they forgot to scan
+            self.feed(self.rig.scan(t, _code(x.product)))
+            return True
+        n = None
+        if cheat is None and self.last_placed is not None and \
+                self.last_placed.product.name not in f.message:
+            return False  # not what they put in: they cannot answer that (staff will)
+        if cheat is None and self.last_placed is not None:  # honest: they count them
+            n = max(1, round((f.grams or 0.0) / self.last_placed.grams))
+            if not f.message.startswith("Looks like") or " more " not in f.message:
+                n = self.group_size
+        self.feed([A.ConfirmQuantity(t, f.id, n)])
+        if f.id not in self.flags and n:
+            pid = self.last_placed.product.id if self.last_placed else None
+            for _ in range(n):
+                it = next((x for x in self.group_extra if x.product.id == pid), None)
+                if it is not None:
+                    self.group_extra.remove(it)
+        return f.id not in self.flags
 
     def _owed_for(self, grams: float) -> int:
         """The shopper knows what they just put in: the unbilled thing whose weight fits."""
