@@ -58,6 +58,7 @@ class FusionConfig:
     place_timeout_ms: int = 25_000  # a scanned item should be on the scale by then
     take_out_timeout_ms: int = 30_000  # a line deleted on screen: its item should leave by then
     min_change_g: float = 6.0  # smaller settled changes are not items (drift, crumbs)
+    min_item_g: float = 15.0  # lighter changes with no camera sighting are load shifts
     scale_sigma_g: float = 1.5  # scale error σ when a settle reports no noise estimate
     match_k: float = 4.0  # a weight fits an expectation within match_k σ
     match_floor_g: float = 4.0  # ... and never tighter than this
@@ -297,6 +298,13 @@ class Reconciler:
             if abs(r2) < 0.5 * self.cfg.min_change_g and abs(r) < 0.5 * self.cfg.min_change_g:
                 self._accounted = ev.grams  # follow slow drift while nothing happens
             return
+        if abs(r) < self.cfg.min_item_g and not self._verdict_near(t, ev.settle_ms) \
+                and not self._expects_small(abs(r)):
+            # lighter than anything the store sells, and the camera saw nothing go in or out:
+            # the load shifted (a push, a bag folding), not an item
+            self._accounted = ev.grams
+            out.append(Audit(t, "fusion.small_change", (("grams", round(r, 1)),)))
+            return
         if abs(r2) >= self.cfg.min_change_g and (r2 > 0) == (r > 0):
             r = r2  # the two readings around the action measure it best
         self._accounted = ev.grams
@@ -344,6 +352,18 @@ class Reconciler:
                 pl.t_ms = t
                 return True
         return False
+
+    def _verdict_near(self, t: int, settle_ms: int) -> bool:
+        v = self._last_verdict
+        return v is not None and t - settle_ms - self.cfg.verdict_before_ms <= v[0] <= t
+
+    def _expects_small(self, g: float) -> bool:
+        """A scanned item, a tare or a placement this light is expected to come or go."""
+        tol = self.cfg.match_floor_g * 2
+        return any(abs(ln.expect_g - g) <= tol + 3 * ln.expect_sigma
+                   for ln in self._lines.values()) or \
+            any(abs(x - g) <= tol for x in self._tare) or \
+            any(abs(pl.grams - g) <= tol for pl in self._placements.values())
 
     def _verdict_for(self, t: int, settle_ms: int):
         v = self._last_verdict
