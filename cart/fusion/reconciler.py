@@ -66,6 +66,7 @@ class FusionConfig:
     max_quantity: int = 24
     quantity_window_ms: int = 15_000  # "n × the item just scanned" only soon after its scan
     produce_window_ms: int = 60_000  # produce chosen before placing waits this long
+    answer_window_ms: int = 90_000  # a scan answers "scan the item you just added" this soon
     readd_window_ms: int = 120_000  # an item taken out and put back within this is re-billed
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
@@ -816,6 +817,8 @@ class Reconciler:
         noise = self.cfg.scale_sigma_g
         best = None
         for pl in self._placements.values():
+            if t - pl.t_ms > self.cfg.answer_window_ms and len(self._placements) > 1:
+                continue  # an old question: a new scan is more likely a new item
             z = abs(pl.grams - mean) / self._tol(sig * sig, noise)
             if z <= 1.0 and (best is None or z < best[0]):
                 best = (z, pl, False)
