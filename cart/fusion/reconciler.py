@@ -817,8 +817,11 @@ class Reconciler:
         noise = self.cfg.scale_sigma_g
         best = None
         for pl in self._placements.values():
-            if t - pl.t_ms > self.cfg.answer_window_ms and len(self._placements) > 1:
+            if t - pl.t_ms > self.cfg.answer_window_ms:
                 continue  # an old question: a new scan is more likely a new item
+            o = self._open.get(pl.flag_id)
+            if o is not None and o.flag.needs_staff:
+                continue  # staff decide this one
             z = abs(pl.grams - mean) / self._tol(sig * sig, noise)
             if z <= 1.0 and (best is None or z < best[0]):
                 best = (z, pl, False)
