@@ -385,8 +385,11 @@ class Reconciler:
         if back:
             self._resolve(out, t, -min(back)[1], "put back", "cart")
             return
-        # 2. a subset of the pending scans, unless produce was chosen after the last of them
-        pend = [ln for ln in self._lines.values() if not ln.placed]
+        # 2. a subset of the pending scans, unless produce was chosen after the last of them;
+        # a scan whose item did not come in time is matched late only if the camera sees it
+        seen = dict(pl.verdict or ())
+        pend = [ln for ln in self._lines.values() if not ln.placed and
+                (ln.flag_id is None or seen.get(ln.product.label or "", 0.0) >= 0.3)]
         self._pending_produce = [pp for pp in self._pending_produce
                                  if t - pp.t_ms <= cfg.produce_window_ms]
         produce_first = bool(self._pending_produce) and (
@@ -552,7 +555,7 @@ class Reconciler:
         as separate changes); among sets of that size, the best log-likelihood: -z²/2 for the
         fit, minus ``leave_cost`` for each item left out.
         """
-        items = items[-12:]  # the 12 most recent expectations are plenty
+        items = items[-12:][::-1]  # the 12 most recent expectations, newest first
         best = None
         n = len(items)
         for k in range(1, min(self.cfg.max_subset, n) + 1):
@@ -560,7 +563,11 @@ class Reconciler:
                 m = sum(c[1] for c in combo)
                 z = abs(r - m) / self._tol(sum(c[2] for c in combo), noise)
                 if z <= 1.0:
-                    score = -0.5 * (z * self.cfg.match_k) ** 2 - leave_cost * (n - k)
+                    # what was scanned last is most likely what went in: older expectations
+                    # pay a little per minute of age
+                    age = sum(max(0, self._t - getattr(c[0], "t_ms", self._t)) for c in combo)
+                    score = -0.5 * (z * self.cfg.match_k) ** 2 - leave_cost * (n - k) \
+                        - 0.3 * age / 60_000
                     if best is None or score > best[0] + 1e-9:
                         best = (score, combo)
             if best is not None:
@@ -853,6 +860,14 @@ class Reconciler:
         if best is not None:
             _, pl, _ = best
             del self._placements[pl.id]
+            late = next((x for x in self._lines.values() if not x.placed and x.product.id == p.id
+                         and x.flag_id is not None and x.price_minor == price), None)
+            if late is not None:  # the scan that waited for this item: no second line
+                self._mark_placed(late, t, out, pl.grams)
+                if pl.flag_id in self._open:
+                    self._resolve(out, t, pl.flag_id, "scanned (already billed)", "cart")
+                pl.flag_id = None
+                return
             ln = self._add_line(out, t, p, found.code, placed=True, measured=pl.grams,
                                 expect=(mean, sig), price_minor=price)
             if pl.flag_id in self._open:
