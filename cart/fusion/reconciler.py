@@ -552,8 +552,8 @@ class Reconciler:
         """The subset of ``items`` (obj, mean, var) whose total best fits ``r``, or None.
 
         The smallest set that fits wins (the scale reports items placed one after the other
-        as separate changes); among sets of that size, the best log-likelihood: -z²/2 for the
-        fit, minus ``leave_cost`` for each item left out.
+        as separate changes); among sets of that size, the best Gaussian log-likelihood, minus
+        ``leave_cost`` for each item left out and a little for each minute of age.
         """
         items = items[-12:][::-1]  # the 12 most recent expectations, newest first
         best = None
@@ -561,13 +561,16 @@ class Reconciler:
         for k in range(1, min(self.cfg.max_subset, n) + 1):
             for combo in itertools.combinations(items, k):
                 m = sum(c[1] for c in combo)
-                z = abs(r - m) / self._tol(sum(c[2] for c in combo), noise)
+                var = sum(c[2] for c in combo)
+                z = abs(r - m) / self._tol(var, noise)
                 if z <= 1.0:
-                    # what was scanned last is most likely what went in: older expectations
-                    # pay a little per minute of age
+                    # Gaussian log-likelihood: a narrow expectation that fits beats a wide one
+                    # that fits as well; what was scanned last is most likely what went in,
+                    # so older expectations pay a little per minute of age
+                    s2 = var + noise * noise
                     age = sum(max(0, self._t - getattr(c[0], "t_ms", self._t)) for c in combo)
-                    score = -0.5 * (z * self.cfg.match_k) ** 2 - leave_cost * (n - k) \
-                        - 0.3 * age / 60_000
+                    score = -0.5 * (r - m) ** 2 / s2 - 0.5 * math.log(s2) \
+                        - leave_cost * (n - k) - 0.3 * age / 60_000
                     if best is None or score > best[0] + 1e-9:
                         best = (score, combo)
             if best is not None:
