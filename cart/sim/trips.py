@@ -324,6 +324,7 @@ class _Play:
         self.lines: dict[int, LineAdded] = {}
         self.flags: dict[int, object] = {}
         self.flag_legit: dict[int, bool] = {}
+        self.flag_kind: dict[int, str] = {}
         self.kinds: dict[str, int] = {}
         self.staff = False
         self.checked_out = False
@@ -369,6 +370,7 @@ class _Play:
             self.flags[e.flag.id] = e.flag
             self.kinds[e.flag.kind] = self.kinds.get(e.flag.kind, 0) + 1
             self.flag_legit.setdefault(e.flag.id, self._legit(e.flag))
+            self.flag_kind[e.flag.id] = e.flag.kind
         elif isinstance(e, FlagResolved):
             self.flags.pop(e.flag_id, None)
         elif isinstance(e, CheckedOut):
@@ -379,7 +381,8 @@ class _Play:
         if f.kind in ("age_check", "quantity", "which_removed", "take_out"):
             return True
         if f.kind in ("scan_added", "weigh_produce"):
-            return bool(self.owed) or self.next_scan is not None
+            return bool(self.owed or self.group_extra or self.preselected) or \
+                self.next_scan is not None
         if f.kind == "place_scanned":
             return bool(self.extra_scans) or self.trip.cheat == "scanned_not_placed"
         return False
@@ -439,10 +442,9 @@ class _Play:
                 at = t if k == 0 else t_end + int(self.rng.uniform(150, 600))
                 e, t_end = rig.scale.place(at, f"i{it.idx}", it.grams, it.bagged)
                 sevs += e
-            self.feed(evs + sevs)
             self.last_placed = its[0]
             self.group_size = len(its)
-            for it in its:
+            for it in its:  # what the shopper knows they still owe, before the cart asks
                 it.in_cart = True
                 if it.idx not in self.shown:
                     if it.product.by_weight:
@@ -450,6 +452,7 @@ class _Play:
                     elif it.cheat is None:
                         self.owed.append(("item", it))
                     self.shown.add(it.idx)
+            self.feed(evs + sevs)
             self.t = max(self.t, t_end)
         elif op.kind == "remove":
             it = self.item(op.items[0])
@@ -460,8 +463,8 @@ class _Play:
             self.t = max(self.t, t_end)
         elif op.kind == "bag":
             self.bags += 1
-            sevs, t_end = rig.scale.place(t, f"bag{self.bags}", op.grams)
             self.owed.append(("bag", op.grams))
+            sevs, t_end = rig.scale.place(t, f"bag{self.bags}", op.grams)
             self.feed(rig.view(t + 200, None) + sevs)
             self.t = max(self.t, t_end)
         elif op.kind == "push":
