@@ -80,6 +80,7 @@ class FusionConfig:
     personal_vision_max: float = 0.6  # camera this sure of a store product: not personal
     bag_tare_g: float = 5.0  # a store produce bag, when the product names no tare
     vision_price_margin: float = 0.20  # look-alikes dearer by more than this are alternatives
+    produce_needs_view: bool = True  # produce the camera did not see must be shown to it
     use_vision: bool = True  # False: ignore camera verdicts (the bench's baseline)
 
 
@@ -703,6 +704,16 @@ class Reconciler:
             if learn and ln.measured_g is not None:
                 pl.line_ids = [ln.id]  # a late verdict may still judge this
                 self.weights.observe(ln.product, ln.measured_g)
+            if ln.product.by_weight and ln.product.label and self.cfg.use_vision and \
+                    self.cfg.produce_needs_view:
+                # produce is priced by the PLU the shopper chose: the camera must see it
+                f = self._raise(out, t, "looks_different",
+                                f"Show the {ln.product.name} to the camera", line_id=ln.id,
+                                grams=ln.measured_g)
+                pl.flag_id = f.id
+                pl.recheck, pl.recheck_ms = True, t
+                o = self._open[f.id]
+                o.placement, o.product = pl, ln.product
             return
         grams = ln.measured_g if ln.weight_g is None else None
         post = self._posterior(ln.product, grams, pl.verdict)
