@@ -903,8 +903,11 @@ class Reconciler:
         if len(recent) < 2:
             return
         for pl in sorted(self._placements.values(), key=lambda q: -q.t_ms):
+            after = [x for x in recent if x.t_ms >= pl.t_ms and x.flag_id is None]
+            if len(after) < 2:
+                continue
             best = self._best_subset(pl.grams, [(x, x.expect_g, x.expect_sigma ** 2)
-                                                for x in recent], self.cfg.scale_sigma_g)
+                                                for x in after], self.cfg.scale_sigma_g)
             if best is not None and ln in best and len(best) >= 2:
                 total = sum(x.expect_g for x in best)
                 for x in best:
