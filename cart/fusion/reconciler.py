@@ -98,6 +98,7 @@ class _Line:
     measured_g: float | None = None
     deadline_ms: int | None = None
     flag_id: int | None = None  # its place_scanned alert
+    measured_alone: bool = False  # measured_g is this item's own weight change
 
 
 @dataclass
@@ -400,7 +401,8 @@ class Reconciler:
                                      noise)
             if best is not None:
                 for ln in best:
-                    self._mark_placed(ln, t, out, r * ln.expect_g / sum(b.expect_g for b in best))
+                    self._mark_placed(ln, t, out, r * ln.expect_g / sum(b.expect_g for b in best),
+                                      alone=len(best) == 1)
                 pl.line_ids = [ln.id for ln in best]
                 if len(best) == 1:
                     ln = best[0]
@@ -471,9 +473,11 @@ class Reconciler:
         for i, (t_out, ln) in enumerate(self._out):
             if t - t_out > cfg.readd_window_ms:
                 continue
+            # the same physical item comes back: its own measured weight, to the scale's noise
             m = ln.measured_g if ln.measured_g is not None else ln.expect_g
-            z = abs(r - m) / self._tol(ln.expect_sigma**2 * 0.25, noise) if ln.weight_g is None \
-                else abs(r - m) / self._tol(0.0, noise * 1.5)
+            spread = 0.0 if ln.measured_alone or ln.weight_g is not None \
+                else ln.expect_sigma**2
+            z = abs(r - m) / self._tol(spread, noise * 1.5)
             post = None if ln.weight_g is not None else \
                 self._posterior(ln.product, r, pl.verdict)
             if z <= 1.0 and (post is None or post >= cfg.vision_flag_below) and \
@@ -655,9 +659,11 @@ class Reconciler:
             if o.flag.line_id == ln.id and o.flag.kind in ("place_scanned", "looks_different"):
                 self._resolve(out, t, fid, why, "cart")
 
-    def _mark_placed(self, ln: _Line, t: int, out: list[Effect], measured: float) -> None:
+    def _mark_placed(self, ln: _Line, t: int, out: list[Effect], measured: float,
+                     alone: bool = False) -> None:
         ln.placed = True
         ln.measured_g = measured
+        ln.measured_alone = alone
         if ln.flag_id is not None and ln.flag_id in self._open:
             self._resolve(out, t, ln.flag_id, "placed", "cart")
         ln.flag_id = None
@@ -820,7 +826,7 @@ class Reconciler:
         # a quantity question about this product: one more of them billed
         for fid, o in list(self._open.items()):
             if o.flag.kind == "quantity" and o.product is not None and o.product.id == p.id:
-                self._add_line(out, t, p, found.code, placed=True, measured=mean,
+                self._add_line(out, t, p, found.code, placed=True, measured=mean, alone=False,
                                expect=(mean, sig), price_minor=price)
                 o.count -= 1
                 if o.count <= 0:
@@ -1000,7 +1006,7 @@ class Reconciler:
             count = k - scanned
         code = o.product.codes[0] if o.product.codes else o.product.id
         for _ in range(count):
-            self._add_line(out, t, o.product, code, placed=True, measured=mean,
+            self._add_line(out, t, o.product, code, placed=True, measured=mean, alone=False,
                            expect=(mean, sig))
         self._resolve(out, t, a.flag_id, "quantity confirmed", "shopper")
 
@@ -1104,7 +1110,7 @@ class Reconciler:
             else:
                 mean, sig = self._sigma(p)
                 for _ in range(a.quantity):
-                    self._add_line(out, t, p, found.code, placed=True, measured=mean,
+                    self._add_line(out, t, p, found.code, placed=True, measured=mean, alone=False,
                                    expect=(mean, sig), price_minor=found.price_minor)
             audit += [("code", found.code), ("quantity", a.quantity)]
         elif a.resolution == "dismiss" and o.flag.kind in ("scan_added", "weigh_produce") \
@@ -1121,12 +1127,14 @@ class Reconciler:
     # ---- helpers --------------------------------------------------------------------------
 
     def _add_line(self, out, t, p: Product, code: str, *, weight_g=None, price_minor=None,
-                  placed=False, measured=None, expect=None, deadline=None) -> _Line:
+                  placed=False, measured=None, expect=None, deadline=None,
+                  alone: bool = True) -> _Line:
         if expect is None:
             expect = (measured or 0.0, 2.0) if p.by_weight else self._sigma(p)
         ln = _Line(self._next_line, p, code, t, expect[0], expect[1], weight_g=weight_g,
                    price_minor=price_minor, placed=placed, measured_g=measured,
-                   deadline_ms=deadline)
+                   deadline_ms=deadline, measured_alone=placed and measured is not None
+                   and alone)
         self._next_line += 1
         self._lines[ln.id] = ln
         self._last_scanned = ln
