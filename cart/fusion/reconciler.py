@@ -855,8 +855,9 @@ class Reconciler:
         if best is None:
             # a looks_different alert: the right item scanned (swap the line), or the same again
             for fid, o in list(self._open.items()):
-                if o.flag.kind != "looks_different" or o.placement is None:
-                    continue
+                if o.flag.kind != "looks_different" or o.placement is None or \
+                        o.flag.needs_staff or t - o.flag.t_ms > self.cfg.answer_window_ms:
+                    continue  # staff decide that one; an old question is not this scan's
                 old = self._lines.get(o.flag.line_id)
                 if old is None:
                     continue
