@@ -111,6 +111,7 @@ class _Placement:
     flag_id: int | None = None
     recheck: bool = False
     recheck_ms: int = 0
+    views: int = 1
 
 
 @dataclass
@@ -749,8 +750,17 @@ class Reconciler:
                     continue
                 grams = ln.measured_g if ln.weight_g is None else None
                 post = self._posterior(ln.product, grams, ev.top)
+                pl = o.placement
+                first = pl.verdict[0][0] if pl.verdict else None
+                pl.views += 1
                 if post is None or post >= self.cfg.vision_flag_below:
                     self._resolve(out, t, fid, "looks right on a second view", "cart")
+                elif ev.top and ev.top[0][0] != first and pl.views < 3:
+                    # the views disagree with each other: one more look decides
+                    pl.verdict = ev.top
+                    self._replace_flag(out, t, fid,
+                                       message=f"Please show the {ln.product.name} to the "
+                                               "camera once more")
                 else:
                     self._replace_flag(out, t, fid, needs_staff=True,
                                        message=f"This still does not look like "
