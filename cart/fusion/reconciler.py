@@ -188,6 +188,7 @@ class Reconciler:
         self._pending_produce: list[_Pending] = []
         self._settled = 0.0
         self._accounted = 0.0  # settled weight everything so far accounts for
+        self._shifted_from: float | None = None  # weight before a small unexplained shift
         self._last_verdict: tuple[int, tuple[tuple[str, float], ...]] | None = None
         self._last_placement: _Placement | None = None
         self._last_unexplained: tuple[int, float] | None = None  # (alert, weight before it)
@@ -298,6 +299,11 @@ class Reconciler:
                 self._resolve(out, t, fid, "weight came back", "cart")
                 self._accounted = ev.grams
                 return
+        if self._shifted_from is not None:
+            was, self._shifted_from = self._shifted_from, None
+            if abs(ev.grams - was) <= self._tol(0.0, noise):
+                self._accounted = ev.grams  # the shifted load settled back: nothing happened
+                return
         if abs(r) < self.cfg.min_change_g:
             if abs(r2) < 0.5 * self.cfg.min_change_g and abs(r) < 0.5 * self.cfg.min_change_g:
                 self._accounted = ev.grams  # follow slow drift while nothing happens
@@ -306,6 +312,7 @@ class Reconciler:
                 and not self._expects_small(abs(r)):
             # lighter than anything the store sells, and the camera saw nothing go in or out:
             # the load shifted (a push, a bag folding), not an item
+            self._shifted_from = before
             self._accounted = ev.grams
             out.append(Audit(t, "fusion.small_change", (("grams", round(r, 1)),)))
             return
