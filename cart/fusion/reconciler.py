@@ -299,6 +299,9 @@ class Reconciler:
                 self._resolve(out, t, fid, "weight came back", "cart")
                 self._accounted = ev.grams
                 return
+        if 1.0 < r and self._merge_slump(r, t, out):
+            self._accounted = ev.grams  # the rest of a bag that settled in two steps
+            return
         if self._shifted_from is not None:
             was, self._shifted_from = self._shifted_from, None
             if abs(ev.grams - was) <= self._tol(0.0, noise):
@@ -319,8 +322,6 @@ class Reconciler:
         if abs(r2) >= self.cfg.min_change_g and (r2 > 0) == (r > 0):
             r = r2  # the two readings around the action measure it best
         self._accounted = ev.grams
-        if r > 0 and self._merge_slump(r, t, out):
-            return
         self._last_unexplained = None
         n_flags = self._next_flag
         if r > 0:
