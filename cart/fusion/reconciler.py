@@ -67,13 +67,14 @@ class FusionConfig:
     quantity_window_ms: int = 15_000  # "n × the item just scanned" only soon after its scan
     produce_window_ms: int = 60_000  # produce chosen before placing waits this long
     answer_window_ms: int = 90_000  # a scan answers "scan the item you just added" this soon
+    late_match_ms: int = 60_000  # a scan still matches a placement this late without the camera
     readd_window_ms: int = 120_000  # an item taken out and put back within this is re-billed
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
     recheck_window_ms: int = 10_000  # "show it again": the verdict must come this soon
     slump_ms: int = 3_000  # a small rise this soon after a produce placement is its rest
     vision_prior: float = 0.97  # prior that a scanned code names the item placed
-    vision_flag_below: float = 0.7  # posterior of the scanned product below this: an alert
+    vision_flag_below: float = 0.5  # posterior of the scanned product below this: an alert
     vision_min_alt: float = 0.05  # classifier labels weaker than this are not alternatives
     produce_vision_min: float = 0.35  # camera this sure of produce: ask "which produce?"
     personal_max_g: float = 600.0  # heavier "personal items" need staff, as do later ones
@@ -193,6 +194,7 @@ class Reconciler:
         self._last_placement: _Placement | None = None
         self._last_unexplained: tuple[int, float] | None = None  # (alert, weight before it)
         self._last_scanned: _Line | None = None
+        self._moving = False  # the platform moved since the last settle (a new action began)
         self._next_line = 1
         self._n_labels = max(10, len({p.label for p in catalogue.products() if p.label}))
         self._next_flag = 1
@@ -278,6 +280,7 @@ class Reconciler:
         return max(self.cfg.match_floor_g, self.cfg.match_k * math.sqrt(var + noise * noise))
 
     def _on_settled(self, ev: WeightSettled, t: int, out: list[Effect]) -> None:
+        self._moving = False
         # The change is measured between two settled readings (the scale's own drift tracking
         # keeps each reading honest); changes below min_change_g are not items.
         prev = self._settled
@@ -400,7 +403,8 @@ class Reconciler:
         # a scan whose item did not come in time is matched late only if the camera sees it
         seen = dict(pl.verdict or ())
         pend = [ln for ln in self._lines.values() if not ln.placed and
-                (ln.flag_id is None or seen.get(ln.product.label or "", 0.0) >= 0.3)]
+                (ln.flag_id is None or t - ln.t_ms <= cfg.late_match_ms or
+                 seen.get(ln.product.label or "", 0.0) >= 0.3)]
         self._pending_produce = [pp for pp in self._pending_produce
                                  if t - pp.t_ms <= cfg.produce_window_ms]
         produce_first = bool(self._pending_produce) and (
@@ -775,7 +779,8 @@ class Reconciler:
                                                f"{ln.product.name}: staff will check")
                 return
         pl = self._last_placement
-        if pl is not None and pl.verdict is None and 0 <= t - pl.t_ms <= self.cfg.verdict_after_ms:
+        if pl is not None and pl.verdict is None and not self._moving and \
+                0 <= t - pl.t_ms <= self.cfg.verdict_after_ms:
             pl.verdict = ev.top
             if pl.flag_id is not None and pl.flag_id in self._open:
                 o = self._open[pl.flag_id]
@@ -1204,7 +1209,7 @@ _HANDLERS = {
     Scan: Reconciler._on_scan,
     A.EnterCode: Reconciler._on_scan,
     WeightSettled: Reconciler._on_settled,
-    WeightMoving: lambda self, ev, t, out: None,  # live display only; settles carry the facts
+    WeightMoving: lambda self, ev, t, out: setattr(self, "_moving", True),  # the next action
     DeviceStatus: lambda self, ev, t, out: None,  # health: shown by the screen, not reconciled
     VisionVerdict: Reconciler._on_verdict,
     A.SelectProduce: Reconciler._on_select_produce,
