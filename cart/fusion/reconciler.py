@@ -74,7 +74,7 @@ class FusionConfig:
     recheck_window_ms: int = 10_000  # "show it again": the verdict must come this soon
     slump_ms: int = 3_000  # a small rise this soon after a produce placement is its rest
     vision_prior: float = 0.97  # prior that a scanned code names the item placed
-    vision_flag_below: float = 0.5  # posterior of the scanned product below this: an alert
+    vision_flag_below: float = 0.7  # posterior of the scanned product below this: an alert
     vision_min_alt: float = 0.05  # classifier labels weaker than this are not alternatives
     produce_vision_min: float = 0.35  # camera this sure of produce: ask "which produce?"
     personal_max_g: float = 600.0  # heavier "personal items" need staff, as do later ones
