@@ -406,7 +406,8 @@ class Reconciler:
         # a scan whose item did not come in time is matched late only if the camera sees it
         seen = dict(pl.verdict or ())
         pend = [ln for ln in self._lines.values() if not ln.placed and
-                (ln.flag_id is None or t - ln.t_ms <= cfg.late_match_ms or
+                (ln.flag_id is None or
+                 (not seen and t - ln.t_ms <= cfg.late_match_ms) or
                  seen.get(ln.product.label or "", 0.0) >= 0.3)]
         self._pending_produce = [pp for pp in self._pending_produce
                                  if t - pp.t_ms <= cfg.produce_window_ms]
