@@ -225,7 +225,6 @@ def train(args) -> dict:
         "cache_seconds": round(cached_s, 1),
         "train_seconds": round(time.monotonic() - started - cached_s, 1),
         "history": history,
-        "checkpoint": str(ckpt),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                      if k not in ("out", "cache", "data", "extra_train")},
     }
