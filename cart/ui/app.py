@@ -1,0 +1,262 @@
+"""The cart's Textual app.
+
+The app renders :class:`~cart.ui.view.CartView` snapshots handed to it by a backend (the
+runtime) from any thread, through :meth:`CartApp.show_view`, which is thread-safe and never
+blocks. Keys become :mod:`cart.ui.actions` submitted to the backend; the basket changes only when
+the next snapshot arrives. The app never touches a device, the journal or the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.theme import Theme
+from textual.widgets import Footer, Label
+
+from cart.ui import actions
+from cart.ui.literal import literal
+from cart.ui.screens import CheckoutScreen, EntryScreen, PickerScreen, ProduceScreen, StaffScreen
+from cart.ui.view import CartView, Choice
+from cart.ui.widgets import AlertBanner, BasketTable, ScaleReading, StatusBar, Sums, TotalDigits
+
+CART_THEME = Theme(
+    name="cart",
+    primary="#3b82f6",
+    secondary="#14b8a6",
+    accent="#f59e0b",
+    warning="#f59e0b",
+    error="#ef4444",
+    success="#22c55e",
+    foreground="#e5e7eb",
+    background="#111827",
+    surface="#1f2937",
+    panel="#263244",
+    dark=True,
+)
+
+# Pure black and white with saturated yellow for what needs attention: 21:1 text contrast.
+HIGH_CONTRAST_THEME = Theme(
+    name="cart-high-contrast",
+    primary="#ffff00",
+    secondary="#00ffff",
+    accent="#ffff00",
+    warning="#ffff00",
+    error="#ff5555",
+    success="#00ff00",
+    foreground="#ffffff",
+    background="#000000",
+    surface="#000000",
+    panel="#000000",
+    boost="#ffffff",
+    dark=True,
+    luminosity_spread=0.0,
+    text_alpha=1.0,
+)
+
+
+class Backend(Protocol):
+    """What the app needs from the runtime."""
+
+    def attach(self, listener: Callable[[CartView], None]) -> None:
+        """Start delivering snapshots to ``listener`` (from any thread)."""
+
+    def submit(self, action: actions.Action) -> None:
+        """Queue a shopper or staff action; never blocks."""
+
+    def search_products(self, query: str, limit: int) -> list[Choice]:
+        """Products matching a PLU or part of a name (in-memory; no I/O)."""
+
+    def close(self) -> None: ...
+
+
+class CartApp(App):
+    """The shopper's screen."""
+
+    CSS_PATH = "cart.tcss"
+    TITLE = "Smart cart"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS = [
+        Binding("enter", "answer", "Answer", show=False),
+        Binding("p", "produce", "Produce"),
+        Binding("c", "coupon", "Coupon"),
+        Binding("k", "checkout", "Pay"),
+        Binding("s", "staff", "Staff"),
+        Binding("f2", "toggle_contrast", "Contrast"),
+    ]
+
+    class ViewUpdated(Message):
+        """A new snapshot is waiting (posted from the runtime's thread)."""
+
+    def __init__(self, backend: Backend, *, high_contrast: bool = False) -> None:
+        super().__init__()
+        self.backend = backend
+        self.view = CartView()
+        self._latest: CartView | None = None
+        self._pending = False
+        self._seen_alerts: set[str] = set()
+        self.view_shown: Callable[[CartView], None] | None = None  # after the screen refreshed
+        self.register_theme(CART_THEME)
+        self.register_theme(HIGH_CONTRAST_THEME)
+        self.theme = HIGH_CONTRAST_THEME.name if high_contrast else CART_THEME.name
+
+    # ---- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Label(id="title")
+        yield AlertBanner(id="alert")
+        yield BasketTable(id="basket")
+        with Horizontal(id="bottom"):
+            yield Sums(id="sums")
+            yield ScaleReading(id="scale")
+            yield TotalDigits("€0.00", id="total")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#sums").border_title = "Totals"
+        self.query_one("#scale").border_title = "Scale"
+        self.query_one("#total").border_title = "TOTAL"
+        self._render_view(self.view)
+        self.query_one(BasketTable).focus()
+        self.backend.attach(self.show_view)
+
+    def on_unmount(self) -> None:
+        self.backend.close()
+
+    # ---- snapshots -------------------------------------------------------------------------
+    def show_view(self, view: CartView) -> None:
+        """Hand the app a new snapshot. Thread-safe, non-blocking; bursts collapse to the last."""
+        self._latest = view
+        if not self._pending:
+            self._pending = True
+            self.post_message(self.ViewUpdated())
+
+    def on_cart_app_view_updated(self, _message: ViewUpdated) -> None:
+        self._pending = False
+        view = self._latest
+        if view is None or view is self.view:
+            return
+        self._render_view(view)
+
+    def _render_view(self, view: CartView) -> None:
+        previous, self.view = self.view, view
+        title = literal(view.store, style="bold")
+        title.append(f"   {view.item_count} line{'s' if view.item_count != 1 else ''}")
+        if view.coupons:
+            title.append(f"   coupons: {len(view.coupons)}")
+        self.query_one("#title", Label).update(title)
+        self.query_one(AlertBanner).show(view.alerts, view.message)
+        self.query_one(BasketTable).show(view.lines, view.money)
+        self.query_one(Sums).show(view)
+        self.query_one(TotalDigits).show(view)
+        self.query_one(ScaleReading).show(view.scale)
+        self.query_one(StatusBar).show(view.devices, view.staff)
+        self._follow_mode(previous, view)
+        if self.view_shown is not None:
+            callback = self.view_shown
+            self.call_after_refresh(callback, view)
+
+    def _follow_mode(self, previous: CartView, view: CartView) -> None:
+        """Open or close screens that the snapshot calls for."""
+        if isinstance(self.screen, StaffScreen):
+            if view.staff:
+                self.screen.show(view)
+            else:
+                self.pop_screen()
+        elif view.staff and not previous.staff:
+            self.push_screen(StaffScreen())
+        if view.receipt is not None and previous.receipt is None:
+            self.push_screen(CheckoutScreen(view.receipt))
+            return
+        # A question that has a picker opens it by itself, once, when nothing else is open.
+        new = [a for a in view.alerts if a.alert_id not in self._seen_alerts]
+        self._seen_alerts = {a.alert_id for a in view.alerts}
+        if new and len(self.screen_stack) == 1 and not new[0].staff_only:
+            if new[0].choices or new[0].kind == "produce":
+                self._open_alert(new[0])
+
+    # ---- shopper actions -------------------------------------------------------------------
+    def action_answer(self) -> None:
+        if not self.view.alerts:
+            return
+        alert = self.view.alerts[0]
+        if alert.staff_only:
+            self.notify("Staff will help: press S for staff", severity="warning")
+        elif alert.choices or alert.kind == "produce":
+            self._open_alert(alert)
+        else:
+            self.notify(alert.action)
+
+    def _open_alert(self, alert) -> None:
+        if alert.kind == "produce":
+            self._open_produce(alert.alert_id, alert.choices)
+            return
+
+        def answered(choice: str | None) -> None:
+            if choice is not None:
+                self.backend.submit(actions.Answer(alert.alert_id, choice))
+
+        self.push_screen(PickerScreen(alert.message, alert.action, alert.choices), answered)
+
+    def _open_produce(self, alert_id: str = "", suggestions: tuple[Choice, ...] = ()) -> None:
+        def chosen(product_id: str | None) -> None:
+            if product_id is not None:
+                self.backend.submit(actions.AddProduce(product_id, alert_id))
+
+        self.push_screen(ProduceScreen(suggestions, self.backend.search_products), chosen)
+
+    def action_produce(self) -> None:
+        alert = next((a for a in self.view.alerts if a.kind == "produce"), None)
+        if alert is not None:
+            self._open_produce(alert.alert_id, alert.choices)
+        else:
+            self._open_produce()
+
+    def action_coupon(self) -> None:
+        def entered(code: str | None) -> None:
+            if code:
+                self.backend.submit(actions.ApplyCoupon(code))
+
+        self.push_screen(EntryScreen("Coupon", "Scan the coupon or type its code."), entered)
+
+    def action_staff(self) -> None:
+        if self.view.staff:
+            self.push_screen(StaffScreen())
+            return
+
+        def entered(pin: str | None) -> None:
+            if pin:
+                self.backend.submit(actions.StaffLogin(pin))
+
+        self.push_screen(
+            EntryScreen("Staff", "Staff PIN:", password=True, digits=True), entered
+        )
+
+    def action_checkout(self) -> None:
+        if self.view.alerts:
+            self.notify("Please answer the open question first", severity="warning")
+            return
+        self.backend.submit(actions.Checkout())
+
+    def action_toggle_contrast(self) -> None:
+        self.theme = (
+            CART_THEME.name if self.theme == HIGH_CONTRAST_THEME.name else HIGH_CONTRAST_THEME.name
+        )
+
+    def action_finish(self) -> None:
+        self.exit()
+
+    # ---- staff actions (called by StaffScreen) ---------------------------------------------
+    def staff_resolve(self, alert_id: str) -> None:
+        self.backend.submit(actions.StaffResolve(alert_id))
+
+    def staff_remove_line(self, line_id: str) -> None:
+        self.backend.submit(actions.StaffRemoveLine(line_id))
+
+    def staff_logout(self) -> None:
+        self.backend.submit(actions.StaffLogout())

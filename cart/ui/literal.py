@@ -1,0 +1,25 @@
+"""Text from devices and catalogue files, made safe to show: always literally.
+
+Product names, barcodes and coupon codes come from outside the program. They are never parsed
+as Rich/Textual markup (they are wrapped in :class:`rich.text.Text`, which has no markup) and
+control characters (ESC, other C0/C1 codes, DEL) are shown as visible ``\\xNN`` escapes so that
+an escape sequence inside a barcode cannot move the cursor or recolour the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def visible(value: object) -> str:
+    """``str(value)`` with every control character replaced by ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
+def literal(value: object, style: str = "") -> Text:
+    """A Rich ``Text`` showing ``value`` exactly (markup-free, control characters escaped)."""
+    return Text(visible(value), style=style, no_wrap=False)
