@@ -9,10 +9,10 @@ the next snapshot arrives. The app never touches a device, the journal or the co
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.theme import Theme
@@ -81,7 +81,7 @@ class CartApp(App):
     TITLE = "Smart cart"
     ENABLE_COMMAND_PALETTE = False
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "answer", "Answer", show=False),
         Binding("p", "produce", "Produce"),
         Binding("c", "coupon", "Coupon"),
@@ -176,11 +176,20 @@ class CartApp(App):
         # A question that has a picker opens it by itself, once, when nothing else is open.
         new = [a for a in view.alerts if a.alert_id not in self._seen_alerts]
         self._seen_alerts = {a.alert_id for a in view.alerts}
-        if new and len(self.screen_stack) == 1 and not new[0].staff_only:
-            if new[0].choices or new[0].kind == "produce":
-                self._open_alert(new[0])
+        if (
+            new
+            and len(self.screen_stack) == 1
+            and not new[0].staff_only
+            and (new[0].choices or new[0].kind == "produce")
+        ):
+            self._open_alert(new[0])
 
     # ---- shopper actions -------------------------------------------------------------------
+    def on_data_table_row_selected(self, event) -> None:
+        """Enter on the basket (which has the focus) answers the open question."""
+        event.stop()
+        self.action_answer()
+
     def action_answer(self) -> None:
         if not self.view.alerts:
             return
@@ -233,9 +242,7 @@ class CartApp(App):
             if pin:
                 self.backend.submit(actions.StaffLogin(pin))
 
-        self.push_screen(
-            EntryScreen("Staff", "Staff PIN:", password=True, digits=True), entered
-        )
+        self.push_screen(EntryScreen("Staff", "Staff PIN:", password=True, digits=True), entered)
 
     def action_checkout(self) -> None:
         if self.view.alerts:

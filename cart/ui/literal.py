@@ -13,13 +13,20 @@ import re
 from rich.text import Text
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 
-def visible(value: object) -> str:
-    """``str(value)`` with every control character replaced by ``\\xNN``."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+def _escape(match: re.Match) -> str:
+    return f"\\x{ord(match.group()):02x}"
 
 
-def literal(value: object, style: str = "") -> Text:
+def visible(value: object, *, multiline: bool = False) -> str:
+    """``str(value)`` with every control character (but newlines if ``multiline``) replaced by
+    ``\\xNN``."""
+    pattern = _CONTROL_BUT_NEWLINE if multiline else _CONTROL
+    return pattern.sub(_escape, str(value))
+
+
+def literal(value: object, style: str = "", *, multiline: bool = False) -> Text:
     """A Rich ``Text`` showing ``value`` exactly (markup-free, control characters escaped)."""
-    return Text(visible(value), style=style, no_wrap=False)
+    return Text(visible(value, multiline=multiline), style=style)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Label, OptionList, Static
@@ -29,7 +30,7 @@ def choice_option(index: int, choice: Choice) -> Option:
 class PickerScreen(ModalScreen[str | None]):
     """Choose one of a few answers (keys 1–9, or arrows and Enter); Escape closes."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Back")]
 
     def __init__(self, title: str, prompt: str, choices: tuple[Choice, ...]) -> None:
         super().__init__(classes="prompt")
@@ -65,7 +66,10 @@ class ProduceScreen(ModalScreen[str | None]):
     """Produce entry: type a PLU (keypad digits) or part of a name; the classifier's top 3 are
     listed first and chosen with 1–3. Enter takes the highlighted product."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Back"), Binding("down", "focus_list", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Back"),
+        Binding("down", "focus_list", "List", show=False),
+    ]
 
     def __init__(
         self, suggestions: tuple[Choice, ...], search: Callable[[str, int], list[Choice]]
@@ -79,8 +83,8 @@ class ProduceScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Label("Produce: what is on the scale?", classes="dialog-title")
             yield Static(
-                "Type the PLU from the sticker or part of the name."
-                + (" 1–3: the camera's suggestions." if self._suggestions else ""),
+                "Type the PLU from the sticker or part of the name"
+                + ("; 1–3 take the camera's suggestions." if self._suggestions else "."),
                 classes="dialog-prompt",
             )
             yield Input(placeholder="PLU or name", id="query", max_length=40)
@@ -107,14 +111,28 @@ class ProduceScreen(ModalScreen[str | None]):
         else:
             self.notify("No product matches", severity="warning")
 
+    def on_mount(self) -> None:
+        if self._suggestions:
+            results = self.query_one("#results", OptionList)
+            results.highlighted = 0
+            results.focus()
+        else:
+            self.query_one("#query", Input).focus()
+
     def on_key(self, event) -> None:
-        query = self.query_one("#query", Input).value
-        if not query and event.character in ("1", "2", "3"):
-            index = int(event.character) - 1
-            if index < len(self._suggestions):
-                event.stop()
-                event.prevent_default()
-                self.dismiss(self._suggestions[index].key)
+        """With the suggestions focused, 1–3 choose one; any other character starts a search."""
+        query = self.query_one("#query", Input)
+        if query.has_focus or not event.is_printable or not event.character:
+            return
+        if event.character in "123" and int(event.character) <= len(self._shown):
+            event.stop()
+            event.prevent_default()
+            self.dismiss(self._shown[int(event.character) - 1].key)
+        elif event.character.isalnum() or event.character in " -'":
+            event.stop()
+            event.prevent_default()
+            query.focus()
+            query.insert_text_at_cursor(event.character)
 
     def action_focus_list(self) -> None:
         self.query_one("#results", OptionList).focus()
@@ -127,7 +145,7 @@ class ProduceScreen(ModalScreen[str | None]):
 class EntryScreen(ModalScreen[str | None]):
     """One line of input (a coupon code, the staff PIN)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Back")]
 
     def __init__(self, title: str, prompt: str, *, password: bool = False, digits: bool = False):
         super().__init__(classes="prompt")
@@ -155,7 +173,7 @@ class EntryScreen(ModalScreen[str | None]):
 class StaffScreen(Screen):
     """Staff mode: every open question and every line, with the actions only staff may take."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve", "Approve/resolve"),
         Binding("x", "remove_line", "Remove line"),
         Binding("tab", "app.focus_next", "Switch list", show=False),
@@ -182,10 +200,7 @@ class StaffScreen(Screen):
         keep_a, keep_l = alerts.highlighted, lines.highlighted
         alerts.clear_options()
         alerts.add_options(
-            [
-                Option(literal(f"{a.message} → {a.action}"), id=a.alert_id)
-                for a in view.alerts
-            ]
+            [Option(literal(f"{a.message} → {a.action}"), id=a.alert_id) for a in view.alerts]
         )
         lines.clear_options()
         lines.add_options(
@@ -229,7 +244,7 @@ class StaffScreen(Screen):
 class CheckoutScreen(Screen):
     """The receipt and the exit code for the gate."""
 
-    BINDINGS = [Binding("escape", "app.finish", "Done")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.finish", "Done")]
 
     def __init__(self, receipt: Receipt) -> None:
         super().__init__()
@@ -239,7 +254,7 @@ class CheckoutScreen(Screen):
         yield Label(" Thank you: show this code at the exit ", id="checkout-title")
         with Horizontal(id="checkout-body"):
             with VerticalScroll(id="receipt"):
-                yield Static(literal(self.receipt.text), id="receipt-text")
+                yield Static(literal(self.receipt.text, multiline=True), id="receipt-text")
             with Vertical(id="exit"):
                 yield Static(qr_text(self.receipt.exit_code), id="exit-qr")
                 yield Static(literal(self.receipt.exit_code), id="exit-code")

@@ -12,7 +12,13 @@ from textual.widgets import DataTable, Digits, Static
 from cart.ui.literal import literal
 from cart.ui.view import AlertView, CartView, DeviceView, LineView, Money, ScaleView, format_grams
 
-COLUMNS = (("item", "Item"), ("qty", "Qty"), ("price", "Price"), ("total", "Total"), ("save", "Saving"))
+COLUMNS = (
+    ("item", "Item"),
+    ("qty", "Qty"),
+    ("price", "Price"),
+    ("total", "Total"),
+    ("save", "Saving"),
+)
 
 ALERT_ICONS = {
     "place": "⬇",

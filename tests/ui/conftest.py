@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+
 import pytest
 
 from cart.ui.view import (
@@ -14,6 +17,16 @@ from cart.ui.view import (
     ScaleView,
     Totals,
 )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """Run ``async def`` tests (Textual's Pilot is async) in a fresh event loop."""
+    if inspect.iscoroutinefunction(pyfuncitem.obj):
+        names = pyfuncitem._fixtureinfo.argnames
+        asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+        return True
+    return None
 
 
 class RecordingBackend:
@@ -60,15 +73,15 @@ def sample_view(**changes) -> CartView:
         LineView("3", "Oatly Oat Milk", "3", 199, False, 597, 199, note="3 for 2"),
         LineView("4", "Red Wine 75 cl", "1", 899, False, 899, 0, note="age check"),
     )
-    base = dict(
-        seq=4,
-        store="Demo Market",
-        money=Money("EUR", 2),
-        lines=lines,
-        totals=Totals(subtotal=1836, savings=199, tax=194, total=1637, tax_included=True),
-        scale=ScaleView(grams=2830.0, stable=True),
-        devices=DEVICES,
-    )
+    base = {
+        "seq": 4,
+        "store": "Demo Market",
+        "money": Money("EUR", 2),
+        "lines": lines,
+        "totals": Totals(subtotal=1836, savings=199, tax=194, total=1637, tax_included=True),
+        "scale": ScaleView(grams=2830.0, stable=True),
+        "devices": DEVICES,
+    }
     base.update(changes)
     return CartView(**base)
 

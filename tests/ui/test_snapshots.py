@@ -1,0 +1,64 @@
+"""Snapshots of the key screens (pytest-textual-snapshot); update with --snapshot-update."""
+
+from __future__ import annotations
+
+from cart.ui.app import CartApp
+from cart.ui.view import AlertView, Choice, Receipt, ScaleView
+
+from .conftest import WHICH_REMOVED, RecordingBackend, sample_view
+
+PRODUCE = AlertView(
+    "a3",
+    "produce",
+    "What did you put on the scale? (+640 g)",
+    "Choose the produce",
+    choices=(
+        Choice("p-apple-gs", "Granny Smith apples", "72%"),
+        Choice("p-apple-gd", "Golden Delicious apples", "20%"),
+        Choice("p-lemon", "Lemons", "4%"),
+    ),
+)
+
+
+def app_with(view, **kwargs) -> CartApp:
+    return CartApp(RecordingBackend(view), **kwargs)
+
+
+def test_main_screen(snap_compare):
+    assert snap_compare(app_with(sample_view()), terminal_size=(80, 24))
+
+
+def test_main_screen_high_contrast_moving_scale(snap_compare):
+    view = sample_view(scale=ScaleView(grams=3012.0, stable=False))
+    assert snap_compare(app_with(view, high_contrast=True), terminal_size=(80, 24))
+
+
+def test_seven_inch_screen_with_prompt(snap_compare):
+    alert = AlertView(
+        "a2", "scan", "Item added but not scanned (+412 g)", "Scan the item you just added"
+    )
+    assert snap_compare(app_with(sample_view(alerts=(alert,))), terminal_size=(100, 30))
+
+
+def test_which_item_picker(snap_compare):
+    assert snap_compare(app_with(sample_view(alerts=(WHICH_REMOVED,))), terminal_size=(80, 24))
+
+
+def test_produce_entry(snap_compare):
+    assert snap_compare(app_with(sample_view(alerts=(PRODUCE,))), terminal_size=(80, 24))
+
+
+def test_staff_mode(snap_compare):
+    age = AlertView(
+        "a4", "age", "Red Wine 75 cl needs an age check", "Staff: check ID", staff_only=True
+    )
+    assert snap_compare(app_with(sample_view(alerts=(age,), staff=True)), terminal_size=(80, 24))
+
+
+def test_checkout(snap_compare):
+    receipt = Receipt(
+        "S-42",
+        "Demo Market\nArla Standard Milk 1 l   2 x €1.29   €2.58\nTOTAL   €16.37",
+        "CART1:S-42:1637",
+    )
+    assert snap_compare(app_with(sample_view(receipt=receipt)), terminal_size=(80, 24))
