@@ -1,0 +1,22 @@
+"""Fusion: scans, weights and camera verdicts reconciled into an exact basket.
+
+- ``cart.fusion.actions``: what the screen sends (shopper and staff actions);
+- ``cart.fusion.alerts``: the alerts (``Flag``) fusion raises and the effects it emits;
+- ``cart.fusion.reconciler``: the pure state machine (``Reconciler``);
+- ``cart.fusion.learning``: per-product weight learning; ``cart.fusion.staff``: staff PINs.
+"""
+
+from cart.fusion.alerts import KINDS, Flag
+from cart.fusion.products import Lookup, Product, SimpleCatalogue
+from cart.fusion.reconciler import FusionConfig, FusionState, Reconciler
+
+__all__ = [
+    "KINDS",
+    "Flag",
+    "FusionConfig",
+    "FusionState",
+    "Lookup",
+    "Product",
+    "Reconciler",
+    "SimpleCatalogue",
+]

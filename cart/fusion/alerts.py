@@ -1,0 +1,122 @@
+"""Alerts (flags) fusion raises, and the effects it emits.
+
+An alert is a question to the shopper with one action (or a call for staff). Its ``kind`` is
+one of ``KINDS``; ``message`` is plain text (never markup) naming the product as the catalogue
+spells it; ``action`` says what the screen offers. The screen shows ``Flag`` objects from
+``FusionState.flags`` and answers with the actions in ``cart.fusion.actions``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# kind -> (the action the screen offers, which shopper/staff actions answer it)
+KINDS: dict[str, str] = {
+    "place_scanned": "Put the scanned item in the cart (or cancel the scan)",
+    "scan_added": "Scan the item you just added (or declare it your own)",
+    "which_removed": "Which item did you take out? (pick one)",
+    "unexplained_removal": "Put back what you took out (or call staff)",
+    "looks_different": "Show the item again, or scan the right item",
+    "weigh_produce": "Choose the produce (PLU, name search or suggestions)",
+    "quantity": "Confirm the quantity, or scan each item",
+    "take_out": "Take the item you removed from the list out of the cart (or scan it again)",
+    "age_check": "Staff will check your age",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One choice offered by an alert: a basket line (picker) or a product (suggestions)."""
+
+    key: str  # "line:<id>" or product code
+    name: str
+    score: float = 0.0  # classifier probability for suggestions, 0 otherwise
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    id: int
+    kind: str
+    t_ms: int
+    message: str
+    action: str
+    line_id: int | None = None
+    grams: float | None = None
+    candidates: tuple[Candidate, ...] = ()
+    needs_staff: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "t_ms": self.t_ms,
+            "message": self.message,
+            "action": self.action,
+            "line_id": self.line_id,
+            "grams": self.grams,
+            "candidates": [[c.key, c.name, c.score] for c in self.candidates],
+            "needs_staff": self.needs_staff,
+        }
+
+
+# ---- effects: what fusion asks the basket / journal / screen to do -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LineAdded:
+    t_ms: int
+    line_id: int
+    product_id: str
+    code: str
+    name: str
+    weight_g: float | None = None  # by-weight lines: the net weight billed
+    price_minor: int | None = None  # a price carried by the code itself
+    quantity: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LineRemoved:
+    t_ms: int
+    line_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlagRaised:
+    t_ms: int
+    flag: Flag
+
+
+@dataclass(frozen=True, slots=True)
+class FlagResolved:
+    t_ms: int
+    flag_id: int
+    kind: str
+    resolution: str
+    by: str  # "cart" (evidence resolved it), "shopper", or "staff:<id>"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something to tell the shopper that needs no answer (unknown code, refused action)."""
+
+    t_ms: int
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """A fact for the journal (namespaced ``fusion.*``): staff actions, logins, refusals."""
+
+    t_ms: int
+    kind: str
+    data: tuple[tuple[str, object], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedOut:
+    t_ms: int
+
+
+Effect = LineAdded | LineRemoved | FlagRaised | FlagResolved | Notice | Audit | CheckedOut

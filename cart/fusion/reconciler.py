@@ -1,0 +1,922 @@
+"""The reconciler: scans, settled weights, camera verdicts and screen actions in, basket changes
+and alerts out.
+
+Pure and deterministic: ``handle(x)`` takes one timestamped input (a ``cart.events`` device
+event or a ``cart.fusion.actions`` action), in time order, and returns the effects (see
+``cart.fusion.alerts``) for the basket, the journal and the screen. It never reads a clock and
+never does I/O; feeding the same inputs again gives the same effects, so a session is replayed
+from its journaled inputs.
+
+How it keeps the basket right (details in docs/FUSION.md):
+
+- A scan bills its item at once (the shopper sees the price) and leaves an *expectation*: that
+  item should reach the scale. A settled weight change is explained, in this order, by: putting
+  back something taken out unexplained; a subset of the pending scans (several items at once);
+  produce chosen before placing; an item taken out a moment ago coming back; n × one pending
+  product (a quantity question). What is left is an *unexplained placement*, and a question.
+- A scan after the placement (place-then-scan) explains an unexplained placement (or part of
+  one) whose weight fits. Expectations are matched against learned weights (mean, σ), with the
+  scale's own noise added, at ``match_k`` σ.
+- A weight drop is matched to what is on the scale: one product fits → its line leaves the
+  bill with no question; several products fit → a picker; nothing fits → put it back.
+- The camera's verdict on a placement is weighed against the scan (Bayes, with the weight as a
+  second witness): a confident "that is something else" becomes "this does not look like ...".
+- Nothing is silently dropped: an expectation not met in time is a question, and check-out is
+  refused while any question is open.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+from cart.events import Scan, VisionVerdict, WeightMoving, WeightSettled
+from cart.fusion import actions as A
+from cart.fusion.alerts import (
+    KINDS,
+    Audit,
+    Candidate,
+    CheckedOut,
+    Effect,
+    Flag,
+    FlagRaised,
+    FlagResolved,
+    LineAdded,
+    LineRemoved,
+    Notice,
+)
+from cart.fusion.learning import WeightModel
+from cart.fusion.products import Lookup, Product, ProductSource
+from cart.fusion.staff import StaffGate
+
+_SQRT2PI = math.sqrt(2 * math.pi)
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    place_timeout_ms: int = 25_000  # a scanned item should be on the scale by then
+    take_out_timeout_ms: int = 30_000  # a line deleted on screen: its item should leave by then
+    min_change_g: float = 6.0  # smaller settled changes are not items (drift, crumbs)
+    scale_sigma_g: float = 1.5  # scale error σ when a settle reports no noise estimate
+    match_k: float = 4.0  # a weight fits an expectation within match_k σ
+    match_floor_g: float = 4.0  # ... and never tighter than this
+    max_subset: int = 4  # items placed at once matched against pending scans
+    max_quantity: int = 24
+    readd_window_ms: int = 300_000  # an item taken out and put back within this is re-billed
+    verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
+    verdict_after_ms: int = 1_500  # ... or this long after it
+    vision_prior: float = 0.97  # prior that a scanned code names the item placed
+    vision_flag_below: float = 0.5  # posterior of the scanned product below this: an alert
+    vision_min_alt: float = 0.05  # classifier labels weaker than this are not alternatives
+    produce_vision_min: float = 0.35  # camera this sure of produce: ask "which produce?"
+    personal_max_g: float = 2_000.0  # heavier "personal items" need staff
+    personal_vision_max: float = 0.6  # camera this sure of a store product: not personal
+    bag_tare_g: float = 5.0  # a store produce bag, when the product names no tare
+
+
+@dataclass
+class _Line:
+    id: int
+    product: Product
+    code: str
+    t_ms: int
+    expect_g: float  # expected gross weight on the scale
+    expect_sigma: float
+    weight_g: float | None = None  # billed net weight (by-weight lines)
+    price_minor: int | None = None
+    placed: bool = False
+    measured_g: float | None = None
+    deadline_ms: int | None = None
+    flag_id: int | None = None  # its place_scanned alert
+
+
+@dataclass
+class _Placement:
+    id: int
+    t_ms: int
+    grams: float
+    verdict: tuple[tuple[str, float], ...] | None = None
+    line_ids: list[int] = field(default_factory=list)
+    flag_id: int | None = None
+    recheck: bool = False
+
+
+@dataclass
+class _Pending:
+    """Produce chosen before it is placed."""
+
+    product: Product
+    code: str
+    bagged: bool
+    t_ms: int
+
+
+@dataclass
+class _Open:
+    flag: Flag
+    placement: _Placement | None = None
+    product: Product | None = None
+    count: int = 0  # quantity: how many still unbilled
+    deadline_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineView:
+    id: int
+    product_id: str
+    name: str
+    code: str
+    weight_g: float | None
+    price_minor: int | None
+    placed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FusionState:
+    """What the screen shows from fusion: an immutable snapshot."""
+
+    lines: tuple[LineView, ...]
+    flags: tuple[Flag, ...]
+    tare_g: float
+    settled_g: float
+    staff: str | None
+    checked_out: bool
+
+
+class Reconciler:
+    def __init__(
+        self,
+        catalogue: ProductSource,
+        *,
+        config: FusionConfig | None = None,
+        weights: WeightModel | None = None,
+        staff: StaffGate | None = None,
+    ) -> None:
+        self.catalogue = catalogue
+        self.cfg = config or FusionConfig()
+        self.weights = weights or WeightModel()
+        self.staff = staff or StaffGate()
+        self._lines: dict[int, _Line] = {}
+        self._open: dict[int, _Open] = {}
+        self._placements: dict[int, _Placement] = {}  # unexplained (flagged) placements
+        self._tare: list[float] = []
+        self._out: list[tuple[int, _Line]] = []  # (t removed, line) for re-adds
+        self._expected_out: list[tuple[_Line, int]] = []  # (line deleted on screen, flag deadline)
+        self._pending_produce: list[_Pending] = []
+        self._baseline = 0.0  # settled weight everything so far accounts for
+        self._settled = 0.0
+        self._last_verdict: tuple[int, tuple[tuple[str, float], ...]] | None = None
+        self._last_placement: _Placement | None = None
+        self._next_line = 1
+        self._next_flag = 1
+        self._next_place = 1
+        self._t = 0
+        self.checked_out = False
+        self.flags_raised = 0
+
+    # ---- public ---------------------------------------------------------------------------
+
+    def handle(self, x) -> list[Effect]:
+        out: list[Effect] = []
+        t = int(x.t_ms)
+        if t < self._t:
+            out.append(Notice(t, "out_of_order", f"input at {t} ms is older than {self._t} ms"))
+            t = self._t
+        self._advance(t, out)
+        if self.checked_out:
+            out.append(Notice(t, "checked_out", "this basket is already paid"))
+            return out
+        h = _HANDLERS.get(type(x))
+        if h is None:
+            out.append(Notice(t, "unsupported", f"unsupported input {type(x).__name__}"))
+            return out
+        h(self, x, t, out)
+        return out
+
+    def advance(self, t_ms: int) -> list[Effect]:
+        """Let simulated or real time pass with no input (expectations time out)."""
+        out: list[Effect] = []
+        if t_ms >= self._t and not self.checked_out:
+            self._advance(int(t_ms), out)
+        return out
+
+    def state(self) -> FusionState:
+        return FusionState(
+            lines=tuple(
+                LineView(ln.id, ln.product.id, ln.product.name, ln.code, ln.weight_g,
+                         ln.price_minor, ln.placed)
+                for ln in self._lines.values()
+            ),
+            flags=tuple(o.flag for o in self._open.values()),
+            tare_g=sum(self._tare),
+            settled_g=self._settled,
+            staff=self.staff.current(self._t),
+            checked_out=self.checked_out,
+        )
+
+    @property
+    def open_flags(self) -> list[Flag]:
+        return [o.flag for o in self._open.values()]
+
+    # ---- time -----------------------------------------------------------------------------
+
+    def _advance(self, t: int, out: list[Effect]) -> None:
+        self._t = t
+        for ln in self._lines.values():
+            if not ln.placed and ln.flag_id is None and ln.deadline_ms is not None \
+                    and t >= ln.deadline_ms:
+                self._flag_place_scanned(ln, t, out)
+        still = []
+        for ln, deadline in self._expected_out:
+            if t >= deadline:
+                f = self._raise(out, t, "take_out",
+                                f"You removed {ln.product.name} from the list: take it out of "
+                                "the cart, or scan it again", grams=ln.measured_g,
+                                line_id=ln.id)
+                self._open[f.id].product = ln.product
+                self._open[f.id].placement = _Placement(-ln.id, t, ln.measured_g or 0.0)
+            else:
+                still.append((ln, deadline))
+        self._expected_out = still
+        if self.staff.active is not None and self.staff.current(t) is None:
+            out.append(Audit(t, "fusion.staff.timeout", ()))
+
+    # ---- weights --------------------------------------------------------------------------
+
+    def _sigma(self, p: Product) -> tuple[float, float]:
+        e = self.weights.estimate(p)
+        return e.mean_g, e.sigma_g
+
+    def _tol(self, var: float, noise: float) -> float:
+        return max(self.cfg.match_floor_g, self.cfg.match_k * math.sqrt(var + noise * noise))
+
+    def _on_settled(self, ev: WeightSettled, t: int, out: list[Effect]) -> None:
+        self._settled = ev.grams
+        r = ev.grams - self._baseline
+        noise = max(ev.noise_g, self.cfg.scale_sigma_g)
+        if abs(r) < self.cfg.min_change_g:
+            if abs(r) < 0.5 * self.cfg.min_change_g:
+                self._baseline = ev.grams  # follow slow drift while nothing happens
+            return
+        self._baseline = ev.grams
+        if r > 0:
+            self._placed(r, t, ev.settle_ms, noise, out)
+        else:
+            self._removed(-r, t, noise, out)
+
+    def _verdict_for(self, t: int, settle_ms: int):
+        v = self._last_verdict
+        if v is not None and t - settle_ms - self.cfg.verdict_before_ms <= v[0] <= t:
+            self._last_verdict = None
+            return v[1]
+        return None
+
+    def _placed(self, r: float, t: int, settle_ms: int, noise: float, out: list[Effect]) -> None:
+        cfg = self.cfg
+        pl = _Placement(self._next_place, t, r, self._verdict_for(t, settle_ms))
+        self._next_place += 1
+        self._last_placement = pl
+        # 1. putting back something taken out that nothing explained
+        for fid, o in list(self._open.items()):
+            if o.flag.kind == "unexplained_removal" and o.placement is not None \
+                    and abs(o.placement.grams - r) <= self._tol(0.0, noise * 1.5):
+                self._resolve(out, t, fid, "put back", "cart")
+                return
+        # 2. a subset of the pending scans
+        pend = [ln for ln in self._lines.values() if not ln.placed]
+        if pend:
+            best = self._best_subset(r, [(ln, ln.expect_g, ln.expect_sigma**2) for ln in pend],
+                                     noise)
+            if best is not None:
+                for ln in best:
+                    self._mark_placed(ln, t, out, r * ln.expect_g / sum(b.expect_g for b in best))
+                pl.line_ids = [ln.id for ln in best]
+                if len(best) == 1:
+                    ln = best[0]
+                    if not ln.product.by_weight and ln.price_minor is None:
+                        self._judge(pl, ln, t, out, learn=True)
+                return
+        # 3. produce chosen before it was placed
+        if self._pending_produce:
+            pp = self._pending_produce.pop(0)
+            tare = self._bag_tare(pp.product) if pp.bagged else 0.0
+            net = r - tare
+            if net > 0:
+                ln = self._add_line(out, t, pp.product, pp.code, weight_g=round(net, 1),
+                                    placed=True, measured=r)
+                pl.line_ids = [ln.id]
+                self._judge(pl, ln, t, out)
+                return
+        # 4. an item taken out a moment ago, put back
+        best_out = None
+        for i, (t_out, ln) in enumerate(self._out):
+            if t - t_out > cfg.readd_window_ms:
+                continue
+            m = ln.measured_g if ln.measured_g is not None else ln.expect_g
+            z = abs(r - m) / self._tol(ln.expect_sigma**2 * 0.25, noise) if ln.weight_g is None \
+                else abs(r - m) / self._tol(0.0, noise * 1.5)
+            if z <= 1.0 and (best_out is None or z < best_out[0]):
+                best_out = (z, i)
+        if best_out is not None:
+            _, i = best_out
+            _, old = self._out.pop(i)
+            ln = self._add_line(out, t, old.product, old.code, weight_g=old.weight_g,
+                                price_minor=old.price_minor, placed=True, measured=r)
+            pl.line_ids = [ln.id]
+            if old.weight_g is None:
+                self._judge(pl, ln, t, out)
+            return
+        # 5. n × one pending product: ask to confirm the quantity
+        by_prod: dict[str, list[_Line]] = {}
+        for ln in pend:
+            if not ln.product.by_weight and ln.price_minor is None:
+                by_prod.setdefault(ln.product.id, []).append(ln)
+        for lines in by_prod.values():
+            p = lines[0].product
+            mean, sig = self._sigma(p)
+            if mean <= 0:
+                continue
+            n = round(r / mean)
+            if len(lines) < n <= cfg.max_quantity and \
+                    abs(r - n * mean) <= self._tol(n * sig * sig, noise):
+                for ln in lines:
+                    self._mark_placed(ln, t, out, mean)
+                f = self._raise(out, t, "quantity",
+                                f"Looks like {n} × {p.name}; you scanned {len(lines)}. "
+                                "Confirm the quantity or scan each one", grams=r)
+                o = self._open[f.id]
+                o.product, o.count, o.placement = p, n - len(lines), pl
+                return
+        # 6. unexplained: ask
+        self._flag_unexplained(pl, t, out)
+
+    def _flag_unexplained(self, pl: _Placement, t: int, out: list[Effect]) -> None:
+        sugg = self._produce_suggestions(pl.verdict)
+        if sugg and sugg[0].score >= self.cfg.produce_vision_min:
+            f = self._raise(out, t, "weigh_produce",
+                            f"Which produce did you add ({pl.grams:.0f} g)?", grams=pl.grams,
+                            candidates=tuple(sugg[:3]))
+        else:
+            f = self._raise(out, t, "scan_added",
+                            f"Scan the item you just added ({pl.grams:.0f} g)", grams=pl.grams)
+        pl.flag_id = f.id
+        self._open[f.id].placement = pl
+        self._placements[pl.id] = pl
+
+    def _produce_suggestions(self, top) -> list[Candidate]:
+        if not top:
+            return []
+        seen: set[str] = set()
+        cands = []
+        for label, prob in top:
+            for p in self.catalogue.by_label(label):
+                if p.by_weight and p.id not in seen:
+                    seen.add(p.id)
+                    code = p.codes[0] if p.codes else p.id
+                    cands.append(Candidate(code, p.name, float(prob)))
+        return cands
+
+    def _best_subset(self, r: float, items, noise: float):
+        """The subset of ``items`` (obj, mean, var) whose total best fits ``r``, or None."""
+        items = items[-12:]  # the 12 most recent expectations are plenty
+        best = None
+        for k in range(1, min(self.cfg.max_subset, len(items)) + 1):
+            for combo in itertools.combinations(items, k):
+                m = sum(c[1] for c in combo)
+                z = abs(r - m) / self._tol(sum(c[2] for c in combo), noise)
+                if z <= 1.0 and (best is None or z < best[0] - 1e-9):
+                    best = (z, combo)
+            if best is not None and best[0] < 0.25:
+                break  # a near-exact small subset: do not look for larger ones
+        return None if best is None else [c[0] for c in best[1]]
+
+    def _removed(self, r: float, t: int, noise: float, out: list[Effect]) -> None:
+        # 1. lines deleted on the screen, now leaving the cart
+        if self._expected_out:
+            best = self._best_subset(
+                r, [(e, e[0].measured_g or e[0].expect_g, e[0].expect_sigma**2)
+                    for e in self._expected_out], noise)
+            if best is not None:
+                for e in best:
+                    self._expected_out.remove(e)
+                return
+        for fid, o in list(self._open.items()):
+            if o.flag.kind == "take_out" and o.placement is not None and \
+                    abs(o.placement.grams - r) <= self._tol(o.product and
+                                                            self._sigma(o.product)[1] ** 2 or 0,
+                                                            noise):
+                self._resolve(out, t, fid, "taken out", "cart")
+                return
+        # 2. an unexplained placement taken back out (or a false weight change reverting)
+        for pid, pl in list(self._placements.items()):
+            if abs(pl.grams - r) <= self._tol(0.0, noise * 1.5):
+                del self._placements[pid]
+                if pl.flag_id in self._open:
+                    self._resolve(out, t, pl.flag_id, "taken back out", "cart")
+                return
+        # 3. a personal item (tare) taken out
+        for i, g in enumerate(self._tare):
+            if abs(g - r) <= self._tol(0.0, noise * 1.5):
+                self._tare.pop(i)
+                return
+        # 4. billed items
+        placed = [ln for ln in self._lines.values() if ln.placed]
+        singles = []
+        for ln in placed:
+            m = ln.measured_g if ln.measured_g is not None else ln.expect_g
+            var = 0.0 if ln.weight_g is not None else ln.expect_sigma**2 * 0.25
+            if abs(r - m) <= self._tol(var, noise):
+                singles.append(ln)
+        if singles:
+            prods = {ln.product.id for ln in singles}
+            if len(prods) == 1:
+                self._take_out(singles[-1], t, out, "taken out")
+                return
+            by_prod: dict[str, _Line] = {}
+            for ln in singles:
+                by_prod[ln.product.id] = ln
+            f = self._raise(out, t, "which_removed", f"Which item did you take out ({r:.0f} g)?",
+                            grams=r, candidates=tuple(Candidate(f"line:{ln.id}", ln.product.name)
+                                                      for ln in by_prod.values()))
+            self._open[f.id].placement = _Placement(0, t, r)
+            return
+        # several billed items at once: only when one product mix fits
+        if placed:
+            best = self._best_subset(
+                r, [(ln, ln.measured_g if ln.measured_g is not None else ln.expect_g,
+                     0.0 if ln.weight_g is not None else ln.expect_sigma**2 * 0.25)
+                    for ln in placed], noise)
+            if best is not None:
+                for ln in best:
+                    self._take_out(ln, t, out, "taken out")
+                return
+        f = self._raise(out, t, "unexplained_removal",
+                        f"Something of {r:.0f} g was taken out: put it back, or call staff",
+                        grams=r, needs_staff=False)
+        self._open[f.id].placement = _Placement(0, t, r)
+
+    def _take_out(self, ln: _Line, t: int, out: list[Effect], reason: str) -> None:
+        del self._lines[ln.id]
+        self._out.append((t, ln))
+        out.append(LineRemoved(t, ln.id, reason))
+        self._resolve_line_flags(ln, t, out, "item left")
+
+    def _resolve_line_flags(self, ln: _Line, t: int, out: list[Effect], why: str) -> None:
+        for fid, o in list(self._open.items()):
+            if o.flag.line_id == ln.id and o.flag.kind in ("place_scanned", "looks_different"):
+                self._resolve(out, t, fid, why, "cart")
+
+    def _mark_placed(self, ln: _Line, t: int, out: list[Effect], measured: float) -> None:
+        ln.placed = True
+        ln.measured_g = measured
+        if ln.flag_id is not None and ln.flag_id in self._open:
+            self._resolve(out, t, ln.flag_id, "placed", "cart")
+        ln.flag_id = None
+
+    # ---- vision ---------------------------------------------------------------------------
+
+    def _posterior(self, p: Product, grams: float, top) -> float | None:
+        """P(the placed item is ``p``) from the camera's top-k and the weight; None: no view."""
+        if not top or not p.label:
+            return None
+        probs = dict(top)
+        floor = min(0.01, 0.5 * min(probs.values()))
+        noise = self.cfg.scale_sigma_g
+
+        def wlik(q: Product) -> float:
+            if q.by_weight or grams is None:
+                return 1.0 / 3000.0  # produce: any weight is plausible
+            mean, sig = self._sigma(q)
+            s = math.sqrt(sig * sig + noise * noise)
+            return math.exp(-0.5 * ((grams - mean) / s) ** 2) / (_SQRT2PI * s) + 1e-12
+
+        ps = self.cfg.vision_prior * probs.get(p.label, floor) * wlik(p)
+        alts = []
+        for label, prob in top:
+            if label == p.label or prob < self.cfg.vision_min_alt:
+                continue
+            qs = [q for q in self.catalogue.by_label(label) if q.id != p.id]
+            alts.append(prob * (max(wlik(q) for q in qs) if qs else 1.0 / 3000.0))
+        if not alts:
+            return 1.0
+        pa = (1.0 - self.cfg.vision_prior) / len(alts) * sum(alts)
+        return ps / (ps + pa)
+
+    def _judge(self, pl: _Placement, ln: _Line, t: int, out: list[Effect], *,
+               learn: bool = False) -> None:
+        if pl.verdict is None:
+            if learn:
+                pl.line_ids = [ln.id]  # a late verdict may still judge (and teach) this
+            return
+        grams = ln.measured_g if ln.weight_g is None else None
+        post = self._posterior(ln.product, grams, pl.verdict)
+        if post is not None and post < self.cfg.vision_flag_below:
+            top_label = pl.verdict[0][0]
+            f = self._raise(out, t, "looks_different",
+                            f"This does not look like {ln.product.name}. Show it again, or "
+                            f"scan the right item", line_id=ln.id, grams=ln.measured_g,
+                            candidates=(Candidate(top_label, top_label, pl.verdict[0][1]),))
+            pl.flag_id = f.id
+            o = self._open[f.id]
+            o.placement, o.product = pl, ln.product
+        elif learn and ln.measured_g is not None:
+            self.weights.observe(ln.product, ln.measured_g)
+
+    def _on_verdict(self, ev: VisionVerdict, t: int, out: list[Effect]) -> None:
+        # a re-shown item under a looks_different alert
+        for fid, o in list(self._open.items()):
+            if o.flag.kind == "looks_different" and o.placement is not None and o.placement.recheck:
+                o.placement.recheck = False
+                ln = self._lines.get(o.flag.line_id)
+                if ln is None:
+                    continue
+                grams = ln.measured_g if ln.weight_g is None else None
+                post = self._posterior(ln.product, grams, ev.top)
+                if post is None or post >= self.cfg.vision_flag_below:
+                    self._resolve(out, t, fid, "looks right on a second view", "cart")
+                else:
+                    self._replace_flag(out, t, fid, needs_staff=True,
+                                       message=f"This still does not look like "
+                                               f"{ln.product.name}: staff will check")
+                return
+        pl = self._last_placement
+        if pl is not None and pl.verdict is None and 0 <= t - pl.t_ms <= self.cfg.verdict_after_ms:
+            pl.verdict = ev.top
+            if pl.flag_id is not None and pl.flag_id in self._open:
+                o = self._open[pl.flag_id]
+                if o.flag.kind == "scan_added":
+                    sugg = self._produce_suggestions(ev.top)
+                    if sugg and sugg[0].score >= self.cfg.produce_vision_min:
+                        self._resolve(out, t, pl.flag_id, "produce seen", "cart")
+                        del self._placements[pl.id]
+                        pl.flag_id = None
+                        self._flag_unexplained(pl, t, out)
+            elif len(pl.line_ids) == 1 and pl.line_ids[0] in self._lines:
+                ln = self._lines[pl.line_ids[0]]
+                if ln.price_minor is None:
+                    self._judge(pl, ln, t, out, learn=not ln.product.by_weight)
+            return
+        self._last_verdict = (t, ev.top)
+
+    # ---- scans ----------------------------------------------------------------------------
+
+    def _on_scan(self, ev: Scan | A.EnterCode, t: int, out: list[Effect]) -> None:
+        try:
+            found = self.catalogue.lookup(ev.code)
+        except (ValueError, KeyError, TypeError) as exc:  # a bad catalogue entry: not fatal
+            out.append(Notice(t, "lookup_error", f"could not look up the code: {exc}"))
+            return
+        if found is None:
+            out.append(Notice(t, "unknown_code",
+                              "This code is not sold here. Put the item aside or call staff"))
+            out.append(Audit(t, "fusion.unknown_code", (("code", ev.code),)))
+            return
+        self._scanned(found, t, out)
+
+    def _scanned(self, found: Lookup, t: int, out: list[Effect]) -> None:
+        p = found.product
+        if p.age_restricted:
+            f = self._raise(out, t, "age_check", f"{p.name} is age-restricted: staff will "
+                            "check your age", needs_staff=True)
+            self._open[f.id].product = p
+        if p.by_weight and found.weight_g is None:
+            # produce: weigh the oldest unexplained placement, or the next placement
+            for fid, o in list(self._open.items()):
+                if o.flag.kind in ("weigh_produce", "scan_added") and o.placement is not None:
+                    self._weigh_produce(fid, p, found.code, False, t, out)
+                    return
+            self._pending_produce.append(_Pending(p, found.code, False, t))
+            return
+        mean, sig = self._sigma(p)
+        price = found.price_minor
+        if found.weight_g is not None:  # pre-packed with its weight in the code
+            mean, sig = found.weight_g + p.tare_g, max(2.0, p.tolerance_g / 2)
+        # a quantity question about this product: one more of them billed
+        for fid, o in list(self._open.items()):
+            if o.flag.kind == "quantity" and o.product is not None and o.product.id == p.id:
+                self._add_line(out, t, p, found.code, placed=True, measured=mean,
+                               expect=(mean, sig), price_minor=price)
+                o.count -= 1
+                if o.count <= 0:
+                    self._resolve(out, t, fid, "all scanned", "cart")
+                return
+        # the shopper scans the item again after a take_out alert: it stays
+        for fid, o in list(self._open.items()):
+            if o.flag.kind == "take_out" and o.product is not None and o.product.id == p.id:
+                self._add_line(out, t, p, found.code, placed=True,
+                               measured=o.placement.grams if o.placement else mean,
+                               expect=(mean, sig), price_minor=price)
+                self._resolve(out, t, fid, "scanned again", "cart")
+                return
+        # a looks_different alert: the right item scanned (swap the line), or the same again
+        for fid, o in list(self._open.items()):
+            if o.flag.kind != "looks_different" or o.placement is None:
+                continue
+            old = self._lines.get(o.flag.line_id)
+            if old is None:
+                continue
+            if old.product.id == p.id:
+                o.placement.recheck = True
+                return
+            g = old.measured_g or 0.0
+            if abs(g - mean) <= self._tol(sig * sig, self.cfg.scale_sigma_g):
+                del self._lines[old.id]
+                out.append(LineRemoved(t, old.id, "replaced by the right item"))
+                self._add_line(out, t, p, found.code, placed=True, measured=g,
+                               expect=(mean, sig), price_minor=price)
+                self._resolve(out, t, fid, "right item scanned", "cart")
+                return
+        # place-then-scan: an unexplained placement this item explains (wholly or partly)
+        noise = self.cfg.scale_sigma_g
+        best = None
+        for pl in self._placements.values():
+            z = abs(pl.grams - mean) / self._tol(sig * sig, noise)
+            if z <= 1.0 and (best is None or z < best[0]):
+                best = (z, pl, False)
+        if best is None:
+            for pl in self._placements.values():
+                rest = pl.grams - mean
+                if rest >= self.cfg.min_change_g and mean > 0:
+                    best = (2.0, pl, True)
+                    break
+        if best is not None:
+            _, pl, partial = best
+            if partial:
+                ln = self._add_line(out, t, p, found.code, placed=True, measured=mean,
+                                    expect=(mean, sig), price_minor=price)
+                pl.grams -= mean
+                self._replace_flag(out, t, pl.flag_id,
+                                   message=f"Scan the other items you just added "
+                                           f"({pl.grams:.0f} g)", grams=pl.grams)
+                return
+            del self._placements[pl.id]
+            ln = self._add_line(out, t, p, found.code, placed=True, measured=pl.grams,
+                                expect=(mean, sig), price_minor=price)
+            if pl.flag_id in self._open:
+                self._resolve(out, t, pl.flag_id, "scanned", "cart")
+            pl.flag_id = None
+            if price is None:
+                self._judge(pl, ln, t, out, learn=True)
+            return
+        # scan-then-place: bill now, expect the item on the scale
+        self._add_line(out, t, p, found.code, expect=(mean, sig), price_minor=price,
+                       deadline=t + self.cfg.place_timeout_ms)
+
+    def _weigh_produce(self, fid: int, p: Product, code: str, bagged: bool, t: int,
+                       out: list[Effect]) -> None:
+        o = self._open[fid]
+        pl = o.placement
+        tare = self._bag_tare(p) if bagged else 0.0
+        net = pl.grams - tare
+        if net <= 0:
+            out.append(Notice(t, "refused", "That weighs less than the bag"))
+            return
+        self._placements.pop(pl.id, None)
+        ln = self._add_line(out, t, p, code, weight_g=round(net, 1), placed=True,
+                            measured=pl.grams)
+        self._resolve(out, t, fid, f"weighed as {p.name}", "shopper")
+        pl.flag_id = None
+        self._judge(pl, ln, t, out)
+
+    def _bag_tare(self, p: Product) -> float:
+        return p.tare_g if p.tare_g > 0 else self.cfg.bag_tare_g
+
+    # ---- shopper actions ------------------------------------------------------------------
+
+    def _get_flag(self, fid, kinds, t, out) -> _Open | None:
+        o = self._open.get(fid) if fid is not None else None
+        if o is None or o.flag.kind not in kinds:
+            out.append(Notice(t, "refused", f"alert {fid} is not open for that answer"))
+            return None
+        return o
+
+    def _on_select_produce(self, a: A.SelectProduce, t: int, out: list[Effect]) -> None:
+        found = self.catalogue.lookup(a.code)
+        if found is None or not found.product.by_weight:
+            out.append(Notice(t, "refused", "That code is not produce sold by weight"))
+            return
+        if a.flag_id is None:
+            self._pending_produce.append(_Pending(found.product, a.code, a.bagged, t))
+            return
+        if self._get_flag(a.flag_id, ("weigh_produce", "scan_added"), t, out):
+            self._weigh_produce(a.flag_id, found.product, a.code, a.bagged, t, out)
+
+    def _on_pick_removed(self, a: A.PickRemoved, t: int, out: list[Effect]) -> None:
+        o = self._get_flag(a.flag_id, ("which_removed",), t, out)
+        if o is None:
+            return
+        if f"line:{a.line_id}" not in {c.key for c in o.flag.candidates} \
+                or a.line_id not in self._lines:
+            out.append(Notice(t, "refused", "That line was not offered"))
+            return
+        self._take_out(self._lines[a.line_id], t, out, "picked as taken out")
+        self._resolve(out, t, a.flag_id, f"line {a.line_id} taken out", "shopper")
+
+    def _on_cancel_scan(self, a: A.CancelScan, t: int, out: list[Effect]) -> None:
+        o = self._get_flag(a.flag_id, ("place_scanned",), t, out)
+        if o is None:
+            return
+        ln = self._lines.get(o.flag.line_id)
+        if ln is not None and not ln.placed:
+            del self._lines[ln.id]
+            out.append(LineRemoved(t, ln.id, "scan cancelled"))
+        self._resolve(out, t, a.flag_id, "scan cancelled", "shopper")
+
+    def _on_confirm_quantity(self, a: A.ConfirmQuantity, t: int, out: list[Effect]) -> None:
+        o = self._get_flag(a.flag_id, ("quantity",), t, out)
+        if o is None:
+            return
+        mean, sig = self._sigma(o.product)
+        code = o.product.codes[0] if o.product.codes else o.product.id
+        for _ in range(o.count):
+            self._add_line(out, t, o.product, code, placed=True, measured=mean,
+                           expect=(mean, sig))
+        self._resolve(out, t, a.flag_id, "quantity confirmed", "shopper")
+
+    def _on_declare_personal(self, a: A.DeclarePersonal, t: int, out: list[Effect]) -> None:
+        o = self._get_flag(a.flag_id, ("scan_added", "weigh_produce"), t, out)
+        if o is None:
+            return
+        pl = o.placement
+        seen_product = False
+        if pl.verdict:
+            label, prob = pl.verdict[0]
+            seen_product = prob >= self.cfg.personal_vision_max and \
+                bool(self.catalogue.by_label(label))
+        if pl.grams > self.cfg.personal_max_g or seen_product:
+            self._replace_flag(out, t, a.flag_id, needs_staff=True,
+                               message="Staff will check this item")
+            out.append(Audit(t, "fusion.personal_refused", (("grams", round(pl.grams, 1)),)))
+            return
+        self._placements.pop(pl.id, None)
+        self._tare.append(pl.grams)
+        self._resolve(out, t, a.flag_id, "personal item (tare)", "shopper")
+
+    def _on_remove_line(self, a: A.RemoveLine, t: int, out: list[Effect]) -> None:
+        ln = self._lines.get(a.line_id)
+        if ln is None:
+            out.append(Notice(t, "refused", f"no line {a.line_id}"))
+            return
+        del self._lines[ln.id]
+        out.append(LineRemoved(t, ln.id, "removed on screen"))
+        self._resolve_line_flags(ln, t, out, "line removed")
+        if ln.placed:
+            self._expected_out.append((ln, t + self.cfg.take_out_timeout_ms))
+
+    def _on_show_again(self, a: A.ShowAgain, t: int, out: list[Effect]) -> None:
+        o = self._get_flag(a.flag_id, ("looks_different",), t, out)
+        if o is not None and o.placement is not None:
+            o.placement.recheck = True
+
+    def _on_call_staff(self, a: A.CallStaff, t: int, out: list[Effect]) -> None:
+        out.append(Audit(t, "fusion.call_staff", (("flag_id", a.flag_id),)))
+
+    def _on_checkout(self, a: A.Checkout, t: int, out: list[Effect]) -> None:
+        for ln in list(self._lines.values()):
+            if not ln.placed and ln.flag_id is None:
+                self._flag_place_scanned(ln, t, out)
+        self._pending_produce.clear()
+        if self._open:
+            out.append(Notice(t, "checkout_refused",
+                              f"{len(self._open)} question(s) to answer before paying"))
+            return
+        self.checked_out = True
+        out.append(CheckedOut(t))
+
+    # ---- staff ----------------------------------------------------------------------------
+
+    def _on_staff_login(self, a: A.StaffLogin, t: int, out: list[Effect]) -> None:
+        res = self.staff.login(t, a.staff_id, a.pin)
+        out.append(Audit(t, f"fusion.staff.login_{res}", (("staff_id", a.staff_id),)))
+        if res != "ok":
+            out.append(Notice(t, "staff_login", "Locked: try later" if res == "locked"
+                              else "Wrong staff id or PIN"))
+
+    def _on_staff_logout(self, a: A.StaffLogout, t: int, out: list[Effect]) -> None:
+        who = self.staff.logout()
+        if who:
+            out.append(Audit(t, "fusion.staff.logout", (("staff_id", who),)))
+
+    def _on_staff_resolve(self, a: A.StaffResolve, t: int, out: list[Effect]) -> None:
+        who = self.staff.current(t)
+        if who is None:
+            out.append(Notice(t, "refused", "Staff mode is not active"))
+            out.append(Audit(t, "fusion.staff.refused", (("flag_id", a.flag_id),)))
+            return
+        self.staff.touch(t)
+        o = self._open.get(a.flag_id)
+        if o is None or a.resolution not in A.STAFF_RESOLUTIONS:
+            out.append(Notice(t, "refused", f"cannot {a.resolution!r} alert {a.flag_id}"))
+            return
+        audit = [("staff_id", who), ("flag_id", a.flag_id), ("kind", o.flag.kind),
+                 ("resolution", a.resolution), ("note", a.note)]
+        pl = o.placement
+        if a.resolution == "remove_line":
+            ln = self._lines.get(a.line_id if a.line_id is not None else o.flag.line_id or -1)
+            if ln is None:
+                out.append(Notice(t, "refused", "no such line"))
+                return
+            del self._lines[ln.id]
+            out.append(LineRemoved(t, ln.id, f"removed by staff {who}"))
+            audit.append(("line_id", ln.id))
+        elif a.resolution == "add_product":
+            found = self.catalogue.lookup(a.code or "")
+            if found is None or a.quantity < 1:
+                out.append(Notice(t, "refused", "unknown code or quantity"))
+                return
+            p = found.product
+            if p.by_weight:
+                g = (pl.grams if pl is not None else 0.0)
+                self._add_line(out, t, p, found.code, weight_g=round(g, 1), placed=True,
+                               measured=g)
+            else:
+                mean, sig = self._sigma(p)
+                for _ in range(a.quantity):
+                    self._add_line(out, t, p, found.code, placed=True, measured=mean,
+                                   expect=(mean, sig), price_minor=found.price_minor)
+            audit += [("code", found.code), ("quantity", a.quantity)]
+        elif a.resolution == "dismiss" and o.flag.kind in ("scan_added", "weigh_produce") \
+                and pl is not None:
+            self._tare.append(pl.grams)  # not billed: it stays on the scale as tare
+        if pl is not None:
+            self._placements.pop(pl.id, None)
+        ln = self._lines.get(o.flag.line_id) if o.flag.line_id is not None else None
+        if o.flag.kind == "place_scanned" and ln is not None and a.resolution == "approve":
+            ln.placed = True  # billed and accepted without the scale (e.g. under the basket)
+        out.append(Audit(t, "fusion.staff.resolve", tuple(audit)))
+        self._resolve(out, t, a.flag_id, a.resolution, f"staff:{who}")
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def _add_line(self, out, t, p: Product, code: str, *, weight_g=None, price_minor=None,
+                  placed=False, measured=None, expect=None, deadline=None) -> _Line:
+        if expect is None:
+            expect = (measured or 0.0, 2.0) if p.by_weight else self._sigma(p)
+        ln = _Line(self._next_line, p, code, t, expect[0], expect[1], weight_g=weight_g,
+                   price_minor=price_minor, placed=placed, measured_g=measured,
+                   deadline_ms=deadline)
+        self._next_line += 1
+        self._lines[ln.id] = ln
+        out.append(LineAdded(t, ln.id, p.id, code, p.name, weight_g, price_minor))
+        return ln
+
+    def _flag_place_scanned(self, ln: _Line, t: int, out: list[Effect]) -> None:
+        f = self._raise(out, t, "place_scanned",
+                        f"Put the scanned {ln.product.name} in the cart, or cancel the scan",
+                        line_id=ln.id)
+        ln.flag_id = f.id
+
+    def _raise(self, out, t, kind, message, *, line_id=None, grams=None, candidates=(),
+               needs_staff=False) -> Flag:
+        f = Flag(self._next_flag, kind, t, message, KINDS[kind], line_id=line_id,
+                 grams=None if grams is None else round(grams, 1), candidates=candidates,
+                 needs_staff=needs_staff)
+        self._next_flag += 1
+        self.flags_raised += 1
+        self._open[f.id] = _Open(f)
+        out.append(FlagRaised(t, f))
+        return f
+
+    def _replace_flag(self, out, t, fid, *, message=None, grams=None, needs_staff=None) -> None:
+        """Change an open alert (re-raised under a new id so the journal shows both)."""
+        o = self._open.get(fid)
+        if o is None:
+            return
+        old = o.flag
+        self._resolve(out, t, fid, "updated", "cart")
+        f = self._raise(out, t, old.kind, message or old.message, line_id=old.line_id,
+                        grams=grams if grams is not None else old.grams,
+                        candidates=old.candidates,
+                        needs_staff=old.needs_staff if needs_staff is None else needs_staff)
+        self.flags_raised -= 1  # the same question, not a new one
+        n = self._open[f.id]
+        n.placement, n.product, n.count = o.placement, o.product, o.count
+        if o.placement is not None and o.placement.flag_id == fid:
+            o.placement.flag_id = f.id
+
+    def _resolve(self, out, t, fid, resolution, by) -> None:
+        o = self._open.pop(fid, None)
+        if o is not None:
+            out.append(FlagResolved(t, fid, o.flag.kind, resolution, by))
+
+
+_HANDLERS = {
+    Scan: Reconciler._on_scan,
+    A.EnterCode: Reconciler._on_scan,
+    WeightSettled: Reconciler._on_settled,
+    WeightMoving: lambda self, ev, t, out: None,  # live display only; settles carry the facts
+    VisionVerdict: Reconciler._on_verdict,
+    A.SelectProduce: Reconciler._on_select_produce,
+    A.PickRemoved: Reconciler._on_pick_removed,
+    A.CancelScan: Reconciler._on_cancel_scan,
+    A.ConfirmQuantity: Reconciler._on_confirm_quantity,
+    A.DeclarePersonal: Reconciler._on_declare_personal,
+    A.RemoveLine: Reconciler._on_remove_line,
+    A.ShowAgain: Reconciler._on_show_again,
+    A.CallStaff: Reconciler._on_call_staff,
+    A.Checkout: Reconciler._on_checkout,
+    A.StaffLogin: Reconciler._on_staff_login,
+    A.StaffLogout: Reconciler._on_staff_logout,
+    A.StaffResolve: Reconciler._on_staff_resolve,
+}

@@ -1,0 +1,400 @@
+"""Basket camera barcode reader.
+
+Frames come from OpenCV capture (a V4L2 index such as ``0`` or a path such as ``/dev/video0``),
+a video file, or a folder of images replayed in name order. Layers:
+
+* :class:`CameraReader` - thread-free: ``process(frame, t_ms) -> [Scan]``. Cheap motion gating
+  (a 80x60 grey thumbnail compared with the previous one) decides whether a frame is worth
+  decoding; while nothing moves and no code is in view only every ``idle_decode_every``-th frame
+  is decoded, so an idle basket costs little. A code is reported once and again only after it
+  has been out of sight for ``duplicate_window_ms`` (duplicate suppression across frames).
+* :class:`FrameSource` - opens a capture, file or folder; ``read()`` gives a BGR frame or
+  ``None`` at the end.
+* :class:`Camera` - the device: a thread reading a source, reopening it with backoff when it
+  fails, ``Scan`` and ``DeviceStatus`` events out, idempotent ``close()``, context manager.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import cv2
+import numpy as np
+
+from cart.clock import Clock, MonotonicClock, SystemClock
+from cart.events import DeviceStatus, Scan
+from drivers.decode import RETAIL, Decoder
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".pgm", ".ppm"}
+
+
+class CameraConfigError(ValueError):
+    """A ``[camera.*]`` profile section is invalid."""
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """Settings of one camera (``[camera.NAME]`` in a hardware profile)."""
+
+    name: str = "basket"
+    source: str = "/dev/video0"  # V4L2 index ("0") or path, a video file, or an image folder
+    width: int = 640
+    height: int = 480
+    fps: int = 30
+    motion_threshold: float = 3.0  # mean absolute grey change of the thumbnail that is motion
+    idle_decode_every: int = 15  # with no motion and no code in view, decode one frame in N
+    duplicate_window_ms: int = 2000  # a code out of sight this long may be reported again
+    extra_passes: tuple[str, ...] = ("clahe",)  # decode passes after the first (drivers.decode)
+    loop: bool = False  # replay a file or folder forever (simulation)
+    reconnect_min_ms: int = 200
+    reconnect_max_ms: int = 2000
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", self.name or ""):
+            raise CameraConfigError(f"camera name {self.name!r}: use letters, digits, _ or -")
+        if not isinstance(self.source, str) or not self.source:
+            raise CameraConfigError(f"camera {self.name}: source must be a non-empty string")
+        for key in ("width", "height", "fps", "idle_decode_every", "reconnect_min_ms",
+                    "reconnect_max_ms"):
+            v = getattr(self, key)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise CameraConfigError(f"camera {self.name}: {key} must be an integer >= 1")
+        if not isinstance(self.duplicate_window_ms, int) or self.duplicate_window_ms < 0:
+            raise CameraConfigError(f"camera {self.name}: duplicate_window_ms must be >= 0")
+        if not isinstance(self.motion_threshold, int | float) or self.motion_threshold < 0:
+            raise CameraConfigError(f"camera {self.name}: motion_threshold must be >= 0")
+        if self.reconnect_min_ms > self.reconnect_max_ms:
+            raise CameraConfigError(f"camera {self.name}: reconnect_min_ms > reconnect_max_ms")
+        object.__setattr__(self, "extra_passes", tuple(self.extra_passes))
+        try:
+            Decoder(passes=self.extra_passes)
+        except ValueError as exc:
+            raise CameraConfigError(f"camera {self.name}: {exc}") from None
+
+    @classmethod
+    def from_profile(cls, name: str, section: Mapping[str, Any]) -> CameraConfig:
+        known = {f for f in cls.__dataclass_fields__ if f != "name"}
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise CameraConfigError(
+                f"[camera.{name}]: unknown key(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        return cls(name=name, **dict(section))
+
+    @property
+    def device(self) -> str:
+        return f"camera:{self.name}"
+
+
+def configs_from_profile(profile: Mapping[str, Any]) -> list[CameraConfig]:
+    section = profile.get("camera", {})
+    if not isinstance(section, Mapping):
+        raise CameraConfigError("[camera] must be a table of [camera.NAME] tables")
+    out = []
+    for name, body in section.items():
+        if not isinstance(body, Mapping):
+            raise CameraConfigError(f"[camera.{name}] must be a table")
+        out.append(CameraConfig.from_profile(name, body))
+    return out
+
+
+@dataclass
+class CameraCounters:
+    frames: int = 0
+    decoded_frames: int = 0  # frames that went to the decoder
+    gated_frames: int = 0  # frames skipped by motion gating
+    scans: int = 0
+    duplicates: int = 0  # reads of a code already reported and still in view
+    bad_frames: int = 0  # frames of the wrong type or shape
+
+    def as_tuple(self) -> tuple[tuple[str, int], ...]:
+        return tuple(vars(self).items())
+
+
+class CameraReader:
+    """Frames in, Scans out. Pure apart from its own state; no threads, no clock."""
+
+    THUMB = (80, 60)
+
+    def __init__(self, config: CameraConfig | None = None, decoder: Decoder | None = None) -> None:
+        self.config = config or CameraConfig()
+        self.decoder = decoder or Decoder(formats=RETAIL, passes=self.config.extra_passes)
+        self.counters = CameraCounters()
+        self._prev: np.ndarray | None = None
+        self._since_decode = 0
+        self._in_view_until = -1  # frame index until which a code counts as still in view
+        self._last_seen: dict[str, int] = {}
+
+    def motion(self, frame: np.ndarray) -> float:
+        """Mean absolute change of the grey thumbnail since the previous frame (0..255)."""
+        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        thumb = cv2.resize(gray, self.THUMB, interpolation=cv2.INTER_AREA)
+        prev, self._prev = self._prev, thumb
+        if prev is None:
+            return float("inf")
+        return float(cv2.norm(thumb, prev, cv2.NORM_L1)) / thumb.size
+
+    def process(self, frame: np.ndarray, t_ms: int) -> list[Scan]:
+        c = self.counters
+        c.frames += 1
+        if (not isinstance(frame, np.ndarray) or frame.dtype != np.uint8
+                or frame.ndim not in (2, 3) or frame.size == 0):
+            c.bad_frames += 1
+            log.warning("%s: dropped a frame that is not a uint8 image", self.config.device)
+            return []
+        moving = self.motion(frame) > self.config.motion_threshold
+        in_view = c.frames <= self._in_view_until
+        self._since_decode += 1
+        if not (moving or in_view or self._since_decode >= self.config.idle_decode_every):
+            c.gated_frames += 1
+            return []
+        self._since_decode = 0
+        c.decoded_frames += 1
+        found = self.decoder.decode(frame)
+        out = []
+        for d in found:
+            self._in_view_until = c.frames + 3  # keep looking while the code is in view
+            last = self._last_seen.get(d.text)
+            self._last_seen[d.text] = t_ms
+            if last is not None and 0 <= t_ms - last < self.config.duplicate_window_ms:
+                c.duplicates += 1
+                continue
+            c.scans += 1
+            out.append(Scan(t_ms=t_ms, code=d.text, symbology=d.symbology_identifier,
+                            source=self.config.device))
+        if len(self._last_seen) > 64:  # forget codes long out of sight
+            horizon = t_ms - self.config.duplicate_window_ms
+            self._last_seen = {k: v for k, v in self._last_seen.items() if v >= horizon}
+        return out
+
+
+class FrameSource:
+    """A V4L2 camera, a video file or a folder of images. ``read()`` -> frame or None at end."""
+
+    def __init__(self, config: CameraConfig) -> None:
+        self.config = config
+        self._cap = None
+        self._files: list[Path] = []
+        self._index = 0
+        src = config.source
+        path = Path(src)
+        if path.is_dir():
+            self._files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not self._files:
+                raise OSError(f"{src}: no images in folder")
+            self.kind = "folder"
+        elif src.isdigit() or src.startswith("/dev/video"):
+            index = int(src) if src.isdigit() else src
+            self._cap = cv2.VideoCapture(index, cv2.CAP_V4L2)
+            self.kind = "v4l2"
+        elif path.is_file():
+            self._cap = cv2.VideoCapture(str(path))
+            self.kind = "file"
+        else:
+            raise OSError(f"{src}: no such camera, video file or folder")
+        if self._cap is not None:
+            if not self._cap.isOpened():
+                raise OSError(f"{src}: cannot open capture")
+            if self.kind == "v4l2":
+                self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, config.width)
+                self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, config.height)
+                self._cap.set(cv2.CAP_PROP_FPS, config.fps)
+
+    def read(self) -> np.ndarray | None:
+        if self._cap is not None:
+            ok, frame = self._cap.read()
+            if not ok and self.kind == "file" and self.config.loop:
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                ok, frame = self._cap.read()
+            if not ok:
+                if self.kind == "v4l2":
+                    raise OSError(f"{self.config.source}: capture failed (unplugged?)")
+                return None
+            return frame
+        if self._index >= len(self._files):
+            if not self.config.loop:
+                return None
+            self._index = 0
+        path = self._files[self._index]
+        self._index += 1
+        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise ValueError(f"{path}: not a readable image")
+        return frame
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class Camera:
+    """A basket camera: capture thread, reconnect with backoff, Scan/DeviceStatus events.
+
+    Replays (file or folder) are paced at ``fps`` and end with ``DeviceStatus(state=
+    "disconnected", detail="end of replay")`` unless ``loop`` is set. Events go to
+    ``on_event`` (called on the capture thread) or to a queue read with :meth:`get`.
+    """
+
+    def __init__(self, config: CameraConfig, on_event: Callable | None = None,
+                 clock: Clock | None = None, pace: bool = True, start: bool = True) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.reader = CameraReader(config)
+        self._on_event = on_event
+        self._queue: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._pace = pace
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.state = "disconnected"
+        self.finished = threading.Event()
+        self.errors = 0
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"{self.config.device} is closed")
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"{self.config.device}",
+                                            daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self._status("disconnected", "closed")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def get(self, timeout: float | None = None):
+        if self._on_event is not None:
+            raise RuntimeError("events go to on_event; there is no queue to read")
+        return self._queue.get(timeout=timeout)
+
+    def _emit(self, event) -> None:
+        if self._on_event is None:
+            self._queue.put(event)
+            return
+        try:
+            self._on_event(event)
+        except Exception:  # a broken consumer must not stop the camera
+            log.exception("%s: event handler failed", self.config.device)
+
+    def _status(self, state: str, detail: str = "") -> None:
+        if state == self.state:
+            return
+        self.state = state
+        counters = (*self.reader.counters.as_tuple(), ("errors", self.errors))
+        self._emit(DeviceStatus(t_ms=self.clock.now_ms(), device=self.config.device,
+                                state=state, detail=detail, counters=counters))
+
+    def _run(self) -> None:
+        backoff = self.config.reconnect_min_ms
+        period = 1.0 / self.config.fps
+        tick = MonotonicClock()
+        try:
+            while not self._stop.is_set():
+                try:
+                    source = FrameSource(self.config)
+                except OSError as exc:
+                    self.errors += 1
+                    self._status("reconnecting", str(exc))
+                    self._stop.wait(backoff / 1000)
+                    backoff = min(backoff * 2, self.config.reconnect_max_ms)
+                    continue
+                backoff = self.config.reconnect_min_ms
+                self._status("connected", f"{source.kind} {self.config.source}")
+                try:
+                    while not self._stop.is_set():
+                        started = tick.now_ms()
+                        frame = source.read()
+                        if frame is None:
+                            self._status("disconnected", "end of replay")
+                            return
+                        for scan in self.reader.process(frame, self.clock.now_ms()):
+                            self._emit(scan)
+                        if self._pace and source.kind != "v4l2":
+                            rest = period - (tick.now_ms() - started) / 1000
+                            if rest > 0:
+                                self._stop.wait(rest)
+                except (OSError, ValueError, cv2.error) as exc:
+                    self.errors += 1
+                    log.warning("%s: %s; reopening", self.config.device, exc)
+                    self._status("reconnecting", str(exc))
+                    self._stop.wait(backoff / 1000)
+                finally:
+                    source.close()
+        finally:
+            self.finished.set()
+
+
+def bench_camera(frames: int = 150, photos: str | None = None) -> dict:
+    """Frames per second of :class:`CameraReader` on one core at 640x480 (see ``cart bench
+    camera``); zxing-cpp decoding every frame is measured alongside as the peer."""
+    from cart.sim.camera import HARD, CameraSim, Conditions, grocery_photos
+    from drivers.decode import zxing_decode
+
+    cv2.setNumThreads(1)
+    if photos:
+        root = Path(photos)
+    else:
+        repo = Path(__file__).resolve().parents[1]
+        root = Path(os.environ.get("CART_SHARED_DATA", repo.parent / "shared" / "data"))
+        root = root / "grocery-store"
+    listed = grocery_photos(root)
+    photo = listed[len(listed) // 2] if listed else None
+    still = CameraSim(photo, conditions=Conditions(noise=2.0), seed=1)
+    hard = CameraSim(photo, conditions=HARD, seed=2)
+    scenarios = {
+        # a code lying in view: every frame is decoded (the worst steady case)
+        "code_in_view": still.frames(1, rest=frames - 1),
+        # the empty basket with sensor noise: gated
+        "no_code": still.empty(frames),
+        # an item entering under hard conditions, then resting
+        "item_entering_hard": (hard.frames(15, rest=15) * (frames // 30 + 1))[:frames],
+    }
+    result: dict[str, Any] = {"bench": "camera", "width": 640, "height": 480,
+                              "opencv_threads": cv2.getNumThreads(), "frames": frames,
+                              "photo": str(photo) if photo else None}
+    for name, frame_list in scenarios.items():
+        reader = CameraReader(CameraConfig(source="bench"))
+        t0 = time.perf_counter()
+        scans = 0
+        for i, f in enumerate(frame_list):
+            scans += len(reader.process(f, i * 33))
+        dt = time.perf_counter() - t0
+        z0 = time.perf_counter()
+        zx = sum(1 for f in frame_list if zxing_decode(f))
+        zdt = time.perf_counter() - z0
+        result[name] = {
+            "fps": round(len(frame_list) / dt, 1),
+            "decoded_frames": reader.counters.decoded_frames,
+            "scans": scans,
+            "zxing_every_frame_fps": round(len(frame_list) / zdt, 1),
+            "zxing_frames_with_code": zx,
+        }
+    result["fps_code_in_view"] = result["code_in_view"]["fps"]
+    result["fps_no_code"] = result["no_code"]["fps"]
+    return result
