@@ -22,7 +22,15 @@ from cart.ui import actions
 from cart.ui.literal import literal
 from cart.ui.screens import CheckoutScreen, EntryScreen, PickerScreen, ProduceScreen, StaffScreen
 from cart.ui.view import CartView, Choice
-from cart.ui.widgets import AlertBanner, BasketTable, ScaleReading, StatusBar, Sums, TotalDigits
+from cart.ui.widgets import (
+    AlertBanner,
+    BasketHeader,
+    BasketLines,
+    ScaleReading,
+    StatusBar,
+    Sums,
+    TotalDigits,
+)
 
 CART_THEME = Theme(
     name="cart",
@@ -109,7 +117,8 @@ class CartApp(App):
     def compose(self) -> ComposeResult:
         yield Label(id="title")
         yield AlertBanner(id="alert")
-        yield BasketTable(id="basket")
+        yield BasketHeader(id="basket-header")
+        yield BasketLines(id="basket")
         with Horizontal(id="bottom"):
             yield Sums(id="sums")
             yield ScaleReading(id="scale")
@@ -122,7 +131,7 @@ class CartApp(App):
         self.query_one("#scale").border_title = "Scale"
         self.query_one("#total").border_title = "TOTAL"
         self._render_view(self.view)
-        self.query_one(BasketTable).focus()
+        self.query_one(BasketLines).focus()
         self.backend.attach(self.show_view)
 
     def on_unmount(self) -> None:
@@ -149,9 +158,12 @@ class CartApp(App):
         title.append(f"   {view.item_count} line{'s' if view.item_count != 1 else ''}")
         if view.coupons:
             title.append(f"   coupons: {len(view.coupons)}")
-        self.query_one("#title", Label).update(title)
+        label = self.query_one("#title", Label)
+        if title.plain != getattr(label, "_plain", None):
+            label._plain = title.plain
+            label.update(title, layout=False)
         self.query_one(AlertBanner).show(view.alerts, view.message)
-        self.query_one(BasketTable).show(view.lines, view.money)
+        self.query_one(BasketLines).show(view.lines, view.money)
         self.query_one(Sums).show(view)
         self.query_one(TotalDigits).show(view)
         self.query_one(ScaleReading).show(view.scale)
@@ -185,7 +197,7 @@ class CartApp(App):
             self._open_alert(new[0])
 
     # ---- shopper actions -------------------------------------------------------------------
-    def on_data_table_row_selected(self, event) -> None:
+    def on_basket_lines_selected(self, event) -> None:
         """Enter on the basket (which has the focus) answers the open question."""
         event.stop()
         self.action_answer()

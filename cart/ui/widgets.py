@@ -6,19 +6,21 @@ Widgets only render; they never change the basket.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import DataTable, Digits, Static
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Digits, Static
 
-from cart.ui.literal import literal
+from cart.ui.literal import literal, visible
 from cart.ui.view import AlertView, CartView, DeviceView, LineView, Money, ScaleView, format_grams
-
-COLUMNS = (
-    ("item", "Item"),
-    ("qty", "Qty"),
-    ("price", "Price"),
-    ("total", "Total"),
-    ("save", "Saving"),
-)
 
 ALERT_ICONS = {
     "place": "⬇",
@@ -31,64 +33,184 @@ ALERT_ICONS = {
 }
 
 
-def line_cells(line: LineView, money: Money) -> tuple[Text, ...]:
-    name = literal(line.name)
-    if line.note:
-        name.append(" · ")
-        name.append_text(literal(line.note, style="italic"))
-    if line.flagged:
-        name.stylize("bold reverse")
+class BasketHeader(Static):
+    """Column titles, laid out by :func:`row_layout` like the lines below."""
+
+    def on_resize(self) -> None:
+        # the lines below keep one column for their scrollbar
+        self.update(Text(header_row(self.size.width - 1), no_wrap=True), layout=False)
+
+
+def row_layout(width: int) -> tuple[int, ...]:
+    """Column widths (item, qty, price, total, saving) for a row ``width`` cells wide."""
+    fixed = (9, 11, 9, 8)
+    item = max(8, width - sum(fixed) - len(fixed) - 2)
+    return (item, *fixed)
+
+
+def _fit(text: str, width: int, right: bool) -> str:
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…"
+    pad = " " * (width - cell_len(text))
+    return pad + text if right else text + pad
+
+
+def header_row(width: int) -> str:
+    widths = row_layout(width)
+    titles = ("Item", "Qty", "Price", "Total", "Saving")
+    cells = [_fit(t, w, i > 0) for i, (t, w) in enumerate(zip(titles, widths, strict=True))]
+    return " " + " ".join(cells)
+
+
+def line_row(line: LineView, money: Money, width: int) -> list[tuple[str, str]]:
+    """One basket line as (text, style name) pieces exactly ``width`` cells wide."""
+    w_item, w_qty, w_price, w_total, w_save = row_layout(width)
+    name = visible(line.name) + (" · " + visible(line.note) if line.note else "")
     unit = money.format(line.unit_price) + ("/kg" if line.per_kg else "")
-    return (
-        name,
-        Text(line.quantity, justify="right"),
-        Text(unit, justify="right"),
-        Text(money.format(line.total), justify="right"),
-        Text("-" + money.format(line.savings) if line.savings else "", justify="right"),
-    )
+    saving = "-" + money.format(line.savings) if line.savings else ""
+    pieces = [
+        (" ", ""),
+        (_fit(name, w_item, False), "flag" if line.flagged else "name"),
+        (" " + _fit(line.quantity, w_qty, True), ""),
+        (" " + _fit(unit, w_price, True), ""),
+        (" " + _fit(money.format(line.total), w_total, True), "total"),
+        (" " + _fit(saving, w_save, True), "saving"),
+    ]
+    used = sum(cell_len(t) for t, _ in pieces)
+    if used < width:
+        pieces.append((" " * (width - used), ""))
+    return pieces
 
 
-class BasketTable(DataTable):
-    """The basket lines. Updates by line id, so a 200-line basket costs one row per change."""
+class BasketLines(ScrollView, can_focus=True):
+    """The basket lines: one cached strip per line, so a change costs one line, whatever the
+    basket's size. Up/Down/PageUp/PageDown/Home/End move the cursor; Enter answers the open
+    question (handled by the app)."""
 
-    DEFAULT_CSS = ""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "cursor(-10)", show=False),
+        Binding("pagedown", "cursor(10)", show=False),
+        Binding("home", "cursor(-1000000)", show=False),
+        Binding("end", "cursor(1000000)", show=False),
+        Binding("enter", "select", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "basket--even",
+        "basket--odd",
+        "basket--cursor",
+        "basket--flag",
+        "basket--saving",
+    }
+
+    class Selected(Message):
+        """Enter on the basket."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self._shown: dict[str, LineView] = {}
-        self._order: list[str] = []
+        super().__init__(**kwargs)
+        self.lines: tuple[LineView, ...] = ()
+        self.money = Money()
+        self.cursor_row = 0
+        self._cache: dict[tuple, Strip] = {}
 
-    def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(Text(label, justify="left" if key == "item" else "right"), key=key)
+    @property
+    def row_count(self) -> int:
+        return len(self.lines)
+
+    def row_text(self, index: int) -> str:
+        width = max(self.scrollable_content_region.width, 40)
+        return "".join(t for t, _ in line_row(self.lines[index], self.money, width))
 
     def show(self, lines: tuple[LineView, ...], money: Money) -> None:
-        new_order = [line.line_id for line in lines]
-        new = {line.line_id: line for line in lines}
-        for gone in [k for k in self._order if k not in new]:
-            self.remove_row(gone)
-            del self._shown[gone]
-        kept = [k for k in self._order if k in new]
-        if kept != new_order[: len(kept)]:
-            self.clear()
-            self._shown.clear()
-            kept = []
-        self._order = kept
-        for key in kept:
-            if self._shown[key] != new[key]:
-                for (column, _), cell in zip(COLUMNS, line_cells(new[key], money), strict=True):
-                    self.update_cell(key, column, cell)
-                self._shown[key] = new[key]
-        added = new_order[len(kept) :]
-        for key in added:
-            self.add_row(*line_cells(new[key], money), key=key)
-            self._shown[key] = new[key]
-            self._order.append(key)
-        if added:
-            self.move_cursor(row=len(self._order) - 1)
+        if lines == self.lines and money == self.money:
+            return
+        old = {ln.line_id for ln in self.lines}
+        added = any(ln.line_id not in old for ln in lines)
+        self.lines, self.money = lines, money
+        if len(self._cache) > 4 * len(lines) + 200:
+            self._cache.clear()
+        self.virtual_size = Size(self.scrollable_content_region.width, len(lines))
+        if added or self.cursor_row >= len(lines):
+            self.cursor_row = max(0, len(lines) - 1)
+            self._cursor_into_view()
+        self.refresh()
+
+    def _cursor_into_view(self) -> None:
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            return
+        y = self.scroll_offset.y
+        if self.cursor_row < y:
+            y = self.cursor_row
+        elif self.cursor_row >= y + height:
+            y = self.cursor_row - height + 1
+        if y != self.scroll_offset.y:
+            self.scroll_to(y=y, animate=False, immediate=True, force=True)
+
+    def action_cursor(self, delta: int) -> None:
+        if not self.lines:
+            return
+        self.cursor_row = max(0, min(len(self.lines) - 1, self.cursor_row + delta))
+        self._cursor_into_view()
+        self.refresh()
+
+    def action_select(self) -> None:
+        self.post_message(self.Selected())
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.lines))
+        self.call_after_refresh(self._cursor_into_view)
+
+    def render_line(self, y: int) -> Strip:
+        _, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        if index >= len(self.lines) or width <= 0:
+            return Strip.blank(width, self.rich_style)
+        line = self.lines[index]
+        if index == self.cursor_row and self.has_focus:
+            kind = "cursor"
+        else:
+            kind = "odd" if index % 2 else "even"
+        key = (line, self.money, width, kind)
+        strip = self._cache.get(key)
+        if strip is None:
+            base = self.get_component_rich_style(f"basket--{kind}")
+            styles = {
+                "": base,
+                "name": base,
+                "total": base + Style(bold=True),
+                "flag": base + self.get_component_rich_style("basket--flag", partial=True),
+                "saving": base + self.get_component_rich_style("basket--saving", partial=True),
+            }
+            strip = Strip([Segment(t, styles[s]) for t, s in line_row(line, self.money, width)])
+            self._cache[key] = strip
+        return strip
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
 
 
-class Sums(Static):
+class _Fixed(Static):
+    """A fixed-size panel: re-rendered only when its text changes, with no re-layout."""
+
+    _shown: object = None
+
+    def _set(self, content) -> None:
+        key = content.plain if isinstance(content, Text) else content
+        if isinstance(content, Text):
+            key = (content.plain, tuple(content.spans), str(content.style))
+        if key != self._shown:
+            self._shown = key
+            self.update(content, layout=False)
+
+
+class Sums(_Fixed):
     def show(self, view: CartView) -> None:
         m, t = view.money, view.totals
         text = Text(no_wrap=True)
@@ -96,31 +218,33 @@ class Sums(Static):
         text.append(f"Savings  {'-' + m.format(t.savings) if t.savings else m.format(0):>12}\n")
         tax = "incl." if t.tax_included else "+"
         text.append(f"Tax {tax:<5}{m.format(t.tax):>12}")
-        self.update(text)
+        self._set(text)
 
 
 class TotalDigits(Digits):
     def show(self, view: CartView) -> None:
-        self.update(view.money.format(view.totals.total))
+        text = view.money.format(view.totals.total)
+        if text != self.value:
+            self.update(text)
 
 
-class ScaleReading(Static):
+class ScaleReading(_Fixed):
     def show(self, scale: ScaleView) -> None:
         if scale.grams is None:
-            self.update(Text("no reading", style="dim"))
+            self._set(Text("no reading", style="dim"))
             self.set_class(False, "-moving")
             return
         text = Text(no_wrap=True)
         text.append(format_grams(scale.grams) + "\n", style="bold")
         text.append("● stable" if scale.stable else "◌ moving")
-        self.update(text)
+        self._set(text)
         self.set_class(not scale.stable, "-moving")
 
 
 STATE_MARK = {"connected": "●", "reconnecting": "◐", "disconnected": "○", "error": "✖"}
 
 
-class StatusBar(Static):
+class StatusBar(_Fixed):
     """One entry per device: name, state, and any non-zero error counters."""
 
     def show(self, devices: tuple[DeviceView, ...], staff: bool) -> None:
@@ -143,7 +267,7 @@ class StatusBar(Static):
             errors = [f"{k}={v}" for k, v in dev.counters if v]
             if errors:
                 text.append_text(literal(" " + ",".join(errors), style="dim"))
-        self.update(text)
+        self._set(text)
 
 
 class AlertBanner(Static):

@@ -147,3 +147,19 @@ def test_time_passes_without_input():
         clock.advance(500)
         assert engine.advanced_to_1500.wait(5)
         assert 1_500 in engine.advanced
+
+
+def test_bench_harness_measures_event_to_screen():
+    from cart.ui import bench
+
+    def build():
+        rt = Runtime(CountingEngine(), clock=ManualClock())
+        fill = [Scan(i, f"fill-{i}") for i in range(200)]
+        return bench.BenchStack(rt, fill, lambda i: Scan(1000 + i, f"ev-{i}"))
+
+    result = bench.run(build, events=20, idle_s=0.2, one_core=False)
+    assert result["lines"] == 200 + 20  # filled, after the near-empty round
+    for key in ("latency_ms_p50", "latency_ms_p99", "idle_cpu_pct", "startup_s", "rss_mb"):
+        assert result[key] is not None and result[key] >= 0, key
+    assert result["latency_ms_p99"] >= result["latency_ms_p50"] > 0
+    assert result["errors"] == 0
