@@ -1,0 +1,228 @@
+"""``cart catalog check``, ``cart barcode``, ``cart receipt`` and ``cart bench core``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(sub) -> None:
+    cat = sub.add_parser("catalog", help="store catalogue tools")
+    cat_sub = cat.add_subparsers(dest="catalog_cmd", metavar="ACTION")
+    chk = cat_sub.add_parser("check", help="validate a store folder, store.toml or catalog.toml")
+    chk.add_argument("file", help="store folder or one of its files")
+    chk.set_defaults(func=_catalog_check)
+    cat.set_defaults(func=lambda a: (cat.print_help(sys.stderr), 2)[1])
+
+    bc = sub.add_parser("barcode", help="say what a barcode means (or why it is rejected)")
+    bc.add_argument("code", help="the scanned text (may start with an AIM identifier like ]E0)")
+    bc.add_argument("--symbology", default="", help="AIM identifier sent separately, e.g. ]E0")
+    bc.add_argument("--store", default=None, help="store folder (default: the demo store)")
+    bc.add_argument("--at-ms", type=int, default=None,
+                    help="'now' for expiry checks, epoch ms (default: the system clock)")
+    bc.add_argument("--json", action="store_true", help="print JSON")
+    bc.set_defaults(func=_barcode)
+
+    rc = sub.add_parser("receipt", help="print a checked-out session's receipt")
+    rc.add_argument("session", nargs="?", default=None, help="session id (default: the latest)")
+    rc.add_argument("--journal", default=None, help="journal file (default: $CART_JOURNAL or "
+                                                    "var/journal.sqlite)")
+    rc.add_argument("--json", action="store_true", help="print the receipt's JSON")
+    rc.set_defaults(func=_receipt)
+
+
+def register_bench(sub) -> None:
+    b = sub.add_parser("core", help="basket events/s: journaled (SQLite WAL) vs in memory")
+    b.add_argument("--events", type=int, default=3000)
+    b.add_argument("--seed", type=int, default=1)
+    b.set_defaults(func=_bench)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _catalog_check(args) -> int:
+    from cart.catalog import CatalogError, load_store
+
+    try:
+        store = load_store(args.file)
+    except CatalogError as exc:
+        for p in exc.problems:
+            print(p, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s); nothing loaded", file=sys.stderr)
+        return 1
+    c = store.catalog
+    print(f"OK {store.path}: store {store.config.id} ({store.config.currency}, "
+          f"{store.config.tax_mode} tax), {len(c)} products, {len(c.promotions)} promotions, "
+          f"{len(c.coupons)} coupons, {len(c.labels)} classifier labels")
+    return 0
+
+
+def _barcode(args) -> int:
+    from cart.barcodes import lookup, printable
+    from cart.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.clock import SystemClock
+
+    try:
+        store = load_store(args.store or DEMO_STORE)
+    except CatalogError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    t_ms = args.at_ms if args.at_ms is not None else SystemClock().now_ms()
+    m = lookup(store, args.code, args.symbology, t_ms)
+    it = m.interpretation
+    fmt = store.config.format_money
+    if args.json:
+        out = {"ok": m.ok, "reason": m.reason, "interpretation": it.to_dict(),
+               "product": None, "coupon": None}
+        if m.product is not None:
+            p = m.product
+            out["product"] = {"id": p.id, "name": p.name, "sold_by": p.sold_by, "price": p.price,
+                              "age_min": p.age_min}
+        if m.coupon is not None:
+            out["coupon"] = {"code": m.coupon.code, "name": m.coupon.name,
+                             "amount": m.coupon.amount}
+        print(json.dumps(out, ensure_ascii=False))
+        return 0 if m.ok else 1
+    if not it.ok:
+        print(f"rejected: {printable(it.text, 60)!s}: {it.reason}", file=sys.stderr)
+        return 1
+    print(f"code:    {printable(it.text, 60)}  ({it.kind}{', ' + it.symbology if it.symbology else ''})")
+    if it.gtin:
+        print(f"GTIN:    {it.gtin}")
+    if it.plu:
+        print(f"PLU:     {it.plu}{' (organic)' if it.organic else ''}")
+    if it.price is not None:
+        print(f"price:   {fmt(it.price)} (in the code)")
+    if it.weight_g is not None:
+        print(f"weight:  {it.weight_g} g (in the code)")
+    if it.expiry:
+        print(f"expiry:  {it.expiry}")
+    for w in it.warnings:
+        print(f"warning: {w}")
+    if m.product is not None:
+        p = m.product
+        unit = "/kg" if p.by_weight else " each"
+        extra = f", age {p.age_min}+" if p.age_min else ""
+        print(f"product: {p.id}: {printable(p.name)} — {fmt(p.price)}{unit}{extra}")
+        if p.by_weight and it.weight_g is not None and it.price is None:
+            from cart.pricing import weight_amount
+
+            print(f"amount:  {fmt(weight_amount(p.price, it.weight_g))}")
+    if m.coupon is not None:
+        print(f"coupon:  {printable(m.coupon.name)} ({fmt(m.coupon.amount)})")
+    if not m.ok:
+        print(f"not sellable: {m.reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _receipt(args) -> int:
+    from cart.journal import Journal, JournalError, default_journal_path
+    from cart.receipt import render_text
+
+    path = args.journal or default_journal_path()
+    import os
+
+    if not os.path.exists(path):
+        print(f"no journal at {path}", file=sys.stderr)
+        return 1
+    try:
+        with Journal(path) as j:
+            if args.session is not None:
+                info = j.session(args.session)
+                if info is None:
+                    print(f"no session {args.session!r} in {path}", file=sys.stderr)
+                    return 1
+                if info.status == "open":
+                    print(f"session {args.session!r} is still open: no receipt yet",
+                          file=sys.stderr)
+                    return 1
+            receipt = j.receipt(args.session)
+    except JournalError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if receipt is None:
+        print(f"no checked-out session in {path}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(receipt, ensure_ascii=False, indent=1))
+    else:
+        sys.stdout.write(render_text(receipt))
+    return 0
+
+
+def _bench(args) -> int:
+    import itertools
+    import os
+    import tempfile
+    import time
+
+    from cart.basket import Basket, OpenSession
+    from cart.catalog import load_store
+    from cart.eventgen import event_stream
+    from cart.journal import Journal
+    from cart.session import CartSession
+
+    store = load_store()
+    n = max(100, args.events)
+    t0 = 1_767_225_600_000
+    events = list(itertools.islice(event_stream(store, args.seed, t0), n))
+
+    def fold_in_memory() -> float:
+        b = Basket(store, "bench")
+        b.apply(OpenSession(t0, store=store.config.id, catalog_digest=store.digest))
+        start = time.perf_counter()
+        for ev in events:
+            b.apply(ev)
+            b.snapshot()
+        return n / (time.perf_counter() - start)
+
+    def journaled(path: str, sync: str, batch: int = 1) -> float:
+        with Journal(path, synchronous=sync) as j:
+            cs = CartSession.start(j, store, t0, session_id="bench")
+            start = time.perf_counter()
+            for i in range(0, n, batch):
+                cs.apply(*events[i:i + batch])
+            return n / (time.perf_counter() - start)
+
+    def snapshot_cost(lines: int = 200) -> float:
+        b = Basket(store, "big")
+        b.apply(OpenSession(t0, store=store.config.id, catalog_digest=store.digest))
+        from cart.basket import AddLine, SetQuantity
+
+        each = [p for p in store.catalog.products if not p.by_weight]
+        for i in range(lines):
+            b.apply(AddLine(t0, line=f"L{i}", product=each[i % len(each)].id, qty=1))
+        b.snapshot()
+        reps = 200
+        start = time.perf_counter()
+        for i in range(reps):
+            b.apply(SetQuantity(t0, line=f"L{i % lines}", qty=1 + (i % 3)))
+            b.snapshot()
+        return (time.perf_counter() - start) / reps * 1e6
+
+    mem = fold_in_memory()
+    print(f"fold in memory (apply + snapshot): {mem:,.0f} events/s")
+    jmem = journaled(":memory:", "OFF")
+    print(f"journal ':memory:':                {jmem:,.0f} events/s")
+    with tempfile.TemporaryDirectory(prefix="cart-bench-") as tmp:
+        normal = journaled(os.path.join(tmp, "n.sqlite"), "NORMAL")
+        print(f"journal WAL synchronous=NORMAL:    {normal:,.0f} events/s")
+        full = journaled(os.path.join(tmp, "f.sqlite"), "FULL")
+        print(f"journal WAL synchronous=FULL:      {full:,.0f} events/s (one commit per event)")
+        full10 = journaled(os.path.join(tmp, "b.sqlite"), "FULL", batch=10)
+        print(f"journal WAL FULL, 10 per commit:   {full10:,.0f} events/s")
+    snap_us = snapshot_cost()
+    print(f"change + snapshot of a 200-line basket: {snap_us:,.0f} µs")
+    result = {
+        "bench": "core", "events": n, "seed": args.seed,
+        "memory_events_per_s": round(mem), "journal_memory_events_per_s": round(jmem),
+        "journal_normal_events_per_s": round(normal), "journal_full_events_per_s": round(full),
+        "journal_full_batch10_events_per_s": round(full10),
+        "ratio_full_vs_memory": round(full / mem, 4),
+        "ratio_normal_vs_memory": round(normal / mem, 4),
+        "snapshot_200_lines_us": round(snap_us, 1),
+    }
+    print(json.dumps(result))
+    return 0

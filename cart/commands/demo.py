@@ -1,0 +1,139 @@
+"""``cart demo --script``: a scripted shopping trip through the real core (barcode interpretation,
+pricing, journal) on a simulated clock, ending with the printed receipt."""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("demo", help="run the cart on simulated devices (scripted trip)")
+    p.add_argument("--script", action="store_true",
+                   help="run the scripted trip and print its receipt (no screen)")
+    p.add_argument("--journal", default=None,
+                   help="journal file (default: $CART_JOURNAL or var/journal.sqlite; "
+                        "':memory:' keeps nothing)")
+    p.add_argument("--store", default=None, help="store folder (default: the demo store)")
+    p.set_defaults(func=run_script)
+
+
+# (what the shopper does, argument) — codes are what the scanner sends.
+SCRIPT: tuple[tuple[str, str], ...] = (
+    ("scan", "]E07310000100307"),  # Yoggi strawberry
+    ("scan", "]E07310000100307"),
+    ("scan", "]E07310000100314"),  # Yoggi vanilla
+    ("scan", "]E07310000100307"),  # third strawberry: 3 for 2
+    ("scan", "7310000100147"),  # Arla whole milk (member price)
+    ("weigh", "4011:1234"),  # bananas, 1.234 kg
+    ("weigh", "4664:512"),  # vine tomatoes, 10.00 off per kg
+    ("scan", "4051"),  # mango by PLU sticker, sold each
+    ("scan", "4051"),  # second mango: buy one get one free
+    ("scan", "]E02310010004508"),  # deli cheese, 450 g weight label
+    ("scan", "]E07310000100016"),  # a misread: wrong check digit, rejected
+    ("scan", "]E07310000200052"),  # lager 3.5 %: age check
+    ("staff", "2468"),  # staff approve with the PIN
+    ("loyalty", "7001234"),
+    ("scan", "]E09900000200022"),  # coupon: 20.00 off over 200.00
+    ("scan", "]C10107310000100017\x1d17251230"),  # juice past its expiry date
+    ("checkout", ""),
+)
+
+
+def run_script(args) -> int:
+    from cart.barcodes import lookup, printable
+    from cart.basket import (
+        AddLine,
+        ApplyCoupon,
+        BasketError,
+        CheckOut,
+        RaiseFlag,
+        ResolveFlag,
+        SetLoyalty,
+        WeighProduce,
+    )
+    from cart.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.clock import ManualClock
+    from cart.journal import Journal, JournalError, default_journal_path
+    from cart.receipt import render_text
+
+    try:
+        store = load_store(args.store or DEMO_STORE)
+    except CatalogError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    fmt = store.config.format_money
+    clock = ManualClock(1_767_258_000_000)  # 2026-01-01 09:00 UTC
+    path = args.journal or default_journal_path()
+    try:
+        journal = Journal(path)
+    except JournalError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    from cart.session import CartSession
+
+    with journal:
+        cart = CartSession.start(journal, store, clock.now_ms())
+        print(f"{store.config.name}: session {cart.id} (journal {path})")
+        for action, arg in SCRIPT:
+            clock.advance(7_000)
+            t = clock.now_ms()
+            try:
+                if action == "scan":
+                    m = lookup(store, arg, t_ms=t)
+                    shown = printable(m.interpretation.text, 40)
+                    if m.coupon is not None:
+                        snap = cart.apply(ApplyCoupon(t, code=m.coupon.code))
+                        print(f"  coupon  {m.coupon.name}")
+                    elif not m.ok:
+                        print(f"  scan    {shown}: rejected: {m.reason}")
+                        continue
+                    else:
+                        p = m.product
+                        it = m.interpretation
+                        ev = AddLine(t, line=cart.basket.next_line_id(), product=p.id,
+                                     grams=it.weight_g if p.by_weight else None,
+                                     price=it.price, code=it.text)
+                        if p.by_weight and ev.grams is None and ev.price is None:
+                            print(f"  scan    {p.name}: sold by weight, weigh it")
+                            continue
+                        extra = [ev]
+                        if p.age_min:
+                            extra.append(RaiseFlag(
+                                t, flag=cart.basket.next_flag_id(), kind="age_check",
+                                message=f"{p.name} is for {p.age_min}+ only",
+                                action="Wait for staff to check ID",
+                                payload={"line": ev.line, "age_min": p.age_min}))
+                        snap = cart.apply(*extra)
+                        for w in it.warnings:
+                            print(f"  warning {p.name}: {w}")
+                        print(f"  scan    {p.name:<40} {fmt(snap.line(ev.line).amount):>12}")
+                elif action == "weigh":
+                    plu, grams = arg.split(":")
+                    ev = WeighProduce(t, line=cart.basket.next_line_id(), plu=plu, grams=int(grams))
+                    snap = cart.apply(ev)
+                    ln = snap.line(ev.line)
+                    print(f"  weigh   {ln.name + f' {ln.grams} g':<40} {fmt(ln.amount):>12}")
+                elif action == "staff":
+                    if not store.config.verify_staff_pin(arg):
+                        print("  staff   wrong PIN")
+                        continue
+                    for f in cart.snapshot().flags:
+                        snap = cart.apply(ResolveFlag(t, flag=f.id, resolution="approved",
+                                                      by="staff", staff_id="demo-staff"))
+                        print(f"  staff   approved: {f.message}")
+                elif action == "loyalty":
+                    snap = cart.apply(SetLoyalty(t, member=arg))
+                    print(f"  member  {store.config.loyalty_program} card {arg}")
+                elif action == "checkout":
+                    snap = cart.apply(CheckOut(t))
+                flags = snap.flags
+                if flags:
+                    print(f"  ALERT   {flags[0].message}: {flags[0].action}")
+                print(f"{'':50}total {fmt(snap.totals.total)}")
+            except (BasketError, JournalError) as exc:
+                print(f"  error   {exc}", file=sys.stderr)
+                return 1
+        receipt = journal.receipt(cart.id)
+    print()
+    sys.stdout.write(render_text(receipt))
+    return 0
