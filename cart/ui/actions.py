@@ -21,11 +21,12 @@ class Answer:
 class AddProduce:
     """Add a product chosen on the screen (PLU keypad, name search or classifier suggestion).
 
-    ``alert_id`` is the produce question it answers, if any; the weight is the scale's settled
-    change, known to the runtime.
+    ``code`` is the product's PLU (or GTIN) as :meth:`search_products` offered it; ``alert_id``
+    is the produce question it answers, if any. The weight is the scale's settled change, which
+    the engine knows.
     """
 
-    product_id: str
+    code: str
     alert_id: str = ""
 
 
@@ -36,7 +37,10 @@ class ApplyCoupon:
 
 @dataclass(frozen=True, slots=True)
 class StaffLogin:
+    """The PIN goes to the engine and nowhere else (never journaled, never shown)."""
+
     pin: str
+    staff_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Label
 from cart.ui import actions
 from cart.ui.literal import literal
 from cart.ui.screens import CheckoutScreen, EntryScreen, PickerScreen, ProduceScreen, StaffScreen
-from cart.ui.view import CartView, Choice
+from cart.ui.view import ANSWER_KEYS, CartView, Choice
 from cart.ui.widgets import (
     AlertBanner,
     BasketHeader,
@@ -65,6 +65,11 @@ HIGH_CONTRAST_THEME = Theme(
     luminosity_spread=0.0,
     text_alpha=1.0,
 )
+
+
+# Alerts answered on the produce screen, and alerts whose picker opens by itself.
+PRODUCE_KINDS = frozenset({"produce", "weigh_produce"})
+AUTO_OPEN_KINDS = frozenset({"which_removed", "produce", "weigh_produce"})
 
 
 class Backend(Protocol):
@@ -192,7 +197,7 @@ class CartApp(App):
             new
             and len(self.screen_stack) == 1
             and not new[0].staff_only
-            and (new[0].choices or new[0].kind == "produce")
+            and new[0].kind in AUTO_OPEN_KINDS
         ):
             self._open_alert(new[0])
 
@@ -208,13 +213,13 @@ class CartApp(App):
         alert = self.view.alerts[0]
         if alert.staff_only:
             self.notify("Staff will help: press S for staff", severity="warning")
-        elif alert.choices or alert.kind == "produce":
+        elif alert.choices or alert.kind in PRODUCE_KINDS:
             self._open_alert(alert)
         else:
             self.notify(alert.action)
 
     def _open_alert(self, alert) -> None:
-        if alert.kind == "produce":
+        if alert.kind in PRODUCE_KINDS:
             self._open_produce(alert.alert_id, alert.choices)
             return
 
@@ -225,14 +230,20 @@ class CartApp(App):
         self.push_screen(PickerScreen(alert.message, alert.action, alert.choices), answered)
 
     def _open_produce(self, alert_id: str = "", suggestions: tuple[Choice, ...] = ()) -> None:
-        def chosen(product_id: str | None) -> None:
-            if product_id is not None:
-                self.backend.submit(actions.AddProduce(product_id, alert_id))
+        def chosen(key: str | None) -> None:
+            if key is None:
+                return
+            if alert_id and key in ANSWER_KEYS:  # "it is my own item", not a product
+                self.backend.submit(actions.Answer(alert_id, key))
+            else:
+                self.backend.submit(actions.AddProduce(key, alert_id))
 
         self.push_screen(ProduceScreen(suggestions, self.backend.search_products), chosen)
 
     def action_produce(self) -> None:
-        alert = next((a for a in self.view.alerts if a.kind == "produce"), None)
+        alert = next(
+            (a for a in self.view.alerts if a.kind in PRODUCE_KINDS | {"scan_added"}), None
+        )
         if alert is not None:
             self._open_produce(alert.alert_id, alert.choices)
         else:

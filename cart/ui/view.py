@@ -89,6 +89,10 @@ class Choice:
     detail: str = ""
 
 
+# Answers that are not products (the produce screen sends these back as answers, not produce).
+ANSWER_KEYS = frozenset({"personal", "cancel", "confirm", "show_again", "staff"})
+
+
 @dataclass(frozen=True, slots=True)
 class AlertView:
     """An open question for the shopper (or for staff) with the one action it needs.

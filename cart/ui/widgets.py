@@ -24,11 +24,19 @@ from cart.ui.view import AlertView, CartView, DeviceView, LineView, Money, Scale
 
 ALERT_ICONS = {
     "place": "⬇",
+    "place_scanned": "⬇",
     "scan": "▦",
+    "scan_added": "▦",
     "which_removed": "?",
+    "unexplained_removal": "?",
     "mismatch": "≠",
+    "looks_different": "≠",
     "produce": "⚖",
+    "weigh_produce": "⚖",
+    "quantity": "×",
+    "take_out": "⬆",
     "age": "ID",
+    "age_check": "ID",
     "error": "!",
 }
 
@@ -300,6 +308,6 @@ class AlertBanner(Static):
 def alert_hint(alert: AlertView) -> str:
     if alert.staff_only:
         return "S: staff"
-    if alert.kind == "produce" or alert.choices:
+    if alert.kind in ("produce", "weigh_produce") or alert.choices:
         return "Enter: choose"
     return ""

@@ -1,0 +1,65 @@
+"""Putting the cart together: store, journal, engine and runtime (and, for the demo and the
+benchmark, simulated devices behind the real drivers)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from cart.clock import Clock, SystemClock
+from cart.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def fusion_available() -> bool:
+    try:
+        import cart.fusion  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def open_engine(store, journal, t_ms: int, *, fusion: bool | None = None):
+    """The engine for ``store`` on ``journal``: the unfinished session if there is one (the
+    basket exactly as journaled), else a new one. Fusion when available unless ``fusion=False``."""
+    from cart.session import CartSession
+    from cart.ui.engine import CoreEngine, FusionEngine
+
+    use_fusion = fusion_available() if fusion is None else fusion
+    if use_fusion:
+        engine = FusionEngine.recover(journal, store)
+        if engine is None:
+            engine = FusionEngine(CartSession.start(journal, store, t_ms), store)
+        return engine
+    return CoreEngine(CartSession.resume_or_start(journal, store, t_ms), store)
+
+
+def build_runtime(
+    store=None,
+    journal_path: str | Path | None = None,
+    *,
+    clock: Clock | None = None,
+    fusion: bool | None = None,
+    synchronous: str = "FULL",
+) -> Runtime:
+    """A runtime over a store (default: the demo store) and its journal (default: the cart's)."""
+    from cart.catalog import load_store
+    from cart.journal import Journal, default_journal_path
+    from cart.ui.engine import money_for
+
+    store = store or load_store()
+    clock = clock or SystemClock()
+    path = str(journal_path or default_journal_path())
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    journal = Journal(path, synchronous=synchronous)
+    engine = open_engine(store, journal, clock.now_ms(), fusion=fusion)
+    close_engine = engine.close
+
+    def close() -> None:
+        close_engine()
+        journal.close()
+
+    engine.close = close
+    return Runtime(engine, clock=clock, store=store.config.name, money=money_for(store))
