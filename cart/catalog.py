@@ -524,20 +524,31 @@ def _validate_catalog(doc, file, tax_ids, problems, digest) -> Catalog | None:
         pid = pdata.get("id") if isinstance(pdata, dict) else None
         e = _Entry(pdata, file, f"product[{i}] {pid!r}", problems, _PRODUCT_KEYS)
         prod = _validate_product(e, tax_ids, promotions)
-        if prod is None:
-            continue
-        if prod.id in ids:
-            e.fail("id", f"duplicate product id (also product[{ids[prod.id]}])")
-        ids[prod.id] = i
-        for g in prod.gtins:
-            if g in gtins:
-                e.fail("gtins", f"GTIN {g} is also on product {gtins[g]!r}")
-            gtins[g] = prod.id
-        if prod.plu:
-            if prod.plu in plus:
-                e.fail("plu", f"PLU {prod.plu} is also on product {plus[prod.plu]!r}")
-            plus[prod.plu] = prod.id
-        products.append(prod)
+        # Duplicates are checked on the raw entry too, so an otherwise bad entry still reports
+        # the codes it would clash on.
+        raw = pdata if isinstance(pdata, dict) else {}
+        rid = raw.get("id")
+        if isinstance(rid, str):
+            if rid in ids:
+                e.fail("id", f"duplicate product id (also product[{ids[rid]}])")
+            else:
+                ids[rid] = i
+        raw_gtins = raw.get("gtins")
+        for g in raw_gtins if isinstance(raw_gtins, list) else []:
+            g14, _ = _gtin14(g)
+            if g14 is None:
+                continue
+            if g14 in gtins and gtins[g14] != rid:
+                e.fail("gtins", f"GTIN {g} is also on product {gtins[g14]!r}")
+            gtins.setdefault(g14, rid)
+        rplu = raw.get("plu")
+        if isinstance(rplu, str) and rplu:
+            if rplu in plus:
+                e.fail("plu", f"PLU {rplu} is also on product {plus[rplu]!r}")
+            else:
+                plus[rplu] = rid
+        if prod is not None:
+            products.append(prod)
 
     coupons: dict[str, Coupon] = {}
     for i, cdata in enumerate(_entries(doc, "coupon", file, problems)):

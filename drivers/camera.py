@@ -188,6 +188,7 @@ class FrameSource:
         self._cap = None
         self._files: list[Path] = []
         self._index = 0
+        self.unreadable = 0
         src = config.source
         path = Path(src)
         if path.is_dir():
@@ -223,16 +224,19 @@ class FrameSource:
                     raise OSError(f"{self.config.source}: capture failed (unplugged?)")
                 return None
             return frame
-        if self._index >= len(self._files):
-            if not self.config.loop:
-                return None
-            self._index = 0
-        path = self._files[self._index]
-        self._index += 1
-        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if frame is None:
-            raise ValueError(f"{path}: not a readable image")
-        return frame
+        for _ in range(len(self._files) + 1):
+            if self._index >= len(self._files):
+                if not self.config.loop:
+                    return None
+                self._index = 0
+            path = self._files[self._index]
+            self._index += 1
+            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if frame is not None:
+                return frame
+            self.unreadable += 1  # a bad file is skipped, like a dropped frame
+            log.warning("%s: %s is not a readable image; skipped", self.config.device, path)
+        raise OSError(f"{self.config.source}: no readable image in folder")
 
     def close(self) -> None:
         if self._cap is not None:

@@ -10,6 +10,8 @@ pass that reads something:
 2. ``clahe``  - local contrast equalisation: glare, shadows and low light across the code.
 3. ``sharp``  - unsharp mask: mild defocus and motion blur.
 4. ``up2sharp`` - both: small *and* soft codes.
+5. ``gamma``  - a gamma of 2 darkens mid-tones: washed-out, over-exposed prints and glare.
+6. ``up2gamma`` - enlarged and darkened: small washed-out codes.
 
 Extra passes only add recall on images where the first pass found nothing, so they cost time
 only on hard images. Two different texts from overlapping places in one image (a misread next
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -109,10 +111,78 @@ def _up2sharp(g: np.ndarray) -> tuple[np.ndarray, float]:
     return _sharpen(big), s
 
 
+_GAMMA = (np.linspace(0.0, 1.0, 256) ** 2.0 * 255.0).round().astype(np.uint8)
+
+
+def _gamma(g: np.ndarray) -> tuple[np.ndarray, float]:
+    return cv2.LUT(g, _GAMMA), 1.0
+
+
+def _up2gamma(g: np.ndarray) -> tuple[np.ndarray, float]:
+    big, s = _up2(g)
+    return cv2.LUT(big, _GAMMA), s
+
+
 PASSES: dict[str, Callable[[np.ndarray], tuple[np.ndarray, float]]] = {
     "up2": _up2, "clahe": _clahe, "sharp": _sharp, "up2sharp": _up2sharp,
+    "gamma": _gamma, "up2gamma": _up2gamma,
 }
-DEFAULT_PASSES = ("up2", "clahe", "sharp", "up2sharp")
+DEFAULT_PASSES = ("up2", "clahe", "sharp", "up2sharp", "gamma", "up2gamma")
+
+
+def _whole(gray: np.ndarray) -> tuple[int, int, int, int]:
+    return (0, 0, gray.shape[1], gray.shape[0])
+
+
+def _shifted(found: list[Decoded], dx: int, dy: int) -> list[Decoded]:
+    if not dx and not dy:
+        return found
+    return [replace(d, corners=tuple((x + dx, y + dy) for x, y in d.corners)) for d in found]
+
+
+GATE_SIDE = 320  # analysis resolution (longest side) of the region gate
+GATE_COHERENCE = 0.75  # how strongly one gradient direction must dominate (0..1)
+GATE_EDGE = 40.0  # minimum local gradient magnitude (Sobel units) of a stripe region
+GATE_MIN_AREA = 0.002  # smallest region kept, as a fraction of the analysed image
+GATE_MAX_REGIONS = 3
+
+
+def candidate_regions(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Boxes ``(x0, y0, x1, y1)`` around places that look like a linear barcode: many strong
+    edges all running the same way (high coherence of the local structure tensor). Extra
+    passes run on these crops only, so an image with no stripes costs one cheap look, and a
+    small code in a large frame is enlarged without enlarging the whole frame."""
+    h, w = gray.shape
+    scale = min(1.0, GATE_SIDE / max(h, w))
+    small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale,
+                                                 interpolation=cv2.INTER_AREA)
+    small = small.astype(np.float32)
+    gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
+    jxx = cv2.boxFilter(gx * gx, -1, (9, 9))
+    jyy = cv2.boxFilter(gy * gy, -1, (9, 9))
+    jxy = cv2.boxFilter(gx * gy, -1, (9, 9))
+    trace = jxx + jyy + 1e-3
+    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy * jxy) / trace
+    mask = ((coherence > GATE_COHERENCE) & (trace > GATE_EDGE ** 2)).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return []
+    order = np.argsort(-stats[1:, cv2.CC_STAT_AREA])[:GATE_MAX_REGIONS] + 1
+    boxes = []
+    for i in order:
+        x, y, bw, bh, area = stats[i]
+        if area < GATE_MIN_AREA * mask.size:
+            break
+        mx, my = 0.15 * bw + 4, 0.15 * bh + 4  # margin: quiet zone and the ends of the bars
+        x0 = max(0, int((x - mx) / scale))
+        y0 = max(0, int((y - my) / scale))
+        x1 = min(w, int((x + bw + mx) / scale) + 1)
+        y1 = min(h, int((y + bh + my) / scale) + 1)
+        boxes.append((x0, y0, x1, y1))
+    if any((b[2] - b[0]) * (b[3] - b[1]) > 0.6 * w * h for b in boxes):
+        return [_whole(gray)]  # the code fills the picture: no crop
+    return boxes
 
 
 def _overlap(a: Decoded, b: Decoded) -> bool:
@@ -132,6 +202,9 @@ class Decoder:
         passes: Sequence[str] = DEFAULT_PASSES,
         pass_formats=RETAIL,
         max_side: int = 1600,
+        pass_downscale: bool = True,
+        pass_invert: bool = False,
+        region_gate: bool = True,
     ) -> None:
         unknown = [p for p in passes if p not in PASSES]
         if unknown:
@@ -140,14 +213,24 @@ class Decoder:
         self.passes = tuple(passes)
         self.pass_formats = pass_formats
         self.max_side = int(max_side)  # extra passes skip enlarging images bigger than this
+        # Enlarged images are not downscaled again (that would undo the pass); light-on-dark
+        # codes were already tried by the first pass.
+        self.pass_downscale = pass_downscale
+        self.pass_invert = pass_invert
+        self.region_gate = region_gate  # extra passes only where stripes are (see candidate_regions)
 
     def decode(self, image: np.ndarray) -> list[Decoded]:
         gray = to_gray(image)
         first = zxing_decode(gray, self.formats)
         if first:
             return self._resolve(gray, first)
+        if not self.passes:
+            return []
+        regions = candidate_regions(gray) if self.region_gate else [_whole(gray)]
         for name in self.passes:
-            found = self._pass(gray, name)
+            found = []
+            for x0, y0, x1, y1 in regions:
+                found += _shifted(self._pass(gray[y0:y1, x0:x1], name), x0, y0)
             if found:
                 return self._resolve(gray, found)
         return []
@@ -156,7 +239,10 @@ class Decoder:
         if name.startswith("up2") and max(gray.shape) * 2 > self.max_side:
             return []
         img, scale = PASSES[name](gray)
-        found = zxingcpp.read_barcodes(img, formats=self.pass_formats, text_mode=TEXT_MODE)
+        found = zxingcpp.read_barcodes(
+            img, formats=self.pass_formats, text_mode=TEXT_MODE,
+            try_downscale=self.pass_downscale and scale == 1.0, try_invert=self.pass_invert,
+        )
         return _results(found, scale, name)
 
     def _resolve(self, gray: np.ndarray, found: list[Decoded]) -> list[Decoded]:
@@ -188,7 +274,11 @@ class Decoder:
                     keep.append(d)
             else:
                 keep.append(d)
-        return keep
+        out: list[Decoded] = []
+        for d in keep:
+            if not any(o.text == d.text and _overlap(o, d) for o in out):
+                out.append(d)
+        return out
 
     def _confirmations(self, gray: np.ndarray) -> list[Decoded]:
         for name in ("up2", "sharp"):

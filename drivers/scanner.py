@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 TERMINATORS = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n", "ANY": b""}
 AIM_MODES = ("auto", "required", "off")
+LOG_FIRST, LOG_EVERY = 10, 1000  # rejected lines logged: the first few, then one in LOG_EVERY
 GS = "\x1d"  # GS1 field separator (FNC1 in data); legitimate inside GS1 codes
 _AIM_RE = re.compile(r"\][A-Za-z][0-9A-Za-z]")
 # Characters never accepted in a code: C0/C1 controls except GS, DEL, and the bidirectional
@@ -238,8 +239,13 @@ class LineParser:
     # -- validation ---------------------------------------------------------------------------
 
     def _reject(self, t_ms: int, reason: str, detail: str, raw: bytes) -> Rejected:
-        setattr(self.counters, reason, getattr(self.counters, reason) + 1)
-        log.warning("%s: %s: %s (raw %r)", self.source, reason, detail, raw[:64])
+        n = getattr(self.counters, reason) + 1
+        setattr(self.counters, reason, n)
+        # A glitching cable can send garbage for hours: log the first few of each kind, then
+        # one in a thousand, so the log stays readable and the disk does not fill.
+        if n <= LOG_FIRST or n % LOG_EVERY == 0:
+            log.warning("%s: %s: %s (raw %r; %d so far)", self.source, reason, detail,
+                        raw[:64], n)
         return Rejected(t_ms, reason, detail, raw)
 
     def _line(self, raw: bytes, t_ms: int) -> Scan | Rejected:

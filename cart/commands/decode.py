@@ -62,10 +62,14 @@ def _expectation(image: Path) -> str | None:
 def _collect(dirs):
     """(set name, image path, expected text or None for a false-positive set)."""
     items, skipped = [], []
-    for d in dirs:
-        d = Path(d)
+    folders = []
+    for d in map(Path, dirs):
         if not d.is_dir():
             raise SystemExit(f"cart bench decode: {d} is not a folder")
+        has_images = any(p.suffix.lower() in IMAGE_SUFFIXES for p in d.iterdir())
+        # A folder of sets (../shared/data/barcodes) stands for the sets in it.
+        folders += [d] if has_images else sorted(p for p in d.iterdir() if p.is_dir())
+    for d in folders:
         negative = d.name.startswith("falsepositives")
         for p in sorted(d.iterdir()):
             if p.suffix.lower() not in IMAGE_SUFFIXES:

@@ -62,10 +62,15 @@ class CancelScan:
 
 @dataclass(frozen=True, slots=True)
 class ConfirmQuantity:
-    """Answer to "looks like N × <product>": yes, N of them (bills the missing ones)."""
+    """Answer to "looks like N × <product>": yes, N of them (bills the missing ones).
+
+    ``quantity`` corrects N when the shopper counts differently; it is accepted only when that
+    many fit the weight on the scale (otherwise refused: scan each one, or staff).
+    """
 
     t_ms: int
     flag_id: int
+    quantity: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,14 +63,17 @@ class FusionConfig:
     match_floor_g: float = 4.0  # ... and never tighter than this
     max_subset: int = 4  # items placed at once matched against pending scans
     max_quantity: int = 24
+    quantity_window_ms: int = 15_000  # "n × the item just scanned" only soon after its scan
+    produce_window_ms: int = 60_000  # produce chosen before placing waits this long
     readd_window_ms: int = 300_000  # an item taken out and put back within this is re-billed
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
+    recheck_window_ms: int = 10_000  # "show it again": the verdict must come this soon
     vision_prior: float = 0.97  # prior that a scanned code names the item placed
     vision_flag_below: float = 0.5  # posterior of the scanned product below this: an alert
     vision_min_alt: float = 0.05  # classifier labels weaker than this are not alternatives
     produce_vision_min: float = 0.35  # camera this sure of produce: ask "which produce?"
-    personal_max_g: float = 2_000.0  # heavier "personal items" need staff
+    personal_max_g: float = 600.0  # heavier "personal items" need staff, as do later ones
     personal_vision_max: float = 0.6  # camera this sure of a store product: not personal
     bag_tare_g: float = 5.0  # a store produce bag, when the product names no tare
 
@@ -100,6 +103,7 @@ class _Placement:
     line_ids: list[int] = field(default_factory=list)
     flag_id: int | None = None
     recheck: bool = False
+    recheck_ms: int = 0
 
 
 @dataclass
@@ -119,6 +123,16 @@ class _Open:
     product: Product | None = None
     count: int = 0  # quantity: how many still unbilled
     deadline_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedStaffLogin:
+    """A staff login read back from the journal: its outcome, never its PIN."""
+
+    t_ms: int
+    staff_id: str
+    replay: str  # "ok" | "wrong" | "locked"
+    pin: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,11 +178,13 @@ class Reconciler:
         self._out: list[tuple[int, _Line]] = []  # (t removed, line) for re-adds
         self._expected_out: list[tuple[_Line, int]] = []  # (line deleted on screen, flag deadline)
         self._pending_produce: list[_Pending] = []
-        self._baseline = 0.0  # settled weight everything so far accounts for
         self._settled = 0.0
+        self._accounted = 0.0  # settled weight everything so far accounts for
         self._last_verdict: tuple[int, tuple[tuple[str, float], ...]] | None = None
         self._last_placement: _Placement | None = None
+        self._last_unexplained: tuple[int, float] | None = None  # (alert, weight before it)
         self._next_line = 1
+        self._n_labels = max(10, len({p.label for p in catalogue.products() if p.label}))
         self._next_flag = 1
         self._next_place = 1
         self._t = 0
@@ -252,18 +268,45 @@ class Reconciler:
         return max(self.cfg.match_floor_g, self.cfg.match_k * math.sqrt(var + noise * noise))
 
     def _on_settled(self, ev: WeightSettled, t: int, out: list[Effect]) -> None:
+        # The change is measured between two settled readings (the scale's own drift tracking
+        # keeps each reading honest); changes below min_change_g are not items.
+        prev = self._settled
+        before = self._accounted
         self._settled = ev.grams
-        r = ev.grams - self._baseline
+        r = ev.grams - before  # against the weight everything so far accounts for
+        r2 = ev.grams - prev  # against the reading just before (brackets the action)
         noise = max(ev.noise_g, self.cfg.scale_sigma_g)
+        back = self._last_unexplained
+        if back is not None:
+            fid, was = back
+            if fid in self._open and abs(ev.grams - was) <= self._tol(0.0, noise):
+                # back where it was before the last unexplained change (a push that shifted
+                # the load, a hand resting on the basket): nothing happened
+                self._last_unexplained = None
+                o = self._open[fid]
+                if o.placement is not None:
+                    self._placements.pop(o.placement.id, None)
+                self._resolve(out, t, fid, "weight came back", "cart")
+                self._accounted = ev.grams
+                return
         if abs(r) < self.cfg.min_change_g:
-            if abs(r) < 0.5 * self.cfg.min_change_g:
-                self._baseline = ev.grams  # follow slow drift while nothing happens
+            if abs(r2) < 0.5 * self.cfg.min_change_g and abs(r) < 0.5 * self.cfg.min_change_g:
+                self._accounted = ev.grams  # follow slow drift while nothing happens
             return
-        self._baseline = ev.grams
+        if abs(r2) >= self.cfg.min_change_g and (r2 > 0) == (r > 0):
+            r = r2  # the two readings around the action measure it best
+        self._accounted = ev.grams
+        self._last_unexplained = None
+        n_flags = self._next_flag
         if r > 0:
             self._placed(r, t, ev.settle_ms, noise, out)
         else:
             self._removed(-r, t, noise, out)
+        for fid in range(n_flags, self._next_flag):
+            o = self._open.get(fid)
+            if o is not None and o.flag.kind in ("scan_added", "weigh_produce",
+                                                 "unexplained_removal", "which_removed"):
+                self._last_unexplained = (fid, before)
 
     def _verdict_for(self, t: int, settle_ms: int):
         v = self._last_verdict
@@ -278,14 +321,19 @@ class Reconciler:
         self._next_place += 1
         self._last_placement = pl
         # 1. putting back something taken out that nothing explained
-        for fid, o in list(self._open.items()):
-            if o.flag.kind == "unexplained_removal" and o.placement is not None \
-                    and abs(o.placement.grams - r) <= self._tol(0.0, noise * 1.5):
-                self._resolve(out, t, fid, "put back", "cart")
-                return
-        # 2. a subset of the pending scans
+        back = [(abs(o.placement.grams - r), -fid) for fid, o in self._open.items()
+                if o.flag.kind == "unexplained_removal" and o.placement is not None
+                and abs(o.placement.grams - r) <= self._tol(0.0, noise * 1.5)]
+        if back:
+            self._resolve(out, t, -min(back)[1], "put back", "cart")
+            return
+        # 2. a subset of the pending scans, unless produce was chosen after the last of them
         pend = [ln for ln in self._lines.values() if not ln.placed]
-        if pend:
+        self._pending_produce = [pp for pp in self._pending_produce
+                                 if t - pp.t_ms <= cfg.produce_window_ms]
+        produce_first = bool(self._pending_produce) and (
+            not pend or self._pending_produce[0].t_ms >= max(ln.t_ms for ln in pend))
+        if pend and not produce_first:
             best = self._best_subset(r, [(ln, ln.expect_g, ln.expect_sigma**2) for ln in pend],
                                      noise)
             if best is not None:
@@ -297,8 +345,8 @@ class Reconciler:
                     if not ln.product.by_weight and ln.price_minor is None:
                         self._judge(pl, ln, t, out, learn=True)
                 return
-        # 3. produce chosen before it was placed
-        if self._pending_produce:
+        # 3. produce chosen before it was placed (unless the camera sees an item sold each)
+        if self._pending_produce and not self._sees_packaged(pl.verdict):
             pp = self._pending_produce.pop(0)
             tare = self._bag_tare(pp.product) if pp.bagged else 0.0
             net = r - tare
@@ -307,6 +355,16 @@ class Reconciler:
                                     placed=True, measured=r)
                 pl.line_ids = [ln.id]
                 self._judge(pl, ln, t, out)
+                return
+        if pend and produce_first:
+            best = self._best_subset(r, [(ln, ln.expect_g, ln.expect_sigma**2) for ln in pend],
+                                     noise)
+            if best is not None:
+                for ln in best:
+                    self._mark_placed(ln, t, out, r * ln.expect_g / sum(b.expect_g for b in best))
+                pl.line_ids = [ln.id for ln in best]
+                if len(best) == 1 and best[0].price_minor is None:
+                    self._judge(pl, best[0], t, out, learn=True)
                 return
         # 4. an item taken out a moment ago, put back
         best_out = None
@@ -335,11 +393,15 @@ class Reconciler:
         for lines in by_prod.values():
             p = lines[0].product
             mean, sig = self._sigma(p)
-            if mean <= 0:
+            if mean <= 0 or t - lines[-1].t_ms > cfg.quantity_window_ms:
                 continue
             n = round(r / mean)
-            if len(lines) < n <= cfg.max_quantity and \
-                    abs(r - n * mean) <= self._tol(n * sig * sig, noise):
+            fits = [k for k in (n - 1, n, n + 1)
+                    if k >= 1 and abs(r - k * mean) <= self._tol(k * sig * sig, noise)]
+            if len(lines) < n <= cfg.max_quantity and fits == [n]:  # only n fits
+                post = self._posterior(p, None, pl.verdict)
+                if post is not None and post < cfg.vision_flag_below:
+                    continue  # the camera sees something else: not more of the same
                 for ln in lines:
                     self._mark_placed(ln, t, out, mean)
                 f = self._raise(out, t, "quantity",
@@ -347,6 +409,7 @@ class Reconciler:
                                 "Confirm the quantity or scan each one", grams=r)
                 o = self._open[f.id]
                 o.product, o.count, o.placement = p, n - len(lines), pl
+                pl.line_ids = [ln.id for ln in lines]
                 return
         # 6. unexplained: ask
         self._flag_unexplained(pl, t, out)
@@ -363,6 +426,15 @@ class Reconciler:
         pl.flag_id = f.id
         self._open[f.id].placement = pl
         self._placements[pl.id] = pl
+
+    def _sees_packaged(self, top) -> bool:
+        """The camera is sure it sees a product sold each (not produce)."""
+        if not top:
+            return False
+        label, prob = top[0]
+        ps = self.catalogue.by_label(label)
+        return prob >= self.cfg.produce_vision_min * 2 and bool(ps) and \
+            all(not p.by_weight for p in ps)
 
     def _produce_suggestions(self, top) -> list[Candidate]:
         if not top:
@@ -409,12 +481,13 @@ class Reconciler:
                 self._resolve(out, t, fid, "taken out", "cart")
                 return
         # 2. an unexplained placement taken back out (or a false weight change reverting)
-        for pid, pl in list(self._placements.items()):
-            if abs(pl.grams - r) <= self._tol(0.0, noise * 1.5):
-                del self._placements[pid]
-                if pl.flag_id in self._open:
-                    self._resolve(out, t, pl.flag_id, "taken back out", "cart")
-                return
+        back = [(abs(pl.grams - r), -pid) for pid, pl in self._placements.items()
+                if abs(pl.grams - r) <= self._tol(0.0, noise * 1.5)]
+        if back:
+            pl = self._placements.pop(-min(back)[1])
+            if pl.flag_id in self._open:
+                self._resolve(out, t, pl.flag_id, "taken back out", "cart")
+            return
         # 3. a personal item (tare) taken out
         for i, g in enumerate(self._tare):
             if abs(g - r) <= self._tol(0.0, noise * 1.5):
@@ -481,7 +554,9 @@ class Reconciler:
         if not top or not p.label:
             return None
         probs = dict(top)
-        floor = min(0.01, 0.5 * min(probs.values()))
+        # a label outside the top-k has at most the mass the top-k leaves, spread thin
+        rest = max(0.0, 1.0 - sum(probs.values()))
+        floor = max(1e-4, min(0.5 * min(probs.values()), rest / max(1, self._n_labels - len(top))))
         noise = self.cfg.scale_sigma_g
 
         def wlik(q: Product) -> float:
@@ -526,7 +601,9 @@ class Reconciler:
     def _on_verdict(self, ev: VisionVerdict, t: int, out: list[Effect]) -> None:
         # a re-shown item under a looks_different alert
         for fid, o in list(self._open.items()):
-            if o.flag.kind == "looks_different" and o.placement is not None and o.placement.recheck:
+            if o.flag.kind == "looks_different" and o.placement is not None and \
+                    o.placement.recheck and t - o.placement.recheck_ms <= \
+                    self.cfg.recheck_window_ms:
                 o.placement.recheck = False
                 ln = self._lines.get(o.flag.line_id)
                 if ln is None:
@@ -592,6 +669,21 @@ class Reconciler:
         price = found.price_minor
         if found.weight_g is not None:  # pre-packed with its weight in the code
             mean, sig = found.weight_g + p.tare_g, max(2.0, p.tolerance_g / 2)
+        # a quantity question about another product, and this one fits the weight: it was
+        # this item, not more of those (the lines it had taken go back to waiting)
+        for fid, o in list(self._open.items()):
+            if o.flag.kind == "quantity" and o.product is not None and o.product.id != p.id \
+                    and o.placement is not None and abs(o.placement.grams - mean) <= \
+                    self._tol(sig * sig, self.cfg.scale_sigma_g):
+                for lid in o.placement.line_ids:
+                    ln = self._lines.get(lid)
+                    if ln is not None:
+                        ln.placed, ln.measured_g = False, None
+                        ln.deadline_ms = t + self.cfg.place_timeout_ms
+                self._resolve(out, t, fid, f"it was {p.name}", "cart")
+                self._add_line(out, t, p, found.code, placed=True, measured=o.placement.grams,
+                               expect=(mean, sig), price_minor=price)
+                return
         # a quantity question about this product: one more of them billed
         for fid, o in list(self._open.items()):
             if o.flag.kind == "quantity" and o.product is not None and o.product.id == p.id:
@@ -617,7 +709,7 @@ class Reconciler:
             if old is None:
                 continue
             if old.product.id == p.id:
-                o.placement.recheck = True
+                o.placement.recheck, o.placement.recheck_ms = True, t
                 return
             g = old.measured_g or 0.0
             if abs(g - mean) <= self._tol(sig * sig, self.cfg.scale_sigma_g):
@@ -728,8 +820,19 @@ class Reconciler:
         if o is None:
             return
         mean, sig = self._sigma(o.product)
+        scanned = len(o.placement.line_ids) if o.placement is not None else 0
+        count = o.count
+        if a.quantity is not None and a.quantity != scanned + o.count:
+            k = a.quantity
+            g = o.placement.grams if o.placement is not None else 0.0
+            if k <= scanned or k > self.cfg.max_quantity or \
+                    abs(g - k * mean) > self._tol(k * sig * sig, self.cfg.scale_sigma_g):
+                out.append(Notice(t, "refused", f"{k} × {o.product.name} does not fit the "
+                                  "weight: scan each one, or call staff"))
+                return
+            count = k - scanned
         code = o.product.codes[0] if o.product.codes else o.product.id
-        for _ in range(o.count):
+        for _ in range(count):
             self._add_line(out, t, o.product, code, placed=True, measured=mean,
                            expect=(mean, sig))
         self._resolve(out, t, a.flag_id, "quantity confirmed", "shopper")
@@ -744,7 +847,8 @@ class Reconciler:
             label, prob = pl.verdict[0]
             seen_product = prob >= self.cfg.personal_vision_max and \
                 bool(self.catalogue.by_label(label))
-        if pl.grams > self.cfg.personal_max_g or seen_product:
+        late = self._next_line > 1  # own bags go in before the first item is scanned
+        if pl.grams > self.cfg.personal_max_g or seen_product or late:
             self._replace_flag(out, t, a.flag_id, needs_staff=True,
                                message="Staff will check this item")
             out.append(Audit(t, "fusion.personal_refused", (("grams", round(pl.grams, 1)),)))
@@ -767,7 +871,7 @@ class Reconciler:
     def _on_show_again(self, a: A.ShowAgain, t: int, out: list[Effect]) -> None:
         o = self._get_flag(a.flag_id, ("looks_different",), t, out)
         if o is not None and o.placement is not None:
-            o.placement.recheck = True
+            o.placement.recheck, o.placement.recheck_ms = True, t
 
     def _on_call_staff(self, a: A.CallStaff, t: int, out: list[Effect]) -> None:
         out.append(Audit(t, "fusion.call_staff", (("flag_id", a.flag_id),)))
@@ -787,7 +891,7 @@ class Reconciler:
     # ---- staff ----------------------------------------------------------------------------
 
     def _on_staff_login(self, a: A.StaffLogin, t: int, out: list[Effect]) -> None:
-        res = self.staff.login(t, a.staff_id, a.pin)
+        res = self.staff.login(t, a.staff_id, a.pin, replay=getattr(a, "replay", None))
         out.append(Audit(t, f"fusion.staff.login_{res}", (("staff_id", a.staff_id),)))
         if res != "ok":
             out.append(Notice(t, "staff_login", "Locked: try later" if res == "locked"
@@ -917,6 +1021,7 @@ _HANDLERS = {
     A.CallStaff: Reconciler._on_call_staff,
     A.Checkout: Reconciler._on_checkout,
     A.StaffLogin: Reconciler._on_staff_login,
+    ReplayedStaffLogin: Reconciler._on_staff_login,
     A.StaffLogout: Reconciler._on_staff_logout,
     A.StaffResolve: Reconciler._on_staff_resolve,
 }

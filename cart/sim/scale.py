@@ -16,8 +16,12 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import serial
 
 from drivers import scale_protocol as sp
+
+if "cart.sim" not in serial.protocol_handler_packages:
+    serial.protocol_handler_packages.append("cart.sim")  # scalesim:// (protocol_scalesim.py)
 
 G = 9.80665
 FULL_SCALE_COUNTS = 1 << 23
@@ -451,5 +455,276 @@ class BasketModel:
         self.t = s
         self._retire()
 
+    def static_counts(self) -> np.ndarray:
+        """Noise-free counts at the present (forces, creep, temperature; no noise)."""
+        F = self.net_force(np.array([self.t]))[0] + self.temp * self.tempco
+        return self.offset + F * self.counts_per_g
+
     def true_counts_per_gram(self) -> np.ndarray:
         return self.counts_per_g.copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# the simulated bridge
+
+
+class SimBridge:
+    """The bridge firmware's behaviour, byte for byte, over a ``BasketModel``.
+
+    ``write(bytes)`` takes host commands; ``advance_to(t_ms)`` runs the ADCs up to ``t_ms`` and
+    returns the bytes the bridge sent meanwhile (replies, status, sample frames), with the
+    profile's link faults applied. ``unplug()``/``replug()`` model the USB cable; a replug
+    reboots the bridge (it waits for a new handshake).
+    """
+
+    FIRMWARE = (1, 0, 0)
+    NAME = "cart-scale-sim"
+
+    def __init__(self, model: BasketModel, seed: int = 0) -> None:
+        self.model = model
+        self.cfg = model.cfg
+        self.rng = np.random.default_rng(seed + 0x5CA1E)
+        self.period_s = 1.0 / (self.cfg.rate_sps * (1 + self.cfg.rate_error))
+        self.parser = sp.FrameParser()
+        self.plugged = True
+        self.stalled_until_s = -1.0
+        self.stall_channel = 0
+        self._out = bytearray()
+        self._next_s = model.t + self.period_s
+        self._sat_reported = False
+        self.frames_sent = 0
+        self._boot()
+
+    def _boot(self) -> None:
+        self.streaming = False
+        self.seq = 0
+        self.parser = sp.FrameParser()
+        self._out += sp.encode_status(sp.StatusCode.BOOT, 0, 0)
+
+    # -- link ---------------------------------------------------------------------------
+    def unplug(self) -> None:
+        self.plugged = False
+        self._out.clear()
+
+    def replug(self) -> None:
+        if not self.plugged:
+            self.plugged = True
+            self._boot()
+
+    def stall_adc(self, channel: int, duration_ms: int) -> None:
+        """Channel's DOUT stays high (a loose wire): stale values, then a status frame."""
+        self.stall_channel = channel
+        self.stalled_until_s = self.model.t + duration_ms / 1000
+
+    def write(self, data: bytes) -> int:
+        if not self.plugged:
+            return 0
+        for f in self.parser.feed(data):
+            mid = f.mid
+            if mid == sp.MsgId.IDENTIFY:
+                self._out += sp.encode_identify(f.seq, sp.Identify(
+                    sp.PROTOCOL_VERSION, self.FIRMWARE, self.cfg.channels,
+                    int(round(self.cfg.rate_sps)), self.cfg.gain, 24, 1, self.NAME))
+            elif mid == sp.MsgId.START:
+                self.streaming = True
+                self._out += sp.encode_ack(f.seq, mid)
+            elif mid == sp.MsgId.STOP:
+                self.streaming = False
+                self._out += sp.encode_ack(f.seq, mid)
+            elif mid == sp.MsgId.PING:
+                self._out += sp.encode_ack(f.seq, mid)
+            else:
+                self._out += sp.encode_ack(f.seq, mid, sp.AckCode.UNKNOWN_COMMAND)
+        return len(data)
+
+    # -- time ---------------------------------------------------------------------------
+    def sample_times(self, t_ms: int) -> np.ndarray:
+        s_end = (int(t_ms) - self.model.t0_ms) / 1000.0
+        if s_end < self._next_s:
+            return np.zeros(0)
+        n = int(np.floor((s_end - self._next_s) / self.period_s + 1e-9)) + 1
+        return self._next_s + np.arange(n) * self.period_s
+
+    def advance_to(self, t_ms: int) -> bytes:
+        m = self.model
+        times = self.sample_times(t_ms)
+        out = self._out
+        if len(times):
+            self._next_s = float(times[-1]) + self.period_s
+            counts, sat = m.counts(times)
+            if self.plugged and self.streaming:
+                flags = np.zeros(len(times), np.uint8)
+                stall = times < self.stalled_until_s
+                if stall.any():
+                    c = self.stall_channel
+                    flags[stall] |= 1 << c
+                    first = int(np.argmax(stall))
+                    hold = counts[first - 1, c] if first > 0 else counts[first, c]
+                    counts[stall, c] = hold
+                    if (~stall[first:]).any() or self.stalled_until_s - float(times[first]) > 0.1:
+                        out += sp.encode_status(sp.StatusCode.ADC_NOT_READY, c, 100)
+                if sat.any() and not self._sat_reported:
+                    out += sp.encode_status(sp.StatusCode.SATURATED,
+                                            int(np.argmax(sat.any(axis=0))), 0)
+                self._sat_reported = bool(sat[-1].any())
+                seq = (self.seq + np.arange(len(times))) & 0xFFFF
+                out += sp.encode_samples(seq, flags, counts)
+                self.frames_sent += len(times)
+            if self.plugged and self.streaming:
+                self.seq = (self.seq + len(times)) & 0xFFFF
+        m.skip_to(t_ms)
+        data = bytes(out)
+        out.clear()
+        if not self.plugged:
+            return b""
+        return self._faults(data)
+
+    def skip_to(self, t_ms: int) -> int:
+        """Fast-forward without producing samples; returns how many sample periods passed
+        (the host's ``ScaleCore.skip`` takes the same number)."""
+        times = self.sample_times(t_ms)
+        n = len(times)
+        if n:
+            self._next_s = float(times[-1]) + self.period_s
+            if self.streaming and self.plugged:
+                self.seq = (self.seq + n) & 0xFFFF
+        self.model.skip_to(t_ms)
+        return n if self.streaming and self.plugged else 0
+
+    def _faults(self, data: bytes) -> bytes:
+        cfg = self.cfg
+        if not data or (cfg.byte_error_rate <= 0 and cfg.byte_drop_rate <= 0):
+            return data
+        a = np.frombuffer(data, np.uint8).copy()
+        if cfg.byte_error_rate > 0:
+            hit = self.rng.random(len(a)) < cfg.byte_error_rate
+            if hit.any():
+                a[hit] ^= (1 << self.rng.integers(0, 8, int(hit.sum()))).astype(np.uint8)
+        if cfg.byte_drop_rate > 0:
+            a = a[self.rng.random(len(a)) >= cfg.byte_drop_rate]
+        return a.tobytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# the in-process rig: model + bridge + the real host core, in simulated time
+
+
+class SimScale:
+    """A simulated scale wired to the real host code, in one thread, in simulated time.
+
+    See docs/SCALE.md ("In-process simulation API"). ``run_until(t_ms)`` returns the events the
+    real driver core emits; quiet periods are fast-forwarded.
+    """
+
+    def __init__(self, seed: int = 0, profile: str = "typical", clock=None, *,
+                 config: ScaleSimConfig | None = None, calibrate: str = "factory",
+                 block_ms: int = 1000, scale_config=None) -> None:
+        from cart.clock import ManualClock
+        from drivers.loadcell import Calibration
+        from drivers.scale import ScaleConfig, ScaleCore
+
+        self.clock = clock or ManualClock()
+        self.cfg = config or config_for(profile)
+        self.model = BasketModel(self.cfg, seed=seed, t0_ms=self.clock.now_ms())
+        self.bridge = SimBridge(self.model, seed=seed)
+        self.block_ms = int(block_ms)
+        sc = scale_config or ScaleConfig()
+        self.core = ScaleCore(sc, self.clock)
+        self.events: list = []
+        self.fast_forwarded_ms = 0
+        # handshake through the real codec
+        self.core.begin()
+        self._pump()
+        for _ in range(5):
+            if self.core.state == "streaming":
+                break
+            self._step(self.clock.now_ms() + 20)
+        if self.core.state != "streaming":
+            raise RuntimeError(f"simulated bridge handshake failed: {self.core.error}")
+        if calibrate == "factory":
+            rng = np.random.default_rng(seed + 77)
+            gpc = 1.0 / self.model.counts_per_g * (1 + rng.uniform(-5e-4, 5e-4, 4))
+            tare = self.model.offset + self.model.dead * self.model.counts_per_g
+            cal = Calibration(4, tuple(float(x) for x in tare), tuple(float(x) for x in gpc))
+            self.core.pipeline.set_calibration(cal)
+        elif calibrate != "none":
+            raise ValueError("calibrate must be 'factory' or 'none'")
+        self.events.clear()
+
+    # -- actions (delegated to the model) -----------------------------------------------
+    def place(self, item: str, grams: float, x: float = 0.5, y: float = 0.5, **kw) -> Placement:
+        return self.model.place(item, grams, x, y, **kw)
+
+    def remove(self, item: str, **kw) -> Placement:
+        return self.model.remove(item, **kw)
+
+    def bump(self, peak_g: float | None = None, **kw) -> int:
+        return self.model.bump(peak_g, **kw)
+
+    def push(self, duration_ms: int, intensity: float = 1.0, **kw) -> int:
+        return self.model.push(duration_ms, intensity, **kw)
+
+    @property
+    def driver(self):
+        return self.core
+
+    def total_items_g(self) -> float:
+        return self.model.total_items_g()
+
+    # -- time ---------------------------------------------------------------------------
+    def _pump(self) -> list:
+        out, evs = self.core.outgoing(self.clock.now_ms())
+        if out:
+            self.bridge.write(out)
+        return evs
+
+    def _step(self, t_ms: int) -> list:
+        if t_ms > self.clock.now_ms():
+            self.clock.set(t_ms)
+        evs = self._pump()
+        data = self.bridge.advance_to(t_ms)
+        if data:
+            evs += self.core.feed(data, t_ms)
+        evs += self._pump()
+        return evs
+
+    def _can_skip(self) -> bool:
+        det = self.core.pipeline.detector
+        return (self.model.quiet and det.stable and self.core.state == "streaming"
+                and self.bridge.plugged and not self.core._pending)
+
+    def run_until(self, t_ms: int) -> list:
+        t_ms = int(t_ms)
+        now = self.clock.now_ms()
+        if t_ms < now:
+            raise ValueError(f"run_until({t_ms}) is before the present ({now})")
+        events: list = []
+        while now < t_ms:
+            if self._can_skip():
+                # keep the last second real, so the detector sees fresh samples at t_ms
+                nxt = min(t_ms, self._next_action_ms()) - self.block_ms
+                if nxt > now + self.block_ms:
+                    cells = self.core.pipeline.cells
+                    before = self.model.static_counts()
+                    n = self.bridge.skip_to(nxt)
+                    self.core.skip(n)
+                    if cells.calibrated:
+                        drift = cells.grams((self.model.static_counts() - before)[None, :]
+                                            + np.asarray(cells.cal.tare_counts)[None, :])
+                        self.core.pipeline.detector.shift_reference(float(drift[0]))
+                    self.fast_forwarded_ms += nxt - now
+                    self.clock.set(nxt)
+                    now = nxt
+                    continue
+            nxt = min(t_ms, now + self.block_ms)
+            events += self._step(nxt)
+            now = nxt
+        self.events += events
+        return events
+
+    def _next_action_ms(self) -> int:
+        m = self.model
+        if m.quiet:
+            # scheduled future ramps/rings would make it not quiet; nothing is pending
+            return 1 << 62
+        return m.now_ms

@@ -120,12 +120,16 @@ class ScannerSim:
             self._cond.notify_all()
         if self._pty is not None:
             self._close_pty()
+            try:
+                os.unlink(self._link)  # the device node is gone, and so is its link
+            except OSError:
+                pass
 
     def replug(self) -> None:
         with self._cond:
             self.plugged = True
             self._cond.notify_all()
-        if self._link is not None:
+        if self._link is not None and self._pty is None:
             self._new_pty()
 
     # -- pty --------------------------------------------------------------------------------

@@ -1,0 +1,163 @@
+"""``cart scale tare | calibrate | monitor`` and ``cart bench scale``."""
+
+from __future__ import annotations
+
+DEFAULT_PROFILE = "hardware/profiles/cart-v1.toml"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("scale", help="load-cell scale: tare, calibrate, monitor")
+    ssub = p.add_subparsers(dest="scale_cmd", metavar="ACTION")
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+    def common(q):
+        q.add_argument("--profile", default=DEFAULT_PROFILE, help="device profile (TOML)")
+        q.add_argument("--url", help="serial URL (default: the profile's [scale].port)")
+
+    t = ssub.add_parser("tare", help="zero the empty basket and save it to the profile")
+    common(t)
+    t.add_argument("--seconds", type=float, default=3.0)
+    t.set_defaults(func=_tare)
+    c = ssub.add_parser("calibrate", help="calibrate with a reference mass; saves the profile")
+    common(c)
+    c.add_argument("--grams", type=float, required=True, help="reference mass in grams")
+    c.add_argument("--positions", choices=("centre", "corners"), default="corners",
+                   help="centre only, or centre and each corner (one factor per cell)")
+    c.add_argument("--seconds", type=float, default=3.0, help="averaging per placement")
+    c.set_defaults(func=_calibrate)
+    m = ssub.add_parser("monitor", help="print scale events as JSON lines")
+    common(m)
+    m.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
+    m.set_defaults(func=_monitor)
+
+
+def register_bench(sub) -> None:
+    b = sub.add_parser("scale", help="settle latency, error and false changes vs a naive scale")
+    b.add_argument("--placements", type=int, default=300)
+    b.add_argument("--seed", type=int, default=1)
+    b.add_argument("--profile", default="typical", choices=("clean", "typical", "harsh"))
+    b.add_argument("--push-minutes", type=float, default=30.0)
+    b.set_defaults(func=_bench)
+
+
+def _bench(args) -> int:
+    import json
+
+    from cart.sim.scale_bench import run_bench
+
+    res = run_bench(args.placements, args.seed, args.profile, args.push_minutes)
+    print(json.dumps(res))
+    return 0
+
+
+def _open(args):
+    import cart.sim.scale  # noqa: F401 - registers scalesim://
+    from drivers.scale import ScaleConfig, ScaleDriver
+
+    cfg = ScaleConfig.from_profile(args.profile)
+    return cfg, ScaleDriver(args.url or cfg.port, cfg)
+
+
+def collect_counts(driver, seconds: float, timeout: float = 10.0):
+    """Mean and spread of raw counts per channel over ``seconds`` of samples."""
+    import threading
+
+    import numpy as np
+
+    rows, done = [], threading.Event()
+    need = max(int(seconds * driver.cfg.rate_sps), 8)
+
+    def tap(t, counts, grams, filtered):
+        rows.append(np.array(counts))
+        if sum(len(r) for r in rows) >= need:
+            done.set()
+
+    driver.pipeline.taps.append(tap)
+    try:
+        if not done.wait(timeout + seconds):
+            raise TimeoutError("no samples from the scale bridge")
+    finally:
+        driver.pipeline.taps.remove(tap)
+    a = np.concatenate(rows)[:need]
+    return a.mean(axis=0), a.std(axis=0)
+
+
+def tare(driver, seconds: float):
+    mean, std = collect_counts(driver, seconds)
+    return driver.cfg.calibration.with_tare(mean), std
+
+
+def calibrate(driver, grams: float, positions: list[str], seconds: float, prompt):
+    """Tare must be in the driver's calibration. ``prompt(position)`` returns once the
+    reference mass stands there."""
+    cal = driver.cfg.calibration
+    placements = []
+    for pos in positions:
+        prompt(pos)
+        mean, _ = collect_counts(driver, seconds)
+        placements.append((mean, grams))
+    return cal.with_reference(placements)
+
+
+POSITIONS = {"centre": ["centre"],
+             "corners": ["centre", "front-left", "front-right", "rear-left", "rear-right"]}
+
+
+def _save(args, cfg, cal) -> None:
+    from dataclasses import replace
+
+    from drivers.scale import save_profile
+
+    save_profile(args.profile, replace(cfg, calibration=cal))
+    print(f"saved [scale] calibration to {args.profile}")
+
+
+def _tare(args) -> int:
+    cfg, drv = _open(args)
+    with drv:
+        if not drv.wait_connected(5):
+            print("error: scale bridge did not answer the handshake")
+            return 1
+        cal, std = tare(drv, args.seconds)
+    _save(args, cfg, cal)
+    print("tare counts:", ", ".join(f"{c:.0f}" for c in cal.tare_counts),
+          "(spread", ", ".join(f"{s:.0f}" for s in std) + ")")
+    return 0
+
+
+def _calibrate(args) -> int:
+    cfg, drv = _open(args)
+    if not cfg.calibration.tared:
+        print("error: tare the empty basket first (`cart scale tare`)")
+        return 1
+    with drv:
+        if not drv.wait_connected(5):
+            print("error: scale bridge did not answer the handshake")
+            return 1
+
+        def prompt(pos):
+            input(f"put the {args.grams:g} g reference at the {pos}, then press Enter ")
+
+        cal = calibrate(drv, args.grams, POSITIONS[args.positions], args.seconds, prompt)
+    _save(args, cfg, cal)
+    print("grams per count:", ", ".join(f"{g:.6g}" for g in cal.grams_per_count))
+    return 0
+
+
+def _monitor(args) -> int:
+    import dataclasses
+    import json
+    import queue
+    import time
+
+    _cfg, drv = _open(args)
+    end = time.monotonic() + args.seconds if args.seconds else None
+    with drv:
+        while end is None or time.monotonic() < end:
+            try:
+                ev = drv.events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            print(json.dumps({"event": type(ev).__name__, **dataclasses.asdict(ev)}),
+                  flush=True)
+    return 0

@@ -1,0 +1,203 @@
+"""Fusion bound to the core basket and its journal.
+
+``FusionSession`` feeds device events and screen actions to the ``Reconciler`` and turns its
+effects into core basket events (``AddLine``, ``WeighProduce``, ``RemoveLine``, ``RaiseFlag``,
+``ResolveFlag``, ``CheckOut``). Each input is journaled as a ``fusion.input`` row in the SAME
+transaction as the basket events it caused (and ``fusion.audit`` rows for staff actions), before
+anything is shown. Recovery replays the ``fusion.input`` rows through a fresh reconciler, which
+rebuilds its state exactly (it is deterministic), while the core rebuilds the basket from its own
+rows. A staff login is journaled with its outcome, never with the PIN.
+
+Time passing with no input (``tick(t_ms)``) is an input too: it is journaled when it changed
+something (an expectation timed out), so a replay raises the same alerts at the same time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from cart import events as E
+from cart.fusion import actions as A
+from cart.fusion.alerts import (
+    Audit,
+    CheckedOut,
+    Effect,
+    FlagRaised,
+    FlagResolved,
+    LineAdded,
+    LineRemoved,
+    Notice,
+)
+from cart.fusion.learning import WeightModel
+from cart.fusion.reconciler import FusionConfig, Reconciler, ReplayedStaffLogin
+from cart.fusion.staff import StaffGate
+from cart.fusion.store import StoreProducts
+
+_TYPES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (E.Scan, E.WeightSettled, E.WeightMoving, E.VisionVerdict, E.DeviceStatus,
+                A.EnterCode, A.SelectProduce, A.PickRemoved, A.CancelScan, A.ConfirmQuantity,
+                A.DeclarePersonal, A.RemoveLine, A.ShowAgain, A.CallStaff, A.Checkout,
+                A.StaffLogout, A.StaffResolve, ReplayedStaffLogin)
+}
+
+
+def encode_input(x) -> dict:
+    d = {f.name: getattr(x, f.name) for f in dataclasses.fields(x)}
+    if isinstance(x, E.VisionVerdict):
+        d["top"] = [[label, float(p)] for label, p in x.top]
+    if isinstance(x, E.DeviceStatus):
+        d["counters"] = [list(c) for c in x.counters]
+    d["type"] = type(x).__name__
+    return d
+
+
+def decode_input(d: dict):
+    d = dict(d)
+    cls = _TYPES.get(d.pop("type", ""))
+    if cls is None:
+        raise ValueError(f"unknown fusion input {d!r}")
+    if cls is E.VisionVerdict:
+        d["top"] = tuple((str(label), float(p)) for label, p in d["top"])
+    if cls is E.DeviceStatus:
+        d["counters"] = tuple((str(k), int(v)) for k, v in d["counters"])
+    return cls(**d)
+
+
+def _line_id(n: int) -> str:
+    return f"L{n}"
+
+
+def _flag_id(n: int) -> str:
+    return f"F{n}"
+
+
+class FusionSession:
+    """One trip: the reconciler, the core ``CartSession`` and the journal, kept in step."""
+
+    def __init__(self, cart, *, config: FusionConfig | None = None,
+                 weights: WeightModel | None = None, products: StoreProducts | None = None,
+                 record_moving: bool = False) -> None:
+        self.cart = cart
+        self.products = products or StoreProducts(cart.store)
+        self.staff = StaffGate({"*": cart.store.config.staff_pin_hash})
+        self.rec = Reconciler(self.products, config=config, weights=weights, staff=self.staff)
+        self.record_moving = record_moving
+        self.notices: list[Notice] = []
+        self._listeners: list[Callable[[list[Effect]], None]] = []
+
+    # ---- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def start(cls, journal, store, t_ms: int, **kw) -> FusionSession:
+        from cart.session import CartSession
+
+        return cls(CartSession.start(journal, store, t_ms), **kw)
+
+    @classmethod
+    def recover(cls, journal, store, **kw) -> FusionSession | None:
+        """Rebuild the unfinished session: the basket from core rows, fusion from its inputs."""
+        from cart.session import CartSession
+
+        inputs: list[dict] = []
+
+        def on_row(entry) -> None:
+            if entry.kind == "fusion.input":
+                inputs.append(entry.payload)
+
+        cart = CartSession.recover(journal, store, on_row=on_row)
+        if cart is None:
+            return None
+        fs = cls(cart, **kw)
+        for d in inputs:
+            if d.get("type") == "tick":
+                fs.rec.advance(int(d["t_ms"]))
+            else:
+                fs.rec.handle(decode_input(d))
+        return fs
+
+    # ---- feeding --------------------------------------------------------------------------
+
+    def subscribe(self, fn: Callable[[list[Effect]], None]) -> None:
+        self._listeners.append(fn)
+
+    def handle(self, x) -> list[Effect]:
+        """One device event or action: reconcile, journal, apply. Returns the effects."""
+        if isinstance(x, E.Scan):
+            coupon = self.products.coupon(x.code)
+            if coupon is not None:
+                from cart.basket import ApplyCoupon
+
+                self.cart.apply(ApplyCoupon(t_ms=x.t_ms, code=x.code),
+                                extra=[(x.t_ms, "fusion.input", encode_input(x))])
+                return []
+        effects = self.rec.handle(x)
+        row = x
+        if isinstance(x, A.StaffLogin):
+            res = next((e.kind.rsplit("_", 1)[1] for e in effects
+                        if isinstance(e, Audit) and e.kind.startswith("fusion.staff.login_")),
+                       "wrong")
+            row = ReplayedStaffLogin(x.t_ms, x.staff_id, res)
+        if isinstance(x, E.WeightMoving) and not effects and not self.record_moving:
+            return effects  # live display only: nothing to replay
+        self._commit(x.t_ms, effects, [(x.t_ms, "fusion.input", encode_input(row))])
+        return effects
+
+    def tick(self, t_ms: int) -> list[Effect]:
+        """Let time pass; journaled only when an expectation timed out."""
+        effects = self.rec.advance(t_ms)
+        if effects:
+            self._commit(t_ms, effects, [(t_ms, "fusion.input", {"type": "tick", "t_ms": t_ms})])
+        return effects
+
+    def _commit(self, t_ms: int, effects: list[Effect], extra: list) -> None:
+        from cart import basket as B
+
+        evs = []
+        for e in effects:
+            if isinstance(e, LineAdded):
+                p = self.products.get(e.product_id)
+                plu = self.cart.store.catalog.get(e.product_id).plu
+                if p.by_weight and e.price_minor is None and plu:
+                    evs.append(B.WeighProduce(t_ms=e.t_ms, line=_line_id(e.line_id),
+                                              plu=plu, grams=max(1, round(e.weight_g or 0))))
+                else:
+                    evs.append(B.AddLine(t_ms=e.t_ms, line=_line_id(e.line_id),
+                                         product=e.product_id, qty=e.quantity,
+                                         grams=round(e.weight_g) if p.by_weight and e.weight_g
+                                         else None,
+                                         price=e.price_minor, code=e.code))
+            elif isinstance(e, LineRemoved):
+                evs.append(B.RemoveLine(t_ms=e.t_ms, line=_line_id(e.line_id), reason=e.reason))
+            elif isinstance(e, FlagRaised):
+                f = e.flag
+                evs.append(B.RaiseFlag(t_ms=e.t_ms, flag=_flag_id(f.id), kind=f.kind,
+                                       message=f.message, action=f.action, payload=f.to_dict()))
+            elif isinstance(e, FlagResolved):
+                staff = e.by.startswith("staff:")
+                evs.append(B.ResolveFlag(t_ms=e.t_ms, flag=_flag_id(e.flag_id),
+                                         resolution=e.resolution[:200],
+                                         by="staff" if staff else
+                                         ("system" if e.by == "cart" else "shopper"),
+                                         staff_id=e.by.split(":", 1)[1] if staff else ""))
+            elif isinstance(e, CheckedOut):
+                evs.append(B.CheckOut(t_ms=e.t_ms))
+            elif isinstance(e, Audit):
+                extra.append((e.t_ms, e.kind, {k: v for k, v in e.data}))
+            elif isinstance(e, Notice):
+                self.notices.append(e)
+        if evs:
+            self.cart.apply(*evs, extra=extra)
+        else:
+            self.cart.record(*extra)
+        for fn in list(self._listeners):
+            fn(effects)
+
+    # ---- views ----------------------------------------------------------------------------
+
+    def snapshot(self):
+        return self.cart.snapshot()
+
+    def state(self):
+        return self.rec.state()

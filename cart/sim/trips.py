@@ -1,0 +1,513 @@
+"""Play shopping trips against the cart in simulated time, and score them against the truth.
+
+``TripRunner`` takes a ``Trip`` (``cart.sim.shopper``), turns each shopper step into device
+events through a ``Rig`` (scanner bytes through the real scanner parser, scale events, camera
+verdicts), feeds them with the shopper's and staff's answers to a ``Reconciler`` in time order,
+and returns a ``TripResult``: the bill against the truth, the alerts, whether staff was needed,
+and whether a cheat got through. No threads, no sleeps: simulated time jumps from one step to
+the next.
+
+Bill truth. Items sold each must be billed exactly (to the cent). A by-weight line is right
+when its billed net weight is within the maximum permissible error of a class III retail scale
+in service (OIML R 76, Max 15 kg, e = 5 g: ±5 g up to 2.5 kg, ±10 g up to 10 kg): the truth of a
+weighed item is itself a reading on a legal scale, so the cart may not do worse than one.
+Per-kg prices are rounded half up to the minor unit (as core's pricing does).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from cart.events import Scan, VisionVerdict, WeightMoving, WeightSettled
+from cart.fusion import actions as A
+from cart.fusion.alerts import CheckedOut, FlagRaised, FlagResolved, LineAdded, LineRemoved
+from cart.fusion.products import Product
+from cart.fusion.reconciler import FusionConfig
+from cart.sim.shopper import Op, Profile, Trip, TruthItem
+
+T0 = 1_767_225_600_000
+STAFF_ID, STAFF_PIN = "s1", "2468"  # the demo store's staff PIN
+
+
+def mpe_g(net_g: float) -> float:
+    """OIML R 76 class III retail scale, Max 15 kg, e = 5 g: maximum permissible error in
+    service (±1 e up to 500 e, ±2 e up to 2000 e, ±3 e above)."""
+    return 5.0 if net_g <= 2500 else 10.0 if net_g <= 10000 else 15.0
+
+
+def line_price(p: Product, weight_g: float | None, price_minor: int | None) -> int:
+    if price_minor is not None:
+        return price_minor
+    if p.by_weight:
+        return math.floor(p.price_minor * (weight_g or 0.0) / 1000.0 + 0.5)
+    return p.price_minor
+
+
+# ---- devices ------------------------------------------------------------------------------
+
+
+class ModelledScale:
+    """Settled-weight events from a stated error model (used when the simulated bridge is not
+    wanted): each settle reads the true total + N(0, σ); pushes emit moving events and, with the
+    profile's rate, a transient false change that settles back when the push ends."""
+
+    def __init__(self, profile: Profile, rng: random.Random) -> None:
+        self.p, self.rng = profile, rng
+        self.true_g = 0.0
+        self.last_g = 0.0
+
+    def _settle(self, t: int, settle_ms: int) -> list:
+        g = self.true_g + self.rng.gauss(0.0, self.p.scale_sigma_g)
+        ev = WeightSettled(t + settle_ms, round(g, 1), round(g - self.last_g, 1), settle_ms,
+                           round(self.p.scale_sigma_g, 2))
+        self.last_g = g
+        return [WeightMoving(t, round(g, 1)), ev]
+
+    def change(self, t: int, delta_g: float) -> tuple[list, int]:
+        self.true_g += delta_g
+        settle = int(self.rng.uniform(350, 900 if delta_g < 2000 else 1500))
+        return self._settle(t, settle), t + settle
+
+    def push(self, t: int, ms: int) -> tuple[list, int]:
+        out = [WeightMoving(t, round(self.last_g, 1))]
+        if self.rng.random() < self.p.false_settle_rate:
+            shift = self.rng.choice((-1, 1)) * self.rng.uniform(3.0, self.p.false_settle_g)
+            tm = t + ms // 2
+            g = self.true_g + shift
+            out.append(WeightSettled(tm, round(g, 1), round(g - self.last_g, 1), 600,
+                                     self.p.scale_sigma_g))
+            self.last_g = g
+        settle = int(self.rng.uniform(400, 900))
+        return out + self._settle(t + ms, settle), t + ms + settle
+
+
+class ModelledVision:
+    """Camera verdicts drawn from a stated confusion model: the right fine label is top-1 with
+    ``acc``; otherwise a label of the same coarse class (60 %) or any other label leads and the
+    right one is second or third (70 %) or absent. Probabilities are drawn like a softmax's."""
+
+    def __init__(self, labels: list[tuple[str, str]], acc: float, rng: random.Random) -> None:
+        self.labels = sorted(set(labels))
+        self.coarse: dict[str, list[str]] = {}
+        for fine, coarse in self.labels:
+            self.coarse.setdefault(coarse, []).append(fine)
+        self.fine = [f for f, _ in self.labels]
+        self.coarse_of = dict(self.labels)
+        self.acc, self.rng = acc, rng
+
+    def verdict(self, label: str | None) -> tuple[tuple[str, float], ...] | None:
+        rng = self.rng
+        if label is None or label not in self.coarse_of:
+            # something the classifier was not trained on: a diffuse guess
+            picks = rng.sample(self.fine, 5)
+            ps = sorted((rng.uniform(0.05, 0.35) for _ in picks), reverse=True)
+            return tuple(zip(picks, ps, strict=True))
+        others = [f for f in self.fine if f != label]
+        if rng.random() < self.acc:
+            p1 = rng.uniform(0.55, 0.99)
+            rest = rng.sample(others, 4)
+            ps = [p1] + sorted((rng.uniform(0, 1 - p1) / 4 for _ in rest), reverse=True)
+            return tuple(zip([label] + rest, ps, strict=True))
+        sib = [f for f in self.coarse[self.coarse_of[label]] if f != label]
+        lead = rng.choice(sib) if sib and rng.random() < 0.6 else rng.choice(others)
+        p1 = rng.uniform(0.35, 0.9)
+        rest = rng.sample([f for f in others if f != lead], 4)
+        if rng.random() < 0.7:
+            rest[rng.randrange(2)] = label
+        ps = [p1] + sorted((rng.uniform(0, 1 - p1) / 2 for _ in rest), reverse=True)
+        return tuple(zip([lead] + rest, ps, strict=True))
+
+
+class Rig:
+    """The simulated devices of one cart: scanner bytes through the real parser (when the
+    scanner driver is present), a scale, a camera model."""
+
+    def __init__(self, profile: Profile, labels: list[tuple[str, str]], seed: int,
+                 vision=None) -> None:
+        self.rng = random.Random(seed * 7919 + 17)
+        self.profile = profile
+        self.scale = ModelledScale(profile, self.rng)
+        self.vision = vision or ModelledVision(labels, 0.86, self.rng)
+        try:
+            from cart.sim.scanner import ScannerSim
+            from drivers.scanner import ScanDecoder, ScannerConfig
+
+            self._sim = ScannerSim("trip", seed=seed)
+            self._dec = ScanDecoder(ScannerConfig(name="trip"))
+        except ImportError:  # the scanner driver is not installed: plain events
+            self._sim = self._dec = None
+
+    def scan(self, t: int, code: str) -> list:
+        if self.rng.random() < self.profile.scan_misread_rate:
+            t += int(self.rng.uniform(700, 2000))  # no read; the shopper tries again
+        if self._dec is None:
+            return [Scan(t, code, "]E0", "scanner:trip")]
+        return self._dec.feed(self._sim.frame(code, "]E0"), t)
+
+    def view(self, t: int, label: str | None, *, held: bool = False) -> list:
+        if not held and self.rng.random() >= self.profile.camera_view_rate:
+            return []
+        top = self.vision.verdict(label)
+        return [VisionVerdict(t, top, "camera:basket")] if top else []
+
+
+# ---- one trip -----------------------------------------------------------------------------
+
+
+@dataclass
+class TripResult:
+    seed: int
+    cheat: str | None
+    honest: bool
+    checked_out: bool
+    staff: bool
+    review: bool
+    age_check: bool
+    bill_minor: int
+    truth_minor: int
+    exact: bool
+    caught: bool | None
+    alerts: int
+    false_alerts: int
+    kinds: dict[str, int] = field(default_factory=dict)
+    log: list = field(default_factory=list)
+
+
+class TripRunner:
+    """Plays trips against the whole cart: ``FusionSession`` over the core basket and an
+    in-memory journal (the same code path as on the cart, without fsync)."""
+
+    def __init__(self, store, profile: Profile, *, config=None, vision_factory=None,
+                 weights=None, keep_log: bool = False) -> None:
+        from cart.fusion.store import StoreProducts
+
+        self.store = store
+        self.products = StoreProducts(store)
+        self.catalogue = self.products
+        self.profile = profile
+        self.config = config or FusionConfig()
+        self.labels = [(p.label, p.coarse or p.label) for p in self.products.products()
+                       if p.label]
+        self.vision_factory = vision_factory
+        self.weights = weights
+        self.keep_log = keep_log
+
+    def run(self, trip: Trip) -> TripResult:
+        return _Play(self, trip).run()
+
+
+class _Play:
+    def __init__(self, runner: TripRunner, trip: Trip) -> None:
+        from cart.fusion.session import FusionSession
+        from cart.journal import Journal
+
+        self.r, self.trip = runner, trip
+        vision = runner.vision_factory(trip.seed) if runner.vision_factory else None
+        self.rig = Rig(runner.profile, runner.labels, trip.seed, vision)
+        self.rng = random.Random(trip.seed * 31 + 5)
+        self.journal = Journal(":memory:")
+        self.fs = FusionSession.start(self.journal, runner.store, T0, config=runner.config,
+                                      weights=runner.weights, products=runner.products)
+        self.t = T0
+        self.lines: dict[int, LineAdded] = {}
+        self.flags: dict[int, object] = {}
+        self.flag_legit: dict[int, bool] = {}
+        self.kinds: dict[str, int] = {}
+        self.staff = False
+        self.checked_out = False
+        self.log: list = []
+        # the shopper's own account: what went into the cart without being billed yet
+        self.owed: list[tuple[str, TruthItem | float]] = []  # ("item"|"produce"|"bag", x)
+        self.extra_scans: list[TruthItem] = []  # scanned twice: the spare scan
+        self.removed: list[TruthItem] = []
+        self.shown: set[int] = set()
+        self.next_scan: TruthItem | None = None
+        self.staff_reasons: set[str] = set()
+        self._shown_flags: set[int] = set()
+        self.last_placed: TruthItem | None = None
+        self.group_size = 1
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def feed(self, xs) -> None:
+        for x in sorted(xs, key=lambda e: e.t_ms):
+            self.t = max(self.t, x.t_ms)
+            effects = self.fs.handle(x)
+            if self.r.keep_log:
+                self.log.append(("in", x))
+                self.log.extend(("out", e) for e in effects)
+            for e in effects:
+                self._effect(e)
+
+    def _effect(self, e) -> None:
+        if isinstance(e, LineAdded):
+            self.lines[e.line_id] = e
+        elif isinstance(e, LineRemoved):
+            self.lines.pop(e.line_id, None)
+        elif isinstance(e, FlagRaised):
+            self.flags[e.flag.id] = e.flag
+            self.kinds[e.flag.kind] = self.kinds.get(e.flag.kind, 0) + 1
+            self.flag_legit.setdefault(e.flag.id, self._legit(e.flag))
+        elif isinstance(e, FlagResolved):
+            self.flags.pop(e.flag_id, None)
+        elif isinstance(e, CheckedOut):
+            self.checked_out = True
+
+    def _legit(self, f) -> bool:
+        """Did the shopper's own behaviour give the cart a reason to ask?"""
+        if f.kind in ("age_check", "quantity", "which_removed", "take_out"):
+            return True
+        if f.kind in ("scan_added", "weigh_produce"):
+            return bool(self.owed) or self.next_scan is not None
+        if f.kind == "place_scanned":
+            return bool(self.extra_scans) or self.trip.cheat == "scanned_not_placed"
+        return False
+
+    def advance(self, dt: int) -> None:
+        self.t += max(0, int(dt))
+        for e in self.fs.tick(self.t):
+            self._effect(e)
+
+    # -- shopper steps ----------------------------------------------------------------------
+
+    def item(self, i: int) -> TruthItem:
+        return self.trip.items[i]
+
+    def run(self) -> TripResult:
+        ops = self.trip.ops
+        for k, op in enumerate(ops):
+            nxt = ops[k + 1] if k + 1 < len(ops) else None
+            self.next_scan = None
+            if nxt is not None and nxt.kind == "scan" and op.kind == "place" and \
+                    nxt.items and nxt.items[0] in op.items:
+                self.next_scan = self.item(nxt.items[0])
+            self.advance(op.dt_ms)
+            self.step(op)
+            if op.kind != "checkout":
+                self.answer()
+        return self.score()
+
+    def step(self, op: Op) -> None:
+        rig, t = self.rig, self.t
+        if op.kind == "scan":
+            it = self.item(op.items[0])
+            code = op.code or _code(it.product)
+            evs = rig.scan(t, code)
+            self.feed(evs)
+            if any(o[0] == "item" and o[1] is it for o in self.owed):
+                self.owed = [o for o in self.owed if o[1] is not it]
+            elif it.idx in self.shown:
+                self.extra_scans.append(it)  # scanned a second time
+            self.shown.update(op.items)  # a quantity group: one scan for all of them
+        elif op.kind == "select_produce":
+            it = self.item(op.items[0])
+            code = op.code or _code(it.product)
+            self.feed([A.SelectProduce(t, None, code, it.bagged)])
+            self.shown.add(it.idx)
+        elif op.kind == "place":
+            its = [self.item(i) for i in op.items]
+            # the camera sees the (first) item entering, just before the weight settles
+            evs = rig.view(t + 200, its[0].product.label) if len(its) == 1 else []
+            sevs, t_end = rig.scale.change(t, sum(i.grams for i in its))
+            self.feed(evs + sevs)
+            self.last_placed = its[0]
+            self.group_size = len(its)
+            for it in its:
+                it.in_cart = True
+                if it.idx not in self.shown:
+                    if it.product.by_weight:
+                        self.owed.append(("produce", it))
+                    elif it.cheat is None:
+                        self.owed.append(("item", it))
+                    self.shown.add(it.idx)
+            self.t = max(self.t, t_end)
+        elif op.kind == "remove":
+            it = self.item(op.items[0])
+            sevs, t_end = rig.scale.change(t, -it.grams)
+            it.in_cart = False
+            self.removed.append(it)
+            self.feed(sevs)
+            self.t = max(self.t, t_end)
+        elif op.kind == "bag":
+            sevs, t_end = rig.scale.change(t, op.grams)
+            self.owed.append(("bag", op.grams))
+            self.feed(rig.view(t + 200, None) + sevs)
+            self.t = max(self.t, t_end)
+        elif op.kind == "push":
+            sevs, t_end = rig.scale.push(t, op.ms)
+            self.feed(sevs)
+            self.t = max(self.t, t_end)
+        elif op.kind == "checkout":
+            self.checkout()
+
+    # -- answering the cart -----------------------------------------------------------------
+
+    def answer(self) -> None:
+        cheat = self.trip.cheat
+        for _ in range(8):
+            open_flags = sorted(self.flags.values(), key=lambda f: f.id)
+            acted = False
+            for f in open_flags:
+                if f.id not in self.flags:
+                    continue
+                if self._answer(f, cheat):
+                    acted = True
+            if not acted:
+                return
+
+    def _answer(self, f, cheat) -> bool:
+        self.advance(int(self.rng.uniform(1500, 4000)))
+        t = self.t
+        if f.needs_staff:
+            return False
+        if f.kind in ("scan_added", "weigh_produce"):
+            if self.next_scan is not None:
+                return False  # about to scan it anyway
+            if not self.owed:
+                if cheat == "never_scanned" and f.kind == "scan_added" and \
+                        f.id not in self.shown_flags():
+                    self._shown_flags.add(f.id)
+                    self.feed([A.DeclarePersonal(t, f.id)])  # the cheater's lie
+                    return True
+                return False
+            what, x = self.owed.pop(self._owed_for(f.grams or 0.0))
+            if what == "bag":
+                self.feed([A.DeclarePersonal(t, f.id)])
+            elif what == "produce":
+                self.feed([A.SelectProduce(t, f.id, _code(x.product), x.bagged)])
+            else:
+                self.feed(self.rig.scan(t, _code(x.product)))
+            return True
+        if f.kind == "place_scanned":
+            spare = next((it for it in self.extra_scans
+                          if self.lines.get(f.line_id) and
+                          self.lines[f.line_id].product_id == it.product.id), None)
+            if spare is not None:
+                self.extra_scans.remove(spare)
+                self.feed([A.CancelScan(t, f.id)])
+                return True
+            return False
+        if f.kind == "which_removed":
+            for c in f.candidates:
+                lid = int(c.key.split(":")[1])
+                ln = self.lines.get(lid)
+                if ln and any(r.product.id == ln.product_id for r in self.removed):
+                    self.feed([A.PickRemoved(t, f.id, lid)])
+                    return True
+            return False
+        if f.kind == "quantity":
+            i = self._owed_for(f.grams or 0.0)
+            if cheat is None and self.owed and self.owed[i][0] == "item" and \
+                    abs(self.owed[i][1].grams - (f.grams or 0.0)) < 0.05 * self.owed[i][1].grams:
+                _, x = self.owed.pop(i)  # not more of those: the item they forgot to scan
+                self.feed(self.rig.scan(t, _code(x.product)))
+                return True
+            n = self.group_size if cheat is None else None  # honest: the count they placed
+            self.feed([A.ConfirmQuantity(t, f.id, n)])
+            return f.id not in self.flags
+        if f.kind == "looks_different":
+            if f.id in self.shown_flags():
+                return False
+            self._shown_flags.add(f.id)
+            it = self.last_placed  # the shopper shows what they just put in
+            self.feed([A.ShowAgain(t, f.id)])
+            self.feed(self.rig.view(t + 1500, it.product.label if it else None, held=True))
+            return True
+        return False
+
+    def _owed_for(self, grams: float) -> int:
+        """The shopper knows what they just put in: the unbilled thing whose weight fits."""
+        best, best_d = 0, math.inf
+        for i, (what, x) in enumerate(self.owed):
+            g = x if what == "bag" else x.grams
+            d = abs(g - grams)
+            if d < best_d:
+                best, best_d = i, d
+        return best
+
+    def shown_flags(self) -> set:
+        return self._shown_flags
+
+    def checkout(self) -> None:
+        self.feed([A.Checkout(self.t)])
+        if self.checked_out:
+            return
+        # questions left: the honest shopper answers what they can, then staff come
+        self.answer()
+        self.advance(3000)
+        self.feed([A.Checkout(self.t)])
+        if self.checked_out:
+            return
+        self.staff = True
+        self.staff_reasons = {f.kind for f in self.flags.values()}
+        self.advance(60_000)
+        self.feed([A.CallStaff(self.t), A.StaffLogin(self.t + 1, STAFF_ID, STAFF_PIN)])
+        for f in sorted(self.flags.values(), key=lambda f: f.id):
+            self.feed([A.StaffResolve(self.t + 2, f.id, "approve", note="sim staff review")])
+        self.feed([A.StaffLogout(self.t + 3), A.Checkout(self.t + 4)])
+
+    # -- scoring ----------------------------------------------------------------------------
+
+    def score(self) -> TripResult:
+        from cart.basket import AddLine, Basket, OpenSession, WeighProduce
+
+        cat = self.r.products
+        trip = self.trip
+        snap = self.fs.snapshot()
+        bill = snap.totals.total
+        each_billed: dict[str, int] = {}
+        weighed: list[tuple[str, float]] = []
+        for ln in snap.lines:
+            p = cat.get(ln.product_id)
+            if p.by_weight:
+                weighed.append((p.id, float(ln.grams or 0)))
+            else:
+                each_billed[p.id] = each_billed.get(p.id, 0) + ln.qty
+        truth_basket = Basket(self.r.store, "truth")
+        truth_basket.apply(OpenSession(t_ms=T0, store=self.r.store.config.id,
+                                       catalog_digest=self.r.store.digest))
+        each_truth: dict[str, int] = {}
+        truth_w: list[tuple[str, float]] = []
+        slack = 0
+        for it in trip.items:
+            if not (it.in_cart or it.cheat == "scanned_not_placed"):
+                continue
+            lid = f"T{it.idx}"
+            if it.product.by_weight:
+                truth_w.append((it.product.id, it.net_g))
+                slack += line_price(it.product, mpe_g(it.net_g), None)
+                truth_basket.apply(WeighProduce(t_ms=T0, line=lid, plu=_plu(it.product),
+                                                grams=max(1, round(it.net_g))))
+            else:
+                each_truth[it.product.id] = each_truth.get(it.product.id, 0) + 1
+                truth_basket.apply(AddLine(t_ms=T0, line=lid, product=it.product.id))
+        truth = truth_basket.snapshot().totals.total
+        exact_each = each_billed == each_truth
+        exact_w = len(weighed) == len(truth_w)
+        if exact_w:
+            for (pid, g), (tpid, tg) in zip(sorted(weighed), sorted(truth_w), strict=True):
+                if pid != tpid or abs(g - tg) > mpe_g(tg):
+                    exact_w = False
+                    break
+        staff = self.staff
+        review = staff or not self.checked_out
+        honest = trip.cheat is None
+        age_only = staff and self.staff_reasons <= {"age_check"}
+        exact = honest and exact_each and exact_w and (not staff or age_only)
+        caught = None
+        if not honest:
+            caught = review or bill >= truth - slack
+        alerts = sum(self.kinds.values())
+        false = sum(1 for ok in self.flag_legit.values() if not ok) if honest else 0
+        return TripResult(trip.seed, trip.cheat, honest, self.checked_out, staff, review,
+                          age_only, bill, truth, exact, caught, alerts, false,
+                          dict(self.kinds), self.log)
+
+
+from cart.sim.shopper import _code
+
+
+def _plu(p: Product) -> str:
+    return next((c for c in p.codes if len(c) in (4, 5)), p.codes[0] if p.codes else "")

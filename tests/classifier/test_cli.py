@@ -1,0 +1,55 @@
+"""``cart classify``, ``cart bench classify`` and ``cart model train`` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+
+from cart.cli import main
+
+
+def test_classify_prints_one_json_line_per_image(grocery, capsys):
+    paths = [grocery / "val/Fruit/Banana/Banana_003.jpg", grocery / "val/Fruit/Lemon/Lemon_001.jpg"]
+    assert main(["classify", *map(str, paths)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    for path, line in zip(paths, lines, strict=True):
+        obj = json.loads(line)
+        assert obj["path"] == str(path)
+        assert len(obj["top"]) == 5
+        assert set(obj["top"][0]) == {"label", "score"}
+        scores = [e["score"] for e in obj["top"]]
+        assert scores == sorted(scores, reverse=True)
+    assert json.loads(lines[0])["top"][0]["label"] == "Banana"
+
+
+def test_classify_reports_bad_images_and_goes_on(grocery, tmp_path, capsys):
+    (tmp_path / "bad.jpg").write_bytes(b"not an image")
+    code = main(["classify", str(tmp_path / "bad.jpg"),
+                 str(grocery / "val/Fruit/Banana/Banana_003.jpg"), "-k", "3"])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "bad.jpg" in out.err
+    assert len(json.loads(out.out.strip())["top"]) == 3
+
+
+def test_bench_prints_json_line_last(grocery, capsys):
+    assert main(["bench", "classify", "--data", str(grocery), "--limit", "24"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    obj = json.loads(last)
+    for key in ("fine_top1", "fine_top3", "coarse_top1", "coarse_top3", "ms_p50", "ms_p95",
+                "peak_rss_mb", "float_fine_top1", "fine_top1_vs_float"):
+        assert key in obj, key
+    assert obj["images"] == 24 and obj["threads"] == 1
+    assert 0.0 <= obj["fine_top1"] <= obj["fine_top3"] <= 1.0
+
+
+def test_bench_without_data_is_a_clear_error(tmp_path, capsys):
+    assert main(["bench", "classify", "--data", str(tmp_path)]) == 2
+    assert "no val split" in capsys.readouterr().err
+
+
+def test_model_train_rejects_missing_data(tmp_path, capsys):
+    code = main(["model", "train", "--data", str(tmp_path), "--no-export"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "grocery-store" in err or "train" in err

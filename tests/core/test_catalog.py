@@ -1,0 +1,219 @@
+"""Store config and catalogue: loading, validation, look-ups, and the demo store."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from biip.gtin import Gtin
+
+from cart.catalog import CatalogError, load_store
+from tests.core.conftest import CATALOG_TOML, STAFF_PIN
+
+
+def problems_of(path) -> list:
+    with pytest.raises(CatalogError) as info:
+        load_store(path)
+    return info.value.problems
+
+
+# -- the demo store ---------------------------------------------------------------------------
+
+
+def test_demo_store_covers_every_class_of_the_dataset(store, shared_data):
+    with open(shared_data / "grocery-store" / "classes.csv", newline="") as f:
+        classes = {row["Class Name (str)"] for row in csv.DictReader(f)}
+    assert len(classes) == 81
+    assert store.catalog.labels == classes
+    for label in classes:
+        assert store.catalog.by_label(label), label
+
+
+def test_demo_store_products_are_complete_and_realistic(store):
+    cat = store.catalog
+    produce = [p for p in cat.products if p.plu]
+    assert sum(p.by_weight for p in produce) >= 30
+    for p in produce:
+        assert p.plu.isdigit() and len(p.plu) in (4, 5)
+        assert not (len(p.plu) == 5) or p.organic
+    for p in cat.products:
+        assert p.price > 0, p.id
+        if not p.by_weight:
+            assert 0 <= p.weight_tolerance_g < p.unit_weight_g, p.id
+        for g in p.gtins:
+            Gtin.parse(g)  # raises on a bad check digit
+    # well-known IFPS codes
+    assert cat.by_plu("4011").label == "Banana"
+    assert cat.by_plu("4017").label == "Granny-Smith"
+    assert cat.by_plu("94011").organic
+    # non-food, an age restriction, promotions of each kind, coupons
+    assert any(not p.label for p in cat.products)
+    assert any(p.age_min >= 18 for p in cat.products)
+    kinds = {pr.kind for pr in cat.promotions.values()}
+    assert {"multibuy", "x_for_y", "bogo", "loyalty_price", "per_kg_discount"} <= kinds
+    assert any(pr.loyalty_only for pr in cat.promotions.values())
+    assert {c.kind for c in cat.coupons.values()} == {"amount_off", "product_amount_off"}
+    assert store.config.currency == "SEK" and store.config.tax_inclusive
+
+
+def test_lookups(store):
+    cat = store.catalog
+    milk = cat["arla-standard-milk"]
+    g13 = milk.gtins[0][1:]
+    assert cat.by_gtin(g13) is milk
+    assert cat.by_gtin("0" + g13) is milk
+    assert cat.by_gtin("not-a-gtin") is None
+    assert cat.by_plu("0000") is None
+    assert {p.id for p in cat.by_label("Banana")} == {"banana", "banana-organic"}
+    assert cat.by_label("Unicorn") == ()
+    assert cat.get("nope") is None
+    assert cat.search("banan")[0].id.startswith("banana")
+    assert cat.search("  ") == ()
+
+
+def test_staff_pin(store, make_store):
+    assert store.config.verify_staff_pin("2468")
+    assert not store.config.verify_staff_pin("2469")
+    s = load_store(make_store())
+    assert s.config.verify_staff_pin(STAFF_PIN)
+    assert not s.config.verify_staff_pin("")
+
+
+def test_format_money(store):
+    fmt = store.config.format_money
+    assert fmt(0) == "0.00 SEK"
+    assert fmt(5) == "0.05 SEK"
+    assert fmt(123456) == "1234.56 SEK"
+    assert fmt(-250) == "-2.50 SEK"
+
+
+# -- validation -------------------------------------------------------------------------------
+
+
+BAD_CATALOG = """
+[[product]]
+id = "milk"
+name = "Milk"
+gtins = ["7310000100016"]
+sold_by = "each"
+price_each = -5
+unit_weight_g = 1000
+tax_class = "food"
+colour = "white"
+
+[[product]]
+id = "milk"
+name = "Milk again"
+gtins = ["7310000100024"]
+sold_by = "each"
+unit_weight_g = 1000
+tax_class = "luxury"
+promotions = ["nope"]
+
+[[product]]
+id = "cheese"
+name = "Cheese"
+gtins = ["7310000100024"]
+sold_by = "each"
+price_each = 100
+unit_weight_g = 300
+tax_class = "food"
+
+[[product]]
+id = "apple"
+name = "Apple"
+plu = "4017"
+sold_by = "weight"
+price_per_kg = 2995
+tax_class = "food"
+
+[[product]]
+id = "apple2"
+name = "Apple 2"
+plu = "4017"
+sold_by = "weight"
+price_per_kg = "cheap"
+tax_class = "food"
+"""
+
+
+def test_every_problem_is_reported_with_file_entry_and_field(make_store):
+    probs = problems_of(make_store(BAD_CATALOG))
+    text = [str(p) for p in probs]
+    where = {(p.entry.split(" ")[0], p.field) for p in probs}
+    assert all(p.file == "catalog.toml" for p in probs), text
+    assert ("product[0]", "colour") in where  # unknown key
+    assert ("product[0]", "gtins") in where  # bad check digit
+    assert ("product[0]", "price_each") in where  # negative
+    assert ("product[1]", "price_each") in where  # missing
+    assert ("product[1]", "tax_class") in where  # unknown tax class
+    assert ("product[1]", "promotions") in where  # unknown promotion
+    assert ("product[2]", "gtins") in where  # duplicate GTIN (with product[1])
+    assert ("product[4]", "price_per_kg") in where  # wrong type
+    joined = "\n".join(text)
+    assert "check digit" in joined and "unknown key" in joined and ">= 0" in joined
+    assert "'milk'" in joined  # the entry is named by its id
+
+
+def test_duplicate_ids_and_plus(make_store):
+    cat = CATALOG_TOML + CATALOG_TOML.replace('"7310000100017"', '"7310000100024"')
+    probs = problems_of(make_store(cat))
+    msgs = " | ".join(str(p) for p in probs)
+    assert "duplicate product id" in msgs
+    assert "PLU 4011 is also on product 'banana'" in msgs
+
+
+def test_bad_toml_and_missing_files(make_store, tmp_path):
+    probs = problems_of(make_store("[[product]\nid = 1"))
+    assert probs[0].file == "catalog.toml" and "not valid TOML" in probs[0].message
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    probs = problems_of(empty)
+    assert {p.file for p in probs} == {"store.toml", "catalog.toml"}
+    assert all("cannot read" in p.message for p in probs)
+
+
+def test_bad_store_config(make_store):
+    probs = problems_of(make_store(currency="kr", tax_mode="sometimes", timezone="Mars/Base",
+                                   rcn="xx"))
+    fields = {p.field for p in probs if p.file == "store.toml"}
+    assert {"currency", "tax_mode", "timezone", "country"} <= fields
+
+
+def test_bad_rcn_layout_and_pin_hash(make_store, tmp_path):
+    folder = make_store()
+    text = (folder / "store.toml").read_text()
+    text = text.replace('country = "se"', """country = "se"
+[[rcn.layout]]
+prefix = "23"
+measure = "volume"
+pattern = "PPPPPPPPVVV"
+decimals = 7
+""").replace("pbkdf2_sha256$1000$", "md5$")
+    (folder / "store.toml").write_text(text)
+    probs = problems_of(folder)
+    got = {(p.entry, p.field) for p in probs}
+    assert ("rcn.layout[0]", "measure") in got
+    assert ("rcn.layout[0]", "pattern") in got
+    assert ("rcn.layout[0]", "decimals") in got
+    assert ("store", "staff_pin_hash") in got
+
+
+def test_nothing_is_half_loaded(make_store):
+    # one bad coupon at the very end still means no store at all
+    cat = CATALOG_TOML + """
+[[coupon]]
+code = "7310000100017"
+name = "Not a coupon prefix"
+kind = "amount_off"
+amount = 100
+"""
+    probs = problems_of(make_store(cat))
+    assert any(p.entry.startswith("coupon[0]") and "99" in p.message for p in probs)
+
+
+def test_custom_layouts_and_exclusive_tax_store(make_store):
+    s = load_store(make_store(country="US", currency="USD", tax_mode="exclusive",
+                              timezone="America/New_York", rcn="us"))
+    assert not s.config.tax_inclusive
+    assert s.config.rcn_layouts[0].prefix == "02"

@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+
+from cart.events import WeightMoving, WeightSettled
+from drivers.loadcell import Calibration, CalibrationError, LoadCells, NotCalibrated
+from drivers.scale_filters import (MedianFilter, MovingAverage, StabilityConfig,
+                                   StabilityDetector)
+
+
+def test_no_grams_until_calibrated():
+    cells = LoadCells(Calibration())
+    with pytest.raises(NotCalibrated):
+        cells.grams(np.zeros((1, 4)))
+    cells.set_calibration(Calibration().with_tare([0, 0, 0, 0]))
+    with pytest.raises(NotCalibrated):
+        cells.grams(np.zeros((1, 4)))
+
+
+def test_corner_calibration_recovers_each_cell():
+    rng = np.random.default_rng(1)
+    true_cpg = np.array([40.0, 44.0, 41.5, 46.0])
+    tare = rng.uniform(-1e5, 1e5, 4)
+    cal = Calibration().with_tare(tare)
+    pos = [(0.5, 0.5), (0.1, 0.1), (0.9, 0.1), (0.1, 0.9), (0.9, 0.9)]
+    pl = []
+    for x, y in pos:
+        share = np.array([(1 - x) * (1 - y), x * (1 - y), (1 - x) * y, x * y])
+        pl.append((tare + 1000 * share * true_cpg, 1000.0))
+    cal = cal.with_reference(pl)
+    assert np.allclose(1 / np.array(cal.grams_per_count), true_cpg, rtol=1e-9)
+    c = tare + 250 * np.array([0.7, 0.1, 0.15, 0.05]) * true_cpg
+    assert LoadCells(cal).grams(c[None, :])[0] == pytest.approx(250)
+    with pytest.raises(CalibrationError):
+        Calibration().with_tare(tare).with_reference([(tare + 1, 1000.0)])
+
+
+def test_calibration_round_trips_and_rejects_unknown_keys():
+    cal = Calibration(4, (1.0, 2.0, 3.0, 4.0), (0.02, 0.021, 0.022, 0.023))
+    assert Calibration.from_dict(cal.to_dict(), 4) == cal
+    with pytest.raises(CalibrationError, match="unknown"):
+        Calibration.from_dict({"tare": [0]}, 4)
+
+
+@pytest.mark.parametrize("flt", [lambda: MedianFilter(5), lambda: MovingAverage(7)])
+def test_filters_give_the_same_output_for_any_block_split(flt):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=300)
+    t = np.arange(300)
+    whole = flt().process(t, x)[1]
+    f = flt()
+    parts = [f.process(t[a:b], x[a:b])[1] for a, b in ((0, 1), (1, 50), (50, 51), (51, 300))]
+    assert np.allclose(np.concatenate(parts), whole)
+
+
+def _run(det, x, t0=0, block=37):
+    ev = []
+    t = t0 + np.arange(len(x)) * 12.5
+    for a in range(0, len(x), block):
+        ev += det.process(t[a:a + block].astype(np.int64), x[a:a + block])
+    return ev
+
+
+def test_detector_settles_on_steps_and_ignores_noise():
+    rng = np.random.default_rng(3)
+    det = StabilityDetector(StabilityConfig(noise_g=1.5))
+    x = np.concatenate([np.zeros(200), np.full(300, 500.0), np.full(300, 495.0)])
+    x = x + rng.normal(0, 1.5, len(x))
+    ev = _run(det, x)
+    settled = [e for e in ev if isinstance(e, WeightSettled)]
+    changes = [e for e in settled if e.delta_g != 0]
+    assert [round(e.delta_g) for e in changes] == [pytest.approx(500, abs=2),
+                                                   pytest.approx(-5, abs=2)]
+    assert any(isinstance(e, WeightMoving) for e in ev)
+    step = [e for e in changes if e.delta_g > 100][0]
+    assert 200 * 12.5 <= step.t_ms <= 200 * 12.5 + 300  # within 300 ms of the step
+
+
+def test_detector_reports_no_change_for_a_bump_and_tracks_slow_drift():
+    rng = np.random.default_rng(4)
+    det = StabilityDetector(StabilityConfig(noise_g=1.5))
+    n = 4000
+    t = np.arange(n) / 80
+    x = 300 + 0.02 * t * 80 / 80 + rng.normal(0, 1.5, n)  # 0.02 g/s drift
+    ring = np.where((t > 20) & (t < 24), 400 * np.exp(-(t - 20) * 3) * np.sin(50 * (t - 20)), 0)
+    ev = _run(det, x + ring)
+    settled = [e for e in ev if isinstance(e, WeightSettled)]
+    assert settled and all(e.delta_g == 0 for e in settled[1:])
