@@ -17,12 +17,16 @@
   costs one snapshot, not one per input.
 - With nothing to do the worker sleeps on the queue, waking once per ``tick_ms`` only so that
   the engine can let time pass (expectations time out); no input, no redraw.
+- With ``idle_gc`` the full (generation 2) garbage collection runs only when the cart is idle:
+  a full pass over a big basket stalls every thread for tens of milliseconds on a Pi, which
+  would show as a late total. The young generations are collected as usual.
 - The live scale reading and the devices' status are kept here (they are screen state, not
   basket state) and are also handed to the engine, which may use them.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -103,6 +107,7 @@ class Runtime:
         store: str = "Smart cart",
         money=None,
         tick_ms: int = 1000,
+        idle_gc: bool = False,
     ) -> None:
         from cart.ui.view import Money
 
@@ -111,6 +116,9 @@ class Runtime:
         self.store = store
         self.money = money or Money()
         self.tick_ms = tick_ms
+        self.idle_gc = idle_gc
+        self._since_gc = 0  # inputs processed since the last idle collection
+        self._last_gc = 0.0
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._listeners: list[Callable[[CartView], None]] = []
         self._sources: list[Source] = []
@@ -157,6 +165,11 @@ class Runtime:
 
     def start(self) -> None:
         if self._thread is None and not self._closed:
+            if self.idle_gc:
+                # Full collections (tens of ms with a big basket on a Pi) only when idle; the
+                # young generations are still collected as usual.
+                g0, g1, _ = gc.get_threshold()
+                gc.set_threshold(g0, g1, 1_000_000)
             self._view = self._build()
             self._thread = threading.Thread(target=self._run, name="cart-runtime", daemon=True)
             self._thread.start()
@@ -186,6 +199,7 @@ class Runtime:
                 first = self._inbox.get(timeout=timeout)
             except queue.Empty:
                 self._guard(self.engine.advance, self.clock.now_ms())
+                self._collect_if_idle()
                 view = self._build()
                 if view != replace(self._view, seq=view.seq):
                     self._publish(view)
@@ -203,11 +217,21 @@ class Runtime:
                     break
                 self._apply(item)
                 self._done = seq
+                self._since_gc += 1
             self._publish(self._build())
             with self._idle:
                 self._idle.notify_all()
             if stop:
                 return
+
+    def _collect_if_idle(self) -> None:
+        """After a quiet tick, and at most every 5 s, run the full collection (cycles only)."""
+        if not self.idle_gc or self._since_gc == 0:
+            return
+        now = time.monotonic()
+        if now - self._last_gc >= 5.0:
+            gc.collect()
+            self._since_gc, self._last_gc = 0, now
 
     def _apply(self, item) -> None:
         now = self.clock.now_ms()

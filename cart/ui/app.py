@@ -8,6 +8,7 @@ the next snapshot arrives. The app never touches a device, the journal or the co
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import ClassVar, Protocol
 
@@ -20,7 +21,13 @@ from textual.widgets import Footer, Label
 
 from cart.ui import actions
 from cart.ui.literal import literal
-from cart.ui.screens import CheckoutScreen, EntryScreen, PickerScreen, ProduceScreen, StaffScreen
+from cart.ui.screens import (
+    CheckoutScreen,
+    EntryScreen,
+    PickerScreen,
+    ProduceScreen,
+    StaffScreen,
+)
 from cart.ui.view import ANSWER_KEYS, CartView, Choice
 from cart.ui.widgets import (
     AlertBanner,
@@ -127,9 +134,14 @@ class CartApp(App):
         with Horizontal(id="bottom"):
             yield Sums(id="sums")
             yield ScaleReading(id="scale")
-            yield TotalDigits("€0.00", id="total")
+            yield TotalDigits("0.00", id="total")
+        yield from self.compose_bars()
         yield StatusBar(id="status")
         yield Footer()
+
+    def compose_bars(self) -> ComposeResult:
+        """Extra one-line bars above the status bar (the demo adds the shopper's hands)."""
+        return iter(())
 
     def on_mount(self) -> None:
         self.query_one("#sums").border_title = "Totals"
@@ -138,6 +150,10 @@ class CartApp(App):
         self._render_view(self.view)
         self.query_one(BasketLines).focus()
         self.backend.attach(self.show_view)
+        # Everything built so far (libraries, widgets, catalogue) lives as long as the cart:
+        # keep it out of the cyclic collector's full passes, which otherwise stall the screen
+        # for tens of milliseconds on a Pi.
+        self.call_after_refresh(gc.freeze)
 
     def on_unmount(self) -> None:
         self.backend.close()
@@ -290,3 +306,84 @@ class CartApp(App):
 
     def staff_logout(self) -> None:
         self.backend.submit(actions.StaffLogout())
+
+
+class DemoApp(CartApp):
+    """The cart's screen plus the demo shopper's hands (a bar above the status line)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "take", "Take"),
+        Binding("n", "scan", "Scan"),
+        Binding("l", "place", "Place"),
+        Binding("r", "remove", "Remove"),
+        Binding("u", "push", "Push"),
+        Binding("o", "autoplay", "Auto"),
+    ]
+
+    def __init__(self, backend: Backend, world, *, high_contrast: bool = False,
+                 autoplay: bool = False) -> None:
+        super().__init__(backend, high_contrast=high_contrast)
+        self.world = world
+        self._autoplay_at_start = autoplay
+
+    class WorldChanged(Message):
+        """The shopper's hands or the cart changed (posted from the world's thread)."""
+
+    def compose_bars(self) -> ComposeResult:
+        yield Label(id="demo-bar")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.world.listeners.append(lambda: self.post_message(self.WorldChanged()))
+        self._show_world()
+        if self._autoplay_at_start:
+            self.world.set_autoplay(True)
+
+    def on_demo_app_world_changed(self, _message) -> None:
+        self._show_world()
+
+    def _show_world(self) -> None:
+        w = self.world
+        text = literal("DEMO ", style="bold reverse")
+        text.append(" hand: ")
+        text.append_text(literal(w.hand.name if w.hand else "empty", style="bold"))
+        text.append(f"  cart: {len(w.cart)}  ")
+        text.append_text(literal(w.note, style="italic"))
+        self.query_one("#demo-bar", Label).update(text)
+
+    def action_take(self) -> None:
+        choices = tuple(
+            Choice(s.product_id, s.name, "produce" if s.produce else s.code) for s in self.world.shelf
+        )
+
+        def taken(product_id: str | None) -> None:
+            if product_id:
+                self.world.take(product_id)
+
+        self.push_screen(PickerScreen("Shelf", "Take which item?", choices), taken)
+
+    def action_scan(self) -> None:
+        self.world.scan()
+
+    def action_place(self) -> None:
+        self.world.place()
+
+    def action_remove(self) -> None:
+        if not self.world.cart:
+            self.notify("The cart is empty")
+            return
+        choices = tuple(
+            Choice(c.item_id, c.shelf.name, f"{c.grams:.0f} g") for c in self.world.cart
+        )
+
+        def chosen(item_id: str | None) -> None:
+            if item_id:
+                self.world.remove(item_id)
+
+        self.push_screen(PickerScreen("Cart", "Take which item out?", choices), chosen)
+
+    def action_push(self) -> None:
+        self.world.push()
+
+    def action_autoplay(self) -> None:
+        self.world.set_autoplay(not self.world.autoplay)

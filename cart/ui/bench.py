@@ -71,6 +71,7 @@ class BenchStack:
     fill: list
     event: Callable[[int], object]
     classifier_loaded: bool = False
+    keep: object = None
 
 
 class _Shown:
@@ -170,3 +171,57 @@ def run(
         errors=getattr(runtime, "errors", 0),
     )
     return result
+
+
+def load_classifier():
+    """The shipped classifier, loaded and run once (as the cart has it in memory), or None."""
+    try:
+        import numpy as np
+
+        from models.runtime import Classifier, ClassifierError
+    except ImportError:
+        return None
+    try:
+        clf = Classifier()
+        clf.classify(np.zeros((clf.input_size, clf.input_size, 3), np.uint8))
+        return clf
+    except (ClassifierError, OSError, ValueError) as exc:
+        import logging
+
+        logging.getLogger(__name__).warning("classifier not loaded: %s", exc)
+        return None
+
+
+def ui_stack(lines: int = 200, *, classifier: bool = True, fusion: bool | None = None):
+    """The cart as it runs: demo store, fusion in front of the core, a journal on disk with
+    ``synchronous=FULL`` (the cart's setting), the classifier in memory. Every timed event is a
+    barcode scan of a packaged product, which adds a line and changes the total."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from cart.catalog import load_store
+    from cart.clock import ManualClock
+    from cart.events import Scan
+    from cart.ui.stack import build_runtime
+
+    clf = load_classifier() if classifier else None
+    store = load_store()
+    codes = []
+    for p in store.catalog.products:
+        if not p.by_weight and not p.age_min and p.gtins:
+            g = p.gtins[0]
+            codes.append(g.removeprefix("0"))
+    tmp = tempfile.mkdtemp(prefix="cart-bench-ui-")
+    atexit.register(shutil.rmtree, tmp, True)
+    clock = ManualClock()
+    runtime = build_runtime(store, f"{tmp}/journal.sqlite", clock=clock, fusion=fusion)
+
+    def scan(i: int) -> Scan:
+        clock.advance(1)  # events in time order; no expectation times out during the run
+        return Scan(clock.now_ms(), codes[i % len(codes)], "]E0", "scanner:bench")
+
+    fill = [scan(i) for i in range(lines)]
+    stack = BenchStack(runtime, fill, lambda i: scan(i), classifier_loaded=clf is not None)
+    stack.keep = clf  # the classifier stays in memory for the RSS figure
+    return stack

@@ -42,6 +42,7 @@ def build_runtime(
     clock: Clock | None = None,
     fusion: bool | None = None,
     synchronous: str = "FULL",
+    idle_gc: bool = True,
 ) -> Runtime:
     """A runtime over a store (default: the demo store) and its journal (default: the cart's)."""
     from cart.catalog import load_store
@@ -62,4 +63,5 @@ def build_runtime(
         journal.close()
 
     engine.close = close
-    return Runtime(engine, clock=clock, store=store.config.name, money=money_for(store))
+    return Runtime(engine, clock=clock, store=store.config.name, money=money_for(store),
+                   idle_gc=idle_gc)

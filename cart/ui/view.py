@@ -20,6 +20,17 @@ class Money:
     currency: str = "EUR"
     exponent: int = 2
 
+    def number(self, minor: int) -> str:
+        """``1234`` → ``12.34`` (no currency)."""
+        minor = int(minor)
+        whole, frac = divmod(abs(minor), 10**self.exponent)
+        digits = f"{whole}.{frac:0{self.exponent}d}" if self.exponent else f"{whole}"
+        return ("-" if minor < 0 else "") + digits
+
+    @property
+    def symbol(self) -> str | None:
+        return CURRENCY_SYMBOLS.get(self.currency)
+
     def format(self, minor: int, *, sign: bool = False) -> str:
         """``1234`` → ``€12.34``; negative amounts keep their sign (``-€0.50``)."""
         minor = int(minor)

@@ -139,11 +139,25 @@ class BasketLines(ScrollView, can_focus=True):
         self.lines, self.money = lines, money
         if len(self._cache) > 4 * len(lines) + 200:
             self._cache.clear()
-        self.virtual_size = Size(self.scrollable_content_region.width, len(lines))
+        self._set_rows(len(lines))
         if added or self.cursor_row >= len(lines):
             self.cursor_row = max(0, len(lines) - 1)
             self._cursor_into_view()
         self.refresh()
+
+    def _set_rows(self, rows: int) -> None:
+        """A new virtual height without a whole-screen layout (only the scrollbar changes)."""
+        size = Size(self.scrollable_content_region.width, rows)
+        if size == self.virtual_size:
+            return
+        if not self.container_size:
+            self.virtual_size = size  # not laid out yet: the normal path
+            return
+        shown = self.show_vertical_scrollbar
+        self.set_reactive(BasketLines.virtual_size, size)
+        self._scroll_update(size)
+        if self.show_vertical_scrollbar != shown:
+            self.refresh(layout=True)
 
     def _cursor_into_view(self) -> None:
         height = self.scrollable_content_region.height
@@ -230,10 +244,17 @@ class Sums(_Fixed):
 
 
 class TotalDigits(Digits):
+    """The total in large digits; a currency without a symbol the digits can draw goes in the
+    title ("TOTAL SEK")."""
+
     def show(self, view: CartView) -> None:
-        text = view.money.format(view.totals.total)
+        m = view.money
+        text = m.format(view.totals.total) if m.symbol else m.number(view.totals.total)
+        title = "TOTAL" if m.symbol else f"TOTAL {m.currency}"
         if text != self.value:
             self.update(text)
+        if self.border_title != title:
+            self.border_title = title
 
 
 class ScaleReading(_Fixed):

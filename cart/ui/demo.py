@@ -1,0 +1,261 @@
+"""The demo: the whole cart on simulated devices, with a shopper at the keyboard or on autoplay.
+
+A :class:`DemoWorld` owns the simulated devices and the shopper's hands:
+
+- the scanner is a ``cart.sim.scanner.ScannerSim`` read by the real ``drivers.scanner.Scanner``
+  through ``simscanner://`` (the real reader thread and parser run);
+- the scale is a ``cart.sim.scale.SimScale``: the basket's physics, the bridge's real frames and
+  the real host pipeline (frame parser, load cells, filters, stability detector), stepped in
+  real time by the world's thread, which posts the driver's events to the runtime;
+- the shopper takes items off a shelf list, scans them, places them, takes them out, pushes the
+  cart, and answers produce questions on the screen, or an autoplay shopper does all of it.
+
+Everything the world does goes through its own thread (the simulated scale is single-threaded),
+so the screen's keys only queue commands. All events share one clock (``DemoClock``), which the
+world moves with the wall clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+from cart.clock import ManualClock, SystemClock
+from cart.events import DeviceStatus
+
+log = logging.getLogger(__name__)
+
+STEP_S = 0.02  # the world thread's period while anything moves
+
+
+@dataclass(frozen=True, slots=True)
+class ShelfItem:
+    product_id: str
+    name: str
+    code: str  # what the barcode says ("" for loose produce: chosen on the screen)
+    plu: str
+    grams: float  # what one pick weighs (a typical bag of produce)
+    produce: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InCart:
+    item_id: str
+    shelf: ShelfItem
+    grams: float
+
+
+def shelf_from_store(store, rng: random.Random, size: int = 24) -> list[ShelfItem]:
+    """A varied shelf: packaged goods with barcodes and loose produce, none age-restricted."""
+    each, produce = [], []
+    for p in store.catalog.products:
+        if p.age_min:
+            continue
+        if p.by_weight and p.plu and p.unit_weight_g:
+            n = max(1, round(600 / p.unit_weight_g))  # about 600 g of it, whole pieces
+            produce.append(ShelfItem(p.id, p.name, "", p.plu, n * p.unit_weight_g + 5, True))
+        elif not p.by_weight and p.gtins and p.unit_weight_g:
+            g = p.gtins[0]
+            code = g.removeprefix("0")  # printed as EAN-13
+            produce_or_each = ShelfItem(p.id, p.name, code, p.plu, p.unit_weight_g + p.tare_g,
+                                        False)
+            each.append(produce_or_each)
+    rng.shuffle(each)
+    rng.shuffle(produce)
+    shelf = each[: size * 2 // 3] + produce[: size // 3]
+    return sorted(shelf, key=lambda s: s.name)
+
+
+class DemoWorld:
+    """Simulated devices and the shopper's hands. Start with :meth:`start`; ``close()`` is
+    idempotent."""
+
+    def __init__(self, runtime, store, clock: ManualClock, *, seed: int = 7,
+                 profile: str = "typical") -> None:
+        self.runtime = runtime
+        self.store = store
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.shelf = shelf_from_store(store, self.rng)
+        self.hand: ShelfItem | None = None
+        self.cart: list[InCart] = []
+        self.note = "Take an item off the shelf (T)"
+        self._ids = itertools.count(1)
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.autoplay = False
+        self._auto_at = 0.0
+        self.scale = None
+        self.scanner = None
+        self.scanner_sim = None
+        self._seed, self._profile = seed, profile
+        self.listeners: list = []  # called (on the world thread) when hand/cart/note change
+
+    # ---- life --------------------------------------------------------------------------------
+    def start(self) -> None:
+        from cart.sim.scale import SimScale
+        from cart.sim.scanner import ScannerSim
+        from drivers.scanner import Scanner, ScannerConfig
+
+        self._sync_clock()
+        self.scale = SimScale(seed=self._seed, profile=self._profile, clock=self.clock)
+        self.runtime.post(DeviceStatus(self.clock.now_ms(), "scale", "connected", "simulated"))
+        self.scanner_sim = ScannerSim("demo-hand", seed=self._seed)
+        self.scanner = Scanner(
+            ScannerConfig(name="hand", url="simscanner://demo-hand"),
+            on_event=self.runtime.post, clock=self.clock,
+        )
+        self.runtime.add_source(self)
+        self._thread = threading.Thread(target=self._run, name="demo-world", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        if self.scanner is not None:
+            self.scanner.close()
+
+    # ---- commands (any thread) -----------------------------------------------------------------
+    def take(self, product_id: str) -> None:
+        self._commands.put(("take", product_id))
+
+    def scan(self) -> None:
+        self._commands.put(("scan", None))
+
+    def place(self) -> None:
+        self._commands.put(("place", None))
+
+    def remove(self, item_id: str) -> None:
+        self._commands.put(("remove", item_id))
+
+    def push(self) -> None:
+        self._commands.put(("push", None))
+
+    def set_autoplay(self, on: bool) -> None:
+        self._commands.put(("autoplay", on))
+
+    # ---- the world's thread ----------------------------------------------------------------------
+    def _sync_clock(self) -> int:
+        now = SystemClock().now_ms()
+        if now > self.clock.now_ms():
+            self.clock.set(now)
+        return self.clock.now_ms()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                cmd, arg = self._commands.get(timeout=STEP_S)
+            except queue.Empty:
+                cmd = None
+            target = SystemClock().now_ms()
+            try:
+                for ev in self.scale.run_until(max(target, self.clock.now_ms())):
+                    self.runtime.post(ev)
+                if cmd is not None:
+                    self._do(cmd, arg)
+                if self.autoplay and time.monotonic() >= self._auto_at:
+                    self._auto_step()
+            except Exception as exc:  # the demo keeps going; the error is shown
+                log.exception("demo world step failed")
+                self._say(f"Simulation error: {exc}")
+
+    def _say(self, note: str) -> None:
+        self.note = note
+        for fn in list(self.listeners):
+            fn()
+
+    def _do(self, cmd: str, arg) -> None:
+        if cmd == "take":
+            item = next((s for s in self.shelf if s.product_id == arg), None)
+            if item is not None:
+                self.hand = item
+                self._say(f"Holding {item.name}: "
+                          + ("place it (L), then choose it on the screen (P)" if item.produce
+                             else "scan it (N), then place it (L)"))
+        elif cmd == "scan":
+            if self.hand is None:
+                self._say("Nothing in hand to scan")
+            elif not self.hand.code:
+                self._say(f"{self.hand.name} has no barcode: place it and choose it (P)")
+            else:
+                self.scanner_sim.scan(self.hand.code, "]E0")
+                self._say(f"Scanned {self.hand.name}: now place it (L)")
+        elif cmd == "place":
+            if self.hand is None:
+                self._say("Nothing in hand to place")
+                return
+            item = self.hand
+            grams = item.grams * self.rng.uniform(0.97, 1.03) if item.produce else item.grams
+            entry = InCart(f"i{next(self._ids)}", item, grams)
+            self.scale.place(entry.item_id, grams, x=self.rng.uniform(0.2, 0.8),
+                             y=self.rng.uniform(0.2, 0.8), bag=item.produce)
+            self.cart.append(entry)
+            self.hand = None
+            self._say(f"Placed {item.name} ({grams:.0f} g)")
+        elif cmd == "remove":
+            entry = next((c for c in self.cart if c.item_id == arg), None)
+            if entry is not None:
+                self.scale.remove(entry.item_id)
+                self.cart.remove(entry)
+                self._say(f"Took {entry.shelf.name} out of the cart")
+        elif cmd == "push":
+            self.scale.push(duration_ms=3000, intensity=1.0)
+            self._say("Pushing the cart to the next aisle")
+        elif cmd == "autoplay":
+            self.autoplay = bool(arg)
+            self._auto_at = time.monotonic() + 0.5
+            self._say("Autoplay on (O turns it off)" if arg else "Autoplay off")
+
+    def _auto_step(self) -> None:
+        """One step of the autoplay shopper: a small, honest trip with one produce item, one
+        item taken out again, a push between aisles, then check-out."""
+        from cart.ui import actions as ui
+
+        view = self.runtime.view
+        pause = 1.2
+        if view.receipt is not None:
+            self.autoplay = False
+            self._say("Autoplay: trip finished")
+            return
+        produce_alert = next((a for a in view.alerts if a.kind == "weigh_produce"), None)
+        if produce_alert is not None and self.cart and self.cart[-1].shelf.produce:
+            self.runtime.submit(ui.AddProduce(self.cart[-1].shelf.plu, produce_alert.alert_id))
+            self._say(f"Autoplay: chose {self.cart[-1].shelf.name} on the screen")
+        elif view.alerts:
+            pause = 3.0  # let the evidence settle the question, or wait for the shopper
+        elif self.hand is not None:
+            self._do("place", None)
+            pause = 2.5
+        elif len(self.cart) >= 6:
+            self.runtime.submit(ui.Checkout())
+            self._say("Autoplay: paying")
+        else:
+            n = len(self.cart)
+            if n == 3 and not any(c.shelf.produce for c in self.cart):
+                choice = next(s for s in self.shelf if s.produce)
+            elif n == 4 and self.rng.random() < 0.5:
+                self._do("push", None)
+                self._auto_at = time.monotonic() + 4.0
+                return
+            else:
+                choice = self.rng.choice([s for s in self.shelf if not s.produce])
+            self._do("take", choice.product_id)
+            if not choice.produce:
+                self._do("scan", None)
+            pause = 1.5
+        self._auto_at = time.monotonic() + pause
+
+
+def demo_clock() -> ManualClock:
+    return ManualClock(SystemClock().now_ms())
