@@ -228,7 +228,9 @@ class DemoWorld:
             self.autoplay = False
             self._say("Autoplay: trip finished")
             return
-        produce_alert = next((a for a in view.alerts if a.kind == "weigh_produce"), None)
+        produce_alert = next(
+            (a for a in view.alerts if a.kind in ("weigh_produce", "scan_added")), None
+        )
         if produce_alert is not None and self.cart and self.cart[-1].shelf.produce:
             self.runtime.submit(ui.AddProduce(self.cart[-1].shelf.plu, produce_alert.alert_id))
             self._say(f"Autoplay: chose {self.cart[-1].shelf.name} on the screen")

@@ -65,3 +65,22 @@ def build_runtime(
     engine.close = close
     return Runtime(engine, clock=clock, store=store.config.name, money=money_for(store),
                    idle_gc=idle_gc)
+
+
+def fresh_trip(store, journal_path: str | Path, t_ms: int) -> None:
+    """Close any unfinished trip in the journal (cancelled by staff "demo"), so the next start
+    opens a new one. For the demo, whose simulated basket always starts empty."""
+    from cart.basket import CancelSession
+    from cart.journal import Journal
+    from cart.session import CartSession
+
+    path = str(journal_path)
+    if path == ":memory:":
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with Journal(path) as journal:
+        session = CartSession.recover(journal, store, allow_catalog_change=True)
+        if session is not None:
+            t = max(t_ms, session.snapshot().t_ms)
+            session.apply(CancelSession(t, by="staff", staff_id="demo",
+                                        reason="demo restarted"))
