@@ -31,7 +31,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
-from cart.events import Scan, VisionVerdict, WeightMoving, WeightSettled
+from cart.events import DeviceStatus, Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.fusion import actions as A
 from cart.fusion.alerts import (
     KINDS,
@@ -65,10 +65,11 @@ class FusionConfig:
     max_quantity: int = 24
     quantity_window_ms: int = 15_000  # "n × the item just scanned" only soon after its scan
     produce_window_ms: int = 60_000  # produce chosen before placing waits this long
-    readd_window_ms: int = 300_000  # an item taken out and put back within this is re-billed
+    readd_window_ms: int = 120_000  # an item taken out and put back within this is re-billed
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
     recheck_window_ms: int = 10_000  # "show it again": the verdict must come this soon
+    slump_ms: int = 3_000  # a small rise this soon after a produce placement is its rest
     vision_prior: float = 0.97  # prior that a scanned code names the item placed
     vision_flag_below: float = 0.5  # posterior of the scanned product below this: an alert
     vision_min_alt: float = 0.05  # classifier labels weaker than this are not alternatives
@@ -76,6 +77,8 @@ class FusionConfig:
     personal_max_g: float = 600.0  # heavier "personal items" need staff, as do later ones
     personal_vision_max: float = 0.6  # camera this sure of a store product: not personal
     bag_tare_g: float = 5.0  # a store produce bag, when the product names no tare
+    vision_price_margin: float = 0.05  # look-alikes dearer by more than this are alternatives
+    use_vision: bool = True  # False: ignore camera verdicts (the bench's baseline)
 
 
 @dataclass
@@ -183,6 +186,7 @@ class Reconciler:
         self._last_verdict: tuple[int, tuple[tuple[str, float], ...]] | None = None
         self._last_placement: _Placement | None = None
         self._last_unexplained: tuple[int, float] | None = None  # (alert, weight before it)
+        self._last_scanned: _Line | None = None
         self._next_line = 1
         self._n_labels = max(10, len({p.label for p in catalogue.products() if p.label}))
         self._next_flag = 1
@@ -296,6 +300,8 @@ class Reconciler:
         if abs(r2) >= self.cfg.min_change_g and (r2 > 0) == (r > 0):
             r = r2  # the two readings around the action measure it best
         self._accounted = ev.grams
+        if r > 0 and self._merge_slump(r, t, out):
+            return
         self._last_unexplained = None
         n_flags = self._next_flag
         if r > 0:
@@ -307,6 +313,37 @@ class Reconciler:
             if o is not None and o.flag.kind in ("scan_added", "weigh_produce",
                                                  "unexplained_removal", "which_removed"):
                 self._last_unexplained = (fid, before)
+
+    def _merge_slump(self, r: float, t: int, out: list[Effect]) -> bool:
+        """A bag of produce slumps: the scale may settle once on most of it and again on the
+        rest a moment later. A small rise right after a produce placement (or an unexplained
+        one) is the same placement."""
+        pl = self._last_placement
+        if pl is None or t - pl.t_ms > self.cfg.slump_ms or r > 0.5 * pl.grams:
+            return False
+        if pl.flag_id is not None and pl.flag_id in self._open and pl.id in self._placements:
+            o = self._open[pl.flag_id]
+            if o.flag.kind in ("scan_added", "weigh_produce"):
+                pl.grams += r
+                pl.t_ms = t
+                self._replace_flag(out, t, pl.flag_id, grams=pl.grams,
+                                   message=o.flag.message.rsplit("(", 1)[0] + f"({pl.grams:.0f} g)"
+                                   + ("?" if o.flag.kind == "weigh_produce" else ""))
+                return True
+            return False
+        if len(pl.line_ids) == 1 and pl.line_ids[0] in self._lines:
+            ln = self._lines[pl.line_ids[0]]
+            if ln.product.by_weight and ln.weight_g is not None and ln.price_minor is None:
+                del self._lines[ln.id]
+                out.append(LineRemoved(t, ln.id, "re-weighed (the bag settled)"))
+                new = self._add_line(out, t, ln.product, ln.code,
+                                     weight_g=round(ln.weight_g + r, 1), placed=True,
+                                     measured=(ln.measured_g or 0.0) + r)
+                pl.line_ids = [new.id]
+                pl.grams += r
+                pl.t_ms = t
+                return True
+        return False
 
     def _verdict_for(self, t: int, settle_ms: int):
         v = self._last_verdict
@@ -345,8 +382,8 @@ class Reconciler:
                     if not ln.product.by_weight and ln.price_minor is None:
                         self._judge(pl, ln, t, out, learn=True)
                 return
-        # 3. produce chosen before it was placed (unless the camera sees an item sold each)
-        if self._pending_produce and not self._sees_packaged(pl.verdict):
+        # 3. produce chosen before it was placed (the camera then judges it like a scan)
+        if self._pending_produce:
             pp = self._pending_produce.pop(0)
             tare = self._bag_tare(pp.product) if pp.bagged else 0.0
             net = r - tare
@@ -366,7 +403,44 @@ class Reconciler:
                 if len(best) == 1 and best[0].price_minor is None:
                     self._judge(pl, best[0], t, out, learn=True)
                 return
-        # 4. an item taken out a moment ago, put back
+        # 4. more of the item just scanned and placed, put in one by one (its scan said 1)
+        last = self._last_scanned
+        if last is not None and last.placed and last.id in self._lines and not pend and \
+                t - last.t_ms <= cfg.quantity_window_ms and not last.product.by_weight and \
+                last.price_minor is None:
+            p = last.product
+            mean, sig = self._sigma(p)
+            n = round(r / mean) if mean > 0 else 0
+            fits = [k for k in range(max(1, n - 2), n + 3)
+                    if abs(r - k * mean) <= self._tol(k * sig * sig, noise)]
+            post = self._posterior(p, None, pl.verdict)
+            seen = bool(pl.verdict) and dict(pl.verdict).get(p.label or "", 0.0) >= 0.3
+            if len(fits) == 1 and max(fits) <= cfg.max_quantity and \
+                    (seen or pl.verdict is None) \
+                    and (post is None or post >= cfg.vision_flag_below):
+                n = n if n in fits else fits[0]
+                for fid, o in list(self._open.items()):  # the same question, grown
+                    if o.flag.kind == "quantity" and o.product is not None and \
+                            o.product.id == p.id and o.placement is not None and \
+                            not o.placement.line_ids:
+                        total = o.count + n
+                        o.placement.grams += r
+                        o.count = total
+                        self._replace_flag(out, t, fid, grams=o.placement.grams,
+                                           message=f"Looks like {total} more × {p.name}; you "
+                                                   "scanned one. Confirm the quantity or scan "
+                                                   "each one")
+                        return
+                f = self._raise(out, t, "quantity",
+                                f"Looks like {n} more × {p.name}; you scanned one. Confirm the "
+                                "quantity or scan each one", grams=r,
+                                candidates=tuple(Candidate(str(k), f"{k} × {p.name}")
+                                                 for k in fits))
+                o = self._open[f.id]
+                o.product, o.count, o.placement = p, n, pl
+                pl.line_ids = []
+                return
+        # 5. an item taken out a moment ago, put back (unless the camera sees something else)
         best_out = None
         for i, (t_out, ln) in enumerate(self._out):
             if t - t_out > cfg.readd_window_ms:
@@ -374,7 +448,10 @@ class Reconciler:
             m = ln.measured_g if ln.measured_g is not None else ln.expect_g
             z = abs(r - m) / self._tol(ln.expect_sigma**2 * 0.25, noise) if ln.weight_g is None \
                 else abs(r - m) / self._tol(0.0, noise * 1.5)
-            if z <= 1.0 and (best_out is None or z < best_out[0]):
+            post = None if ln.weight_g is not None else \
+                self._posterior(ln.product, r, pl.verdict)
+            if z <= 1.0 and (post is None or post >= cfg.vision_flag_below) and \
+                    (best_out is None or z < best_out[0]):
                 best_out = (z, i)
         if best_out is not None:
             _, i = best_out
@@ -385,7 +462,7 @@ class Reconciler:
             if old.weight_g is None:
                 self._judge(pl, ln, t, out)
             return
-        # 5. n × one pending product: ask to confirm the quantity
+        # 6. n × one pending product: ask to confirm the quantity
         by_prod: dict[str, list[_Line]] = {}
         for ln in pend:
             if not ln.product.by_weight and ln.price_minor is None:
@@ -396,22 +473,28 @@ class Reconciler:
             if mean <= 0 or t - lines[-1].t_ms > cfg.quantity_window_ms:
                 continue
             n = round(r / mean)
-            fits = [k for k in (n - 1, n, n + 1)
-                    if k >= 1 and abs(r - k * mean) <= self._tol(k * sig * sig, noise)]
-            if len(lines) < n <= cfg.max_quantity and fits == [n]:  # only n fits
+            fits = [k for k in range(max(len(lines) + 1, n - 2), n + 3)
+                    if abs(r - k * mean) <= self._tol(k * sig * sig, noise)]
+            if fits and max(fits) <= cfg.max_quantity:
+                if n not in fits:
+                    n = fits[0]
                 post = self._posterior(p, None, pl.verdict)
                 if post is not None and post < cfg.vision_flag_below:
                     continue  # the camera sees something else: not more of the same
                 for ln in lines:
                     self._mark_placed(ln, t, out, mean)
-                f = self._raise(out, t, "quantity",
-                                f"Looks like {n} × {p.name}; you scanned {len(lines)}. "
-                                "Confirm the quantity or scan each one", grams=r)
+                ask = (f"Looks like {n} × {p.name}; you scanned {len(lines)}. "
+                       "Confirm the quantity or scan each one") if len(fits) == 1 else \
+                    (f"How many {p.name} did you put in? Looks like {n}; you scanned "
+                     f"{len(lines)}. Enter the number or scan each one")
+                f = self._raise(out, t, "quantity", ask, grams=r,
+                                candidates=tuple(Candidate(str(k), f"{k} × {p.name}")
+                                                 for k in fits))
                 o = self._open[f.id]
                 o.product, o.count, o.placement = p, n - len(lines), pl
                 pl.line_ids = [ln.id for ln in lines]
                 return
-        # 6. unexplained: ask
+        # 7. unexplained: ask
         self._flag_unexplained(pl, t, out)
 
     def _flag_unexplained(self, pl: _Placement, t: int, out: list[Effect]) -> None:
@@ -427,15 +510,6 @@ class Reconciler:
         self._open[f.id].placement = pl
         self._placements[pl.id] = pl
 
-    def _sees_packaged(self, top) -> bool:
-        """The camera is sure it sees a product sold each (not produce)."""
-        if not top:
-            return False
-        label, prob = top[0]
-        ps = self.catalogue.by_label(label)
-        return prob >= self.cfg.produce_vision_min * 2 and bool(ps) and \
-            all(not p.by_weight for p in ps)
-
     def _produce_suggestions(self, top) -> list[Candidate]:
         if not top:
             return []
@@ -449,18 +523,26 @@ class Reconciler:
                     cands.append(Candidate(code, p.name, float(prob)))
         return cands
 
-    def _best_subset(self, r: float, items, noise: float):
-        """The subset of ``items`` (obj, mean, var) whose total best fits ``r``, or None."""
+    def _best_subset(self, r: float, items, noise: float, *, leave_cost: float = 0.0):
+        """The subset of ``items`` (obj, mean, var) whose total best fits ``r``, or None.
+
+        The smallest set that fits wins (the scale reports items placed one after the other
+        as separate changes); among sets of that size, the best log-likelihood: -z²/2 for the
+        fit, minus ``leave_cost`` for each item left out.
+        """
         items = items[-12:]  # the 12 most recent expectations are plenty
         best = None
-        for k in range(1, min(self.cfg.max_subset, len(items)) + 1):
+        n = len(items)
+        for k in range(1, min(self.cfg.max_subset, n) + 1):
             for combo in itertools.combinations(items, k):
                 m = sum(c[1] for c in combo)
                 z = abs(r - m) / self._tol(sum(c[2] for c in combo), noise)
-                if z <= 1.0 and (best is None or z < best[0] - 1e-9):
-                    best = (z, combo)
-            if best is not None and best[0] < 0.25:
-                break  # a near-exact small subset: do not look for larger ones
+                if z <= 1.0:
+                    score = -0.5 * (z * self.cfg.match_k) ** 2 - leave_cost * (n - k)
+                    if best is None or score > best[0] + 1e-9:
+                        best = (score, combo)
+            if best is not None:
+                break  # items mostly arrive one at a time: the smallest fitting set wins
         return None if best is None else [c[0] for c in best[1]]
 
     def _removed(self, r: float, t: int, noise: float, out: list[Effect]) -> None:
@@ -571,8 +653,13 @@ class Reconciler:
         for label, prob in top:
             if label == p.label or prob < self.cfg.vision_min_alt:
                 continue
-            qs = [q for q in self.catalogue.by_label(label) if q.id != p.id]
-            alts.append(prob * (max(wlik(q) for q in qs) if qs else 1.0 / 3000.0))
+            # only what would cost more is an alternative worth asking about: a look-alike
+            # that is cheaper (or the same price) cannot undercharge
+            qs = [q for q in self.catalogue.by_label(label) if q.id != p.id
+                  and q.by_weight == p.by_weight
+                  and q.price_minor > p.price_minor * (1.0 + self.cfg.vision_price_margin)]
+            if qs:
+                alts.append(prob * max(wlik(q) for q in qs))
         if not alts:
             return 1.0
         pa = (1.0 - self.cfg.vision_prior) / len(alts) * sum(alts)
@@ -599,6 +686,8 @@ class Reconciler:
             self.weights.observe(ln.product, ln.measured_g)
 
     def _on_verdict(self, ev: VisionVerdict, t: int, out: list[Effect]) -> None:
+        if not self.cfg.use_vision:
+            return
         # a re-shown item under a looks_different alert
         for fid, o in list(self._open.items()):
             if o.flag.kind == "looks_different" and o.placement is not None and \
@@ -713,8 +802,14 @@ class Reconciler:
                 return
             g = old.measured_g or 0.0
             if abs(g - mean) <= self._tol(sig * sig, self.cfg.scale_sigma_g):
-                del self._lines[old.id]
-                out.append(LineRemoved(t, old.id, "replaced by the right item"))
+                # the placed item is this one; the first scan stays billed and waits for its
+                # own item (or a cancel): never drop a billed line on the camera's word
+                if old.weight_g is None:
+                    old.placed, old.measured_g = False, None
+                    old.deadline_ms = t + self.cfg.place_timeout_ms
+                else:  # produce weighed under the wrong PLU: that weight was this item
+                    del self._lines[old.id]
+                    out.append(LineRemoved(t, old.id, "replaced by the right item"))
                 self._add_line(out, t, p, found.code, placed=True, measured=g,
                                expect=(mean, sig), price_minor=price)
                 self._resolve(out, t, fid, "right item scanned", "cart")
@@ -962,6 +1057,7 @@ class Reconciler:
                    deadline_ms=deadline)
         self._next_line += 1
         self._lines[ln.id] = ln
+        self._last_scanned = ln
         out.append(LineAdded(t, ln.id, p.id, code, p.name, weight_g, price_minor))
         return ln
 
@@ -1010,6 +1106,7 @@ _HANDLERS = {
     A.EnterCode: Reconciler._on_scan,
     WeightSettled: Reconciler._on_settled,
     WeightMoving: lambda self, ev, t, out: None,  # live display only; settles carry the facts
+    DeviceStatus: lambda self, ev, t, out: None,  # health: shown by the screen, not reconciled
     VisionVerdict: Reconciler._on_verdict,
     A.SelectProduce: Reconciler._on_select_produce,
     A.PickRemoved: Reconciler._on_pick_removed,

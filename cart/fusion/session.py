@@ -139,7 +139,8 @@ class FusionSession:
                         if isinstance(e, Audit) and e.kind.startswith("fusion.staff.login_")),
                        "wrong")
             row = ReplayedStaffLogin(x.t_ms, x.staff_id, res)
-        if isinstance(x, E.WeightMoving) and not effects and not self.record_moving:
+        if isinstance(x, (E.WeightMoving, E.DeviceStatus)) and not effects \
+                and not self.record_moving:
             return effects  # live display only: nothing to replay
         self._commit(x.t_ms, effects, [(x.t_ms, "fusion.input", encode_input(row))])
         return effects

@@ -49,26 +49,42 @@ def line_price(p: Product, weight_g: float | None, price_minor: int | None) -> i
 
 
 class ModelledScale:
-    """Settled-weight events from a stated error model (used when the simulated bridge is not
-    wanted): each settle reads the true total + N(0, σ); pushes emit moving events and, with the
-    profile's rate, a transient false change that settles back when the push ends."""
+    """Settled-weight events from a stated error model (the bench's fast path): each settle
+    reads the true total + N(0, σ); pushes emit moving events and, at the profile's rate, a
+    transient false change that settles back when the push ends. ``sigma_g`` can be measured
+    from the real pipeline in the same run (``calibrate_scale``)."""
 
-    def __init__(self, profile: Profile, rng: random.Random) -> None:
+    def __init__(self, profile: Profile, rng: random.Random, sigma_g: float | None = None,
+                 settle_ms: tuple[int, int] = (350, 900)) -> None:
         self.p, self.rng = profile, rng
+        self.sigma = profile.scale_sigma_g if sigma_g is None else sigma_g
+        self.settle_ms = settle_ms
         self.true_g = 0.0
         self.last_g = 0.0
+        self.items: dict[str, float] = {}
 
     def _settle(self, t: int, settle_ms: int) -> list:
-        g = self.true_g + self.rng.gauss(0.0, self.p.scale_sigma_g)
+        g = self.true_g + self.rng.gauss(0.0, self.sigma)
         ev = WeightSettled(t + settle_ms, round(g, 1), round(g - self.last_g, 1), settle_ms,
-                           round(self.p.scale_sigma_g, 2))
+                           round(self.sigma, 2))
         self.last_g = g
         return [WeightMoving(t, round(g, 1)), ev]
 
-    def change(self, t: int, delta_g: float) -> tuple[list, int]:
+    def _change(self, t: int, delta_g: float) -> tuple[list, int]:
         self.true_g += delta_g
-        settle = int(self.rng.uniform(350, 900 if delta_g < 2000 else 1500))
+        lo, hi = self.settle_ms
+        settle = int(self.rng.uniform(lo, hi if abs(delta_g) < 2000 else hi * 1.6))
         return self._settle(t, settle), t + settle
+
+    def catch_up(self, t: int) -> list:
+        return []
+
+    def place(self, t: int, key: str, grams: float, bag: bool = False) -> tuple[list, int]:
+        self.items[key] = grams
+        return self._change(t, grams)
+
+    def remove(self, t: int, key: str) -> tuple[list, int]:
+        return self._change(t, -self.items.pop(key))
 
     def push(self, t: int, ms: int) -> tuple[list, int]:
         out = [WeightMoving(t, round(self.last_g, 1))]
@@ -77,10 +93,87 @@ class ModelledScale:
             tm = t + ms // 2
             g = self.true_g + shift
             out.append(WeightSettled(tm, round(g, 1), round(g - self.last_g, 1), 600,
-                                     self.p.scale_sigma_g))
+                                     self.sigma))
             self.last_g = g
         settle = int(self.rng.uniform(400, 900))
         return out + self._settle(t + ms, settle), t + ms + settle
+
+
+class BridgeScale:
+    """The scale simulated byte for byte: ``cart.sim.scale.SimScale`` (physical basket model,
+    simulated bridge speaking the wire protocol) read by the real driver core and signal
+    pipeline, in simulated time. Same interface as ``ModelledScale``; about 15 ms of CPU per
+    placement, so the bench uses it with ``--scale bridge`` (or to calibrate the model)."""
+
+    def __init__(self, profile: Profile, seed: int, t0_ms: int = T0) -> None:
+        from cart.clock import ManualClock
+        from cart.sim.scale import SimScale
+
+        self.clock = ManualClock(t0_ms)
+        self.sim = SimScale(seed=seed, profile=profile.name, clock=self.clock)
+        self.rng = random.Random(seed + 4242)
+        self.sim.run_until(t0_ms + 500)
+
+    def _now(self, t: int) -> int:
+        return max(int(t), self.clock.now_ms())
+
+    def catch_up(self, t: int) -> list:
+        """Events up to ``t`` (the scale keeps reporting while the shopper does other things)."""
+        if t <= self.clock.now_ms():
+            return []
+        return self._run(t)[0]
+
+    def _run(self, until: int) -> tuple[list, int]:
+        evs = [e for e in self.sim.run_until(until)
+               if isinstance(e, (WeightSettled, WeightMoving))]
+        settled = [e.t_ms for e in evs if isinstance(e, WeightSettled)]
+        return evs, (settled[-1] if settled else until)
+
+    def place(self, t: int, key: str, grams: float, bag: bool = False) -> tuple[list, int]:
+        t = self._now(t)
+        pl = self.sim.place(key, grams, self.rng.uniform(0.2, 0.8), self.rng.uniform(0.2, 0.8),
+                            t_ms=t, bag=bag)
+        return self._run(pl.t_settle_ms + 700)
+
+    def remove(self, t: int, key: str) -> tuple[list, int]:
+        t = self._now(t)
+        pl = self.sim.remove(key, t_ms=t)
+        return self._run(pl.t_settle_ms + 700)
+
+    def push(self, t: int, ms: int) -> tuple[list, int]:
+        t = self._now(t)
+        end = self.sim.push(ms, t_ms=t)
+        return self._run(end + 1500)
+
+
+def calibrate_scale(profile: Profile, n: int = 40, seed: int = 99) -> dict:
+    """Measure the real pipeline's settled-change error on ``n`` simulated placements
+    (5 g to 5 kg, pushes between): the σ the modelled scale then uses, in the same run."""
+    rig = BridgeScale(profile, seed)
+    rng = random.Random(seed)
+    t = T0 + 1000
+    errs: list[float] = []
+    settles: list[int] = []
+    false_changes = 0
+    for i in range(n):
+        g = math.exp(rng.uniform(math.log(5.0), math.log(5000.0)))
+        evs, t_end = rig.place(t, f"c{i}", g)
+        d = sum(e.delta_g for e in evs if isinstance(e, WeightSettled))
+        errs.append(d - g)
+        settles += [e.settle_ms for e in evs if isinstance(e, WeightSettled) and e.delta_g]
+        evs, t_end = rig.push(t_end + 2000, int(rng.uniform(2000, 6000)))
+        false_changes += sum(1 for e in evs if isinstance(e, WeightSettled)
+                             and abs(e.delta_g) >= 6.0)
+        t = t_end + 3000
+    errs.sort(key=abs)
+    p50 = abs(errs[len(errs) // 2])
+    p95 = abs(errs[min(len(errs) - 1, int(0.95 * len(errs)))])
+    settles.sort()
+    return {"placements": n, "delta_error_g_p50": round(p50, 2),
+            "delta_error_g_p95": round(p95, 2),
+            "reading_sigma_g": round(max(0.2, p50 / 0.6745 / math.sqrt(2)), 3),
+            "settle_ms_p50": settles[len(settles) // 2] if settles else None,
+            "false_changes_per_push": round(false_changes / n, 4)}
 
 
 class ModelledVision:
@@ -125,10 +218,13 @@ class Rig:
     scanner driver is present), a scale, a camera model."""
 
     def __init__(self, profile: Profile, labels: list[tuple[str, str]], seed: int,
-                 vision=None) -> None:
+                 vision=None, scale: str = "model", scale_sigma_g: float | None = None) -> None:
         self.rng = random.Random(seed * 7919 + 17)
         self.profile = profile
-        self.scale = ModelledScale(profile, self.rng)
+        if scale == "bridge":
+            self.scale = BridgeScale(profile, seed)
+        else:
+            self.scale = ModelledScale(profile, self.rng, sigma_g=scale_sigma_g)
         self.vision = vision or ModelledVision(labels, 0.86, self.rng)
         try:
             from cart.sim.scanner import ScannerSim
@@ -180,7 +276,8 @@ class TripRunner:
     in-memory journal (the same code path as on the cart, without fsync)."""
 
     def __init__(self, store, profile: Profile, *, config=None, vision_factory=None,
-                 weights=None, keep_log: bool = False) -> None:
+                 weights=None, keep_log: bool = False, scale: str = "model",
+                 scale_sigma_g: float | None = None) -> None:
         from cart.fusion.store import StoreProducts
 
         self.store = store
@@ -193,6 +290,8 @@ class TripRunner:
         self.vision_factory = vision_factory
         self.weights = weights
         self.keep_log = keep_log
+        self.scale = scale
+        self.scale_sigma_g = scale_sigma_g
 
     def run(self, trip: Trip) -> TripResult:
         return _Play(self, trip).run()
@@ -205,7 +304,8 @@ class _Play:
 
         self.r, self.trip = runner, trip
         vision = runner.vision_factory(trip.seed) if runner.vision_factory else None
-        self.rig = Rig(runner.profile, runner.labels, trip.seed, vision)
+        self.rig = Rig(runner.profile, runner.labels, trip.seed, vision, runner.scale,
+                       runner.scale_sigma_g)
         self.rng = random.Random(trip.seed * 31 + 5)
         self.journal = Journal(":memory:")
         self.fs = FusionSession.start(self.journal, runner.store, T0, config=runner.config,
@@ -228,6 +328,9 @@ class _Play:
         self._shown_flags: set[int] = set()
         self.last_placed: TruthItem | None = None
         self.group_size = 1
+        self.preselected: list[TruthItem] = []
+        self.bags = 0
+        self.group_extra: list[TruthItem] = []
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -244,6 +347,12 @@ class _Play:
     def _effect(self, e) -> None:
         if isinstance(e, LineAdded):
             self.lines[e.line_id] = e
+            if e.weight_g is not None:  # chosen produce got weighed: nothing left to choose
+                for it in self.preselected:
+                    if (it.claimed or it.product).id == e.product_id and \
+                            abs(it.net_g - e.weight_g) <= max(15.0, 0.1 * it.net_g):
+                        self.preselected.remove(it)
+                        break
         elif isinstance(e, LineRemoved):
             self.lines.pop(e.line_id, None)
         elif isinstance(e, FlagRaised):
@@ -267,6 +376,9 @@ class _Play:
 
     def advance(self, dt: int) -> None:
         self.t += max(0, int(dt))
+        evs = self.rig.scale.catch_up(self.t)
+        if evs:
+            self.feed(evs)
         for e in self.fs.tick(self.t):
             self._effect(e)
 
@@ -293,7 +405,7 @@ class _Play:
         rig, t = self.rig, self.t
         if op.kind == "scan":
             it = self.item(op.items[0])
-            code = op.code or _code(it.product)
+            code = op.code or _code(it.claimed or it.product)
             evs = rig.scan(t, code)
             self.feed(evs)
             if any(o[0] == "item" and o[1] is it for o in self.owed):
@@ -301,16 +413,22 @@ class _Play:
             elif it.idx in self.shown:
                 self.extra_scans.append(it)  # scanned a second time
             self.shown.update(op.items)  # a quantity group: one scan for all of them
+            self.group_extra += [self.item(i) for i in op.items[1:]]
         elif op.kind == "select_produce":
             it = self.item(op.items[0])
-            code = op.code or _code(it.product)
+            code = op.code or _code(it.claimed or it.product)
             self.feed([A.SelectProduce(t, None, code, it.bagged)])
             self.shown.add(it.idx)
+            self.preselected.append(it)
         elif op.kind == "place":
             its = [self.item(i) for i in op.items]
             # the camera sees the (first) item entering, just before the weight settles
             evs = rig.view(t + 200, its[0].product.label) if len(its) == 1 else []
-            sevs, t_end = rig.scale.change(t, sum(i.grams for i in its))
+            sevs, t_end = [], t
+            for k, it in enumerate(its):  # several items: one after the other
+                at = t if k == 0 else t_end + int(self.rng.uniform(150, 600))
+                e, t_end = rig.scale.place(at, f"i{it.idx}", it.grams, it.bagged)
+                sevs += e
             self.feed(evs + sevs)
             self.last_placed = its[0]
             self.group_size = len(its)
@@ -325,13 +443,14 @@ class _Play:
             self.t = max(self.t, t_end)
         elif op.kind == "remove":
             it = self.item(op.items[0])
-            sevs, t_end = rig.scale.change(t, -it.grams)
+            sevs, t_end = rig.scale.remove(t, f"i{it.idx}")
             it.in_cart = False
             self.removed.append(it)
             self.feed(sevs)
             self.t = max(self.t, t_end)
         elif op.kind == "bag":
-            sevs, t_end = rig.scale.change(t, op.grams)
+            self.bags += 1
+            sevs, t_end = rig.scale.place(t, f"bag{self.bags}", op.grams)
             self.owed.append(("bag", op.grams))
             self.feed(rig.view(t + 200, None) + sevs)
             self.t = max(self.t, t_end)
@@ -365,6 +484,19 @@ class _Play:
         if f.kind in ("scan_added", "weigh_produce"):
             if self.next_scan is not None:
                 return False  # about to scan it anyway
+            extra = next((it for it in self.group_extra
+                          if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)), None)
+            if extra is not None:  # one more of what they scanned once: scan it too
+                self.group_extra.remove(extra)
+                self.feed(self.rig.scan(t, _code(extra.product)))
+                return True
+            pre = next((it for it in self.preselected
+                        if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)), None)
+            if pre is not None:  # produce they chose before placing: choose it again here
+                self.preselected.remove(pre)
+                self.feed([A.SelectProduce(t, f.id, _code(pre.claimed or pre.product),
+                                           pre.bagged)])
+                return True
             if not self.owed:
                 if cheat == "never_scanned" and f.kind == "scan_added" and \
                         f.id not in self.shown_flags():
@@ -372,7 +504,12 @@ class _Play:
                     self.feed([A.DeclarePersonal(t, f.id)])  # the cheater's lie
                     return True
                 return False
-            what, x = self.owed.pop(self._owed_for(f.grams or 0.0))
+            i = self._owed_for(f.grams or 0.0)
+            what, x = self.owed[i]
+            g = x if what == "bag" else x.grams
+            if abs(g - (f.grams or 0.0)) > max(15.0, 0.1 * g):
+                return False  # not what they put in: they cannot answer this one
+            self.owed.pop(i)
             if what == "bag":
                 self.feed([A.DeclarePersonal(t, f.id)])
             elif what == "produce":
@@ -393,7 +530,7 @@ class _Play:
             for c in f.candidates:
                 lid = int(c.key.split(":")[1])
                 ln = self.lines.get(lid)
-                if ln and any(r.product.id == ln.product_id for r in self.removed):
+                if ln and self.removed and self.removed[-1].product.id == ln.product_id:
                     self.feed([A.PickRemoved(t, f.id, lid)])
                     return True
             return False
@@ -404,8 +541,18 @@ class _Play:
                 _, x = self.owed.pop(i)  # not more of those: the item they forgot to scan
                 self.feed(self.rig.scan(t, _code(x.product)))
                 return True
-            n = self.group_size if cheat is None else None  # honest: the count they placed
+            n = None
+            if cheat is None and self.last_placed is not None:  # honest: they count them
+                n = max(1, round((f.grams or 0.0) / self.last_placed.grams))
+                if not f.message.startswith("Looks like") or " more " not in f.message:
+                    n = self.group_size
             self.feed([A.ConfirmQuantity(t, f.id, n)])
+            if f.id not in self.flags and n:
+                pid = self.last_placed.product.id if self.last_placed else None
+                for _ in range(n):
+                    it = next((x for x in self.group_extra if x.product.id == pid), None)
+                    if it is not None:
+                        self.group_extra.remove(it)
             return f.id not in self.flags
         if f.kind == "looks_different":
             if f.id in self.shown_flags():

@@ -1,0 +1,143 @@
+"""``cart bench trips``: many simulated trips, scored against the truth, as one JSON line.
+
+Metrics (see docs/FUSION.md for the definitions and what is real and what is modelled):
+
+- ``exact_bill_rate``: honest trips (mistakes included, no cheat) that checked out with every
+  item billed exactly, weighed items within the legal tolerance, and no staff help (a legally
+  required age check is not counted as help; ``age_check_rate`` says how often it happened);
+- ``review_rate``: trips that needed staff or could not check out, over all trips; also
+  ``review_rate_honest`` and ``review_rate_with_age_checks``;
+- ``catch_rate``: per cheat type, the share of cheating trips where the cheat did not go
+  through silently (staff review, or a bill not below the truth);
+- ``false_alerts_per_trip``: alerts on honest trips that the shopper's own behaviour did not
+  cause (``alerts_per_trip`` counts all of them);
+- ``overcharged_minor`` / ``undercharged_minor``: money silently billed too much / too little,
+  over trips that checked out without staff and whose lines were not exact;
+- ``trips_per_s``: wall-clock throughput of this process (one core).
+
+The baseline is the same fusion with the camera ignored (weight and scans only), on the same
+trips in the same run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from cart.sim.shopper import CHEATS, PROFILES, ShopperModel
+from cart.sim.trips import TripResult, TripRunner
+
+
+def summarize(results: list[TripResult], seconds: float) -> dict:
+    n = len(results)
+    honest = [r for r in results if r.honest]
+    cheats: dict[str, list[bool]] = defaultdict(list)
+    for r in results:
+        if r.cheat:
+            cheats[r.cheat].append(bool(r.caught))
+    over = under = 0
+    over_trips = under_trips = 0
+    for r in results:
+        if r.review or r.exact:
+            continue
+        d = r.bill_minor - r.truth_minor
+        if r.honest and d == 0:
+            continue
+        if d > 0:
+            over += d
+            over_trips += 1
+        elif d < 0:
+            under += -d
+            under_trips += 1
+    h = max(1, len(honest))
+    return {
+        "trips": n,
+        "honest_trips": len(honest),
+        "exact_bill_rate": round(sum(r.exact for r in honest) / h, 5),
+        "review_rate": round(sum(r.review and not r.age_check for r in results) / max(1, n), 5),
+        "review_rate_honest": round(sum(r.review and not r.age_check for r in honest) / h, 5),
+        "review_rate_with_age_checks": round(sum(r.review for r in results) / max(1, n), 5),
+        "age_check_rate": round(sum(r.age_check for r in results) / max(1, n), 5),
+        "catch_rate": {c: round(sum(v) / len(v), 4) for c, v in sorted(cheats.items())},
+        "cheat_trips": {c: len(cheats.get(c, ())) for c in CHEATS},
+        "false_alerts_per_trip": round(sum(r.false_alerts for r in honest) / h, 4),
+        "alerts_per_trip": round(sum(r.alerts for r in honest) / h, 4),
+        "overcharged_minor": over,
+        "overcharged_trips": over_trips,
+        "undercharged_minor": under,
+        "undercharged_trips": under_trips,
+        "trips_per_s": round(n / seconds, 2) if seconds > 0 else None,
+    }
+
+
+def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | None = None,
+              baseline: bool = True, vision: str = "auto", progress=None) -> dict:
+    from cart.fusion.reconciler import FusionConfig
+
+    prof = PROFILES[profile]
+    runner = TripRunner(store, prof, vision_factory=vision_factory(store, vision))
+    if scenario is not None:
+        from cart.sim.scenario import load_scenario
+
+        trip, _header = load_scenario(scenario, runner.products)
+        plan = [trip] * trips
+    else:
+        model = ShopperModel(list(runner.products.products()), prof)
+        plan = [model.trip(seed * 1_000_003 + i) for i in range(trips)]
+    t0 = time.perf_counter()
+    results = []
+    for i, trip in enumerate(plan):
+        results.append(runner.run(_fresh(trip)))
+        if progress and (i + 1) % 100 == 0:
+            progress(i + 1)
+    dt = time.perf_counter() - t0
+    out = {"bench": "trips", "profile": profile, "seed": seed}
+    if scenario is not None:
+        out["scenario"] = scenario
+    out.update(summarize(results, dt))
+    out["vision"] = runner_vision_name(runner)
+    out["scale"] = "modelled settles (see docs/FUSION.md)"
+    out["scanner"] = "simulated scanner bytes through drivers.scanner.ScanDecoder"
+    if baseline:
+        blind = TripRunner(store, prof, config=FusionConfig(use_vision=False),
+                           vision_factory=vision_factory(store, vision))
+        t1 = time.perf_counter()
+        base = [blind.run(_fresh(trip)) for trip in plan]
+        b = summarize(base, time.perf_counter() - t1)
+        out["baseline"] = {"name": "same fusion, camera ignored",
+                           **{k: b[k] for k in ("exact_bill_rate", "review_rate",
+                                                "catch_rate", "false_alerts_per_trip",
+                                                "undercharged_minor", "overcharged_minor")}}
+        cr, bcr = out["catch_rate"], b["catch_rate"]
+        out["catch_ratio_vs_baseline"] = {
+            c: (round(cr[c] / bcr[c], 3) if bcr.get(c) else None) for c in cr}
+    return out
+
+
+def _fresh(trip):
+    """Trips carry mutable ground truth (what is in the cart): play a copy."""
+    import copy
+
+    return copy.deepcopy(trip)
+
+
+def vision_factory(store, mode: str):
+    """Camera verdicts: "measured" (real classifier outputs, cached; see cart.sim.vision),
+    "modelled" (a stated confusion model), or "auto" (measured when the cache is there)."""
+    if mode in ("auto", "measured"):
+        try:
+            from cart.sim.vision import MeasuredVision
+
+            table = MeasuredVision.load_table()
+        except (ImportError, FileNotFoundError, ValueError):
+            if mode == "measured":
+                raise
+            return None
+        return lambda seed: MeasuredVision(table, seed)
+    return None
+
+
+def runner_vision_name(runner) -> str:
+    if runner.vision_factory is None:
+        return "modelled confusion (see docs/FUSION.md)"
+    return "measured: real int8 classifier outputs on real photos, cached per class"

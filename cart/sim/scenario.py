@@ -1,0 +1,144 @@
+"""Hand-written trips: a scenario file is a timeline of shopper steps with its ground truth.
+
+TOML, validated before anything runs (unknown keys, unknown products, unknown item names,
+bad numbers: one clear error per problem, naming the file and the entry)::
+
+    name = "barcode swap, weight alike"
+    profile = "clean"            # clean | typical | harsh (device noise and camera model)
+    seed = 7                      # device noise and camera draws
+
+    [[item]]
+    id = "wine"                   # a name for the steps below
+    product = "red-wine-75"       # catalogue product id
+    grams = 1250.0                # real weight on the scale (default: the catalogue's)
+    bagged = false                # produce in a store bag (its tare is in the catalogue)
+    cheat = "barcode_swap"        # optional: never_scanned | barcode_swap | cheaper_plu |
+    claimed = "juice-1l"          #   scanned_not_placed; claimed: the product pretended
+
+    [[step]]
+    do = "scan"                   # scan | place | remove | select_produce | bag | push | checkout
+    items = ["wine"]              # scan/select_produce: one item; place: one or more
+    after_ms = 3000               # time since the previous step (default 3000)
+    code = "..."                  # optional: the code scanned / PLU entered instead
+    grams = 120.0                 # bag: its weight
+    ms = 5000                     # push: how long
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from cart.sim.shopper import CHEATS, Op, Trip, TruthItem
+
+STEP_KINDS = ("scan", "place", "remove", "select_produce", "bag", "push", "checkout")
+_TOP = {"name", "profile", "seed", "item", "step", "description"}
+_ITEM = {"id", "product", "grams", "bagged", "cheat", "claimed"}
+_STEP = {"do", "items", "after_ms", "code", "grams", "ms"}
+
+
+class ScenarioError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_scenario(path: str | Path, products) -> tuple[Trip, dict]:
+    """Parse and validate a scenario; returns the trip and its header (name, profile, seed)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ScenarioError([f"{path}: cannot read scenario: {exc}"]) from None
+    problems: list[str] = []
+    for k in raw:
+        if k not in _TOP:
+            problems.append(f"{path}: unknown key {k!r}")
+    header = {"name": str(raw.get("name", path.stem)), "profile": raw.get("profile", "clean"),
+              "seed": raw.get("seed", 1)}
+    if header["profile"] not in ("clean", "typical", "harsh"):
+        problems.append(f"{path}: profile {header['profile']!r}: use clean, typical or harsh")
+    if not isinstance(header["seed"], int) or isinstance(header["seed"], bool):
+        problems.append(f"{path}: seed must be an integer")
+    items: list[TruthItem] = []
+    by_name: dict[str, TruthItem] = {}
+    for i, it in enumerate(raw.get("item", [])):
+        where = f"{path}: item {i + 1}"
+        if not isinstance(it, dict):
+            problems.append(f"{where}: must be a table")
+            continue
+        for k in it:
+            if k not in _ITEM:
+                problems.append(f"{where}: unknown key {k!r}")
+        name = it.get("id")
+        if not isinstance(name, str) or not name or name in by_name:
+            problems.append(f"{where}: 'id' must be a unique non-empty string")
+            continue
+        p = products.get(it.get("product", ""))
+        if p is None:
+            problems.append(f"{where} ({name}): unknown product {it.get('product')!r}")
+            continue
+        grams = it.get("grams", p.unit_weight_g)
+        if not isinstance(grams, (int, float)) or isinstance(grams, bool) or grams <= 0:
+            problems.append(f"{where} ({name}): grams must be a positive number")
+            continue
+        bagged = bool(it.get("bagged", False))
+        cheat = it.get("cheat")
+        if cheat is not None and cheat not in CHEATS:
+            problems.append(f"{where} ({name}): cheat {cheat!r}: one of {', '.join(CHEATS)}")
+        claimed = None
+        if "claimed" in it:
+            claimed = products.get(it["claimed"])
+            if claimed is None:
+                problems.append(f"{where} ({name}): unknown claimed product {it['claimed']!r}")
+        bag = (p.tare_g if p.tare_g > 0 else 5.0) if bagged else 0.0
+        ti = TruthItem(len(items), p, float(grams) + bag, float(grams), bagged=bagged,
+                       cheat=cheat, claimed=claimed)
+        items.append(ti)
+        by_name[name] = ti
+    ops: list[Op] = []
+    for i, st in enumerate(raw.get("step", [])):
+        where = f"{path}: step {i + 1}"
+        if not isinstance(st, dict):
+            problems.append(f"{where}: must be a table")
+            continue
+        for k in st:
+            if k not in _STEP:
+                problems.append(f"{where}: unknown key {k!r}")
+        kind = st.get("do")
+        if kind not in STEP_KINDS:
+            problems.append(f"{where}: 'do' must be one of {', '.join(STEP_KINDS)}")
+            continue
+        names = st.get("items", [])
+        if isinstance(names, str):
+            names = [names]
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            problems.append(f"{where}: unknown item(s) {', '.join(map(repr, missing))}")
+            continue
+        need = {"scan": 1, "select_produce": 1, "remove": 1}.get(kind)
+        if need is not None and len(names) != 1:
+            problems.append(f"{where}: {kind} takes exactly one item")
+            continue
+        if kind == "place" and not names:
+            problems.append(f"{where}: place needs at least one item")
+            continue
+        after = st.get("after_ms", 3000)
+        if not isinstance(after, int) or after < 0:
+            problems.append(f"{where}: after_ms must be a non-negative integer")
+            continue
+        code = st.get("code")
+        if code is not None and not isinstance(code, str):
+            problems.append(f"{where}: code must be a string")
+            continue
+        ops.append(Op(kind, after, tuple(by_name[n].idx for n in names), code=code,
+                      grams=float(st.get("grams", 0.0)), ms=int(st.get("ms", 0))))
+    if not ops or ops[-1].kind != "checkout":
+        problems.append(f"{path}: the last step must be 'checkout'")
+    if problems:
+        raise ScenarioError(problems)
+    cheats = {it.cheat for it in items if it.cheat}
+    trip = Trip(header["seed"], items, ops, cheat=next(iter(cheats)) if cheats else None,
+                age_check=any(it.product.age_restricted for it in items))
+    trip.bag_g = sum(op.grams for op in ops if op.kind == "bag")
+    return trip, header
