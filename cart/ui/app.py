@@ -234,6 +234,15 @@ class CartApp(App):
         else:
             self.notify(alert.action)
 
+    def _current(self, alert_id: str, kinds) -> str:
+        """The open question a prompt answers. A question can be re-asked under a new id while
+        its prompt is open (the weight changed again); then the answer goes to the new one."""
+        ids = [a.alert_id for a in self.view.alerts]
+        if not alert_id or alert_id in ids:
+            return alert_id
+        same = [a.alert_id for a in self.view.alerts if a.kind in kinds]
+        return same[-1] if same else alert_id
+
     def _open_alert(self, alert) -> None:
         if alert.kind in PRODUCE_KINDS:
             self._open_produce(alert.alert_id, alert.choices)
@@ -241,7 +250,8 @@ class CartApp(App):
 
         def answered(choice: str | None) -> None:
             if choice is not None:
-                self.backend.submit(actions.Answer(alert.alert_id, choice))
+                alert_id = self._current(alert.alert_id, {alert.kind})
+                self.backend.submit(actions.Answer(alert_id, choice))
 
         self.push_screen(PickerScreen(alert.message, alert.action, alert.choices), answered)
 
@@ -249,10 +259,11 @@ class CartApp(App):
         def chosen(key: str | None) -> None:
             if key is None:
                 return
-            if alert_id and key in ANSWER_KEYS:  # "it is my own item", not a product
-                self.backend.submit(actions.Answer(alert_id, key))
+            answering = self._current(alert_id, PRODUCE_KINDS | {"scan_added"})
+            if answering and key in ANSWER_KEYS:  # "it is my own item", not a product
+                self.backend.submit(actions.Answer(answering, key))
             else:
-                self.backend.submit(actions.AddProduce(key, alert_id))
+                self.backend.submit(actions.AddProduce(key, answering))
 
         self.push_screen(ProduceScreen(suggestions, self.backend.search_products), chosen)
 

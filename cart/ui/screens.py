@@ -84,7 +84,7 @@ class ProduceScreen(ModalScreen[str | None]):
             yield Label("Produce: what is on the scale?", classes="dialog-title")
             yield Static(
                 "Type the PLU from the sticker or part of the name"
-                + ("; 1–3 take the camera's suggestions." if self._suggestions else "."),
+                + ("; 1–3 choose from the list below." if self._suggestions else "."),
                 classes="dialog-prompt",
             )
             yield Input(placeholder="PLU or name", id="query", max_length=40)

@@ -47,7 +47,7 @@ def test_shelf_has_packaged_goods_and_produce():
 
 
 async def test_take_scan_place_and_pay_with_keys(demo):
-    store, runtime, world = demo
+    _, runtime, world = demo
     app = DemoApp(runtime, world)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: any(d.name == "scale" for d in app.view.devices))
@@ -71,7 +71,7 @@ async def test_take_scan_place_and_pay_with_keys(demo):
 
 
 async def test_produce_placed_then_chosen_by_plu(demo):
-    store, runtime, world = demo
+    _, runtime, world = demo
     app = DemoApp(runtime, world)
     async with app.run_test(size=(100, 30)) as pilot:
         item = next(s for s in world.shelf if s.produce)
@@ -92,7 +92,7 @@ async def test_produce_placed_then_chosen_by_plu(demo):
 
 
 async def test_autoplay_reaches_the_scale_and_screen(demo):
-    store, runtime, world = demo
+    _, runtime, world = demo
     app = DemoApp(runtime, world, autoplay=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: len(app.view.lines) >= 1 and world.cart, timeout=20)

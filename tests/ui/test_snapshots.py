@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cart.ui.app import CartApp
+from cart.ui.screens import CheckoutScreen, PickerScreen, ProduceScreen, StaffScreen
 from cart.ui.view import AlertView, Choice, Receipt, ScaleView
 
 from .conftest import WHICH_REMOVED, RecordingBackend, sample_view
@@ -24,6 +25,20 @@ def app_with(view, **kwargs) -> CartApp:
     return CartApp(RecordingBackend(view), **kwargs)
 
 
+def until_screen(kind):
+    """run_before for snap_compare: wait (bounded) until a screen of ``kind`` is on top."""
+
+    async def wait(pilot) -> None:
+        for _ in range(200):
+            if isinstance(pilot.app.screen, kind):
+                await pilot.pause()
+                return
+            await pilot.pause(0.01)
+        raise AssertionError(f"{kind.__name__} did not open")
+
+    return wait
+
+
 def test_main_screen(snap_compare):
     assert snap_compare(app_with(sample_view()), terminal_size=(80, 24))
 
@@ -41,18 +56,21 @@ def test_seven_inch_screen_with_prompt(snap_compare):
 
 
 def test_which_item_picker(snap_compare):
-    assert snap_compare(app_with(sample_view(alerts=(WHICH_REMOVED,))), terminal_size=(80, 24))
+    app = app_with(sample_view(alerts=(WHICH_REMOVED,)))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=until_screen(PickerScreen))
 
 
 def test_produce_entry(snap_compare):
-    assert snap_compare(app_with(sample_view(alerts=(PRODUCE,))), terminal_size=(80, 24))
+    app = app_with(sample_view(alerts=(PRODUCE,)))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=until_screen(ProduceScreen))
 
 
 def test_staff_mode(snap_compare):
     age = AlertView(
         "a4", "age", "Red Wine 75 cl needs an age check", "Staff: check ID", staff_only=True
     )
-    assert snap_compare(app_with(sample_view(alerts=(age,), staff=True)), terminal_size=(80, 24))
+    app = app_with(sample_view(alerts=(age,), staff=True))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=until_screen(StaffScreen))
 
 
 def test_checkout(snap_compare):
@@ -61,4 +79,5 @@ def test_checkout(snap_compare):
         "Demo Market\nArla Standard Milk 1 l   2 x €1.29   €2.58\nTOTAL   €16.37",
         "CART1:S-42:1637",
     )
-    assert snap_compare(app_with(sample_view(receipt=receipt)), terminal_size=(80, 24))
+    app = app_with(sample_view(receipt=receipt))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=until_screen(CheckoutScreen))
