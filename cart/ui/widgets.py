@@ -293,6 +293,8 @@ class StatusBar(_Fixed):
             text.append_text(literal(dev.name, style=style))
             if dev.state != "connected":
                 text.append(f" {dev.state}", style=style)
+                if dev.detail and dev.state == "error":
+                    text.append_text(literal(": " + dev.detail[:60], style=style))
             errors = [f"{k}={v}" for k, v in dev.counters if v]
             if errors:
                 text.append_text(literal(" " + ",".join(errors), style="dim"))
