@@ -271,6 +271,9 @@ class ScaleReading(_Fixed):
 
 
 STATE_MARK = {"connected": "●", "reconnecting": "◐", "disconnected": "○", "error": "✖"}
+# Counters worth the shopper's or the staff's eye (totals such as "frames" are not).
+ERROR_WORDS = ("error", "gap", "overflow", "lost", "drop", "discard", "fail", "retr", "reboot",
+               "saturat", "overlong", "invalid", "framing", "control")
 
 
 class StatusBar(_Fixed):
@@ -283,7 +286,9 @@ class StatusBar(_Fixed):
             text.append(" ")
         if not devices:
             text.append("no devices", style="dim")
-        for i, dev in enumerate(devices):
+        # problems first, so a narrow screen still shows them
+        ordered = sorted(devices, key=lambda d: d.state == "connected")
+        for i, dev in enumerate(ordered):
             if i:
                 text.append("  ")
             style = {"connected": "", "reconnecting": "bold", "error": "bold reverse"}.get(
@@ -294,8 +299,11 @@ class StatusBar(_Fixed):
             if dev.state != "connected":
                 text.append(f" {dev.state}", style=style)
                 if dev.detail and dev.state == "error":
-                    text.append_text(literal(": " + dev.detail[:60], style=style))
-            errors = [f"{k}={v}" for k, v in dev.counters if v]
+                    detail = dev.detail if len(dev.detail) <= 32 else dev.detail[:31] + "…"
+                    text.append_text(literal(": " + detail, style=style))
+            errors = [
+                f"{k}={v}" for k, v in dev.counters if v and any(w in k for w in ERROR_WORDS)
+            ]
             if errors:
                 text.append_text(literal(" " + ",".join(errors), style="dim"))
         self._set(text)

@@ -44,7 +44,8 @@ def test_shipped_profile_validates():
 
     path = Path(__file__).resolve().parents[2] / "hardware/profiles/cart-v1.toml"
     scale, scanners, cameras = device_configs(path, load_profile(path))
-    assert scanners and scanners[0].name == "handheld"
+    assert scale is not None and scale.channels == 4
+    assert scanners[0].name == "handheld" and cameras[0].name == "basket"
 
 
 async def test_profile_devices_feed_the_screen(tmp_path):
