@@ -25,12 +25,22 @@ def app_with(view, **kwargs) -> CartApp:
     return CartApp(RecordingBackend(view), **kwargs)
 
 
-def until_screen(kind):
-    """run_before for snap_compare: wait (bounded) until a screen of ``kind`` is on top."""
+def until_screen(kind, then_show=None):
+    """run_before for snap_compare: once the main screen has settled, optionally hand the app a
+    new snapshot, then wait (bounded) until a screen of ``kind`` is on top."""
 
     async def wait(pilot) -> None:
-        for _ in range(200):
-            if isinstance(pilot.app.screen, kind):
+        base = pilot.app.screen_stack[0]
+        if then_show is not None:
+            for _ in range(300):
+                if base.query("FooterKey"):
+                    break
+                await pilot.pause(0.01)
+            await pilot.pause()
+            pilot.app.backend.push(then_show)
+        for _ in range(300):
+            # the screen is open and the footer under it has its keys (both settle async)
+            if isinstance(pilot.app.screen, kind) and base.query("FooterKey"):
                 await pilot.pause()
                 return
             await pilot.pause(0.01)
@@ -56,21 +66,21 @@ def test_seven_inch_screen_with_prompt(snap_compare):
 
 
 def test_which_item_picker(snap_compare):
-    app = app_with(sample_view(alerts=(WHICH_REMOVED,)))
-    assert snap_compare(app, terminal_size=(80, 24), run_before=until_screen(PickerScreen))
+    wait = until_screen(PickerScreen, sample_view(alerts=(WHICH_REMOVED,), seq=5))
+    assert snap_compare(app_with(sample_view()), terminal_size=(80, 24), run_before=wait)
 
 
 def test_produce_entry(snap_compare):
-    app = app_with(sample_view(alerts=(PRODUCE,)))
-    assert snap_compare(app, terminal_size=(80, 24), run_before=until_screen(ProduceScreen))
+    wait = until_screen(ProduceScreen, sample_view(alerts=(PRODUCE,), seq=5))
+    assert snap_compare(app_with(sample_view()), terminal_size=(80, 24), run_before=wait)
 
 
 def test_staff_mode(snap_compare):
     age = AlertView(
         "a4", "age", "Red Wine 75 cl needs an age check", "Staff: check ID", staff_only=True
     )
-    app = app_with(sample_view(alerts=(age,), staff=True))
-    assert snap_compare(app, terminal_size=(80, 24), run_before=until_screen(StaffScreen))
+    wait = until_screen(StaffScreen, sample_view(alerts=(age,), staff=True, seq=5))
+    assert snap_compare(app_with(sample_view()), terminal_size=(80, 24), run_before=wait)
 
 
 def test_checkout(snap_compare):
@@ -79,5 +89,5 @@ def test_checkout(snap_compare):
         "Demo Market\nArla Standard Milk 1 l   2 x €1.29   €2.58\nTOTAL   €16.37",
         "CART1:S-42:1637",
     )
-    app = app_with(sample_view(receipt=receipt))
-    assert snap_compare(app, terminal_size=(80, 24), run_before=until_screen(CheckoutScreen))
+    wait = until_screen(CheckoutScreen, sample_view(receipt=receipt, seq=5))
+    assert snap_compare(app_with(sample_view()), terminal_size=(80, 24), run_before=wait)
