@@ -12,7 +12,7 @@ Pure: the only notion of "today" (for expiry dates) comes from the ``t_ms`` the 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
@@ -105,6 +105,30 @@ class ScanMatch:
     def ok(self) -> bool:
         return not self.reason and (self.product is not None or self.coupon is not None)
 
+    @property
+    def needs_weighing(self) -> bool:
+        """A product sold by weight whose code carries neither weight nor price (a PLU or a
+        plain GTIN): it must be weighed (``WeighProduce``) before it can go on the bill."""
+        p, it = self.product, self.interpretation
+        return (p is not None and p.by_weight and it.weight_g is None and it.price is None)
+
+    def to_event(self, t_ms: int, line: str):
+        """The basket event this scan stands for: ``AddLine`` (qty from a count label, grams
+        and price from a label) or ``ApplyCoupon``. Raises ValueError when the scan cannot go
+        on the bill as it is (rejected, unknown, or needs weighing)."""
+        from cart.basket import AddLine, ApplyCoupon
+
+        if not self.ok:
+            raise ValueError(self.reason or "nothing matched")
+        if self.coupon is not None:
+            return ApplyCoupon(t_ms, code=self.coupon.code)
+        if self.needs_weighing:
+            raise ValueError(f"{self.product.name} is sold by weight: weigh it")
+        it = self.interpretation
+        return AddLine(t_ms, line=line, product=self.product.id, qty=it.count or 1,
+                       grams=it.weight_g if self.product.by_weight else None, price=it.price,
+                       code=it.text)
+
 
 def printable(text: str, limit: int = 80) -> str:
     """``text`` safe to print or show: control and escape characters as ``\\xNN``, cut at limit."""
@@ -177,6 +201,17 @@ def _interpret(code, symbology, config, t_ms) -> Interpretation:
     if bad is not None:
         return _reject(text, sym, f"contains control character {printable(bad)!r}")
 
+    addon_note = ""
+    if sym == "]E3" and text.isascii() and text.isdigit():
+        # EAN/UPC with a 2- or 5-digit add-on (periodicals, books): price the main code.
+        main = {15: 13, 18: 13, 10: 8, 13: 8}.get(len(text))
+        if main is None:
+            return _reject(text, sym, f"EAN with add-on: unexpected length {len(text)}")
+        text, addon_note = text[:main], f"add-on {text[main:]} ignored"
+        sym_id = None
+    elif sym in ("]E1", "]E2"):
+        return _reject(text, sym, "an EAN add-on alone is not a product code")
+
     gs1 = sym_id.gs1_symbology if sym_id else None
     if gs1 is not None:
         if gs1 in GS1Symbology.with_gtin() and gs1 not in GS1Symbology.with_gs1_messages():
@@ -190,6 +225,9 @@ def _interpret(code, symbology, config, t_ms) -> Interpretation:
         return _from_digital_link(text, sym, config, t_ms)
     if text.startswith("("):
         return _from_gs1_message(text, sym, config, t_ms, hri=True)
+    if addon_note:
+        it = _from_digits(text, sym, config, gtin_only=True)
+        return replace(it, warnings=(*it.warnings, addon_note)) if it.ok else it
     if text.isascii() and text.isdigit():
         if len(text) in (4, 5):
             return _from_plu(text, sym)

@@ -240,15 +240,48 @@ class Catalog:
 
 @dataclass(frozen=True)
 class Store:
-    """A validated store: its config and catalogue."""
+    """A validated store: its config and catalogue.
+
+    ``sources`` are the exact bytes of ``store.toml`` and ``catalog.toml`` it was loaded from;
+    the journal keeps a copy per digest so a session always replays with the prices it had.
+    """
 
     config: StoreConfig
     catalog: Catalog
     path: Path
+    sources: tuple[bytes, bytes] = field(default=(b"", b""), repr=False, compare=False)
 
     @property
     def digest(self) -> str:
         return self.catalog.digest
+
+
+@dataclass(frozen=True, slots=True)
+class StoreProfile:
+    """The ``[store]`` section of a hardware profile: where the store and journal live."""
+
+    path: Path
+    journal: str
+    journal_synchronous: str = "FULL"
+
+
+def store_profile(section: Any, file: str = "profile", base: Path | None = None) -> StoreProfile:
+    """Validate a profile's ``[store]`` table. Relative paths are taken from ``base``."""
+    problems: list[Problem] = []
+    e = _Entry(section, file, "store", problems, {"path", "journal", "journal_synchronous"})
+    path = e.text("path", max_len=400)
+    journal = e.text("journal", max_len=400)
+    sync = e.text("journal_synchronous", "FULL")
+    if sync is not None and sync not in ("FULL", "NORMAL", "EXTRA"):
+        e.fail("journal_synchronous", "must be FULL, EXTRA or NORMAL")
+    if problems:
+        raise CatalogError(problems)
+    folder = Path(path)
+    if base is not None and not folder.is_absolute():
+        folder = base / folder
+    if base is not None and journal != ":memory:" and not Path(journal).is_absolute():
+        journal = str(base / journal)
+    return StoreProfile(folder, journal, sync)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,33 +314,43 @@ def load_store(path: str | Path = DEMO_STORE) -> Store:
     """
     p = Path(path)
     folder = p if p.is_dir() else p.parent
-    store_path, catalog_path = folder / STORE_FILE, folder / CATALOG_FILE
     problems: list[Problem] = []
-    store_doc = _read_toml(store_path, problems)
-    catalog_doc = _read_toml(catalog_path, problems)
+    data: dict[str, bytes] = {}
+    for name in (STORE_FILE, CATALOG_FILE):
+        try:
+            data[name] = (folder / name).read_bytes()
+        except OSError as exc:
+            problems.append(Problem(name, "file", "", f"cannot read: {exc.strerror or exc}"))
     if problems:
         raise CatalogError(problems)
-    config = _validate_store(store_doc, store_path.name, problems)
+    return load_store_bytes(data[STORE_FILE], data[CATALOG_FILE], path=folder)
+
+
+def load_store_bytes(store_toml: bytes, catalog_toml: bytes, *,
+                     path: str | Path = "<memory>") -> Store:
+    """Validate a store from the bytes of its two files (e.g. the copy kept in a journal)."""
+    problems: list[Problem] = []
+    store_doc = _parse_toml(store_toml, STORE_FILE, problems)
+    catalog_doc = _parse_toml(catalog_toml, CATALOG_FILE, problems)
+    if problems:
+        raise CatalogError(problems)
+    config = _validate_store(store_doc, STORE_FILE, problems)
     tax_ids = set(config.tax_classes) if config else set()
-    digest = hashlib.sha256(store_path.read_bytes() + b"\0" + catalog_path.read_bytes())
-    catalog = _validate_catalog(catalog_doc, catalog_path.name, tax_ids, problems, digest.hexdigest())
+    digest = hashlib.sha256(store_toml + b"\0" + catalog_toml).hexdigest()
+    catalog = _validate_catalog(catalog_doc, CATALOG_FILE, tax_ids, problems, digest)
     if problems or config is None or catalog is None:
         raise CatalogError(problems)
-    return Store(config=config, catalog=catalog, path=folder)
+    return Store(config=config, catalog=catalog, path=Path(path),
+                 sources=(bytes(store_toml), bytes(catalog_toml)))
 
 
-def _read_toml(path: Path, problems: list[Problem]) -> dict[str, Any]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        problems.append(Problem(path.name, "file", "", f"cannot read: {exc.strerror or exc}"))
-        return {}
+def _parse_toml(data: bytes, name: str, problems: list[Problem]) -> dict[str, Any]:
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        problems.append(Problem(path.name, "file", "", f"not UTF-8 text at byte {exc.start}"))
+        problems.append(Problem(name, "file", "", f"not UTF-8 text at byte {exc.start}"))
     except tomllib.TOMLDecodeError as exc:
-        problems.append(Problem(path.name, "file", "", f"not valid TOML: {exc}"))
+        problems.append(Problem(name, "file", "", f"not valid TOML: {exc}"))
     return {}
 
 

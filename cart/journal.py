@@ -47,6 +47,11 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (session, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_status ON sessions(status, opened_ms);
+CREATE TABLE IF NOT EXISTS stores (
+    digest TEXT PRIMARY KEY,
+    store_toml BLOB NOT NULL,
+    catalog_toml BLOB NOT NULL
+);
 """
 
 
@@ -175,8 +180,13 @@ class Journal:
 
     # -- writing --------------------------------------------------------------------------------
 
-    def open_session(self, session: str, t_ms: int, rows: Iterable[Any] = ()) -> list[int]:
-        """Create a session and append its first rows, in one transaction."""
+    def open_session(self, session: str, t_ms: int, rows: Iterable[Any] = (), *,
+                     store: tuple[str, bytes, bytes] | None = None) -> list[int]:
+        """Create a session and append its first rows, in one transaction.
+
+        ``store``: ``(digest, store.toml bytes, catalog.toml bytes)`` of the store the session
+        is priced with, kept once per digest so the session can always be replayed exactly.
+        """
         if not isinstance(session, str) or not session or len(session) > 64:
             raise JournalError(f"session id must be a short non-empty string, got {session!r}")
         encoded = [_encode(r) for r in rows]
@@ -191,6 +201,9 @@ class Journal:
                     db.execute("ROLLBACK")
                     raise JournalError(f"session {session!r} already exists") from None
                 seqs = self._insert(db, session, 0, encoded)
+                if store is not None:
+                    db.execute("INSERT OR IGNORE INTO stores VALUES (?, ?, ?)",
+                               (store[0], bytes(store[1]), bytes(store[2])))
                 db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 self._rollback(db)
@@ -334,6 +347,36 @@ class Journal:
         if row is None or row[0] is None:
             return None
         return json.loads(row[0])
+
+    def store_sources(self, digest: str) -> tuple[bytes, bytes] | None:
+        """The store files a session was opened with (see ``open_session(store=...)``)."""
+        with self._lock:
+            row = self._conn().execute(
+                "SELECT store_toml, catalog_toml FROM stores WHERE digest=?", (digest,)).fetchone()
+        return (bytes(row[0]), bytes(row[1])) if row else None
+
+    def prune(self, closed_before_ms: int) -> int:
+        """Delete sessions closed before ``closed_before_ms`` (rows and receipt); open sessions
+        are never touched. Returns how many sessions went. The file shrinks at the next
+        checkpoint/VACUUM; the space is reused meanwhile."""
+        with self._lock:
+            db = self._conn()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                ids = [r[0] for r in db.execute(
+                    "SELECT id FROM sessions WHERE status != 'open' AND closed_ms < ?",
+                    (int(closed_before_ms),))]
+                for sid in ids:
+                    db.execute("DELETE FROM events WHERE session=?", (sid,))
+                    db.execute("DELETE FROM sessions WHERE id=?", (sid,))
+                db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                self._rollback(db)
+                raise JournalError(f"{self.path}: {exc}") from exc
+            for sid in ids:
+                self._status.pop(sid, None)
+                self._last_seq.pop(sid, None)
+            return len(ids)
 
     def count(self, session: str) -> int:
         with self._lock:

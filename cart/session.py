@@ -11,6 +11,7 @@ its rows through the same fold.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -42,6 +43,7 @@ class CartSession:
         self.store = store
         self.basket = basket
         self._listeners: list[Callable] = []
+        self._lock = threading.RLock()  # apply() may be called from the UI and fusion threads
 
     @property
     def id(self) -> str:
@@ -56,7 +58,8 @@ class CartSession:
         basket = Basket(store, sid)
         ev = OpenSession(t_ms=t_ms, store=store.config.id, catalog_digest=store.digest, cart=cart)
         basket.check(ev)
-        journal.open_session(sid, t_ms, [ev])
+        sources = (store.digest, *store.sources) if store.sources[1] else None
+        journal.open_session(sid, t_ms, [ev], store=sources)
         basket.apply(ev)
         return cls(journal, store, basket)
 
@@ -76,7 +79,7 @@ class CartSession:
             session_id = info.id
         basket = replay(journal, store, session_id, allow_catalog_change=allow_catalog_change,
                         on_row=on_row)
-        return cls(journal, store, basket)
+        return cls(journal, basket.store, basket)
 
     @classmethod
     def resume_or_start(cls, journal: Journal, store: Store, t_ms: int, **kw) -> CartSession:
@@ -91,8 +94,14 @@ class CartSession:
         ``extra``: namespaced rows (``(t_ms, "fusion.x", {...})``) journaled with the events.
         Raises BasketError (nothing journaled) or JournalError (nothing applied).
         """
-        extra = list(extra)
-        for t, kind, _ in extra:
+        with self._lock:
+            snap = self._apply_locked(events, list(extra))
+        for fn in list(self._listeners):
+            fn(snap)
+        return snap
+
+    def _apply_locked(self, events, extra):
+        for _, kind, _ in extra:
             if is_basket_kind(kind):
                 raise BasketError(f"extra rows must be namespaced (\"area.kind\"), got {kind!r}")
         trial = self.basket.copy() if len(events) > 1 else self.basket
@@ -121,20 +130,20 @@ class CartSession:
                 self.basket._apply(ev)
         else:
             self.basket = trial
-        snap = self.basket.snapshot()
-        for fn in list(self._listeners):
-            fn(snap)
-        return snap
+        return self.basket.snapshot()
 
     def record(self, *rows: Row) -> list[int]:
         """Journal namespaced rows of another subsystem (no basket change)."""
         for _, kind, _ in rows:
             if is_basket_kind(kind):
                 raise BasketError(f"record() takes namespaced kinds only, got {kind!r}")
-        return self.journal.append(self.id, rows)
+        with self._lock:
+            return self.journal.append(self.id, rows)
 
     def snapshot(self):
-        return self.basket.snapshot()
+        """The current snapshot (safe to call from another thread than the one applying)."""
+        with self._lock:
+            return self.basket.snapshot()
 
     def subscribe(self, fn: Callable) -> Callable[[], None]:
         """Call ``fn(snapshot)`` after every applied change; returns an unsubscribe function."""
@@ -149,25 +158,51 @@ class CartSession:
 def replay(journal: Journal, store: Store, session_id: str, *,
            allow_catalog_change: bool = False,
            on_row: Callable[[Entry], None] | None = None) -> Basket:
-    """Fold a journaled session into a Basket (namespaced rows go to ``on_row`` only)."""
+    """Fold a journaled session into a Basket (namespaced rows go to ``on_row`` only).
+
+    The session is replayed with the store it was opened with: ``store`` when its digest
+    matches, else the copy the journal kept. Only when there is no copy does it use ``store``,
+    and then only with ``allow_catalog_change=True`` (prices may differ); otherwise
+    RecoveryError. The returned basket's ``store`` is the one used.
+    """
     if journal.session(session_id) is None:
         raise JournalError(f"no session {session_id!r}")
-    basket = Basket(store, session_id)
-    first = True
+    basket: Basket | None = None
     for entry in journal.events(session_id):
         if on_row is not None:
             on_row(entry)
-        if first:
-            first = False
+        if basket is None:
             if entry.kind != OpenSession.KIND:
                 raise RecoveryError(f"session {session_id!r} does not start with 'open'")
-            digest = entry.payload.get("catalog_digest", "")
-            if digest != store.digest and not allow_catalog_change:
-                raise RecoveryError(
-                    f"session {session_id!r} was priced with another catalogue "
-                    f"({digest[:12]} != {store.digest[:12]}); pass allow_catalog_change")
+            basket = Basket(_pinned_store(journal, store, session_id,
+                                          entry.payload.get("catalog_digest", ""),
+                                          allow_catalog_change), session_id)
         try:
             basket.apply_row(entry.t_ms, entry.kind, entry.payload)
         except BasketError as exc:
             raise RecoveryError(f"session {session_id!r} seq {entry.seq}: {exc}") from exc
+    if basket is None:
+        raise RecoveryError(f"session {session_id!r} has no rows")
     return basket
+
+
+def _pinned_store(journal: Journal, store: Store, session_id: str, digest: str,
+                  allow_catalog_change: bool) -> Store:
+    if digest == store.digest:
+        return store
+    sources = journal.store_sources(digest) if isinstance(digest, str) else None
+    if sources is not None:
+        from cart.catalog import CatalogError, load_store_bytes
+
+        try:
+            return load_store_bytes(*sources, path=f"{journal.path}#{digest[:12]}")
+        except CatalogError as exc:
+            if not allow_catalog_change:
+                raise RecoveryError(f"session {session_id!r}: its journaled store no longer "
+                                    f"validates: {exc}") from exc
+    if allow_catalog_change:
+        return store
+    raise RecoveryError(
+        f"session {session_id!r} was priced with another catalogue "
+        f"({str(digest)[:12]} != {store.digest[:12]}) and the journal has no copy of it; "
+        "pass allow_catalog_change")

@@ -154,8 +154,12 @@ def candidate_regions(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     small code in a large frame is enlarged without enlarging the whole frame."""
     h, w = gray.shape
     scale = min(1.0, GATE_SIDE / max(h, w))
-    small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale,
-                                                 interpolation=cv2.INTER_AREA)
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        scale = size[0] / w
+    else:
+        small = gray
     small = small.astype(np.float32)
     gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
@@ -185,12 +189,17 @@ def candidate_regions(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     return boxes
 
 
-def _overlap(a: Decoded, b: Decoded) -> bool:
-    ax = [p[0] for p in a.corners]
-    ay = [p[1] for p in a.corners]
-    bx = [p[0] for p in b.corners]
-    by = [p[1] for p in b.corners]
-    return not (max(ax) < min(bx) or max(bx) < min(ax) or max(ay) < min(by) or max(by) < min(ay))
+def _overlap(a: Decoded, b: Decoded, slack: float = 0.25) -> bool:
+    """Whether two reads are of the same place. A linear code's reported outline can be a
+    single scan line, so each box is widened by ``slack`` times its longest side first."""
+    boxes = []
+    for d in (a, b):
+        xs = [p[0] for p in d.corners]
+        ys = [p[1] for p in d.corners]
+        pad = slack * max(max(xs) - min(xs), max(ys) - min(ys))
+        boxes.append((min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad))
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = boxes
+    return not (ax1 < bx0 or bx1 < ax0 or ay1 < by0 or by1 < ay0)
 
 
 class Decoder:

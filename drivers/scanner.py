@@ -153,6 +153,7 @@ class LineParser:
         self._buf = bytearray()
         self._overlong = False  # discarding the rest of an over-long line
         self._after_cr = False  # last byte seen was a CR (ANY mode: a following LF is not a line)
+        self._last = -1  # last byte of the unfinished line, kept or not (split CRLF detection)
         self._prefix = self.config.prefix.encode("utf-8")
         self._suffix = self.config.suffix.encode("utf-8")
         self._term = TERMINATORS[self.config.terminator]
@@ -162,6 +163,7 @@ class LineParser:
         self._buf.clear()
         self._overlong = False
         self._after_cr = False
+        self._last = -1
 
     @property
     def pending(self) -> int:
@@ -200,8 +202,9 @@ class LineParser:
     def _feed_fixed(self, data: bytes, t_ms: int, out: list) -> None:
         term = self._term
         # A terminator may be split across reads (CR|LF): search in held tail + new data.
-        if len(term) == 2 and self._buf.endswith(term[:1]) and data.startswith(term[1:]):
-            self._buf.pop()
+        if len(term) == 2 and self._last == term[0] and data[:1] == term[1:]:
+            if not self._overlong:
+                self._buf.pop()
             self._end_line(t_ms, out)
             data = data[1:]
         while data:
@@ -214,7 +217,10 @@ class LineParser:
             data = data[i + len(term):]
 
     def _append(self, chunk: bytes) -> None:
-        if not chunk or self._overlong:
+        if not chunk:
+            return
+        self._last = chunk[-1]  # even when discarding: it may be the CR of a split CRLF
+        if self._overlong:
             return
         # Keep one byte beyond the limit (a split CRLF terminator may sit there).
         room = self.config.max_line + len(self._term) - len(self._buf)
@@ -229,6 +235,7 @@ class LineParser:
         overlong = self._overlong or len(raw) > self.config.max_line
         self._buf.clear()
         self._overlong = False
+        self._last = -1
         self.counters.lines += 1
         if overlong:
             out.append(self._reject(t_ms, "overlong",
@@ -445,6 +452,16 @@ class Scanner:
         )
 
     def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._connect_and_read()
+            except Exception as exc:  # a bug must not silently end the scanner: log, retry
+                log.exception("%s: reader failed; restarting", self.config.device)
+                self._close_port()
+                self._set_state("error", f"{type(exc).__name__}: {exc}")
+                self._stop.wait(self.config.reconnect_max_ms / 1000)
+
+    def _connect_and_read(self) -> None:
         backoff_ms = self.config.reconnect_min_ms
         first = True
         while not self._stop.is_set():
@@ -482,7 +499,8 @@ class Scanner:
             try:
                 n = port.in_waiting
                 data = port.read(n if n > 0 else 1)
-            except (serial.SerialException, OSError, TypeError) as exc:  # unplugged
+            except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+                # unplugged (or the port closed under us by close())
                 if self._stop.is_set():
                     return
                 self.read_errors += 1

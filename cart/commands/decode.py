@@ -16,6 +16,19 @@ def register(sub) -> None:
                    help="zxing-cpp alone with default options (no extra passes)")
     p.set_defaults(func=_decode)
 
+    for name, what in (("scanner", "URL"), ("camera", "SOURCE")):
+        q = sub.add_parser(
+            name, help=f"read a barcode {name} and print its events as JSON lines "
+                       "(for bringing a device up)")
+        q.add_argument("target", metavar=what,
+                       help="serial URL or path (/dev/ttyACM0, simscanner://NAME)" if name ==
+                       "scanner" else "V4L2 index or path, video file, or image folder")
+        q.add_argument("--profile", help="take the other settings from this hardware profile")
+        q.add_argument("--name", default=None, help=f"the [{name}.NAME] section to use")
+        q.add_argument("--count", type=int, default=0, help="stop after this many scans")
+        q.add_argument("--seconds", type=float, default=0, help="stop after this long")
+        q.set_defaults(func=_listen, device=name)
+
 
 def register_bench(sub) -> None:
     p = sub.add_parser("decode", help="decode rate, false positives and speed vs zxing-cpp")
@@ -82,48 +95,63 @@ def _collect(dirs):
     return items, skipped
 
 
-def _score(name, fn, items, images, repeat):
+class _Score:
+    """Tally of one decoder over the benchmark images."""
+
+    def __init__(self) -> None:
+        self.decoded = self.total = self.misreads = self.false_positives = self.negatives = 0
+        self.seconds = 0.0
+        self.calls = 0
+        self.per_set: dict[str, list[int]] = {}
+        self.failures: list[tuple[str, int, str, list[str]]] = []
+
+    def add(self, set_name, path, angle, expected, texts, seconds) -> None:
+        self.seconds += seconds
+        self.calls += 1
+        row = self.per_set.setdefault(set_name, [0, 0])
+        if expected is None:
+            self.negatives += 1
+            if texts:
+                self.false_positives += 1
+                self.failures.append((str(path), angle, "false positive", texts))
+            return
+        self.total += 1
+        row[1] += 1
+        if any(t != expected for t in texts):
+            self.misreads += 1
+            self.failures.append((str(path), angle, "misread", texts))
+        elif texts:
+            self.decoded += 1
+            row[0] += 1
+
+    def summary(self) -> dict:
+        return {
+            "decode_rate": round(self.decoded / max(self.total, 1), 4),
+            "decoded": self.decoded,
+            "images": self.total,
+            "misreads": self.misreads,
+            "false_positives": self.false_positives,
+            "negatives": self.negatives,
+            "ms_per_image": round(1000 * self.seconds / max(self.calls, 1), 3),
+            "per_set": {k: f"{v[0]}/{v[1]}" for k, v in sorted(self.per_set.items())},
+        }
+
+
+def _score(fns, items, images, repeat):
+    """Run every decoder on every image and rotation, interleaved image by image so that both
+    see the same machine load; returns one :class:`_Score` per decoder."""
     import time
 
-    stats = {"decoded": 0, "total": 0, "misreads": 0, "false_positives": 0, "negatives": 0,
-             "seconds": 0.0, "calls": 0}
-    per_set: dict[str, list[int]] = {}
-    failures = []
+    scores = [_Score() for _ in fns]
     for (set_name, path, expected), rotations in zip(items, images, strict=True):
         for angle, img in rotations:
-            t0 = time.perf_counter()
-            for _ in range(repeat):
-                found = fn(img)
-            stats["seconds"] += (time.perf_counter() - t0) / repeat
-            stats["calls"] += 1
-            texts = [d.text for d in found]
-            row = per_set.setdefault(set_name, [0, 0])
-            if expected is None:
-                stats["negatives"] += 1
-                if texts:
-                    stats["false_positives"] += 1
-                    failures.append((str(path), angle, "false positive", texts))
-                continue
-            stats["total"] += 1
-            row[1] += 1
-            wrong = [t for t in texts if t != expected]
-            if wrong:
-                stats["misreads"] += 1
-                failures.append((str(path), angle, "misread", texts))
-            elif texts:
-                stats["decoded"] += 1
-                row[0] += 1
-    total = max(stats["total"], 1)
-    return {
-        "decode_rate": round(stats["decoded"] / total, 4),
-        "decoded": stats["decoded"],
-        "images": stats["total"],
-        "misreads": stats["misreads"],
-        "false_positives": stats["false_positives"],
-        "negatives": stats["negatives"],
-        "ms_per_image": round(1000 * stats["seconds"] / max(stats["calls"], 1), 3),
-        "per_set": {k: f"{v[0]}/{v[1]}" for k, v in sorted(per_set.items())},
-    }, failures
+            for fn, score in zip(fns, scores, strict=True):
+                t0 = time.perf_counter()
+                for _ in range(repeat):
+                    found = fn(img)
+                dt = (time.perf_counter() - t0) / repeat
+                score.add(set_name, path, angle, expected, [d.text for d in found], dt)
+    return scores
 
 
 def _bench_decode(args) -> int:
@@ -146,10 +174,10 @@ def _bench_decode(args) -> int:
         kept.append(item)
         images.append([(0, img), (180, cv2.rotate(img, cv2.ROTATE_180))])
     decoder = Decoder()
-    ours, our_fail = _score("cart", decoder.decode, kept, images, args.repeat)
-    base, _ = _score("zxing", zxing_decode, kept, images, args.repeat)
+    ours_score, base_score = _score([decoder.decode, zxing_decode], kept, images, args.repeat)
+    ours, base = ours_score.summary(), base_score.summary()
     if not args.quiet:
-        for path, angle, what, texts in our_fail:
+        for path, angle, what, texts in ours_score.failures:
             print(json.dumps({"path": path, "rotation": angle, "problem": what, "texts": texts}))
         for path in unreadable:
             print(json.dumps({"path": path, "problem": "unreadable image (not counted)"}))
@@ -177,4 +205,68 @@ def _bench_camera(args) -> int:
 
     result = bench_camera(frames=args.frames, photos=args.photos)
     print(json.dumps(result), flush=True)
+    return 0
+
+
+def _listen(args) -> int:
+    """Print a device's events as JSON lines until --count scans, --seconds, or Ctrl-C."""
+    import dataclasses
+    import queue
+    import time
+    import tomllib
+
+    section: dict = {}
+    name = args.name or ("handheld" if args.device == "scanner" else "basket")
+    if args.profile:
+        try:
+            with open(args.profile, "rb") as f:
+                profile = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            print(f"cart {args.device}: {args.profile}: {exc}", file=sys.stderr)
+            return 2
+        tables = profile.get(args.device, {})
+        section = tables.get(name, {}) if isinstance(tables, dict) else {}
+        if not isinstance(section, dict):
+            print(f"cart {args.device}: [{args.device}.{name}] must be a table", file=sys.stderr)
+            return 2
+        section = dict(section)
+        if not section and args.name:
+            print(f"cart {args.device}: no [{args.device}.{name}] in {args.profile}",
+                  file=sys.stderr)
+            return 2
+    if args.device == "scanner":
+        from drivers.scanner import Scanner, ScannerConfig, ScannerConfigError
+
+        section["url"] = args.target
+        try:
+            device = Scanner(ScannerConfig.from_profile(name, section))
+        except ScannerConfigError as exc:
+            print(f"cart scanner: {exc}", file=sys.stderr)
+            return 2
+    else:
+        from drivers.camera import Camera, CameraConfig, CameraConfigError
+
+        section["source"] = args.target
+        try:
+            device = Camera(CameraConfig.from_profile(name, section))
+        except CameraConfigError as exc:
+            print(f"cart camera: {exc}", file=sys.stderr)
+            return 2
+    deadline = time.monotonic() + args.seconds if args.seconds > 0 else None
+    scans = 0
+    with device:
+        while not (args.count and scans >= args.count):
+            wait = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+            if wait <= 0:
+                break
+            try:
+                event = device.get(timeout=wait)
+            except queue.Empty:
+                continue
+            line = {"event": type(event).__name__, **dataclasses.asdict(event)}
+            print(json.dumps(line, ensure_ascii=True), flush=True)  # escapes stay escaped
+            if line["event"] == "Scan":
+                scans += 1
+            elif line.get("detail") == "end of replay":
+                break
     return 0

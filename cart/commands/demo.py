@@ -102,8 +102,7 @@ SCRIPT: tuple[tuple[str, str], ...] = (
 def run_script(args) -> int:
     from cart.barcodes import lookup, printable
     from cart.basket import (
-        AddLine,
-        ApplyCoupon,
+            ApplyCoupon,
         BasketError,
         CheckOut,
         RaiseFlag,
@@ -150,12 +149,10 @@ def run_script(args) -> int:
                     else:
                         p = m.product
                         it = m.interpretation
-                        ev = AddLine(t, line=cart.basket.next_line_id(), product=p.id,
-                                     grams=it.weight_g if p.by_weight else None,
-                                     price=it.price, code=it.text)
-                        if p.by_weight and ev.grams is None and ev.price is None:
+                        if m.needs_weighing:
                             print(f"  scan    {p.name}: sold by weight, weigh it")
                             continue
+                        ev = m.to_event(t, cart.basket.next_line_id())
                         extra = [ev]
                         if p.age_min:
                             extra.append(RaiseFlag(

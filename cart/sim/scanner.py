@@ -49,10 +49,13 @@ class SimScannerConfig:
     aim: bool = True  # send the AIM symbology identifier before the code
     prefix: str = ""
     suffix: str = ""
+    noise: float = 0.0  # chance that a read is preceded by a line of noise (0..1)
 
     def __post_init__(self) -> None:
         if self.terminator not in TERMINATOR_BYTES:
             raise ValueError(f"terminator {self.terminator!r}: use CR, LF or CRLF")
+        if not 0.0 <= self.noise <= 1.0:
+            raise ValueError(f"noise {self.noise!r}: a probability, 0..1")
 
 
 class ScannerSim:
@@ -69,6 +72,7 @@ class ScannerSim:
         self._cond = threading.Condition()
         self._buffer = bytearray()
         self._generation = 0  # bumps on every unplug; ports of an old generation are dead
+        self.attached = threading.Event()  # a simscanner:// port has opened it (tests wait on it)
         self._pty: tuple[int, int] | None = None  # (master, slave)
         self._link: str | None = None
         self._tmpdir: str | None = None
@@ -85,15 +89,28 @@ class ScannerSim:
         return text.encode("utf-8") + TERMINATOR_BYTES[c.terminator]
 
     def noise(self, n: int = 16) -> bytes:
-        """Line noise: random bytes ending in a terminator (what a glitching cable delivers)."""
-        body = bytes(self.rng.randrange(256) for _ in range(n))
-        return body + TERMINATOR_BYTES[self.config.terminator]
+        """Line noise: random bytes ending in a terminator (what a glitching cable delivers).
+        It always holds a byte that is not UTF-8, so a correct driver can never take it for a
+        code."""
+        body = bytearray(self.rng.randrange(256) for _ in range(max(1, n)))
+        body[self.rng.randrange(len(body))] = 0xFF
+        body = body.replace(b"\r", b"\xff").replace(b"\n", b"\xff")  # one line
+        return bytes(body) + TERMINATOR_BYTES[self.config.terminator]
 
     # -- device -----------------------------------------------------------------------------
 
-    def scan(self, code: str, symbology: str = "]E0", chunk: int | None = None) -> bytes:
-        """Send one read to whoever has the device open; returns the bytes sent."""
+    def read_bytes(self, code: str, symbology: str = "]E0") -> bytes:
+        """The bytes of one read as they come down the wire, with a noise line first as often
+        as ``config.noise`` says (thread-free; feed them to ``ScanDecoder``)."""
         data = self.frame(code, symbology)
+        if self.config.noise and self.rng.random() < self.config.noise:
+            data = self.noise(self.rng.randrange(1, 24)) + data
+        return data
+
+    def scan(self, code: str, symbology: str = "]E0", chunk: int | None = None) -> bytes:
+        """Send one read (see :meth:`read_bytes`) to whoever has the device open; returns the
+        bytes sent."""
+        data = self.read_bytes(code, symbology)
         self.write(data, chunk=chunk)
         return data
 
@@ -115,6 +132,7 @@ class ScannerSim:
     def unplug(self) -> None:
         with self._cond:
             self.plugged = False
+            self.attached.clear()
             self._generation += 1
             self._buffer.clear()
             self._cond.notify_all()
@@ -193,6 +211,7 @@ class ScannerSim:
             if not self.plugged:
                 raise SerialException(f"simscanner://{self.name}: no such device (unplugged)")
             self._buffer.clear()
+            self.attached.set()
             return self._generation
 
     def _read(self, generation: int, size: int, timeout: float | None) -> bytes:

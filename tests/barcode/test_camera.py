@@ -181,3 +181,40 @@ def test_camera_reads_is_deterministic_and_memoised():
     hits = camera_reads.cache_info().hits
     assert camera_reads("96385074", "EAN8", seed=3) == first
     assert camera_reads.cache_info().hits == hits + 1
+
+
+def test_decoder_failure_is_reported_and_capture_goes_on(tmp_path):
+    folder = tmp_path / "f"
+    CameraSim(None, code="4006381333931", seed=11).write_frames(folder, 2, rest=2)
+    config = CameraConfig(source=str(folder), reconnect_min_ms=20, reconnect_max_ms=50)
+    cam = Camera(config, pace=False, start=False)
+    real = cam.reader.process
+    calls = []
+
+    def flaky(frame, t_ms):
+        calls.append(t_ms)
+        if len(calls) == 1:
+            raise RuntimeError("decoder bug")
+        return real(frame, t_ms)
+
+    cam.reader.process = flaky
+    with cam:
+        cam.start()
+        status = next_of(cam, DeviceStatus, state="error")
+        assert "decoder bug" in status.detail
+        assert next_of(cam, Scan).code == "4006381333931"
+    assert cam.errors == 1
+
+
+def test_a_code_seen_in_one_frame_only_is_not_reported():
+    """A misread seldom repeats: one sighting is not enough, two within the window are."""
+    sim = CameraSim(None, code="4006381333931", seed=12)
+    item, empty = sim.frames(1)[0], sim.empty(1)[0]
+    reader = CameraReader(CameraConfig(source="sim", confirm_frames=2, confirm_window_ms=100))
+    assert reader.process(item, 0) == []
+    assert reader.process(empty, 33) == []
+    assert reader.process(item, 200) == []  # the first sighting is too old to confirm it
+    assert [s.code for s in reader.process(item, 233)] == ["4006381333931"]
+    assert reader.counters.unconfirmed == 2
+    single = CameraReader(CameraConfig(source="sim", confirm_frames=1))
+    assert [s.code for s in single.process(item, 0)] == ["4006381333931"]

@@ -77,3 +77,46 @@ def test_bench_camera_json(capsys, tmp_path):
     assert last["fps_code_in_view"] > 0 and last["fps_no_code"] > 0
     assert last["code_in_view"]["scans"] == 1 and last["no_code"]["scans"] == 0
     assert last["no_code"]["decoded_frames"] < last["code_in_view"]["decoded_frames"]
+
+
+def test_scanner_listen_prints_events(capsys):
+    import threading
+
+    from cart.sim.scanner import ScannerSim
+
+    sim = ScannerSim("cli")
+
+    def shopper():
+        if sim.attached.wait(10):  # the command has the port open
+            sim.write(b"\x1b[2J\r\n")
+            sim.scan("4006381333931")
+
+    thread = threading.Thread(target=shopper)
+    thread.start()
+    try:
+        assert main(["scanner", "simscanner://cli", "--count", "1", "--seconds", "10"]) == 0
+    finally:
+        thread.join()
+        sim.close()
+    out = lines(capsys)
+    assert out[0]["event"] == "DeviceStatus" and out[0]["state"] == "connected"
+    scan = [o for o in out if o["event"] == "Scan"]
+    assert scan == [{"event": "Scan", "t_ms": scan[0]["t_ms"], "code": "4006381333931",
+                     "symbology": "]E0", "source": "scanner:handheld"}]
+
+
+def test_camera_listen_replays_a_folder(tmp_path, capsys):
+    from cart.sim.camera import CameraSim
+
+    CameraSim(None, code="96385074", fmt="EAN8", seed=2).write_frames(tmp_path, 4, rest=2)
+    assert main(["camera", str(tmp_path), "--seconds", "20"]) == 0
+    out = lines(capsys)
+    assert [o["code"] for o in out if o["event"] == "Scan"] == ["96385074"]
+    assert out[-1]["detail"] == "end of replay"
+
+
+def test_listen_rejects_a_bad_profile_key(tmp_path, capsys):
+    profile = tmp_path / "p.toml"
+    profile.write_text('[scanner.handheld]\nbaud = 9600\n')
+    assert main(["scanner", "loop://", "--profile", str(profile)]) == 2
+    assert "unknown key" in capsys.readouterr().err

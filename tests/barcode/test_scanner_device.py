@@ -220,3 +220,26 @@ def _close_live():
         _LIVE["scanner"].close()
         _LIVE["sim"].close()
         _LIVE.clear()
+
+
+def test_a_failing_port_is_reported_and_the_reader_restarts():
+    """A port that misbehaves in an unexpected way: the reader logs, reports "error" and
+    carries on with a fresh port."""
+    sim = ScannerSim("flaky")
+    opened = []
+
+    def opener(url, **kw):
+        port = serial.serial_for_url(url, **kw)
+        if not opened:
+            port.read = lambda size=1: (_ for _ in ()).throw(ZeroDivisionError("driver bug"))
+        opened.append(port)
+        return port
+
+    with Scanner(ScannerConfig(name="f", url="simscanner://flaky", reconnect_max_ms=100),
+                 open_port=opener) as scanner:
+        status = next_of(scanner, DeviceStatus, state="error")
+        assert "ZeroDivisionError" in status.detail
+        next_of(scanner, DeviceStatus, state="connected")
+        sim.scan("4006381333931")
+        assert next_of(scanner, Scan).code == "4006381333931"
+    sim.close()

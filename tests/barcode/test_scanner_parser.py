@@ -232,3 +232,47 @@ def test_a_real_read_after_any_garbage_is_never_lost(code, garbage, sizes, term,
     got = [i for i in feed_chunked(parser, data, sizes) if isinstance(i, Scan)]
     assert got[-1].code == code
     assert got[-1].symbology == ("]E0" if aim else "")
+
+
+def test_rejection_logging_is_rate_limited(caplog):
+    p = LineParser(ScannerConfig())
+    p.feed(b"\x1b[0m\r" * 2500, 0)
+    warnings = [r for r in caplog.records if "control_bytes" in r.getMessage()]
+    assert p.counters.control_bytes == 2500
+    assert len(warnings) == 12  # the first ten, then the 1000th and 2000th
+    assert "2000 so far" in warnings[-1].getMessage()
+
+
+def test_overlong_line_with_crlf_split_across_reads_does_not_eat_the_next_line():
+    p = LineParser(ScannerConfig(terminator="CRLF", max_line=8))
+    out = p.feed(b"x" * 20 + b"\r", 0) + p.feed(b"\nok\r\n", 0)
+    assert rejects(out) == ["overlong"]
+    assert scans(out) == [("ok", "")]
+
+
+@given(n=st.integers(min_value=0, max_value=40), split=st.integers(min_value=0, max_value=50))
+def test_crlf_split_anywhere_in_long_and_short_lines(n, split):
+    data = b"a" * n + b"\r\n" + b"next\r\n"
+    p = LineParser(ScannerConfig(terminator="CRLF", max_line=16))
+    out = p.feed(data[:split], 0) + p.feed(data[split:], 0)
+    first = [] if n == 0 else ([("a" * n, "")] if n <= 16 else [])
+    assert scans(out) == first + [("next", "")]
+
+
+def test_noisy_simulated_scanner_loses_no_read_and_counts_the_noise():
+    sim = ScannerSim("noisy", SimScannerConfig(terminator="CRLF", noise=0.5), seed=7)
+    dec = ScanDecoder(ScannerConfig(terminator="ANY", duplicate_window_ms=0))
+    codes = [f"{4006381333931 + i}" for i in range(200)]
+    got = []
+    for i, code in enumerate(codes):
+        got += dec.feed(sim.read_bytes(code), i * 500)
+    assert [s.code for s in got] == codes
+    c = dec.counters()
+    noise_lines = c["lines"] - c["scans"]
+    assert 60 < noise_lines < 140  # about half the reads came with noise
+    assert noise_lines == c["invalid_utf8"] + c["control_bytes"] + c["overlong"] + c["empty"]
+
+
+def test_sim_noise_config_is_validated():
+    with pytest.raises(ValueError, match="probability"):
+        SimScannerConfig(noise=1.5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from biip.checksums import gs1_price_weight_check_digit, gs1_standard_check_digit
 from hypothesis import given
 from hypothesis import strategies as st
@@ -186,7 +187,7 @@ def test_gtin_check_digit_round_trip(length, data):
 
 def test_cli_barcode_bad_check_digit_exits_non_zero():
     bad = MILK[:-1] + "9"
-    out = subprocess.run([sys.executable, "-m", "cart", "barcode", bad], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "cart", "barcode", bad], capture_output=True, check=False,
                          text=True, timeout=60)
     assert out.returncode != 0
     assert "check digit" in out.stderr.lower() and "expected" in out.stderr.lower()
@@ -194,7 +195,32 @@ def test_cli_barcode_bad_check_digit_exits_non_zero():
 
 def test_cli_barcode_prints_product_price_and_weight():
     cheese = with_check("231001000450")
-    out = subprocess.run([sys.executable, "-m", "cart", "barcode", cheese], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "cart", "barcode", cheese], capture_output=True, check=False,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "prast-cheese" in out.stdout and "450 g" in out.stdout and "62.55 SEK" in out.stdout
+
+
+def test_scan_to_basket_event(store):
+    from cart.basket import AddLine, ApplyCoupon
+
+    ev = lookup(store, with_check("231001000450")).to_event(T0, "L1")
+    assert ev == AddLine(T0, line="L1", product="prast-cheese", grams=450,
+                         code=with_check("231001000450"))
+    ev = lookup(store, with_check("200101004590")).to_event(T0, "L2")
+    assert ev.price == 4590 and ev.grams is None and ev.qty == 1
+    assert isinstance(lookup(store, "9900000200022").to_event(T0, "x"), ApplyCoupon)
+    banana = lookup(store, "4011")
+    assert banana.needs_weighing
+    with pytest.raises(ValueError, match="weigh"):
+        banana.to_event(T0, "L3")
+    with pytest.raises(ValueError, match="check digit"):
+        lookup(store, MILK[:-1] + "0").to_event(T0, "L4")
+
+
+def test_ean_with_add_on(store):
+    it = interpret("]E3" + MILK + "12", config=store.config)
+    assert it.ok and it.gtin == "0" + MILK and "add-on 12 ignored" in it.warnings
+    assert interpret("]E396385074" + "12345", config=store.config).gtin == "00000096385074"
+    assert not interpret("]E212345").ok
+    assert not interpret("]E3" + MILK[:-1] + "0" + "12").ok  # the main code is still checked

@@ -234,14 +234,28 @@ def test_check_out_stores_the_receipt_and_closes(store, tmp_path):
         assert new.id == "b" and j.unfinished().id == "b"
 
 
-def test_recovery_refuses_a_changed_catalogue(store, make_store, tmp_path):
+def test_a_session_keeps_its_prices_when_the_catalogue_changes(store, make_store, tmp_path):
     from cart.catalog import load_store
 
-    other = load_store(make_store())
-    with Journal(tmp_path / "j.sqlite") as j:
-        CartSession.start(j, store, T0, session_id="a")
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as j:
+        cart = CartSession.start(j, store, T0, session_id="a")
+        cart.apply(AddLine(T0, line="L1", product="arla-standard-milk"))
+        want = cart.snapshot()
+    # overnight the store's files change: the unfinished session still replays exactly
+    cheaper = (store.path / "catalog.toml").read_text().replace("price_each = 1895",
+                                                                "price_each = 1000")
+    new_store = load_store(make_store(cheaper))
+    assert new_store.digest != store.digest
+    with Journal(path) as j:
+        again = CartSession.recover(j, new_store)
+        assert again.store.digest == store.digest and again.snapshot() == want
+        snap = again.apply(AddLine(T0 + 1, line="L2", product="arla-standard-milk"))
+        assert snap.line("L2").amount == 1895  # the trip's prices, not tomorrow's
+        # a session opened without a copy of its store is refused, not silently repriced
+        j.open_session("b", T0, [OpenSession(T0, catalog_digest="0" * 64)])
         with pytest.raises(RecoveryError, match="another catalogue"):
-            CartSession.recover(j, other)
+            CartSession.recover(j, new_store, "b")
 
 
 @given(seed=st.integers(0, 2**32), n=st.integers(0, 150), batch=st.integers(1, 5))

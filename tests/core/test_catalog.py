@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import tomllib
 
 import pytest
 from biip.gtin import Gtin
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cart.catalog import CatalogError, load_store
 from tests.core.conftest import CATALOG_TOML, STAFF_PIN
@@ -35,7 +38,7 @@ def test_demo_store_products_are_complete_and_realistic(store):
     assert sum(p.by_weight for p in produce) >= 30
     for p in produce:
         assert p.plu.isdigit() and len(p.plu) in (4, 5)
-        assert not (len(p.plu) == 5) or p.organic
+        assert len(p.plu) != 5 or p.organic
     for p in cat.products:
         assert p.price > 0, p.id
         if not p.by_weight:
@@ -217,3 +220,78 @@ def test_custom_layouts_and_exclusive_tax_store(make_store):
                               timezone="America/New_York", rcn="us"))
     assert not s.config.tax_inclusive
     assert s.config.rcn_layouts[0].prefix == "02"
+
+
+def test_hardware_profile_store_section(tmp_path):
+    from pathlib import Path
+
+    from cart.catalog import store_profile
+
+    root = Path(__file__).resolve().parents[2]
+    doc = tomllib.loads((root / "hardware/profiles/cart-v1.toml").read_text())
+    prof = store_profile(doc["store"], "cart-v1.toml", base=root)
+    assert load_store(prof.path).config.currency == "SEK"
+    assert prof.journal_synchronous == "FULL"
+    with pytest.raises(CatalogError) as info:
+        store_profile({"path": "x", "journal_synchronous": "OFF", "colour": 1}, "p.toml")
+    fields = {p.field for p in info.value.problems}
+    assert fields == {"journal", "journal_synchronous", "colour"}
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
+                    st.text(max_size=20), st.lists(st.text(max_size=14), max_size=3),
+                    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=5),
+                                                                         st.integers(), max_size=2))
+
+
+@pytest.fixture(scope="module")
+def fuzz_dir(tmp_path_factory):
+    from tests.core.conftest import write_store
+
+    return write_store(tmp_path_factory.mktemp("fuzz"))
+
+
+@given(key=st.sampled_from(["id", "name", "gtins", "plu", "sold_by", "price_each",
+                            "price_per_kg", "unit_weight_g", "weight_tolerance_g", "tare_g",
+                            "label", "tax_class", "age_min", "promotions", "extra"]),
+       value=_VALUES, which=st.integers(0, 1))
+def test_any_bad_field_gives_catalog_errors_only(fuzz_dir, key, value, which):
+    import tomli_w
+
+    doc = tomllib.loads(CATALOG_TOML)
+    if value is None:
+        doc["product"][which].pop(key, None)
+    else:
+        doc["product"][which][key] = value
+    (fuzz_dir / "catalog.toml").write_text(tomli_w.dumps(doc), encoding="utf-8")
+    try:
+        store = load_store(fuzz_dir)
+    except CatalogError as exc:
+        assert exc.problems and all(p.file == "catalog.toml" for p in exc.problems)
+        assert all(p.message for p in exc.problems)
+    else:
+        assert len(store.catalog) == 2
+
+
+@given(key=st.sampled_from(["id", "name", "country", "currency", "minor_digits", "tax_mode",
+                            "timezone", "staff_pin_hash", "loyalty_program", "extra"]),
+       value=st.one_of(_VALUES, st.sampled_from(["../../etc/passwd", "/abs", "UTC", "a\x00b",
+                                                 "Europe/../Europe/Oslo", "posix/UTC"])))
+def test_any_bad_store_field_gives_catalog_errors_only(fuzz_dir, key, value):
+    import tomli_w
+
+    from tests.core.conftest import STORE_TOML
+
+    doc = tomllib.loads(STORE_TOML.format(
+        country="SE", currency="SEK", tax_mode="inclusive", timezone="Europe/Stockholm",
+        food_bp=1200, std_bp=2500, rcn="se"))
+    if value is None:
+        doc["store"].pop(key, None)
+    else:
+        doc["store"][key] = value
+    (fuzz_dir / "catalog.toml").write_text(CATALOG_TOML, encoding="utf-8")
+    (fuzz_dir / "store.toml").write_text(tomli_w.dumps(doc), encoding="utf-8")
+    try:
+        load_store(fuzz_dir)
+    except CatalogError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
