@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -110,7 +111,7 @@ class ScaleConfig:
         return d
 
 
-_REGION = re.compile(r"(# ---- scale[^\n]*\n)(.*?)(?=^# ---- )", re.S | re.M)
+_REGION = re.compile(r"(# ---- scale[^\n]*\n)(.*?)(?=^# ---- )", re.DOTALL | re.MULTILINE)
 
 
 def save_profile(path: str | Path, config: ScaleConfig) -> None:
@@ -182,7 +183,7 @@ class ScalePipeline:
 class Request:
     """An acknowledged command in flight."""
 
-    __slots__ = ("seq", "mid", "frame", "attempts", "due_ms", "done", "reply", "error", "event")
+    __slots__ = ("attempts", "done", "due_ms", "error", "event", "frame", "mid", "reply", "seq")
 
     def __init__(self, seq: int, mid: int) -> None:
         self.seq, self.mid = seq, mid
@@ -213,9 +214,9 @@ class ScaleCore:
         self._seq = 0
         self._pending: dict[int, Request] = {}
         self._handshake: Request | None = None
-        self.stats = dict(gaps=0, samples_lost=0, overflows=0, payload_errors=0,
-                          samples=0, adc_not_ready=0, saturated=0, rx_errors=0, reboots=0,
-                          commands_retried=0, commands_failed=0)
+        self.stats = dict.fromkeys(
+            ("gaps", "samples_lost", "overflows", "payload_errors", "samples", "adc_not_ready",
+             "saturated", "rx_errors", "reboots", "commands_retried", "commands_failed"), 0)
         self._exp_seq: int | None = None
         self._k = 0  # unwrapped sample index since the anchor
         self._offset: float | None = None
@@ -249,8 +250,8 @@ class ScaleCore:
             if r.done or now < r.due_ms:
                 continue
             if r.attempts > self.cfg.command_retries:
-                r.done, r.error = True, f"no answer to command 0x{r.mid:02x} after " \
-                                        f"{r.attempts} tries"
+                r.done = True
+                r.error = f"no answer to command 0x{r.mid:02x} after {r.attempts} tries"
                 del self._pending[seq]
                 self.stats["commands_failed"] += 1
                 r.event.set()
@@ -282,6 +283,12 @@ class ScaleCore:
     def feed(self, data: bytes, now_ms: int | None = None) -> list:
         now = self.clock.now_ms() if now_ms is None else now_ms
         events: list = []
+        if self.state == "streaming":
+            rows = self.parser.take_samples(data, sp.sample_frame_len(self.cfg.channels))
+            data = b""
+            if rows is not None:
+                events += self._sample_block(*sp.decode_sample_rows(rows, self.cfg.channels),
+                                             now)
         frames = self.parser.feed(data)
         payloads: list[bytes] = []
         for f in frames:
@@ -298,21 +305,18 @@ class ScaleCore:
                 self.stats["payload_errors"] += 1
                 events.append(self.status("error", f"bad frame from the bridge: {e}"))
                 continue
-            events += self._message(msg, now)
+            events += self._message(msg, now, f.seq)
         if payloads:
             events += self._samples(payloads, now)
         return events
 
-    def _message(self, msg, now) -> list:
+    def _message(self, msg, now, seq: int) -> list:
         events = []
         if isinstance(msg, (sp.Ack, sp.Identify)):
-            seq = msg.seq if isinstance(msg, sp.Ack) else None
-            if isinstance(msg, sp.Identify):
-                r = next((r for r in self._pending.values() if r.mid == sp.MsgId.IDENTIFY), None)
-            else:
-                r = self._pending.get(seq)
-                if r is not None and r.mid != msg.command:
-                    r = None
+            r = self._pending.get(seq)
+            want = sp.MsgId.IDENTIFY if isinstance(msg, sp.Identify) else msg.command
+            if r is not None and r.mid != want:
+                r = None
             if r is None:
                 return events  # a late duplicate answer to a retried command
             del self._pending[r.seq]
@@ -389,7 +393,9 @@ class ScaleCore:
 
     # -- samples ------------------------------------------------------------------------
     def _samples(self, payloads: list[bytes], now: int) -> list:
-        seq, flags, counts = sp.decode_samples(payloads, self.cfg.channels)
+        return self._sample_block(*sp.decode_samples(payloads, self.cfg.channels), now)
+
+    def _sample_block(self, seq, flags, counts, now: int) -> list:
         n = len(seq)
         seq = seq.astype(np.int64)
         # unwrap the 16-bit sequence into the sample index since the anchor
@@ -466,7 +472,7 @@ class ScaleDriver:
         self.connects = 0
 
     # -- lifecycle ----------------------------------------------------------------------
-    def __enter__(self) -> ScaleDriver:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -520,7 +526,7 @@ class ScaleDriver:
         if self._on_event is not None:
             try:
                 self._on_event(ev)
-            except Exception as e:  # a listener's bug must not kill the reader
+            except Exception as e:  # noqa: BLE001 - a listener's bug must not kill the reader
                 self.events.put(DeviceStatus(self.clock.now_ms(), DEVICE, "error",
                                              f"event listener failed: {e!r}"))
         else:

@@ -257,14 +257,13 @@ def decode_message(frame: Frame) -> Message:
 class FrameParser:
     """Byte stream in, frames out. Never raises on input; counts what it throws away."""
 
-    __slots__ = ("_buf", "frames", "crc_errors", "bytes_discarded", "_resyncing")
+    __slots__ = ("_buf", "bytes_discarded", "crc_errors", "frames")
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self.frames = 0
         self.crc_errors = 0
         self.bytes_discarded = 0
-        self._resyncing = False
 
     @property
     def pending(self) -> int:
@@ -294,6 +293,39 @@ class FrameParser:
                     return s, n
             j = buf.find(SYNC, j + 1)
         return None
+
+    def take_samples(self, data: bytes, frame_len: int) -> np.ndarray | None:
+        """Fast path for a stream of sample frames: appends ``data`` and returns the payload
+        rows (uint8 [n, frame_len - 6]) of the valid sample frames at the head of the buffer,
+        checked exactly as ``feed`` checks them. Whatever follows (other frames, garbage, a
+        partial frame) stays buffered for ``feed``."""
+        buf = self._buf
+        buf += data
+        m = len(buf) // frame_len
+        if m == 0 or buf[0] != frame_len:
+            return None
+        a = np.frombuffer(memoryview(buf)[: m * frame_len], dtype=np.uint8).reshape(m, frame_len)
+        ok = (a[:, 0] == frame_len) & (a[:, 2] == MsgId.SAMPLE) & (a[:, -1] == SYNC)
+        bad = np.flatnonzero(~ok)
+        m = int(bad[0]) if len(bad) else m
+        if m == 0:
+            return None
+        mv = memoryview(buf)
+        crc = binascii.crc_hqx
+        good = 0
+        for i in range(0, m * frame_len, frame_len):
+            if crc(mv[i : i + frame_len - 3], 0xFFFF) != (buf[i + frame_len - 3] << 8
+                                                           | buf[i + frame_len - 2]):
+                break
+            good += 1
+        del mv
+        if good == 0:
+            return None
+        rows = a[:good, 3 : frame_len - 3].copy()
+        del a
+        del buf[: good * frame_len]
+        self.frames += good
+        return rows
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
         buf = self._buf
@@ -382,11 +414,28 @@ def encode_samples(seq: np.ndarray, flags: np.ndarray, counts: np.ndarray) -> by
     rows[:, 6 : 6 + 3 * ch : 3] = c >> 16
     rows[:, 7 : 7 + 3 * ch : 3] = (c >> 8) & 0xFF
     rows[:, 8 : 8 + 3 * ch : 3] = c & 0xFF
-    crc = _crc_rows(rows[:, : flen - 3])
+    if n > 16:
+        flat = rows.reshape(-1)
+        mv = memoryview(flat)
+        crc = np.fromiter((binascii.crc_hqx(mv[i : i + flen - 3], 0xFFFF)
+                           for i in range(0, n * flen, flen)), dtype=np.uint16, count=n)
+    else:
+        crc = _crc_rows(rows[:, : flen - 3])
     rows[:, flen - 3] = crc >> 8
     rows[:, flen - 2] = crc & 0xFF
     rows[:, flen - 1] = SYNC
     return rows.tobytes()
+
+
+def decode_sample_rows(a: np.ndarray, channels: int):
+    """Payload rows (uint8 [n, 3 + 3 * channels]) -> (seq, flags, counts)."""
+    n = a.shape[0]
+    seq = (a[:, 0].astype(np.uint16) << 8) | a[:, 1]
+    flags = a[:, 2].copy()
+    b = a[:, 3:].reshape(n, channels, 3).astype(np.int32)
+    counts = (b[:, :, 0] << 16) | (b[:, :, 1] << 8) | b[:, :, 2]
+    counts = np.where(counts >= 1 << 23, counts - (1 << 24), counts).astype(np.int32)
+    return seq, flags, counts
 
 
 def decode_samples(payloads: list[bytes], channels: int):

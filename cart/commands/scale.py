@@ -5,6 +5,24 @@ from __future__ import annotations
 DEFAULT_PROFILE = "hardware/profiles/cart-v1.toml"
 
 
+def _guard(fn):
+    """A command's expected failures become one clear line and exit status 1."""
+
+    def run(args) -> int:
+        import sys
+
+        from drivers.loadcell import CalibrationError, NotCalibrated
+        from drivers.scale import ConfigError
+
+        try:
+            return fn(args)
+        except (OSError, ConfigError, CalibrationError, NotCalibrated, TimeoutError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+
+    return run
+
+
 def register(sub) -> None:
     p = sub.add_parser("scale", help="load-cell scale: tare, calibrate, monitor")
     ssub = p.add_subparsers(dest="scale_cmd", metavar="ACTION")
@@ -17,18 +35,18 @@ def register(sub) -> None:
     t = ssub.add_parser("tare", help="zero the empty basket and save it to the profile")
     common(t)
     t.add_argument("--seconds", type=float, default=3.0)
-    t.set_defaults(func=_tare)
+    t.set_defaults(func=_guard(_tare))
     c = ssub.add_parser("calibrate", help="calibrate with a reference mass; saves the profile")
     common(c)
     c.add_argument("--grams", type=float, required=True, help="reference mass in grams")
     c.add_argument("--positions", choices=("centre", "corners"), default="corners",
                    help="centre only, or centre and each corner (one factor per cell)")
     c.add_argument("--seconds", type=float, default=3.0, help="averaging per placement")
-    c.set_defaults(func=_calibrate)
+    c.set_defaults(func=_guard(_calibrate))
     m = ssub.add_parser("monitor", help="print scale events as JSON lines")
     common(m)
     m.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
-    m.set_defaults(func=_monitor)
+    m.set_defaults(func=_guard(_monitor))
 
 
 def register_bench(sub) -> None:
@@ -58,43 +76,67 @@ def _open(args):
     return cfg, ScaleDriver(args.url or cfg.port, cfg)
 
 
-def collect_counts(driver, seconds: float, timeout: float = 10.0):
-    """Mean and spread of raw counts per channel over ``seconds`` of samples."""
-    import threading
+def collect_counts(driver, seconds: float, timeout: float = 30.0, max_std: float | None = None):
+    """Mean and spread of raw counts per channel over ``seconds`` of samples taken while the
+    platform is still: a window whose two halves differ by more than the noise allows is
+    thrown away and measured again (the basket is still ringing)."""
+    import queue
 
     import numpy as np
 
-    rows, done = [], threading.Event()
-    need = max(int(seconds * driver.cfg.rate_sps), 8)
+    need = max(int(seconds * driver.cfg.rate_sps), 16)
+    rows: queue.Queue = queue.Queue()
 
     def tap(t, counts, grams, filtered):
-        rows.append(np.array(counts))
-        if sum(len(r) for r in rows) >= need:
-            done.set()
+        rows.put(np.array(counts))
 
     driver.pipeline.taps.append(tap)
     try:
-        if not done.wait(timeout + seconds):
-            raise TimeoutError("no samples from the scale bridge")
+        buf = np.zeros((0, driver.cfg.channels))
+        import time
+
+        end = time.monotonic() + timeout + seconds
+        while time.monotonic() < end:
+            try:
+                buf = np.concatenate((buf, rows.get(timeout=max(0.0, end - time.monotonic()))))
+            except queue.Empty:
+                break
+            if len(buf) < need:
+                continue
+            win = buf[-need:]
+            total = win.sum(axis=1)
+            h = need // 2
+            noise = float(np.std(np.diff(total))) / np.sqrt(2) + 1.0
+            still = abs(total[:h].mean() - total[h:].mean()) <= 4 * noise * np.sqrt(2 / h)
+            if still and (max_std is None or float(total.std()) <= max_std):
+                return win.mean(axis=0), win.std(axis=0)
+            buf = buf[-need:]
     finally:
         driver.pipeline.taps.remove(tap)
-    a = np.concatenate(rows)[:need]
-    return a.mean(axis=0), a.std(axis=0)
+    raise TimeoutError("no still reading from the scale: is it connected, is the basket at rest?")
 
 
 def tare(driver, seconds: float):
+    """Zero of each channel with the basket empty; returns (calibration, spread per channel)."""
     mean, std = collect_counts(driver, seconds)
     return driver.cfg.calibration.with_tare(mean), std
 
 
-def calibrate(driver, grams: float, positions: list[str], seconds: float, prompt):
+def calibrate(driver, grams: float, positions: list[str], seconds: float, prompt,
+              still_counts: float | None = None):
     """Tare must be in the driver's calibration. ``prompt(position)`` returns once the
-    reference mass stands there."""
+    reference mass stands there. A placement is measured only once the summed counts are as
+    quiet as ``still_counts`` (standard deviation; default: three times an empty reading's)."""
+    import numpy as np
+
     cal = driver.cfg.calibration
+    if still_counts is None:
+        _, std = collect_counts(driver, seconds)
+        still_counts = 3 * max(float(np.sqrt(np.sum(std**2))), 20.0)
     placements = []
     for pos in positions:
         prompt(pos)
-        mean, _ = collect_counts(driver, seconds)
+        mean, _ = collect_counts(driver, seconds, max_std=still_counts)
         placements.append((mean, grams))
     return cal.with_reference(placements)
 

@@ -41,7 +41,7 @@ class ScaleSimConfig:
     avdd_v: float = 4.2  # HX711 analog supply = bridge excitation (ratiometric)
     gain: int = 128
     noise_nv_rms: float = 90.0  # HX711 datasheet, gain 128, 80 SPS
-    flicker_nv_rms: float = 30.0  # extra low-frequency noise (harder than the datasheet)
+    flicker_nv_rms: float = 20.0  # extra low-frequency wander on top of the datasheet figure
     flicker_tau_s: float = 1.0
     dead_load_g: float = 6_000.0  # basket resting on the cells, tared away
     f_hz: tuple[float, float] = (4.0, 12.0)  # basket/item resonance, drawn per event
@@ -74,13 +74,13 @@ class ScaleSimConfig:
 
 
 PROFILES = {
-    "clean": dict(flicker_nv_rms=0.0, temp_walk_c_per_sqrt_s=0.0, sensitivity_tol=0.0,
-                  tilt_sd_deg=0.0, push_accel_g=0.05),
+    "clean": {"flicker_nv_rms": 0.0, "temp_walk_c_per_sqrt_s": 0.0, "sensitivity_tol": 0.0,
+              "tilt_sd_deg": 0.0, "push_accel_g": 0.05},
     "typical": {},
-    "harsh": dict(noise_nv_rms=120.0, flicker_nv_rms=60.0, rate_error=0.03,
-                  zeta=(0.03, 0.10), drop_mm=(0.0, 60.0), push_accel_g=0.15,
-                  bump_g=(1.0, 5.0), temp_walk_c_per_sqrt_s=0.08, tilt_sd_deg=0.4,
-                  byte_error_rate=2e-5, byte_drop_rate=1e-5),
+    "harsh": {"noise_nv_rms": 120.0, "flicker_nv_rms": 60.0, "rate_error": 0.03,
+              "zeta": (0.03, 0.10), "drop_mm": (0.0, 60.0), "push_accel_g": 0.15,
+              "bump_g": (1.0, 5.0), "temp_walk_c_per_sqrt_s": 0.08, "tilt_sd_deg": 0.4,
+              "byte_error_rate": 2e-5, "byte_drop_rate": 1e-5},
 }
 
 
@@ -124,6 +124,7 @@ class _Push:
     phase: np.ndarray = field(default_factory=lambda: np.zeros(3))
     freq: np.ndarray = field(default_factory=lambda: np.zeros(3))
     tilt_amp: float = 0.0
+    mode: tuple[float, float, float] = (1.0, 1.0, 1.0)  # sigma, omega_d, omega
 
 
 class BasketModel:
@@ -160,7 +161,9 @@ class BasketModel:
         # active terms
         self._ramps: list[tuple[float, float, np.ndarray]] = []  # t0, duration, vec
         self._creeps: list[tuple[float, np.ndarray]] = []  # t_start, vec (final creep)
-        self._rings = np.zeros((0, 4 + ch))  # t0, sigma, omega_d, amp_max, amps[ch]
+        # decaying rings: t0, sigma, omega_d, amp_max, complex amplitude per cell (re[4], im[4])
+        # contribution: Im(C * exp((-sigma + i omega_d) (t - t0))) for t >= t0
+        self._rings = np.zeros((0, 4 + 2 * ch))
         self._pushes: list[_Push] = []
         self.history: list[Placement] = []
 
@@ -178,7 +181,7 @@ class BasketModel:
 
     @property
     def now_ms(self) -> int:
-        return self.t0_ms + int(round(self.t * 1000))
+        return self.t0_ms + round(self.t * 1000)
 
     def total_items_g(self) -> float:
         return float(sum(i.grams for i in self.items.values()))
@@ -198,7 +201,7 @@ class BasketModel:
     def _add_ring(self, s: float, amps: np.ndarray, sigma: float, wd: float) -> float:
         """Adds a decaying ring; returns the time it takes to fall under the settle band."""
         amax = float(np.abs(amps).sum())
-        row = np.concatenate(([s, sigma, wd, amax], amps))
+        row = np.concatenate(([s, sigma, wd, amax], amps, np.zeros(4)))
         self._rings = np.vstack((self._rings, row))
         if amax <= self.SETTLE_BAND_G / 2:
             return 0.0
@@ -291,11 +294,12 @@ class BasketModel:
         p.freq = rng.uniform(0.2, 1.0, 3)
         p.phase = rng.uniform(0, 2 * math.pi, 3)
         p.tilt_amp = math.radians(self.cfg.tilt_sd_deg) * rng.uniform(0.5, 1.5)
+        p.mode = self._freq()  # the cart bounces on its wheels in one mode
         self._pushes.append(p)
         return self._ms(p.t1)
 
     def _ms(self, s: float) -> int:
-        return self.t0_ms + int(math.ceil(s * 1000))
+        return self.t0_ms + math.ceil(s * 1000)
 
     def _record(self, item, grams, s, release, settle) -> Placement:
         pl = Placement(item, grams, self._ms(s), self._ms(release), self._ms(max(settle, release)),
@@ -306,14 +310,25 @@ class BasketModel:
     # -- state --------------------------------------------------------------------------
     @property
     def quiet(self) -> bool:
-        """Nothing moves: no ramp, push or ring above 0.05 g left at the present."""
+        """Nothing moves: no ramp or push, and no ring above 0.3 g (a fifth of the ADC noise)
+        left at the present."""
         if self._ramps or self._pushes:
             return False
         if len(self._rings):
             r = self._rings
             left = r[:, 3] * np.exp(-r[:, 1] * np.maximum(self.t - r[:, 0], 0.0))
-            return bool(left.max() < 0.05)
+            return bool(left.max() < 0.3)
         return True
+
+    def push_skippable_until_ms(self) -> int | None:
+        """While a push runs and nothing else changes: the time up to which its middle may be
+        fast-forwarded (its last second is always simulated in full)."""
+        if self._ramps or not self._pushes:
+            return None
+        on = [p for p in self._pushes if p.t0 <= self.t < p.t1 - 1.0]
+        if not on:
+            return None
+        return self._ms(min(p.t1 for p in on) - 1.0)
 
     def busy_until_ms(self) -> int:
         """When the last ramp, push or ring now scheduled has died down (0.05 g)."""
@@ -339,9 +354,11 @@ class BasketModel:
         if len(self._rings):
             r = self._rings
             dt = s[:, None] - r[None, :, 0]
-            e = np.where(dt >= 0, np.exp(-r[None, :, 1] * np.maximum(dt, 0.0))
-                         * np.sin(r[None, :, 2] * dt), 0.0)
-            F += e @ r[:, 4:]
+            on = dt >= 0
+            dt = np.maximum(dt, 0.0)
+            env = np.where(on, np.exp(-r[None, :, 1] * dt), 0.0)
+            ph = r[None, :, 2] * dt
+            F += (env * np.sin(ph)) @ r[:, 4:8] + (env * np.cos(ph)) @ r[:, 8:12]
         tilt = np.full(n, self.tilt)
         for p in self._pushes:
             on = (s >= p.t0) & (s < p.t1)
@@ -358,15 +375,41 @@ class BasketModel:
             tilt = np.where(on, self.tilt + p.tilt_amp * np.sin(ph[:, 1]), tilt)
         return F * np.cos(tilt)[:, None]
 
-    def _emit_push_shots(self, s_end: float) -> None:
+    def _emit_push_shots(self, s_end: float, ring: bool = True) -> None:
+        """Wheel and floor impacts of every push up to s_end, as rings (vectorised)."""
         cfg, rng = self.cfg, self.rng
         for p in self._pushes:
             rate = cfg.push_shots_per_s * p.intensity
-            while p.next_shot < min(s_end, p.t1) and rate > 0:
-                a = abs(rng.normal(0, cfg.push_accel_g * p.intensity))
-                T = rng.uniform(*cfg.push_pulse_ms) / 1000
-                self._shot(p.next_shot, a, T)
-                p.next_shot += rng.exponential(1 / rate)
+            stop = min(s_end, p.t1)
+            if rate <= 0 or p.next_shot >= stop:
+                continue
+            k = max(int((stop - p.next_shot) * rate * 1.5) + 8, 8)
+            gaps = rng.exponential(1 / rate, k)
+            times = p.next_shot + np.concatenate(([0.0], np.cumsum(gaps[:-1])))
+            while times[-1] < stop:  # rare: draw more
+                more = times[-1] + np.cumsum(rng.exponential(1 / rate, k))
+                times = np.concatenate((times, more))
+            use = times[times < stop]
+            p.next_shot = float(times[len(use)])
+            if not ring or len(use) == 0:
+                continue
+            n = len(use)
+            a = np.abs(rng.normal(0, cfg.push_accel_g * p.intensity, n))
+            T = rng.uniform(*cfg.push_pulse_ms, n) / 1000
+            sigma, wd, w = p.mode
+            v0 = a * G * T * 2 / math.pi
+            load = self.dead + self.base
+            mass = self._mass_at(float(use[0]))
+            share = load / max(float(load.sum()), 1e-9)
+            sign = np.where(rng.random(n) < 0.5, -1.0, 1.0)
+            amp = (mass * w * v0 / G * sign)[:, None] * share[None, :]
+            rows = np.zeros((n, self._rings.shape[1]))
+            rows[:, 0] = use + T / 2
+            rows[:, 1] = sigma
+            rows[:, 2] = wd
+            rows[:, 3] = np.abs(amp).sum(axis=1)
+            rows[:, 4:8] = amp
+            self._rings = np.vstack((self._rings, rows))
 
     def _retire(self) -> None:
         """Folds finished terms into the static state so blocks stay cheap."""
@@ -388,7 +431,29 @@ class BasketModel:
         if len(self._rings):
             r = self._rings
             left = r[:, 3] * np.exp(-r[:, 1] * np.maximum(s - r[:, 0], 0.0))
-            self._rings = r[(left >= 0.002) | (r[:, 0] > s)]
+            r = r[(left >= 0.002) | (r[:, 0] > s)]
+            # fold rings of one mode that have started into a single ring (exact: a sum of
+            # rings of one mode is one ring with a complex amplitude)
+            started = r[:, 0] <= s
+            if started.sum() > 4:
+                keep = [r[~started]]
+                st_r = r[started]
+                key = st_r[:, 1] * 1e6 + st_r[:, 2]
+                modes, inv = np.unique(key, return_inverse=True)
+                for m in range(len(modes)):
+                    g = st_r[inv == m]
+                    if len(g) == 1:
+                        keep.append(g)
+                        continue
+                    sigma, wd = g[0, 1], g[0, 2]
+                    dt = s - g[:, 0]
+                    rot = np.exp((-sigma + 1j * wd) * dt)[:, None]
+                    c = ((g[:, 4:8] + 1j * g[:, 8:12]) * rot).sum(axis=0)
+                    row = np.concatenate(([s, sigma, wd, float(np.abs(c).sum())],
+                                          c.real, c.imag))
+                    keep.append(row[None, :])
+                r = np.vstack(keep)
+            self._rings = r
         done = [p for p in self._pushes if p.t1 <= s]
         for p in done:
             self._pushes.remove(p)
@@ -440,14 +505,15 @@ class BasketModel:
         self.flick = prev
         return out
 
-    def skip_to(self, t_ms: int) -> None:
-        """Jumps the model to t_ms without producing samples (used while quiet)."""
+    def skip_to(self, t_ms: int, shots: bool = True) -> None:
+        """Jumps the model to t_ms without producing samples (used while quiet). With
+        ``shots=False`` the wheel impacts of a push in the skipped span leave no rings."""
         s = self._s(t_ms)
         dt = s - self.t
         if dt <= 0:
             return
         cfg = self.cfg
-        self._emit_push_shots(s)
+        self._emit_push_shots(s, ring=shots)
         self.temp += float(self.rng.standard_normal()) * math.sqrt(dt) * cfg.temp_walk_c_per_sqrt_s
         rho = math.exp(-dt / cfg.flicker_tau_s)
         sig = cfg.flicker_nv_rms * 1e-9 * cfg.counts_per_volt
@@ -488,6 +554,8 @@ class SimBridge:
         self.parser = sp.FrameParser()
         self.plugged = True
         self.stalled_until_s = -1.0
+        self.stall_start_s = -1.0
+        self._stall_reported = True
         self.stall_channel = 0
         self._out = bytearray()
         self._next_s = model.t + self.period_s
@@ -514,7 +582,9 @@ class SimBridge:
     def stall_adc(self, channel: int, duration_ms: int) -> None:
         """Channel's DOUT stays high (a loose wire): stale values, then a status frame."""
         self.stall_channel = channel
+        self.stall_start_s = self.model.t
         self.stalled_until_s = self.model.t + duration_ms / 1000
+        self._stall_reported = False
 
     def write(self, data: bytes) -> int:
         if not self.plugged:
@@ -524,7 +594,7 @@ class SimBridge:
             if mid == sp.MsgId.IDENTIFY:
                 self._out += sp.encode_identify(f.seq, sp.Identify(
                     sp.PROTOCOL_VERSION, self.FIRMWARE, self.cfg.channels,
-                    int(round(self.cfg.rate_sps)), self.cfg.gain, 24, 1, self.NAME))
+                    round(self.cfg.rate_sps), self.cfg.gain, 24, 1, self.NAME))
             elif mid == sp.MsgId.START:
                 self.streaming = True
                 self._out += sp.encode_ack(f.seq, mid)
@@ -561,7 +631,9 @@ class SimBridge:
                     first = int(np.argmax(stall))
                     hold = counts[first - 1, c] if first > 0 else counts[first, c]
                     counts[stall, c] = hold
-                    if (~stall[first:]).any() or self.stalled_until_s - float(times[first]) > 0.1:
+                    waited = float(times[stall][-1]) - self.stall_start_s
+                    if not self._stall_reported and waited >= 0.1:
+                        self._stall_reported = True
                         out += sp.encode_status(sp.StatusCode.ADC_NOT_READY, c, 100)
                 if sat.any() and not self._sat_reported:
                     out += sp.encode_status(sp.StatusCode.SATURATED,
@@ -579,7 +651,7 @@ class SimBridge:
             return b""
         return self._faults(data)
 
-    def skip_to(self, t_ms: int) -> int:
+    def skip_to(self, t_ms: int, shots: bool = True) -> int:
         """Fast-forward without producing samples; returns how many sample periods passed
         (the host's ``ScaleCore.skip`` takes the same number)."""
         times = self.sample_times(t_ms)
@@ -588,7 +660,7 @@ class SimBridge:
             self._next_s = float(times[-1]) + self.period_s
             if self.streaming and self.plugged:
                 self.seq = (self.seq + n) & 0xFFFF
-        self.model.skip_to(t_ms)
+        self.model.skip_to(t_ms, shots=shots)
         return n if self.streaming and self.plugged else 0
 
     def _faults(self, data: bytes) -> bytes:
@@ -618,7 +690,7 @@ class SimScale:
 
     def __init__(self, seed: int = 0, profile: str = "typical", clock=None, *,
                  config: ScaleSimConfig | None = None, calibrate: str = "factory",
-                 block_ms: int = 1000, scale_config=None) -> None:
+                 block_ms: int = 1000, scale_config=None, pushes: str = "full") -> None:
         from cart.clock import ManualClock
         from drivers.loadcell import Calibration
         from drivers.scale import ScaleConfig, ScaleCore
@@ -628,6 +700,9 @@ class SimScale:
         self.model = BasketModel(self.cfg, seed=seed, t0_ms=self.clock.now_ms())
         self.bridge = SimBridge(self.model, seed=seed)
         self.block_ms = int(block_ms)
+        if pushes not in ("full", "fast"):
+            raise ValueError("pushes must be 'full' or 'fast'")
+        self.pushes = pushes
         sc = scale_config or ScaleConfig()
         self.core = ScaleCore(sc, self.clock)
         self.events: list = []
@@ -643,7 +718,7 @@ class SimScale:
             raise RuntimeError(f"simulated bridge handshake failed: {self.core.error}")
         if calibrate == "factory":
             rng = np.random.default_rng(seed + 77)
-            gpc = 1.0 / self.model.counts_per_g * (1 + rng.uniform(-5e-4, 5e-4, 4))
+            gpc = 1.0 / self.model.counts_per_g * (1 + rng.uniform(-2e-4, 2e-4, 4))
             tare = self.model.offset + self.model.dead * self.model.counts_per_g
             cal = Calibration(4, tuple(float(x) for x in tare), tuple(float(x) for x in gpc))
             self.core.pipeline.set_calibration(cal)
@@ -691,7 +766,8 @@ class SimScale:
     def _can_skip(self) -> bool:
         det = self.core.pipeline.detector
         return (self.model.quiet and det.stable and self.core.state == "streaming"
-                and self.bridge.plugged and not self.core._pending)
+                and self.bridge.plugged and self.bridge.streaming and not self.bridge._out
+                and not self.core._pending and self.bridge.stalled_until_s <= self.model.t)
 
     def run_until(self, t_ms: int) -> list:
         t_ms = int(t_ms)
@@ -701,9 +777,8 @@ class SimScale:
         events: list = []
         while now < t_ms:
             if self._can_skip():
-                # keep the last second real, so the detector sees fresh samples at t_ms
-                nxt = min(t_ms, self._next_action_ms()) - self.block_ms
-                if nxt > now + self.block_ms:
+                nxt = min(t_ms, self._next_action_ms())
+                if nxt > now + 100:
                     cells = self.core.pipeline.cells
                     before = self.model.static_counts()
                     n = self.bridge.skip_to(nxt)
@@ -716,10 +791,38 @@ class SimScale:
                     self.clock.set(nxt)
                     now = nxt
                     continue
+            if self.pushes == "fast" and self._can_skip_push():
+                nxt = min(t_ms, self.model.push_skippable_until_ms())
+                if nxt > now + 100:
+                    events += self._skip_push(now, nxt)
+                    now = nxt
+                    continue
             nxt = min(t_ms, now + self.block_ms)
             events += self._step(nxt)
             now = nxt
         self.events += events
+        return events
+
+    def _can_skip_push(self) -> bool:
+        return (self.model.push_skippable_until_ms() is not None
+                and self.core.state == "streaming" and self.bridge.plugged
+                and self.bridge.streaming and not self.bridge._out and not self.core._pending)
+
+    def _skip_push(self, now: int, nxt: int) -> list:
+        """The middle of a push, fast: the detector is told the platform moves (as it would
+        see), the bridge and the model jump without ringing, the push's last second runs in
+        full so the settle after it is the real pipeline's."""
+        from cart.events import WeightMoving
+
+        det = self.core.pipeline.detector
+        events = []
+        if det.stable:
+            events.append(WeightMoving(now, round(det.ref, 1)))
+            det.force_moving(now)
+        n = self.bridge.skip_to(nxt, shots=False)
+        self.core.skip(n)
+        self.fast_forwarded_ms += nxt - now
+        self.clock.set(nxt)
         return events
 
     def _next_action_ms(self) -> int:

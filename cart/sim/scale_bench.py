@@ -68,12 +68,16 @@ def _pct(a, q):
 
 
 def run_bench(placements: int = 300, seed: int = 1, profile: str = "typical",
-              push_minutes: float = 20.0, stability=None) -> dict:
+              push_minutes: float = 20.0, stability=None, details: bool = False,
+              median_window: int | None = None) -> dict:
     from drivers.scale import ScaleConfig
 
     wall = time.perf_counter()
     rng = np.random.default_rng(seed)
-    sc = ScaleConfig(stability=stability) if stability is not None else None
+    sc = None
+    if stability is not None or median_window is not None:
+        sc = ScaleConfig(stability=stability or ScaleConfig().stability,
+                         median_window=median_window or ScaleConfig().median_window)
     sim = SimScale(seed=seed, profile=profile, scale_config=sc)
     rec_t: list[np.ndarray] = []
     rec_g: list[np.ndarray] = []
@@ -150,6 +154,7 @@ def run_bench(placements: int = 300, seed: int = 1, profile: str = "typical",
         rt = np.array([r[0] for r in reports], np.int64)
         rd = np.array([r[1] for r in reports])
         lat, err, misses, extra, bump_false = [], [], 0, 0, 0
+        rows = []
         for t0, t1, change, mech, kind in actions:
             sel = (rt >= t0) & (rt < t1)
             if kind == "bump":
@@ -164,16 +169,19 @@ def run_bench(placements: int = 300, seed: int = 1, profile: str = "typical",
             lat.append(int(rt[idx[-1]]) - mech)
             err.append(abs(float(rd[idx].sum()) - change))
             extra += len(idx) - 1
+            rows.append((kind, round(change, 1), lat[-1], round(err[-1], 2), len(idx)))
         pushes = int(((rt >= push_start) & (rt < push_end + 60_000)).sum())
         return {
             "settle_ms_p50": _pct(lat, 50), "settle_ms_p95": _pct(lat, 95),
             "error_g_p50": _pct(err, 50), "error_g_p95": _pct(err, 95),
             "false_changes_per_hour": round(pushes / push_hours, 2) if push_hours else None,
             "false_changes_bumps": bump_false, "missed": misses, "split_reports": extra,
+            **({"rows": rows} if details else {}),
         }
 
     res = score(settled)
     res["baseline"] = score(naive)
+    res["baseline"].pop("rows", None)
     for k in ("settle_ms_p95", "error_g_p95"):
         b, m = res["baseline"][k], res[k]
         res[f"{k}_ratio_vs_baseline"] = round(m / b, 3) if b else None

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from drivers import scale_protocol as sp  # noqa: E402
+from drivers import scale_protocol as sp
 
 V = []
 
@@ -26,8 +26,8 @@ for seq, mid in ((1, sp.MsgId.IDENTIFY), (2, sp.MsgId.START), (3, sp.MsgId.STOP)
         sp.encode_command(seq, mid))
 add("ack ok", "ack", {"seq": 2, "command": 2, "code": 0}, sp.encode_ack(2, 2, 0))
 add("ack unknown", "ack", {"seq": 9, "command": 0x33, "code": 1}, sp.encode_ack(9, 0x33, 1))
-ident = dict(firmware=[1, 0, 0], channels=4, rate_sps=80, gain=128, adc_bits=24,
-             capabilities=1, name="cart-scale")
+ident = {"firmware": [1, 0, 0], "channels": 4, "rate_sps": 80, "gain": 128, "adc_bits": 24,
+         "capabilities": 1, "name": "cart-scale"}
 add("identify reply", "identify", {"seq": 1, **ident},
     sp.encode_identify(1, sp.Identify(1, (1, 0, 0), 4, 80, 128, 24, 1, "cart-scale")))
 samples = [

@@ -3,8 +3,7 @@ import pytest
 
 from cart.events import WeightMoving, WeightSettled
 from drivers.loadcell import Calibration, CalibrationError, LoadCells, NotCalibrated
-from drivers.scale_filters import (MedianFilter, MovingAverage, StabilityConfig,
-                                   StabilityDetector)
+from drivers.scale_filters import MedianFilter, MovingAverage, StabilityConfig, StabilityDetector
 
 
 def test_no_grams_until_calibrated():
@@ -71,8 +70,10 @@ def test_detector_settles_on_steps_and_ignores_noise():
     assert [round(e.delta_g) for e in changes] == [pytest.approx(500, abs=2),
                                                    pytest.approx(-5, abs=2)]
     assert any(isinstance(e, WeightMoving) for e in ev)
-    step = [e for e in changes if e.delta_g > 100][0]
-    assert 200 * 12.5 <= step.t_ms <= 200 * 12.5 + 300  # within 300 ms of the step
+    step = next(e for e in changes if e.delta_g > 100)
+    # a clean step settles once a window and the half window before it are flat
+    w = det.cfg.window
+    assert 200 * 12.5 <= step.t_ms <= 200 * 12.5 + (w + w // 2 + 4) * 12.5
 
 
 def test_detector_reports_no_change_for_a_bump_and_tracks_slow_drift():
@@ -85,3 +86,14 @@ def test_detector_reports_no_change_for_a_bump_and_tracks_slow_drift():
     ev = _run(det, x + ring)
     settled = [e for e in ev if isinstance(e, WeightSettled)]
     assert settled and all(e.delta_g == 0 for e in settled[1:])
+
+
+def test_detector_gives_the_same_events_for_any_block_size():
+    rng = np.random.default_rng(9)
+    x = np.concatenate([np.zeros(100), np.linspace(0, 800, 20), np.full(200, 800.0)])
+    x = x + rng.normal(0, 1.5, len(x))
+    x[130:170] += 60 * np.exp(-np.arange(40) / 8) * np.sin(np.arange(40) * 1.3)
+    runs = [_run(StabilityDetector(StabilityConfig(noise_g=1.5)), x, block=b)
+            for b in (1, 3, 16, 500)]
+    assert all(r == runs[0] for r in runs)
+    assert any(isinstance(e, WeightSettled) and e.delta_g > 790 for e in runs[0])

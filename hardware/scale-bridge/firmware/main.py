@@ -2,20 +2,22 @@
 # main.py to the board (e.g. `mpremote cp *.py :`). Pins follow hardware/WIRING.md.
 # USB CDC carries the protocol in binary: nothing else may print to stdout.
 
-import sys
-
-import machine
 import select
+import sys
 import time
 
 import bridge
 import hx711
+import machine
+import micropython
 
 # (DOUT, PD_SCK) GPIO numbers per channel: front-left, front-right, rear-left, rear-right
 PINS = ((2, 3), (4, 5), (6, 7), (8, 9))
 
 
 def main():
+    # the link is binary: a 0x03 byte in a command must not raise KeyboardInterrupt
+    micropython.kbd_intr(-1)
     guard = (machine.disable_irq, machine.enable_irq)
     adcs = [
         hx711.HX711(machine.Pin(d, machine.Pin.IN, machine.Pin.PULL_UP),
