@@ -109,7 +109,7 @@ def test_suggest_ranks_plus_by_probability():
     assert got[0].label == "Pink-Lady" and got[0].score == 0.6
     # labels outside the top-k rank by their coarse class
     got = suggest(v(("Pink-Lady", 0.9)), products, H)
-    assert [s.plu for s in got] == ["4130", "4021", "4017"]
+    assert [s.plu for s in got] == ["4130", "4017", "4021"]  # ties: by PLU
     assert got[1].score == 0.0 and got[1].coarse_score == 0.9
 
 
@@ -151,3 +151,24 @@ def test_profile_section_is_read_and_validated():
                 {"confirm_fine": 2}, {"top_k": 100}):
         with pytest.raises(ValueError):
             ClassifierSettings.from_profile(bad, root)
+
+
+def test_demo_catalogue_labels_are_classes_the_model_knows(hierarchy):
+    from cart.catalog import load_store
+
+    catalog = load_store().catalog
+    assert catalog.labels, "the demo store should label its produce"
+    assert catalog.labels <= set(hierarchy.coarse_of)
+
+
+def test_suggest_from_the_real_catalogue(classifier, hierarchy, grocery):
+    from cart.catalog import load_store
+
+    catalog = load_store().catalog
+    top = classifier.classify_file(grocery / "val/Fruit/Banana/Banana_003.jpg", k=5)
+    got = suggest(verdict_from_probabilities(0, top), catalog, hierarchy)
+    assert 1 <= len(got) <= 3
+    assert got[0].label == "Banana"
+    assert got[0].plu in {p.plu for p in catalog.by_label("Banana")}
+    # the catalogue path and the plain-iterable path agree
+    assert got == suggest(verdict_from_probabilities(0, top), catalog.products, hierarchy)[:3]
