@@ -9,6 +9,8 @@ def register(sub) -> None:
     p.add_argument("scenario", help="scenario file (TOML; see cart/sim/scenarios/)")
     p.add_argument("--store", default=None, help="store folder (default: the demo store)")
     p.add_argument("--quiet", action="store_true", help="only the summary line")
+    p.add_argument("--scale", choices=("bridge", "model"), default="bridge",
+                   help="bridge: the simulated scale bridge through the real driver pipeline")
     p.set_defaults(func=_trip)
 
 
@@ -20,6 +22,9 @@ def register_bench(sub) -> None:
     p.add_argument("--scenario", default=None, help="play this scenario file N times instead")
     p.add_argument("--vision", choices=("auto", "measured", "modelled"), default="auto")
     p.add_argument("--no-baseline", action="store_true", help="skip the camera-less baseline")
+    p.add_argument("--scale", choices=("model", "bridge"), default="model",
+                   help="model: settles with the bridge's measured noise (fast); bridge: every "
+                   "placement through the simulated bridge and the real pipeline (slow)")
     p.add_argument("--store", default=None)
     p.set_defaults(func=_bench)
 
@@ -54,7 +59,7 @@ def _bench(args) -> int:
     try:
         out = run_bench(store, trips=args.trips, seed=args.seed, profile=args.profile,
                         scenario=args.scenario, baseline=not args.no_baseline,
-                        vision=args.vision,
+                        vision=args.vision, scale=args.scale,
                         progress=lambda k: print(f"{k} trips", file=sys.stderr))
     except ScenarioError as exc:
         for problem in exc.problems:
@@ -85,10 +90,16 @@ def _trip(args) -> int:
             print(problem, file=sys.stderr)
         return 2
     from cart.sim.bench import vision_factory
+    from cart.sim.scenario import check_expectations
+    from cart.sim.trips import PerfectVision
 
+    camera = header["camera"]
+    factory = (lambda seed: PerfectVision()) if camera == "perfect" else \
+        vision_factory(store, "measured" if camera == "measured" else "modelled")
     runner = TripRunner(store, PROFILES[header["profile"]], keep_log=True,
-                        vision_factory=vision_factory(store, "auto"))
+                        vision_factory=factory, scale=args.scale)
     res = runner.run(trip)
+    wrong = check_expectations(header, res)
     if not args.quiet:
         for direction, x in res.log:
             name = type(x).__name__
@@ -100,8 +111,11 @@ def _trip(args) -> int:
     print(json.dumps({"scenario": header["name"], "checked_out": res.checked_out,
                       "staff": res.staff, "bill_minor": res.bill_minor,
                       "truth_minor": res.truth_minor, "exact": res.exact,
-                      "caught": res.caught, "alerts": res.kinds}))
-    return 0
+                      "caught": res.caught, "alerts": res.kinds,
+                      "expectations_met": not wrong}))
+    for w in wrong:
+        print(f"{args.scenario}: {w}", file=sys.stderr)
+    return 1 if wrong else 0
 
 
 def _fields(x):

@@ -5,7 +5,8 @@ Each product starts from the catalogue: mean = ``unit_weight_g`` and σ = ``tole
 the weight and the camera did not object) updates the estimate:
 
 - the observation is clipped to mean ± ``clip_sigma`` σ (Huber-style), so one outlier — a
-  damp bag, an item placed on a hand — moves the mean by at most ``clip_sigma`` σ / (n + 1);
+  damp bag, an item placed on a hand — moves the mean by at most ``clip_sigma`` σ / (n + prior_n + 1);
+- the catalogue seed counts as ``prior_n`` (5) observations, so one placement cannot replace it;
 - the running weight n is capped at ``max_n`` so the estimate keeps following slow changes
   (a supplier changes the packaging) without forgetting everything at once;
 - the mean never leaves seed ± max(tolerance, ``max_shift_frac`` × seed), and σ stays within
@@ -46,7 +47,9 @@ class WeightModel:
         max_shift_frac: float = 0.10,
         min_sigma_g: float = 0.5,
         max_sigma_factor: float = 2.0,
+        prior_n: int = 5,
     ) -> None:
+        self.prior_n = prior_n
         self.clip_sigma = clip_sigma
         self.max_n = max_n
         self.max_shift_frac = max_shift_frac
@@ -70,10 +73,10 @@ class WeightModel:
         s = self.seed(p)
         lo_x, hi_x = e.mean_g - self.clip_sigma * e.sigma_g, e.mean_g + self.clip_sigma * e.sigma_g
         x = min(max(grams, lo_x), hi_x)
-        n = min(e.n, self.max_n)
+        # the catalogue seed counts as ``prior_n`` observations; the running weight is capped
+        n = min(e.n, self.max_n) + self.prior_n
         mean = e.mean_g + (x - e.mean_g) / (n + 1)
-        # Exponentially weighted variance with the same weight, started at the seed variance.
-        var = (n * e.sigma_g**2 + (x - e.mean_g) * (x - mean)) / (n + 1) if n else e.sigma_g**2
+        var = (n * e.sigma_g**2 + (x - e.mean_g) * (x - mean)) / (n + 1)
         shift = max(p.tolerance_g, self.max_shift_frac * s.mean_g)
         mean = min(max(mean, s.mean_g - shift), s.mean_g + shift)
         sigma = min(max(math.sqrt(max(var, 0.0)), self.min_sigma_g),

@@ -58,6 +58,7 @@ class FusionConfig:
     place_timeout_ms: int = 25_000  # a scanned item should be on the scale by then
     take_out_timeout_ms: int = 30_000  # a line deleted on screen: its item should leave by then
     min_change_g: float = 6.0  # smaller settled changes are not items (drift, crumbs)
+    min_item_g: float = 15.0  # lighter changes with no camera sighting are load shifts
     scale_sigma_g: float = 1.5  # scale error σ when a settle reports no noise estimate
     match_k: float = 4.0  # a weight fits an expectation within match_k σ
     match_floor_g: float = 4.0  # ... and never tighter than this
@@ -65,6 +66,7 @@ class FusionConfig:
     max_quantity: int = 24
     quantity_window_ms: int = 15_000  # "n × the item just scanned" only soon after its scan
     produce_window_ms: int = 60_000  # produce chosen before placing waits this long
+    answer_window_ms: int = 90_000  # a scan answers "scan the item you just added" this soon
     readd_window_ms: int = 120_000  # an item taken out and put back within this is re-billed
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
@@ -77,7 +79,8 @@ class FusionConfig:
     personal_max_g: float = 600.0  # heavier "personal items" need staff, as do later ones
     personal_vision_max: float = 0.6  # camera this sure of a store product: not personal
     bag_tare_g: float = 5.0  # a store produce bag, when the product names no tare
-    vision_price_margin: float = 0.05  # look-alikes dearer by more than this are alternatives
+    vision_price_margin: float = 0.20  # look-alikes dearer by more than this are alternatives
+    produce_needs_view: bool = True  # produce the camera did not see must be shown to it
     use_vision: bool = True  # False: ignore camera verdicts (the bench's baseline)
 
 
@@ -95,6 +98,7 @@ class _Line:
     measured_g: float | None = None
     deadline_ms: int | None = None
     flag_id: int | None = None  # its place_scanned alert
+    measured_alone: bool = False  # measured_g is this item's own weight change
 
 
 @dataclass
@@ -297,6 +301,13 @@ class Reconciler:
             if abs(r2) < 0.5 * self.cfg.min_change_g and abs(r) < 0.5 * self.cfg.min_change_g:
                 self._accounted = ev.grams  # follow slow drift while nothing happens
             return
+        if abs(r) < self.cfg.min_item_g and not self._verdict_near(t, ev.settle_ms) \
+                and not self._expects_small(abs(r)):
+            # lighter than anything the store sells, and the camera saw nothing go in or out:
+            # the load shifted (a push, a bag folding), not an item
+            self._accounted = ev.grams
+            out.append(Audit(t, "fusion.small_change", (("grams", round(r, 1)),)))
+            return
         if abs(r2) >= self.cfg.min_change_g and (r2 > 0) == (r > 0):
             r = r2  # the two readings around the action measure it best
         self._accounted = ev.grams
@@ -345,6 +356,18 @@ class Reconciler:
                 return True
         return False
 
+    def _verdict_near(self, t: int, settle_ms: int) -> bool:
+        v = self._last_verdict
+        return v is not None and t - settle_ms - self.cfg.verdict_before_ms <= v[0] <= t
+
+    def _expects_small(self, g: float) -> bool:
+        """A scanned item, a tare or a placement this light is expected to come or go."""
+        tol = self.cfg.match_floor_g * 2
+        return any(abs(ln.expect_g - g) <= tol + 3 * ln.expect_sigma
+                   for ln in self._lines.values()) or \
+            any(abs(x - g) <= tol for x in self._tare) or \
+            any(abs(pl.grams - g) <= tol for pl in self._placements.values())
+
     def _verdict_for(self, t: int, settle_ms: int):
         v = self._last_verdict
         if v is not None and t - settle_ms - self.cfg.verdict_before_ms <= v[0] <= t:
@@ -364,8 +387,11 @@ class Reconciler:
         if back:
             self._resolve(out, t, -min(back)[1], "put back", "cart")
             return
-        # 2. a subset of the pending scans, unless produce was chosen after the last of them
-        pend = [ln for ln in self._lines.values() if not ln.placed]
+        # 2. a subset of the pending scans, unless produce was chosen after the last of them;
+        # a scan whose item did not come in time is matched late only if the camera sees it
+        seen = dict(pl.verdict or ())
+        pend = [ln for ln in self._lines.values() if not ln.placed and
+                (ln.flag_id is None or seen.get(ln.product.label or "", 0.0) >= 0.3)]
         self._pending_produce = [pp for pp in self._pending_produce
                                  if t - pp.t_ms <= cfg.produce_window_ms]
         produce_first = bool(self._pending_produce) and (
@@ -375,7 +401,8 @@ class Reconciler:
                                      noise)
             if best is not None:
                 for ln in best:
-                    self._mark_placed(ln, t, out, r * ln.expect_g / sum(b.expect_g for b in best))
+                    self._mark_placed(ln, t, out, r * ln.expect_g / sum(b.expect_g for b in best),
+                                      alone=len(best) == 1)
                 pl.line_ids = [ln.id for ln in best]
                 if len(best) == 1:
                     ln = best[0]
@@ -415,8 +442,9 @@ class Reconciler:
                     if abs(r - k * mean) <= self._tol(k * sig * sig, noise)]
             post = self._posterior(p, None, pl.verdict)
             seen = bool(pl.verdict) and dict(pl.verdict).get(p.label or "", 0.0) >= 0.3
-            if len(fits) == 1 and max(fits) <= cfg.max_quantity and \
-                    (seen or pl.verdict is None) \
+            telling = len(fits) == 1 and self._tol(sig * sig, noise) < mean / 3
+            if fits and max(fits) <= cfg.max_quantity and \
+                    (seen or (pl.verdict is None and telling)) \
                     and (post is None or post >= cfg.vision_flag_below):
                 n = n if n in fits else fits[0]
                 for fid, o in list(self._open.items()):  # the same question, grown
@@ -445,9 +473,11 @@ class Reconciler:
         for i, (t_out, ln) in enumerate(self._out):
             if t - t_out > cfg.readd_window_ms:
                 continue
+            # the same physical item comes back: its own measured weight, to the scale's noise
             m = ln.measured_g if ln.measured_g is not None else ln.expect_g
-            z = abs(r - m) / self._tol(ln.expect_sigma**2 * 0.25, noise) if ln.weight_g is None \
-                else abs(r - m) / self._tol(0.0, noise * 1.5)
+            spread = 0.0 if ln.measured_alone or ln.weight_g is not None \
+                else ln.expect_sigma**2
+            z = abs(r - m) / self._tol(spread, noise * 1.5)
             post = None if ln.weight_g is not None else \
                 self._posterior(ln.product, r, pl.verdict)
             if z <= 1.0 and (post is None or post >= cfg.vision_flag_below) and \
@@ -527,18 +557,25 @@ class Reconciler:
         """The subset of ``items`` (obj, mean, var) whose total best fits ``r``, or None.
 
         The smallest set that fits wins (the scale reports items placed one after the other
-        as separate changes); among sets of that size, the best log-likelihood: -z²/2 for the
-        fit, minus ``leave_cost`` for each item left out.
+        as separate changes); among sets of that size, the best Gaussian log-likelihood, minus
+        ``leave_cost`` for each item left out and a little for each minute of age.
         """
-        items = items[-12:]  # the 12 most recent expectations are plenty
+        items = items[-12:][::-1]  # the 12 most recent expectations, newest first
         best = None
         n = len(items)
         for k in range(1, min(self.cfg.max_subset, n) + 1):
             for combo in itertools.combinations(items, k):
                 m = sum(c[1] for c in combo)
-                z = abs(r - m) / self._tol(sum(c[2] for c in combo), noise)
+                var = sum(c[2] for c in combo)
+                z = abs(r - m) / self._tol(var, noise)
                 if z <= 1.0:
-                    score = -0.5 * (z * self.cfg.match_k) ** 2 - leave_cost * (n - k)
+                    # Gaussian log-likelihood: a narrow expectation that fits beats a wide one
+                    # that fits as well; what was scanned last is most likely what went in,
+                    # so older expectations pay a little per minute of age
+                    s2 = var + noise * noise
+                    age = sum(max(0, self._t - getattr(c[0], "t_ms", self._t)) for c in combo)
+                    score = -0.5 * (r - m) ** 2 / s2 - 0.5 * math.log(s2) \
+                        - leave_cost * (n - k) - 0.3 * age / 60_000
                     if best is None or score > best[0] + 1e-9:
                         best = (score, combo)
             if best is not None:
@@ -622,9 +659,11 @@ class Reconciler:
             if o.flag.line_id == ln.id and o.flag.kind in ("place_scanned", "looks_different"):
                 self._resolve(out, t, fid, why, "cart")
 
-    def _mark_placed(self, ln: _Line, t: int, out: list[Effect], measured: float) -> None:
+    def _mark_placed(self, ln: _Line, t: int, out: list[Effect], measured: float,
+                     alone: bool = False) -> None:
         ln.placed = True
         ln.measured_g = measured
+        ln.measured_alone = alone
         if ln.flag_id is not None and ln.flag_id in self._open:
             self._resolve(out, t, ln.flag_id, "placed", "cart")
         ln.flag_id = None
@@ -668,8 +707,19 @@ class Reconciler:
     def _judge(self, pl: _Placement, ln: _Line, t: int, out: list[Effect], *,
                learn: bool = False) -> None:
         if pl.verdict is None:
-            if learn:
-                pl.line_ids = [ln.id]  # a late verdict may still judge (and teach) this
+            if learn and ln.measured_g is not None:
+                pl.line_ids = [ln.id]  # a late verdict may still judge this
+                self.weights.observe(ln.product, ln.measured_g)
+            if ln.product.by_weight and ln.product.label and self.cfg.use_vision and \
+                    self.cfg.produce_needs_view:
+                # produce is priced by the PLU the shopper chose: the camera must see it
+                f = self._raise(out, t, "looks_different",
+                                f"Show the {ln.product.name} to the camera", line_id=ln.id,
+                                grams=ln.measured_g)
+                pl.flag_id = f.id
+                pl.recheck, pl.recheck_ms = True, t
+                o = self._open[f.id]
+                o.placement, o.product = pl, ln.product
             return
         grams = ln.measured_g if ln.weight_g is None else None
         post = self._posterior(ln.product, grams, pl.verdict)
@@ -721,7 +771,7 @@ class Reconciler:
             elif len(pl.line_ids) == 1 and pl.line_ids[0] in self._lines:
                 ln = self._lines[pl.line_ids[0]]
                 if ln.price_minor is None:
-                    self._judge(pl, ln, t, out, learn=not ln.product.by_weight)
+                    self._judge(pl, ln, t, out)
             return
         self._last_verdict = (t, ev.top)
 
@@ -776,7 +826,7 @@ class Reconciler:
         # a quantity question about this product: one more of them billed
         for fid, o in list(self._open.items()):
             if o.flag.kind == "quantity" and o.product is not None and o.product.id == p.id:
-                self._add_line(out, t, p, found.code, placed=True, measured=mean,
+                self._add_line(out, t, p, found.code, placed=True, measured=mean, alone=False,
                                expect=(mean, sig), price_minor=price)
                 o.count -= 1
                 if o.count <= 0:
@@ -790,54 +840,54 @@ class Reconciler:
                                expect=(mean, sig), price_minor=price)
                 self._resolve(out, t, fid, "scanned again", "cart")
                 return
-        # a looks_different alert: the right item scanned (swap the line), or the same again
-        for fid, o in list(self._open.items()):
-            if o.flag.kind != "looks_different" or o.placement is None:
-                continue
-            old = self._lines.get(o.flag.line_id)
-            if old is None:
-                continue
-            if old.product.id == p.id:
-                o.placement.recheck, o.placement.recheck_ms = True, t
-                return
-            g = old.measured_g or 0.0
-            if abs(g - mean) <= self._tol(sig * sig, self.cfg.scale_sigma_g):
-                # the placed item is this one; the first scan stays billed and waits for its
-                # own item (or a cancel): never drop a billed line on the camera's word
-                if old.weight_g is None:
-                    old.placed, old.measured_g = False, None
-                    old.deadline_ms = t + self.cfg.place_timeout_ms
-                else:  # produce weighed under the wrong PLU: that weight was this item
-                    del self._lines[old.id]
-                    out.append(LineRemoved(t, old.id, "replaced by the right item"))
-                self._add_line(out, t, p, found.code, placed=True, measured=g,
-                               expect=(mean, sig), price_minor=price)
-                self._resolve(out, t, fid, "right item scanned", "cart")
-                return
         # place-then-scan: an unexplained placement this item explains (wholly or partly)
         noise = self.cfg.scale_sigma_g
         best = None
         for pl in self._placements.values():
+            if t - pl.t_ms > self.cfg.answer_window_ms:
+                continue  # an old question: a new scan is more likely a new item
+            o = self._open.get(pl.flag_id)
+            if o is not None and o.flag.needs_staff:
+                continue  # staff decide this one
             z = abs(pl.grams - mean) / self._tol(sig * sig, noise)
             if z <= 1.0 and (best is None or z < best[0]):
                 best = (z, pl, False)
         if best is None:
-            for pl in self._placements.values():
-                rest = pl.grams - mean
-                if rest >= self.cfg.min_change_g and mean > 0:
-                    best = (2.0, pl, True)
-                    break
+            # a looks_different alert: the right item scanned (swap the line), or the same again
+            for fid, o in list(self._open.items()):
+                if o.flag.kind != "looks_different" or o.placement is None:
+                    continue
+                old = self._lines.get(o.flag.line_id)
+                if old is None:
+                    continue
+                if old.product.id == p.id:
+                    o.placement.recheck, o.placement.recheck_ms = True, t
+                    return
+                g = old.measured_g or 0.0
+                if abs(g - mean) <= self._tol(sig * sig, self.cfg.scale_sigma_g):
+                    # the placed item is this one; the first scan stays billed and waits for its
+                    # own item (or a cancel): never drop a billed line on the camera's word
+                    if old.weight_g is None:
+                        old.placed, old.measured_g = False, None
+                        old.deadline_ms = t + self.cfg.place_timeout_ms
+                    else:  # produce weighed under the wrong PLU: that weight was this item
+                        del self._lines[old.id]
+                        out.append(LineRemoved(t, old.id, "replaced by the right item"))
+                    self._add_line(out, t, p, found.code, placed=True, measured=g,
+                                   expect=(mean, sig), price_minor=price)
+                    self._resolve(out, t, fid, "right item scanned", "cart")
+                    return
         if best is not None:
-            _, pl, partial = best
-            if partial:
-                ln = self._add_line(out, t, p, found.code, placed=True, measured=mean,
-                                    expect=(mean, sig), price_minor=price)
-                pl.grams -= mean
-                self._replace_flag(out, t, pl.flag_id,
-                                   message=f"Scan the other items you just added "
-                                           f"({pl.grams:.0f} g)", grams=pl.grams)
-                return
+            _, pl, _ = best
             del self._placements[pl.id]
+            late = next((x for x in self._lines.values() if not x.placed and x.product.id == p.id
+                         and x.flag_id is not None and x.price_minor == price), None)
+            if late is not None:  # the scan that waited for this item: no second line
+                self._mark_placed(late, t, out, pl.grams)
+                if pl.flag_id in self._open:
+                    self._resolve(out, t, pl.flag_id, "scanned (already billed)", "cart")
+                pl.flag_id = None
+                return
             ln = self._add_line(out, t, p, found.code, placed=True, measured=pl.grams,
                                 expect=(mean, sig), price_minor=price)
             if pl.flag_id in self._open:
@@ -847,8 +897,31 @@ class Reconciler:
                 self._judge(pl, ln, t, out, learn=True)
             return
         # scan-then-place: bill now, expect the item on the scale
-        self._add_line(out, t, p, found.code, expect=(mean, sig), price_minor=price,
-                       deadline=t + self.cfg.place_timeout_ms)
+        ln = self._add_line(out, t, p, found.code, expect=(mean, sig), price_minor=price,
+                            deadline=t + self.cfg.place_timeout_ms)
+        self._several_put_in_then_scanned(ln, t, out)
+
+    def _several_put_in_then_scanned(self, ln: _Line, t: int, out: list[Effect]) -> None:
+        """Several items put in together, then scanned one by one: once the scans so far
+        (this one among them) add up to an unexplained placement, they explain it."""
+        recent = [x for x in self._lines.values() if not x.placed and
+                  t - x.t_ms <= self.cfg.quantity_window_ms * 4 and x.weight_g is None]
+        if len(recent) < 2:
+            return
+        for pl in sorted(self._placements.values(), key=lambda q: -q.t_ms):
+            after = [x for x in recent if x.t_ms >= pl.t_ms and x.flag_id is None]
+            if len(after) < 2:
+                continue
+            best = self._best_subset(pl.grams, [(x, x.expect_g, x.expect_sigma ** 2)
+                                                for x in after], self.cfg.scale_sigma_g)
+            if best is not None and ln in best and len(best) >= 2:
+                total = sum(x.expect_g for x in best)
+                for x in best:
+                    self._mark_placed(x, t, out, pl.grams * x.expect_g / total)
+                del self._placements[pl.id]
+                if pl.flag_id in self._open:
+                    self._resolve(out, t, pl.flag_id, "scanned", "cart")
+                return
 
     def _weigh_produce(self, fid: int, p: Product, code: str, bagged: bool, t: int,
                        out: list[Effect]) -> None:
@@ -886,8 +959,13 @@ class Reconciler:
         if a.flag_id is None:
             self._pending_produce.append(_Pending(found.product, a.code, a.bagged, t))
             return
-        if self._get_flag(a.flag_id, ("weigh_produce", "scan_added"), t, out):
-            self._weigh_produce(a.flag_id, found.product, a.code, a.bagged, t, out)
+        o = self._get_flag(a.flag_id, ("weigh_produce", "scan_added", "quantity"), t, out)
+        if o is None:
+            return
+        if o.flag.kind == "quantity" and (o.placement is None or o.placement.line_ids):
+            out.append(Notice(t, "refused", "Scan the items, or call staff"))
+            return
+        self._weigh_produce(a.flag_id, found.product, a.code, a.bagged, t, out)
 
     def _on_pick_removed(self, a: A.PickRemoved, t: int, out: list[Effect]) -> None:
         o = self._get_flag(a.flag_id, ("which_removed",), t, out)
@@ -928,7 +1006,7 @@ class Reconciler:
             count = k - scanned
         code = o.product.codes[0] if o.product.codes else o.product.id
         for _ in range(count):
-            self._add_line(out, t, o.product, code, placed=True, measured=mean,
+            self._add_line(out, t, o.product, code, placed=True, measured=mean, alone=False,
                            expect=(mean, sig))
         self._resolve(out, t, a.flag_id, "quantity confirmed", "shopper")
 
@@ -1032,7 +1110,7 @@ class Reconciler:
             else:
                 mean, sig = self._sigma(p)
                 for _ in range(a.quantity):
-                    self._add_line(out, t, p, found.code, placed=True, measured=mean,
+                    self._add_line(out, t, p, found.code, placed=True, measured=mean, alone=False,
                                    expect=(mean, sig), price_minor=found.price_minor)
             audit += [("code", found.code), ("quantity", a.quantity)]
         elif a.resolution == "dismiss" and o.flag.kind in ("scan_added", "weigh_produce") \
@@ -1049,12 +1127,14 @@ class Reconciler:
     # ---- helpers --------------------------------------------------------------------------
 
     def _add_line(self, out, t, p: Product, code: str, *, weight_g=None, price_minor=None,
-                  placed=False, measured=None, expect=None, deadline=None) -> _Line:
+                  placed=False, measured=None, expect=None, deadline=None,
+                  alone: bool = True) -> _Line:
         if expect is None:
             expect = (measured or 0.0, 2.0) if p.by_weight else self._sigma(p)
         ln = _Line(self._next_line, p, code, t, expect[0], expect[1], weight_g=weight_g,
                    price_minor=price_minor, placed=placed, measured_g=measured,
-                   deadline_ms=deadline)
+                   deadline_ms=deadline, measured_alone=placed and measured is not None
+                   and alone)
         self._next_line += 1
         self._lines[ln.id] = ln
         self._last_scanned = ln

@@ -5,8 +5,9 @@ Metrics (see docs/FUSION.md for the definitions and what is real and what is mod
 - ``exact_bill_rate``: honest trips (mistakes included, no cheat) that checked out with every
   item billed exactly, weighed items within the legal tolerance, and no staff help (a legally
   required age check is not counted as help; ``age_check_rate`` says how often it happened);
-- ``review_rate``: trips that needed staff or could not check out, over all trips; also
-  ``review_rate_honest`` and ``review_rate_with_age_checks``;
+- ``review_rate``: honest trips (mistakes included) that needed staff or could not check out,
+  a legally required age check not counted; ``review_rate_with_age_checks`` counts those too,
+  ``review_rate_all_trips`` includes the cheating trips (whose reviews are the catches);
 - ``catch_rate``: per cheat type, the share of cheating trips where the cheat did not go
   through silently (staff review, or a bill not below the truth);
 - ``false_alerts_per_trip``: alerts on honest trips that the shopper's own behaviour did not
@@ -54,9 +55,9 @@ def summarize(results: list[TripResult], seconds: float) -> dict:
         "trips": n,
         "honest_trips": len(honest),
         "exact_bill_rate": round(sum(r.exact for r in honest) / h, 5),
-        "review_rate": round(sum(r.review and not r.age_check for r in results) / max(1, n), 5),
-        "review_rate_honest": round(sum(r.review and not r.age_check for r in honest) / h, 5),
-        "review_rate_with_age_checks": round(sum(r.review for r in results) / max(1, n), 5),
+        "review_rate": round(sum(r.review and not r.age_check for r in honest) / h, 5),
+        "review_rate_with_age_checks": round(sum(r.review for r in honest) / h, 5),
+        "review_rate_all_trips": round(sum(r.review for r in results) / max(1, n), 5),
         "age_check_rate": round(sum(r.age_check for r in results) / max(1, n), 5),
         "catch_rate": {c: round(sum(v) / len(v), 4) for c, v in sorted(cheats.items())},
         "cheat_trips": {c: len(cheats.get(c, ())) for c in CHEATS},
@@ -71,11 +72,16 @@ def summarize(results: list[TripResult], seconds: float) -> dict:
 
 
 def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | None = None,
-              baseline: bool = True, vision: str = "auto", progress=None) -> dict:
+              baseline: bool = True, vision: str = "auto", scale: str = "model",
+              progress=None) -> dict:
     from cart.fusion.reconciler import FusionConfig
+    from cart.sim.trips import calibrate_scale
 
     prof = PROFILES[profile]
-    runner = TripRunner(store, prof, vision_factory=vision_factory(store, vision))
+    cal = calibrate_scale(prof, seed=seed) if scale == "model" else None
+    sigma = cal["reading_sigma_g"] if cal else None
+    runner = TripRunner(store, prof, vision_factory=vision_factory(store, vision), scale=scale,
+                        scale_sigma_g=sigma)
     if scenario is not None:
         from cart.sim.scenario import load_scenario
 
@@ -96,11 +102,16 @@ def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | Non
         out["scenario"] = scenario
     out.update(summarize(results, dt))
     out["vision"] = runner_vision_name(runner)
-    out["scale"] = "modelled settles (see docs/FUSION.md)"
+    if cal:
+        out["scale"] = "modelled settles, sigma measured on the simulated bridge in this run"
+        out["scale_calibration"] = cal
+    else:
+        out["scale"] = "simulated bridge bytes through the real driver core and pipeline"
     out["scanner"] = "simulated scanner bytes through drivers.scanner.ScanDecoder"
     if baseline:
         blind = TripRunner(store, prof, config=FusionConfig(use_vision=False),
-                           vision_factory=vision_factory(store, vision))
+                           vision_factory=vision_factory(store, vision), scale=scale,
+                           scale_sigma_g=sigma)
         t1 = time.perf_counter()
         base = [blind.run(_fresh(trip)) for trip in plan]
         b = summarize(base, time.perf_counter() - t1)

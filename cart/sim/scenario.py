@@ -6,6 +6,8 @@ bad numbers: one clear error per problem, naming the file and the entry)::
     name = "barcode swap, weight alike"
     profile = "clean"            # clean | typical | harsh (device noise and camera model)
     seed = 7                      # device noise and camera draws
+    camera = "perfect"            # modelled | perfect (right label, 0.95) | measured
+    expect = { exact = true, alerts = ["scan_added"] }   # checked by tests and `cart trip`
 
     [[item]]
     id = "wine"                   # a name for the steps below
@@ -32,7 +34,8 @@ from pathlib import Path
 from cart.sim.shopper import CHEATS, Op, Trip, TruthItem
 
 STEP_KINDS = ("scan", "place", "remove", "select_produce", "bag", "push", "checkout")
-_TOP = {"name", "profile", "seed", "item", "step", "description"}
+_TOP = {"name", "profile", "seed", "item", "step", "description", "camera", "expect"}
+_EXPECT = {"exact", "review", "caught", "checked_out", "alerts"}
 _ITEM = {"id", "product", "grams", "bagged", "cheat", "claimed"}
 _STEP = {"do", "items", "after_ms", "code", "grams", "ms"}
 
@@ -55,7 +58,21 @@ def load_scenario(path: str | Path, products) -> tuple[Trip, dict]:
         if k not in _TOP:
             problems.append(f"{path}: unknown key {k!r}")
     header = {"name": str(raw.get("name", path.stem)), "profile": raw.get("profile", "clean"),
-              "seed": raw.get("seed", 1)}
+              "seed": raw.get("seed", 1), "camera": raw.get("camera", "modelled"),
+              "expect": raw.get("expect", {})}
+    if header["camera"] not in ("modelled", "perfect", "measured"):
+        problems.append(f"{path}: camera {header['camera']!r}: use modelled, perfect or measured")
+    if not isinstance(header["expect"], dict):
+        problems.append(f"{path}: expect must be a table")
+        header["expect"] = {}
+    for k, v in header["expect"].items():
+        if k not in _EXPECT:
+            problems.append(f"{path}: expect: unknown key {k!r}")
+        elif k == "alerts":
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                problems.append(f"{path}: expect.alerts must be a list of alert kinds")
+        elif not isinstance(v, bool):
+            problems.append(f"{path}: expect.{k} must be true or false")
     if header["profile"] not in ("clean", "typical", "harsh"):
         problems.append(f"{path}: profile {header['profile']!r}: use clean, typical or harsh")
     if not isinstance(header["seed"], int) or isinstance(header["seed"], bool):
@@ -142,3 +159,16 @@ def load_scenario(path: str | Path, products) -> tuple[Trip, dict]:
                 age_check=any(it.product.age_restricted for it in items))
     trip.bag_g = sum(op.grams for op in ops if op.kind == "bag")
     return trip, header
+
+
+def check_expectations(header: dict, result) -> list[str]:
+    """What a played scenario did differently from its ``expect`` table."""
+    exp = header.get("expect", {})
+    wrong = []
+    for key in ("exact", "review", "caught", "checked_out"):
+        if key in exp and bool(getattr(result, key)) != exp[key]:
+            wrong.append(f"expected {key} = {exp[key]}, got {getattr(result, key)}")
+    for kind in exp.get("alerts", []):
+        if not result.kinds.get(kind):
+            wrong.append(f"expected a {kind!r} alert; raised: {sorted(result.kinds)}")
+    return wrong

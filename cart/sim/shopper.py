@@ -167,7 +167,7 @@ class ShopperModel:
             for _ in range(self._pushes(rng)):
                 ops.append(Op("push", int(gap * 0.3), ms=int(rng.uniform(1500, 6000))))
                 gap = int(gap * 0.5)
-            if i == cheat_at:
+            if cheat and i >= cheat_at and not any(it.cheat for it in items):
                 self._cheat(rng, trip, cheat, gap)
                 i += 1
                 continue
