@@ -3,11 +3,12 @@
 - :class:`CoreEngine` is the core alone: a scan adds a line (priced, journaled), a coupon
   applies, loose produce is weighed with the scale's last settled increase, age-restricted
   items raise a flag that staff approve, and check-out closes the session with its receipt.
-- :class:`FusionEngine` puts ``cart.fusion``'s reconciler in front of the same core: every
-  device event and screen action goes to the reconciler, and its effects (lines, flags,
-  resolutions, check-out) become core basket events, journaled in one transaction together
-  with the input that caused them (``fusion.input`` rows). On restart the basket comes back
-  from the journal and the reconciler is rebuilt by replaying those inputs.
+- :class:`FusionEngine` puts ``cart.fusion.session.FusionSession`` in front of the same core:
+  every device event and screen action goes to the reconciler, whose effects (lines, flags,
+  resolutions, check-out) become core basket events journaled in one transaction with the input
+  that caused them; on restart the basket comes back from the journal and the reconciler is
+  rebuilt by replaying those inputs. This module only maps the screen's actions to fusion's
+  (alert "F3" is fusion's flag 3, line "L7" its line 7) and fusion's notices to the screen.
 
 Both turn the core's immutable ``BasketSnapshot`` into the screen's :class:`EngineView`. All
 text that reaches the screen stays plain text; the screen shows it literally.
@@ -18,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict, fields
 
 from cart import events as ev_types
 from cart.barcodes import lookup, printable
@@ -295,112 +295,50 @@ EXTRA_CHOICES: dict[str, tuple[Choice, ...]] = {
 # ---- fusion -------------------------------------------------------------------------------------
 
 
-class CoreProducts:
-    """The core catalogue as fusion's ``ProductSource`` (codes interpreted by ``cart.barcodes``)."""
-
-    def __init__(self, store: Store) -> None:
-        from cart.fusion.products import Product as FProduct
-
-        self.store = store
-        self._by_id = {}
-        self._by_label: dict[str, list] = {}
-        for p in store.catalog.products:
-            fp = FProduct(
-                id=p.id, name=p.name, price_minor=p.price, by_weight=p.by_weight,
-                unit_weight_g=float(p.unit_weight_g), tolerance_g=float(p.weight_tolerance_g),
-                tare_g=float(p.tare_g), label=p.label or None, age_restricted=p.age_min > 0,
-                codes=tuple(c for c in (p.plu, *p.gtins) if c),
-            )
-            self._by_id[p.id] = fp
-            if p.label:
-                self._by_label.setdefault(p.label, []).append(fp)
-
-    def lookup(self, code: str):
-        from cart.fusion.products import Lookup
-
-        m = lookup(self.store, code)
-        if not m.ok or m.product is None:
-            return None
-        it = m.interpretation
-        return Lookup(self._by_id[m.product.id], it.text or code,
-                      float(it.weight_g) if it.weight_g is not None else None, it.price)
-
-    def get(self, product_id: str):
-        return self._by_id.get(product_id)
-
-    def by_label(self, label: str):
-        return tuple(self._by_label.get(label, ()))
-
-    def products(self):
-        return iter(self._by_id.values())
-
-
-_INPUT_TYPES = {cls.__name__: cls for cls in (ev_types.Scan, ev_types.WeightSettled,
-                                              ev_types.WeightMoving, ev_types.VisionVerdict)}
-
-
-def _encode(x) -> dict:
-    return {"type": type(x).__name__, **asdict(x)}
-
-
-def _decode(row: dict):
-    from cart.fusion import actions as fa
-
-    kind = row.get("type", "")
-    cls = _INPUT_TYPES.get(kind) or getattr(fa, kind, None)
-    if cls is None:
-        raise ValueError(f"unknown fusion input {kind!r}")
-    data = {f.name: row[f.name] for f in fields(cls) if f.name in row}
-    if cls is ev_types.VisionVerdict:
-        data["top"] = tuple((str(label), float(p)) for label, p in data.get("top", ()))
-    return cls(**data)
+def _fid(alert_id: str) -> int:
+    """Fusion's flag number from the core flag id the screen shows ("F3" → 3)."""
+    return int(str(alert_id).lstrip("F"))
 
 
 class FusionEngine(CoreEngine):
-    """The reconciler in front of the core. See the module docstring."""
+    """``cart.fusion.session.FusionSession`` (the reconciler kept in step with the core basket and
+    its journal) behind the screen. See the module docstring."""
 
-    def __init__(self, session: CartSession, store: Store, *, replay: list[dict] = ()) -> None:
-        super().__init__(session, store)
-        from cart.fusion import Reconciler
-        from cart.fusion.staff import StaffGate
+    def __init__(self, fusion_session, store: Store) -> None:
+        super().__init__(fusion_session.cart, store)
+        self.fs = fusion_session
 
-        self.reconciler = Reconciler(
-            CoreProducts(store), staff=StaffGate(pins={STAFF_ID: store.config.staff_pin_hash})
-        )
-        for row in replay:  # rebuild fusion's state; the basket itself came from the journal
-            try:
-                self.reconciler.handle(_decode(row))
-            except (ValueError, TypeError) as exc:
-                log.error("cannot replay fusion input %r: %s", row, exc)
-        if session.closed:
-            self.reconciler.checked_out = True
+    @staticmethod
+    def config(vision: bool):
+        from cart.fusion import FusionConfig
+
+        # Without a camera, produce is billed on the shopper's choice and the scale alone.
+        return FusionConfig() if vision else FusionConfig(use_vision=False)
 
     @classmethod
-    def recover(cls, journal, store: Store) -> FusionEngine | None:
-        inputs: list[dict] = []
+    def start(cls, journal, store: Store, t_ms: int, *, vision: bool = True) -> FusionEngine:
+        from cart.fusion.session import FusionSession
 
-        def on_row(entry) -> None:
-            if entry.kind == "fusion.input" and entry.payload.get("type") != "StaffLogin":
-                inputs.append(entry.payload)
+        return cls(FusionSession.start(journal, store, t_ms, config=cls.config(vision)), store)
 
-        session = CartSession.recover(journal, store, on_row=on_row)
-        return None if session is None else cls(session, store, replay=inputs)
+    @classmethod
+    def recover(cls, journal, store: Store, *, vision: bool = True) -> FusionEngine | None:
+        from cart.fusion.session import FusionSession
+
+        fs = FusionSession.recover(journal, store, config=cls.config(vision))
+        return None if fs is None else cls(fs, store)
 
     # ---- inputs ----------------------------------------------------------------------------
     def handle_event(self, event: DeviceEvent, t_ms: int) -> None:
-        if isinstance(event, ev_types.DeviceStatus):
+        if isinstance(event, ev_types.DeviceStatus) or self.session.closed:
             return
         if isinstance(event, Scan):
             m = lookup(self.store, event.code, event.symbology, t_ms=event.t_ms)
-            if m.coupon is not None:  # coupons are the core's business
-                if self._apply(ApplyCoupon(event.t_ms, code=m.coupon.code)):
-                    self._message = f"Coupon: {m.coupon.name}"
-                return
-            if not m.ok:
+            if m.coupon is None and not m.ok and m.interpretation.kind == "rejected":
+                # the core says exactly why (check digit, bad GS1 data); fusion need not see it
                 self._message = f"Not accepted: {printable(event.code, 40)}: {m.reason}"
                 return
-        if isinstance(event, WeightSettled | ev_types.WeightMoving | Scan | ev_types.VisionVerdict):
-            self._feed(event, journal_always=not isinstance(event, ev_types.WeightMoving))
+        self._run(event)
 
     def handle_action(self, action: ui.Action, t_ms: int) -> None:
         from cart.fusion import actions as fa
@@ -411,37 +349,31 @@ class FusionEngine(CoreEngine):
                 self._coupon(code, t_ms)
                 return
             case ui.AddProduce(code=code, alert_id=alert_id):
-                x = fa.SelectProduce(t_ms, int(alert_id) if alert_id else None, code)
+                x = fa.SelectProduce(t_ms, _fid(alert_id) if alert_id else None, code)
             case ui.StaffLogin(pin=pin, staff_id=staff_id):
-                # the PIN is never journaled: the row records who tried and whether it worked
-                effects = self.reconciler.handle(fa.StaffLogin(t_ms, staff_id or STAFF_ID, pin))
-                ok = self.reconciler.state().staff is not None
-                if not ok:
-                    self._message = "Wrong PIN"
-                self._effects(effects, (t_ms, "fusion.staff_login",
-                                        {"staff_id": staff_id or STAFF_ID, "ok": ok}))
-                return
+                x = fa.StaffLogin(t_ms, staff_id or STAFF_ID, pin)  # journaled without the PIN
             case ui.StaffLogout():
                 x = fa.StaffLogout(t_ms)
             case ui.StaffResolve(alert_id=alert_id, resolution=resolution):
-                x = fa.StaffResolve(t_ms, int(alert_id), resolution)
+                x = fa.StaffResolve(t_ms, _fid(alert_id), resolution)
             case ui.StaffRemoveLine(line_id=line_id):
                 x = fa.RemoveLine(t_ms, int(line_id.lstrip("L")))
             case ui.Checkout():
                 x = fa.Checkout(t_ms)
             case ui.Answer(alert_id=alert_id, choice=choice):
-                x = self._answer(int(alert_id), choice, t_ms)
-                if x is None:
-                    return
+                x = self._answer(_fid(alert_id), choice, t_ms)
             case _:
+                x = None
                 self._message = f"Not available here: {type(action).__name__}"
-                return
-        self._feed(x)
+        if x is not None:
+            self._run(x)
+            if isinstance(x, fa.StaffLogin) and self.fs.state().staff is None:
+                self._message = self._message or "Wrong PIN"
 
     def _answer(self, flag_id: int, choice: str, t_ms: int):
         from cart.fusion import actions as fa
 
-        kind = next((f.kind for f in self.reconciler.open_flags if f.id == flag_id), None)
+        kind = next((f.kind for f in self.fs.rec.open_flags if f.id == flag_id), None)
         if kind is None:
             self._message = "That question is already answered"
             return None
@@ -459,65 +391,37 @@ class FusionEngine(CoreEngine):
 
     def advance(self, t_ms: int) -> None:
         if not self.session.closed:
-            effects = self.reconciler.advance(t_ms)
-            if effects:
-                self._effects(effects, (t_ms, "fusion.input", {"type": "Advance", "t_ms": t_ms}))
+            self._run_tick(t_ms)
 
-    def _feed(self, x, *, journal_always: bool = True) -> None:
-        effects = self.reconciler.handle(x)
-        row = (x.t_ms, "fusion.input", _encode(x))
-        if effects or journal_always:
-            self._effects(effects, row)
+    def _run_tick(self, t_ms: int) -> None:
+        try:
+            self.fs.tick(t_ms)
+        except (BasketError, JournalError) as exc:
+            self._message = f"Not done: {exc}"
 
-    # ---- effects → core ------------------------------------------------------------------------
-    def _effects(self, effects, input_row) -> None:
-        from cart.fusion import alerts as fx
+    def _run(self, x) -> None:
+        from cart.fusion.alerts import CheckedOut
 
-        events, extra, checkout = [], [input_row], None
-        for e in effects:
-            if isinstance(e, fx.LineAdded):
-                p = self.store.catalog.get(e.product_id)
-                grams = round(e.weight_g) if (p is not None and p.by_weight
-                                               and e.weight_g is not None) else None
-                events.append(AddLine(e.t_ms, line=f"L{e.line_id}", product=e.product_id,
-                                      qty=e.quantity, grams=grams, price=e.price_minor,
-                                      code=e.code))
-            elif isinstance(e, fx.LineRemoved):
-                events.append(RemoveLine(e.t_ms, line=f"L{e.line_id}", reason=e.reason))
-            elif isinstance(e, fx.FlagRaised):
-                f = e.flag
-                events.append(RaiseFlag(e.t_ms, flag=str(f.id), kind=f.kind, message=f.message,
-                                        action=f.action, payload=f.to_dict()))
-            elif isinstance(e, fx.FlagResolved):
-                by = "staff" if e.by.startswith("staff") else (
-                    "system" if e.by == "cart" else "shopper")
-                staff_id = e.by.partition(":")[2] if by == "staff" else ""
-                events.append(ResolveFlag(e.t_ms, flag=str(e.flag_id), resolution=e.resolution,
-                                          by=by, staff_id=staff_id or (STAFF_ID if by == "staff"
-                                                                       else "")))
-            elif isinstance(e, fx.Notice):
-                if e.kind != "out_of_order":
-                    self._message = e.text
-            elif isinstance(e, fx.Audit):
-                extra.append((e.t_ms, e.kind if "." in e.kind else f"fusion.{e.kind}",
-                              {str(k): _jsonable(v) for k, v in e.data}))
-            elif isinstance(e, fx.CheckedOut):
-                checkout = CheckOut(e.t_ms)
-        if checkout is not None:
-            events.append(checkout)
-        if self._apply(*events, extra=extra) and checkout is not None:
+        seen = len(self.fs.notices)
+        try:
+            effects = self.fs.handle(x)
+        except BasketError as exc:
+            self._message = f"Not done: {exc}"
+            return
+        except JournalError as exc:
+            log.error("journal refused %r: %s", x, exc)
+            self._message = f"Could not save the basket: {exc}"
+            return
+        notices = [n for n in self.fs.notices[seen:] if n.kind != "out_of_order"]
+        if notices:
+            self._message = notices[-1].text
+        if len(self.fs.notices) > 1000:
+            del self.fs.notices[:500]
+        if any(isinstance(e, CheckedOut) for e in effects) and self.session.closed:
             self._closed_with_receipt()
 
     def view(self) -> EngineView:
         base = super().view()
-        staff = self.reconciler.state().staff is not None
+        staff = self.fs.state().staff is not None
         return EngineView(base.lines, base.totals, base.alerts, base.coupons, staff,
                           base.message, base.receipt)
-
-
-def _jsonable(v):
-    if isinstance(v, str | int | float | bool) or v is None:
-        return v
-    if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
-    return str(v)

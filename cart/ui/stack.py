@@ -14,23 +14,24 @@ log = logging.getLogger(__name__)
 
 def fusion_available() -> bool:
     try:
-        import cart.fusion  # noqa: F401
+        import cart.fusion.session  # noqa: F401
     except ImportError:
         return False
     return True
 
 
-def open_engine(store, journal, t_ms: int, *, fusion: bool | None = None):
+def open_engine(store, journal, t_ms: int, *, fusion: bool | None = None, vision: bool = False):
     """The engine for ``store`` on ``journal``: the unfinished session if there is one (the
-    basket exactly as journaled), else a new one. Fusion when available unless ``fusion=False``."""
+    basket exactly as journaled), else a new one. Fusion when available unless ``fusion=False``;
+    ``vision``: a camera with the classifier sends verdicts (else fusion does without them)."""
     from cart.session import CartSession
     from cart.ui.engine import CoreEngine, FusionEngine
 
     use_fusion = fusion_available() if fusion is None else fusion
     if use_fusion:
-        engine = FusionEngine.recover(journal, store)
+        engine = FusionEngine.recover(journal, store, vision=vision)
         if engine is None:
-            engine = FusionEngine(CartSession.start(journal, store, t_ms), store)
+            engine = FusionEngine.start(journal, store, t_ms, vision=vision)
         return engine
     return CoreEngine(CartSession.resume_or_start(journal, store, t_ms), store)
 
@@ -43,6 +44,7 @@ def build_runtime(
     fusion: bool | None = None,
     synchronous: str = "FULL",
     idle_gc: bool = True,
+    vision: bool = False,
 ) -> Runtime:
     """A runtime over a store (default: the demo store) and its journal (default: the cart's)."""
     from cart.catalog import load_store
@@ -55,7 +57,7 @@ def build_runtime(
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     journal = Journal(path, synchronous=synchronous)
-    engine = open_engine(store, journal, clock.now_ms(), fusion=fusion)
+    engine = open_engine(store, journal, clock.now_ms(), fusion=fusion, vision=vision)
     close_engine = engine.close
 
     def close() -> None:
