@@ -118,6 +118,7 @@ class Runtime:
         self.tick_ms = tick_ms
         self.idle_gc = idle_gc
         self._since_gc = 0  # inputs processed since the last idle collection
+        self._gc_threshold: tuple[int, int, int] | None = None
         self._last_gc = 0.0
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._listeners: list[Callable[[CartView], None]] = []
@@ -167,8 +168,9 @@ class Runtime:
         if self._thread is None and not self._closed:
             if self.idle_gc:
                 # Full collections (tens of ms with a big basket on a Pi) only when idle; the
-                # young generations are still collected as usual.
-                g0, g1, _ = gc.get_threshold()
+                # young generations are still collected as usual. Restored by close().
+                self._gc_threshold = gc.get_threshold()
+                g0, g1, _ = self._gc_threshold
                 gc.set_threshold(g0, g1, 1_000_000)
             self._view = self._build()
             self._thread = threading.Thread(target=self._run, name="cart-runtime", daemon=True)
@@ -301,6 +303,8 @@ class Runtime:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         self.engine.close()
+        if self._gc_threshold is not None:
+            gc.set_threshold(*self._gc_threshold)
 
     def __enter__(self) -> Self:
         return self

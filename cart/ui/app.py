@@ -157,6 +157,7 @@ class CartApp(App):
 
     def on_unmount(self) -> None:
         self.backend.close()
+        gc.unfreeze()
 
     # ---- snapshots -------------------------------------------------------------------------
     def show_view(self, view: CartView) -> None:

@@ -47,6 +47,15 @@ def device_configs(path: str | Path, doc: dict):
         cameras = camera.configs_from_profile(doc)
     except (ConfigError, scanner.ScannerConfigError, camera.CameraConfigError) as exc:
         raise ProfileError(f"{path}: {exc}") from exc
+    if "classifier" in doc:
+        try:
+            from cart.vision import ClassifierSettings
+
+            ClassifierSettings.from_profile(doc["classifier"])
+        except ImportError:
+            pass
+        except (TypeError, ValueError) as exc:
+            raise ProfileError(f"{path}: {exc}") from exc
     return scale, scanners, cameras
 
 

@@ -30,6 +30,9 @@ def test_unknown_sections_and_bad_keys_are_errors(tmp_path):
     p.write_text('[scanner.hand]\nurl = "simscanner://x"\nterminator = "TAB"\n')
     with pytest.raises(ProfileError, match="terminator"):
         build(p, journal_path=":memory:")
+    p.write_text("[classifier]\nthreads = 99\n")
+    with pytest.raises(ProfileError, match="threads"):
+        build(p, journal_path=":memory:")
     p.write_text("[scale\n")
     with pytest.raises(ProfileError, match="not valid TOML"):
         load_profile(p)

@@ -163,3 +163,12 @@ def test_bench_harness_measures_event_to_screen():
         assert result[key] is not None and result[key] >= 0, key
     assert result["latency_ms_p99"] >= result["latency_ms_p50"] > 0
     assert result["errors"] == 0
+
+
+def test_bench_on_the_real_stack_reports_every_figure():
+    from cart.ui import bench
+
+    result = bench.run(lambda: bench.ui_stack(20), events=10, idle_s=0.2, one_core=False)
+    assert result["lines"] >= 20 and result["errors"] == 0
+    assert result["latency_ms_p99"] >= result["latency_ms_p50"] > 0
+    assert result["rss_mb"] > 10 and result["startup_s"] is not None
