@@ -137,7 +137,7 @@ class CartApp(App):
             yield TotalDigits("0.00", id="total")
         yield from self.compose_bars()
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_bars(self) -> ComposeResult:
         """Extra one-line bars above the status bar (the demo adds the shopper's hands)."""
@@ -330,6 +330,7 @@ class DemoApp(CartApp):
         Binding("r", "remove", "Remove"),
         Binding("u", "push", "Push"),
         Binding("o", "autoplay", "Auto"),
+        Binding("f2", "toggle_contrast", "Contrast", show=False),  # room for the demo keys
     ]
 
     def __init__(self, backend: Backend, world, *, high_contrast: bool = False,
