@@ -30,7 +30,7 @@ from typing import Self
 
 import numpy as np
 
-from cart.clock import Clock, MonotonicClock
+from cart.clock import Clock, SystemClock
 from cart.events import DeviceStatus, WeightMoving, WeightSettled
 from drivers import scale_protocol as sp
 from drivers.loadcell import Calibration, LoadCells, NotCalibrated
@@ -455,7 +455,7 @@ class ScaleDriver:
                  handshake_timeout_ms: int = 3000) -> None:
         self.url = url
         self.cfg = config or ScaleConfig()
-        self.clock = clock or MonotonicClock()
+        self.clock = clock or SystemClock()
         self.core = ScaleCore(self.cfg, self.clock)
         self.events: queue.Queue = queue.Queue()
         self._on_event = on_event

@@ -165,6 +165,13 @@ class StabilityDetector:
             if self.last_settled is not None:
                 self.last_settled += grams
 
+    def clear_history(self) -> None:
+        """Forget the samples kept for windows that span blocks (after a gap in time)."""
+        self._ht = np.zeros(0, np.int64)
+        self._hx = np.zeros(0)
+        self._hv = np.zeros(0, bool)
+        self._lf, self._lf_pending = np.zeros(0), []
+
     def force_moving(self, t_ms: int) -> None:
         """Drop the reference (after a gap or reconnect): the next settle is measured anew."""
         if self.state == STABLE:

@@ -73,7 +73,7 @@ class FusionConfig:
     recheck_window_ms: int = 10_000  # "show it again": the verdict must come this soon
     slump_ms: int = 3_000  # a small rise this soon after a produce placement is its rest
     vision_prior: float = 0.97  # prior that a scanned code names the item placed
-    vision_flag_below: float = 0.5  # posterior of the scanned product below this: an alert
+    vision_flag_below: float = 0.7  # posterior of the scanned product below this: an alert
     vision_min_alt: float = 0.05  # classifier labels weaker than this are not alternatives
     produce_vision_min: float = 0.35  # camera this sure of produce: ask "which produce?"
     personal_max_g: float = 600.0  # heavier "personal items" need staff, as do later ones
@@ -111,6 +111,7 @@ class _Placement:
     flag_id: int | None = None
     recheck: bool = False
     recheck_ms: int = 0
+    views: int = 1
 
 
 @dataclass
@@ -187,6 +188,7 @@ class Reconciler:
         self._pending_produce: list[_Pending] = []
         self._settled = 0.0
         self._accounted = 0.0  # settled weight everything so far accounts for
+        self._shifted_from: float | None = None  # weight before a small unexplained shift
         self._last_verdict: tuple[int, tuple[tuple[str, float], ...]] | None = None
         self._last_placement: _Placement | None = None
         self._last_unexplained: tuple[int, float] | None = None  # (alert, weight before it)
@@ -297,6 +299,11 @@ class Reconciler:
                 self._resolve(out, t, fid, "weight came back", "cart")
                 self._accounted = ev.grams
                 return
+        if self._shifted_from is not None:
+            was, self._shifted_from = self._shifted_from, None
+            if abs(ev.grams - was) <= self._tol(0.0, noise):
+                self._accounted = ev.grams  # the shifted load settled back: nothing happened
+                return
         if abs(r) < self.cfg.min_change_g:
             if abs(r2) < 0.5 * self.cfg.min_change_g and abs(r) < 0.5 * self.cfg.min_change_g:
                 self._accounted = ev.grams  # follow slow drift while nothing happens
@@ -305,6 +312,7 @@ class Reconciler:
                 and not self._expects_small(abs(r)):
             # lighter than anything the store sells, and the camera saw nothing go in or out:
             # the load shifted (a push, a bag folding), not an item
+            self._shifted_from = before
             self._accounted = ev.grams
             out.append(Audit(t, "fusion.small_change", (("grams", round(r, 1)),)))
             return
@@ -749,8 +757,17 @@ class Reconciler:
                     continue
                 grams = ln.measured_g if ln.weight_g is None else None
                 post = self._posterior(ln.product, grams, ev.top)
+                pl = o.placement
+                first = pl.verdict[0][0] if pl.verdict else None
+                pl.views += 1
                 if post is None or post >= self.cfg.vision_flag_below:
                     self._resolve(out, t, fid, "looks right on a second view", "cart")
+                elif ev.top and ev.top[0][0] != first and pl.views < 3:
+                    # the views disagree with each other: one more look decides
+                    pl.verdict = ev.top
+                    self._replace_flag(out, t, fid,
+                                       message=f"Please show the {ln.product.name} to the "
+                                               "camera once more")
                 else:
                     self._replace_flag(out, t, fid, needs_staff=True,
                                        message=f"This still does not look like "
@@ -855,8 +872,9 @@ class Reconciler:
         if best is None:
             # a looks_different alert: the right item scanned (swap the line), or the same again
             for fid, o in list(self._open.items()):
-                if o.flag.kind != "looks_different" or o.placement is None:
-                    continue
+                if o.flag.kind != "looks_different" or o.placement is None or \
+                        o.flag.needs_staff or t - o.flag.t_ms > self.cfg.answer_window_ms:
+                    continue  # staff decide that one; an old question is not this scan's
                 old = self._lines.get(o.flag.line_id)
                 if old is None:
                     continue

@@ -12,8 +12,10 @@ Metrics (see docs/FUSION.md for the definitions and what is real and what is mod
   through silently (staff review, or a bill not below the truth);
 - ``false_alerts_per_trip``: alerts on honest trips that the shopper's own behaviour did not
   cause (``alerts_per_trip`` counts all of them);
-- ``overcharged_minor`` / ``undercharged_minor``: money silently billed too much / too little,
-  over trips that checked out without staff and whose lines were not exact;
+- ``overcharged_minor`` / ``undercharged_minor``: money silently billed too much / too little
+  on honest trips that checked out without staff and whose lines were not exact (weighed
+  lines outside the legal tolerance included); ``uncaught_cheat_loss_minor``: what cheats that
+  went through took;
 - ``trips_per_s``: wall-clock throughput of this process (one core).
 
 The baseline is the same fusion with the camera ignored (weight and scans only), on the same
@@ -38,11 +40,13 @@ def summarize(results: list[TripResult], seconds: float) -> dict:
             cheats[r.cheat].append(bool(r.caught))
     over = under = 0
     over_trips = under_trips = 0
+    loss = 0
     for r in results:
         if r.review or r.exact:
             continue
         d = r.bill_minor - r.truth_minor
-        if r.honest and d == 0:
+        if not r.honest:
+            loss += max(0, -d)  # a cheat that went through
             continue
         if d > 0:
             over += d
@@ -67,6 +71,7 @@ def summarize(results: list[TripResult], seconds: float) -> dict:
         "overcharged_trips": over_trips,
         "undercharged_minor": under,
         "undercharged_trips": under_trips,
+        "uncaught_cheat_loss_minor": loss,
         "trips_per_s": round(n / seconds, 2) if seconds > 0 else None,
     }
 

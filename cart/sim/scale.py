@@ -310,15 +310,29 @@ class BasketModel:
     # -- state --------------------------------------------------------------------------
     @property
     def quiet(self) -> bool:
-        """Nothing moves: no ramp or push, and no ring above 0.3 g (a fifth of the ADC noise)
-        left at the present."""
-        if self._ramps or self._pushes:
+        """Nothing moves now: no ramp or push under way, no ring above 0.3 g (a fifth of the
+        ADC noise). Actions scheduled later do not count (see ``next_action_ms``)."""
+        s = self.t
+        if any(t0 <= s for t0, _, _ in self._ramps) or any(p.t0 <= s for p in self._pushes):
             return False
         if len(self._rings):
             r = self._rings
-            left = r[:, 3] * np.exp(-r[:, 1] * np.maximum(self.t - r[:, 0], 0.0))
-            return bool(left.max() < 0.3)
+            started = r[:, 0] <= s
+            if started.any():
+                left = r[started, 3] * np.exp(-r[started, 1] * (s - r[started, 0]))
+                return bool(left.max() < 0.3)
         return True
+
+    def next_action_ms(self) -> int | None:
+        """Start of the earliest ramp, ring or push scheduled after the present."""
+        s = self.t
+        starts = [t0 for t0, _, _ in self._ramps if t0 > s]
+        starts += [p.t0 for p in self._pushes if p.t0 > s]
+        if len(self._rings):
+            later = self._rings[self._rings[:, 0] > s, 0]
+            if len(later):
+                starts.append(float(later.min()))
+        return self.t0_ms + math.floor(min(starts) * 1000) if starts else None
 
     def push_skippable_until_ms(self) -> int | None:
         """While a push runs and nothing else changes: the time up to which its middle may be
@@ -690,7 +704,7 @@ class SimScale:
 
     def __init__(self, seed: int = 0, profile: str = "typical", clock=None, *,
                  config: ScaleSimConfig | None = None, calibrate: str = "factory",
-                 block_ms: int = 1000, scale_config=None, pushes: str = "full") -> None:
+                 block_ms: int = 5000, scale_config=None, pushes: str = "full") -> None:
         from cart.clock import ManualClock
         from drivers.loadcell import Calibration
         from drivers.scale import ScaleConfig, ScaleCore
@@ -787,6 +801,7 @@ class SimScale:
                         drift = cells.grams((self.model.static_counts() - before)[None, :]
                                             + np.asarray(cells.cal.tare_counts)[None, :])
                         self.core.pipeline.detector.shift_reference(float(drift[0]))
+                    self.core.pipeline.detector.clear_history()
                     self.fast_forwarded_ms += nxt - now
                     self.clock.set(nxt)
                     now = nxt
@@ -797,7 +812,9 @@ class SimScale:
                     events += self._skip_push(now, nxt)
                     now = nxt
                     continue
-            nxt = min(t_ms, now + self.block_ms)
+            # commands in flight (a handshake after a replug): small steps, as a link would
+            busy = self.core._pending or self.bridge._out or self.core.state != "streaming"
+            nxt = min(t_ms, now + (20 if busy else self.block_ms))
             events += self._step(nxt)
             now = nxt
         self.events += events
@@ -826,8 +843,5 @@ class SimScale:
         return events
 
     def _next_action_ms(self) -> int:
-        m = self.model
-        if m.quiet:
-            # scheduled future ramps/rings would make it not quiet; nothing is pending
-            return 1 << 62
-        return m.now_ms
+        nxt = self.model.next_action_ms()
+        return 1 << 62 if nxt is None else nxt

@@ -184,7 +184,9 @@ def run_bench(placements: int = 300, seed: int = 1, profile: str = "typical",
     res["baseline"].pop("rows", None)
     for k in ("settle_ms_p95", "error_g_p95"):
         b, m = res["baseline"][k], res[k]
-        res[f"{k}_ratio_vs_baseline"] = round(m / b, 3) if b else None
+        # a ratio means something only when both are positive
+        ok = b is not None and m is not None and b > 0 and m > 0
+        res[f"{k}_ratio_vs_baseline"] = round(m / b, 3) if ok else None
     res.update({
         "bench": "scale", "profile": profile, "seed": seed,
         "placements": sum(1 for a in actions if a[4] != "bump"),

@@ -83,3 +83,59 @@ def test_bridge_overflow_drops_samples_and_says_so(firmware):
     msgs = _messages(b.take_tx())
     assert isinstance(msgs[0], sp.Status) and msgs[0].code == sp.StatusCode.OVERFLOW
     assert msgs[1].seq == 200  # sequence kept counting: the host sees the gap
+
+
+def test_main_wires_pins_usb_and_watchdog(firmware, monkeypatch):
+    """main.py on fake hardware: commands in on stdin, frames out on stdout."""
+    import io
+    import sys
+    import types
+
+    hx = {}
+    machine = sys.modules["machine"]
+
+    def pin(num, mode=0, pull=None):
+        for a in hx.values():
+            if a.dout is not None and num == a.dout_num:
+                return a.dout
+            if num == a.sck_num:
+                return a.sck
+        raise AssertionError(f"unexpected pin {num}")
+
+    for ch, (d, s) in enumerate(((2, 3), (4, 5), (6, 7), (8, 9))):
+        a = firmware.FakeHX711()
+        a.dout_num, a.sck_num = d, s
+        hx[ch] = a
+    fed = []
+    machine.Pin = pin
+    machine.Pin.IN, machine.Pin.OUT, machine.Pin.PULL_UP = 0, 1, 2
+    machine.disable_irq = lambda: 7
+    machine.enable_irq = lambda state: None
+    machine.reset_cause = lambda: 1
+    machine.WDT = lambda timeout: types.SimpleNamespace(feed=lambda: fed.append(1))
+    stdin = io.BytesIO(sp.encode_command(1, sp.MsgId.IDENTIFY) + sp.encode_command(2, sp.MsgId.START))
+    stdout = io.BytesIO()
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=stdin))
+    monkeypatch.setattr(sys, "stdout", types.SimpleNamespace(buffer=stdout))
+    poll = types.SimpleNamespace(register=lambda *a: None,
+                                 poll=lambda t: stdin.tell() < len(stdin.getvalue()))
+    monkeypatch.setitem(sys.modules, "select", types.SimpleNamespace(poll=lambda: poll,
+                                                                     POLLIN=1))
+    monkeypatch.setitem(sys.modules, "micropython", types.SimpleNamespace(kbd_intr=lambda c: None))
+    ticks = iter(range(0, 10_000, 13))
+    monkeypatch.setitem(sys.modules, "time", types.SimpleNamespace(
+        ticks_ms=lambda: next(ticks), ticks_diff=lambda a, b: a - b))
+    sys.modules.pop("main", None)
+    import main
+
+    for a in hx.values():
+        for k in range(3):
+            a.convert(100 * k)
+    main.main(max_loops=10)
+    msgs = _messages(stdout.getvalue())
+    assert msgs[0] == sp.Status(sp.StatusCode.BOOT, 0, 1)
+    assert isinstance(msgs[1], sp.Identify) and msgs[2] == sp.Ack(2, sp.MsgId.START, 0)
+    samples = [m for m in msgs if isinstance(m, sp.Sample)]
+    assert [s.counts for s in samples] == [(0,) * 4, (100,) * 4, (200,) * 4]
+    assert len(fed) == 10
+    sys.modules.pop("main", None)

@@ -15,7 +15,8 @@ import micropython
 PINS = ((2, 3), (4, 5), (6, 7), (8, 9))
 
 
-def main():
+def main(max_loops=None):
+    """Run the bridge; ``max_loops`` bounds the loop (host tests), None runs forever."""
     # the link is binary: a 0x03 byte in a command must not raise KeyboardInterrupt
     micropython.kbd_intr(-1)
     guard = (machine.disable_irq, machine.enable_irq)
@@ -29,9 +30,11 @@ def main():
     poller = select.poll()
     poller.register(sys.stdin.buffer, select.POLLIN)
     out = sys.stdout.buffer
-    while True:
+    n = 0
+    while max_loops is None or n < max_loops:
+        n += 1
         wdt.feed()
-        if poller.poll(0):
+        while poller.poll(0):
             b.receive(sys.stdin.buffer.read(1))
         b.poll()
         data = b.take_tx(64)
@@ -39,4 +42,5 @@ def main():
             out.write(data)
 
 
-main()
+if __name__ == "__main__":
+    main()
