@@ -204,6 +204,10 @@ class CartApp(App):
                 self.pop_screen()
         elif view.staff and not previous.staff:
             self.push_screen(StaffScreen())
+        # A prompt whose question was settled meanwhile (by the scale, a scan or staff) closes.
+        kinds = getattr(self.screen, "answers_kinds", None)
+        if kinds and not any(a.kind in kinds for a in view.alerts):
+            self.screen.dismiss(None)
         if view.receipt is not None and previous.receipt is None:
             self.push_screen(CheckoutScreen(view.receipt))
             return
@@ -254,7 +258,9 @@ class CartApp(App):
                 alert_id = self._current(alert.alert_id, {alert.kind})
                 self.backend.submit(actions.Answer(alert_id, choice))
 
-        self.push_screen(PickerScreen(alert.message, alert.action, alert.choices), answered)
+        picker = PickerScreen(alert.message, alert.action, alert.choices)
+        picker.answers_kinds = {alert.kind}
+        self.push_screen(picker, answered)
 
     def _open_produce(self, alert_id: str = "", suggestions: tuple[Choice, ...] = ()) -> None:
         def chosen(key: str | None) -> None:
@@ -266,7 +272,10 @@ class CartApp(App):
             else:
                 self.backend.submit(actions.AddProduce(key, answering))
 
-        self.push_screen(ProduceScreen(suggestions, self.backend.search_products), chosen)
+        screen = ProduceScreen(suggestions, self.backend.search_products)
+        if alert_id:
+            screen.answers_kinds = PRODUCE_KINDS | {"scan_added"}
+        self.push_screen(screen, chosen)
 
     def action_produce(self) -> None:
         alert = next(

@@ -164,6 +164,18 @@ async def test_which_item_picker_opens_by_itself_and_answers(backend):
         assert backend.actions[-1] == actions.Answer("a1", "3")
 
 
+async def test_a_prompt_closes_when_its_question_is_settled_meanwhile(backend):
+    app = CartApp(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        backend.push(sample_view(alerts=(WHICH_REMOVED,), seq=5))
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        backend.push(sample_view(alerts=(), seq=6))  # the item went back in: nothing to ask
+        await pilot.pause()
+        assert not isinstance(app.screen, PickerScreen)
+        assert backend.actions == []
+
+
 async def test_a_prompt_without_choices_shows_its_one_action(backend):
     alert = AlertView(
         "a2", "scan", "Item added but not scanned (+412 g)", "Scan the item you just added"
