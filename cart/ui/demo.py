@@ -30,7 +30,8 @@ from cart.events import DeviceStatus
 
 log = logging.getLogger(__name__)
 
-STEP_S = 0.02  # the world thread's period while anything moves
+STEP_S = 0.1  # the world thread's period at rest (the simulated scale fast-forwards then)
+STEP_MOVING_S = 0.04  # ... and while something moves, for a smooth live reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +155,9 @@ class DemoWorld:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            quiet = self.scale.model.quiet and not self.autoplay
             try:
-                cmd, arg = self._commands.get(timeout=STEP_S)
+                cmd, arg = self._commands.get(timeout=STEP_S if quiet else STEP_MOVING_S)
             except queue.Empty:
                 cmd = None
             target = SystemClock().now_ms()
