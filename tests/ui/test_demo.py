@@ -65,6 +65,12 @@ async def test_take_scan_place_and_pay_with_keys(demo):
         await until(pilot, lambda: not app.view.alerts)
         assert "scanner:hand" in [d.name for d in app.view.devices]
         assert name in screen_text(app)
+        # pushing the cart shakes the scale; nothing changes in the basket
+        lines = app.view.lines
+        await pilot.press("u")
+        await until(pilot, lambda: not app.view.scale.stable)
+        await until(pilot, lambda: app.view.scale.stable, timeout=20)
+        assert app.view.lines == lines and not app.view.alerts
         await pilot.press("k")
         await until(pilot, lambda: isinstance(app.screen, CheckoutScreen))
         assert "show this code at the exit" in screen_text(app)
@@ -89,6 +95,26 @@ async def test_produce_placed_then_chosen_by_plu(demo):
         assert line.name == item.name and line.per_kg
         grams = float(line.quantity.split()[0]) * 1000
         assert abs(grams - world.cart[0].grams) < 15  # billed at what the scale weighed
+
+
+async def test_taking_an_item_out_removes_its_line(demo):
+    _, runtime, world = demo
+    app = DemoApp(runtime, world)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first, second = [s for s in world.shelf if not s.produce and s.grams > 300][:2]
+        for item in (first, second):
+            world.take(item.product_id)
+            world.scan()
+            await until(pilot, lambda: world.hand is not None and world.hand.code)
+            world.place()
+            await until(pilot, lambda: world.hand is None)
+        await until(pilot, lambda: len(app.view.lines) == 2 and not app.view.alerts
+                    and app.view.scale.stable, timeout=20)
+        await pilot.press("r")
+        assert isinstance(app.screen, PickerScreen)
+        await pilot.press("1")  # take the first item out of the cart
+        await until(pilot, lambda: len(app.view.lines) == 1 and not app.view.alerts, timeout=20)
+        assert app.view.lines[0].name == second.name
 
 
 async def test_autoplay_reaches_the_scale_and_screen(demo):

@@ -190,3 +190,32 @@ def test_checkout_is_refused_while_a_question_is_open(store):
         rt.submit(actions.Checkout())
         view = views.wait(lambda v: v.seq == 2)
         assert view.receipt is None and view.alerts
+
+
+async def test_catalogue_text_with_markup_is_shown_literally(tmp_path):
+    """A product name from the store's catalogue file, through the real core, on the screen."""
+    import shutil
+
+    from cart.catalog import DEMO_STORE, CatalogError
+    from cart.ui.app import CartApp
+
+    from .screen_text import screen_text
+
+    folder = tmp_path / "store"
+    shutil.copytree(DEMO_STORE, folder)
+    catalog = folder / "catalog.toml"
+    evil = "[bold red]Arla[/] [link=http://x]milk[/link]"
+    catalog.write_text(catalog.read_text().replace('"Arla whole milk 1.5 l"', f'"{evil}"'))
+    try:
+        store = load_store(folder)
+    except CatalogError as exc:  # a catalogue may refuse such names; then nothing to show
+        pytest.skip(f"catalogue refuses the name: {exc}")
+    rt, views, clock = start(store, ":memory:")
+    app = CartApp(rt)
+    async with app.run_test(size=(100, 24)) as pilot:
+        rt.post(scan(clock, MILK_A))
+        views.wait(lambda v: v.lines)
+        await pilot.pause()
+        await pilot.pause()
+        assert evil in screen_text(app)
+    rt.close()
