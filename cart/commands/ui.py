@@ -10,11 +10,17 @@ def register(sub) -> None:
     p = sub.add_parser("run", help="run the cart on the devices of a hardware profile")
     p.add_argument("--profile", required=True, help="hardware/profiles/NAME.toml")
     p.add_argument("--store", default=None, help="store folder (default: the demo store)")
-    p.add_argument("--journal", default=None,
-                   help="journal file (default: $CART_JOURNAL or var/journal.sqlite)")
+    p.add_argument(
+        "--journal",
+        default=None,
+        help="journal file (default: $CART_JOURNAL or var/journal.sqlite)",
+    )
     p.add_argument("--high-contrast", action="store_true", help="black, white and yellow")
-    p.add_argument("--no-fusion", action="store_true",
-                   help="core only: scans add lines, no reconciliation with the scale")
+    p.add_argument(
+        "--no-fusion",
+        action="store_true",
+        help="core only: scans add lines, no reconciliation with the scale",
+    )
     p.set_defaults(func=_run)
 
 
@@ -32,8 +38,13 @@ def _run(args) -> int:
     from cart.ui.hardware import ProfileError, run_profile
 
     try:
-        return run_profile(args.profile, store_path=args.store, journal_path=args.journal,
-                           high_contrast=args.high_contrast, fusion=not args.no_fusion)
+        return run_profile(
+            args.profile,
+            store_path=args.store,
+            journal_path=args.journal,
+            high_contrast=args.high_contrast,
+            fusion=not args.no_fusion,
+        )
     except ProfileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -44,7 +55,11 @@ def _bench(args) -> int:
 
     from cart.ui.bench import run, ui_stack
 
-    result = run(lambda: ui_stack(args.lines, classifier=not args.no_classifier),
-                 events=args.events, idle_s=args.idle_seconds, one_core=not args.all_cores)
+    result = run(
+        lambda: ui_stack(args.lines, classifier=not args.no_classifier),
+        events=args.events,
+        idle_s=args.idle_seconds,
+        one_core=not args.all_cores,
+    )
     print(json.dumps(result))
     return 0

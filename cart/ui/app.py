@@ -342,8 +342,9 @@ class DemoApp(CartApp):
         Binding("f2", "toggle_contrast", "Contrast", show=False),  # room for the demo keys
     ]
 
-    def __init__(self, backend: Backend, world, *, high_contrast: bool = False,
-                 autoplay: bool = False) -> None:
+    def __init__(
+        self, backend: Backend, world, *, high_contrast: bool = False, autoplay: bool = False
+    ) -> None:
         super().__init__(backend, high_contrast=high_contrast)
         self.world = world
         self._autoplay_at_start = autoplay
@@ -375,7 +376,8 @@ class DemoApp(CartApp):
 
     def action_take(self) -> None:
         choices = tuple(
-            Choice(s.product_id, s.name, "produce" if s.produce else s.code) for s in self.world.shelf
+            Choice(s.product_id, s.name, "produce" if s.produce else s.code)
+            for s in self.world.shelf
         )
 
         def taken(product_id: str | None) -> None:

@@ -63,8 +63,9 @@ def shelf_from_store(store, rng: random.Random, size: int = 24) -> list[ShelfIte
         elif not p.by_weight and p.gtins and p.unit_weight_g:
             g = p.gtins[0]
             code = g.removeprefix("0")  # printed as EAN-13
-            produce_or_each = ShelfItem(p.id, p.name, code, p.plu, p.unit_weight_g + p.tare_g,
-                                        False)
+            produce_or_each = ShelfItem(
+                p.id, p.name, code, p.plu, p.unit_weight_g + p.tare_g, False
+            )
             each.append(produce_or_each)
     rng.shuffle(each)
     rng.shuffle(produce)
@@ -76,8 +77,9 @@ class DemoWorld:
     """Simulated devices and the shopper's hands. Start with :meth:`start`; ``close()`` is
     idempotent."""
 
-    def __init__(self, runtime, store, clock: ManualClock, *, seed: int = 7,
-                 profile: str = "typical") -> None:
+    def __init__(
+        self, runtime, store, clock: ManualClock, *, seed: int = 7, profile: str = "typical"
+    ) -> None:
         self.runtime = runtime
         self.store = store
         self.clock = clock
@@ -111,7 +113,8 @@ class DemoWorld:
         self.scanner_sim = ScannerSim("demo-hand", seed=self._seed)
         self.scanner = Scanner(
             ScannerConfig(name="hand", url="simscanner://demo-hand"),
-            on_event=self.runtime.post, clock=self.clock,
+            on_event=self.runtime.post,
+            clock=self.clock,
         )
         self.runtime.add_source(self)
         self._thread = threading.Thread(target=self._run, name="demo-world", daemon=True)
@@ -182,9 +185,14 @@ class DemoWorld:
             item = next((s for s in self.shelf if s.product_id == arg), None)
             if item is not None:
                 self.hand = item
-                self._say(f"Holding {item.name}: "
-                          + ("place it (L), then choose it on the screen (P)" if item.produce
-                             else "scan it (N), then place it (L)"))
+                self._say(
+                    f"Holding {item.name}: "
+                    + (
+                        "place it (L), then choose it on the screen (P)"
+                        if item.produce
+                        else "scan it (N), then place it (L)"
+                    )
+                )
         elif cmd == "scan":
             if self.hand is None:
                 self._say("Nothing in hand to scan")
@@ -200,8 +208,13 @@ class DemoWorld:
             item = self.hand
             grams = item.grams * self.rng.uniform(0.97, 1.03) if item.produce else item.grams
             entry = InCart(f"i{next(self._ids)}", item, grams)
-            self.scale.place(entry.item_id, grams, x=self.rng.uniform(0.2, 0.8),
-                             y=self.rng.uniform(0.2, 0.8), bag=item.produce)
+            self.scale.place(
+                entry.item_id,
+                grams,
+                x=self.rng.uniform(0.2, 0.8),
+                y=self.rng.uniform(0.2, 0.8),
+                bag=item.produce,
+            )
             self.cart.append(entry)
             self.hand = None
             self._say(f"Placed {item.name} ({grams:.0f} g)")

@@ -102,8 +102,15 @@ class CoreEngine:
                 self._logout(t_ms)
             case ui.StaffResolve(alert_id=alert_id, resolution=resolution):
                 if self._need_staff():
-                    self._apply(ResolveFlag(t_ms, flag=alert_id, resolution=resolution,
-                                            by="staff", staff_id=self._staff))
+                    self._apply(
+                        ResolveFlag(
+                            t_ms,
+                            flag=alert_id,
+                            resolution=resolution,
+                            by="staff",
+                            staff_id=self._staff,
+                        )
+                    )
             case ui.StaffRemoveLine(line_id=line_id):
                 if self._need_staff():
                     self._apply(RemoveLine(t_ms, line=line_id, reason="removed by staff"))
@@ -147,18 +154,33 @@ class CoreEngine:
             if grams <= 0:
                 self._message = f"Put the {p.name} on the scale, then choose or scan it"
                 return
-            if self._apply(WeighProduce(t_ms, line=basket.next_line_id(), plu=p.plu,
-                                        grams=grams, tare_g=p.tare_g)):
+            if self._apply(
+                WeighProduce(
+                    t_ms, line=basket.next_line_id(), plu=p.plu, grams=grams, tare_g=p.tare_g
+                )
+            ):
                 self._unclaimed_g = 0.0
             return
-        add = AddLine(t_ms, line=basket.next_line_id(), product=p.id,
-                      grams=it.weight_g if p.by_weight else None, price=it.price, code=it.text)
+        add = AddLine(
+            t_ms,
+            line=basket.next_line_id(),
+            product=p.id,
+            grams=it.weight_g if p.by_weight else None,
+            price=it.price,
+            code=it.text,
+        )
         batch = [add]
         if p.age_min:
-            batch.append(RaiseFlag(t_ms, flag=basket.next_flag_id(), kind="age_check",
-                                   message=f"{p.name} is for {p.age_min}+ only",
-                                   action="Staff will check your ID",
-                                   payload={"line": add.line, "needs_staff": True}))
+            batch.append(
+                RaiseFlag(
+                    t_ms,
+                    flag=basket.next_flag_id(),
+                    kind="age_check",
+                    message=f"{p.name} is for {p.age_min}+ only",
+                    action="Staff will check your ID",
+                    payload={"line": add.line, "needs_staff": True},
+                )
+            )
         if self._apply(*batch) and it.warnings:
             self._message = f"{p.name}: " + "; ".join(it.warnings)
 
@@ -211,15 +233,16 @@ class CoreEngine:
     def view(self) -> EngineView:
         snap = self.session.snapshot()
         flagged = {f.payload.get("line") for f in snap.flags if isinstance(f.payload, dict)}
-        flagged |= {f"L{f.payload['line_id']}" for f in snap.flags
-                    if isinstance(f.payload, dict) and f.payload.get("line_id") is not None}
+        flagged |= {
+            f"L{f.payload['line_id']}"
+            for f in snap.flags
+            if isinstance(f.payload, dict) and f.payload.get("line_id") is not None
+        }
         lines = tuple(self._line(ln, ln.line_id in flagged) for ln in snap.lines)
         if len(self._line_cache) > 2 * len(lines) + 100:
             self._line_cache.clear()
         t = snap.totals
-        coupons = tuple(
-            c.name + (f" ({c.note})" if c.note else "") for c in snap.coupons
-        )
+        coupons = tuple(c.name + (f" ({c.note})" if c.note else "") for c in snap.coupons)
         return EngineView(
             lines=lines,
             totals=Totals(t.subtotal, t.savings, t.tax, t.total, t.tax_inclusive),
@@ -239,8 +262,17 @@ class CoreEngine:
                 qty = f"{ln.grams / 1000:.3f} kg"
             else:
                 qty = str(ln.qty)
-            view = LineView(ln.line_id, ln.name, qty, ln.unit_price, per_kg, ln.amount,
-                            ln.savings, flagged, ln.promotion)
+            view = LineView(
+                ln.line_id,
+                ln.name,
+                qty,
+                ln.unit_price,
+                per_kg,
+                ln.amount,
+                ln.savings,
+                flagged,
+                ln.promotion,
+            )
             self._line_cache[key] = view
         return view
 
@@ -256,8 +288,7 @@ class CoreEngine:
             if isinstance(o, dict) and "line" in o:
                 choices.append(Choice(str(o["line"]), str(o.get("name", o["line"]))))
         choices.extend(EXTRA_CHOICES.get(flag.kind, ()))
-        return AlertView(flag.id, flag.kind, flag.message, flag.action, tuple(choices),
-                         staff_only)
+        return AlertView(flag.id, flag.kind, flag.message, flag.action, tuple(choices), staff_only)
 
     def search_products(self, query: str, limit: int) -> list[Choice]:
         q = query.strip()
@@ -271,9 +302,13 @@ class CoreEngine:
         else:
             found = list(cat.search(q, limit))
         return [
-            Choice(produce_code(p), p.name,
-                   (f"PLU {p.plu}  " if p.plu else "")
-                   + self.money.format(p.price) + ("/kg" if p.by_weight else ""))
+            Choice(
+                produce_code(p),
+                p.name,
+                (f"PLU {p.plu}  " if p.plu else "")
+                + self.money.format(p.price)
+                + ("/kg" if p.by_weight else ""),
+            )
             for p in found[:limit]
         ]
 
@@ -379,9 +414,13 @@ class FusionEngine(CoreEngine):
             return None
         if choice.startswith("line:"):
             return fa.PickRemoved(t_ms, flag_id, int(choice.removeprefix("line:")))
-        simple = {"cancel": fa.CancelScan, "confirm": fa.ConfirmQuantity,
-                  "personal": fa.DeclarePersonal, "show_again": fa.ShowAgain,
-                  "staff": fa.CallStaff}
+        simple = {
+            "cancel": fa.CancelScan,
+            "confirm": fa.ConfirmQuantity,
+            "personal": fa.DeclarePersonal,
+            "show_again": fa.ShowAgain,
+            "staff": fa.CallStaff,
+        }
         if choice in simple:
             return simple[choice](t_ms, flag_id)
         if kind in ("weigh_produce", "scan_added"):
@@ -423,5 +462,6 @@ class FusionEngine(CoreEngine):
     def view(self) -> EngineView:
         base = super().view()
         staff = self.fs.state().staff is not None
-        return EngineView(base.lines, base.totals, base.alerts, base.coupons, staff,
-                          base.message, base.receipt)
+        return EngineView(
+            base.lines, base.totals, base.alerts, base.coupons, staff, base.message, base.receipt
+        )

@@ -31,8 +31,9 @@ def load_profile(path: str | Path) -> dict:
         raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
     unknown = sorted(set(doc) - set(SECTIONS))
     if unknown:
-        raise ProfileError(f"{path}: unknown section(s) {', '.join(unknown)} "
-                           f"(known: {', '.join(SECTIONS)})")
+        raise ProfileError(
+            f"{path}: unknown section(s) {', '.join(unknown)} (known: {', '.join(SECTIONS)})"
+        )
     return doc
 
 
@@ -59,8 +60,14 @@ def device_configs(path: str | Path, doc: dict):
     return scale, scanners, cameras
 
 
-def build(profile: str | Path, *, store_path=None, journal_path=None, fusion: bool = True,
-          clock: Clock | None = None):
+def build(
+    profile: str | Path,
+    *,
+    store_path=None,
+    journal_path=None,
+    fusion: bool = True,
+    clock: Clock | None = None,
+):
     """The runtime with the profile's drivers started and attached as its sources."""
     from cart.catalog import DEMO_STORE, CatalogError, load_store
     from cart.journal import JournalError
@@ -101,8 +108,9 @@ def build(profile: str | Path, *, store_path=None, journal_path=None, fusion: bo
     return runtime
 
 
-def run_profile(profile, *, store_path=None, journal_path=None, high_contrast=False,
-                fusion=True) -> int:
+def run_profile(
+    profile, *, store_path=None, journal_path=None, high_contrast=False, fusion=True
+) -> int:
     from cart.ui.app import CartApp
 
     runtime = build(profile, store_path=store_path, journal_path=journal_path, fusion=fusion)

@@ -65,8 +65,9 @@ def build_runtime(
         journal.close()
 
     engine.close = close
-    return Runtime(engine, clock=clock, store=store.config.name, money=money_for(store),
-                   idle_gc=idle_gc)
+    return Runtime(
+        engine, clock=clock, store=store.config.name, money=money_for(store), idle_gc=idle_gc
+    )
 
 
 def fresh_trip(store, journal_path: str | Path, t_ms: int) -> None:
@@ -84,5 +85,4 @@ def fresh_trip(store, journal_path: str | Path, t_ms: int) -> None:
         session = CartSession.recover(journal, store, allow_catalog_change=True)
         if session is not None:
             t = max(t_ms, session.snapshot().t_ms)
-            session.apply(CancelSession(t, by="staff", staff_id="demo",
-                                        reason="demo restarted"))
+            session.apply(CancelSession(t, by="staff", staff_id="demo", reason="demo restarted"))

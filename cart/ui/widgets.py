@@ -272,8 +272,22 @@ class ScaleReading(_Fixed):
 
 STATE_MARK = {"connected": "●", "reconnecting": "◐", "disconnected": "○", "error": "✖"}
 # Counters worth the shopper's or the staff's eye (totals such as "frames" are not).
-ERROR_WORDS = ("error", "gap", "overflow", "lost", "drop", "discard", "fail", "retr", "reboot",
-               "saturat", "overlong", "invalid", "framing", "control")
+ERROR_WORDS = (
+    "error",
+    "gap",
+    "overflow",
+    "lost",
+    "drop",
+    "discard",
+    "fail",
+    "retr",
+    "reboot",
+    "saturat",
+    "overlong",
+    "invalid",
+    "framing",
+    "control",
+)
 
 
 class StatusBar(_Fixed):
@@ -301,9 +315,7 @@ class StatusBar(_Fixed):
                 if dev.detail and dev.state == "error":
                     detail = dev.detail if len(dev.detail) <= 32 else dev.detail[:31] + "…"
                     text.append_text(literal(": " + detail, style=style))
-            errors = [
-                f"{k}={v}" for k, v in dev.counters if v and any(w in k for w in ERROR_WORDS)
-            ]
+            errors = [f"{k}={v}" for k, v in dev.counters if v and any(w in k for w in ERROR_WORDS)]
             if errors:
                 text.append_text(literal(" " + ",".join(errors), style="dim"))
         self._set(text)

@@ -22,7 +22,9 @@ async def until(pilot, pred, timeout=15.0):
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; {pilot.app.view.alerts}; screen:\n{screen_text(pilot.app)}")
+            raise AssertionError(
+                f"timed out; {pilot.app.view.alerts}; screen:\n{screen_text(pilot.app)}"
+            )
         await pilot.pause(0.05)
 
 
@@ -108,8 +110,11 @@ async def test_taking_an_item_out_removes_its_line(demo):
             await until(pilot, lambda: world.hand is not None and world.hand.code)
             world.place()
             await until(pilot, lambda: world.hand is None)
-        await until(pilot, lambda: len(app.view.lines) == 2 and not app.view.alerts
-                    and app.view.scale.stable, timeout=20)
+        await until(
+            pilot,
+            lambda: len(app.view.lines) == 2 and not app.view.alerts and app.view.scale.stable,
+            timeout=20,
+        )
         await pilot.press("r")
         assert isinstance(app.screen, PickerScreen)
         await pilot.press("1")  # take the first item out of the cart
