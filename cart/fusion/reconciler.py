@@ -67,6 +67,7 @@ class FusionConfig:
     quantity_window_ms: int = 15_000  # "n × the item just scanned" only soon after its scan
     produce_window_ms: int = 60_000  # produce chosen before placing waits this long
     answer_window_ms: int = 90_000  # a scan answers "scan the item you just added" this soon
+    late_match_ms: int = 60_000  # a scan still matches a placement this late without the camera
     readd_window_ms: int = 120_000  # an item taken out and put back within this is re-billed
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
@@ -193,6 +194,7 @@ class Reconciler:
         self._last_placement: _Placement | None = None
         self._last_unexplained: tuple[int, float] | None = None  # (alert, weight before it)
         self._last_scanned: _Line | None = None
+        self._moving = False  # the platform moved since the last settle (a new action began)
         self._next_line = 1
         self._n_labels = max(10, len({p.label for p in catalogue.products() if p.label}))
         self._next_flag = 1
@@ -278,6 +280,7 @@ class Reconciler:
         return max(self.cfg.match_floor_g, self.cfg.match_k * math.sqrt(var + noise * noise))
 
     def _on_settled(self, ev: WeightSettled, t: int, out: list[Effect]) -> None:
+        self._moving = False
         # The change is measured between two settled readings (the scale's own drift tracking
         # keeps each reading honest); changes below min_change_g are not items.
         prev = self._settled
@@ -299,6 +302,9 @@ class Reconciler:
                 self._resolve(out, t, fid, "weight came back", "cart")
                 self._accounted = ev.grams
                 return
+        if 1.0 < r and self._merge_slump(r, t, out):
+            self._accounted = ev.grams  # the rest of a bag that settled in two steps
+            return
         if self._shifted_from is not None:
             was, self._shifted_from = self._shifted_from, None
             if abs(ev.grams - was) <= self._tol(0.0, noise):
@@ -319,8 +325,6 @@ class Reconciler:
         if abs(r2) >= self.cfg.min_change_g and (r2 > 0) == (r > 0):
             r = r2  # the two readings around the action measure it best
         self._accounted = ev.grams
-        if r > 0 and self._merge_slump(r, t, out):
-            return
         self._last_unexplained = None
         n_flags = self._next_flag
         if r > 0:
@@ -399,7 +403,8 @@ class Reconciler:
         # a scan whose item did not come in time is matched late only if the camera sees it
         seen = dict(pl.verdict or ())
         pend = [ln for ln in self._lines.values() if not ln.placed and
-                (ln.flag_id is None or seen.get(ln.product.label or "", 0.0) >= 0.3)]
+                (ln.flag_id is None or t - ln.t_ms <= cfg.late_match_ms or
+                 seen.get(ln.product.label or "", 0.0) >= 0.3)]
         self._pending_produce = [pp for pp in self._pending_produce
                                  if t - pp.t_ms <= cfg.produce_window_ms]
         produce_first = bool(self._pending_produce) and (
@@ -774,7 +779,8 @@ class Reconciler:
                                                f"{ln.product.name}: staff will check")
                 return
         pl = self._last_placement
-        if pl is not None and pl.verdict is None and 0 <= t - pl.t_ms <= self.cfg.verdict_after_ms:
+        if pl is not None and pl.verdict is None and not self._moving and \
+                0 <= t - pl.t_ms <= self.cfg.verdict_after_ms:
             pl.verdict = ev.top
             if pl.flag_id is not None and pl.flag_id in self._open:
                 o = self._open[pl.flag_id]
@@ -1203,7 +1209,7 @@ _HANDLERS = {
     Scan: Reconciler._on_scan,
     A.EnterCode: Reconciler._on_scan,
     WeightSettled: Reconciler._on_settled,
-    WeightMoving: lambda self, ev, t, out: None,  # live display only; settles carry the facts
+    WeightMoving: lambda self, ev, t, out: setattr(self, "_moving", True),  # the next action
     DeviceStatus: lambda self, ev, t, out: None,  # health: shown by the screen, not reconciled
     VisionVerdict: Reconciler._on_verdict,
     A.SelectProduce: Reconciler._on_select_produce,

@@ -435,11 +435,11 @@ class _Play:
             self.preselected.append(it)
         elif op.kind == "place":
             its = [self.item(i) for i in op.items]
-            # the camera sees the (first) item entering, just before the weight settles
-            evs = rig.view(t + 200, its[0].product.label) if len(its) == 1 else []
-            sevs, t_end = [], t
+            evs, sevs, t_end = [], [], t
             for k, it in enumerate(its):  # several items: one after the other
                 at = t if k == 0 else t_end + int(self.rng.uniform(150, 600))
+                # the camera sees each item entering, just before its weight settles
+                evs += rig.view(at + 200, it.product.label)
                 e, t_end = rig.scale.place(at, f"i{it.idx}", it.grams, it.bagged)
                 sevs += e
             self.last_placed = its[0]
@@ -555,8 +555,10 @@ class _Play:
             if f.id in self.shown_flags():
                 return False
             self._shown_flags.add(f.id)
-            it = self.last_placed  # the shopper shows what they just put in
-            self.feed([A.ShowAgain(t, f.id)])
+            ln = self.lines.get(f.line_id)
+            it = next((x for x in reversed(self.trip.items) if x.in_cart and ln is not None
+                       and (x.claimed or x.product).id == ln.product_id), self.last_placed)
+            self.feed([A.ShowAgain(t, f.id)])  # the shopper shows the item it asks about
             self.feed(self.rig.view(t + 1500, it.product.label if it else None, held=True))
             return True
         return False
