@@ -40,6 +40,9 @@ def run(args) -> int:
 def run_screen(args) -> int:
     import logging
 
+    from cart.commands.ui import screen_settings
+
+    screen_settings()
     from cart.catalog import DEMO_STORE, CatalogError, load_store
     from cart.journal import JournalError, default_journal_path
     from cart.ui.app import DemoApp

@@ -163,8 +163,12 @@ def run(
         asyncio.run(main())
     finally:
         runtime.close()
+    from textual import constants
+
     result.update(
         events=events,
+        max_fps=constants.MAX_FPS,
+        engine=type(getattr(runtime, "engine", None)).__name__,
         cpu=cpu,
         one_core=cpu is not None,
         classifier_loaded=stack.classifier_loaded,
