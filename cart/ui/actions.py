@@ -66,6 +66,11 @@ class Checkout:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class NewTrip:
+    """After check-out: the next shopper's trip (refused until the cart is empty)."""
+
+
 Action = (
     Answer
     | AddProduce
@@ -75,4 +80,5 @@ Action = (
     | StaffResolve
     | StaffRemoveLine
     | Checkout
+    | NewTrip
 )

@@ -211,6 +211,12 @@ class CartApp(App):
         if view.receipt is not None and previous.receipt is None:
             self.push_screen(CheckoutScreen(view.receipt))
             return
+        if isinstance(self.screen, CheckoutScreen):
+            if view.receipt is None:
+                self.pop_screen()  # a new trip has started
+                self._seen_alerts = set()
+            else:
+                self.screen.note(view.message)
         # A question that has a picker opens it by itself, once, when nothing else is open.
         new = [a for a in view.alerts if a.alert_id not in self._seen_alerts]
         self._seen_alerts = {a.alert_id for a in view.alerts}
@@ -221,6 +227,17 @@ class CartApp(App):
             and new[0].kind in AUTO_OPEN_KINDS
         ):
             self._open_alert(new[0])
+
+    SHOPPER_ACTIONS = frozenset({"answer", "produce", "coupon", "checkout", "staff"})
+    DEMO_ACTIONS = frozenset({"take", "scan", "place", "remove", "push", "autoplay"})
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        """No shopping keys on the receipt; only staff keys in staff mode."""
+        if isinstance(self.screen, CheckoutScreen):
+            return action not in self.SHOPPER_ACTIONS | self.DEMO_ACTIONS
+        if isinstance(self.screen, StaffScreen):
+            return action not in self.SHOPPER_ACTIONS
+        return True
 
     # ---- shopper actions -------------------------------------------------------------------
     def on_basket_lines_selected(self, event) -> None:
@@ -315,8 +332,9 @@ class CartApp(App):
             CART_THEME.name if self.theme == HIGH_CONTRAST_THEME.name else HIGH_CONTRAST_THEME.name
         )
 
-    def action_finish(self) -> None:
-        self.exit()
+    def action_new_trip(self) -> None:
+        """Check-out screen: the next shopper (the engine waits for an empty cart)."""
+        self.backend.submit(actions.NewTrip())
 
     # ---- staff actions (called by StaffScreen) ---------------------------------------------
     def staff_resolve(self, alert_id: str) -> None:
@@ -408,6 +426,10 @@ class DemoApp(CartApp):
 
     def action_push(self) -> None:
         self.world.push()
+
+    def action_new_trip(self) -> None:
+        """The shopper leaves with the goods: the demo unloads the cart, then the next trip."""
+        self.world.unload_then(lambda: self.backend.submit(actions.NewTrip()))
 
     def action_autoplay(self) -> None:
         self.world.set_autoplay(not self.world.autoplay)

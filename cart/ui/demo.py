@@ -100,6 +100,7 @@ class DemoWorld:
         self.scanner_sim = None
         self._seed, self._profile = seed, profile
         self.listeners: list = []  # called (on the world thread) when hand/cart/note change
+        self._after_unload = None
 
     # ---- life --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -149,6 +150,10 @@ class DemoWorld:
     def set_autoplay(self, on: bool) -> None:
         self._commands.put(("autoplay", on))
 
+    def unload_then(self, then) -> None:
+        """Take everything out of the cart; call ``then()`` once the scale has settled empty."""
+        self._commands.put(("unload", then))
+
     # ---- the world's thread ----------------------------------------------------------------------
     def _sync_clock(self) -> int:
         now = SystemClock().now_ms()
@@ -171,9 +176,16 @@ class DemoWorld:
                     self._do(cmd, arg)
                 if self.autoplay and time.monotonic() >= self._auto_at:
                     self._auto_step()
+                if self._after_unload is not None and self._scale_at_rest():
+                    then, self._after_unload = self._after_unload, None
+                    then()
             except Exception as exc:  # the demo keeps going; the error is shown
                 log.exception("demo world step failed")
                 self._say(f"Simulation error: {exc}")
+
+    def _scale_at_rest(self) -> bool:
+        view = self.runtime.view
+        return self.scale.model.quiet and view.scale.stable and abs(view.scale.grams or 0) < 20
 
     def _say(self, note: str) -> None:
         self.note = note
@@ -227,6 +239,13 @@ class DemoWorld:
         elif cmd == "push":
             self.scale.push(duration_ms=3000, intensity=1.0)
             self._say("Pushing the cart to the next aisle")
+        elif cmd == "unload":
+            for entry in self.cart:
+                self.scale.remove(entry.item_id)
+            self.cart.clear()
+            self.hand = None
+            self._after_unload = arg
+            self._say("Unloading the cart at the car")
         elif cmd == "autoplay":
             self.autoplay = bool(arg)
             self._auto_at = time.monotonic() + 0.5

@@ -78,6 +78,7 @@ class CoreEngine:
         self._locked_until = 0
         self._receipt: Receipt | None = None
         self._unclaimed_g = 0.0  # last settled increase no line has used (loose produce)
+        self._settled_g: float | None = None  # the scale's last settled total
         self._line_cache: dict[object, LineView] = {}
         self._view: EngineView | None = None
         self._view_seq = -1
@@ -87,6 +88,7 @@ class CoreEngine:
         if isinstance(event, Scan):
             self._scan(event.code, event.symbology, t_ms)
         elif isinstance(event, WeightSettled):
+            self._settled_g = event.grams
             self._unclaimed_g = max(0.0, event.delta_g) if event.delta_g else self._unclaimed_g
 
     def handle_action(self, action: ui.Action, t_ms: int) -> None:
@@ -118,6 +120,9 @@ class CoreEngine:
                 self._apply(ResolveFlag(t_ms, flag=alert_id, resolution=choice, by="shopper"))
             case ui.Checkout():
                 self._checkout(t_ms)
+            case ui.NewTrip():
+                if self._may_start_new_trip():
+                    self._new_session(t_ms)
             case _:
                 self._message = f"Not available here: {type(action).__name__}"
 
@@ -220,6 +225,26 @@ class CoreEngine:
     def _checkout(self, t_ms: int) -> None:
         if self._apply(CheckOut(t_ms)):
             self._closed_with_receipt()
+
+    EMPTY_CART_G = 20.0  # a new trip starts only on an empty cart (so its basket starts at 0)
+
+    def _may_start_new_trip(self) -> bool:
+        if not self.session.closed:
+            self._message = "This trip is not paid yet"
+            return False
+        if self._settled_g is not None and abs(self._settled_g) > self.EMPTY_CART_G:
+            self._message = "Take everything out of the cart to start a new trip"
+            return False
+        return True
+
+    def _new_session(self, t_ms: int) -> None:
+        self.session = CartSession.start(self.session.journal, self.store, t_ms)
+        self._fresh()
+
+    def _fresh(self) -> None:
+        self._receipt, self._message, self._unclaimed_g = None, "", 0.0
+        self._line_cache.clear()
+        self._staff = None
 
     def _closed_with_receipt(self) -> None:
         sid = self.session.id
@@ -339,9 +364,10 @@ class FusionEngine(CoreEngine):
     """``cart.fusion.session.FusionSession`` (the reconciler kept in step with the core basket and
     its journal) behind the screen. See the module docstring."""
 
-    def __init__(self, fusion_session, store: Store) -> None:
+    def __init__(self, fusion_session, store: Store, vision: bool = True) -> None:
         super().__init__(fusion_session.cart, store)
         self.fs = fusion_session
+        self.vision = vision
 
     @staticmethod
     def config(vision: bool):
@@ -354,17 +380,34 @@ class FusionEngine(CoreEngine):
     def start(cls, journal, store: Store, t_ms: int, *, vision: bool = True) -> FusionEngine:
         from cart.fusion.session import FusionSession
 
-        return cls(FusionSession.start(journal, store, t_ms, config=cls.config(vision)), store)
+        fs = FusionSession.start(journal, store, t_ms, config=cls.config(vision))
+        return cls(fs, store, vision)
 
     @classmethod
     def recover(cls, journal, store: Store, *, vision: bool = True) -> FusionEngine | None:
         from cart.fusion.session import FusionSession
 
         fs = FusionSession.recover(journal, store, config=cls.config(vision))
-        return None if fs is None else cls(fs, store)
+        return None if fs is None else cls(fs, store, vision)
+
+    def _new_session(self, t_ms: int) -> None:
+        """The next trip keeps what the cart learnt about product weights."""
+        from cart.fusion.session import FusionSession
+
+        self.fs = FusionSession.start(
+            self.session.journal,
+            self.store,
+            t_ms,
+            config=self.config(self.vision),
+            weights=self.fs.rec.weights,
+        )
+        self.session = self.fs.cart
+        self._fresh()
 
     # ---- inputs ----------------------------------------------------------------------------
     def handle_event(self, event: DeviceEvent, t_ms: int) -> None:
+        if isinstance(event, WeightSettled):
+            self._settled_g = event.grams
         if isinstance(event, ev_types.DeviceStatus) or self.session.closed:
             return
         if isinstance(event, Scan):
@@ -395,6 +438,10 @@ class FusionEngine(CoreEngine):
                 x = fa.RemoveLine(t_ms, int(line_id.lstrip("L")))
             case ui.Checkout():
                 x = fa.Checkout(t_ms)
+            case ui.NewTrip():
+                x = None
+                if self._may_start_new_trip():
+                    self._new_session(t_ms)
             case ui.Answer(alert_id=alert_id, choice=choice):
                 x = self._answer(_fid(alert_id), choice, t_ms)
             case _:

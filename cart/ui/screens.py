@@ -244,7 +244,10 @@ class StaffScreen(Screen):
 class CheckoutScreen(Screen):
     """The receipt and the exit code for the gate."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.finish", "Done")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "app.new_trip", "Next shopper"),
+        Binding("escape", "app.new_trip", "Next shopper", show=False),
+    ]
 
     def __init__(self, receipt: Receipt) -> None:
         super().__init__()
@@ -258,4 +261,8 @@ class CheckoutScreen(Screen):
             with Vertical(id="exit"):
                 yield Static(qr_text(self.receipt.exit_code), id="exit-qr")
                 yield Static(literal(self.receipt.exit_code), id="exit-code")
-        yield Footer()
+                yield Static(id="checkout-note")
+        yield Footer(compact=True)
+
+    def note(self, text: str) -> None:
+        self.query_one("#checkout-note", Static).update(literal(text))

@@ -313,6 +313,15 @@ async def test_checkout_shows_receipt_and_a_scannable_exit_code(backend):
         # only the QR panel: drop the receipt column
         qr_lines = [ln[ln.index("│", 2) + 1 :] if "│" in ln[2:] else "" for ln in screen_lines(app)]
         assert _decode_screen_qr(qr_lines) == receipt.exit_code
+        # the next shopper: asked for, refused until the cart is empty, then a fresh screen
+        await pilot.press("enter")
+        assert backend.actions[-1] == actions.NewTrip()
+        backend.push(sample_view(receipt=receipt, seq=8, message="Take everything out first"))
+        await pilot.pause()
+        assert "Take everything out first" in screen_text(app)
+        backend.push(sample_view(lines=(), seq=9))
+        await pilot.pause()
+        assert not isinstance(app.screen, CheckoutScreen)
 
 
 async def test_high_contrast_theme(backend):

@@ -76,6 +76,9 @@ async def test_take_scan_place_and_pay_with_keys(demo):
         await pilot.press("k")
         await until(pilot, lambda: isinstance(app.screen, CheckoutScreen))
         assert "show this code at the exit" in screen_text(app)
+        await pilot.press("enter")  # next shopper: the demo unloads the cart first
+        await until(pilot, lambda: not isinstance(app.screen, CheckoutScreen), timeout=20)
+        assert app.view.lines == () and app.view.receipt is None and not world.cart
 
 
 async def test_produce_placed_then_chosen_by_plu(demo):

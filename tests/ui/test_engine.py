@@ -175,7 +175,18 @@ def test_coupon_and_checkout_with_receipt_and_exit_code(store, tmp_path):
         assert view.receipt.exit_code.startswith("CART1:demo-sthlm-01:")
         assert f":{view.totals.total}:" in view.receipt.exit_code
         assert "TOTAL" in view.receipt.text
-    # a checked-out trip is closed; the next start opens a new one
+        # the next shopper: only on an empty cart, and the new trip starts empty
+        rt.submit(actions.NewTrip())
+        assert "Take everything out" in views.wait(lambda v: v.seq == 6).message
+        rt.post(settle(clock, 2.0, -1043.0))
+        rt.submit(actions.NewTrip())
+        view = views.wait(lambda v: v.seq == 8)
+        assert view.receipt is None and view.lines == () and view.totals.total == 0
+        rt.post(scan(clock, JUICE))
+        assert len(views.wait(lambda v: v.seq == 9).lines) == 1
+    with Journal(tmp_path / "j.sqlite") as j:
+        assert [s.status for s in j.sessions()].count("checked_out") == 1
+    # an unfinished trip is closed by fresh_trip; the next start opens a new one
     fresh_trip(store, tmp_path / "j.sqlite", clock.now_ms())
     rt2, views2, _ = start(store, tmp_path / "j.sqlite", clock=ManualClock(clock.now_ms()))
     with rt2:
