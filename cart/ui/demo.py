@@ -101,6 +101,7 @@ class DemoWorld:
         self._seed, self._profile = seed, profile
         self.listeners: list = []  # called (on the world thread) when hand/cart/note change
         self._after_unload = None
+        self._paid_at: float | None = None
 
     # ---- life --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -259,9 +260,15 @@ class DemoWorld:
         view = self.runtime.view
         pause = 1.2
         if view.receipt is not None:
-            self.autoplay = False
-            self._say("Autoplay: trip finished")
+            # show the receipt a while, then the shopper leaves and the next one comes
+            if self._paid_at is None:
+                self._paid_at = time.monotonic()
+            elif self._after_unload is None and time.monotonic() - self._paid_at > 5.0:
+                self._do("unload", lambda: self.runtime.submit(ui.NewTrip()))
+                self._say("Autoplay: paid; the next shopper is on the way")
+            self._auto_at = time.monotonic() + 1.0
             return
+        self._paid_at = None
         produce_alert = next(
             (a for a in view.alerts if a.kind in ("weigh_produce", "scan_added")), None
         )
