@@ -347,11 +347,14 @@ class Reconciler:
         if pl.flag_id is not None and pl.flag_id in self._open and pl.id in self._placements:
             o = self._open[pl.flag_id]
             if o.flag.kind in ("scan_added", "weigh_produce"):
-                pl.grams += r
-                pl.t_ms = t
-                self._replace_flag(out, t, pl.flag_id, grams=pl.grams,
-                                   message=o.flag.message.rsplit("(", 1)[0] + f"({pl.grams:.0f} g)"
-                                   + ("?" if o.flag.kind == "weigh_produce" else ""))
+                # the whole placement, explained afresh (it may be an item coming back, or
+                # one that was scanned)
+                total = pl.grams + r
+                self._resolve(out, t, pl.flag_id, "updated", "cart")
+                del self._placements[pl.id]
+                if pl.verdict is not None:
+                    self._last_verdict = (t, pl.verdict)
+                self._placed(total, t, 0, self.cfg.scale_sigma_g, out)
                 return True
             return False
         if len(pl.line_ids) == 1 and pl.line_ids[0] in self._lines:
@@ -403,7 +406,8 @@ class Reconciler:
         # a scan whose item did not come in time is matched late only if the camera sees it
         seen = dict(pl.verdict or ())
         pend = [ln for ln in self._lines.values() if not ln.placed and
-                (ln.flag_id is None or t - ln.t_ms <= cfg.late_match_ms or
+                (ln.flag_id is None or
+                 (not seen and t - ln.t_ms <= cfg.late_match_ms) or
                  seen.get(ln.product.label or "", 0.0) >= 0.3)]
         self._pending_produce = [pp for pp in self._pending_produce
                                  if t - pp.t_ms <= cfg.produce_window_ms]

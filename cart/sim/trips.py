@@ -393,6 +393,8 @@ class _Play:
         if evs:
             self.feed(evs)
         for e in self.fs.tick(self.t):
+            if self.r.keep_log:
+                self.log.append(("out", e))
             self._effect(e)
 
     # -- shopper steps ----------------------------------------------------------------------
