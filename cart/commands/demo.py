@@ -14,7 +14,8 @@ def register(sub) -> None:
     p.add_argument("--script", action="store_true",
                    help="run the scripted trip and print its receipt (no screen)")
     p.add_argument("--journal", default=None,
-                   help="journal file (default: $CART_JOURNAL or var/journal.sqlite; "
+                   help="journal file (default: $CART_JOURNAL or var/journal.sqlite for "
+                        "--script, var/demo-journal.sqlite beside it for the screen; "
                         "':memory:' keeps nothing)")
     p.add_argument("--store", default=None, help="store folder (default: the demo store)")
     p.add_argument("--autoplay", action="store_true", help="a simulated shopper does the trip")
@@ -39,6 +40,7 @@ def run(args) -> int:
 
 def run_screen(args) -> int:
     import logging
+    from pathlib import Path
 
     from cart.commands.ui import screen_settings
 
@@ -56,7 +58,8 @@ def run_screen(args) -> int:
         print(exc, file=sys.stderr)
         return 2
     clock = demo_clock()
-    path = args.journal or default_journal_path()
+    # never the cart's own journal: a new demo trip cancels the unfinished demo trip
+    path = args.journal or str(Path(default_journal_path()).with_name("demo-journal.sqlite"))
     try:
         if not args.resume:
             fresh_trip(store, path, clock.now_ms())
