@@ -67,7 +67,7 @@ def header_row(width: int) -> str:
     widths = row_layout(width)
     titles = ("Item", "Qty", "Price", "Total", "Saving")
     cells = [_fit(t, w, i > 0) for i, (t, w) in enumerate(zip(titles, widths, strict=True))]
-    return " " + " ".join(cells)
+    return "".join(t for t, _ in _exact([(" " + " ".join(cells), "")], max(width, 0)))
 
 
 def line_row(line: LineView, money: Money, width: int) -> list[tuple[str, str]]:
@@ -84,10 +84,23 @@ def line_row(line: LineView, money: Money, width: int) -> list[tuple[str, str]]:
         (" " + _fit(money.format(line.total), w_total, True), "total"),
         (" " + _fit(saving, w_save, True), "saving"),
     ]
-    used = sum(cell_len(t) for t, _ in pieces)
+    return _exact(pieces, width)
+
+
+def _exact(pieces: list[tuple[str, str]], width: int) -> list[tuple[str, str]]:
+    """Pad or crop (text, style) pieces to exactly ``width`` cells (a very narrow screen loses
+    the right-hand columns, never the row)."""
+    out, used = [], 0
+    for text, style in pieces:
+        if used >= width:
+            break
+        if used + cell_len(text) > width:
+            text = set_cell_size(text, width - used)
+        out.append((text, style))
+        used += cell_len(text)
     if used < width:
-        pieces.append((" " * (width - used), ""))
-    return pieces
+        out.append((" " * (width - used), ""))
+    return out
 
 
 class BasketLines(ScrollView, can_focus=True):

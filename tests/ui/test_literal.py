@@ -37,3 +37,23 @@ def test_qr_matrix_has_quiet_zone_and_finder_patterns():
     assert all(m[2][2:9])  # top edge of the top-left finder pattern
     lines = qr_text("CART1:S-1:100").plain.split("\n")
     assert len(lines) == (len(m) + 1) // 2 and {len(ln) for ln in lines} == {len(m)}
+
+
+@given(
+    st.text(max_size=120),
+    st.text(max_size=30),
+    st.integers(min_value=0, max_value=10**9),
+    st.integers(min_value=40, max_value=200),
+)
+def test_a_basket_row_is_exactly_the_screen_width(name, note, amount, width):
+    """Any product name (wide characters, emoji, controls, markup) fits its row exactly."""
+    from rich.cells import cell_len
+
+    from cart.ui.view import LineView, Money
+    from cart.ui.widgets import header_row, line_row
+
+    line = LineView("1", name, "1", amount, False, amount, amount // 3, note=note)
+    row = line_row(line, Money("SEK", 2), width)
+    assert sum(cell_len(text) for text, _ in row) == width
+    assert not any(ord(c) < 0x20 for text, _ in row for c in text)
+    assert cell_len(header_row(width)) <= width
