@@ -120,6 +120,7 @@ class CartApp(App):
         self._latest: CartView | None = None
         self._pending = False
         self._seen_alerts: set[str] = set()
+        self._parts: tuple = ()
         self.view_shown: Callable[[CartView], None] | None = None  # after the screen refreshed
         self.register_theme(CART_THEME)
         self.register_theme(HIGH_CONTRAST_THEME)
@@ -147,6 +148,15 @@ class CartApp(App):
         self.query_one("#sums").border_title = "Totals"
         self.query_one("#scale").border_title = "Scale"
         self.query_one("#total").border_title = "TOTAL"
+        self._parts = (
+            self.query_one("#title", Label),
+            self.query_one(AlertBanner),
+            self.query_one(BasketLines),
+            self.query_one(Sums),
+            self.query_one(TotalDigits),
+            self.query_one(ScaleReading),
+            self.query_one(StatusBar),
+        )
         self._render_view(self.view)
         self.query_one(BasketLines).focus()
         self.backend.attach(self.show_view)
@@ -170,8 +180,8 @@ class CartApp(App):
     def on_cart_app_view_updated(self, _message: ViewUpdated) -> None:
         self._pending = False
         view = self._latest
-        if view is None or view is self.view:
-            return
+        if view is None or view is self.view or not self._parts[0].is_attached:
+            return  # nothing new, or the app is shutting down
         self._render_view(view)
 
     def _render_view(self, view: CartView) -> None:
@@ -180,16 +190,16 @@ class CartApp(App):
         title.append(f"   {view.item_count} line{'s' if view.item_count != 1 else ''}")
         if view.coupons:
             title.append(f"   coupons: {len(view.coupons)}")
-        label = self.query_one("#title", Label)
+        label, banner, basket, sums, total, scale, status = self._parts
         if title.plain != getattr(label, "_plain", None):
             label._plain = title.plain
             label.update(title, layout=False)
-        self.query_one(AlertBanner).show(view.alerts, view.message)
-        self.query_one(BasketLines).show(view.lines, view.money)
-        self.query_one(Sums).show(view)
-        self.query_one(TotalDigits).show(view)
-        self.query_one(ScaleReading).show(view.scale)
-        self.query_one(StatusBar).show(view.devices, view.staff)
+        banner.show(view.alerts, view.message)
+        basket.show(view.lines, view.money)
+        sums.show(view)
+        total.show(view)
+        scale.show(view.scale)
+        status.show(view.devices, view.staff)
         self._follow_mode(previous, view)
         if self.view_shown is not None:
             callback = self.view_shown
@@ -375,6 +385,7 @@ class DemoApp(CartApp):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self._demo_bar = self.query_one("#demo-bar", Label)
         self.world.listeners.append(lambda: self.post_message(self.WorldChanged()))
         self._show_world()
         if self._autoplay_at_start:
@@ -390,7 +401,8 @@ class DemoApp(CartApp):
         text.append_text(literal(w.hand.name if w.hand else "empty", style="bold"))
         text.append(f"  cart: {len(w.cart)}  ")
         text.append_text(literal(w.note, style="italic"))
-        self.query_one("#demo-bar", Label).update(text)
+        if self._demo_bar.is_attached:  # not while the app shuts down
+            self._demo_bar.update(text, layout=False)
 
     def action_take(self) -> None:
         choices = tuple(
