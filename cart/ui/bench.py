@@ -219,7 +219,13 @@ def ui_stack(lines: int = 200, *, classifier: bool = True, fusion: bool | None =
     tmp = tempfile.mkdtemp(prefix="cart-bench-ui-")
     atexit.register(shutil.rmtree, tmp, True)
     clock = ManualClock()
-    runtime = build_runtime(store, f"{tmp}/journal.sqlite", clock=clock, fusion=fusion)
+    runtime = build_runtime(
+        store, f"{tmp}/journal.sqlite", clock=clock, fusion=fusion, vision=clf is not None
+    )
+    if clf is not None:  # the cart's vision worker, idle (the timed events are scans)
+        from cart.ui.vision import VisionWorker, attach
+
+        attach(runtime, VisionWorker(clf, runtime.post, clock=clock)).start()
 
     def scan(i: int) -> Scan:
         clock.advance(1)  # events in time order; no expectation times out during the run
@@ -227,5 +233,5 @@ def ui_stack(lines: int = 200, *, classifier: bool = True, fusion: bool | None =
 
     fill = [scan(i) for i in range(lines)]
     stack = BenchStack(runtime, fill, lambda i: scan(i), classifier_loaded=clf is not None)
-    stack.keep = clf  # the classifier stays in memory for the RSS figure
+    stack.keep = clf  # the classifier stays in memory for the RSS figure (closed with the runtime)
     return stack

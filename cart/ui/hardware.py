@@ -88,7 +88,7 @@ def build(
     from cart.catalog import DEMO_STORE, CatalogError, load_store
     from cart.journal import JournalError
     from cart.ui.stack import build_runtime
-    from cart.ui.vision import tap_camera
+    from cart.ui.vision import attach, tap_camera
     from drivers.camera import Camera
     from drivers.scale import ScaleDriver
     from drivers.scanner import Scanner
@@ -126,10 +126,7 @@ def build(
         raise ProfileError(f"journal: {exc}") from exc
     try:
         if worker is not None:
-            worker.post = runtime.post
-            runtime.add_source(worker)
-            if worker.active:
-                runtime.add_tap(worker.observe)
+            attach(runtime, worker)
         if scale_cfg is not None:
             drv = ScaleDriver(scale_cfg.port, scale_cfg, clock=clock, on_event=runtime.post)
             runtime.add_source(drv)

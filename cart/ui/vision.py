@@ -409,3 +409,13 @@ def class_photos(root: Path | None = None, splits=("val", "train")) -> dict[str,
         for label, paths in found.items():
             out.setdefault(label, paths)
     return out
+
+
+def attach(runtime, worker: VisionWorker) -> VisionWorker:
+    """Wire a worker to a runtime: verdicts and status are posted to it, every device event it
+    sees is observed, and it is closed with the runtime. Call ``worker.start()`` after."""
+    worker.post = runtime.post
+    runtime.add_source(worker)
+    if worker.active:
+        runtime.add_tap(worker.observe)
+    return worker
