@@ -144,9 +144,9 @@ class _Request:
 class VisionCounters:
     requests: int = 0
     verdicts: int = 0
-    dropped: int = 0  # requests replaced by a newer one while waiting
+    dropped: int = 0  # requests replaced by a newer one of the same kind while waiting
     stale: int = 0  # no frame recent enough for a request
-    cancelled: int = 0  # camera-only requests the scale took over
+    cancelled: int = 0  # camera-only requests the scale took over (or that it already had)
     errors: int = 0
     last_ms: float = 0.0  # the last inference's duration (milliseconds, perf_counter)
 
@@ -194,7 +194,7 @@ class VisionWorker:
         self._cond = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
-        self._state = ""
+        self._state: tuple = ()
         self.verdicts_posted = threading.Event()  # set after every posted verdict (tests)
 
     @property
@@ -264,10 +264,15 @@ class VisionWorker:
             if self._closed:
                 return
             self.counters.requests += 1
-            if self._pending is not None:
-                self.counters.dropped += 1
-                if self._pending.reason == "placement" and reason == "camera":
+            waiting = self._pending
+            if waiting is not None:
+                if waiting.reason == "placement" and reason == "camera":
+                    self.counters.cancelled += 1
                     return  # a placement is worth more than a view of the same moment
+                if waiting.reason == "camera" and reason == "placement":
+                    self.counters.cancelled += 1  # the scale took over the camera's request
+                else:
+                    self.counters.dropped += 1
             self._pending = _Request(now, now + delay_ms, reason)
             self._cond.notify_all()
 
@@ -325,7 +330,7 @@ class VisionWorker:
         frame = self.buffer.best(req.t_ms - self.max_frame_age_ms)
         if frame is None:
             self.counters.stale += 1
-            self._status("connected", self._describe() + "; no recent frame")
+            self._status("error", "no recent camera frame")
             return
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
         t0 = time.perf_counter()
@@ -342,8 +347,7 @@ class VisionWorker:
         self.verdicts_posted.set()
 
     def _status(self, state: str, detail: str) -> None:
-        key = f"{state}|{detail}|{self.counters.dropped}|{self.counters.stale}|" \
-              f"{self.counters.errors}"
+        key = (state, detail, self.counters.as_tuple())
         if key == self._state:
             return
         self._state = key
