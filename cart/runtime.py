@@ -66,6 +66,7 @@ class EngineView:
     staff: bool = False
     message: str = ""
     receipt: Receipt | None = None
+    suggestions: tuple[Choice, ...] = ()  # produce the camera saw last, best first
 
 
 class Engine(Protocol):
@@ -294,6 +295,7 @@ class Runtime:
             staff=ev.staff,
             message=self._error or ev.message,
             receipt=ev.receipt,
+            suggestions=ev.suggestions,
         )
 
     def _publish(self, view: CartView) -> None:

@@ -309,9 +309,9 @@ class CartApp(App):
             (a for a in self.view.alerts if a.kind in PRODUCE_KINDS | {"scan_added"}), None
         )
         if alert is not None:
-            self._open_produce(alert.alert_id, alert.choices)
+            self._open_produce(alert.alert_id, alert.choices or self.view.suggestions)
         else:
-            self._open_produce()
+            self._open_produce("", self.view.suggestions)
 
     def action_coupon(self) -> None:
         def entered(code: str | None) -> None:

@@ -179,6 +179,14 @@ async def test_produce_entry_lists_the_classifiers_top_three(photos):
                 assert name in text and pct in text, text
             await pilot.press("1")  # the first suggestion
             await until(pilot, lambda: any("Granny" in ln.name for ln in app.view.lines))
+            await until(pilot, lambda: not app.view.alerts)
+            # later, with no question open, produce entry still offers what the camera saw
+            assert app.view.suggestions[0].label == "Apple Granny Smith"
+            await until(pilot, lambda: not isinstance(app.screen, ProduceScreen))
+            await pilot.press("p")
+            await until(pilot, lambda: isinstance(app.screen, ProduceScreen))
+            assert app.screen._suggestions == app.view.suggestions
+            assert app.screen._suggestions[0].detail == f"{100 * verdict.top[0][1]:.0f}%"
     finally:
         rig.close()
 
