@@ -233,7 +233,7 @@ def test_one_inference_at_a_time_newer_requests_replace_waiting_ones(photos, cla
 
 
 def test_stale_frames_give_no_verdict_and_the_cart_runs_on(photos):
-    rig = Rig(max_frame_age_ms=1000)
+    rig = Rig(max_frame_age_ms=1000, camera_grace_ms=10**9)  # only the scale asks here
     try:
         rig.show(photos["Banana"][0])
         rig.clock.advance(5000)  # the camera stopped delivering frames
