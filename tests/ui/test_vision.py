@@ -363,7 +363,7 @@ def test_live_cart_camera_frames_reach_the_classifier_and_fusion(tmp_path, photo
         runtime.close()
 
 
-def test_live_cart_with_a_missing_model_runs_without_vision(tmp_path, photos):
+def test_live_cart_with_a_missing_model_runs_without_vision(tmp_path):
     from cart.ui.hardware import build
 
     folder = tmp_path / "frames"
@@ -417,8 +417,8 @@ async def test_demo_camera_shows_the_placed_items_photo_to_the_classifier(photos
             assert camera.shown and camera.shown[-1].split("/")[-2] == item.label
             verdict = next(e for e in seen if isinstance(e, VisionVerdict))
             assert len(verdict.top) == 5 and verdict.source == "camera:basket"
-            await pilot.pause()
-            assert "classifier" in screen_text(app) or True  # connected devices sort last
+            status = next(d for d in app.view.devices if d.name == "classifier")
+            assert status.state == "connected" and dict(status.counters)["verdicts"] >= 1
     finally:
         runtime.close()
 
