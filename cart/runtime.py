@@ -20,6 +20,9 @@
 - With ``idle_gc`` the full (generation 2) garbage collection runs only when the cart is idle:
   a full pass over a big basket stalls every thread for tens of milliseconds on a Pi, which
   would show as a late total. The young generations are collected as usual.
+- Taps (:meth:`Runtime.add_tap`) see every posted device event on the posting thread, after it
+  is queued; the vision worker (``cart.ui.vision``) uses one to ask for a camera verdict when
+  an item settles on the scale, and posts the verdict back like any driver.
 - The live scale reading and the devices' status are kept here (they are screen state, not
   basket state) and are also handed to the engine, which may use them.
 """
@@ -63,6 +66,7 @@ class EngineView:
     staff: bool = False
     message: str = ""
     receipt: Receipt | None = None
+    suggestions: tuple[Choice, ...] = ()  # produce the camera saw last, best first
 
 
 class Engine(Protocol):
@@ -123,6 +127,7 @@ class Runtime:
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._listeners: list[Callable[[CartView], None]] = []
         self._sources: list[Source] = []
+        self._taps: list[Callable[[DeviceEvent], None]] = []
         self._scale = ScaleView()
         self._devices: dict[str, DeviceView] = {}
         self._seq = 0  # inputs accepted
@@ -136,8 +141,15 @@ class Runtime:
 
     # ---- inputs (any thread) ---------------------------------------------------------------
     def post(self, event: DeviceEvent) -> int:
-        """A device event from a driver thread. Returns its sequence number."""
-        return self._put(event)
+        """A device event from a driver thread. Returns its sequence number. Taps see the
+        event after it is queued (so what they post in reply comes after it)."""
+        seq = self._put(event)
+        for tap in self._taps:
+            try:
+                tap(event)
+            except Exception:
+                log.exception("event tap %r failed", tap)
+        return seq
 
     def submit(self, action: Action) -> int:
         """A shopper or staff action from the screen. Returns its sequence number."""
@@ -157,6 +169,11 @@ class Runtime:
         """Keep a started driver (constructed with ``on_event=runtime.post``) to close with us."""
         self._sources.append(source)
         return source
+
+    def add_tap(self, tap: Callable[[DeviceEvent], None]) -> None:
+        """Also hand every posted device event to ``tap`` on the posting thread (it must not
+        block: the vision worker only notes a request)."""
+        self._taps.append(tap)
 
     def attach(self, listener: Callable[[CartView], None]) -> None:
         """Deliver snapshots to ``listener`` (on the worker thread; it must not block) and start."""
@@ -278,6 +295,7 @@ class Runtime:
             staff=ev.staff,
             message=self._error or ev.message,
             receipt=ev.receipt,
+            suggestions=ev.suggestions,
         )
 
     def _publish(self, view: CartView) -> None:

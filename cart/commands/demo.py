@@ -25,6 +25,8 @@ def register(sub) -> None:
     p.add_argument("--profile", default="typical", choices=("clean", "typical", "harsh"),
                    help="how noisy the simulated scale is")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--no-vision", action="store_true",
+                   help="no simulated basket camera and no classifier")
     p.set_defaults(func=run)
 
 
@@ -48,8 +50,9 @@ def run_screen(args) -> int:
     from cart.catalog import DEMO_STORE, CatalogError, load_store
     from cart.journal import JournalError, default_journal_path
     from cart.ui.app import DemoApp
-    from cart.ui.demo import DemoWorld, demo_clock
+    from cart.ui.demo import DemoWorld, demo_clock, demo_vision
     from cart.ui.stack import build_runtime, fresh_trip
+    from cart.ui.vision import attach
 
     logging.basicConfig(filename="var/demo.log" if _var() else None, level=logging.WARNING)
     try:
@@ -60,16 +63,23 @@ def run_screen(args) -> int:
     clock = demo_clock()
     # never the cart's own journal: a new demo trip cancels the unfinished demo trip
     path = args.journal or str(Path(default_journal_path()).with_name("demo-journal.sqlite"))
+    worker, camera = demo_vision(clock, args.seed) if not args.no_vision else (None, None)
     try:
         if not args.resume:
             fresh_trip(store, path, clock.now_ms())
-        runtime = build_runtime(store, path, clock=clock)
+        runtime = build_runtime(store, path, clock=clock, vision=camera is not None)
     except JournalError as exc:
+        if worker is not None:
+            worker.close()
         print(f"journal {path}: {exc}", file=sys.stderr)
         return 1
-    world = DemoWorld(runtime, store, clock, seed=args.seed, profile=args.profile)
+    if worker is not None:
+        attach(runtime, worker)
+    world = DemoWorld(runtime, store, clock, seed=args.seed, profile=args.profile, camera=camera)
     try:
         world.start()
+        if worker is not None:
+            worker.start()
         DemoApp(runtime, world, high_contrast=args.high_contrast, autoplay=args.autoplay).run()
     finally:
         runtime.close()

@@ -309,9 +309,9 @@ class CartApp(App):
             (a for a in self.view.alerts if a.kind in PRODUCE_KINDS | {"scan_added"}), None
         )
         if alert is not None:
-            self._open_produce(alert.alert_id, alert.choices)
+            self._open_produce(alert.alert_id, alert.choices or self.view.suggestions)
         else:
-            self._open_produce()
+            self._open_produce("", self.view.suggestions)
 
     def action_coupon(self) -> None:
         def entered(code: str | None) -> None:
@@ -357,6 +357,24 @@ class CartApp(App):
         self.backend.submit(actions.StaffLogout())
 
 
+class _ShowAgain:
+    """The demo's backend: "show it to the camera again" also has the simulated shopper hold the
+    item up to the simulated camera. Everything else goes to the runtime unchanged."""
+
+    def __init__(self, backend, world) -> None:
+        self._backend = backend
+        self._world = world
+
+    def submit(self, action):
+        seq = self._backend.submit(action)
+        if isinstance(action, actions.Answer) and action.choice == "show_again":
+            self._world.show()
+        return seq
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+
 class DemoApp(CartApp):
     """The cart's screen plus the demo shopper's hands (a bar above the status line)."""
 
@@ -373,7 +391,7 @@ class DemoApp(CartApp):
     def __init__(
         self, backend: Backend, world, *, high_contrast: bool = False, autoplay: bool = False
     ) -> None:
-        super().__init__(backend, high_contrast=high_contrast)
+        super().__init__(_ShowAgain(backend, world), high_contrast=high_contrast)
         self.world = world
         self._autoplay_at_start = autoplay
 

@@ -4,7 +4,10 @@ Runs the real screen headless (Textual's headless driver, 80×24) on the real ru
 engine, pinned to one CPU core. For each device event posted by a simulated driver thread it
 times ``Runtime.post`` to the moment the screen has refreshed with a snapshot that includes it
 (``CartApp.view_shown`` is called after that refresh). The same run measures a near-empty basket
-first, as the peer for the 200-line figure (``ratio_p99_200_vs_empty``).
+first, as the peer for the 200-line figure (``ratio_p99_200_vs_empty``). With the classifier
+loaded, its vision worker runs as on the cart (``classifier_loaded``) and ``vision_ms_p50/p99``
+time a placement request to the posted verdict (one int8 inference on the same core); the
+resident memory is taken after that.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class BenchStack:
     event: Callable[[int], object]
     classifier_loaded: bool = False
     keep: object = None
+    vision: object = None  # the running cart.ui.vision.VisionWorker, if any
 
 
 class _Shown:
@@ -136,6 +140,7 @@ def run(
         result["lines"] = len(app.view.lines)
         full = measure(events, 10_000)
         assert len(app.view.lines) >= 200 or len(stack.fill) < 200
+        vision = measure_vision(stack.vision, runtime)  # before the memory figure
         time.sleep(0.5)  # let the last refresh and any timers settle before the idle window
         c0, w0 = time.process_time(), time.perf_counter()
         time.sleep(idle_s)
@@ -152,6 +157,7 @@ def run(
         result["ratio_p99_200_vs_empty"] = round(
             result["latency_ms_p99"] / max(result["latency_ms_p99_empty"], 1e-6), 2
         )
+        result.update(vision)
 
     async def main() -> None:
         async with app.run_test(headless=True, size=(80, 24)):
@@ -175,6 +181,30 @@ def run(
         errors=getattr(runtime, "errors", 0),
     )
     return result
+
+
+def measure_vision(worker, runtime, n: int = 20) -> dict:
+    """Placement request → verdict posted by the vision worker (frame conversion and one int8
+    inference on the same core as the screen), over a 400x320 simulated basket frame."""
+    if worker is None or not getattr(worker, "active", False):
+        return {}
+    from cart.sim.camera import CameraSim
+
+    frame = CameraSim(None, code=None, size=(400, 320), seed=1).frames(1)[0]
+    samples = []
+    for _ in range(n):
+        worker.buffer.push(frame, runtime.clock.now_ms())
+        worker.verdicts_posted.clear()
+        t0 = time.perf_counter()
+        worker.request("placement")
+        if not worker.verdicts_posted.wait(10):
+            raise TimeoutError("no verdict from the vision worker within 10 s")
+        samples.append((time.perf_counter() - t0) * 1000)
+    return {
+        "vision_ms_p50": round(statistics.median(samples), 2),
+        "vision_ms_p99": round(percentile(samples, 0.99), 2),
+        "vision_verdicts": worker.counters.verdicts,
+    }
 
 
 def load_classifier():
@@ -219,7 +249,14 @@ def ui_stack(lines: int = 200, *, classifier: bool = True, fusion: bool | None =
     tmp = tempfile.mkdtemp(prefix="cart-bench-ui-")
     atexit.register(shutil.rmtree, tmp, True)
     clock = ManualClock()
-    runtime = build_runtime(store, f"{tmp}/journal.sqlite", clock=clock, fusion=fusion)
+    runtime = build_runtime(
+        store, f"{tmp}/journal.sqlite", clock=clock, fusion=fusion, vision=clf is not None
+    )
+    worker = None
+    if clf is not None:  # the cart's vision worker, idle (the timed events are scans)
+        from cart.ui.vision import VisionWorker, attach
+
+        worker = attach(runtime, VisionWorker(clf, runtime.post, clock=clock)).start()
 
     def scan(i: int) -> Scan:
         clock.advance(1)  # events in time order; no expectation times out during the run
@@ -227,5 +264,6 @@ def ui_stack(lines: int = 200, *, classifier: bool = True, fusion: bool | None =
 
     fill = [scan(i) for i in range(lines)]
     stack = BenchStack(runtime, fill, lambda i: scan(i), classifier_loaded=clf is not None)
-    stack.keep = clf  # the classifier stays in memory for the RSS figure
+    stack.vision = worker
+    stack.keep = clf  # the classifier stays in memory for the RSS figure (closed with the runtime)
     return stack

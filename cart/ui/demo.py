@@ -42,6 +42,7 @@ class ShelfItem:
     plu: str
     grams: float  # what one pick weighs (a typical bag of produce)
     produce: bool
+    label: str = ""  # the classifier's class name ("" when the camera does not know it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +60,14 @@ def shelf_from_store(store, rng: random.Random, size: int = 24) -> list[ShelfIte
             continue
         if p.by_weight and p.plu and p.unit_weight_g:
             n = max(1, round(600 / p.unit_weight_g))  # about 600 g of it, whole pieces
-            produce.append(ShelfItem(p.id, p.name, "", p.plu, n * p.unit_weight_g + 5, True))
+            produce.append(
+                ShelfItem(p.id, p.name, "", p.plu, n * p.unit_weight_g + 5, True, p.label or "")
+            )
         elif not p.by_weight and p.gtins and p.unit_weight_g:
             g = p.gtins[0]
             code = g.removeprefix("0")  # printed as EAN-13
             produce_or_each = ShelfItem(
-                p.id, p.name, code, p.plu, p.unit_weight_g + p.tare_g, False
+                p.id, p.name, code, p.plu, p.unit_weight_g + p.tare_g, False, p.label or ""
             )
             each.append(produce_or_each)
     rng.shuffle(each)
@@ -73,12 +76,67 @@ def shelf_from_store(store, rng: random.Random, size: int = 24) -> list[ShelfIte
     return sorted(shelf, key=lambda s: s.name)
 
 
+class DemoCamera:
+    """The demo's basket camera: ``cart.sim.camera.CameraSim`` renders the item just placed
+    from a real photo of its class (``../shared/data/grocery-store``; a plain carton for items
+    the dataset has no photo of), moving in and coming to rest, and each world step hands the
+    current frame to the vision worker's buffer, as the camera's capture thread would. A close
+    basket camera: the item fills most of the frame."""
+
+    SIZE = (400, 320)
+
+    def __init__(self, buffer, photos: dict, seed: int = 7) -> None:
+        self.buffer = buffer
+        self.photos = photos
+        self.rng = random.Random(seed)
+        self._queue: list = []
+        self._still = None
+        self.shown: list[str] = []  # the photo each placement showed (tests, logs)
+
+    def photo_for(self, label: str):
+        paths = self.photos.get(label) if label else None
+        return self.rng.choice(paths) if paths else None
+
+    def show(self, item: ShelfItem | None, photo=None) -> None:
+        """The item going into view and coming to rest (``None``: the empty basket)."""
+        from cart.sim.camera import CameraSim, Conditions
+
+        if item is None:
+            sim = CameraSim(None, code=None, size=self.SIZE, seed=self.rng.randrange(1 << 30))
+            self._queue = sim.empty(2)
+        else:
+            photo = photo or self.photo_for(item.label)
+            try:
+                sim = CameraSim(photo, code=None, size=self.SIZE, conditions=Conditions(noise=2.0),
+                                seed=self.rng.randrange(1 << 30))
+            except ValueError as exc:  # an unreadable photo: a plain carton instead
+                log.warning("demo camera: %s", exc)
+                sim = CameraSim(None, code=None, size=self.SIZE)
+            self.shown.append(str(photo) if photo else "")
+            self._queue = sim.frames(4, rest=2)
+        self._still = self._queue[-1]
+
+    def step(self, t_ms: int) -> None:
+        """One frame: the next of a movement, else the scene at rest."""
+        if self._queue:
+            self.buffer.push(self._queue.pop(0), t_ms)
+        elif self._still is not None:
+            self.buffer.push(self._still, t_ms)
+
+
 class DemoWorld:
     """Simulated devices and the shopper's hands. Start with :meth:`start`; ``close()`` is
     idempotent."""
 
     def __init__(
-        self, runtime, store, clock: ManualClock, *, seed: int = 7, profile: str = "typical"
+        self,
+        runtime,
+        store,
+        clock: ManualClock,
+        *,
+        seed: int = 7,
+        profile: str = "typical",
+        camera: DemoCamera | None = None,
     ) -> None:
         self.runtime = runtime
         self.store = store
@@ -102,6 +160,7 @@ class DemoWorld:
         self.listeners: list = []  # called (on the world thread) when hand/cart/note change
         self._after_unload = None
         self._paid_at: float | None = None
+        self.camera = camera  # None: the demo runs without vision
 
     # ---- life --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -118,6 +177,11 @@ class DemoWorld:
             on_event=self.runtime.post,
             clock=self.clock,
         )
+        if self.camera is not None:
+            self.runtime.post(
+                DeviceStatus(self.clock.now_ms(), "camera:basket", "connected", "simulated")
+            )
+            self.camera.show(None)
         self.runtime.add_source(self)
         self._thread = threading.Thread(target=self._run, name="demo-world", daemon=True)
         self._thread.start()
@@ -148,6 +212,10 @@ class DemoWorld:
     def push(self) -> None:
         self._commands.put(("push", None))
 
+    def show(self) -> None:
+        """Hold the last item placed up to the camera again ("show it again")."""
+        self._commands.put(("show", None))
+
     def set_autoplay(self, on: bool) -> None:
         self._commands.put(("autoplay", on))
 
@@ -173,6 +241,8 @@ class DemoWorld:
             try:
                 for ev in self.scale.run_until(max(target, self.clock.now_ms())):
                     self.runtime.post(ev)
+                if self.camera is not None:
+                    self.camera.step(self.clock.now_ms())
                 if cmd is not None:
                     self._do(cmd, arg)
                 if self.autoplay and time.monotonic() >= self._auto_at:
@@ -230,13 +300,24 @@ class DemoWorld:
             )
             self.cart.append(entry)
             self.hand = None
+            if self.camera is not None:
+                self.camera.show(item)
             self._say(f"Placed {item.name} ({grams:.0f} g)")
         elif cmd == "remove":
             entry = next((c for c in self.cart if c.item_id == arg), None)
             if entry is not None:
                 self.scale.remove(entry.item_id)
                 self.cart.remove(entry)
+                if self.camera is not None:
+                    self.camera.show(self.cart[-1].shelf if self.cart else None)
                 self._say(f"Took {entry.shelf.name} out of the cart")
+        elif cmd == "show":
+            if self.camera is None:
+                self._say("The demo runs without a camera")
+            elif self.cart:
+                last = self.cart[-1].shelf
+                self.camera.show(last)
+                self._say(f"Showed {last.name} to the camera")
         elif cmd == "push":
             self.scale.push(duration_ms=3000, intensity=1.0)
             self._say("Pushing the cart to the next aisle")
@@ -275,6 +356,15 @@ class DemoWorld:
         if produce_alert is not None and self.cart and self.cart[-1].shelf.produce:
             self.runtime.submit(ui.AddProduce(self.cart[-1].shelf.plu, produce_alert.alert_id))
             self._say(f"Autoplay: chose {self.cart[-1].shelf.name} on the screen")
+        elif (
+            self.camera is not None
+            and (shown := next((a for a in view.alerts if a.kind == "looks_different"), None))
+            and not shown.staff_only
+            and self.cart
+        ):
+            self.runtime.submit(ui.Answer(shown.alert_id, "show_again"))
+            self._do("show", None)
+            pause = 3.0
         elif view.alerts:
             pause = 3.0  # let the evidence settle the question, or wait for the shopper
         elif self.hand is not None:
@@ -298,6 +388,31 @@ class DemoWorld:
                 self._do("scan", None)
             pause = 1.5
         self._auto_at = time.monotonic() + pause
+
+
+def demo_vision(clock, seed: int = 7, photos: dict | None = None):
+    """``(worker, camera)`` for the demo: the shipped classifier fed by :class:`DemoCamera`
+    rendering real photos. Without the photos (``$CART_SHARED_DATA``) or the model the worker
+    only reports why (the status bar shows "vision off: ...") and the camera is ``None``."""
+    from cart.ui.vision import (
+        FrameBuffer,
+        VisionWorker,
+        class_photos,
+        load_worker,
+        shared_data_root,
+    )
+
+    photos = class_photos() if photos is None else photos
+    if not photos:
+        where = shared_data_root() / "grocery-store"
+        return VisionWorker(None, None, clock=clock,
+                            problem=f"vision off: no photos in {where}"), None
+    buffer = FrameBuffer()
+    worker = load_worker(None, clock=clock, buffer=buffer)
+    if worker.classifier is None:
+        return worker, None
+    worker.cameras = 1
+    return worker, DemoCamera(buffer, photos, seed)
 
 
 def demo_clock() -> ManualClock:

@@ -82,6 +82,7 @@ class CoreEngine:
         self._line_cache: dict[object, LineView] = {}
         self._view: EngineView | None = None
         self._view_seq = -1
+        self._seen: tuple[int, tuple[Choice, ...]] | None = None  # (t_ms, produce suggestions)
 
     # ---- inputs ----------------------------------------------------------------------------
     def handle_event(self, event: DeviceEvent, t_ms: int) -> None:
@@ -243,6 +244,7 @@ class CoreEngine:
 
     def _fresh(self) -> None:
         self._receipt, self._message, self._unclaimed_g = None, "", 0.0
+        self._seen = None
         self._line_cache.clear()
         self._staff = None
 
@@ -255,6 +257,40 @@ class CoreEngine:
         self._receipt = Receipt(sid, render_text(receipt), exit_code(self.store, sid, receipt))
 
     # ---- the screen's view ---------------------------------------------------------------------
+    SUGGEST_FOR_MS = 60_000  # what the camera saw is offered on produce entry this long
+
+    def _saw(self, verdict: ev_types.VisionVerdict) -> None:
+        """Keep the produce the classifier's verdict points to (``cart.vision.suggest``) for
+        produce entry."""
+        try:
+            from cart.vision import Hierarchy, suggest
+        except ImportError:
+            return
+        try:
+            if getattr(self, "_hierarchy", None) is None:
+                self._hierarchy = Hierarchy.load()
+            found = suggest(verdict, self.store.catalog, self._hierarchy, k=3)
+        except (ValueError, OSError) as exc:
+            log.warning("suggestions from %r failed: %s", verdict, exc)
+            return
+        by_plu = {p.plu: p for p in self.store.catalog.products if p.plu}
+        choices = []
+        for s in found:
+            p = by_plu.get(s.plu)
+            if p is not None:
+                choices.append(Choice(produce_code(p), p.name, f"{100 * s.score:.0f}%"))
+        self._seen = (verdict.t_ms, tuple(choices))
+
+    def _suggestions(self) -> tuple[Choice, ...]:
+        if self._seen is None or self.session.closed:
+            return ()
+        t, choices = self._seen
+        if self._now - t > self.SUGGEST_FOR_MS:
+            return ()
+        return choices
+
+    _now = 0
+
     def view(self) -> EngineView:
         snap = self.session.snapshot()
         flagged = {f.payload.get("line") for f in snap.flags if isinstance(f.payload, dict)}
@@ -276,6 +312,7 @@ class CoreEngine:
             staff=self._staff is not None,
             message=self._message,
             receipt=self._receipt,
+            suggestions=self._suggestions(),
         )
 
     def _line(self, ln, flagged: bool) -> LineView:
@@ -406,8 +443,11 @@ class FusionEngine(CoreEngine):
 
     # ---- inputs ----------------------------------------------------------------------------
     def handle_event(self, event: DeviceEvent, t_ms: int) -> None:
+        self._now = max(self._now, t_ms)
         if isinstance(event, WeightSettled):
             self._settled_g = event.grams
+        if isinstance(event, ev_types.VisionVerdict):
+            self._saw(event)
         if isinstance(event, ev_types.DeviceStatus) or self.session.closed:
             return
         if isinstance(event, Scan):
@@ -476,6 +516,7 @@ class FusionEngine(CoreEngine):
         return None
 
     def advance(self, t_ms: int) -> None:
+        self._now = max(self._now, t_ms)
         if not self.session.closed:
             self._run_tick(t_ms)
 
@@ -510,5 +551,12 @@ class FusionEngine(CoreEngine):
         base = super().view()
         staff = self.fs.state().staff is not None
         return EngineView(
-            base.lines, base.totals, base.alerts, base.coupons, staff, base.message, base.receipt
+            base.lines,
+            base.totals,
+            base.alerts,
+            base.coupons,
+            staff,
+            base.message,
+            base.receipt,
+            base.suggestions,
         )

@@ -37,6 +37,19 @@ def load_profile(path: str | Path) -> dict:
     return doc
 
 
+def classifier_settings(path: str | Path, doc: dict):
+    """The validated ``[classifier]`` section (defaults when absent), or None where
+    ``cart.vision`` is not installed."""
+    try:
+        from cart.vision import ClassifierSettings
+    except ImportError:
+        return None
+    try:
+        return ClassifierSettings.from_profile(doc.get("classifier", {}))
+    except (TypeError, ValueError) as exc:
+        raise ProfileError(f"{path}: {exc}") from exc
+
+
 def device_configs(path: str | Path, doc: dict):
     """(scale config or None, scanner configs, camera configs), each validated by its driver."""
     from drivers import camera, scanner
@@ -48,16 +61,13 @@ def device_configs(path: str | Path, doc: dict):
         cameras = camera.configs_from_profile(doc)
     except (ConfigError, scanner.ScannerConfigError, camera.CameraConfigError) as exc:
         raise ProfileError(f"{path}: {exc}") from exc
-    if "classifier" in doc:
-        try:
-            from cart.vision import ClassifierSettings
-
-            ClassifierSettings.from_profile(doc["classifier"])
-        except ImportError:
-            pass
-        except (TypeError, ValueError) as exc:
-            raise ProfileError(f"{path}: {exc}") from exc
+    classifier_settings(path, doc)
     return scale, scanners, cameras
+
+
+def basket_camera(cameras):
+    """The camera whose frames the classifier sees: ``[camera.basket]``, else the first."""
+    return next((c for c in cameras if c.name == "basket"), cameras[0] if cameras else None)
 
 
 def build(
@@ -67,11 +77,18 @@ def build(
     journal_path=None,
     fusion: bool = True,
     clock: Clock | None = None,
+    vision: bool = True,
 ):
-    """The runtime with the profile's drivers started and attached as its sources."""
+    """The runtime with the profile's drivers started and attached as its sources.
+
+    With a camera in the profile (and ``vision``), the classifier of the ``[classifier]``
+    section is loaded and fed by the basket camera (``cart.ui.vision``); fusion then weighs
+    its verdicts. A missing model or no camera: the cart runs without vision and the status
+    bar says why."""
     from cart.catalog import DEMO_STORE, CatalogError, load_store
     from cart.journal import JournalError
     from cart.ui.stack import build_runtime
+    from cart.ui.vision import attach, tap_camera
     from drivers.camera import Camera
     from drivers.scale import ScaleDriver
     from drivers.scanner import Scanner
@@ -89,11 +106,27 @@ def build(
     except CatalogError as exc:
         raise ProfileError(str(exc)) from exc
     clock = clock or SystemClock()
+    worker = None
+    cam_cfg = basket_camera(camera_cfgs)
+    if vision:
+        from cart.ui.vision import VisionWorker, load_worker
+
+        if cam_cfg is not None:
+            worker = load_worker(None, clock=clock, settings=classifier_settings(profile, doc),
+                                 source=cam_cfg.device)
+        elif "classifier" in doc:
+            worker = VisionWorker(None, None, clock=clock,
+                                  problem="vision off: no camera in the profile")
     try:
-        runtime = build_runtime(store, journal_path, clock=clock, fusion=fusion)
+        runtime = build_runtime(store, journal_path, clock=clock, fusion=fusion,
+                                vision=worker is not None and worker.classifier is not None)
     except JournalError as exc:
+        if worker is not None:
+            worker.close()
         raise ProfileError(f"journal: {exc}") from exc
     try:
+        if worker is not None:
+            attach(runtime, worker)
         if scale_cfg is not None:
             drv = ScaleDriver(scale_cfg.port, scale_cfg, clock=clock, on_event=runtime.post)
             runtime.add_source(drv)
@@ -101,7 +134,14 @@ def build(
         for cfg in scanner_cfgs:
             runtime.add_source(Scanner(cfg, on_event=runtime.post, clock=clock))
         for cfg in camera_cfgs:
-            runtime.add_source(Camera(cfg, on_event=runtime.post, clock=clock))
+            cam = Camera(cfg, on_event=runtime.post, clock=clock, start=False)
+            if cfg is cam_cfg and worker is not None and worker.active:
+                tap_camera(cam, worker.buffer)
+                worker.cameras += 1
+            runtime.add_source(cam)
+            cam.start()
+        if worker is not None:
+            worker.start()
     except Exception:
         runtime.close()
         raise

@@ -148,6 +148,7 @@ class CartView:
     staff: bool = False
     message: str = ""  # last notice for the shopper ("Unknown barcode: ...")
     receipt: Receipt | None = None
+    suggestions: tuple[Choice, ...] = ()  # produce the camera saw last (classifier's top 3)
 
     @property
     def item_count(self) -> int:

@@ -300,6 +300,7 @@ ERROR_WORDS = (
     "invalid",
     "framing",
     "control",
+    "stale",
 )
 
 
