@@ -91,10 +91,10 @@ def _trip(args) -> int:
         return 2
     from cart.sim.bench import vision_factory
     from cart.sim.scenario import check_expectations
-    from cart.sim.trips import PerfectVision
+    from cart.sim.trips import scenario_vision
 
     camera = header["camera"]
-    factory = (lambda seed: PerfectVision()) if camera == "perfect" else \
+    factory = scenario_vision(camera) if camera in ("perfect", "none") else \
         vision_factory(store, "measured" if camera == "measured" else "modelled")
     runner = TripRunner(store, PROFILES[header["profile"]], keep_log=True,
                         vision_factory=factory, scale=args.scale)

@@ -67,13 +67,14 @@ class FusionConfig:
     quantity_window_ms: int = 15_000  # "n × the item just scanned" only soon after its scan
     produce_window_ms: int = 60_000  # produce chosen before placing waits this long
     answer_window_ms: int = 90_000  # a scan answers "scan the item you just added" this soon
-    late_match_ms: int = 60_000  # a scan still matches a placement this late without the camera
     readd_window_ms: int = 120_000  # an item taken out and put back within this is re-billed
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
     recheck_window_ms: int = 10_000  # "show it again": the verdict must come this soon
     slump_ms: int = 3_000  # a small rise this soon after a produce placement is its rest
+    undo_ms: int = 5_000  # a drop the weight comes straight back from this soon did not happen
     vision_prior: float = 0.97  # prior that a scanned code names the item placed
+    readd_prior: float = 0.5  # prior that an unscanned item of a removed item's weight is it
     vision_flag_below: float = 0.7  # posterior of the scanned product below this: an alert
     vision_min_alt: float = 0.05  # classifier labels weaker than this are not alternatives
     produce_vision_min: float = 0.35  # camera this sure of produce: ask "which produce?"
@@ -116,6 +117,17 @@ class _Placement:
 
 
 @dataclass
+class _Undo:
+    """What the last weight drop was taken to be, in case the weight comes straight back (a
+    push that shifted the load for a moment, an item lifted and put down again)."""
+
+    t_ms: int
+    before_g: float  # the settled weight before the drop
+    lines: list = field(default_factory=list)  # billed lines taken out
+    tare: list = field(default_factory=list)  # personal items taken out
+
+
+@dataclass
 class _Pending:
     """Produce chosen before it is placed."""
 
@@ -131,6 +143,7 @@ class _Open:
     placement: _Placement | None = None
     product: Product | None = None
     count: int = 0  # quantity: how many still unbilled
+    answered: int = 0  # quantity: how many the shopper scanned since it was asked
     deadline_ms: int | None = None
 
 
@@ -194,6 +207,7 @@ class Reconciler:
         self._last_placement: _Placement | None = None
         self._last_unexplained: tuple[int, float] | None = None  # (alert, weight before it)
         self._last_scanned: _Line | None = None
+        self._undo: _Undo | None = None
         self._moving = False  # the platform moved since the last settle (a new action began)
         self._next_line = 1
         self._n_labels = max(10, len({p.label for p in catalogue.products() if p.label}))
@@ -302,6 +316,9 @@ class Reconciler:
                 self._resolve(out, t, fid, "weight came back", "cart")
                 self._accounted = ev.grams
                 return
+        if r > 0 and self._undo_drop(ev, t, noise, out):
+            self._accounted = ev.grams
+            return
         if 1.0 < r and self._merge_slump(r, t, out):
             self._accounted = ev.grams  # the rest of a bag that settled in two steps
             return
@@ -326,6 +343,7 @@ class Reconciler:
             r = r2  # the two readings around the action measure it best
         self._accounted = ev.grams
         self._last_unexplained = None
+        self._undo = None
         n_flags = self._next_flag
         if r > 0:
             self._placed(r, t, ev.settle_ms, noise, out)
@@ -336,6 +354,35 @@ class Reconciler:
             if o is not None and o.flag.kind in ("scan_added", "weigh_produce",
                                                  "unexplained_removal", "which_removed"):
                 self._last_unexplained = (fid, before)
+
+    def _undo_drop(self, ev: WeightSettled, t: int, noise: float, out: list[Effect]) -> bool:
+        """The weight came straight back to where it was before the last drop: whatever that
+        drop took out is in the cart again (the same lines, no new question), unless the camera
+        saw something else go in."""
+        u = self._undo
+        if u is None or t - u.t_ms > self.cfg.undo_ms or \
+                abs(ev.grams - u.before_g) > self._tol(0.0, noise * 1.5):
+            return False
+        self._undo = None
+        v = self._last_verdict
+        top = v[1] if v is not None and t - ev.settle_ms - self.cfg.verdict_before_ms <= v[0] \
+            <= t else None
+        for ln in u.lines:
+            post = self._posterior(ln.product, ln.measured_g, top, dearer_only=False,
+                                   prior=self.cfg.readd_prior)
+            if post is not None and post < self.cfg.vision_flag_below:
+                return False
+        if top is not None:
+            self._last_verdict = None
+        for ln in u.lines:
+            self._out = [(to, x) for to, x in self._out if x is not ln]
+            new = self._add_line(out, t, ln.product, ln.code, weight_g=ln.weight_g,
+                                 price_minor=ln.price_minor, placed=True, measured=ln.measured_g,
+                                 expect=(ln.expect_g, ln.expect_sigma), alone=ln.measured_alone)
+            out.append(Audit(t, "fusion.weight_returned", (("line_id", new.id),
+                                                            ("was_line_id", ln.id))))
+        self._tare.extend(u.tare)
+        return True
 
     def _merge_slump(self, r: float, t: int, out: list[Effect]) -> bool:
         """A bag of produce slumps: the scale may settle once on most of it and again on the
@@ -404,11 +451,10 @@ class Reconciler:
             return
         # 2. a subset of the pending scans, unless produce was chosen after the last of them;
         # a scan whose item did not come in time is matched late only if the camera sees it
+        # (without a view, a late item of that weight is as likely something else: ask)
         seen = dict(pl.verdict or ())
         pend = [ln for ln in self._lines.values() if not ln.placed and
-                (ln.flag_id is None or
-                 (not seen and t - ln.t_ms <= cfg.late_match_ms) or
-                 seen.get(ln.product.label or "", 0.0) >= 0.3)]
+                (ln.flag_id is None or seen.get(ln.product.label or "", 0.0) >= 0.3)]
         self._pending_produce = [pp for pp in self._pending_produce
                                  if t - pp.t_ms <= cfg.produce_window_ms]
         produce_first = bool(self._pending_produce) and (
@@ -495,9 +541,11 @@ class Reconciler:
             spread = 0.0 if ln.measured_alone or ln.weight_g is not None \
                 else ln.expect_sigma**2
             z = abs(r - m) / self._tol(spread, noise * 1.5)
-            post = None if ln.weight_g is not None else \
-                self._posterior(ln.product, r, pl.verdict)
-            if z <= 1.0 and (post is None or post >= cfg.vision_flag_below) and \
+            # with no scan, the weight alone cannot tell the item put back from a new one of
+            # the same weight: the camera must see it (every look-alike counts), else ask
+            post = self._posterior(ln.product, r if ln.weight_g is None else None, pl.verdict,
+                                   dearer_only=False, prior=cfg.readd_prior)
+            if z <= 1.0 and post is not None and post >= cfg.vision_flag_below and \
                     (best_out is None or z < best_out[0]):
                 best_out = (z, i)
         if best_out is not None:
@@ -624,12 +672,9 @@ class Reconciler:
             if pl.flag_id in self._open:
                 self._resolve(out, t, pl.flag_id, "taken back out", "cart")
             return
-        # 3. a personal item (tare) taken out
-        for i, g in enumerate(self._tare):
-            if abs(g - r) <= self._tol(0.0, noise * 1.5):
-                self._tare.pop(i)
-                return
-        # 4. billed items
+        # 3. a personal item (tare) or billed items
+        tare_i = next((i for i, g in enumerate(self._tare)
+                       if abs(g - r) <= self._tol(0.0, noise * 1.5)), None)
         placed = [ln for ln in self._lines.values() if ln.placed]
         singles = []
         for ln in placed:
@@ -637,17 +682,26 @@ class Reconciler:
             var = 0.0 if ln.weight_g is not None else ln.expect_sigma**2 * 0.25
             if abs(r - m) <= self._tol(var, noise):
                 singles.append(ln)
+        if tare_i is not None and not singles:
+            g = self._tare.pop(tare_i)
+            self._undo = _Undo(t, self._settled + r, tare=[g])
+            return
         if singles:
             prods = {ln.product.id for ln in singles}
-            if len(prods) == 1:
+            if len(prods) == 1 and tare_i is None:
                 self._take_out(singles[-1], t, out, "taken out")
+                self._undo = _Undo(t, self._settled + r, lines=[self._out[-1][1]])
                 return
+            # the weight fits different things: only the shopper knows which one left (their
+            # own bag is one of the choices when it fits too)
             by_prod: dict[str, _Line] = {}
             for ln in singles:
                 by_prod[ln.product.id] = ln
+            cands = [Candidate(f"line:{ln.id}", ln.product.name) for ln in by_prod.values()]
+            if tare_i is not None:
+                cands.append(Candidate("personal", "My own bag or item"))
             f = self._raise(out, t, "which_removed", f"Which item did you take out ({r:.0f} g)?",
-                            grams=r, candidates=tuple(Candidate(f"line:{ln.id}", ln.product.name)
-                                                      for ln in by_prod.values()))
+                            grams=r, candidates=tuple(cands))
             self._open[f.id].placement = _Placement(0, t, r)
             return
         # several billed items at once: only when one product mix fits
@@ -659,6 +713,7 @@ class Reconciler:
             if best is not None:
                 for ln in best:
                     self._take_out(ln, t, out, "taken out")
+                self._undo = _Undo(t, self._settled + r, lines=list(best))
                 return
         f = self._raise(out, t, "unexplained_removal",
                         f"Something of {r:.0f} g was taken out: put it back, or call staff",
@@ -687,8 +742,13 @@ class Reconciler:
 
     # ---- vision ---------------------------------------------------------------------------
 
-    def _posterior(self, p: Product, grams: float, top) -> float | None:
-        """P(the placed item is ``p``) from the camera's top-k and the weight; None: no view."""
+    def _posterior(self, p: Product, grams: float | None, top, *,
+                   dearer_only: bool = True, prior: float | None = None) -> float | None:
+        """P(the placed item is ``p``) from the camera's top-k and the weight; None: no view.
+
+        ``dearer_only``: only look-alikes that cost more count as alternatives (judging a scan:
+        a cheaper look-alike cannot undercharge). Without a scan (an item put back, more of the
+        same) every alternative counts."""
         if not top or not p.label:
             return None
         probs = dict(top)
@@ -704,21 +764,25 @@ class Reconciler:
             s = math.sqrt(sig * sig + noise * noise)
             return math.exp(-0.5 * ((grams - mean) / s) ** 2) / (_SQRT2PI * s) + 1e-12
 
-        ps = self.cfg.vision_prior * probs.get(p.label, floor) * wlik(p)
+        prior = self.cfg.vision_prior if prior is None else prior
+        ps = prior * probs.get(p.label, floor) * wlik(p)
         alts = []
         for label, prob in top:
             if label == p.label or prob < self.cfg.vision_min_alt:
                 continue
             # only what would cost more is an alternative worth asking about: a look-alike
             # that is cheaper (or the same price) cannot undercharge
-            qs = [q for q in self.catalogue.by_label(label) if q.id != p.id
-                  and q.by_weight == p.by_weight
-                  and q.price_minor > p.price_minor * (1.0 + self.cfg.vision_price_margin)]
+            if dearer_only:
+                qs = [q for q in self.catalogue.by_label(label) if q.id != p.id
+                      and q.by_weight == p.by_weight
+                      and q.price_minor > p.price_minor * (1.0 + self.cfg.vision_price_margin)]
+            else:
+                qs = [q for q in self.catalogue.by_label(label) if q.id != p.id]
             if qs:
                 alts.append(prob * max(wlik(q) for q in qs))
         if not alts:
             return 1.0
-        pa = (1.0 - self.cfg.vision_prior) / len(alts) * sum(alts)
+        pa = (1.0 - prior) / len(alts) * sum(alts)
         return ps / (ps + pa)
 
     def _judge(self, pl: _Placement, ln: _Line, t: int, out: list[Effect], *,
@@ -856,6 +920,7 @@ class Reconciler:
                 self._add_line(out, t, p, found.code, placed=True, measured=mean, alone=False,
                                expect=(mean, sig), price_minor=price)
                 o.count -= 1
+                o.answered += 1
                 if o.count <= 0:
                     self._resolve(out, t, fid, "all scanned", "cart")
                 return
@@ -999,8 +1064,17 @@ class Reconciler:
         o = self._get_flag(a.flag_id, ("which_removed",), t, out)
         if o is None:
             return
-        if f"line:{a.line_id}" not in {c.key for c in o.flag.candidates} \
-                or a.line_id not in self._lines:
+        keys = {c.key for c in o.flag.candidates}
+        if a.line_id is None:
+            g = o.placement.grams if o.placement is not None else 0.0
+            fit = [(abs(x - g), i) for i, x in enumerate(self._tare)]
+            if "personal" not in keys or not fit:
+                out.append(Notice(t, "refused", "That choice was not offered"))
+                return
+            self._tare.pop(min(fit)[1])
+            self._resolve(out, t, a.flag_id, "own item taken out", "shopper")
+            return
+        if f"line:{a.line_id}" not in keys or a.line_id not in self._lines:
             out.append(Notice(t, "refused", "That line was not offered"))
             return
         self._take_out(self._lines[a.line_id], t, out, "picked as taken out")
@@ -1021,7 +1095,8 @@ class Reconciler:
         if o is None:
             return
         mean, sig = self._sigma(o.product)
-        scanned = len(o.placement.line_ids) if o.placement is not None else 0
+        # N in the question counts the items scanned for it before and since it was asked
+        scanned = (len(o.placement.line_ids) if o.placement is not None else 0) + o.answered
         count = o.count
         if a.quantity is not None and a.quantity != scanned + o.count:
             k = a.quantity
@@ -1200,6 +1275,7 @@ class Reconciler:
         self.flags_raised -= 1  # the same question, not a new one
         n = self._open[f.id]
         n.placement, n.product, n.count = o.placement, o.product, o.count
+        n.answered = o.answered
         if o.placement is not None and o.placement.flag_id == fid:
             o.placement.flag_id = f.id
 

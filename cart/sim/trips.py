@@ -223,6 +223,23 @@ class PerfectVision:
         return ((label, 0.95), ("Lemon", 0.02))
 
 
+class NoVision(PerfectVision):
+    """A camera that never sees an item put in (hidden by the shopper's hand or another item),
+    only one the shopper holds up to it when asked: for scenarios where the weight and the
+    scans must decide."""
+
+    blind = True
+
+
+def scenario_vision(camera: str):
+    """The camera a scenario asks for: perfect, none, or None (the bench's default)."""
+    if camera == "perfect":
+        return lambda seed: PerfectVision()
+    if camera == "none":
+        return lambda seed: NoVision()
+    return None
+
+
 class Rig:
     """The simulated devices of one cart: scanner bytes through the real parser (when the
     scanner driver is present), a scale, a camera model."""
@@ -253,6 +270,8 @@ class Rig:
         return self._dec.feed(self._sim.frame(code, "]E0"), t)
 
     def view(self, t: int, label: str | None, *, held: bool = False) -> list:
+        if not held and getattr(self.vision, "blind", False):
+            return []
         if not held and self.rng.random() >= self.profile.camera_view_rate:
             return []
         top = self.vision.verdict(label)
@@ -454,8 +473,17 @@ class _Play:
                     elif it.cheat is None:
                         self.owed.append(("item", it))
                     self.shown.add(it.idx)
+            back = [it for it in its if it in self.removed]
+            for it in back:
+                self.removed.remove(it)
             self.feed(evs + sevs)
             self.t = max(self.t, t_end)
+            for it in back:  # put back: if the screen did not bill it again, they owe it
+                pid = it.product.id
+                billed = sum(1 for ln in self.lines.values() if ln.product_id == pid)
+                have = sum(1 for x in self.trip.items if x.in_cart and x.product.id == pid)
+                if billed < have and it.cheat is None:
+                    self.owed.append(("produce" if it.product.by_weight else "item", it))
         elif op.kind == "remove":
             it = self.item(op.items[0])
             sevs, t_end = rig.scale.remove(t, f"i{it.idx}")
@@ -547,6 +575,8 @@ class _Play:
             return False
         if f.kind == "which_removed":
             for c in f.candidates:
+                if not c.key.startswith("line:"):
+                    continue  # "my own bag": the honest shopper knows it stayed
                 lid = int(c.key.split(":")[1])
                 ln = self.lines.get(lid)
                 if ln and self.removed and self.removed[-1].product.id == ln.product_id:
