@@ -101,6 +101,7 @@ class _Line:
     deadline_ms: int | None = None
     flag_id: int | None = None  # its place_scanned alert
     measured_alone: bool = False  # measured_g is this item's own weight change
+    readd_ms: int | None = None  # re-billed without a scan as an item put back, at this time
 
 
 @dataclass
@@ -462,6 +463,9 @@ class Reconciler:
         if pend and not produce_first:
             best = self._best_subset(r, [(ln, ln.expect_g, ln.expect_sigma**2) for ln in pend],
                                      noise)
+            if best is not None and len(best) == 1 and self._camera_vetoes(best[0].product, r,
+                                                                          pl.verdict):
+                best = None  # a wide fit the camera and the weight both say is another item
             if best is not None:
                 for ln in best:
                     self._mark_placed(ln, t, out, r * ln.expect_g / sum(b.expect_g for b in best),
@@ -553,6 +557,7 @@ class Reconciler:
             _, old = self._out.pop(i)
             ln = self._add_line(out, t, old.product, old.code, weight_g=old.weight_g,
                                 price_minor=old.price_minor, placed=True, measured=r)
+            ln.readd_ms = t
             pl.line_ids = [ln.id]
             if old.weight_g is None:
                 self._judge(pl, ln, t, out)
@@ -785,6 +790,35 @@ class Reconciler:
         pa = (1.0 - prior) / len(alts) * sum(alts)
         return ps / (ps + pa)
 
+    def _camera_vetoes(self, p: Product, grams: float, top) -> bool:
+        """A pending scan fits this weight only loosely (wide-tolerance produce sold each:
+        melons, pineapples), and the camera sees another product whose weight fits far
+        better: the placement is that other item (put in before its scan), not this one."""
+        if not top or not p.label or p.by_weight:
+            return False
+        mean, sig = self._sigma(p)
+        s = math.sqrt(sig * sig + self.cfg.scale_sigma_g ** 2)
+        wl_p = math.exp(-0.5 * ((grams - mean) / s) ** 2) / (_SQRT2PI * s)
+        better = False
+        for label, prob in top:
+            if label == p.label or prob < 0.5:
+                continue
+            for q in self.catalogue.by_label(label):
+                if q.id == p.id or q.by_weight:
+                    continue
+                if any(x.product.id == q.id and x.placed and
+                       self._t - x.t_ms <= self.cfg.quantity_window_ms
+                       for x in self._lines.values()):
+                    continue  # that product was just scanned and placed: weights swapped
+                qm, qs = self._sigma(q)
+                s2 = math.sqrt(qs * qs + self.cfg.scale_sigma_g ** 2)
+                wl_q = math.exp(-0.5 * ((grams - qm) / s2) ** 2) / (_SQRT2PI * s2)
+                better = better or wl_q > 10.0 * wl_p
+        if not better:
+            return False
+        post = self._posterior(p, grams, top, dearer_only=False)
+        return post is not None and post < 0.5
+
     def _judge(self, pl: _Placement, ln: _Line, t: int, out: list[Effect], *,
                learn: bool = False) -> None:
         if pl.verdict is None:
@@ -914,9 +948,12 @@ class Reconciler:
                 self._add_line(out, t, p, found.code, placed=True, measured=o.placement.grams,
                                expect=(mean, sig), price_minor=price)
                 return
-        # a quantity question about this product: one more of them billed
+        # a quantity question about this product: one more of them billed (unless an
+        # unexplained placement fits this item: that is the more specific question it answers)
+        fits_placement = self._fitting_placement(mean, sig, t) is not None
         for fid, o in list(self._open.items()):
-            if o.flag.kind == "quantity" and o.product is not None and o.product.id == p.id:
+            if o.flag.kind == "quantity" and o.product is not None and o.product.id == p.id \
+                    and not fits_placement:
                 self._add_line(out, t, p, found.code, placed=True, measured=mean, alone=False,
                                expect=(mean, sig), price_minor=price)
                 o.count -= 1
@@ -933,17 +970,7 @@ class Reconciler:
                 self._resolve(out, t, fid, "scanned again", "cart")
                 return
         # place-then-scan: an unexplained placement this item explains (wholly or partly)
-        noise = self.cfg.scale_sigma_g
-        best = None
-        for pl in self._placements.values():
-            if t - pl.t_ms > self.cfg.answer_window_ms:
-                continue  # an old question: a new scan is more likely a new item
-            o = self._open.get(pl.flag_id)
-            if o is not None and o.flag.needs_staff:
-                continue  # staff decide this one
-            z = abs(pl.grams - mean) / self._tol(sig * sig, noise)
-            if z <= 1.0 and (best is None or z < best[0]):
-                best = (z, pl, False)
+        best = self._fitting_placement(mean, sig, t)
         if best is None:
             # a looks_different alert: the right item scanned (swap the line), or the same again
             for fid, o in list(self._open.items()):
@@ -973,6 +1000,12 @@ class Reconciler:
         if best is not None:
             _, pl, _ = best
             del self._placements[pl.id]
+            # the placement was this scanned item: an item of that product taken out earlier
+            # is not the one that came back (it stays out)
+            same = [(abs((x.measured_g or x.expect_g) - pl.grams), i)
+                    for i, (_, x) in enumerate(self._out) if x.product.id == p.id]
+            if same:
+                self._out.pop(min(same)[1])
             late = next((x for x in self._lines.values() if not x.placed and x.product.id == p.id
                          and x.flag_id is not None and x.price_minor == price), None)
             if late is not None:  # the scan that waited for this item: no second line
@@ -989,10 +1022,35 @@ class Reconciler:
             if price is None:
                 self._judge(pl, ln, t, out, learn=True)
             return
+        # an item just re-billed as put back, without a scan, and now scanned: it was a new
+        # one of the same product put in before its scan (the one taken out stays out)
+        back = next((x for x in self._lines.values() if x.readd_ms is not None
+                     and x.product.id == p.id and x.price_minor == price
+                     and t - x.readd_ms <= self.cfg.quantity_window_ms), None)
+        if back is not None:
+            back.readd_ms = None
+            out.append(Audit(t, "fusion.put_back_was_new", (("line_id", back.id),)))
+            return
         # scan-then-place: bill now, expect the item on the scale
         ln = self._add_line(out, t, p, found.code, expect=(mean, sig), price_minor=price,
                             deadline=t + self.cfg.place_timeout_ms)
         self._several_put_in_then_scanned(ln, t, out)
+
+    def _fitting_placement(self, mean: float, sig: float, t: int):
+        """The unexplained placement (still asked about, not yet staff's) that an item of this
+        weight explains best: (z, placement, False), or None."""
+        noise = self.cfg.scale_sigma_g
+        best = None
+        for pl in self._placements.values():
+            if t - pl.t_ms > self.cfg.answer_window_ms:
+                continue  # an old question: a new scan is more likely a new item
+            o = self._open.get(pl.flag_id)
+            if o is not None and o.flag.needs_staff:
+                continue  # staff decide this one
+            z = abs(pl.grams - mean) / self._tol(sig * sig, noise)
+            if z <= 1.0 and (best is None or z < best[0]):
+                best = (z, pl, False)
+        return best
 
     def _several_put_in_then_scanned(self, ln: _Line, t: int, out: list[Effect]) -> None:
         """Several items put in together, then scanned one by one: once the scans so far
