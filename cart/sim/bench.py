@@ -14,8 +14,12 @@ Metrics (see docs/FUSION.md for the definitions and what is real and what is mod
   cause (``alerts_per_trip`` counts all of them);
 - ``overcharged_minor`` / ``undercharged_minor``: money silently billed too much / too little
   on honest trips that checked out without staff and whose lines were not exact (weighed
-  lines outside the legal tolerance included); ``uncaught_cheat_loss_minor``: what cheats that
-  went through took;
+  lines outside the legal tolerance included); split into ``silent_misbilled`` (a product
+  billed the wrong number of times, or the wrong product: fusion's error) and
+  ``silent_weighing_outside_mpe`` (the right lines, a weighed one outside the legal tolerance:
+  the scale's precision); ``uncaught_cheat_loss_minor``: what cheats that went through took;
+- alerts: a question re-raised under a new id (reworded or grown: "show it once more", "2 more
+  × ...") is the same alert to the shopper and is counted once;
 - ``trips_per_s``: wall-clock throughput of this process (one core).
 
 The baseline is the same fusion with the camera ignored (weight and scans only), on the same
@@ -41,6 +45,8 @@ def summarize(results: list[TripResult], seconds: float) -> dict:
     over = under = 0
     over_trips = under_trips = 0
     loss = 0
+    misbilled = {"trips": 0, "overcharged_minor": 0, "undercharged_minor": 0}
+    weighing = {"trips": 0, "overcharged_minor": 0, "undercharged_minor": 0}
     for r in results:
         if r.review or r.exact:
             continue
@@ -48,12 +54,16 @@ def summarize(results: list[TripResult], seconds: float) -> dict:
         if not r.honest:
             loss += max(0, -d)  # a cheat that went through
             continue
+        part = weighing if r.same_items else misbilled
+        part["trips"] += 1
         if d > 0:
             over += d
             over_trips += 1
+            part["overcharged_minor"] += d
         elif d < 0:
             under += -d
             under_trips += 1
+            part["undercharged_minor"] += -d
     h = max(1, len(honest))
     return {
         "trips": n,
@@ -71,6 +81,8 @@ def summarize(results: list[TripResult], seconds: float) -> dict:
         "overcharged_trips": over_trips,
         "undercharged_minor": under,
         "undercharged_trips": under_trips,
+        "silent_misbilled": misbilled,
+        "silent_weighing_outside_mpe": weighing,
         "uncaught_cheat_loss_minor": loss,
         "trips_per_s": round(n / seconds, 2) if seconds > 0 else None,
     }

@@ -298,6 +298,7 @@ class TripResult:
     false_alerts: int
     kinds: dict[str, int] = field(default_factory=dict)
     log: list = field(default_factory=list)
+    same_items: bool = True  # every product billed the right number of times (weights aside)
 
 
 class TripRunner:
@@ -361,6 +362,7 @@ class _Play:
         self.preselected: list[TruthItem] = []
         self.bags = 0
         self.group_extra: list[TruthItem] = []
+        self._updating: str | None = None  # the kind of an alert being re-raised
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -387,11 +389,17 @@ class _Play:
             self.lines.pop(e.line_id, None)
         elif isinstance(e, FlagRaised):
             self.flags[e.flag.id] = e.flag
+            self.flag_kind[e.flag.id] = e.flag.kind
+            if self._updating == e.flag.kind:
+                # the same question, reworded or grown (the reconciler re-raises it under a
+                # new id so the journal shows both): one alert for the shopper, not two
+                self._updating = None
+                return
             self.kinds[e.flag.kind] = self.kinds.get(e.flag.kind, 0) + 1
             self.flag_legit.setdefault(e.flag.id, self._legit(e.flag))
-            self.flag_kind[e.flag.id] = e.flag.kind
         elif isinstance(e, FlagResolved):
             self.flags.pop(e.flag_id, None)
+            self._updating = e.kind if e.resolution == "updated" else None
         elif isinstance(e, CheckedOut):
             self.checked_out = True
 
@@ -701,6 +709,9 @@ class _Play:
                 if pid != tpid or abs(g - tg) > mpe_g(tg):
                     exact_w = False
                     break
+        # the same products and counts, only a weighed line outside the legal tolerance: the
+        # scale's precision, not a product billed wrongly
+        same_items = exact_each and sorted(p for p, _ in weighed) == sorted(p for p, _ in truth_w)
         staff = self.staff
         review = staff or not self.checked_out
         honest = trip.cheat is None
@@ -713,7 +724,7 @@ class _Play:
         false = sum(1 for ok in self.flag_legit.values() if not ok) if honest else 0
         return TripResult(trip.seed, trip.cheat, honest, self.checked_out, staff, review,
                           age_only, bill, truth, exact, caught, alerts, false,
-                          dict(self.kinds), self.log)
+                          dict(self.kinds), self.log, same_items=same_items)
 
 
 from cart.sim.shopper import _code
