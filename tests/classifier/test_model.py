@@ -11,11 +11,12 @@ from models.bench import scores
 from models.preprocess import prepare_file
 from models.runtime import DEFAULT_MODEL, FLOAT_MODEL, Classifier, load_labels
 
-# Measured on the 99-photo subset (every third val photo) when the model was trained:
-# int8 fine top-1 0.xx, top-3 0.xx, coarse top-1 0.xx. The floors leave a few photos of slack.
-FLOOR_FINE_TOP1 = 0.80
-FLOOR_FINE_TOP3 = 0.93
-FLOOR_COARSE_TOP1 = 0.85
+# Measured on this 99-photo subset (every third val photo) with the shipped int8 model:
+# fine top-1 0.808 (80/99), fine top-3 0.939 (93/99), coarse top-1 0.879 (87/99).
+# The floors leave about four photos of slack for interpreter and CPU differences.
+FLOOR_FINE_TOP1 = 0.76
+FLOOR_FINE_TOP3 = 0.90
+FLOOR_COARSE_TOP1 = 0.83
 
 
 def test_model_files_are_small_litert_models():
