@@ -46,6 +46,7 @@ def _bench(args) -> int:
     import json
     import sys
 
+    from cart.sim.inferred_vision import VisionUnavailable
     from cart.sim.scenario import ScenarioError
 
     if args.trips < 1:
@@ -64,6 +65,9 @@ def _bench(args) -> int:
     except ScenarioError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        return 2
+    except VisionUnavailable as exc:
+        print(f"--vision measured: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(out, sort_keys=False))
     return 0
