@@ -462,7 +462,7 @@ class Reconciler:
             not pend or self._pending_produce[0].t_ms >= max(ln.t_ms for ln in pend))
         if pend and not produce_first:
             best = self._best_subset(r, [(ln, ln.expect_g, ln.expect_sigma**2) for ln in pend],
-                                     noise)
+                                     noise, top=pl.verdict)
             if best is not None and len(best) == 1 and self._camera_vetoes(best[0].product, r,
                                                                           pl.verdict):
                 best = None  # a wide fit the camera and the weight both say is another item
@@ -623,7 +623,20 @@ class Reconciler:
                     cands.append(Candidate(code, p.name, float(prob)))
         return cands
 
-    def _best_subset(self, r: float, items, noise: float, *, leave_cost: float = 0.0):
+    def _camera_loglik(self, p: Product, top) -> float:
+        """log P(the camera's verdict | the item is ``p``), up to a constant shared by all
+        products: its probability for ``p``'s label (at most the mass the top-k left when the
+        label is not in it); a product the camera has no class for gets the average."""
+        probs = dict(top)
+        if not p.label:
+            return math.log(1.0 / self._n_labels)
+        rest = max(0.0, 1.0 - sum(probs.values()))
+        floor = max(1e-4, min(0.5 * min(probs.values()),
+                              rest / max(1, self._n_labels - len(probs))))
+        return math.log(max(probs.get(p.label, floor), 1e-4))
+
+    def _best_subset(self, r: float, items, noise: float, *, leave_cost: float = 0.0,
+                     top=None):
         """The subset of ``items`` (obj, mean, var) whose total best fits ``r``, or None.
 
         The smallest set that fits wins (the scale reports items placed one after the other
@@ -646,6 +659,9 @@ class Reconciler:
                     age = sum(max(0, self._t - getattr(c[0], "t_ms", self._t)) for c in combo)
                     score = -0.5 * (r - m) ** 2 / s2 - 0.5 * math.log(s2) \
                         - leave_cost * (n - k) - 0.3 * age / 60_000
+                    if top and k == 1 and hasattr(combo[0][0], "product"):
+                        # one item: the camera is a second witness of which scan it was
+                        score += self._camera_loglik(combo[0][0].product, top)
                     if best is None or score > best[0] + 1e-9:
                         best = (score, combo)
             if best is not None:
@@ -1006,13 +1022,20 @@ class Reconciler:
                     for i, (_, x) in enumerate(self._out) if x.product.id == p.id]
             if same:
                 self._out.pop(min(same)[1])
+            # the scan that waited for this item (timed out, or not matched because the camera
+            # doubted it) and the shopper scans it again when asked: no second line, and the
+            # camera judges it as it judges any scan
             late = next((x for x in self._lines.values() if not x.placed and x.product.id == p.id
-                         and x.flag_id is not None and x.price_minor == price), None)
-            if late is not None:  # the scan that waited for this item: no second line
+                         and x.price_minor == price and (x.flag_id is not None or
+                                                         t - x.t_ms <= self.cfg.answer_window_ms)),
+                        None)
+            if late is not None:
                 self._mark_placed(late, t, out, pl.grams)
                 if pl.flag_id in self._open:
                     self._resolve(out, t, pl.flag_id, "scanned (already billed)", "cart")
                 pl.flag_id = None
+                if not p.by_weight:
+                    self._judge(pl, late, t, out)
                 return
             ln = self._add_line(out, t, p, found.code, placed=True, measured=pl.grams,
                                 expect=(mean, sig), price_minor=price)

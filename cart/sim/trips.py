@@ -363,6 +363,8 @@ class _Play:
         self.bags = 0
         self.group_extra: list[TruthItem] = []
         self._updating: str | None = None  # the kind of an alert being re-raised
+        self._rescanned: set[int] = set()
+        self.scanned: set[int] = set()  # items the shopper scanned (or scanned a code for)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -455,6 +457,7 @@ class _Play:
             elif it.idx in self.shown:
                 self.extra_scans.append(it)  # scanned a second time
             self.shown.update(op.items)  # a quantity group: one scan for all of them
+            self.scanned.update(op.items)
             self.group_extra += [self.item(i) for i in op.items[1:]]
         elif op.kind == "select_produce":
             it = self.item(op.items[0])
@@ -552,6 +555,16 @@ class _Play:
                 return True
             if f.kind == "quantity" and self._fits_owed(f) is None:
                 return self._answer_quantity(f, cheat, t)
+            it = self.last_placed
+            if not self.owed and f.kind == "scan_added" and it is not None and \
+                    it.idx in self.scanned and not it.product.by_weight and \
+                    f.id not in self._rescanned and \
+                    abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams):
+                # "scan the item you just added": they scanned it already, so they scan it
+                # again (a cheater scans the code they used)
+                self._rescanned.add(f.id)
+                self.feed(self.rig.scan(t, _code(it.claimed or it.product)))
+                return True
             if not self.owed:
                 if cheat == "never_scanned" and f.kind == "scan_added" and \
                         f.id not in self.shown_flags():
