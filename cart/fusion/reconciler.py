@@ -685,9 +685,17 @@ class Reconciler:
                                                             noise):
                 self._resolve(out, t, fid, "taken out", "cart")
                 return
-        # 2. an unexplained placement taken back out (or a false weight change reverting)
+        # 2. an unexplained placement taken back out (or a false weight change reverting); one
+        # that staff must see is not closed by a drop a billed item explains as well (the
+        # shopper may have taken that out instead)
+        billed_fits = any(
+            abs(r - (ln.measured_g if ln.measured_g is not None else ln.expect_g))
+            <= self._tol(0.0 if ln.weight_g is not None else ln.expect_sigma ** 2 * 0.25, noise)
+            for ln in self._lines.values() if ln.placed)
         back = [(abs(pl.grams - r), -pid) for pid, pl in self._placements.items()
-                if abs(pl.grams - r) <= self._tol(0.0, noise * 1.5)]
+                if abs(pl.grams - r) <= self._tol(0.0, noise * 1.5)
+                and not (billed_fits and pl.flag_id in self._open
+                         and self._open[pl.flag_id].flag.needs_staff)]
         if back:
             pl = self._placements.pop(-min(back)[1])
             if pl.flag_id in self._open:
@@ -1083,6 +1091,9 @@ class Reconciler:
         if len(recent) < 2:
             return
         for pl in sorted(self._placements.values(), key=lambda q: -q.t_ms):
+            o = self._open.get(pl.flag_id)
+            if o is not None and o.flag.needs_staff:
+                continue  # staff decide this one (a refused "it's mine" among them)
             after = [x for x in recent if x.t_ms >= pl.t_ms and x.flag_id is None]
             if len(after) < 2:
                 continue
