@@ -66,7 +66,7 @@ class FusionConfig:
     max_quantity: int = 24
     quantity_window_ms: int = 15_000  # "n × the item just scanned" only soon after its scan
     produce_window_ms: int = 60_000  # produce chosen before placing waits this long
-    answer_window_ms: int = 90_000  # a scan answers "scan the item you just added" this soon
+    answer_window_ms: int = 30_000  # a scan answers "scan the item you just added" this soon
     readd_window_ms: int = 120_000  # an item taken out and put back within this is re-billed
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
@@ -126,6 +126,8 @@ class _Undo:
     before_g: float  # the settled weight before the drop
     lines: list = field(default_factory=list)  # billed lines taken out
     tare: list = field(default_factory=list)  # personal items taken out
+    reopen: Flag | None = None  # an unexplained removal taken as put back (a rise)
+    reopen_grams: float = 0.0
 
 
 @dataclass
@@ -317,7 +319,7 @@ class Reconciler:
                 self._resolve(out, t, fid, "weight came back", "cart")
                 self._accounted = ev.grams
                 return
-        if r > 0 and self._undo_drop(ev, t, noise, out):
+        if self._undo is not None and self._undo_change(r, ev, t, noise, out):
             self._accounted = ev.grams
             return
         if 1.0 < r and self._merge_slump(r, t, out):
@@ -356,15 +358,26 @@ class Reconciler:
                                                  "unexplained_removal", "which_removed"):
                 self._last_unexplained = (fid, before)
 
-    def _undo_drop(self, ev: WeightSettled, t: int, noise: float, out: list[Effect]) -> bool:
-        """The weight came straight back to where it was before the last drop: whatever that
-        drop took out is in the cart again (the same lines, no new question), unless the camera
-        saw something else go in."""
+    def _undo_change(self, r: float, ev: WeightSettled, t: int, noise: float,
+                     out: list[Effect]) -> bool:
+        """The weight came straight back to where it was before the last change. After a drop:
+        whatever it took out is in the cart again (the same lines, no new question), unless
+        the camera saw something else go in. After a rise taken for something put back: it is
+        gone again, and so is the question about it."""
         u = self._undo
         if u is None or t - u.t_ms > self.cfg.undo_ms or \
                 abs(ev.grams - u.before_g) > self._tol(0.0, noise * 1.5):
             return False
         self._undo = None
+        if u.reopen is not None:
+            if r >= 0:
+                return False
+            f = self._raise(out, t, "unexplained_removal", u.reopen.message,
+                            grams=u.reopen_grams)
+            self._open[f.id].placement = _Placement(0, t, u.reopen_grams)
+            return True
+        if r <= 0:
+            return False
         v = self._last_verdict
         top = v[1] if v is not None and t - ev.settle_ms - self.cfg.verdict_before_ms <= v[0] \
             <= t else None
@@ -448,7 +461,10 @@ class Reconciler:
                 if o.flag.kind == "unexplained_removal" and o.placement is not None
                 and abs(o.placement.grams - r) <= self._tol(0.0, noise * 1.5)]
         if back:
-            self._resolve(out, t, -min(back)[1], "put back", "cart")
+            fid = -min(back)[1]
+            o = self._open[fid]
+            self._undo = _Undo(t, self._settled - r, reopen=o.flag, reopen_grams=o.placement.grams)
+            self._resolve(out, t, fid, "put back", "cart")
             return
         # 2. a subset of the pending scans, unless produce was chosen after the last of them;
         # a scan whose item did not come in time is matched late only if the camera sees it

@@ -636,6 +636,11 @@ class _Play:
                 self.last_placed.product.name not in f.message:
             return False  # not what they put in: they cannot answer that (staff will)
         if cheat is None and self.last_placed is not None:  # honest: they count them
+            pid = self.last_placed.product.id
+            have = sum(1 for x in self.trip.items if x.in_cart and x.product.id == pid)
+            billed = sum(1 for ln in self.lines.values() if ln.product_id == pid)
+            if have <= billed:
+                return False  # every one they put in is on the bill: "no", which staff hear
             n = max(1, round((f.grams or 0.0) / self.last_placed.grams))
             if not f.message.startswith("Looks like") or " more " not in f.message:
                 n = self.group_size
