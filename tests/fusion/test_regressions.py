@@ -149,3 +149,19 @@ def test_picker_answer_own_bag_keeps_the_item_billed(cart):
     assert cart.lines() == ["pomegranate"] and cart.open == ()
     out = cart.act(A.PickRemoved, flag_id=f.id, line_id=None)  # answered already
     assert any(getattr(e, "kind", "") == "refused" for e in out)
+
+
+def test_a_put_back_that_drops_straight_away_reopens_the_question():
+    # harsh: a push's transient rise was taken for an unexplained removal put back; its drop
+    # a moment later then took a passion fruit off the bill. The question comes back instead.
+    f = Feed()
+    f.scan("4397")
+    f.settle(33.8, verdict=(("Passion-Fruit", 0.9),))
+    f.settle(-90.0, after=10_000)  # something of 90 g left that nothing explains
+    assert [x.kind for x in f.r.open_flags] == ["unexplained_removal"]
+    f.settle(90.2, after=20_000)  # "put back"
+    assert f.r.open_flags == []
+    out = f.settle(-89.1, after=2_900)  # straight back down: it was not put back
+    assert not any(isinstance(e, LineRemoved) for e in out)
+    assert f.lines() == ["passion"]
+    assert [x.kind for x in f.r.open_flags] == ["unexplained_removal"]
