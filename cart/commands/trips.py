@@ -94,12 +94,17 @@ def _trip(args) -> int:
             print(problem, file=sys.stderr)
         return 2
     from cart.sim.bench import vision_factory
+    from cart.sim.inferred_vision import VisionUnavailable
     from cart.sim.scenario import check_expectations
     from cart.sim.trips import scenario_vision
 
     camera = header["camera"]
-    factory = scenario_vision(camera) if camera in ("perfect", "none") else \
-        vision_factory(store, "measured" if camera == "measured" else "modelled")
+    try:
+        factory = scenario_vision(camera) if camera in ("perfect", "none") else \
+            vision_factory(store, "measured" if camera == "measured" else "modelled")
+    except VisionUnavailable as exc:
+        print(f"{args.scenario}: camera = \"measured\": {exc}", file=sys.stderr)
+        return 2
     runner = TripRunner(store, PROFILES[header["profile"]], keep_log=True,
                         vision_factory=factory, scale=args.scale)
     res = runner.run(trip)
