@@ -73,6 +73,8 @@ class FusionConfig:
     recheck_window_ms: int = 10_000  # "show it again": the verdict must come this soon
     slump_ms: int = 3_000  # a small rise this soon after a produce placement is its rest
     undo_ms: int = 5_000  # a drop the weight comes straight back from this soon did not happen
+    defer_below_g: float = 30.0  # lighter changes the camera did not see wait a moment ...
+    defer_ms: int = 4_000  # ... this long, for the load to settle back (then nothing happened)
     vision_prior: float = 0.97  # prior that a scanned code names the item placed
     readd_prior: float = 0.5  # prior that an unscanned item of a removed item's weight is it
     vision_flag_below: float = 0.7  # posterior of the scanned product below this: an alert
@@ -128,6 +130,17 @@ class _Undo:
     tare: list = field(default_factory=list)  # personal items taken out
     reopen: Flag | None = None  # an unexplained removal taken as put back (a rise)
     reopen_grams: float = 0.0
+
+
+@dataclass
+class _Deferred:
+    """A light change the camera did not see, held a moment: a push that shifts the load
+    settles back within a few seconds, and then nothing happened."""
+
+    ev: WeightSettled
+    t_ms: int
+    before_g: float
+    noise: float
 
 
 @dataclass
@@ -211,6 +224,7 @@ class Reconciler:
         self._last_unexplained: tuple[int, float] | None = None  # (alert, weight before it)
         self._last_scanned: _Line | None = None
         self._undo: _Undo | None = None
+        self._deferred: _Deferred | None = None
         self._moving = False  # the platform moved since the last settle (a new action began)
         self._next_line = 1
         self._n_labels = max(10, len({p.label for p in catalogue.products() if p.label}))
@@ -267,6 +281,12 @@ class Reconciler:
     # ---- time -----------------------------------------------------------------------------
 
     def _advance(self, t: int, out: list[Effect]) -> None:
+        d = self._deferred
+        if d is not None and t >= d.t_ms + self.cfg.defer_ms:
+            self._deferred = None
+            te = d.t_ms + self.cfg.defer_ms  # the same time whenever time is next told
+            self._t = te
+            self._apply_change(d.ev.grams - d.before_g, d.before_g, d.ev, te, d.noise, out)
         self._t = t
         for ln in self._lines.values():
             if not ln.placed and ln.flag_id is None and ln.deadline_ms is not None \
@@ -306,6 +326,17 @@ class Reconciler:
         r = ev.grams - before  # against the weight everything so far accounts for
         r2 = ev.grams - prev  # against the reading just before (brackets the action)
         noise = max(ev.noise_g, self.cfg.scale_sigma_g)
+        d = self._deferred
+        if d is not None:
+            self._deferred = None
+            if abs(ev.grams - d.before_g) <= self._tol(0.0, noise * 1.5):
+                out.append(Audit(t, "fusion.load_shift",
+                                 (("grams", round(d.ev.grams - d.before_g, 1)),)))
+                return  # it settled back: nothing happened
+            # it stayed: that light change first, then this one
+            self._apply_change(d.ev.grams - d.before_g, d.before_g, d.ev, t, d.noise, out)
+            before = self._accounted
+            r = ev.grams - before
         back = self._last_unexplained
         if back is not None:
             fid, was = back
@@ -342,8 +373,16 @@ class Reconciler:
             self._accounted = ev.grams
             out.append(Audit(t, "fusion.small_change", (("grams", round(r, 1)),)))
             return
+        if abs(r) < self.cfg.defer_below_g and not self._verdict_near(t, ev.settle_ms):
+            self._deferred = _Deferred(ev, t, before, noise)
+            return
         if abs(r2) >= self.cfg.min_change_g and (r2 > 0) == (r > 0):
             r = r2  # the two readings around the action measure it best
+        self._apply_change(r, before, ev, t, noise, out)
+
+    def _apply_change(self, r: float, before: float, ev: WeightSettled, t: int, noise: float,
+                      out: list[Effect]) -> None:
+        """Explain a settled change of ``r`` grams from the level ``before``."""
         self._accounted = ev.grams
         self._last_unexplained = None
         self._undo = None
@@ -893,6 +932,13 @@ class Reconciler:
     def _on_verdict(self, ev: VisionVerdict, t: int, out: list[Effect]) -> None:
         if not self.cfg.use_vision:
             return
+        d = self._deferred
+        if d is not None and t - d.t_ms <= self.cfg.verdict_after_ms:
+            # the camera saw something go in with that light change: an item, now
+            self._deferred = None
+            self._last_verdict = (t, ev.top)
+            self._apply_change(d.ev.grams - d.before_g, d.before_g, d.ev, t, d.noise, out)
+            return
         # a re-shown item under a looks_different alert
         for fid, o in list(self._open.items()):
             if o.flag.kind == "looks_different" and o.placement is not None and \
@@ -1261,6 +1307,10 @@ class Reconciler:
         out.append(Audit(t, "fusion.call_staff", (("flag_id", a.flag_id),)))
 
     def _on_checkout(self, a: A.Checkout, t: int, out: list[Effect]) -> None:
+        d = self._deferred
+        if d is not None:  # nothing may wait unexplained at the till
+            self._deferred = None
+            self._apply_change(d.ev.grams - d.before_g, d.before_g, d.ev, t, d.noise, out)
         for ln in list(self._lines.values()):
             if not ln.placed and ln.flag_id is None:
                 self._flag_place_scanned(ln, t, out)
