@@ -812,7 +812,8 @@ class Reconciler:
 
     def _resolve_line_flags(self, ln: _Line, t: int, out: list[Effect], why: str) -> None:
         for fid, o in list(self._open.items()):
-            if o.flag.line_id == ln.id and o.flag.kind in ("place_scanned", "looks_different"):
+            if o.flag.kind in ("place_scanned", "looks_different") and \
+                    (o.flag.line_id == ln.id or self._flag_line(o) is ln):
                 self._resolve(out, t, fid, why, "cart")
 
     def _mark_placed(self, ln: _Line, t: int, out: list[Effect], measured: float,
@@ -945,7 +946,7 @@ class Reconciler:
                     o.placement.recheck and t - o.placement.recheck_ms <= \
                     self.cfg.recheck_window_ms:
                 o.placement.recheck = False
-                ln = self._lines.get(o.flag.line_id)
+                ln = self._flag_line(o)
                 if ln is None:
                     continue
                 grams = ln.measured_g if ln.weight_g is None else None
@@ -1063,7 +1064,7 @@ class Reconciler:
                 if o.flag.kind != "looks_different" or o.placement is None or \
                         o.flag.needs_staff or t - o.flag.t_ms > self.cfg.answer_window_ms:
                     continue  # staff decide that one; an old question is not this scan's
-                old = self._lines.get(o.flag.line_id)
+                old = self._flag_line(o)
                 if old is None:
                     continue
                 if old.product.id == p.id:
@@ -1190,6 +1191,14 @@ class Reconciler:
         return p.tare_g if p.tare_g > 0 else self.cfg.bag_tare_g
 
     # ---- shopper actions ------------------------------------------------------------------
+
+    def _flag_line(self, o: _Open) -> _Line | None:
+        """The line an alert is about: its own, or the one that replaced it when the bag
+        settled and the produce was re-weighed (the alert keeps the first line's id)."""
+        ln = self._lines.get(o.flag.line_id) if o.flag.line_id is not None else None
+        if ln is None and o.placement is not None and len(o.placement.line_ids) == 1:
+            ln = self._lines.get(o.placement.line_ids[0])
+        return ln
 
     def _get_flag(self, fid, kinds, t, out) -> _Open | None:
         o = self._open.get(fid) if fid is not None else None

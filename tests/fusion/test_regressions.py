@@ -4,6 +4,8 @@ bridge and the real drivers by test_scenarios.py); these pin the reconciler's de
 
 from __future__ import annotations
 
+import pytest
+
 from cart.events import Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.fusion import actions as A
 from cart.fusion.alerts import FlagRaised, LineAdded, LineRemoved
@@ -182,3 +184,21 @@ def test_a_put_back_that_drops_straight_away_reopens_the_question():
     assert not any(isinstance(e, LineRemoved) for e in out)
     assert f.lines() == ["passion"]
     assert [x.kind for x in f.r.open_flags] == ["unexplained_removal"]
+
+
+def test_show_produce_question_follows_the_bag_that_settled_again():
+    # bridge run: the produce line was re-weighed when its bag settled a moment later, and
+    # the "show it to the camera" question kept the old line: the item shown never closed it
+    f = Feed()
+    f.t += 1000
+    f(A.SelectProduce(f.t, None, "4053", True))
+    f.settle(151.0)  # unseen: the PLU needs the camera
+    show = [x for x in f.r.open_flags if x.kind == "looks_different"]
+    assert show
+    f.settle(25.8, after=700)  # the bag slumps: the same placement, re-weighed
+    assert [ln.weight_g for ln in f.r.state().lines] == [pytest.approx(171.8)]
+    f.t += 2000
+    f(A.ShowAgain(f.t, show[0].id))
+    f.t += 1500
+    f(VisionVerdict(f.t, (("Lemon", 0.9),), "camera:basket"))
+    assert f.r.open_flags == []
