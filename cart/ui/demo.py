@@ -278,7 +278,14 @@ class DemoWorld:
                 )
         elif cmd == "scan":
             if self.hand is None:
-                self._say("Nothing in hand to scan")
+                # Empty hand: the shopper aims the scanner into the basket at the item put in
+                # last ("scan the item you just added").
+                last = next((c.shelf for c in reversed(self.cart) if c.shelf.code), None)
+                if last is None:
+                    self._say("Nothing in hand to scan")
+                else:
+                    self.scanner_sim.scan(last.code, "]E0")
+                    self._say(f"Scanned {last.name} in the cart")
             elif not self.hand.code:
                 self._say(f"{self.hand.name} has no barcode: place it and choose it (P)")
             else:

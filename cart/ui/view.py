@@ -108,11 +108,11 @@ ANSWER_KEYS = frozenset({"personal", "cancel", "confirm", "show_again", "staff"}
 class AlertView:
     """An open question for the shopper (or for staff) with the one action it needs.
 
-    ``kind`` is one of: ``place`` (put the scanned item in the cart), ``scan`` (scan the item you
-    just added), ``which_removed`` (picker: ``choices`` are the candidate lines), ``mismatch``
-    (this does not look like the scanned product), ``produce`` (weigh/choose produce: ``choices``
-    are the classifier's suggestions), ``age`` (staff approval), ``error`` (a device or input
-    problem) or anything the fusion adds; unknown kinds are shown with their message and action.
+    ``kind`` is one of fusion's alert kinds (``cart.fusion.alerts.KINDS``: ``place_scanned``,
+    ``scan_added``, ``which_removed`` — a picker whose ``choices`` are the candidate lines —
+    ``looks_different``, ``weigh_produce`` — ``choices`` are the classifier's suggestions —
+    ``age_check`` and the rest), or the core-only engine's own; a kind the screen does not know
+    is shown with its message and action.
     """
 
     alert_id: str

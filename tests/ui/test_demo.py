@@ -125,6 +125,21 @@ async def test_taking_an_item_out_removes_its_line(demo):
         assert app.view.lines[0].name == second.name
 
 
+async def test_item_placed_unscanned_is_scanned_in_the_basket(demo):
+    _, runtime, world = demo
+    app = DemoApp(runtime, world)
+    async with app.run_test(size=(100, 30)) as pilot:
+        item = next(s for s in world.shelf if not s.produce and s.grams > 300)
+        world.take(item.product_id)
+        await until(pilot, lambda: world.hand is not None)
+        await pilot.press("l")  # placed without scanning: the cart asks for a scan
+        await until(pilot, lambda: any(a.kind == "scan_added" for a in app.view.alerts))
+        assert app.view.lines == ()
+        await pilot.press("n")  # empty hand: the scanner is aimed into the basket
+        await until(pilot, lambda: len(app.view.lines) == 1 and not app.view.alerts, timeout=20)
+        assert app.view.lines[0].name == item.name
+
+
 async def test_autoplay_reaches_the_scale_and_screen(demo):
     _, runtime, world = demo
     app = DemoApp(runtime, world, autoplay=True)
