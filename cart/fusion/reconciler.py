@@ -1093,13 +1093,13 @@ class Reconciler:
                     for i, (_, x) in enumerate(self._out) if x.product.id == p.id]
             if same:
                 self._out.pop(min(same)[1])
-            # the scan that waited for this item (timed out, or not matched because the camera
-            # doubted it) and the shopper scans it again when asked: no second line, and the
-            # camera judges it as it judges any scan
+            # the scan that waited for this item (not matched because the camera doubted it)
+            # and the shopper scans it again when asked: no second line, and the camera judges
+            # it as any scan. Not once that scan has timed out: a scan kept out of the cart and
+            # a second item of the product scanned later are then two items (staff decide)
             late = next((x for x in self._lines.values() if not x.placed and x.product.id == p.id
-                         and x.price_minor == price and (x.flag_id is not None or
-                                                         t - x.t_ms <= self.cfg.answer_window_ms)),
-                        None)
+                         and x.price_minor == price and x.flag_id is None
+                         and t - x.t_ms <= self.cfg.answer_window_ms), None)
             if late is not None:
                 self._mark_placed(late, t, out, pl.grams)
                 if pl.flag_id in self._open:

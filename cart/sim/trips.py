@@ -593,6 +593,15 @@ class _Play:
                 self.extra_scans.remove(spare)
                 self.feed([A.CancelScan(t, f.id)])
                 return True
+            ln = self.lines.get(f.line_id)
+            if cheat is None and ln is not None:
+                # honest: more of that product on the bill than in the cart: the spare goes
+                pid = ln.product_id
+                have = sum(1 for x in self.trip.items if x.in_cart and x.product.id == pid)
+                billed = sum(1 for x in self.lines.values() if x.product_id == pid)
+                if billed > have:
+                    self.feed([A.CancelScan(t, f.id)])
+                    return True
             return False
         if f.kind == "which_removed":
             for c in f.candidates:
