@@ -96,7 +96,10 @@ class ProduceScreen(ModalScreen[str | None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         query = event.value.strip()
         self._shown = tuple(self._search(query, 8)) if query else self._suggestions
-        results = self.query_one("#results", OptionList)
+        found = self.query("#results").results(OptionList)
+        results = next(found, None)
+        if results is None:  # the screen is still mounting or already closing
+            return
         results.clear_options()
         results.add_options([choice_option(i, c) for i, c in enumerate(self._shown, 1)])
         if self._shown:
