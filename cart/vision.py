@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Protocol
 
 from cart.events import VisionVerdict
+from cart.profile import reject_unknown_keys
 
 CONFIRM = "confirm"
 MISMATCH = "mismatch"
@@ -224,9 +225,7 @@ class ClassifierSettings:
         from models.runtime import DEFAULT_LABELS, DEFAULT_MODEL
 
         root = Path(root) if root is not None else DEFAULT_MODEL.parents[1]
-        unknown = sorted(set(section) - set(cls.KEYS))
-        if unknown:
-            raise ValueError(f"[classifier]: unknown keys {', '.join(unknown)}")
+        reject_unknown_keys("classifier", section, cls.KEYS)
 
         def path(key, default):
             value = section.get(key)

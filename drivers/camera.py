@@ -34,6 +34,7 @@ import numpy as np
 
 from cart.clock import Clock, MonotonicClock, SystemClock
 from cart.events import DeviceStatus, Scan
+from cart.profile import reject_unknown_keys
 from drivers.decode import RETAIL, Decoder
 
 log = logging.getLogger(__name__)
@@ -89,12 +90,7 @@ class CameraConfig:
     @classmethod
     def from_profile(cls, name: str, section: Mapping[str, Any]) -> CameraConfig:
         known = {f for f in cls.__dataclass_fields__ if f != "name"}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise CameraConfigError(
-                f"[camera.{name}]: unknown key(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(known))}"
-            )
+        reject_unknown_keys(f"camera.{name}", section, known, CameraConfigError)
         return cls(name=name, **dict(section))
 
     @property

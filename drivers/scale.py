@@ -32,6 +32,7 @@ import numpy as np
 
 from cart.clock import Clock, SystemClock
 from cart.events import DeviceStatus, WeightMoving, WeightSettled
+from cart.profile import reject_unknown_keys
 from drivers import scale_protocol as sp
 from drivers.loadcell import Calibration, LoadCells, NotCalibrated
 from drivers.scale_filters import Chain, MedianFilter, StabilityConfig, StabilityDetector
@@ -61,9 +62,7 @@ class ScaleConfig:
     def from_dict(cls, d: dict) -> ScaleConfig:
         d = dict(d)
         plain = {f.name: f for f in fields(cls) if f.name not in ("stability", "calibration")}
-        unknown = set(d) - set(plain) - {"stability", "calibration"}
-        if unknown:
-            raise ConfigError(f"[scale]: unknown keys {', '.join(sorted(unknown))}")
+        reject_unknown_keys("scale", d, set(plain) | {"stability", "calibration"}, ConfigError)
         kw = {}
         for name, value in d.items():
             if name in plain:
@@ -74,9 +73,7 @@ class ScaleConfig:
         channels = kw.get("channels", 4)
         st = d.get("stability", {})
         known = {f.name for f in fields(StabilityConfig)}
-        bad = set(st) - known
-        if bad:
-            raise ConfigError(f"[scale.stability]: unknown keys {', '.join(sorted(bad))}")
+        reject_unknown_keys("scale.stability", st, known, ConfigError)
         try:
             stability = StabilityConfig(**st)
             calibration = Calibration.from_dict(d.get("calibration", {}), channels)

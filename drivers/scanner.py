@@ -31,6 +31,7 @@ import serial
 
 from cart.clock import Clock, SystemClock
 from cart.events import DeviceStatus, Scan
+from cart.profile import reject_unknown_keys
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +103,7 @@ class ScannerConfig:
     def from_profile(cls, name: str, section: Mapping[str, Any]) -> ScannerConfig:
         """Build from a ``[scanner.NAME]`` table; unknown keys are errors."""
         known = {f for f in cls.__dataclass_fields__ if f != "name"}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise ScannerConfigError(
-                f"[scanner.{name}]: unknown key(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(known))}"
-            )
+        reject_unknown_keys(f"scanner.{name}", section, known, ScannerConfigError)
         return cls(name=name, **dict(section))
 
     @property

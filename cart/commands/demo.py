@@ -1,5 +1,8 @@
-"""``cart demo --script``: a scripted shopping trip through the real core (barcode interpretation,
-pricing, journal) on a simulated clock, ending with the printed receipt."""
+"""``cart demo``: the whole cart on simulated devices, on the screen (Textual), with keys to take
+items off a shelf, scan, place, remove and push the cart, or an autoplay shopper.
+
+``cart demo --script``: a scripted shopping trip through the real core (barcode interpretation,
+pricing, journal) on a simulated clock, ending with the printed receipt (no screen)."""
 
 from __future__ import annotations
 
@@ -7,14 +10,87 @@ import sys
 
 
 def register(sub) -> None:
-    p = sub.add_parser("demo", help="run the cart on simulated devices (scripted trip)")
+    p = sub.add_parser("demo", help="run the cart on simulated devices (screen, or --script)")
     p.add_argument("--script", action="store_true",
                    help="run the scripted trip and print its receipt (no screen)")
     p.add_argument("--journal", default=None,
-                   help="journal file (default: $CART_JOURNAL or var/journal.sqlite; "
+                   help="journal file (default: $CART_JOURNAL or var/journal.sqlite for "
+                        "--script, var/demo-journal.sqlite beside it for the screen; "
                         "':memory:' keeps nothing)")
     p.add_argument("--store", default=None, help="store folder (default: the demo store)")
-    p.set_defaults(func=run_script)
+    p.add_argument("--autoplay", action="store_true", help="a simulated shopper does the trip")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the unfinished demo trip in the journal (default: a new trip)")
+    p.add_argument("--high-contrast", action="store_true", help="black, white and yellow")
+    p.add_argument("--profile", default="typical", choices=("clean", "typical", "harsh"),
+                   help="how noisy the simulated scale is")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--no-vision", action="store_true",
+                   help="no simulated basket camera and no classifier")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    if args.script:
+        return run_script(args)
+    if not sys.stdout.isatty():
+        print("cart demo: no terminal for the screen; running the scripted trip "
+              "(cart demo --script)", file=sys.stderr)
+        return run_script(args)
+    return run_screen(args)
+
+
+def run_screen(args) -> int:
+    import logging
+    from pathlib import Path
+
+    from cart.commands.ui import screen_settings
+
+    screen_settings()
+    from cart.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.journal import JournalError, default_journal_path
+    from cart.ui.app import DemoApp
+    from cart.ui.demo import DemoWorld, demo_clock, demo_vision
+    from cart.ui.stack import build_runtime, fresh_trip
+    from cart.ui.vision import attach
+
+    logging.basicConfig(filename="var/demo.log" if _var() else None, level=logging.WARNING)
+    try:
+        store = load_store(args.store or DEMO_STORE)
+    except CatalogError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    clock = demo_clock()
+    # never the cart's own journal: a new demo trip cancels the unfinished demo trip
+    path = args.journal or str(Path(default_journal_path()).with_name("demo-journal.sqlite"))
+    worker, camera = demo_vision(clock, args.seed) if not args.no_vision else (None, None)
+    try:
+        if not args.resume:
+            fresh_trip(store, path, clock.now_ms())
+        runtime = build_runtime(store, path, clock=clock, vision=camera is not None)
+    except JournalError as exc:
+        if worker is not None:
+            worker.close()
+        print(f"journal {path}: {exc}", file=sys.stderr)
+        return 1
+    if worker is not None:
+        attach(runtime, worker)
+    world = DemoWorld(runtime, store, clock, seed=args.seed, profile=args.profile, camera=camera)
+    try:
+        world.start()
+        if worker is not None:
+            worker.start()
+        DemoApp(runtime, world, high_contrast=args.high_contrast, autoplay=args.autoplay).run()
+    finally:
+        runtime.close()
+    return 0
+
+
+def _var() -> bool:
+    import os
+
+    os.makedirs("var", exist_ok=True)
+    return True
 
 
 # (what the shopper does, argument) — codes are what the scanner sends.

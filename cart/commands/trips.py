@@ -46,6 +46,7 @@ def _bench(args) -> int:
     import json
     import sys
 
+    from cart.sim.inferred_vision import VisionUnavailable
     from cart.sim.scenario import ScenarioError
 
     if args.trips < 1:
@@ -64,6 +65,9 @@ def _bench(args) -> int:
     except ScenarioError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        return 2
+    except VisionUnavailable as exc:
+        print(f"--vision measured: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(out, sort_keys=False))
     return 0
@@ -90,12 +94,17 @@ def _trip(args) -> int:
             print(problem, file=sys.stderr)
         return 2
     from cart.sim.bench import vision_factory
+    from cart.sim.inferred_vision import VisionUnavailable
     from cart.sim.scenario import check_expectations
-    from cart.sim.trips import PerfectVision
+    from cart.sim.trips import scenario_vision
 
     camera = header["camera"]
-    factory = (lambda seed: PerfectVision()) if camera == "perfect" else \
-        vision_factory(store, "measured" if camera == "measured" else "modelled")
+    try:
+        factory = scenario_vision(camera) if camera in ("perfect", "none") else \
+            vision_factory(store, "measured" if camera == "measured" else "modelled")
+    except VisionUnavailable as exc:
+        print(f"{args.scenario}: camera = \"measured\": {exc}", file=sys.stderr)
+        return 2
     runner = TripRunner(store, PROFILES[header["profile"]], keep_log=True,
                         vision_factory=factory, scale=args.scale)
     res = runner.run(trip)

@@ -42,11 +42,12 @@ class SelectProduce:
 
 @dataclass(frozen=True, slots=True)
 class PickRemoved:
-    """Answer to "which item did you take out?": one of the offered ``line_id``s."""
+    """Answer to "which item did you take out?": one of the offered ``line_id``s, or ``None``
+    for "my own bag / item" when the picker offered it (key ``"personal"``)."""
 
     t_ms: int
     flag_id: int
-    line_id: int
+    line_id: int | None
 
 
 @dataclass(frozen=True, slots=True)

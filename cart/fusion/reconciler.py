@@ -66,14 +66,17 @@ class FusionConfig:
     max_quantity: int = 24
     quantity_window_ms: int = 15_000  # "n × the item just scanned" only soon after its scan
     produce_window_ms: int = 60_000  # produce chosen before placing waits this long
-    answer_window_ms: int = 90_000  # a scan answers "scan the item you just added" this soon
-    late_match_ms: int = 60_000  # a scan still matches a placement this late without the camera
+    answer_window_ms: int = 30_000  # a scan answers "scan the item you just added" this soon
     readd_window_ms: int = 120_000  # an item taken out and put back within this is re-billed
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
     recheck_window_ms: int = 10_000  # "show it again": the verdict must come this soon
     slump_ms: int = 3_000  # a small rise this soon after a produce placement is its rest
+    undo_ms: int = 5_000  # a drop the weight comes straight back from this soon did not happen
+    defer_below_g: float = 30.0  # lighter changes the camera did not see wait a moment ...
+    defer_ms: int = 4_000  # ... this long, for the load to settle back (then nothing happened)
     vision_prior: float = 0.97  # prior that a scanned code names the item placed
+    readd_prior: float = 0.5  # prior that an unscanned item of a removed item's weight is it
     vision_flag_below: float = 0.7  # posterior of the scanned product below this: an alert
     vision_min_alt: float = 0.05  # classifier labels weaker than this are not alternatives
     produce_vision_min: float = 0.35  # camera this sure of produce: ask "which produce?"
@@ -100,6 +103,7 @@ class _Line:
     deadline_ms: int | None = None
     flag_id: int | None = None  # its place_scanned alert
     measured_alone: bool = False  # measured_g is this item's own weight change
+    readd_ms: int | None = None  # re-billed without a scan as an item put back, at this time
 
 
 @dataclass
@@ -113,6 +117,30 @@ class _Placement:
     recheck: bool = False
     recheck_ms: int = 0
     views: int = 1
+
+
+@dataclass
+class _Undo:
+    """What the last weight drop was taken to be, in case the weight comes straight back (a
+    push that shifted the load for a moment, an item lifted and put down again)."""
+
+    t_ms: int
+    before_g: float  # the settled weight before the drop
+    lines: list = field(default_factory=list)  # billed lines taken out
+    tare: list = field(default_factory=list)  # personal items taken out
+    reopen: Flag | None = None  # an unexplained removal taken as put back (a rise)
+    reopen_grams: float = 0.0
+
+
+@dataclass
+class _Deferred:
+    """A light change the camera did not see, held a moment: a push that shifts the load
+    settles back within a few seconds, and then nothing happened."""
+
+    ev: WeightSettled
+    t_ms: int
+    before_g: float
+    noise: float
 
 
 @dataclass
@@ -131,6 +159,7 @@ class _Open:
     placement: _Placement | None = None
     product: Product | None = None
     count: int = 0  # quantity: how many still unbilled
+    answered: int = 0  # quantity: how many the shopper scanned since it was asked
     deadline_ms: int | None = None
 
 
@@ -194,6 +223,8 @@ class Reconciler:
         self._last_placement: _Placement | None = None
         self._last_unexplained: tuple[int, float] | None = None  # (alert, weight before it)
         self._last_scanned: _Line | None = None
+        self._undo: _Undo | None = None
+        self._deferred: _Deferred | None = None
         self._moving = False  # the platform moved since the last settle (a new action began)
         self._next_line = 1
         self._n_labels = max(10, len({p.label for p in catalogue.products() if p.label}))
@@ -250,6 +281,12 @@ class Reconciler:
     # ---- time -----------------------------------------------------------------------------
 
     def _advance(self, t: int, out: list[Effect]) -> None:
+        d = self._deferred
+        if d is not None and t >= d.t_ms + self.cfg.defer_ms:
+            self._deferred = None
+            te = d.t_ms + self.cfg.defer_ms  # the same time whenever time is next told
+            self._t = te
+            self._apply_change(d.ev.grams - d.before_g, d.before_g, d.ev, te, d.noise, out)
         self._t = t
         for ln in self._lines.values():
             if not ln.placed and ln.flag_id is None and ln.deadline_ms is not None \
@@ -289,6 +326,17 @@ class Reconciler:
         r = ev.grams - before  # against the weight everything so far accounts for
         r2 = ev.grams - prev  # against the reading just before (brackets the action)
         noise = max(ev.noise_g, self.cfg.scale_sigma_g)
+        d = self._deferred
+        if d is not None:
+            self._deferred = None
+            if abs(ev.grams - d.before_g) <= self._tol(0.0, noise * 1.5):
+                out.append(Audit(t, "fusion.load_shift",
+                                 (("grams", round(d.ev.grams - d.before_g, 1)),)))
+                return  # it settled back: nothing happened
+            # it stayed: that light change first, then this one
+            self._apply_change(d.ev.grams - d.before_g, d.before_g, d.ev, t, d.noise, out)
+            before = self._accounted
+            r = ev.grams - before
         back = self._last_unexplained
         if back is not None:
             fid, was = back
@@ -302,6 +350,9 @@ class Reconciler:
                 self._resolve(out, t, fid, "weight came back", "cart")
                 self._accounted = ev.grams
                 return
+        if self._undo is not None and self._undo_change(r, ev, t, noise, out):
+            self._accounted = ev.grams
+            return
         if 1.0 < r and self._merge_slump(r, t, out):
             self._accounted = ev.grams  # the rest of a bag that settled in two steps
             return
@@ -322,10 +373,19 @@ class Reconciler:
             self._accounted = ev.grams
             out.append(Audit(t, "fusion.small_change", (("grams", round(r, 1)),)))
             return
+        if abs(r) < self.cfg.defer_below_g and not self._verdict_near(t, ev.settle_ms):
+            self._deferred = _Deferred(ev, t, before, noise)
+            return
         if abs(r2) >= self.cfg.min_change_g and (r2 > 0) == (r > 0):
             r = r2  # the two readings around the action measure it best
+        self._apply_change(r, before, ev, t, noise, out)
+
+    def _apply_change(self, r: float, before: float, ev: WeightSettled, t: int, noise: float,
+                      out: list[Effect]) -> None:
+        """Explain a settled change of ``r`` grams from the level ``before``."""
         self._accounted = ev.grams
         self._last_unexplained = None
+        self._undo = None
         n_flags = self._next_flag
         if r > 0:
             self._placed(r, t, ev.settle_ms, noise, out)
@@ -336,6 +396,46 @@ class Reconciler:
             if o is not None and o.flag.kind in ("scan_added", "weigh_produce",
                                                  "unexplained_removal", "which_removed"):
                 self._last_unexplained = (fid, before)
+
+    def _undo_change(self, r: float, ev: WeightSettled, t: int, noise: float,
+                     out: list[Effect]) -> bool:
+        """The weight came straight back to where it was before the last change. After a drop:
+        whatever it took out is in the cart again (the same lines, no new question), unless
+        the camera saw something else go in. After a rise taken for something put back: it is
+        gone again, and so is the question about it."""
+        u = self._undo
+        if u is None or t - u.t_ms > self.cfg.undo_ms or \
+                abs(ev.grams - u.before_g) > self._tol(0.0, noise * 1.5):
+            return False
+        self._undo = None
+        if u.reopen is not None:
+            if r >= 0:
+                return False
+            f = self._raise(out, t, "unexplained_removal", u.reopen.message,
+                            grams=u.reopen_grams)
+            self._open[f.id].placement = _Placement(0, t, u.reopen_grams)
+            return True
+        if r <= 0:
+            return False
+        v = self._last_verdict
+        top = v[1] if v is not None and t - ev.settle_ms - self.cfg.verdict_before_ms <= v[0] \
+            <= t else None
+        for ln in u.lines:
+            post = self._posterior(ln.product, ln.measured_g, top, dearer_only=False,
+                                   prior=self.cfg.readd_prior)
+            if post is not None and post < self.cfg.vision_flag_below:
+                return False
+        if top is not None:
+            self._last_verdict = None
+        for ln in u.lines:
+            self._out = [(to, x) for to, x in self._out if x is not ln]
+            new = self._add_line(out, t, ln.product, ln.code, weight_g=ln.weight_g,
+                                 price_minor=ln.price_minor, placed=True, measured=ln.measured_g,
+                                 expect=(ln.expect_g, ln.expect_sigma), alone=ln.measured_alone)
+            out.append(Audit(t, "fusion.weight_returned", (("line_id", new.id),
+                                                            ("was_line_id", ln.id))))
+        self._tare.extend(u.tare)
+        return True
 
     def _merge_slump(self, r: float, t: int, out: list[Effect]) -> bool:
         """A bag of produce slumps: the scale may settle once on most of it and again on the
@@ -400,22 +500,27 @@ class Reconciler:
                 if o.flag.kind == "unexplained_removal" and o.placement is not None
                 and abs(o.placement.grams - r) <= self._tol(0.0, noise * 1.5)]
         if back:
-            self._resolve(out, t, -min(back)[1], "put back", "cart")
+            fid = -min(back)[1]
+            o = self._open[fid]
+            self._undo = _Undo(t, self._settled - r, reopen=o.flag, reopen_grams=o.placement.grams)
+            self._resolve(out, t, fid, "put back", "cart")
             return
         # 2. a subset of the pending scans, unless produce was chosen after the last of them;
         # a scan whose item did not come in time is matched late only if the camera sees it
+        # (without a view, a late item of that weight is as likely something else: ask)
         seen = dict(pl.verdict or ())
         pend = [ln for ln in self._lines.values() if not ln.placed and
-                (ln.flag_id is None or
-                 (not seen and t - ln.t_ms <= cfg.late_match_ms) or
-                 seen.get(ln.product.label or "", 0.0) >= 0.3)]
+                (ln.flag_id is None or seen.get(ln.product.label or "", 0.0) >= 0.3)]
         self._pending_produce = [pp for pp in self._pending_produce
                                  if t - pp.t_ms <= cfg.produce_window_ms]
         produce_first = bool(self._pending_produce) and (
             not pend or self._pending_produce[0].t_ms >= max(ln.t_ms for ln in pend))
         if pend and not produce_first:
             best = self._best_subset(r, [(ln, ln.expect_g, ln.expect_sigma**2) for ln in pend],
-                                     noise)
+                                     noise, top=pl.verdict)
+            if best is not None and len(best) == 1 and self._camera_vetoes(best[0].product, r,
+                                                                          pl.verdict):
+                best = None  # a wide fit the camera and the weight both say is another item
             if best is not None:
                 for ln in best:
                     self._mark_placed(ln, t, out, r * ln.expect_g / sum(b.expect_g for b in best),
@@ -495,9 +600,11 @@ class Reconciler:
             spread = 0.0 if ln.measured_alone or ln.weight_g is not None \
                 else ln.expect_sigma**2
             z = abs(r - m) / self._tol(spread, noise * 1.5)
-            post = None if ln.weight_g is not None else \
-                self._posterior(ln.product, r, pl.verdict)
-            if z <= 1.0 and (post is None or post >= cfg.vision_flag_below) and \
+            # with no scan, the weight alone cannot tell the item put back from a new one of
+            # the same weight: the camera must see it (every look-alike counts), else ask
+            post = self._posterior(ln.product, r if ln.weight_g is None else None, pl.verdict,
+                                   dearer_only=False, prior=cfg.readd_prior)
+            if z <= 1.0 and post is not None and post >= cfg.vision_flag_below and \
                     (best_out is None or z < best_out[0]):
                 best_out = (z, i)
         if best_out is not None:
@@ -505,6 +612,7 @@ class Reconciler:
             _, old = self._out.pop(i)
             ln = self._add_line(out, t, old.product, old.code, weight_g=old.weight_g,
                                 price_minor=old.price_minor, placed=True, measured=r)
+            ln.readd_ms = t
             pl.line_ids = [ln.id]
             if old.weight_g is None:
                 self._judge(pl, ln, t, out)
@@ -570,7 +678,20 @@ class Reconciler:
                     cands.append(Candidate(code, p.name, float(prob)))
         return cands
 
-    def _best_subset(self, r: float, items, noise: float, *, leave_cost: float = 0.0):
+    def _camera_loglik(self, p: Product, top) -> float:
+        """log P(the camera's verdict | the item is ``p``), up to a constant shared by all
+        products: its probability for ``p``'s label (at most the mass the top-k left when the
+        label is not in it); a product the camera has no class for gets the average."""
+        probs = dict(top)
+        if not p.label:
+            return math.log(1.0 / self._n_labels)
+        rest = max(0.0, 1.0 - sum(probs.values()))
+        floor = max(1e-4, min(0.5 * min(probs.values()),
+                              rest / max(1, self._n_labels - len(probs))))
+        return math.log(max(probs.get(p.label, floor), 1e-4))
+
+    def _best_subset(self, r: float, items, noise: float, *, leave_cost: float = 0.0,
+                     top=None):
         """The subset of ``items`` (obj, mean, var) whose total best fits ``r``, or None.
 
         The smallest set that fits wins (the scale reports items placed one after the other
@@ -593,6 +714,9 @@ class Reconciler:
                     age = sum(max(0, self._t - getattr(c[0], "t_ms", self._t)) for c in combo)
                     score = -0.5 * (r - m) ** 2 / s2 - 0.5 * math.log(s2) \
                         - leave_cost * (n - k) - 0.3 * age / 60_000
+                    if top and k == 1 and hasattr(combo[0][0], "product"):
+                        # one item: the camera is a second witness of which scan it was
+                        score += self._camera_loglik(combo[0][0].product, top)
                     if best is None or score > best[0] + 1e-9:
                         best = (score, combo)
             if best is not None:
@@ -616,20 +740,25 @@ class Reconciler:
                                                             noise):
                 self._resolve(out, t, fid, "taken out", "cart")
                 return
-        # 2. an unexplained placement taken back out (or a false weight change reverting)
+        # 2. an unexplained placement taken back out (or a false weight change reverting); one
+        # that staff must see is not closed by a drop a billed item explains as well (the
+        # shopper may have taken that out instead)
+        billed_fits = any(
+            abs(r - (ln.measured_g if ln.measured_g is not None else ln.expect_g))
+            <= self._tol(0.0 if ln.weight_g is not None else ln.expect_sigma ** 2 * 0.25, noise)
+            for ln in self._lines.values() if ln.placed)
         back = [(abs(pl.grams - r), -pid) for pid, pl in self._placements.items()
-                if abs(pl.grams - r) <= self._tol(0.0, noise * 1.5)]
+                if abs(pl.grams - r) <= self._tol(0.0, noise * 1.5)
+                and not (billed_fits and pl.flag_id in self._open
+                         and self._open[pl.flag_id].flag.needs_staff)]
         if back:
             pl = self._placements.pop(-min(back)[1])
             if pl.flag_id in self._open:
                 self._resolve(out, t, pl.flag_id, "taken back out", "cart")
             return
-        # 3. a personal item (tare) taken out
-        for i, g in enumerate(self._tare):
-            if abs(g - r) <= self._tol(0.0, noise * 1.5):
-                self._tare.pop(i)
-                return
-        # 4. billed items
+        # 3. a personal item (tare) or billed items
+        tare_i = next((i for i, g in enumerate(self._tare)
+                       if abs(g - r) <= self._tol(0.0, noise * 1.5)), None)
         placed = [ln for ln in self._lines.values() if ln.placed]
         singles = []
         for ln in placed:
@@ -637,17 +766,26 @@ class Reconciler:
             var = 0.0 if ln.weight_g is not None else ln.expect_sigma**2 * 0.25
             if abs(r - m) <= self._tol(var, noise):
                 singles.append(ln)
+        if tare_i is not None and not singles:
+            g = self._tare.pop(tare_i)
+            self._undo = _Undo(t, self._settled + r, tare=[g])
+            return
         if singles:
             prods = {ln.product.id for ln in singles}
-            if len(prods) == 1:
+            if len(prods) == 1 and tare_i is None:
                 self._take_out(singles[-1], t, out, "taken out")
+                self._undo = _Undo(t, self._settled + r, lines=[self._out[-1][1]])
                 return
+            # the weight fits different things: only the shopper knows which one left (their
+            # own bag is one of the choices when it fits too)
             by_prod: dict[str, _Line] = {}
             for ln in singles:
                 by_prod[ln.product.id] = ln
+            cands = [Candidate(f"line:{ln.id}", ln.product.name) for ln in by_prod.values()]
+            if tare_i is not None:
+                cands.append(Candidate("personal", "My own bag or item"))
             f = self._raise(out, t, "which_removed", f"Which item did you take out ({r:.0f} g)?",
-                            grams=r, candidates=tuple(Candidate(f"line:{ln.id}", ln.product.name)
-                                                      for ln in by_prod.values()))
+                            grams=r, candidates=tuple(cands))
             self._open[f.id].placement = _Placement(0, t, r)
             return
         # several billed items at once: only when one product mix fits
@@ -659,6 +797,7 @@ class Reconciler:
             if best is not None:
                 for ln in best:
                     self._take_out(ln, t, out, "taken out")
+                self._undo = _Undo(t, self._settled + r, lines=list(best))
                 return
         f = self._raise(out, t, "unexplained_removal",
                         f"Something of {r:.0f} g was taken out: put it back, or call staff",
@@ -673,7 +812,8 @@ class Reconciler:
 
     def _resolve_line_flags(self, ln: _Line, t: int, out: list[Effect], why: str) -> None:
         for fid, o in list(self._open.items()):
-            if o.flag.line_id == ln.id and o.flag.kind in ("place_scanned", "looks_different"):
+            if o.flag.kind in ("place_scanned", "looks_different") and \
+                    (o.flag.line_id == ln.id or self._flag_line(o) is ln):
                 self._resolve(out, t, fid, why, "cart")
 
     def _mark_placed(self, ln: _Line, t: int, out: list[Effect], measured: float,
@@ -687,8 +827,13 @@ class Reconciler:
 
     # ---- vision ---------------------------------------------------------------------------
 
-    def _posterior(self, p: Product, grams: float, top) -> float | None:
-        """P(the placed item is ``p``) from the camera's top-k and the weight; None: no view."""
+    def _posterior(self, p: Product, grams: float | None, top, *,
+                   dearer_only: bool = True, prior: float | None = None) -> float | None:
+        """P(the placed item is ``p``) from the camera's top-k and the weight; None: no view.
+
+        ``dearer_only``: only look-alikes that cost more count as alternatives (judging a scan:
+        a cheaper look-alike cannot undercharge). Without a scan (an item put back, more of the
+        same) every alternative counts."""
         if not top or not p.label:
             return None
         probs = dict(top)
@@ -704,22 +849,55 @@ class Reconciler:
             s = math.sqrt(sig * sig + noise * noise)
             return math.exp(-0.5 * ((grams - mean) / s) ** 2) / (_SQRT2PI * s) + 1e-12
 
-        ps = self.cfg.vision_prior * probs.get(p.label, floor) * wlik(p)
+        prior = self.cfg.vision_prior if prior is None else prior
+        ps = prior * probs.get(p.label, floor) * wlik(p)
         alts = []
         for label, prob in top:
             if label == p.label or prob < self.cfg.vision_min_alt:
                 continue
             # only what would cost more is an alternative worth asking about: a look-alike
             # that is cheaper (or the same price) cannot undercharge
-            qs = [q for q in self.catalogue.by_label(label) if q.id != p.id
-                  and q.by_weight == p.by_weight
-                  and q.price_minor > p.price_minor * (1.0 + self.cfg.vision_price_margin)]
+            if dearer_only:
+                qs = [q for q in self.catalogue.by_label(label) if q.id != p.id
+                      and q.by_weight == p.by_weight
+                      and q.price_minor > p.price_minor * (1.0 + self.cfg.vision_price_margin)]
+            else:
+                qs = [q for q in self.catalogue.by_label(label) if q.id != p.id]
             if qs:
                 alts.append(prob * max(wlik(q) for q in qs))
         if not alts:
             return 1.0
-        pa = (1.0 - self.cfg.vision_prior) / len(alts) * sum(alts)
+        pa = (1.0 - prior) / len(alts) * sum(alts)
         return ps / (ps + pa)
+
+    def _camera_vetoes(self, p: Product, grams: float, top) -> bool:
+        """A pending scan fits this weight only loosely (wide-tolerance produce sold each:
+        melons, pineapples), and the camera sees another product whose weight fits far
+        better: the placement is that other item (put in before its scan), not this one."""
+        if not top or not p.label or p.by_weight:
+            return False
+        mean, sig = self._sigma(p)
+        s = math.sqrt(sig * sig + self.cfg.scale_sigma_g ** 2)
+        wl_p = math.exp(-0.5 * ((grams - mean) / s) ** 2) / (_SQRT2PI * s)
+        better = False
+        for label, prob in top:
+            if label == p.label or prob < 0.5:
+                continue
+            for q in self.catalogue.by_label(label):
+                if q.id == p.id or q.by_weight:
+                    continue
+                if any(x.product.id == q.id and x.placed and
+                       self._t - x.t_ms <= self.cfg.quantity_window_ms
+                       for x in self._lines.values()):
+                    continue  # that product was just scanned and placed: weights swapped
+                qm, qs = self._sigma(q)
+                s2 = math.sqrt(qs * qs + self.cfg.scale_sigma_g ** 2)
+                wl_q = math.exp(-0.5 * ((grams - qm) / s2) ** 2) / (_SQRT2PI * s2)
+                better = better or wl_q > 10.0 * wl_p
+        if not better:
+            return False
+        post = self._posterior(p, grams, top, dearer_only=False)
+        return post is not None and post < 0.5
 
     def _judge(self, pl: _Placement, ln: _Line, t: int, out: list[Effect], *,
                learn: bool = False) -> None:
@@ -755,13 +933,20 @@ class Reconciler:
     def _on_verdict(self, ev: VisionVerdict, t: int, out: list[Effect]) -> None:
         if not self.cfg.use_vision:
             return
+        d = self._deferred
+        if d is not None and t - d.t_ms <= self.cfg.verdict_after_ms:
+            # the camera saw something go in with that light change: an item, now
+            self._deferred = None
+            self._last_verdict = (t, ev.top)
+            self._apply_change(d.ev.grams - d.before_g, d.before_g, d.ev, t, d.noise, out)
+            return
         # a re-shown item under a looks_different alert
         for fid, o in list(self._open.items()):
             if o.flag.kind == "looks_different" and o.placement is not None and \
                     o.placement.recheck and t - o.placement.recheck_ms <= \
                     self.cfg.recheck_window_ms:
                 o.placement.recheck = False
-                ln = self._lines.get(o.flag.line_id)
+                ln = self._flag_line(o)
                 if ln is None:
                     continue
                 grams = ln.measured_g if ln.weight_g is None else None
@@ -850,12 +1035,16 @@ class Reconciler:
                 self._add_line(out, t, p, found.code, placed=True, measured=o.placement.grams,
                                expect=(mean, sig), price_minor=price)
                 return
-        # a quantity question about this product: one more of them billed
+        # a quantity question about this product: one more of them billed (unless an
+        # unexplained placement fits this item: that is the more specific question it answers)
+        fits_placement = self._fitting_placement(mean, sig, t) is not None
         for fid, o in list(self._open.items()):
-            if o.flag.kind == "quantity" and o.product is not None and o.product.id == p.id:
+            if o.flag.kind == "quantity" and o.product is not None and o.product.id == p.id \
+                    and not fits_placement:
                 self._add_line(out, t, p, found.code, placed=True, measured=mean, alone=False,
                                expect=(mean, sig), price_minor=price)
                 o.count -= 1
+                o.answered += 1
                 if o.count <= 0:
                     self._resolve(out, t, fid, "all scanned", "cart")
                 return
@@ -868,24 +1057,14 @@ class Reconciler:
                 self._resolve(out, t, fid, "scanned again", "cart")
                 return
         # place-then-scan: an unexplained placement this item explains (wholly or partly)
-        noise = self.cfg.scale_sigma_g
-        best = None
-        for pl in self._placements.values():
-            if t - pl.t_ms > self.cfg.answer_window_ms:
-                continue  # an old question: a new scan is more likely a new item
-            o = self._open.get(pl.flag_id)
-            if o is not None and o.flag.needs_staff:
-                continue  # staff decide this one
-            z = abs(pl.grams - mean) / self._tol(sig * sig, noise)
-            if z <= 1.0 and (best is None or z < best[0]):
-                best = (z, pl, False)
+        best = self._fitting_placement(mean, sig, t)
         if best is None:
             # a looks_different alert: the right item scanned (swap the line), or the same again
             for fid, o in list(self._open.items()):
                 if o.flag.kind != "looks_different" or o.placement is None or \
                         o.flag.needs_staff or t - o.flag.t_ms > self.cfg.answer_window_ms:
                     continue  # staff decide that one; an old question is not this scan's
-                old = self._lines.get(o.flag.line_id)
+                old = self._flag_line(o)
                 if old is None:
                     continue
                 if old.product.id == p.id:
@@ -908,13 +1087,26 @@ class Reconciler:
         if best is not None:
             _, pl, _ = best
             del self._placements[pl.id]
+            # the placement was this scanned item: an item of that product taken out earlier
+            # is not the one that came back (it stays out)
+            same = [(abs((x.measured_g or x.expect_g) - pl.grams), i)
+                    for i, (_, x) in enumerate(self._out) if x.product.id == p.id]
+            if same:
+                self._out.pop(min(same)[1])
+            # the scan that waited for this item (not matched because the camera doubted it)
+            # and the shopper scans it again when asked: no second line, and the camera judges
+            # it as any scan. Not once that scan has timed out: a scan kept out of the cart and
+            # a second item of the product scanned later are then two items (staff decide)
             late = next((x for x in self._lines.values() if not x.placed and x.product.id == p.id
-                         and x.flag_id is not None and x.price_minor == price), None)
-            if late is not None:  # the scan that waited for this item: no second line
+                         and x.price_minor == price and x.flag_id is None
+                         and t - x.t_ms <= self.cfg.answer_window_ms), None)
+            if late is not None:
                 self._mark_placed(late, t, out, pl.grams)
                 if pl.flag_id in self._open:
                     self._resolve(out, t, pl.flag_id, "scanned (already billed)", "cart")
                 pl.flag_id = None
+                if not p.by_weight:
+                    self._judge(pl, late, t, out)
                 return
             ln = self._add_line(out, t, p, found.code, placed=True, measured=pl.grams,
                                 expect=(mean, sig), price_minor=price)
@@ -924,10 +1116,35 @@ class Reconciler:
             if price is None:
                 self._judge(pl, ln, t, out, learn=True)
             return
+        # an item just re-billed as put back, without a scan, and now scanned: it was a new
+        # one of the same product put in before its scan (the one taken out stays out)
+        back = next((x for x in self._lines.values() if x.readd_ms is not None
+                     and x.product.id == p.id and x.price_minor == price
+                     and t - x.readd_ms <= self.cfg.quantity_window_ms), None)
+        if back is not None:
+            back.readd_ms = None
+            out.append(Audit(t, "fusion.put_back_was_new", (("line_id", back.id),)))
+            return
         # scan-then-place: bill now, expect the item on the scale
         ln = self._add_line(out, t, p, found.code, expect=(mean, sig), price_minor=price,
                             deadline=t + self.cfg.place_timeout_ms)
         self._several_put_in_then_scanned(ln, t, out)
+
+    def _fitting_placement(self, mean: float, sig: float, t: int):
+        """The unexplained placement (still asked about, not yet staff's) that an item of this
+        weight explains best: (z, placement, False), or None."""
+        noise = self.cfg.scale_sigma_g
+        best = None
+        for pl in self._placements.values():
+            if t - pl.t_ms > self.cfg.answer_window_ms:
+                continue  # an old question: a new scan is more likely a new item
+            o = self._open.get(pl.flag_id)
+            if o is not None and o.flag.needs_staff:
+                continue  # staff decide this one
+            z = abs(pl.grams - mean) / self._tol(sig * sig, noise)
+            if z <= 1.0 and (best is None or z < best[0]):
+                best = (z, pl, False)
+        return best
 
     def _several_put_in_then_scanned(self, ln: _Line, t: int, out: list[Effect]) -> None:
         """Several items put in together, then scanned one by one: once the scans so far
@@ -937,6 +1154,9 @@ class Reconciler:
         if len(recent) < 2:
             return
         for pl in sorted(self._placements.values(), key=lambda q: -q.t_ms):
+            o = self._open.get(pl.flag_id)
+            if o is not None and o.flag.needs_staff:
+                continue  # staff decide this one (a refused "it's mine" among them)
             after = [x for x in recent if x.t_ms >= pl.t_ms and x.flag_id is None]
             if len(after) < 2:
                 continue
@@ -972,6 +1192,14 @@ class Reconciler:
 
     # ---- shopper actions ------------------------------------------------------------------
 
+    def _flag_line(self, o: _Open) -> _Line | None:
+        """The line an alert is about: its own, or the one that replaced it when the bag
+        settled and the produce was re-weighed (the alert keeps the first line's id)."""
+        ln = self._lines.get(o.flag.line_id) if o.flag.line_id is not None else None
+        if ln is None and o.placement is not None and len(o.placement.line_ids) == 1:
+            ln = self._lines.get(o.placement.line_ids[0])
+        return ln
+
     def _get_flag(self, fid, kinds, t, out) -> _Open | None:
         o = self._open.get(fid) if fid is not None else None
         if o is None or o.flag.kind not in kinds:
@@ -999,8 +1227,17 @@ class Reconciler:
         o = self._get_flag(a.flag_id, ("which_removed",), t, out)
         if o is None:
             return
-        if f"line:{a.line_id}" not in {c.key for c in o.flag.candidates} \
-                or a.line_id not in self._lines:
+        keys = {c.key for c in o.flag.candidates}
+        if a.line_id is None:
+            g = o.placement.grams if o.placement is not None else 0.0
+            fit = [(abs(x - g), i) for i, x in enumerate(self._tare)]
+            if "personal" not in keys or not fit:
+                out.append(Notice(t, "refused", "That choice was not offered"))
+                return
+            self._tare.pop(min(fit)[1])
+            self._resolve(out, t, a.flag_id, "own item taken out", "shopper")
+            return
+        if f"line:{a.line_id}" not in keys or a.line_id not in self._lines:
             out.append(Notice(t, "refused", "That line was not offered"))
             return
         self._take_out(self._lines[a.line_id], t, out, "picked as taken out")
@@ -1021,7 +1258,8 @@ class Reconciler:
         if o is None:
             return
         mean, sig = self._sigma(o.product)
-        scanned = len(o.placement.line_ids) if o.placement is not None else 0
+        # N in the question counts the items scanned for it before and since it was asked
+        scanned = (len(o.placement.line_ids) if o.placement is not None else 0) + o.answered
         count = o.count
         if a.quantity is not None and a.quantity != scanned + o.count:
             k = a.quantity
@@ -1078,6 +1316,10 @@ class Reconciler:
         out.append(Audit(t, "fusion.call_staff", (("flag_id", a.flag_id),)))
 
     def _on_checkout(self, a: A.Checkout, t: int, out: list[Effect]) -> None:
+        d = self._deferred
+        if d is not None:  # nothing may wait unexplained at the till
+            self._deferred = None
+            self._apply_change(d.ev.grams - d.before_g, d.before_g, d.ev, t, d.noise, out)
         for ln in list(self._lines.values()):
             if not ln.placed and ln.flag_id is None:
                 self._flag_place_scanned(ln, t, out)
@@ -1200,6 +1442,7 @@ class Reconciler:
         self.flags_raised -= 1  # the same question, not a new one
         n = self._open[f.id]
         n.placement, n.product, n.count = o.placement, o.product, o.count
+        n.answered = o.answered
         if o.placement is not None and o.placement.flag_id == fid:
             o.placement.flag_id = f.id
 

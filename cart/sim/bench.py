@@ -14,8 +14,12 @@ Metrics (see docs/FUSION.md for the definitions and what is real and what is mod
   cause (``alerts_per_trip`` counts all of them);
 - ``overcharged_minor`` / ``undercharged_minor``: money silently billed too much / too little
   on honest trips that checked out without staff and whose lines were not exact (weighed
-  lines outside the legal tolerance included); ``uncaught_cheat_loss_minor``: what cheats that
-  went through took;
+  lines outside the legal tolerance included); split into ``silent_misbilled`` (a product
+  billed the wrong number of times, or the wrong product: fusion's error) and
+  ``silent_weighing_outside_mpe`` (the right lines, a weighed one outside the legal tolerance:
+  the scale's precision); ``uncaught_cheat_loss_minor``: what cheats that went through took;
+- alerts: a question re-raised under a new id (reworded or grown: "show it once more", "2 more
+  × ...") is the same alert to the shopper and is counted once;
 - ``trips_per_s``: wall-clock throughput of this process (one core).
 
 The baseline is the same fusion with the camera ignored (weight and scans only), on the same
@@ -41,6 +45,8 @@ def summarize(results: list[TripResult], seconds: float) -> dict:
     over = under = 0
     over_trips = under_trips = 0
     loss = 0
+    misbilled = {"trips": 0, "overcharged_minor": 0, "undercharged_minor": 0}
+    weighing = {"trips": 0, "overcharged_minor": 0, "undercharged_minor": 0}
     for r in results:
         if r.review or r.exact:
             continue
@@ -48,12 +54,16 @@ def summarize(results: list[TripResult], seconds: float) -> dict:
         if not r.honest:
             loss += max(0, -d)  # a cheat that went through
             continue
+        part = weighing if r.same_items else misbilled
+        part["trips"] += 1
         if d > 0:
             over += d
             over_trips += 1
+            part["overcharged_minor"] += d
         elif d < 0:
             under += -d
             under_trips += 1
+            part["undercharged_minor"] += -d
     h = max(1, len(honest))
     return {
         "trips": n,
@@ -71,6 +81,8 @@ def summarize(results: list[TripResult], seconds: float) -> dict:
         "overcharged_trips": over_trips,
         "undercharged_minor": under,
         "undercharged_trips": under_trips,
+        "silent_misbilled": misbilled,
+        "silent_weighing_outside_mpe": weighing,
         "uncaught_cheat_loss_minor": loss,
         "trips_per_s": round(n / seconds, 2) if seconds > 0 else None,
     }
@@ -85,7 +97,8 @@ def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | Non
     prof = PROFILES[profile]
     cal = calibrate_scale(prof, seed=seed) if scale == "model" else None
     sigma = cal["reading_sigma_g"] if cal else None
-    runner = TripRunner(store, prof, vision_factory=vision_factory(store, vision), scale=scale,
+    factory, vision_info = vision_setup(store, vision)
+    runner = TripRunner(store, prof, vision_factory=factory, scale=scale,
                         scale_sigma_g=sigma)
     if scenario is not None:
         from cart.sim.scenario import load_scenario
@@ -107,6 +120,7 @@ def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | Non
         out["scenario"] = scenario
     out.update(summarize(results, dt))
     out["vision"] = runner_vision_name(runner)
+    out["vision_detail"] = vision_info
     if cal:
         out["scale"] = "modelled settles, sigma measured on the simulated bridge in this run"
         out["scale_calibration"] = cal
@@ -115,8 +129,7 @@ def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | Non
     out["scanner"] = "simulated scanner bytes through drivers.scanner.ScanDecoder"
     if baseline:
         blind = TripRunner(store, prof, config=FusionConfig(use_vision=False),
-                           vision_factory=vision_factory(store, vision), scale=scale,
-                           scale_sigma_g=sigma)
+                           vision_factory=factory, scale=scale, scale_sigma_g=sigma)
         t1 = time.perf_counter()
         base = [blind.run(_fresh(trip)) for trip in plan]
         b = summarize(base, time.perf_counter() - t1)
@@ -138,22 +151,41 @@ def _fresh(trip):
 
 
 def vision_factory(store, mode: str):
-    """Camera verdicts: "measured" (real classifier outputs, cached; see cart.sim.vision),
-    "modelled" (a stated confusion model), or "auto" (measured when the cache is there)."""
-    if mode in ("auto", "measured"):
-        try:
-            from cart.sim.vision import MeasuredVision
+    """Camera verdicts: "measured" (real inference of the shipped int8 model on the shared
+    photos, run once at bench start; see cart.sim.inferred_vision), "modelled" (a stated
+    confusion model), or "auto" (measured when the photos and the model are there)."""
+    return vision_setup(store, mode)[0]
 
-            table = MeasuredVision.load_table()
-        except (ImportError, FileNotFoundError, ValueError):
+
+def vision_setup(store, mode: str):
+    """``(factory or None, info dict)``: what the bench's camera is, for the JSON."""
+    if mode in ("auto", "measured"):
+        from cart.sim.inferred_vision import InferredVision, VisionUnavailable, infer_table
+
+        try:
+            table, info = infer_table()
+        except VisionUnavailable as exc:
             if mode == "measured":
                 raise
-            return None
-        return lambda seed: MeasuredVision(table, seed)
-    return None
+            return None, {"source": "modelled confusion (see docs/FUSION.md); real inference "
+                          f"was not possible: {exc}"}
+        labels = {p.label for p in _products(store) if p.label}
+        info = dict(info, products_without_class=sorted(
+            p.id for p in _products(store) if not p.label or p.label not in table),
+            labels_without_photos=sorted(labels - set(table)),
+            modelled="whether the camera sees a placement (the profile's view rate); the "
+                     "photos are shop photos, not a basket camera")
+        return (lambda seed: InferredVision(table, seed)), info
+    return None, {"source": "modelled confusion (see docs/FUSION.md)"}
+
+
+def _products(store):
+    from cart.fusion.store import StoreProducts
+
+    return list(StoreProducts(store).products())
 
 
 def runner_vision_name(runner) -> str:
     if runner.vision_factory is None:
         return "modelled confusion (see docs/FUSION.md)"
-    return "measured: real int8 classifier outputs on real photos, cached per class"
+    return "measured: real int8 classifier outputs on real photos, inferred at bench start"

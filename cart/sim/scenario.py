@@ -6,7 +6,7 @@ bad numbers: one clear error per problem, naming the file and the entry)::
     name = "barcode swap, weight alike"
     profile = "clean"            # clean | typical | harsh (device noise and camera model)
     seed = 7                      # device noise and camera draws
-    camera = "perfect"            # modelled | perfect (right label, 0.95) | measured
+    camera = "perfect"            # modelled | perfect (right label, 0.95) | measured | none
     expect = { exact = true, alerts = ["scan_added"] }   # checked by tests and `cart trip`
 
     [[item]]
@@ -60,8 +60,9 @@ def load_scenario(path: str | Path, products) -> tuple[Trip, dict]:
     header = {"name": str(raw.get("name", path.stem)), "profile": raw.get("profile", "clean"),
               "seed": raw.get("seed", 1), "camera": raw.get("camera", "modelled"),
               "expect": raw.get("expect", {})}
-    if header["camera"] not in ("modelled", "perfect", "measured"):
-        problems.append(f"{path}: camera {header['camera']!r}: use modelled, perfect or measured")
+    if header["camera"] not in ("modelled", "perfect", "measured", "none"):
+        problems.append(f"{path}: camera {header['camera']!r}: use modelled, perfect, measured "
+                        "or none")
     if not isinstance(header["expect"], dict):
         problems.append(f"{path}: expect must be a table")
         header["expect"] = {}

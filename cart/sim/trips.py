@@ -223,6 +223,23 @@ class PerfectVision:
         return ((label, 0.95), ("Lemon", 0.02))
 
 
+class NoVision(PerfectVision):
+    """A camera that never sees an item put in (hidden by the shopper's hand or another item),
+    only one the shopper holds up to it when asked: for scenarios where the weight and the
+    scans must decide."""
+
+    blind = True
+
+
+def scenario_vision(camera: str):
+    """The camera a scenario asks for: perfect, none, or None (the bench's default)."""
+    if camera == "perfect":
+        return lambda seed: PerfectVision()
+    if camera == "none":
+        return lambda seed: NoVision()
+    return None
+
+
 class Rig:
     """The simulated devices of one cart: scanner bytes through the real parser (when the
     scanner driver is present), a scale, a camera model."""
@@ -253,6 +270,8 @@ class Rig:
         return self._dec.feed(self._sim.frame(code, "]E0"), t)
 
     def view(self, t: int, label: str | None, *, held: bool = False) -> list:
+        if not held and getattr(self.vision, "blind", False):
+            return []
         if not held and self.rng.random() >= self.profile.camera_view_rate:
             return []
         top = self.vision.verdict(label)
@@ -279,6 +298,7 @@ class TripResult:
     false_alerts: int
     kinds: dict[str, int] = field(default_factory=dict)
     log: list = field(default_factory=list)
+    same_items: bool = True  # every product billed the right number of times (weights aside)
 
 
 class TripRunner:
@@ -342,6 +362,9 @@ class _Play:
         self.preselected: list[TruthItem] = []
         self.bags = 0
         self.group_extra: list[TruthItem] = []
+        self._updating: str | None = None  # the kind of an alert being re-raised
+        self._rescanned: set[int] = set()
+        self.scanned: set[int] = set()  # items the shopper scanned (or scanned a code for)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -368,11 +391,17 @@ class _Play:
             self.lines.pop(e.line_id, None)
         elif isinstance(e, FlagRaised):
             self.flags[e.flag.id] = e.flag
+            self.flag_kind[e.flag.id] = e.flag.kind
+            if self._updating == e.flag.kind:
+                # the same question, reworded or grown (the reconciler re-raises it under a
+                # new id so the journal shows both): one alert for the shopper, not two
+                self._updating = None
+                return
             self.kinds[e.flag.kind] = self.kinds.get(e.flag.kind, 0) + 1
             self.flag_legit.setdefault(e.flag.id, self._legit(e.flag))
-            self.flag_kind[e.flag.id] = e.flag.kind
         elif isinstance(e, FlagResolved):
             self.flags.pop(e.flag_id, None)
+            self._updating = e.kind if e.resolution == "updated" else None
         elif isinstance(e, CheckedOut):
             self.checked_out = True
 
@@ -428,6 +457,7 @@ class _Play:
             elif it.idx in self.shown:
                 self.extra_scans.append(it)  # scanned a second time
             self.shown.update(op.items)  # a quantity group: one scan for all of them
+            self.scanned.update(op.items)
             self.group_extra += [self.item(i) for i in op.items[1:]]
         elif op.kind == "select_produce":
             it = self.item(op.items[0])
@@ -454,8 +484,17 @@ class _Play:
                     elif it.cheat is None:
                         self.owed.append(("item", it))
                     self.shown.add(it.idx)
+            back = [it for it in its if it in self.removed]
+            for it in back:
+                self.removed.remove(it)
             self.feed(evs + sevs)
             self.t = max(self.t, t_end)
+            for it in back:  # put back: if the screen did not bill it again, they owe it
+                pid = it.product.id
+                billed = sum(1 for ln in self.lines.values() if ln.product_id == pid)
+                have = sum(1 for x in self.trip.items if x.in_cart and x.product.id == pid)
+                if billed < have and it.cheat is None:
+                    self.owed.append(("produce" if it.product.by_weight else "item", it))
         elif op.kind == "remove":
             it = self.item(op.items[0])
             sevs, t_end = rig.scale.remove(t, f"i{it.idx}")
@@ -516,6 +555,16 @@ class _Play:
                 return True
             if f.kind == "quantity" and self._fits_owed(f) is None:
                 return self._answer_quantity(f, cheat, t)
+            it = self.last_placed
+            if not self.owed and f.kind == "scan_added" and it is not None and \
+                    it.idx in self.scanned and not it.product.by_weight and \
+                    f.id not in self._rescanned and \
+                    abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams):
+                # "scan the item you just added": they scanned it already, so they scan it
+                # again (a cheater scans the code they used)
+                self._rescanned.add(f.id)
+                self.feed(self.rig.scan(t, _code(it.claimed or it.product)))
+                return True
             if not self.owed:
                 if cheat == "never_scanned" and f.kind == "scan_added" and \
                         f.id not in self.shown_flags():
@@ -544,9 +593,20 @@ class _Play:
                 self.extra_scans.remove(spare)
                 self.feed([A.CancelScan(t, f.id)])
                 return True
+            ln = self.lines.get(f.line_id)
+            if cheat is None and ln is not None:
+                # honest: more of that product on the bill than in the cart: the spare goes
+                pid = ln.product_id
+                have = sum(1 for x in self.trip.items if x.in_cart and x.product.id == pid)
+                billed = sum(1 for x in self.lines.values() if x.product_id == pid)
+                if billed > have:
+                    self.feed([A.CancelScan(t, f.id)])
+                    return True
             return False
         if f.kind == "which_removed":
             for c in f.candidates:
+                if not c.key.startswith("line:"):
+                    continue  # "my own bag": the honest shopper knows it stayed
                 lid = int(c.key.split(":")[1])
                 ln = self.lines.get(lid)
                 if ln and self.removed and self.removed[-1].product.id == ln.product_id:
@@ -585,6 +645,11 @@ class _Play:
                 self.last_placed.product.name not in f.message:
             return False  # not what they put in: they cannot answer that (staff will)
         if cheat is None and self.last_placed is not None:  # honest: they count them
+            pid = self.last_placed.product.id
+            have = sum(1 for x in self.trip.items if x.in_cart and x.product.id == pid)
+            billed = sum(1 for ln in self.lines.values() if ln.product_id == pid)
+            if have <= billed:
+                return False  # every one they put in is on the bill: "no", which staff hear
             n = max(1, round((f.grams or 0.0) / self.last_placed.grams))
             if not f.message.startswith("Looks like") or " more " not in f.message:
                 n = self.group_size
@@ -671,6 +736,9 @@ class _Play:
                 if pid != tpid or abs(g - tg) > mpe_g(tg):
                     exact_w = False
                     break
+        # the same products and counts, only a weighed line outside the legal tolerance: the
+        # scale's precision, not a product billed wrongly
+        same_items = exact_each and sorted(p for p, _ in weighed) == sorted(p for p, _ in truth_w)
         staff = self.staff
         review = staff or not self.checked_out
         honest = trip.cheat is None
@@ -683,7 +751,7 @@ class _Play:
         false = sum(1 for ok in self.flag_legit.values() if not ok) if honest else 0
         return TripResult(trip.seed, trip.cheat, honest, self.checked_out, staff, review,
                           age_only, bill, truth, exact, caught, alerts, false,
-                          dict(self.kinds), self.log)
+                          dict(self.kinds), self.log, same_items=same_items)
 
 
 from cart.sim.shopper import _code

@@ -23,12 +23,13 @@ def products(store):
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_scenario_meets_its_expectations(path, store, products):
     from cart.sim.shopper import PROFILES
-    from cart.sim.trips import PerfectVision, TripRunner
+    from cart.sim.trips import TripRunner, scenario_vision
 
     trip, header = load_scenario(path, products)
     assert header["expect"], "every shipped scenario states what must happen"
+    vision = scenario_vision("none" if header["camera"] == "none" else "perfect")
     runner = TripRunner(store, PROFILES[header["profile"]], scale="bridge",
-                        vision_factory=lambda seed: PerfectVision())
+                        vision_factory=vision)
     result = runner.run(trip)
     assert check_expectations(header, result) == []
 

@@ -102,3 +102,24 @@ def test_inputs_round_trip_through_json():
               VisionVerdict(7, (("Banana", 0.9), ("Lemon", 0.05))),
               A.SelectProduce(8, None, "4011", True), A.StaffResolve(9, 3, "approve", note="ok")):
         assert decode_input(json.loads(json.dumps(encode_input(x)))) == x
+
+
+def test_recovery_after_a_light_change_held_a_moment(tmp_path, store):
+    # a light unseen change is held, explained when time passes (no input at all), and the
+    # restarted cart reaches the same basket and questions from the journal
+    from cart.journal import Journal
+
+    path = tmp_path / "journal.sqlite"
+    j = Journal(path)
+    cart = DeviceCart(store, journal=j)
+    cart.scan("arla-standard-milk")
+    cart.place("milk", 1580.0, looks_like="Arla-Standard-Milk")
+    cart.place("thing", 24.0)  # light, unseen: held a moment
+    assert all(f.kind != "scan_added" for f in cart.open)
+    cart.wait(6_000)  # it stayed: now it is a question
+    assert any(f.kind == "scan_added" for f in cart.open)
+    before = cart.fs.state()
+    j.close()
+    fs = FusionSession.recover(Journal(path), store)
+    assert fs.state().flags == before.flags
+    assert fs.state().lines == before.lines

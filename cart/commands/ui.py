@@ -1,0 +1,75 @@
+"""``cart run --profile hardware/profiles/NAME.toml`` (the cart on its hardware) and
+``cart bench ui`` (device event → total on screen, idle CPU, start-up, memory)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="run the cart on the devices of a hardware profile")
+    p.add_argument("--profile", required=True, help="hardware/profiles/NAME.toml")
+    p.add_argument("--store", default=None, help="store folder (default: the demo store)")
+    p.add_argument(
+        "--journal",
+        default=None,
+        help="journal file (default: $CART_JOURNAL or var/journal.sqlite)",
+    )
+    p.add_argument("--high-contrast", action="store_true", help="black, white and yellow")
+    p.add_argument(
+        "--no-fusion",
+        action="store_true",
+        help="core only: scans add lines, no reconciliation with the scale",
+    )
+    p.set_defaults(func=_run)
+
+
+def register_bench(sub) -> None:
+    b = sub.add_parser("ui", help="device event to updated total on screen, idle CPU, memory")
+    b.add_argument("--lines", type=int, default=200, help="basket lines before measuring")
+    b.add_argument("--events", type=int, default=200, help="events timed")
+    b.add_argument("--idle-seconds", type=float, default=5.0)
+    b.add_argument("--all-cores", action="store_true", help="do not pin to one core")
+    b.add_argument("--no-classifier", action="store_true", help="do not load the classifier")
+    b.set_defaults(func=_bench)
+
+
+def screen_settings() -> None:
+    """Before Textual is imported: up to 120 frames/s, so a change waits at most ~8 ms for the
+    next frame (the frame timer only runs while something changed; idle costs nothing)."""
+    import os
+
+    os.environ.setdefault("TEXTUAL_FPS", "120")
+
+
+def _run(args) -> int:
+    screen_settings()
+    from cart.ui.hardware import ProfileError, run_profile
+
+    try:
+        return run_profile(
+            args.profile,
+            store_path=args.store,
+            journal_path=args.journal,
+            high_contrast=args.high_contrast,
+            fusion=not args.no_fusion,
+        )
+    except ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _bench(args) -> int:
+    import json
+
+    screen_settings()
+    from cart.ui.bench import run, ui_stack
+
+    result = run(
+        lambda: ui_stack(args.lines, classifier=not args.no_classifier),
+        events=args.events,
+        idle_s=args.idle_seconds,
+        one_core=not args.all_cores,
+    )
+    print(json.dumps(result))
+    return 0

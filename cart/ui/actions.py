@@ -1,0 +1,84 @@
+"""What the screen asks of the runtime: shopper and staff actions, as immutable values.
+
+The screen never changes the basket itself: it submits one of these and waits for the next
+snapshot. The runtime turns them into core or fusion calls (journaled before they are shown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Answer an open question with one of its choices (e.g. the line that was taken out)."""
+
+    alert_id: str
+    choice: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddProduce:
+    """Add a product chosen on the screen (PLU keypad, name search or classifier suggestion).
+
+    ``code`` is the product's PLU (or GTIN) as :meth:`search_products` offered it; ``alert_id``
+    is the produce question it answers, if any. The weight is the scale's settled change, which
+    the engine knows.
+    """
+
+    code: str
+    alert_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyCoupon:
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaffLogin:
+    """The PIN goes to the engine and nowhere else (never journaled, never shown)."""
+
+    pin: str
+    staff_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffLogout:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StaffResolve:
+    """Staff close an open question (approve an age check, accept a flag)."""
+
+    alert_id: str
+    resolution: str = "approve"
+
+
+@dataclass(frozen=True, slots=True)
+class StaffRemoveLine:
+    line_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class NewTrip:
+    """After check-out: the next shopper's trip (refused until the cart is empty)."""
+
+
+Action = (
+    Answer
+    | AddProduce
+    | ApplyCoupon
+    | StaffLogin
+    | StaffLogout
+    | StaffResolve
+    | StaffRemoveLine
+    | Checkout
+    | NewTrip
+)

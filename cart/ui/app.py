@@ -1,0 +1,465 @@
+"""The cart's Textual app.
+
+The app renders :class:`~cart.ui.view.CartView` snapshots handed to it by a backend (the
+runtime) from any thread, through :meth:`CartApp.show_view`, which is thread-safe and never
+blocks. Keys become :mod:`cart.ui.actions` submitted to the backend; the basket changes only when
+the next snapshot arrives. The app never touches a device, the journal or the core.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import ClassVar, Protocol
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.theme import Theme
+from textual.widgets import Footer, Label
+
+from cart.ui import actions
+from cart.ui.literal import literal
+from cart.ui.screens import (
+    CheckoutScreen,
+    EntryScreen,
+    PickerScreen,
+    ProduceScreen,
+    StaffScreen,
+)
+from cart.ui.view import ANSWER_KEYS, CartView, Choice
+from cart.ui.widgets import (
+    AlertBanner,
+    BasketHeader,
+    BasketLines,
+    ScaleReading,
+    StatusBar,
+    Sums,
+    TotalDigits,
+)
+
+CART_THEME = Theme(
+    name="cart",
+    primary="#3b82f6",
+    secondary="#14b8a6",
+    accent="#f59e0b",
+    warning="#f59e0b",
+    error="#ef4444",
+    success="#22c55e",
+    foreground="#e5e7eb",
+    background="#111827",
+    surface="#1f2937",
+    panel="#263244",
+    dark=True,
+)
+
+# Pure black and white with saturated yellow for what needs attention: 21:1 text contrast.
+HIGH_CONTRAST_THEME = Theme(
+    name="cart-high-contrast",
+    primary="#ffff00",
+    secondary="#00ffff",
+    accent="#ffff00",
+    warning="#ffff00",
+    error="#ff5555",
+    success="#00ff00",
+    foreground="#ffffff",
+    background="#000000",
+    surface="#000000",
+    panel="#000000",
+    boost="#ffffff",
+    dark=True,
+    luminosity_spread=0.0,
+    text_alpha=1.0,
+)
+
+
+# Alerts answered on the produce screen, and alerts whose picker opens by itself.
+PRODUCE_KINDS = frozenset({"produce", "weigh_produce"})
+AUTO_OPEN_KINDS = frozenset({"which_removed", "produce", "weigh_produce"})
+
+
+class Backend(Protocol):
+    """What the app needs from the runtime."""
+
+    def attach(self, listener: Callable[[CartView], None]) -> None:
+        """Start delivering snapshots to ``listener`` (from any thread)."""
+
+    def submit(self, action: actions.Action) -> None:
+        """Queue a shopper or staff action; never blocks."""
+
+    def search_products(self, query: str, limit: int) -> list[Choice]:
+        """Products matching a PLU or part of a name (in-memory; no I/O)."""
+
+    def close(self) -> None: ...
+
+
+class CartApp(App):
+    """The shopper's screen."""
+
+    CSS_PATH = "cart.tcss"
+    TITLE = "Smart cart"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "answer", "Answer", show=False),
+        Binding("p", "produce", "Produce"),
+        Binding("c", "coupon", "Coupon"),
+        Binding("k", "checkout", "Pay"),
+        Binding("s", "staff", "Staff"),
+        Binding("f2", "toggle_contrast", "Contrast"),
+    ]
+
+    class ViewUpdated(Message):
+        """A new snapshot is waiting (posted from the runtime's thread)."""
+
+    def __init__(self, backend: Backend, *, high_contrast: bool = False) -> None:
+        super().__init__()
+        self.backend = backend
+        self.view = CartView()
+        self._latest: CartView | None = None
+        self._pending = False
+        self._seen_alerts: set[str] = set()
+        self._parts: tuple = ()
+        self.view_shown: Callable[[CartView], None] | None = None  # after the screen refreshed
+        self.register_theme(CART_THEME)
+        self.register_theme(HIGH_CONTRAST_THEME)
+        self.theme = HIGH_CONTRAST_THEME.name if high_contrast else CART_THEME.name
+
+    # ---- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Label(id="title")
+        yield AlertBanner(id="alert")
+        yield BasketHeader(id="basket-header")
+        yield BasketLines(id="basket")
+        with Horizontal(id="bottom"):
+            yield Sums(id="sums")
+            yield ScaleReading(id="scale")
+            yield TotalDigits("0.00", id="total")
+        yield from self.compose_bars()
+        yield StatusBar(id="status")
+        yield Footer(compact=True)
+
+    def compose_bars(self) -> ComposeResult:
+        """Extra one-line bars above the status bar (the demo adds the shopper's hands)."""
+        return iter(())
+
+    def on_mount(self) -> None:
+        self.query_one("#sums").border_title = "Totals"
+        self.query_one("#scale").border_title = "Scale"
+        self.query_one("#total").border_title = "TOTAL"
+        self._parts = (
+            self.query_one("#title", Label),
+            self.query_one(AlertBanner),
+            self.query_one(BasketLines),
+            self.query_one(Sums),
+            self.query_one(TotalDigits),
+            self.query_one(ScaleReading),
+            self.query_one(StatusBar),
+        )
+        self._render_view(self.view)
+        self.query_one(BasketLines).focus()
+        self.backend.attach(self.show_view)
+        # Everything built so far (libraries, widgets, catalogue) lives as long as the cart:
+        # keep it out of the cyclic collector's full passes, which otherwise stall the screen
+        # for tens of milliseconds on a Pi.
+        self.call_after_refresh(gc.freeze)
+
+    def on_unmount(self) -> None:
+        self.backend.close()
+        gc.unfreeze()
+
+    # ---- snapshots -------------------------------------------------------------------------
+    def show_view(self, view: CartView) -> None:
+        """Hand the app a new snapshot. Thread-safe, non-blocking; bursts collapse to the last."""
+        self._latest = view
+        if not self._pending:
+            self._pending = True
+            self.post_message(self.ViewUpdated())
+
+    def on_cart_app_view_updated(self, _message: ViewUpdated) -> None:
+        self._pending = False
+        view = self._latest
+        if view is None or view is self.view or not self._parts[0].is_attached:
+            return  # nothing new, or the app is shutting down
+        self._render_view(view)
+
+    def _render_view(self, view: CartView) -> None:
+        previous, self.view = self.view, view
+        title = literal(view.store, style="bold")
+        title.append(f"   {view.item_count} line{'s' if view.item_count != 1 else ''}")
+        if view.coupons:
+            title.append(f"   coupons: {len(view.coupons)}")
+        label, banner, basket, sums, total, scale, status = self._parts
+        if title.plain != getattr(label, "_plain", None):
+            label._plain = title.plain
+            label.update(title, layout=False)
+        banner.show(view.alerts, view.message)
+        basket.show(view.lines, view.money)
+        sums.show(view)
+        total.show(view)
+        scale.show(view.scale)
+        status.show(view.devices, view.staff)
+        self._follow_mode(previous, view)
+        if self.view_shown is not None:
+            callback = self.view_shown
+            self.call_after_refresh(callback, view)
+
+    def _follow_mode(self, previous: CartView, view: CartView) -> None:
+        """Open or close screens that the snapshot calls for."""
+        if isinstance(self.screen, StaffScreen):
+            if view.staff:
+                self.screen.show(view)
+            else:
+                self.pop_screen()
+        elif view.staff and not previous.staff:
+            self.push_screen(StaffScreen())
+        # A prompt whose question was settled meanwhile (by the scale, a scan or staff) closes.
+        kinds = getattr(self.screen, "answers_kinds", None)
+        if kinds and not any(a.kind in kinds for a in view.alerts):
+            self.screen.dismiss(None)
+        if view.receipt is not None and previous.receipt is None:
+            self.push_screen(CheckoutScreen(view.receipt))
+            return
+        if isinstance(self.screen, CheckoutScreen):
+            if view.receipt is None:
+                self.pop_screen()  # a new trip has started
+                self._seen_alerts = set()
+            else:
+                self.screen.note(view.message)
+        # A question that has a picker opens it by itself, once, when nothing else is open.
+        new = [a for a in view.alerts if a.alert_id not in self._seen_alerts]
+        self._seen_alerts = {a.alert_id for a in view.alerts}
+        if (
+            new
+            and len(self.screen_stack) == 1
+            and not new[0].staff_only
+            and new[0].kind in AUTO_OPEN_KINDS
+        ):
+            self._open_alert(new[0])
+
+    SHOPPER_ACTIONS = frozenset({"answer", "produce", "coupon", "checkout", "staff"})
+    DEMO_ACTIONS = frozenset({"take", "scan", "place", "remove", "push", "autoplay"})
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        """No shopping keys on the receipt; only staff keys in staff mode."""
+        if isinstance(self.screen, CheckoutScreen):
+            return action not in self.SHOPPER_ACTIONS | self.DEMO_ACTIONS
+        if isinstance(self.screen, StaffScreen):
+            return action not in self.SHOPPER_ACTIONS
+        return True
+
+    # ---- shopper actions -------------------------------------------------------------------
+    def on_basket_lines_selected(self, event) -> None:
+        """Enter on the basket (which has the focus) answers the open question."""
+        event.stop()
+        self.action_answer()
+
+    def action_answer(self) -> None:
+        if not self.view.alerts:
+            return
+        alert = self.view.alerts[0]
+        if alert.staff_only:
+            self.notify("Staff will help: press S for staff", severity="warning")
+        elif alert.choices or alert.kind in PRODUCE_KINDS:
+            self._open_alert(alert)
+        else:
+            self.notify(alert.action)
+
+    def _current(self, alert_id: str, kinds) -> str:
+        """The open question a prompt answers. A question can be re-asked under a new id while
+        its prompt is open (the weight changed again); then the answer goes to the new one."""
+        ids = [a.alert_id for a in self.view.alerts]
+        if not alert_id or alert_id in ids:
+            return alert_id
+        same = [a.alert_id for a in self.view.alerts if a.kind in kinds]
+        return same[-1] if same else alert_id
+
+    def _open_alert(self, alert) -> None:
+        if alert.kind in PRODUCE_KINDS:
+            self._open_produce(alert.alert_id, alert.choices)
+            return
+
+        def answered(choice: str | None) -> None:
+            if choice is not None:
+                alert_id = self._current(alert.alert_id, {alert.kind})
+                self.backend.submit(actions.Answer(alert_id, choice))
+
+        picker = PickerScreen(alert.message, alert.action, alert.choices)
+        picker.answers_kinds = {alert.kind}
+        self.push_screen(picker, answered)
+
+    def _open_produce(self, alert_id: str = "", suggestions: tuple[Choice, ...] = ()) -> None:
+        def chosen(key: str | None) -> None:
+            if key is None:
+                return
+            answering = self._current(alert_id, PRODUCE_KINDS | {"scan_added"})
+            if answering and key in ANSWER_KEYS:  # "it is my own item", not a product
+                self.backend.submit(actions.Answer(answering, key))
+            else:
+                self.backend.submit(actions.AddProduce(key, answering))
+
+        screen = ProduceScreen(suggestions, self.backend.search_products)
+        if alert_id:
+            screen.answers_kinds = PRODUCE_KINDS | {"scan_added"}
+        self.push_screen(screen, chosen)
+
+    def action_produce(self) -> None:
+        alert = next(
+            (a for a in self.view.alerts if a.kind in PRODUCE_KINDS | {"scan_added"}), None
+        )
+        if alert is not None:
+            self._open_produce(alert.alert_id, alert.choices or self.view.suggestions)
+        else:
+            self._open_produce("", self.view.suggestions)
+
+    def action_coupon(self) -> None:
+        def entered(code: str | None) -> None:
+            if code:
+                self.backend.submit(actions.ApplyCoupon(code))
+
+        self.push_screen(EntryScreen("Coupon", "Scan the coupon or type its code."), entered)
+
+    def action_staff(self) -> None:
+        if self.view.staff:
+            self.push_screen(StaffScreen())
+            return
+
+        def entered(pin: str | None) -> None:
+            if pin:
+                self.backend.submit(actions.StaffLogin(pin))
+
+        self.push_screen(EntryScreen("Staff", "Staff PIN:", password=True, digits=True), entered)
+
+    def action_checkout(self) -> None:
+        if self.view.alerts:
+            self.notify("Please answer the open question first", severity="warning")
+            return
+        self.backend.submit(actions.Checkout())
+
+    def action_toggle_contrast(self) -> None:
+        self.theme = (
+            CART_THEME.name if self.theme == HIGH_CONTRAST_THEME.name else HIGH_CONTRAST_THEME.name
+        )
+
+    def action_new_trip(self) -> None:
+        """Check-out screen: the next shopper (the engine waits for an empty cart)."""
+        self.backend.submit(actions.NewTrip())
+
+    # ---- staff actions (called by StaffScreen) ---------------------------------------------
+    def staff_resolve(self, alert_id: str) -> None:
+        self.backend.submit(actions.StaffResolve(alert_id))
+
+    def staff_remove_line(self, line_id: str) -> None:
+        self.backend.submit(actions.StaffRemoveLine(line_id))
+
+    def staff_logout(self) -> None:
+        self.backend.submit(actions.StaffLogout())
+
+
+class _ShowAgain:
+    """The demo's backend: "show it to the camera again" also has the simulated shopper hold the
+    item up to the simulated camera. Everything else goes to the runtime unchanged."""
+
+    def __init__(self, backend, world) -> None:
+        self._backend = backend
+        self._world = world
+
+    def submit(self, action):
+        seq = self._backend.submit(action)
+        if isinstance(action, actions.Answer) and action.choice == "show_again":
+            self._world.show()
+        return seq
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+
+class DemoApp(CartApp):
+    """The cart's screen plus the demo shopper's hands (a bar above the status line)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "take", "Take"),
+        Binding("n", "scan", "Scan"),
+        Binding("l", "place", "Place"),
+        Binding("r", "remove", "Remove"),
+        Binding("u", "push", "Push"),
+        Binding("o", "autoplay", "Auto"),
+        Binding("f2", "toggle_contrast", "Contrast", show=False),  # room for the demo keys
+    ]
+
+    def __init__(
+        self, backend: Backend, world, *, high_contrast: bool = False, autoplay: bool = False
+    ) -> None:
+        super().__init__(_ShowAgain(backend, world), high_contrast=high_contrast)
+        self.world = world
+        self._autoplay_at_start = autoplay
+
+    class WorldChanged(Message):
+        """The shopper's hands or the cart changed (posted from the world's thread)."""
+
+    def compose_bars(self) -> ComposeResult:
+        yield Label(id="demo-bar")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._demo_bar = self.query_one("#demo-bar", Label)
+        self.world.listeners.append(lambda: self.post_message(self.WorldChanged()))
+        self._show_world()
+        if self._autoplay_at_start:
+            self.world.set_autoplay(True)
+
+    def on_demo_app_world_changed(self, _message) -> None:
+        self._show_world()
+
+    def _show_world(self) -> None:
+        w = self.world
+        text = literal("DEMO ", style="bold reverse")
+        text.append(" hand: ")
+        text.append_text(literal(w.hand.name if w.hand else "empty", style="bold"))
+        text.append(f"  cart: {len(w.cart)}  ")
+        text.append_text(literal(w.note, style="italic"))
+        if self._demo_bar.is_attached:  # not while the app shuts down
+            self._demo_bar.update(text, layout=False)
+
+    def action_take(self) -> None:
+        choices = tuple(
+            Choice(s.product_id, s.name, "produce" if s.produce else s.code)
+            for s in self.world.shelf
+        )
+
+        def taken(product_id: str | None) -> None:
+            if product_id:
+                self.world.take(product_id)
+
+        self.push_screen(PickerScreen("Shelf", "Take which item?", choices), taken)
+
+    def action_scan(self) -> None:
+        self.world.scan()
+
+    def action_place(self) -> None:
+        self.world.place()
+
+    def action_remove(self) -> None:
+        if not self.world.cart:
+            self.notify("The cart is empty")
+            return
+        choices = tuple(
+            Choice(c.item_id, c.shelf.name, f"{c.grams:.0f} g") for c in self.world.cart
+        )
+
+        def chosen(item_id: str | None) -> None:
+            if item_id:
+                self.world.remove(item_id)
+
+        self.push_screen(PickerScreen("Cart", "Take which item out?", choices), chosen)
+
+    def action_push(self) -> None:
+        self.world.push()
+
+    def action_new_trip(self) -> None:
+        """The shopper leaves with the goods: the demo unloads the cart, then the next trip."""
+        self.world.unload_then(lambda: self.backend.submit(actions.NewTrip()))
+
+    def action_autoplay(self) -> None:
+        self.world.set_autoplay(not self.world.autoplay)

@@ -1,0 +1,271 @@
+"""Modal prompts and full screens: picker, produce entry, coupon, staff PIN, staff, check-out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from cart.ui.literal import literal
+from cart.ui.qr import qr_text
+from cart.ui.view import Choice, Receipt
+
+
+def choice_option(index: int, choice: Choice) -> Option:
+    prompt = Text(f"{index}  " if index <= 9 else "   ")
+    prompt.append_text(literal(choice.label, style="bold"))
+    if choice.detail:
+        prompt.append("  ")
+        prompt.append_text(literal(choice.detail, style="dim"))
+    return Option(prompt, id=choice.key)
+
+
+class PickerScreen(ModalScreen[str | None]):
+    """Choose one of a few answers (keys 1–9, or arrows and Enter); Escape closes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Back")]
+
+    def __init__(self, title: str, prompt: str, choices: tuple[Choice, ...]) -> None:
+        super().__init__(classes="prompt")
+        self._title = title
+        self._prompt = prompt
+        self._choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(literal(self._title), classes="dialog-title")
+            yield Static(literal(self._prompt), classes="dialog-prompt")
+            yield OptionList(
+                *(choice_option(i, c) for i, c in enumerate(self._choices, 1)), id="choices"
+            )
+            yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).highlighted = 0 if self._choices else None
+
+    def on_key(self, event) -> None:
+        if event.character and event.character.isdigit() and event.character != "0":
+            index = int(event.character) - 1
+            if index < len(self._choices):
+                event.stop()
+                self.dismiss(self._choices[index].key)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
+
+
+class ProduceScreen(ModalScreen[str | None]):
+    """Produce entry: type a PLU (keypad digits) or part of a name; the classifier's top 3 are
+    listed first and chosen with 1–3. Enter takes the highlighted product."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Back"),
+        Binding("down", "focus_list", "List", show=False),
+    ]
+
+    def __init__(
+        self, suggestions: tuple[Choice, ...], search: Callable[[str, int], list[Choice]]
+    ) -> None:
+        super().__init__(classes="prompt")
+        self._suggestions = suggestions
+        self._search = search
+        self._shown: tuple[Choice, ...] = suggestions
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Produce: what is on the scale?", classes="dialog-title")
+            yield Static(
+                "Type the PLU from the sticker or part of the name"
+                + ("; 1–3 choose from the list below." if self._suggestions else "."),
+                classes="dialog-prompt",
+            )
+            yield Input(placeholder="PLU or name", id="query", max_length=40)
+            yield OptionList(
+                *(choice_option(i, c) for i, c in enumerate(self._suggestions, 1)), id="results"
+            )
+            yield Footer()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        query = event.value.strip()
+        self._shown = tuple(self._search(query, 8)) if query else self._suggestions
+        found = self.query("#results").results(OptionList)
+        results = next(found, None)
+        if results is None:  # the screen is still mounting or already closing
+            return
+        results.clear_options()
+        results.add_options([choice_option(i, c) for i, c in enumerate(self._shown, 1)])
+        if self._shown:
+            results.highlighted = 0
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        results = self.query_one("#results", OptionList)
+        if self._shown:
+            index = results.highlighted or 0
+            self.dismiss(self._shown[index].key)
+        else:
+            self.notify("No product matches", severity="warning")
+
+    def on_mount(self) -> None:
+        if self._suggestions:
+            results = self.query_one("#results", OptionList)
+            results.highlighted = 0
+            results.focus()
+        else:
+            self.query_one("#query", Input).focus()
+
+    def on_key(self, event) -> None:
+        """With the suggestions focused, 1–3 choose one; any other character starts a search."""
+        query = self.query_one("#query", Input)
+        if query.has_focus or not event.is_printable or not event.character:
+            return
+        if event.character in "123" and int(event.character) <= len(self._shown):
+            event.stop()
+            event.prevent_default()
+            self.dismiss(self._shown[int(event.character) - 1].key)
+        elif event.character.isalnum() or event.character in " -'":
+            event.stop()
+            event.prevent_default()
+            query.focus()
+            query.insert_text_at_cursor(event.character)
+
+    def action_focus_list(self) -> None:
+        self.query_one("#results", OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
+
+
+class EntryScreen(ModalScreen[str | None]):
+    """One line of input (a coupon code, the staff PIN)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Back")]
+
+    def __init__(self, title: str, prompt: str, *, password: bool = False, digits: bool = False):
+        super().__init__(classes="prompt")
+        self._title, self._prompt = title, prompt
+        self._password, self._digits = password, digits
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            yield Static(self._prompt, classes="dialog-prompt")
+            yield Input(
+                password=self._password,
+                restrict=r"[0-9]*" if self._digits else None,
+                max_length=16 if self._digits else 64,
+                id="entry",
+            )
+            yield Footer()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip():
+            self.dismiss(event.value.strip())
+
+
+class StaffScreen(Screen):
+    """Staff mode: every open question and every line, with the actions only staff may take."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "approve", "Approve/resolve"),
+        Binding("x", "remove_line", "Remove line"),
+        Binding("tab", "app.focus_next", "Switch list", show=False),
+        Binding("l", "logout", "Log out"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Label(" STAFF MODE ", id="staff-title")
+        with Horizontal(id="staff-body"):
+            with Vertical():
+                yield Label("Open questions")
+                yield OptionList(id="staff-alerts")
+            with Vertical():
+                yield Label("Basket lines")
+                yield OptionList(id="staff-lines")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show(self.app.view)
+
+    def show(self, view) -> None:
+        alerts = self.query_one("#staff-alerts", OptionList)
+        lines = self.query_one("#staff-lines", OptionList)
+        keep_a, keep_l = alerts.highlighted, lines.highlighted
+        alerts.clear_options()
+        alerts.add_options(
+            [Option(literal(f"{a.message} → {a.action}"), id=a.alert_id) for a in view.alerts]
+        )
+        lines.clear_options()
+        lines.add_options(
+            [
+                Option(
+                    literal(f"{ln.name}  {ln.quantity}  {view.money.format(ln.total)}"),
+                    id=ln.line_id,
+                )
+                for ln in view.lines
+            ]
+        )
+        if view.alerts:
+            alerts.highlighted = min(keep_a or 0, len(view.alerts) - 1)
+        if view.lines:
+            lines.highlighted = min(keep_l or 0, len(view.lines) - 1)
+
+    def _selected(self, selector: str) -> str | None:
+        options = self.query_one(selector, OptionList)
+        if options.highlighted is None or options.option_count == 0:
+            return None
+        return options.get_option_at_index(options.highlighted).id
+
+    def action_approve(self) -> None:
+        alert_id = self._selected("#staff-alerts")
+        if alert_id is None:
+            self.notify("No open question")
+            return
+        self.app.staff_resolve(alert_id)
+
+    def action_remove_line(self) -> None:
+        line_id = self._selected("#staff-lines")
+        if line_id is None:
+            self.notify("No line selected")
+            return
+        self.app.staff_remove_line(line_id)
+
+    def action_logout(self) -> None:
+        self.app.staff_logout()
+
+
+class CheckoutScreen(Screen):
+    """The receipt and the exit code for the gate."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "app.new_trip", "Next shopper"),
+        Binding("escape", "app.new_trip", "Next shopper", show=False),
+    ]
+
+    def __init__(self, receipt: Receipt) -> None:
+        super().__init__()
+        self.receipt = receipt
+
+    def compose(self) -> ComposeResult:
+        yield Label(" Thank you: show this code at the exit ", id="checkout-title")
+        with Horizontal(id="checkout-body"):
+            with VerticalScroll(id="receipt"):
+                yield Static(literal(self.receipt.text, multiline=True), id="receipt-text")
+            with Vertical(id="exit"):
+                yield Static(qr_text(self.receipt.exit_code), id="exit-qr")
+                yield Static(literal(self.receipt.exit_code), id="exit-code")
+                yield Static(id="checkout-note")
+        yield Footer(compact=True)
+
+    def note(self, text: str) -> None:
+        self.query_one("#checkout-note", Static).update(literal(text))

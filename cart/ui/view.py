@@ -1,0 +1,155 @@
+"""The screen's view model: immutable snapshots of everything the screen shows.
+
+The runtime builds a :class:`CartView` after every change (from the core's basket snapshot, the
+fusion's open questions and the devices' status) and hands it to the screen, which only renders
+it. Nothing here is mutable and nothing here holds domain logic; money is integer minor units
+and weights are grams, formatted only for display.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """How to format an amount: currency code and number of minor-unit digits."""
+
+    currency: str = "EUR"
+    exponent: int = 2
+
+    def number(self, minor: int) -> str:
+        """``1234`` → ``12.34`` (no currency)."""
+        minor = int(minor)
+        whole, frac = divmod(abs(minor), 10**self.exponent)
+        digits = f"{whole}.{frac:0{self.exponent}d}" if self.exponent else f"{whole}"
+        return ("-" if minor < 0 else "") + digits
+
+    @property
+    def symbol(self) -> str | None:
+        return CURRENCY_SYMBOLS.get(self.currency)
+
+    def format(self, minor: int, *, sign: bool = False) -> str:
+        """``1234`` → ``€12.34``; negative amounts keep their sign (``-€0.50``)."""
+        minor = int(minor)
+        neg = minor < 0
+        whole, frac = divmod(abs(minor), 10**self.exponent)
+        digits = f"{whole}.{frac:0{self.exponent}d}" if self.exponent else f"{whole}"
+        symbol = CURRENCY_SYMBOLS.get(self.currency)
+        body = f"{symbol}{digits}" if symbol else f"{digits} {self.currency}"
+        if neg:
+            return "-" + body
+        return ("+" + body) if sign and minor > 0 else body
+
+
+def format_grams(grams: float) -> str:
+    """Weights under a kilogram in grams, above it in kilograms (3 decimals)."""
+    if abs(grams) < 1000:
+        return f"{grams:.0f} g"
+    return f"{grams / 1000:.3f} kg"
+
+
+@dataclass(frozen=True, slots=True)
+class LineView:
+    """One basket line as shown."""
+
+    line_id: str
+    name: str  # from the catalogue: shown literally
+    quantity: str  # "2" or "0.412 kg"
+    unit_price: int  # minor units, per item or per kg
+    per_kg: bool
+    total: int  # minor units, before savings
+    savings: int = 0  # minor units, positive
+    flagged: bool = False  # an open question concerns this line
+    note: str = ""  # "age check", promotion name, ... (shown literally)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    subtotal: int = 0
+    savings: int = 0
+    tax: int = 0
+    total: int = 0
+    tax_included: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleView:
+    """The live scale reading; ``grams`` is None until the scale has reported."""
+
+    grams: float | None = None
+    stable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    name: str  # "scale", "scanner:hand", "camera:basket"
+    state: str  # "connected" | "reconnecting" | "disconnected" | "error"
+    detail: str = ""
+    counters: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One answer to a question: ``key`` goes back to the runtime, ``label`` is shown."""
+
+    key: str
+    label: str
+    detail: str = ""
+
+
+# Answers that are not products (the produce screen sends these back as answers, not produce).
+ANSWER_KEYS = frozenset({"personal", "cancel", "confirm", "show_again", "staff"})
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """An open question for the shopper (or for staff) with the one action it needs.
+
+    ``kind`` is one of fusion's alert kinds (``cart.fusion.alerts.KINDS``: ``place_scanned``,
+    ``scan_added``, ``which_removed`` — a picker whose ``choices`` are the candidate lines —
+    ``looks_different``, ``weigh_produce`` — ``choices`` are the classifier's suggestions —
+    ``age_check`` and the rest), or the core-only engine's own; a kind the screen does not know
+    is shown with its message and action.
+    """
+
+    alert_id: str
+    kind: str
+    message: str
+    action: str
+    choices: tuple[Choice, ...] = ()
+    staff_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A finished trip: the receipt text and the code the exit gate scans."""
+
+    session_id: str
+    text: str
+    exit_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class CartView:
+    """Everything on the screen, at one instant. ``seq`` is the number of inputs processed."""
+
+    seq: int = 0
+    store: str = "Smart cart"
+    money: Money = field(default_factory=Money)
+    lines: tuple[LineView, ...] = ()
+    totals: Totals = field(default_factory=Totals)
+    scale: ScaleView = field(default_factory=ScaleView)
+    devices: tuple[DeviceView, ...] = ()
+    alerts: tuple[AlertView, ...] = ()
+    coupons: tuple[str, ...] = ()
+    staff: bool = False
+    message: str = ""  # last notice for the shopper ("Unknown barcode: ...")
+    receipt: Receipt | None = None
+    suggestions: tuple[Choice, ...] = ()  # produce the camera saw last (classifier's top 3)
+
+    @property
+    def item_count(self) -> int:
+        return len(self.lines)

@@ -1,0 +1,232 @@
+"""The runtime with the real core (and fusion): scans, weights and screen actions in, journaled
+basket out; restart gives the same basket."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from cart.catalog import load_store
+from cart.clock import ManualClock
+from cart.events import Scan, WeightSettled
+from cart.journal import Journal
+from cart.ui import actions
+from cart.ui.stack import build_runtime, fresh_trip
+
+MILK_A = "7310000100147"  # arla-standard-milk, 1580 g
+MILK_B = "7310000100130"  # arla-medium-fat-milk, 1580 g
+JUICE = "7310000100017"  # bravo-apple-juice, 1060 g
+LAGER = "7310000200052"  # age-restricted
+COUPON_OATLY = "9900000100056"
+
+
+@pytest.fixture(scope="module")
+def store():
+    return load_store()
+
+
+class Views:
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.last = None
+
+    def __call__(self, view):
+        with self.cond:
+            self.last = view
+            self.cond.notify_all()
+
+    def wait(self, pred, timeout=10.0):
+        with self.cond:
+            ok = self.cond.wait_for(lambda: self.last is not None and pred(self.last), timeout)
+        assert ok, f"no snapshot matched; last: {self.last}"
+        return self.last
+
+
+def start(store, path, *, fusion=True, clock=None):
+    clock = clock or ManualClock()
+    rt = build_runtime(store, path, clock=clock, fusion=fusion, synchronous="NORMAL")
+    views = Views()
+    rt.attach(views)
+    return rt, views, clock
+
+
+def settle(clock, grams, delta):
+    clock.advance(1500)
+    return WeightSettled(clock.now_ms(), grams, delta, 400, 0.5)
+
+
+def scan(clock, code):
+    clock.advance(800)
+    return Scan(clock.now_ms(), code, "]E0", "scanner:hand")
+
+
+@pytest.mark.parametrize("fusion", [True, False], ids=["fusion", "core-only"])
+def test_scans_become_priced_lines_journaled_before_shown(store, tmp_path, fusion):
+    path = tmp_path / "j.sqlite"
+    rt, views, clock = start(store, path, fusion=fusion)
+    checked = []
+
+    def journaled_first(view):  # on the worker thread, right when the snapshot is published
+        with Journal(path) as j:
+            session = j.unfinished()
+            kinds = [e.payload.get("line") for e in j.events(session.id) if e.kind == "add_line"]
+        checked.append(all(line.line_id in kinds for line in view.lines))
+
+    rt.attach(journaled_first)
+    with rt:
+        rt.post(scan(clock, MILK_A))
+        rt.post(settle(clock, 1580.0, 1580.0))
+        rt.post(scan(clock, JUICE))
+        rt.post(settle(clock, 2640.0, 1060.0))
+        view = views.wait(lambda v: len(v.lines) == 2 and v.seq == 4)
+        expected = [store.catalog.by_gtin(MILK_A).name, store.catalog.by_gtin(JUICE).name]
+        assert [ln.name for ln in view.lines] == expected
+        assert view.totals.subtotal == sum(ln.total for ln in view.lines)
+        assert view.totals.total == view.totals.subtotal - view.totals.savings > 0
+        assert view.alerts == ()
+        assert all(checked) and checked
+    # restart: the same basket, exactly
+    rt2, views2, _ = start(store, path, fusion=fusion, clock=ManualClock(clock.now_ms()))
+    with rt2:
+        again = views2.wait(lambda v: True)
+        assert again.lines == view.lines and again.totals == view.totals
+
+
+def test_bad_barcode_is_refused_with_its_reason_and_shown_literally(store):
+    rt, views, clock = start(store, ":memory:")
+    with rt:
+        rt.post(scan(clock, "7310000100016"))  # wrong check digit
+        view = views.wait(lambda v: v.seq == 1)
+        assert view.lines == () and "check digit" in view.message
+        rt.post(scan(clock, "\x1b[31m[bold]5000"))
+        view = views.wait(lambda v: v.seq == 2)
+        assert "\x1b" not in view.message and "\\x1b[31m[bold]5000" in view.message
+
+
+def test_age_check_needs_staff_with_the_right_pin(store):
+    rt, views, clock = start(store, ":memory:")
+    with rt:
+        rt.post(scan(clock, LAGER))
+        view = views.wait(lambda v: any(a.kind == "age_check" for a in v.alerts))
+        alert = next(a for a in view.alerts if a.kind == "age_check")
+        assert alert.staff_only
+        rt.submit(actions.StaffResolve(alert.alert_id))  # not logged in: refused
+        view = views.wait(lambda v: v.seq == 2)
+        assert any(a.kind == "age_check" for a in view.alerts) and not view.staff
+        rt.submit(actions.StaffLogin("0000"))
+        view = views.wait(lambda v: v.seq == 3)
+        assert not view.staff and "PIN" in view.message
+        rt.submit(actions.StaffLogin("2468"))
+        assert views.wait(lambda v: v.seq == 4).staff
+        rt.submit(actions.StaffResolve(alert.alert_id))
+        view = views.wait(lambda v: v.seq == 5)
+        assert not any(a.kind == "age_check" for a in view.alerts)
+        rt.submit(actions.StaffLogout())
+        assert not views.wait(lambda v: v.seq == 6).staff
+
+
+def test_which_item_did_you_take_out(store):
+    rt, views, clock = start(store, ":memory:")
+    with rt:
+        for code, total in ((MILK_A, 1580.0), (MILK_B, 3160.0), (JUICE, 4220.0)):
+            rt.post(scan(clock, code))
+            rt.post(settle(clock, total, 1580.0 if code != JUICE else 1060.0))
+        views.wait(lambda v: len(v.lines) == 3 and v.seq == 6 and not v.alerts)
+        rt.post(settle(clock, 2640.0, -1580.0))  # one of the two milks came out
+        view = views.wait(lambda v: any(a.kind == "which_removed" for a in v.alerts))
+        alert = next(a for a in view.alerts if a.kind == "which_removed")
+        names = {c.label for c in alert.choices if c.key.startswith("line:")}
+        assert len(names) == 2 and all("milk" in n.lower() for n in names)
+        pick = next(c for c in alert.choices if c.key.startswith("line:"))
+        rt.submit(actions.Answer(alert.alert_id, pick.key))
+        view = views.wait(lambda v: len(v.lines) == 2 and not v.alerts)
+        assert pick.label not in [ln.name for ln in view.lines]
+
+
+def test_produce_chosen_on_screen_is_billed_by_weight(store):
+    rt, views, clock = start(store, ":memory:")
+    with rt:
+        rt.post(settle(clock, 612.0, 612.0))  # apples placed, no scan
+        view = views.wait(lambda v: v.alerts)
+        alert = view.alerts[0]
+        assert alert.kind in ("scan_added", "weigh_produce")
+        rt.submit(actions.AddProduce("4021", alert.alert_id))  # Golden Delicious by PLU
+        view = views.wait(lambda v: v.lines and not v.alerts)
+        line = view.lines[0]
+        assert line.per_kg and line.quantity == "0.612 kg"
+        assert line.total == round(612 * line.unit_price / 1000)
+        assert [c.key for c in rt.search_products("4021", 5)][:1] == ["4021"]
+        assert "4021" in [c.key for c in rt.search_products("golden", 5)]
+
+
+def test_coupon_and_checkout_with_receipt_and_exit_code(store, tmp_path):
+    rt, views, clock = start(store, tmp_path / "j.sqlite")
+    with rt:
+        rt.post(scan(clock, "7310000100185"))  # oatly oat milk
+        rt.post(settle(clock, 1045.0, 1045.0))
+        rt.submit(actions.ApplyCoupon(COUPON_OATLY))
+        view = views.wait(lambda v: v.coupons and v.seq == 3)
+        assert view.totals.savings > 0
+        rt.submit(actions.ApplyCoupon("12345"))
+        assert "Not a coupon" in views.wait(lambda v: v.seq == 4).message
+        rt.submit(actions.Checkout())
+        view = views.wait(lambda v: v.receipt is not None)
+        assert view.receipt.exit_code.startswith("CART1:demo-sthlm-01:")
+        assert f":{view.totals.total}:" in view.receipt.exit_code
+        assert "TOTAL" in view.receipt.text
+        # the next shopper: only on an empty cart, and the new trip starts empty
+        rt.submit(actions.NewTrip())
+        assert "Take everything out" in views.wait(lambda v: v.seq == 6).message
+        rt.post(settle(clock, 2.0, -1043.0))
+        rt.submit(actions.NewTrip())
+        view = views.wait(lambda v: v.seq == 8)
+        assert view.receipt is None and view.lines == () and view.totals.total == 0
+        rt.post(scan(clock, JUICE))
+        assert len(views.wait(lambda v: v.seq == 9).lines) == 1
+    with Journal(tmp_path / "j.sqlite") as j:
+        assert [s.status for s in j.sessions()].count("checked_out") == 1
+    # an unfinished trip is closed by fresh_trip; the next start opens a new one
+    fresh_trip(store, tmp_path / "j.sqlite", clock.now_ms())
+    rt2, views2, _ = start(store, tmp_path / "j.sqlite", clock=ManualClock(clock.now_ms()))
+    with rt2:
+        assert views2.wait(lambda v: True).lines == ()
+
+
+def test_checkout_is_refused_while_a_question_is_open(store):
+    rt, views, clock = start(store, ":memory:")
+    with rt:
+        rt.post(settle(clock, 300.0, 300.0))  # something unscanned
+        views.wait(lambda v: v.alerts)
+        rt.submit(actions.Checkout())
+        view = views.wait(lambda v: v.seq == 2)
+        assert view.receipt is None and view.alerts
+
+
+async def test_catalogue_text_with_markup_is_shown_literally(tmp_path):
+    """A product name from the store's catalogue file, through the real core, on the screen."""
+    import shutil
+
+    from cart.catalog import DEMO_STORE, CatalogError
+    from cart.ui.app import CartApp
+
+    from .screen_text import screen_text
+
+    folder = tmp_path / "store"
+    shutil.copytree(DEMO_STORE, folder)
+    catalog = folder / "catalog.toml"
+    evil = "[bold red]Arla[/] [link=http://x]milk[/link]"
+    catalog.write_text(catalog.read_text().replace('"Arla whole milk 1.5 l"', f'"{evil}"'))
+    try:
+        store = load_store(folder)
+    except CatalogError as exc:  # a catalogue may refuse such names; then nothing to show
+        pytest.skip(f"catalogue refuses the name: {exc}")
+    rt, views, clock = start(store, ":memory:")
+    app = CartApp(rt)
+    async with app.run_test(size=(100, 24)) as pilot:
+        rt.post(scan(clock, MILK_A))
+        views.wait(lambda v: v.lines)
+        await pilot.pause()
+        await pilot.pause()
+        assert evil in screen_text(app)
+    rt.close()
