@@ -19,3 +19,18 @@ def reject_unknown_keys(
         raise error(
             f"[{table}]: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
+
+
+def named_tables(
+    profile: Mapping, table: str, error: type[Exception] = ValueError
+) -> list[tuple[str, Mapping]]:
+    """The ``[TABLE.NAME]`` tables of a parsed profile, as (NAME, table) pairs in file order."""
+    section = profile.get(table, {})
+    if not isinstance(section, Mapping):
+        raise error(f"[{table}] must be a table of [{table}.NAME] tables")
+    out = []
+    for name, body in section.items():
+        if not isinstance(body, Mapping):
+            raise error(f"[{table}.{name}] must be a table")
+        out.append((name, body))
+    return out

@@ -34,7 +34,7 @@ import numpy as np
 
 from cart.clock import Clock, MonotonicClock, SystemClock
 from cart.events import DeviceStatus, Scan
-from cart.profile import reject_unknown_keys
+from cart.profile import named_tables, reject_unknown_keys
 from drivers.decode import RETAIL, Decoder
 
 log = logging.getLogger(__name__)
@@ -99,15 +99,10 @@ class CameraConfig:
 
 
 def configs_from_profile(profile: Mapping[str, Any]) -> list[CameraConfig]:
-    section = profile.get("camera", {})
-    if not isinstance(section, Mapping):
-        raise CameraConfigError("[camera] must be a table of [camera.NAME] tables")
-    out = []
-    for name, body in section.items():
-        if not isinstance(body, Mapping):
-            raise CameraConfigError(f"[camera.{name}] must be a table")
-        out.append(CameraConfig.from_profile(name, body))
-    return out
+    return [
+        CameraConfig.from_profile(name, body)
+        for name, body in named_tables(profile, "camera", CameraConfigError)
+    ]
 
 
 @dataclass

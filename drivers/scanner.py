@@ -31,7 +31,7 @@ import serial
 
 from cart.clock import Clock, SystemClock
 from cart.events import DeviceStatus, Scan
-from cart.profile import reject_unknown_keys
+from cart.profile import named_tables, reject_unknown_keys
 
 log = logging.getLogger(__name__)
 
@@ -509,15 +509,10 @@ class Scanner:
 
 def configs_from_profile(profile: Mapping[str, Any]) -> list[ScannerConfig]:
     """All ``[scanner.NAME]`` sections of a parsed hardware profile."""
-    section = profile.get("scanner", {})
-    if not isinstance(section, Mapping):
-        raise ScannerConfigError("[scanner] must be a table of [scanner.NAME] tables")
-    out = []
-    for name, body in section.items():
-        if not isinstance(body, Mapping):
-            raise ScannerConfigError(f"[scanner.{name}] must be a table")
-        out.append(ScannerConfig.from_profile(name, body))
-    return out
+    return [
+        ScannerConfig.from_profile(name, body)
+        for name, body in named_tables(profile, "scanner", ScannerConfigError)
+    ]
 
 
 __all__ = [
