@@ -128,9 +128,10 @@ class SetLoyalty(BasketEvent):
 class RaiseFlag(BasketEvent):
     """Something the cart cannot reconcile by itself; the shopper (or staff) must act.
 
-    ``kind``: "unscanned_item", "not_placed", "removed_item", "mismatch", "age_check",
-    "weigh_produce", "staff", ... ``action``: the one thing to do, as shown. ``payload``: any
-    JSON-able data the screen needs (picker options, product ids, grams)."""
+    ``kind``: a free string the raiser owns; fusion's kinds are listed in
+    ``cart.fusion.alerts.KINDS`` ("scan_added", "which_removed", "age_check", ...). ``action``:
+    the one thing to do, as shown. ``payload``: any JSON-able data the screen needs (picker
+    options, product ids, grams)."""
 
     KIND: ClassVar[str] = "raise_flag"
     flag: str = ""
