@@ -94,6 +94,7 @@ class FusionConfig:
     camera_confusion: Mapping[str, Mapping[str, float]] | None = field(default=None, hash=False)
     confusion_weight: float = 0.5  # weight of the measured confusion in the blend
     confusion_alt: float = 0.2  # labels that come out as this top-1 this often: alternatives
+    joint_views: bool = True  # "show it again": judge both views together, not the last alone
 
 
 def camera_confusion_from(verdicts: Mapping[str, Iterable], alpha: float = 0.1
@@ -924,6 +925,17 @@ class Reconciler:
         pa = (1.0 - prior) / len(alts) * sum(alts)
         return ps / (ps + pa)
 
+    def _joint(self, post: float, earlier: float | None) -> float:
+        """The posterior of two views of the same item, each judged alone from the same prior
+        (their likelihood ratios multiply)."""
+        if earlier is None or not self.cfg.joint_views:
+            return post
+        prior = self.cfg.vision_prior
+        eps = 1e-9
+        odds = (post / max(eps, 1.0 - post)) * (earlier / max(eps, 1.0 - earlier)) \
+            / (prior / (1.0 - prior))
+        return odds / (1.0 + odds)
+
     def _camera_vetoes(self, p: Product, grams: float, top) -> bool:
         """A pending scan fits this weight only loosely (wide-tolerance produce sold each:
         melons, pineapples), and the camera sees another product whose weight fits far
@@ -1008,6 +1020,9 @@ class Reconciler:
                 pl = o.placement
                 first = pl.verdict[0][0] if pl.verdict else None
                 pl.views += 1
+                if post is not None and post >= self.cfg.vision_flag_below and pl.verdict:
+                    # the same item seen twice: both views are evidence, not only the last
+                    post = self._joint(post, self._posterior(ln.product, grams, pl.verdict))
                 if post is None or post >= self.cfg.vision_flag_below:
                     self._resolve(out, t, fid, "looks right on a second view", "cart")
                 elif ev.top and ev.top[0][0] != first and pl.views < 3:
