@@ -94,6 +94,9 @@ class FusionConfig:
     camera_confusion: Mapping[str, Mapping[str, float]] | None = field(default=None, hash=False)
     confusion_weight: float = 0.5  # weight of the measured confusion in the blend
     confusion_alt: float = 0.2  # labels that come out as this top-1 this often: alternatives
+    # the scanned product against its strongest look-alike, not the average of every label
+    # above vision_min_alt (a smoother classifier lists more of them, and the average dilutes)
+    best_alternative: bool = True
     joint_views: bool = True  # "show it again": judge both views together, not the last alone
 
 
@@ -922,7 +925,7 @@ class Reconciler:
                 alts.append(vlik(label, prob) * max(wlik(q) for q in qs))
         if not alts:
             return 1.0
-        pa = (1.0 - prior) / len(alts) * sum(alts)
+        pa = (1.0 - prior) * (max(alts) if self.cfg.best_alternative else sum(alts) / len(alts))
         return ps / (ps + pa)
 
     def _joint(self, post: float, earlier: float | None) -> float:
