@@ -127,6 +127,9 @@ def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | Non
     out.update(summarize(results, dt))
     out["vision"] = runner_vision_name(runner)
     out["vision_detail"] = vision_info
+    if config is not None:
+        out["fusion_camera"] = ("judged by the model's confusion measured on the same photos the "
+                                "trips draw from (in-sample; see docs/FUSION.md)")
     if cal:
         out["scale"] = "modelled settles, sigma measured on the simulated bridge in this run"
         out["scale_calibration"] = cal
