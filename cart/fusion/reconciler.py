@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from cart.events import DeviceStatus, Scan, VisionVerdict, WeightMoving, WeightSettled
@@ -86,6 +87,49 @@ class FusionConfig:
     vision_price_margin: float = 0.20  # look-alikes dearer by more than this are alternatives
     produce_needs_view: bool = True  # produce the camera did not see must be shown to it
     use_vision: bool = True  # False: ignore camera verdicts (the bench's baseline)
+    # the classifier's measured behaviour (``camera_confusion_from``): label -> {top-1 label:
+    # share of that label's validation photos}, "" -> the share of a top-1 never measured.
+    # With it, the camera's word for a label blends its probability with how often photos
+    # of that label really come out as this verdict's top-1 (see docs/FUSION.md)
+    camera_confusion: Mapping[str, Mapping[str, float]] | None = field(default=None, hash=False)
+    confusion_weight: float = 0.5  # weight of the measured confusion in the blend
+    confusion_alt: float = 0.2  # labels that come out as this top-1 this often: alternatives
+    # the scanned product against its strongest look-alike, not the average of every label
+    # above vision_min_alt (a smoother classifier lists more of them, and the average dilutes)
+    best_alternative: bool = True
+    joint_views: bool = True  # "show it again": judge both views together, not the last alone
+
+
+def camera_confusion_from(verdicts: Mapping[str, Iterable], alpha: float = 0.1
+                          ) -> dict[str, dict[str, float]]:
+    """The classifier's measured confusion, for ``FusionConfig.camera_confusion``.
+
+    ``verdicts``: label -> the top-k ``(label, probability)`` lists of its validation photos
+    (what the shipped model said about photos of that label). Returns label -> {top-1 label:
+    its smoothed share}, with "" the share of a top-1 never seen for that label (additive
+    smoothing ``alpha`` over every label measured). It describes the model, not one photo:
+    a model that calls a fifth of its oranges satsumas makes "satsumas" weak evidence against
+    an orange, however sure it sounds."""
+    if alpha <= 0:
+        raise ValueError(f"confusion smoothing alpha must be positive, got {alpha!r}")
+    n = max(1, len(verdicts))
+    out: dict[str, dict[str, float]] = {}
+    for label, rows in verdicts.items():
+        counts: dict[str, int] = {}
+        total = 0
+        for top in rows:
+            if not top:
+                continue
+            first = str(top[0][0])
+            counts[first] = counts.get(first, 0) + 1
+            total += 1
+        if not total:
+            continue
+        denom = total + alpha * n
+        row = {k: (c + alpha) / denom for k, c in counts.items()}
+        row[""] = alpha / denom
+        out[str(label)] = row
+    return out
 
 
 @dataclass
@@ -850,10 +894,24 @@ class Reconciler:
             return math.exp(-0.5 * ((grams - mean) / s) ** 2) / (_SQRT2PI * s) + 1e-12
 
         prior = self.cfg.vision_prior if prior is None else prior
-        ps = prior * probs.get(p.label, floor) * wlik(p)
+        conf = self.cfg.camera_confusion
+        top1 = top[0][0]
+        w = self.cfg.confusion_weight
+
+        def vlik(label: str, prob: float) -> float:
+            row = conf.get(label) if conf is not None else None
+            if row is None:
+                return prob
+            return (1.0 - w) * prob + w * row.get(top1, row.get("", 0.0))
+
+        ps = prior * vlik(p.label, probs.get(p.label, floor)) * wlik(p)
         alts = []
-        for label, prob in top:
-            if label == p.label or prob < self.cfg.vision_min_alt:
+        seen = [(label, prob) for label, prob in top if prob >= self.cfg.vision_min_alt]
+        if conf is not None:  # labels whose photos often come out as this top-1
+            seen += [(label, floor) for label, row in conf.items() if label not in probs
+                     and row.get(top1, 0.0) >= self.cfg.confusion_alt]
+        for label, prob in seen:
+            if label == p.label:
                 continue
             # only what would cost more is an alternative worth asking about: a look-alike
             # that is cheaper (or the same price) cannot undercharge
@@ -864,11 +922,22 @@ class Reconciler:
             else:
                 qs = [q for q in self.catalogue.by_label(label) if q.id != p.id]
             if qs:
-                alts.append(prob * max(wlik(q) for q in qs))
+                alts.append(vlik(label, prob) * max(wlik(q) for q in qs))
         if not alts:
             return 1.0
-        pa = (1.0 - prior) / len(alts) * sum(alts)
+        pa = (1.0 - prior) * (max(alts) if self.cfg.best_alternative else sum(alts) / len(alts))
         return ps / (ps + pa)
+
+    def _joint(self, post: float, earlier: float | None) -> float:
+        """The posterior of two views of the same item, each judged alone from the same prior
+        (their likelihood ratios multiply)."""
+        if earlier is None or not self.cfg.joint_views:
+            return post
+        prior = self.cfg.vision_prior
+        eps = 1e-9
+        odds = (post / max(eps, 1.0 - post)) * (earlier / max(eps, 1.0 - earlier)) \
+            / (prior / (1.0 - prior))
+        return odds / (1.0 + odds)
 
     def _camera_vetoes(self, p: Product, grams: float, top) -> bool:
         """A pending scan fits this weight only loosely (wide-tolerance produce sold each:
@@ -954,6 +1023,9 @@ class Reconciler:
                 pl = o.placement
                 first = pl.verdict[0][0] if pl.verdict else None
                 pl.views += 1
+                if post is not None and post >= self.cfg.vision_flag_below and pl.verdict:
+                    # the same item seen twice: both views are evidence, not only the last
+                    post = self._joint(post, self._posterior(ln.product, grams, pl.verdict))
                 if post is None or post >= self.cfg.vision_flag_below:
                     self._resolve(out, t, fid, "looks right on a second view", "cart")
                 elif ev.top and ev.top[0][0] != first and pl.views < 3:

@@ -98,7 +98,13 @@ def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | Non
     cal = calibrate_scale(prof, seed=seed) if scale == "model" else None
     sigma = cal["reading_sigma_g"] if cal else None
     factory, vision_info = vision_setup(store, vision)
-    runner = TripRunner(store, prof, vision_factory=factory, scale=scale,
+    config = None
+    if factory is not None and getattr(factory, "table", None):
+        from cart.fusion.reconciler import camera_confusion_from
+
+        # the fusion knows the model by its measured behaviour on the val photos
+        config = FusionConfig(camera_confusion=camera_confusion_from(factory.table))
+    runner = TripRunner(store, prof, config=config, vision_factory=factory, scale=scale,
                         scale_sigma_g=sigma)
     if scenario is not None:
         from cart.sim.scenario import load_scenario
@@ -121,6 +127,9 @@ def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | Non
     out.update(summarize(results, dt))
     out["vision"] = runner_vision_name(runner)
     out["vision_detail"] = vision_info
+    if config is not None:
+        out["fusion_camera"] = ("judged by the model's confusion measured on the same photos the "
+                                "trips draw from (in-sample; see docs/FUSION.md)")
     if cal:
         out["scale"] = "modelled settles, sigma measured on the simulated bridge in this run"
         out["scale_calibration"] = cal
@@ -175,7 +184,11 @@ def vision_setup(store, mode: str):
             labels_without_photos=sorted(labels - set(table)),
             modelled="whether the camera sees a placement (the profile's view rate); the "
                      "photos are shop photos, not a basket camera")
-        return (lambda seed: InferredVision(table, seed)), info
+        def factory(seed):
+            return InferredVision(table, seed)
+
+        factory.table = table
+        return factory, info
     return None, {"source": "modelled confusion (see docs/FUSION.md)"}
 
 
