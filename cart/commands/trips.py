@@ -22,6 +22,10 @@ def register_bench(sub) -> None:
     p.add_argument("--scenario", default=None, help="play this scenario file N times instead")
     p.add_argument("--vision", choices=("auto", "measured", "modelled"), default="auto")
     p.add_argument("--no-baseline", action="store_true", help="skip the camera-less baseline")
+    p.add_argument("--calibration", choices=("held-out", "in-sample"), default="held-out",
+                   help="photos the fusion's camera confusion is measured on: half of each "
+                        "class's photos with trips drawn from the other half (held-out), or "
+                        "the same photos the trips draw from (in-sample)")
     p.add_argument("--scale", choices=("model", "bridge"), default="model",
                    help="model: settles with the bridge's measured noise (fast); bridge: every "
                    "placement through the simulated bridge and the real pipeline (slow)")
@@ -60,7 +64,7 @@ def _bench(args) -> int:
     try:
         out = run_bench(store, trips=args.trips, seed=args.seed, profile=args.profile,
                         scenario=args.scenario, baseline=not args.no_baseline,
-                        vision=args.vision, scale=args.scale,
+                        vision=args.vision, scale=args.scale, calibration=args.calibration,
                         progress=lambda k: print(f"{k} trips", file=sys.stderr))
     except ScenarioError as exc:
         for problem in exc.problems:

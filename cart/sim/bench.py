@@ -90,7 +90,7 @@ def summarize(results: list[TripResult], seconds: float) -> dict:
 
 def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | None = None,
               baseline: bool = True, vision: str = "auto", scale: str = "model",
-              progress=None) -> dict:
+              calibration: str = "held-out", progress=None) -> dict:
     from cart.fusion.reconciler import FusionConfig
     from cart.sim.trips import calibrate_scale
 
@@ -98,14 +98,34 @@ def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | Non
     cal = calibrate_scale(prof, seed=seed) if scale == "model" else None
     sigma = cal["reading_sigma_g"] if cal else None
     factory, vision_info = vision_setup(store, vision)
-    config = None
+    # (config, camera) pairs; trip i is played by runner i % len(runners)
+    setups = [(None, factory)]
+    fusion_camera = None
     if factory is not None and getattr(factory, "table", None):
         from cart.fusion.reconciler import camera_confusion_from
 
-        # the fusion knows the model by its measured behaviour on the val photos
-        config = FusionConfig(camera_confusion=camera_confusion_from(factory.table))
-    runner = TripRunner(store, prof, config=config, vision_factory=factory, scale=scale,
-                        scale_sigma_g=sigma)
+        # The fusion knows the model by its measured behaviour on real photos. "held-out"
+        # (two-fold): the confusion is measured on one half of each class's photos and the
+        # trips draw from the other half, alternating which half, so no trip is judged on a
+        # photo the fusion was calibrated on; "in-sample": both from all photos.
+        if calibration == "held-out":
+            setups = []
+            for part in (0, 1):
+                measured, played = split_table(factory.table, part)
+                config = FusionConfig(camera_confusion=camera_confusion_from(measured))
+                setups.append((config, vision_factory_for(played)))
+            fusion_camera = ("judged by the model's confusion measured on half of each class's "
+                             "photos; trips draw from the other half (two-fold, held-out)")
+        elif calibration == "in-sample":
+            config = FusionConfig(camera_confusion=camera_confusion_from(factory.table))
+            setups = [(config, factory)]
+            fusion_camera = ("judged by the model's confusion measured on the same photos the "
+                             "trips draw from (in-sample; see docs/FUSION.md)")
+        else:
+            raise ValueError(f"calibration must be held-out or in-sample, not {calibration!r}")
+    runners = [TripRunner(store, prof, config=config, vision_factory=camera, scale=scale,
+                          scale_sigma_g=sigma) for config, camera in setups]
+    runner = runners[0]
     if scenario is not None:
         from cart.sim.scenario import load_scenario
 
@@ -117,7 +137,7 @@ def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | Non
     t0 = time.perf_counter()
     results = []
     for i, trip in enumerate(plan):
-        results.append(runner.run(_fresh(trip)))
+        results.append(runners[i % len(runners)].run(_fresh(trip)))
         if progress and (i + 1) % 100 == 0:
             progress(i + 1)
     dt = time.perf_counter() - t0
@@ -127,9 +147,8 @@ def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | Non
     out.update(summarize(results, dt))
     out["vision"] = runner_vision_name(runner)
     out["vision_detail"] = vision_info
-    if config is not None:
-        out["fusion_camera"] = ("judged by the model's confusion measured on the same photos the "
-                                "trips draw from (in-sample; see docs/FUSION.md)")
+    if fusion_camera is not None:
+        out["fusion_camera"] = fusion_camera
     if cal:
         out["scale"] = "modelled settles, sigma measured on the simulated bridge in this run"
         out["scale_calibration"] = cal
@@ -169,7 +188,7 @@ def vision_factory(store, mode: str):
 def vision_setup(store, mode: str):
     """``(factory or None, info dict)``: what the bench's camera is, for the JSON."""
     if mode in ("auto", "measured"):
-        from cart.sim.inferred_vision import InferredVision, VisionUnavailable, infer_table
+        from cart.sim.inferred_vision import VisionUnavailable, infer_table
 
         try:
             table, info = infer_table()
@@ -184,12 +203,28 @@ def vision_setup(store, mode: str):
             labels_without_photos=sorted(labels - set(table)),
             modelled="whether the camera sees a placement (the profile's view rate); the "
                      "photos are shop photos, not a basket camera")
-        def factory(seed):
-            return InferredVision(table, seed)
-
-        factory.table = table
-        return factory, info
+        return vision_factory_for(table), info
     return None, {"source": "modelled confusion (see docs/FUSION.md)"}
+
+
+def vision_factory_for(table):
+    """A camera for the trip runner drawing real verdicts from ``table`` (label -> top-k lists)."""
+    from cart.sim.inferred_vision import InferredVision
+
+    def factory(seed):
+        return InferredVision(table, seed)
+
+    factory.table = table
+    return factory
+
+
+def split_table(table, part: int = 0):
+    """``(measured, played)`` for fold ``part`` (0 or 1): every other photo's verdicts of each
+    label to calibrate on, the rest to play. A label with a single photo is played only (no
+    measured confusion for it)."""
+    measured = {k: v[part::2] for k, v in table.items() if len(v) >= 2}
+    played = {k: (v[1 - part::2] if len(v) >= 2 else v) for k, v in table.items()}
+    return measured, played
 
 
 def _products(store):

