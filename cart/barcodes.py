@@ -25,26 +25,19 @@ MAX_CODE_LEN = 512
 
 # Restricted-circulation layouts by country (GS1 member organisation rules). A store picks one
 # with ``[rcn] country = "se"`` or lists its own ``[[rcn.layout]]`` tables (docs/CATALOG.md).
+# GS1 Sweden: 20-22 price (2/1/0 decimals), 23-25 weight in kg (3/2/1 decimals), no price
+# check digit.
+_SWEDEN = (
+    RcnLayout("20", "price", "PPPPPPPPVVVV", 2),
+    RcnLayout("21", "price", "PPPPPPPPVVVV", 1),
+    RcnLayout("22", "price", "PPPPPPPPVVVV", 0),
+    RcnLayout("23", "weight", "PPPPPPPPVVVV", 3),
+    RcnLayout("24", "weight", "PPPPPPPPVVVV", 2),
+    RcnLayout("25", "weight", "PPPPPPPPVVVV", 1),
+)
 BUILTIN_RCN_LAYOUTS: dict[str, tuple[RcnLayout, ...]] = {
-    # GS1 Sweden: 20-22 price (2/1/0 decimals), 23-25 weight in kg (3/2/1 decimals), no
-    # price check digit.
-    "se": (
-        RcnLayout("20", "price", "PPPPPPPPVVVV", 2),
-        RcnLayout("21", "price", "PPPPPPPPVVVV", 1),
-        RcnLayout("22", "price", "PPPPPPPPVVVV", 0),
-        RcnLayout("23", "weight", "PPPPPPPPVVVV", 3),
-        RcnLayout("24", "weight", "PPPPPPPPVVVV", 2),
-        RcnLayout("25", "weight", "PPPPPPPPVVVV", 1),
-    ),
-    # Norway follows the Swedish layout.
-    "no": (
-        RcnLayout("20", "price", "PPPPPPPPVVVV", 2),
-        RcnLayout("21", "price", "PPPPPPPPVVVV", 1),
-        RcnLayout("22", "price", "PPPPPPPPVVVV", 0),
-        RcnLayout("23", "weight", "PPPPPPPPVVVV", 3),
-        RcnLayout("24", "weight", "PPPPPPPPVVVV", 2),
-        RcnLayout("25", "weight", "PPPPPPPPVVVV", 1),
-    ),
+    "se": _SWEDEN,
+    "no": _SWEDEN,  # Norway follows the Swedish layout.
     # GS1 UK: prefix 20, 5-digit item, price check digit, 4-digit price in pence.
     "gb": (RcnLayout("20", "price", "PPPPPPPCVVVV", 2),),
     # GS1 Germany: price 22-23, count 25-26, weight 28-29, each with a price check digit.
