@@ -96,9 +96,8 @@ class ProduceScreen(ModalScreen[str | None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         query = event.value.strip()
         self._shown = tuple(self._search(query, 8)) if query else self._suggestions
-        found = self.query("#results").results(OptionList)
-        results = next(found, None)
-        if results is None:  # the screen is still mounting or already closing
+        results = self._results()
+        if results is None:
             return
         results.clear_options()
         results.add_options([choice_option(i, c) for i, c in enumerate(self._shown, 1)])
@@ -107,25 +106,33 @@ class ProduceScreen(ModalScreen[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        results = self.query_one("#results", OptionList)
+        results = self._results()
+        if results is None:
+            return
         if self._shown:
             index = results.highlighted or 0
             self.dismiss(self._shown[index].key)
         else:
             self.notify("No product matches", severity="warning")
 
+    def _results(self) -> OptionList | None:
+        """The result list, or None while the screen is still mounting or already closing (the
+        question it answers can be replaced at any moment by the cart)."""
+        return next(self.query("#results").results(OptionList), None)
+
     def on_mount(self) -> None:
-        if self._suggestions:
-            results = self.query_one("#results", OptionList)
+        results = self._results()
+        if self._suggestions and results is not None:
             results.highlighted = 0
             results.focus()
         else:
-            self.query_one("#query", Input).focus()
+            for query in self.query("#query").results(Input):
+                query.focus()
 
     def on_key(self, event) -> None:
         """With the suggestions focused, 1–3 choose one; any other character starts a search."""
-        query = self.query_one("#query", Input)
-        if query.has_focus or not event.is_printable or not event.character:
+        query = next(self.query("#query").results(Input), None)
+        if query is None or query.has_focus or not event.is_printable or not event.character:
             return
         if event.character in "123" and int(event.character) <= len(self._shown):
             event.stop()
@@ -138,7 +145,9 @@ class ProduceScreen(ModalScreen[str | None]):
             query.insert_text_at_cursor(event.character)
 
     def action_focus_list(self) -> None:
-        self.query_one("#results", OptionList).focus()
+        results = self._results()
+        if results is not None:
+            results.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -417,8 +417,13 @@ async def test_demo_camera_shows_the_placed_items_photo_to_the_classifier(photos
             assert camera.shown and camera.shown[-1].split("/")[-2] == item.label
             verdict = next(e for e in seen if isinstance(e, VisionVerdict))
             assert len(verdict.top) == 5 and verdict.source == "camera:basket"
-            status = next(d for d in app.view.devices if d.name == "classifier")
-            assert status.state == "connected" and dict(status.counters)["verdicts"] >= 1
+            # the worker posts its status after the verdict: wait for it to reach the screen
+
+            def classifier_status():
+                return next(d for d in app.view.devices if d.name == "classifier")
+
+            await until(pilot, lambda: dict(classifier_status().counters).get("verdicts", 0) >= 1)
+            assert classifier_status().state == "connected"
     finally:
         runtime.close()
 
