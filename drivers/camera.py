@@ -32,9 +32,9 @@ from typing import Any, Self
 import cv2
 import numpy as np
 
-from cart.clock import Clock, MonotonicClock, SystemClock
-from cart.events import DeviceStatus, Scan
-from cart.profile import named_tables, reject_unknown_keys
+from cart.common.clock import Clock, MonotonicClock, SystemClock
+from cart.common.events import DeviceStatus, Scan
+from cart.common.profile import named_tables, reject_unknown_keys
 from drivers.decode import RETAIL, Decoder
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ to the true read) are a conflict: both are re-read in the ``up2`` pass and only 
 confirms is kept; if none is confirmed, neither is returned. The cart never guesses.
 
 Text is kept as read (``TextMode.Plain``: GS1 DataBar as plain digits, AI 01 first); the AIM
-symbology identifier comes separately. Interpretation is ``cart.barcodes``' business.
+symbology identifier comes separately. Interpretation is ``cart.store.barcodes``' business.
 """
 
 from __future__ import annotations

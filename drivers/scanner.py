@@ -3,7 +3,7 @@
 A hand-held or presentation scanner in "USB serial" (CDC-ACM) mode sends one line per read:
 ``[prefix][AIM id]code[suffix]<terminator>``. The driver opens a URL with
 ``serial.serial_for_url`` (``/dev/ttyACM0`` on the cart, ``simscanner://NAME`` or a pty in tests),
-checks every byte and emits :class:`cart.events.Scan` with the text exactly as read, the AIM
+checks every byte and emits :class:`cart.common.events.Scan` with the text exactly as read, the AIM
 symbology identifier split off into ``symbology``. What the code *means* (GTIN check digits, GS1
 application identifiers, prices) is not decided here.
 
@@ -29,9 +29,9 @@ from typing import Any, Self
 
 import serial
 
-from cart.clock import Clock, SystemClock
-from cart.events import DeviceStatus, Scan
-from cart.profile import named_tables, reject_unknown_keys
+from cart.common.clock import Clock, SystemClock
+from cart.common.events import DeviceStatus, Scan
+from cart.common.profile import named_tables, reject_unknown_keys
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ def register(sub) -> None:
     m = sub.add_parser("model", help="classifier model tools")
     msub = m.add_subparsers(dest="model_command", metavar="ACTION")
     t = msub.add_parser("train", help="retrain the classifier (needs the 'train' extra)",
-                        description="Same as python -m models.train.")
-    from models.train_args import add_arguments
+                        description="Same as python -m models.training.train.")
+    from models.training.train_args import add_arguments
 
     add_arguments(t)
     t.set_defaults(func=_train)
@@ -76,7 +76,7 @@ def _classify(args) -> int:
 
 
 def _train(args) -> int:
-    from models.train import run
+    from models.training.train import run
 
     return run(args)
 
@@ -92,7 +92,7 @@ def _data_root(arg: Path | None) -> Path:
 
 
 def _bench(args) -> int:
-    from models.bench import run_bench
+    from cart.bench.classify import run_bench
 
     data = _data_root(args.data)
     if not (data / "val.txt").is_file():

@@ -42,7 +42,7 @@ def register_bench(sub) -> None:
 
 
 def _catalog_check(args) -> int:
-    from cart.catalog import CatalogError, load_store
+    from cart.store.catalog import CatalogError, load_store
 
     try:
         store = load_store(args.file)
@@ -59,9 +59,9 @@ def _catalog_check(args) -> int:
 
 
 def _barcode(args) -> int:
-    from cart.barcodes import lookup, printable
-    from cart.catalog import DEMO_STORE, CatalogError, load_store
-    from cart.clock import SystemClock
+    from cart.store.barcodes import lookup, printable
+    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.common.clock import SystemClock
 
     try:
         store = load_store(args.store or DEMO_STORE)
@@ -106,7 +106,7 @@ def _barcode(args) -> int:
         extra = f", age {p.age_min}+" if p.age_min else ""
         print(f"product: {p.id}: {printable(p.name)} — {fmt(p.price)}{unit}{extra}")
         if p.by_weight and it.weight_g is not None and it.price is None:
-            from cart.pricing import weight_amount
+            from cart.pricing.engine import weight_amount
 
             print(f"amount:  {fmt(weight_amount(p.price, it.weight_g))}")
     if m.coupon is not None:
@@ -118,8 +118,8 @@ def _barcode(args) -> int:
 
 
 def _receipt(args) -> int:
-    from cart.journal import Journal, JournalError, default_journal_path
-    from cart.receipt import render_text
+    from cart.basket.journal import Journal, JournalError, default_journal_path
+    from cart.basket.receipt import render_text
 
     path = args.journal or default_journal_path()
     import os
@@ -158,11 +158,11 @@ def _bench(args) -> int:
     import tempfile
     import time
 
-    from cart.basket import Basket, OpenSession
-    from cart.catalog import load_store
-    from cart.eventgen import event_stream
-    from cart.journal import Journal
-    from cart.session import CartSession
+    from cart.basket.fold import Basket, OpenSession
+    from cart.store.catalog import load_store
+    from cart.sim.eventgen import event_stream
+    from cart.basket.journal import Journal
+    from cart.basket.session import CartSession
 
     store = load_store()
     n = max(100, args.events)
@@ -189,7 +189,7 @@ def _bench(args) -> int:
     def snapshot_cost(lines: int = 200) -> float:
         b = Basket(store, "big")
         b.apply(OpenSession(t0, store=store.config.id, catalog_digest=store.digest))
-        from cart.basket import AddLine, SetQuantity
+        from cart.basket.fold import AddLine, SetQuantity
 
         each = [p for p in store.catalog.products if not p.by_weight]
         for i in range(lines):

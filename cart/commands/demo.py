@@ -47,12 +47,12 @@ def run_screen(args) -> int:
     from cart.commands.ui import screen_settings
 
     screen_settings()
-    from cart.catalog import DEMO_STORE, CatalogError, load_store
-    from cart.journal import JournalError, default_journal_path
+    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.basket.journal import JournalError, default_journal_path
     from cart.ui.app import DemoApp
-    from cart.ui.demo import DemoWorld, demo_clock, demo_vision
-    from cart.ui.stack import build_runtime, fresh_trip
-    from cart.ui.vision import attach
+    from cart.sim.demo import DemoWorld, demo_clock, demo_vision
+    from cart.app.stack import build_runtime, fresh_trip
+    from cart.app.vision import attach
 
     logging.basicConfig(filename="var/demo.log" if _var() else None, level=logging.WARNING)
     try:
@@ -116,8 +116,8 @@ SCRIPT: tuple[tuple[str, str], ...] = (
 
 
 def run_script(args) -> int:
-    from cart.barcodes import lookup, printable
-    from cart.basket import (
+    from cart.store.barcodes import lookup, printable
+    from cart.basket.fold import (
             ApplyCoupon,
         BasketError,
         CheckOut,
@@ -126,10 +126,10 @@ def run_script(args) -> int:
         SetLoyalty,
         WeighProduce,
     )
-    from cart.catalog import DEMO_STORE, CatalogError, load_store
-    from cart.clock import ManualClock
-    from cart.journal import Journal, JournalError, default_journal_path
-    from cart.receipt import render_text
+    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.common.clock import ManualClock
+    from cart.basket.journal import Journal, JournalError, default_journal_path
+    from cart.basket.receipt import render_text
 
     try:
         store = load_store(args.store or DEMO_STORE)
@@ -144,7 +144,7 @@ def run_script(args) -> int:
     except JournalError as exc:
         print(exc, file=sys.stderr)
         return 1
-    from cart.session import CartSession
+    from cart.basket.session import CartSession
 
     with journal:
         cart = CartSession.start(journal, store, clock.now_ms())

@@ -11,8 +11,8 @@ def _guard(fn):
     def run(args) -> int:
         import sys
 
-        from drivers.loadcell import CalibrationError, NotCalibrated
-        from drivers.scale import ConfigError
+        from drivers.scale.loadcell import CalibrationError, NotCalibrated
+        from drivers.scale.driver import ConfigError
 
         try:
             return fn(args)
@@ -61,7 +61,7 @@ def register_bench(sub) -> None:
 def _bench(args) -> int:
     import json
 
-    from cart.sim.scale_bench import run_bench
+    from cart.bench.scale import run_bench
 
     res = run_bench(args.placements, args.seed, args.profile, args.push_minutes)
     print(json.dumps(res))
@@ -70,7 +70,7 @@ def _bench(args) -> int:
 
 def _open(args):
     import cart.sim.scale  # noqa: F401 - registers scalesim://
-    from drivers.scale import ScaleConfig, ScaleDriver
+    from drivers.scale.driver import ScaleConfig, ScaleDriver
 
     cfg = ScaleConfig.from_profile(args.profile)
     return cfg, ScaleDriver(args.url or cfg.port, cfg)
@@ -148,7 +148,7 @@ POSITIONS = {"centre": ["centre"],
 def _save(args, cfg, cal) -> None:
     from dataclasses import replace
 
-    from drivers.scale import save_profile
+    from drivers.scale.driver import save_profile
 
     save_profile(args.profile, replace(cfg, calibration=cal))
     print(f"saved [scale] calibration to {args.profile}")

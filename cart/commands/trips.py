@@ -34,7 +34,7 @@ def register_bench(sub) -> None:
 
 
 def _load_store(path):
-    from cart.catalog import CatalogError, load_store
+    from cart.store.catalog import CatalogError, load_store
 
     try:
         return load_store(path) if path else load_store()
@@ -59,7 +59,7 @@ def _bench(args) -> int:
     store = _load_store(args.store)
     if store is None:
         return 2
-    from cart.sim.bench import run_bench
+    from cart.bench.trips import run_bench
 
     try:
         out = run_bench(store, trips=args.trips, seed=args.seed, profile=args.profile,
@@ -81,7 +81,7 @@ def _trip(args) -> int:
     import json
     import sys
 
-    from cart.barcodes import printable
+    from cart.store.barcodes import printable
     from cart.sim.scenario import ScenarioError, load_scenario
     from cart.sim.shopper import PROFILES
     from cart.sim.trips import T0, TripRunner
@@ -97,7 +97,7 @@ def _trip(args) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
-    from cart.sim.bench import vision_factory
+    from cart.bench.trips import vision_factory
     from cart.sim.inferred_vision import VisionUnavailable
     from cart.sim.scenario import check_expectations
     from cart.sim.trips import scenario_vision

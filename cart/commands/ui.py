@@ -44,7 +44,7 @@ def screen_settings() -> None:
 
 def _run(args) -> int:
     screen_settings()
-    from cart.ui.hardware import ProfileError, run_profile
+    from cart.app.hardware import ProfileError, run_profile
 
     try:
         return run_profile(
@@ -63,7 +63,7 @@ def _bench(args) -> int:
     import json
 
     screen_settings()
-    from cart.ui.bench import run, ui_stack
+    from cart.bench.ui import run, ui_stack
 
     result = run(
         lambda: ui_stack(args.lines, classifier=not args.no_classifier),

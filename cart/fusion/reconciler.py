@@ -1,7 +1,7 @@
 """The reconciler: scans, settled weights, camera verdicts and screen actions in, basket changes
 and alerts out.
 
-Pure and deterministic: ``handle(x)`` takes one timestamped input (a ``cart.events`` device
+Pure and deterministic: ``handle(x)`` takes one timestamped input (a ``cart.common.events`` device
 event or a ``cart.fusion.actions`` action), in time order, and returns the effects (see
 ``cart.fusion.alerts``) for the basket, the journal and the screen. It never reads a clock and
 never does I/O; feeding the same inputs again gives the same effects, so a session is replayed
@@ -32,7 +32,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from cart.events import DeviceStatus, Scan, VisionVerdict, WeightMoving, WeightSettled
+from cart.common.events import DeviceStatus, Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.fusion import actions as A
 from cart.fusion.alerts import (
     KINDS,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from cart import events as E
+from cart.common import events as E
 from cart.fusion import actions as A
 from cart.fusion.alerts import (
     Audit,
@@ -91,14 +91,14 @@ class FusionSession:
 
     @classmethod
     def start(cls, journal, store, t_ms: int, **kw) -> FusionSession:
-        from cart.session import CartSession
+        from cart.basket.session import CartSession
 
         return cls(CartSession.start(journal, store, t_ms), **kw)
 
     @classmethod
     def recover(cls, journal, store, **kw) -> FusionSession | None:
         """Rebuild the unfinished session: the basket from core rows, fusion from its inputs."""
-        from cart.session import CartSession
+        from cart.basket.session import CartSession
 
         inputs: list[dict] = []
 
@@ -127,7 +127,7 @@ class FusionSession:
         if isinstance(x, E.Scan):
             coupon = self.products.coupon(x.code)
             if coupon is not None:
-                from cart.basket import ApplyCoupon
+                from cart.basket.fold import ApplyCoupon
 
                 self.cart.apply(ApplyCoupon(t_ms=x.t_ms, code=x.code),
                                 extra=[(x.t_ms, "fusion.input", encode_input(x))])
@@ -153,7 +153,7 @@ class FusionSession:
         return effects
 
     def _commit(self, t_ms: int, effects: list[Effect], extra: list) -> None:
-        from cart import basket as B
+        from cart.basket import fold as B
 
         evs = []
         for e in effects:

@@ -1,7 +1,7 @@
 """The core store seen through fusion's small product interface.
 
 ``StoreProducts(store)`` implements ``cart.fusion.products.ProductSource`` on a
-``cart.catalog.Store``: codes are interpreted by ``cart.barcodes.lookup`` (EAN/UPC, GS1, in-store
+``cart.store.catalog.Store``: codes are interpreted by ``cart.store.barcodes.lookup`` (EAN/UPC, GS1, in-store
 weight and price labels, PLUs), so fusion never parses a barcode itself. Coarse classifier labels
 come from ``models/labels.csv`` when it is there.
 """
@@ -64,7 +64,7 @@ class StoreProducts:
     def lookup(self, code: str) -> Lookup | None:
         if code in self._cache:
             return self._cache[code]
-        from cart.barcodes import lookup
+        from cart.store.barcodes import lookup
 
         m = lookup(self.store, code)
         found = None
@@ -80,7 +80,7 @@ class StoreProducts:
     def coupon(self, code: str):
         if code in self._coupons:
             return self._coupons[code]
-        from cart.barcodes import lookup
+        from cart.store.barcodes import lookup
 
         m = lookup(self.store, code)
         c = m.coupon if m.ok else None

@@ -1,5 +1,5 @@
 """Simulated scale: a physical model of the basket on four load cells, and a simulated bridge
-that speaks the real wire protocol (drivers/scale_protocol.py, hardware/scale-bridge/PROTOCOL.md).
+that speaks the real wire protocol (drivers/scale/protocol.py, hardware/scale-bridge/PROTOCOL.md).
 
 Figures and their sources are in docs/SCALE.md. Everything runs in simulated time: the model
 generates samples in numpy blocks for any time span asked for, and is cheap to fast-forward
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import serial
 
-from drivers import scale_protocol as sp
+from drivers.scale import protocol as sp
 
 if "cart.sim" not in serial.protocol_handler_packages:
     serial.protocol_handler_packages.append("cart.sim")  # scalesim:// (protocol_scalesim.py)
@@ -705,9 +705,9 @@ class SimScale:
     def __init__(self, seed: int = 0, profile: str = "typical", clock=None, *,
                  config: ScaleSimConfig | None = None, calibrate: str = "factory",
                  block_ms: int = 5000, scale_config=None, pushes: str = "full") -> None:
-        from cart.clock import ManualClock
-        from drivers.loadcell import Calibration
-        from drivers.scale import ScaleConfig, ScaleCore
+        from cart.common.clock import ManualClock
+        from drivers.scale.loadcell import Calibration
+        from drivers.scale.driver import ScaleConfig, ScaleCore
 
         self.clock = clock or ManualClock()
         self.cfg = config or config_for(profile)
@@ -829,7 +829,7 @@ class SimScale:
         """The middle of a push, fast: the detector is told the platform moves (as it would
         see), the bridge and the model jump without ringing, the push's last second runs in
         full so the settle after it is the real pipeline's."""
-        from cart.events import WeightMoving
+        from cart.common.events import WeightMoving
 
         det = self.core.pipeline.detector
         events = []

@@ -20,7 +20,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from cart.events import Scan, VisionVerdict, WeightMoving, WeightSettled
+from cart.common.events import Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.fusion import actions as A
 from cart.fusion.alerts import CheckedOut, FlagRaised, FlagResolved, LineAdded, LineRemoved
 from cart.fusion.products import Product
@@ -106,7 +106,7 @@ class BridgeScale:
     placement, so the bench uses it with ``--scale bridge`` (or to calibrate the model)."""
 
     def __init__(self, profile: Profile, seed: int, t0_ms: int = T0) -> None:
-        from cart.clock import ManualClock
+        from cart.common.clock import ManualClock
         from cart.sim.scale import SimScale
 
         self.clock = ManualClock(t0_ms)
@@ -330,7 +330,7 @@ class TripRunner:
 class _Play:
     def __init__(self, runner: TripRunner, trip: Trip) -> None:
         from cart.fusion.session import FusionSession
-        from cart.journal import Journal
+        from cart.basket.journal import Journal
 
         self.r, self.trip = runner, trip
         vision = runner.vision_factory(trip.seed) if runner.vision_factory else None
@@ -696,7 +696,7 @@ class _Play:
     # -- scoring ----------------------------------------------------------------------------
 
     def score(self) -> TripResult:
-        from cart.basket import AddLine, Basket, OpenSession, WeighProduce
+        from cart.basket.fold import AddLine, Basket, OpenSession, WeighProduce
 
         cat = self.r.products
         trip = self.trip

@@ -1,5 +1,5 @@
 """The cart's screen: a Textual app that renders immutable snapshots of the basket.
 
-``cart.ui.view`` (the snapshot the screen shows) and ``cart.ui.actions`` (what the shopper or
+``cart.app.view`` (the snapshot the screen shows) and ``cart.app.actions`` (what the shopper or
 staff asks for) are plain data and import nothing heavy; ``cart.ui.app`` imports Textual.
 """

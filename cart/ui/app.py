@@ -1,8 +1,8 @@
 """The cart's Textual app.
 
-The app renders :class:`~cart.ui.view.CartView` snapshots handed to it by a backend (the
+The app renders :class:`~cart.app.view.CartView` snapshots handed to it by a backend (the
 runtime) from any thread, through :meth:`CartApp.show_view`, which is thread-safe and never
-blocks. Keys become :mod:`cart.ui.actions` submitted to the backend; the basket changes only when
+blocks. Keys become :mod:`cart.app.actions` submitted to the backend; the basket changes only when
 the next snapshot arrives. The app never touches a device, the journal or the core.
 """
 
@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.theme import Theme
 from textual.widgets import Footer, Label
 
-from cart.ui import actions
+from cart.app import actions
 from cart.ui.literal import literal
 from cart.ui.screens import (
     CheckoutScreen,
@@ -28,7 +28,7 @@ from cart.ui.screens import (
     ProduceScreen,
     StaffScreen,
 )
-from cart.ui.view import ANSWER_KEYS, CartView, Choice
+from cart.app.view import ANSWER_KEYS, CartView, Choice
 from cart.ui.widgets import (
     AlertBanner,
     BasketHeader,

@@ -15,7 +15,7 @@ from textual.widgets.option_list import Option
 
 from cart.ui.literal import literal
 from cart.ui.qr import qr_text
-from cart.ui.view import Choice, Receipt
+from cart.app.view import Choice, Receipt
 
 
 def choice_option(index: int, choice: Choice) -> Option:

@@ -1,4 +1,4 @@
-"""The screen's widgets. Each renders one part of a :class:`~cart.ui.view.CartView`.
+"""The screen's widgets. Each renders one part of a :class:`~cart.app.view.CartView`.
 
 All text that came from a device or a catalogue goes through :func:`cart.ui.literal.literal`.
 Widgets only render; they never change the basket.
@@ -20,7 +20,7 @@ from textual.strip import Strip
 from textual.widgets import Digits, Static
 
 from cart.ui.literal import literal, visible
-from cart.ui.view import AlertView, CartView, DeviceView, LineView, Money, ScaleView, format_grams
+from cart.app.view import AlertView, CartView, DeviceView, LineView, Money, ScaleView, format_grams
 
 ALERT_ICONS = {
     "place": "⬇",

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from drivers import scale_protocol as sp
+from drivers.scale import protocol as sp
 
 V = []
 

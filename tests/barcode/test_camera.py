@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from cart.clock import ManualClock
-from cart.events import DeviceStatus, Scan
+from cart.common.clock import ManualClock
+from cart.common.events import DeviceStatus, Scan
 from cart.sim.camera import HARD, CameraSim, Conditions
 from drivers.camera import Camera, CameraConfig, CameraConfigError, CameraReader, FrameSource
 

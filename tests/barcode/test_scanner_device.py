@@ -13,8 +13,8 @@ import serial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cart.clock import ManualClock
-from cart.events import DeviceStatus, Scan
+from cart.common.clock import ManualClock
+from cart.common.events import DeviceStatus, Scan
 from cart.sim.scanner import ScannerSim, SimScannerConfig
 from drivers.scanner import Scanner, ScannerClosedError, ScannerConfig
 

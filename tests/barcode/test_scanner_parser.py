@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cart.events import Scan
+from cart.common.events import Scan
 from cart.sim.scanner import ScannerSim, SimScannerConfig
 from drivers.scanner import (
     DuplicateFilter,

@@ -25,7 +25,7 @@ def classifier():
 
 @pytest.fixture(scope="session")
 def hierarchy():
-    from cart.vision import Hierarchy
+    from cart.fusion.vision import Hierarchy
 
     return Hierarchy.load()
 
@@ -33,6 +33,6 @@ def hierarchy():
 @pytest.fixture(scope="session")
 def val_subset(grocery: Path) -> list[tuple[Path, str]]:
     """A fixed subset of the val split: every third photo (99 of 296)."""
-    from models.bench import read_val
+    from cart.bench.classify import read_val
 
     return read_val(grocery)[::3]

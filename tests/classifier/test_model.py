@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.bench import scores
+from cart.bench.classify import scores
 from models.preprocess import prepare_file
 from models.runtime import DEFAULT_MODEL, FLOAT_MODEL, Classifier, load_labels
 

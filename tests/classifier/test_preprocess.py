@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models import preprocess
-from models.dataset import augment, eval_view, read_split
+from models.training.dataset import augment, eval_view, read_split
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 

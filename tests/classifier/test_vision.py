@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cart.events import VisionVerdict
-from cart.vision import (
+from cart.common.events import VisionVerdict
+from cart.fusion.vision import (
     CONFIRM,
     MISMATCH,
     UNSURE,
@@ -140,7 +140,7 @@ def test_profile_section_is_read_and_validated():
     import tomllib
     from pathlib import Path
 
-    from cart.vision import ClassifierSettings
+    from cart.fusion.vision import ClassifierSettings
 
     root = Path(__file__).resolve().parents[2]
     profile = tomllib.loads((root / "hardware/profiles/cart-v1.toml").read_text())
@@ -155,7 +155,7 @@ def test_profile_section_is_read_and_validated():
 
 
 def test_demo_catalogue_labels_are_classes_the_model_knows(hierarchy):
-    from cart.catalog import load_store
+    from cart.store.catalog import load_store
 
     catalog = load_store().catalog
     assert catalog.labels, "the demo store should label its produce"
@@ -163,7 +163,7 @@ def test_demo_catalogue_labels_are_classes_the_model_knows(hierarchy):
 
 
 def test_suggest_from_the_real_catalogue(classifier, hierarchy, grocery):
-    from cart.catalog import load_store
+    from cart.store.catalog import load_store
 
     catalog = load_store().catalog
     top = classifier.classify_file(grocery / "val/Fruit/Banana/Banana_003.jpg", k=5)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from cart.catalog import load_store
-from cart.eventgen import event_stream
-from cart.journal import Journal
-from cart.session import CartSession
+from cart.store.catalog import load_store
+from cart.sim.eventgen import event_stream
+from cart.basket.journal import Journal
+from cart.basket.session import CartSession
 
 T0 = 1_767_225_600_000
 

@@ -10,8 +10,8 @@ from biip.checksums import gs1_price_weight_check_digit, gs1_standard_check_digi
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cart.barcodes import interpret, lookup, match, printable
-from cart.catalog import load_store
+from cart.store.barcodes import interpret, lookup, match, printable
+from cart.store.catalog import load_store
 from tests.core.conftest import T0
 
 MILK = "7310000100147"  # arla-standard-milk in the demo store
@@ -202,7 +202,7 @@ def test_cli_barcode_prints_product_price_and_weight():
 
 
 def test_scan_to_basket_event(store):
-    from cart.basket import AddLine, ApplyCoupon
+    from cart.basket.fold import AddLine, ApplyCoupon
 
     ev = lookup(store, with_check("231001000450")).to_event(T0, "L1")
     assert ev == AddLine(T0, line="L1", product="prast-cheese", grams=450,

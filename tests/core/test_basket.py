@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cart.basket import (
+from cart.basket.fold import (
     AddLine,
     ApplyCoupon,
     Basket,
@@ -26,9 +26,9 @@ from cart.basket import (
     WeighProduce,
     event_from_row,
 )
-from cart.eventgen import event_stream
-from cart.journal import Journal, JournalError
-from cart.session import CartSession, RecoveryError, replay
+from cart.sim.eventgen import event_stream
+from cart.basket.journal import Journal, JournalError
+from cart.basket.session import CartSession, RecoveryError, replay
 from tests.core.conftest import T0
 
 
@@ -235,7 +235,7 @@ def test_check_out_stores_the_receipt_and_closes(store, tmp_path):
 
 
 def test_a_session_keeps_its_prices_when_the_catalogue_changes(store, make_store, tmp_path):
-    from cart.catalog import load_store
+    from cart.store.catalog import load_store
 
     path = tmp_path / "j.sqlite"
     with Journal(path) as j:

@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from cart.basket import AddLine
-from cart.journal import Journal, JournalError
+from cart.basket.fold import AddLine
+from cart.basket.journal import Journal, JournalError
 from tests.core.conftest import T0
 
 

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cart.basket import Basket, OpenSession
-from cart.catalog import load_store
-from cart.eventgen import event_stream
-from cart.pricing import (
+from cart.basket.fold import Basket, OpenSession
+from cart.store.catalog import load_store
+from cart.sim.eventgen import event_stream
+from cart.pricing.engine import (
     LineInput,
     allocate,
     allocate_latest,

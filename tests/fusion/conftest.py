@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from cart.events import VisionVerdict
+from cart.common.events import VisionVerdict
 from cart.fusion import actions as A
 from cart.fusion.alerts import FlagRaised
 
@@ -16,7 +16,7 @@ T0 = 1_767_225_600_000
 
 @pytest.fixture(scope="session")
 def store():
-    from cart.catalog import load_store
+    from cart.store.catalog import load_store
 
     return load_store()
 
@@ -25,7 +25,7 @@ class DeviceCart:
     def __init__(self, store, *, profile: str = "clean", seed: int = 1, journal=None,
                  config=None) -> None:
         from cart.fusion.session import FusionSession
-        from cart.journal import Journal
+        from cart.basket.journal import Journal
         from cart.sim.scanner import ScannerSim
         from cart.sim.shopper import PROFILES
         from cart.sim.trips import BridgeScale

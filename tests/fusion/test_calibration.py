@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from cart.events import VisionVerdict, WeightMoving, WeightSettled
+from cart.common.events import VisionVerdict, WeightMoving, WeightSettled
 from cart.fusion import actions as A
 from cart.fusion.alerts import FlagRaised, FlagResolved
 from cart.fusion.products import Product, SimpleCatalogue
@@ -117,7 +117,7 @@ def test_a_reshown_item_is_judged_on_both_views():
 
 
 def test_held_out_folds_never_judge_a_photo_they_were_measured_on():
-    from cart.sim.bench import split_table
+    from cart.bench.trips import split_table
 
     table = {
         "Orange": [[("Orange", 0.9)], [("Satsumas", 0.6)], [("Orange", 0.7)], [("Galia", 0.4)]],

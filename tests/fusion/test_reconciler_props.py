@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cart.events import Scan, VisionVerdict, WeightMoving, WeightSettled
+from cart.common.events import Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.fusion import actions as A
 from cart.fusion.alerts import CheckedOut
 from cart.fusion.products import Product, SimpleCatalogue

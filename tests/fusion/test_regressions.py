@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from cart.events import Scan, VisionVerdict, WeightMoving, WeightSettled
+from cart.common.events import Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.fusion import actions as A
 from cart.fusion.alerts import FlagRaised, LineAdded, LineRemoved
 from cart.fusion.products import Product, SimpleCatalogue

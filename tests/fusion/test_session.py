@@ -23,7 +23,7 @@ def _shop(cart):
 
 
 def test_recovery_rebuilds_basket_and_questions(tmp_path, store):
-    from cart.journal import Journal
+    from cart.basket.journal import Journal
 
     path = tmp_path / "journal.sqlite"
     j = Journal(path)
@@ -96,7 +96,7 @@ def test_staff_session_times_out(store):
 
 
 def test_inputs_round_trip_through_json():
-    from cart.events import Scan, VisionVerdict, WeightSettled
+    from cart.common.events import Scan, VisionVerdict, WeightSettled
 
     for x in (Scan(5, "4011", "]E0", "scanner:a"), WeightSettled(6, 12.5, 1.0, 300, 0.4),
               VisionVerdict(7, (("Banana", 0.9), ("Lemon", 0.05))),
@@ -107,7 +107,7 @@ def test_inputs_round_trip_through_json():
 def test_recovery_after_a_light_change_held_a_moment(tmp_path, store):
     # a light unseen change is held, explained when time passes (no input at all), and the
     # restarted cart reaches the same basket and questions from the journal
-    from cart.journal import Journal
+    from cart.basket.journal import Journal
 
     path = tmp_path / "journal.sqlite"
     j = Journal(path)

@@ -4,11 +4,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cart.clock import ManualClock
-from cart.events import DeviceStatus, WeightMoving, WeightSettled
+from cart.common.clock import ManualClock
+from cart.common.events import DeviceStatus, WeightMoving, WeightSettled
 from cart.sim.scale import SimScale
-from drivers import scale_protocol as sp
-from drivers.scale import ScaleConfig, ScaleCore
+from drivers.scale import protocol as sp
+from drivers.scale.driver import ScaleConfig, ScaleCore
 
 
 def test_commands_retry_with_doubling_backoff_then_fail():

@@ -1,4 +1,4 @@
-from drivers import scale_protocol as sp
+from drivers.scale import protocol as sp
 
 
 def _bridge(fw, values=4):

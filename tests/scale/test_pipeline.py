@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from cart.events import WeightMoving, WeightSettled
-from drivers.loadcell import Calibration, CalibrationError, LoadCells, NotCalibrated
-from drivers.scale_filters import MedianFilter, MovingAverage, StabilityConfig, StabilityDetector
+from cart.common.events import WeightMoving, WeightSettled
+from drivers.scale.loadcell import Calibration, CalibrationError, LoadCells, NotCalibrated
+from drivers.scale.filters import MedianFilter, MovingAverage, StabilityConfig, StabilityDetector
 
 
 def test_no_grams_until_calibrated():

@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers import scale_protocol as sp
+from drivers.scale import protocol as sp
 
 VECTORS = json.loads((Path(__file__).resolve().parents[2] / "hardware" / "scale-bridge"
                       / "vectors.json").read_text())

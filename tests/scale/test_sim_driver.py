@@ -10,10 +10,10 @@ import pytest
 import serial
 
 import cart.sim.scale  # noqa: F401 - registers scalesim://
-from cart.events import DeviceStatus, WeightSettled
+from cart.common.events import DeviceStatus, WeightSettled
 from cart.sim.scale import BasketModel, SimBridge, SimScale, config_for
-from drivers import scale_protocol as sp
-from drivers.scale import ConfigError, ScaleConfig, ScaleDriver, save_profile
+from drivers.scale import protocol as sp
+from drivers.scale.driver import ConfigError, ScaleConfig, ScaleDriver, save_profile
 
 
 def _settled(events):
@@ -91,7 +91,7 @@ def _wait(q, pred, timeout):
 
 
 def _calibrated(model):
-    from drivers.loadcell import Calibration
+    from drivers.scale.loadcell import Calibration
 
     tare = model.offset + model.dead * model.counts_per_g
     return ScaleConfig(calibration=Calibration(4, tuple(map(float, tare)),
@@ -167,7 +167,7 @@ def test_profile_save_rewrites_only_the_scale_region(tmp_path):
     cfg = ScaleConfig.from_profile(p)
     from dataclasses import replace
 
-    from drivers.loadcell import Calibration
+    from drivers.scale.loadcell import Calibration
     cal = Calibration(4, (1.5, 2.0, 3.0, 4.0), (0.023, 0.024, 0.025, 0.026))
     save_profile(p, replace(cfg, calibration=cal))
     text = p.read_text()

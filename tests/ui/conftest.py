@@ -7,7 +7,7 @@ import inspect
 
 import pytest
 
-from cart.ui.view import (
+from cart.app.view import (
     AlertView,
     CartView,
     Choice,

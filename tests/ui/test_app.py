@@ -7,10 +7,10 @@ import threading
 import numpy as np
 import zxingcpp
 
-from cart.ui import actions
+from cart.app import actions
 from cart.ui.app import HIGH_CONTRAST_THEME, CartApp
 from cart.ui.screens import CheckoutScreen, PickerScreen, ProduceScreen, StaffScreen
-from cart.ui.view import AlertView, Choice, LineView, Receipt, ScaleView, Totals
+from cart.app.view import AlertView, Choice, LineView, Receipt, ScaleView, Totals
 from cart.ui.widgets import BasketLines
 
 from .conftest import WHICH_REMOVED, RecordingBackend, sample_view

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from cart.catalog import load_store
+from cart.store.catalog import load_store
 from cart.ui.app import DemoApp
-from cart.ui.demo import DemoWorld, demo_clock, shelf_from_store
+from cart.sim.demo import DemoWorld, demo_clock, shelf_from_store
 from cart.ui.screens import CheckoutScreen, PickerScreen, ProduceScreen
-from cart.ui.stack import build_runtime
+from cart.app.stack import build_runtime
 
 from .screen_text import screen_text
 

@@ -7,12 +7,12 @@ import threading
 
 import pytest
 
-from cart.catalog import load_store
-from cart.clock import ManualClock
-from cart.events import Scan, WeightSettled
-from cart.journal import Journal
-from cart.ui import actions
-from cart.ui.stack import build_runtime, fresh_trip
+from cart.store.catalog import load_store
+from cart.common.clock import ManualClock
+from cart.common.events import Scan, WeightSettled
+from cart.basket.journal import Journal
+from cart.app import actions
+from cart.app.stack import build_runtime, fresh_trip
 
 MILK_A = "7310000100147"  # arla-standard-milk, 1580 g
 MILK_B = "7310000100130"  # arla-medium-fat-milk, 1580 g
@@ -207,7 +207,7 @@ async def test_catalogue_text_with_markup_is_shown_literally(tmp_path):
     """A product name from the store's catalogue file, through the real core, on the screen."""
     import shutil
 
-    from cart.catalog import DEMO_STORE, CatalogError
+    from cart.store.catalog import DEMO_STORE, CatalogError
     from cart.ui.app import CartApp
 
     from .screen_text import screen_text

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from cart.ui.app import CartApp
-from cart.ui.hardware import ProfileError, build, load_profile
+from cart.app.hardware import ProfileError, build, load_profile
 
 from .screen_text import screen_text
 
@@ -43,7 +43,7 @@ def test_unknown_sections_and_bad_keys_are_errors(tmp_path):
 def test_shipped_profile_validates():
     from pathlib import Path
 
-    from cart.ui.hardware import device_configs
+    from cart.app.hardware import device_configs
 
     path = Path(__file__).resolve().parents[2] / "hardware/profiles/cart-v1.toml"
     scale, scanners, cameras = device_configs(path, load_profile(path))

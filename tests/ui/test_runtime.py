@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 
-from cart.clock import ManualClock
-from cart.events import DeviceStatus, Scan, WeightMoving, WeightSettled
-from cart.runtime import EngineView, Runtime
-from cart.ui import actions
-from cart.ui.view import LineView, Totals
+from cart.common.clock import ManualClock
+from cart.common.events import DeviceStatus, Scan, WeightMoving, WeightSettled
+from cart.app.runtime import EngineView, Runtime
+from cart.app import actions
+from cart.app.view import LineView, Totals
 
 
 class CountingEngine:
@@ -150,7 +150,7 @@ def test_time_passes_without_input():
 
 
 def test_bench_harness_measures_event_to_screen():
-    from cart.ui import bench
+    from cart.bench import ui as bench
 
     def build():
         rt = Runtime(CountingEngine(), clock=ManualClock())
@@ -166,7 +166,7 @@ def test_bench_harness_measures_event_to_screen():
 
 
 def test_bench_on_the_real_stack_reports_every_figure():
-    from cart.ui import bench
+    from cart.bench import ui as bench
 
     result = bench.run(lambda: bench.ui_stack(20), events=10, idle_s=0.2, one_core=False)
     assert result["lines"] >= 20 and result["errors"] == 0

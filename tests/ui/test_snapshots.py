@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cart.ui.app import CartApp
 from cart.ui.screens import CheckoutScreen, PickerScreen, ProduceScreen, StaffScreen
-from cart.ui.view import AlertView, Choice, Receipt, ScaleView
+from cart.app.view import AlertView, Choice, Receipt, ScaleView
 
 from .conftest import WHICH_REMOVED, RecordingBackend, sample_view
 

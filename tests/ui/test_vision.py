@@ -10,13 +10,13 @@ import time
 
 import pytest
 
-from cart.catalog import load_store
-from cart.clock import ManualClock
-from cart.events import Scan, VisionVerdict, WeightMoving, WeightSettled
+from cart.store.catalog import load_store
+from cart.common.clock import ManualClock
+from cart.common.events import Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.sim.camera import CameraSim, Conditions
 from cart.ui.app import CartApp, DemoApp
-from cart.ui.stack import build_runtime
-from cart.ui.vision import (
+from cart.app.stack import build_runtime
+from cart.app.vision import (
     FrameBuffer,
     TappedReader,
     VisionWorker,
@@ -340,7 +340,7 @@ def _profile(tmp_path, frames, model="models/grocery_lite0_int8.tflite"):
 def test_live_cart_camera_frames_reach_the_classifier_and_fusion(tmp_path, photos):
     """``cart run``: the basket camera driver (folder replay) feeds the worker; a placement on
     the scale gets a verdict of what the camera sees."""
-    from cart.ui.hardware import build
+    from cart.app.hardware import build
 
     folder = tmp_path / "frames"
     CameraSim(photos["Banana"][1], code=None, size=SIZE).write_frames(folder, 3, rest=3)
@@ -364,7 +364,7 @@ def test_live_cart_camera_frames_reach_the_classifier_and_fusion(tmp_path, photo
 
 
 def test_live_cart_with_a_missing_model_runs_without_vision(tmp_path):
-    from cart.ui.hardware import build
+    from cart.app.hardware import build
 
     folder = tmp_path / "frames"
     CameraSim(None, code=None, size=SIZE).write_frames(folder, 2)
@@ -390,7 +390,7 @@ def test_live_cart_with_a_missing_model_runs_without_vision(tmp_path):
 
 
 async def test_demo_camera_shows_the_placed_items_photo_to_the_classifier(photos):
-    from cart.ui.demo import DemoWorld, demo_clock, demo_vision
+    from cart.sim.demo import DemoWorld, demo_clock, demo_vision
 
     store = load_store()
     clock = demo_clock()
@@ -429,7 +429,7 @@ async def test_demo_camera_shows_the_placed_items_photo_to_the_classifier(photos
 
 
 async def test_demo_without_photos_runs_with_vision_off_and_says_so():
-    from cart.ui.demo import DemoWorld, demo_clock, demo_vision
+    from cart.sim.demo import DemoWorld, demo_clock, demo_vision
 
     store = load_store()
     clock = demo_clock()

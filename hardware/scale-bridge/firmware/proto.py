@@ -1,5 +1,5 @@
 # Scale bridge wire format, bridge side (MicroPython and CPython).
-# The specification is ../PROTOCOL.md; the host side is drivers/scale_protocol.py. Both are
+# The specification is ../PROTOCOL.md; the host side is drivers/scale/protocol.py. Both are
 # checked against ../vectors.json. Kept free of CPython-only modules so it runs on an RP2040.
 
 SYNC = 0x7E

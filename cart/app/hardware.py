@@ -1,0 +1,161 @@
+"""``cart run --profile hardware/profiles/NAME.toml``: the cart on its real devices.
+
+The profile is read and every section validated by the module that owns it before anything
+starts (unknown sections are errors). Then each driver starts its own reader thread, posting
+its events to the runtime; the screen shows the snapshots. A device that is missing or fails
+shows in the status bar (reconnecting, error) and the cart runs on the devices it still has.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from cart.common.clock import Clock, SystemClock
+
+SECTIONS = ("store", "scale", "scanner", "camera", "classifier")
+
+
+class ProfileError(ValueError):
+    """A hardware profile that cannot be used, with the file and section named."""
+
+
+def load_profile(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            doc = tomllib.load(f)
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
+    unknown = sorted(set(doc) - set(SECTIONS))
+    if unknown:
+        raise ProfileError(
+            f"{path}: unknown section(s) {', '.join(unknown)} (known: {', '.join(SECTIONS)})"
+        )
+    return doc
+
+
+def classifier_settings(path: str | Path, doc: dict):
+    """The validated ``[classifier]`` section (defaults when absent), or None where
+    ``cart.fusion.vision`` is not installed."""
+    try:
+        from cart.fusion.vision import ClassifierSettings
+    except ImportError:
+        return None
+    try:
+        return ClassifierSettings.from_profile(doc.get("classifier", {}))
+    except (TypeError, ValueError) as exc:
+        raise ProfileError(f"{path}: {exc}") from exc
+
+
+def device_configs(path: str | Path, doc: dict):
+    """(scale config or None, scanner configs, camera configs), each validated by its driver."""
+    from drivers import camera, scanner
+    from drivers.scale.driver import ConfigError, ScaleConfig
+
+    try:
+        scale = ScaleConfig.from_dict(doc["scale"]) if "scale" in doc else None
+        scanners = scanner.configs_from_profile(doc)
+        cameras = camera.configs_from_profile(doc)
+    except (ConfigError, scanner.ScannerConfigError, camera.CameraConfigError) as exc:
+        raise ProfileError(f"{path}: {exc}") from exc
+    classifier_settings(path, doc)
+    return scale, scanners, cameras
+
+
+def basket_camera(cameras):
+    """The camera whose frames the classifier sees: ``[camera.basket]``, else the first."""
+    return next((c for c in cameras if c.name == "basket"), cameras[0] if cameras else None)
+
+
+def build(
+    profile: str | Path,
+    *,
+    store_path=None,
+    journal_path=None,
+    fusion: bool = True,
+    clock: Clock | None = None,
+    vision: bool = True,
+):
+    """The runtime with the profile's drivers started and attached as its sources.
+
+    With a camera in the profile (and ``vision``), the classifier of the ``[classifier]``
+    section is loaded and fed by the basket camera (``cart.app.vision``); fusion then weighs
+    its verdicts. A missing model or no camera: the cart runs without vision and the status
+    bar says why."""
+    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.basket.journal import JournalError
+    from cart.app.stack import build_runtime
+    from cart.app.vision import attach, tap_camera
+    from drivers.camera import Camera
+    from drivers.scale.driver import ScaleDriver
+    from drivers.scanner import Scanner
+
+    for module in ("cart.sim.scanner", "cart.sim.scale"):
+        try:
+            __import__(module)  # registers simscanner:// and scalesim:// (tests, bench rigs)
+        except ImportError:
+            pass
+    doc = load_profile(profile)
+    scale_cfg, scanner_cfgs, camera_cfgs = device_configs(profile, doc)
+    store_dir = store_path or doc.get("store", {}).get("path") or DEMO_STORE
+    try:
+        store = load_store(store_dir)
+    except CatalogError as exc:
+        raise ProfileError(str(exc)) from exc
+    clock = clock or SystemClock()
+    worker = None
+    cam_cfg = basket_camera(camera_cfgs)
+    if vision:
+        from cart.app.vision import VisionWorker, load_worker
+
+        if cam_cfg is not None:
+            worker = load_worker(None, clock=clock, settings=classifier_settings(profile, doc),
+                                 source=cam_cfg.device)
+        elif "classifier" in doc:
+            worker = VisionWorker(None, None, clock=clock,
+                                  problem="vision off: no camera in the profile")
+    try:
+        runtime = build_runtime(store, journal_path, clock=clock, fusion=fusion,
+                                vision=worker is not None and worker.classifier is not None)
+    except JournalError as exc:
+        if worker is not None:
+            worker.close()
+        raise ProfileError(f"journal: {exc}") from exc
+    try:
+        if worker is not None:
+            attach(runtime, worker)
+        if scale_cfg is not None:
+            drv = ScaleDriver(scale_cfg.port, scale_cfg, clock=clock, on_event=runtime.post)
+            runtime.add_source(drv)
+            drv.start()
+        for cfg in scanner_cfgs:
+            runtime.add_source(Scanner(cfg, on_event=runtime.post, clock=clock))
+        for cfg in camera_cfgs:
+            cam = Camera(cfg, on_event=runtime.post, clock=clock, start=False)
+            if cfg is cam_cfg and worker is not None and worker.active:
+                tap_camera(cam, worker.buffer)
+                worker.cameras += 1
+            runtime.add_source(cam)
+            cam.start()
+        if worker is not None:
+            worker.start()
+    except Exception:
+        runtime.close()
+        raise
+    return runtime
+
+
+def run_profile(
+    profile, *, store_path=None, journal_path=None, high_contrast=False, fusion=True
+) -> int:
+    from cart.ui.app import CartApp
+
+    runtime = build(profile, store_path=store_path, journal_path=journal_path, fusion=fusion)
+    try:
+        CartApp(runtime, high_contrast=high_contrast).run()
+    finally:
+        runtime.close()
+    return 0

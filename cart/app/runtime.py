@@ -1,0 +1,331 @@
+"""The runtime: drivers in threads, the pure core in one worker thread, the screen fed snapshots.
+
+::
+
+    driver threads ──post(event)──┐
+                                  ├─► inbox (queue) ─► worker thread: engine.handle(...)
+    screen ──submit(action)───────┘                    (journal commit inside) ─► CartView ─► screen
+
+- Drivers (scanner, scale, cameras) run their own reader threads and call :meth:`Runtime.post`
+  with ``cart.common.events`` device events; the screen calls :meth:`Runtime.submit` with
+  ``cart.app.actions``. Both only put on a queue: nobody waits on anybody.
+- One worker thread takes inputs in arrival order and hands them to the *engine* (the core alone,
+  or the core with fusion): this is the only thread that touches the basket. The engine journals
+  every basket change before it returns, so a change is on disk before any snapshot shows it.
+- After a batch of inputs the worker builds one immutable :class:`~cart.app.view.CartView` and
+  gives it to the listener (the screen), which renders it on its own thread. A burst of inputs
+  costs one snapshot, not one per input.
+- With nothing to do the worker sleeps on the queue, waking once per ``tick_ms`` only so that
+  the engine can let time pass (expectations time out); no input, no redraw.
+- With ``idle_gc`` the full (generation 2) garbage collection runs only when the cart is idle:
+  a full pass over a big basket stalls every thread for tens of milliseconds on a Pi, which
+  would show as a late total. The young generations are collected as usual.
+- Taps (:meth:`Runtime.add_tap`) see every posted device event on the posting thread, after it
+  is queued; the vision worker (``cart.app.vision``) uses one to ask for a camera verdict when
+  an item settles on the scale, and posts the verdict back like any driver.
+- The live scale reading and the devices' status are kept here (they are screen state, not
+  basket state) and are also handed to the engine, which may use them.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol, Self
+
+from cart.common.clock import Clock, SystemClock
+from cart.common.events import DeviceEvent, DeviceStatus, WeightMoving, WeightSettled
+from cart.app.actions import Action
+from cart.app.view import (
+    AlertView,
+    CartView,
+    Choice,
+    DeviceView,
+    LineView,
+    Receipt,
+    ScaleView,
+    Totals,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineView:
+    """The domain part of a snapshot: what the engine alone knows."""
+
+    lines: tuple[LineView, ...] = ()
+    totals: Totals = field(default_factory=Totals)
+    alerts: tuple[AlertView, ...] = ()
+    coupons: tuple[str, ...] = ()
+    staff: bool = False
+    message: str = ""
+    receipt: Receipt | None = None
+    suggestions: tuple[Choice, ...] = ()  # produce the camera saw last, best first
+
+
+class Engine(Protocol):
+    """The basket behind the screen: core alone, or core with fusion (see cart.engine)."""
+
+    def handle_event(self, event: DeviceEvent, t_ms: int) -> None:
+        """A device event; basket changes are journaled before this returns."""
+
+    def handle_action(self, action: Action, t_ms: int) -> None:
+        """A shopper or staff action from the screen; journaled before this returns."""
+
+    def advance(self, t_ms: int) -> None:
+        """Time passes with no input."""
+
+    def view(self) -> EngineView: ...
+
+    def search_products(self, query: str, limit: int) -> list[Choice]: ...
+
+    def close(self) -> None: ...
+
+
+class Source(Protocol):
+    """A device driver: started with the runtime's ``post``, closed with it."""
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    pass
+
+
+class Runtime:
+    """Owns the worker thread, the engine and the sources. A context manager; ``close()`` is
+    idempotent."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Clock | None = None,
+        store: str = "Smart cart",
+        money=None,
+        tick_ms: int = 1000,
+        idle_gc: bool = False,
+    ) -> None:
+        from cart.app.view import Money
+
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self.store = store
+        self.money = money or Money()
+        self.tick_ms = tick_ms
+        self.idle_gc = idle_gc
+        self._since_gc = 0  # inputs processed since the last idle collection
+        self._gc_threshold: tuple[int, int, int] | None = None
+        self._last_gc = 0.0
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._listeners: list[Callable[[CartView], None]] = []
+        self._sources: list[Source] = []
+        self._taps: list[Callable[[DeviceEvent], None]] = []
+        self._scale = ScaleView()
+        self._devices: dict[str, DeviceView] = {}
+        self._seq = 0  # inputs accepted
+        self._done = 0  # inputs processed
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+        self._view = CartView(store=store, money=self.money)
+        self._idle = threading.Condition()
+        self.errors = 0
+
+    # ---- inputs (any thread) ---------------------------------------------------------------
+    def post(self, event: DeviceEvent) -> int:
+        """A device event from a driver thread. Returns its sequence number. Taps see the
+        event after it is queued (so what they post in reply comes after it)."""
+        seq = self._put(event)
+        for tap in self._taps:
+            try:
+                tap(event)
+            except Exception:
+                log.exception("event tap %r failed", tap)
+        return seq
+
+    def submit(self, action: Action) -> int:
+        """A shopper or staff action from the screen. Returns its sequence number."""
+        return self._put(action)
+
+    def _put(self, item) -> int:
+        with self._lock:
+            if self._closed:
+                return -1
+            self._seq += 1
+            seq = self._seq
+            self._inbox.put((seq, item))
+        return seq
+
+    # ---- sources and listeners ---------------------------------------------------------------
+    def add_source(self, source: Source) -> Source:
+        """Keep a started driver (constructed with ``on_event=runtime.post``) to close with us."""
+        self._sources.append(source)
+        return source
+
+    def add_tap(self, tap: Callable[[DeviceEvent], None]) -> None:
+        """Also hand every posted device event to ``tap`` on the posting thread (it must not
+        block: the vision worker only notes a request)."""
+        self._taps.append(tap)
+
+    def attach(self, listener: Callable[[CartView], None]) -> None:
+        """Deliver snapshots to ``listener`` (on the worker thread; it must not block) and start."""
+        self._listeners.append(listener)
+        self.start()
+        listener(self._view)
+
+    def start(self) -> None:
+        if self._thread is None and not self._closed:
+            if self.idle_gc:
+                # Full collections (tens of ms with a big basket on a Pi) only when idle; the
+                # young generations are still collected as usual. Restored by close().
+                self._gc_threshold = gc.get_threshold()
+                g0, g1, _ = self._gc_threshold
+                gc.set_threshold(g0, g1, 1_000_000)
+            self._view = self._build()
+            self._thread = threading.Thread(target=self._run, name="cart-runtime", daemon=True)
+            self._thread.start()
+
+    @property
+    def view(self) -> CartView:
+        return self._view
+
+    def search_products(self, query: str, limit: int) -> list[Choice]:
+        return self.engine.search_products(query, limit)
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until every input accepted so far has been processed (tests, benchmarks)."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._done < self._seq:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._idle.wait(left):
+                    return self._done >= self._seq
+        return True
+
+    # ---- the worker --------------------------------------------------------------------------
+    def _run(self) -> None:
+        timeout = self.tick_ms / 1000
+        while True:
+            try:
+                first = self._inbox.get(timeout=timeout)
+            except queue.Empty:
+                self._guard(self.engine.advance, self.clock.now_ms())
+                self._collect_if_idle()
+                view = self._build()
+                if view != replace(self._view, seq=view.seq):
+                    self._publish(view)
+                continue
+            batch = [first]
+            while True:  # drain: one snapshot per burst
+                try:
+                    batch.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            stop = False
+            for seq, item in batch:
+                if isinstance(item, _Stop):
+                    stop = True
+                    break
+                self._apply(item)
+                self._done = seq
+                self._since_gc += 1
+            self._publish(self._build())
+            with self._idle:
+                self._idle.notify_all()
+            if stop:
+                return
+
+    def _collect_if_idle(self) -> None:
+        """After a quiet tick, and at most every 5 s, run the full collection (cycles only)."""
+        if not self.idle_gc or self._since_gc == 0:
+            return
+        now = time.monotonic()
+        if now - self._last_gc >= 5.0:
+            gc.collect()
+            self._since_gc, self._last_gc = 0, now
+
+    def _apply(self, item) -> None:
+        now = self.clock.now_ms()
+        if isinstance(item, WeightMoving):
+            self._scale = ScaleView(grams=item.grams, stable=False)
+        elif isinstance(item, WeightSettled):
+            self._scale = ScaleView(grams=item.grams, stable=True)
+        elif isinstance(item, DeviceStatus):
+            self._devices[item.device] = DeviceView(
+                item.device, item.state, item.detail, tuple(item.counters)
+            )
+        if isinstance(item, DeviceEvent):
+            self._guard(self.engine.handle_event, item, getattr(item, "t_ms", now))
+        else:
+            self._guard(self.engine.handle_action, item, now)
+
+    def _guard(self, fn, *args) -> None:
+        """The cart keeps running: an engine error is logged, counted and shown, never fatal."""
+        try:
+            fn(*args)
+        except Exception as exc:
+            self.errors += 1
+            log.exception("engine failed on %r", args[:1])
+            self._error = f"Internal error ({type(exc).__name__}): {exc}"
+        else:
+            self._error = ""
+
+    _error = ""
+
+    def _build(self) -> CartView:
+        ev = self.engine.view()
+        return CartView(
+            seq=self._done,
+            store=self.store,
+            money=self.money,
+            lines=ev.lines,
+            totals=ev.totals,
+            scale=self._scale,
+            devices=tuple(self._devices[k] for k in sorted(self._devices)),
+            alerts=ev.alerts,
+            coupons=ev.coupons,
+            staff=ev.staff,
+            message=self._error or ev.message,
+            receipt=ev.receipt,
+            suggestions=ev.suggestions,
+        )
+
+    def _publish(self, view: CartView) -> None:
+        self._view = view
+        for listener in list(self._listeners):
+            try:
+                listener(view)
+            except Exception:
+                log.exception("snapshot listener failed")
+
+    # ---- shutdown ----------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._inbox.put((self._seq, _Stop()))
+        for source in reversed(self._sources):
+            try:
+                source.close()
+            except Exception:
+                log.exception("closing %r failed", source)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self.engine.close()
+        if self._gc_threshold is not None:
+            gc.set_threshold(*self._gc_threshold)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,105 @@
+"""Receipts: a JSON-able dict built from a snapshot (stored in the journal at check-out), and
+its plain-text rendering. All amounts are integer minor units in the JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cart.store.barcodes import printable
+from cart.basket.fold import BasketSnapshot
+from cart.store.catalog import Store, StoreConfig
+
+RECEIPT_VERSION = 1
+
+
+def build_receipt(snap: BasketSnapshot, store: Store) -> dict[str, Any]:
+    cfg = store.config
+    t = snap.totals
+    return {
+        "version": RECEIPT_VERSION,
+        "store": {"id": cfg.id, "name": cfg.name, "currency": cfg.currency,
+                  "minor_digits": cfg.minor_digits, "tax_mode": cfg.tax_mode},
+        "session": snap.session,
+        "t_ms": snap.t_ms,
+        "state": snap.state,
+        "loyalty_member": snap.loyalty_member,
+        "lines": [
+            {"line": ln.line_id, "product": ln.product_id, "name": ln.name,
+             "sold_by": ln.sold_by, "qty": ln.qty, "grams": ln.grams,
+             "unit_price": ln.unit_price, "amount": ln.amount, "savings": ln.savings,
+             "total": ln.total, "promotion": ln.promotion, "tax_class": ln.tax_class,
+             "fixed_price": ln.fixed_price}
+            for ln in snap.lines
+        ],
+        "coupons": [{"code": c.code, "name": c.name, "amount": c.amount, "note": c.note}
+                    for c in snap.coupons],
+        "taxes": [{"class": x.tax_class, "name": x.name, "rate_bp": x.rate_bp, "base": x.base,
+                   "tax": x.tax} for x in t.taxes],
+        "totals": {"subtotal": t.subtotal, "savings": t.savings,
+                   "promotion_savings": t.promotion_savings,
+                   "coupon_savings": t.coupon_savings, "tax": t.tax, "total": t.total,
+                   "items": t.items},
+    }
+
+
+def _money(cfg_like: dict, minor: int) -> str:
+    digits = cfg_like["minor_digits"]
+    sign = "-" if minor < 0 else ""
+    minor = abs(minor)
+    if digits == 0:
+        return f"{sign}{minor}"
+    unit = 10**digits
+    return f"{sign}{minor // unit}.{minor % unit:0{digits}d}"
+
+
+def render_text(receipt: dict[str, Any], width: int = 42) -> str:
+    """The receipt as plain text (catalogue text is made printable, never interpreted)."""
+    st = receipt["store"]
+    cur = st["currency"]
+
+    def row(left: str, right: str) -> str:
+        left = printable(left, width)
+        room = width - len(right) - 1
+        if len(left) > room:
+            left = left[: max(room - 1, 0)] + "…"
+        return f"{left:<{room}} {right}"
+
+    out = [printable(st["name"], width).center(width), "-" * width]
+    for ln in receipt["lines"]:
+        m = _money(st, ln["amount"])
+        out.append(row(ln["name"], m))
+        if ln["sold_by"] == "weight" and ln["grams"]:
+            kg = f"{ln['grams'] // 1000}.{ln['grams'] % 1000:03d} kg"
+            if ln.get("fixed_price"):
+                out.append(row(f"  {kg}, price on label", ""))
+            else:
+                out.append(row(f"  {kg} x {_money(st, ln['unit_price'])}/kg", ""))
+        elif ln["qty"] > 1:
+            out.append(row(f"  {ln['qty']} x {_money(st, ln['unit_price'])}", ""))
+        if ln["savings"]:
+            out.append(row(f"  {ln['promotion'] or 'saving'}", "-" + _money(st, ln["savings"])))
+    for c in receipt["coupons"]:
+        if c["amount"]:
+            out.append(row(f"Coupon: {c['name']}", "-" + _money(st, c["amount"])))
+        else:
+            out.append(row(f"Coupon: {c['name']} ({c['note']})", "0"))
+    t = receipt["totals"]
+    out.append("-" * width)
+    out.append(row("Subtotal", _money(st, t["subtotal"])))
+    if t["savings"]:
+        out.append(row("Savings", "-" + _money(st, t["savings"])))
+    for x in receipt["taxes"]:
+        rate = f"{x['rate_bp'] // 100}.{x['rate_bp'] % 100:02d}".rstrip("0").rstrip(".")
+        word = "incl." if st["tax_mode"] == "inclusive" else "+"
+        out.append(row(f"  {word} {x['name']} {rate}% of {_money(st, x['base'])}",
+                       _money(st, x["tax"])))
+    out.append(row("TOTAL " + cur, _money(st, t["total"])))
+    out.append(row("Items", str(t["items"])))
+    if receipt.get("state") == "cancelled":
+        out.append("*** SESSION CANCELLED ***".center(width))
+    out.append(row("Session", printable(receipt["session"], 24)))
+    return "\n".join(out) + "\n"
+
+
+def format_money(cfg: StoreConfig, minor: int) -> str:
+    return cfg.format_money(minor)

@@ -1,0 +1,732 @@
+"""The store: its configuration (currency, tax, barcode layouts, staff PIN) and its catalogue.
+
+A store is a folder with two hand-editable TOML files (schema in ``docs/CATALOG.md``):
+
+- ``store.toml``: ``[store]`` (id, name, currency, minor units, tax mode, time zone, staff PIN
+  hash), ``[tax.<class>]`` rates, ``[rcn]`` restricted-circulation barcode layouts.
+- ``catalog.toml``: ``[[product]]``, ``[[promotion]]`` and ``[[coupon]]`` entries.
+
+Loading validates everything before anything is used. Every problem is collected (file, entry,
+field, message) and reported together in one :class:`CatalogError`; nothing is half-loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STORE_FILE = "store.toml"
+CATALOG_FILE = "catalog.toml"
+DEMO_STORE = Path(__file__).resolve().parent / "demo"
+
+SOLD_BY = ("each", "weight")
+TAX_MODES = ("inclusive", "exclusive")
+PROMOTION_KINDS = ("multibuy", "x_for_y", "bogo", "loyalty_price", "per_kg_discount")
+COUPON_KINDS = ("amount_off", "product_amount_off")
+MEASURES = ("price", "weight", "count")
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+_PIN_HASH_RE = re.compile(r"^pbkdf2_sha256\$(\d{1,7})\$([0-9a-f]{16,128})\$([0-9a-f]{64})$")
+_MAX_MONEY = 10**9  # minor units; no single price on a cart is above this
+_MAX_GRAMS = 100_000
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a store file."""
+
+    file: str
+    entry: str  # e.g. "product[3] 'banana'", "store", "tax.food"
+    field: str  # e.g. "price_per_kg"; "" when the whole entry is wrong
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.entry}: {self.field}" if self.field else self.entry
+        return f"{self.file}: {where}: {self.message}"
+
+
+class CatalogError(ValueError):
+    """A store folder, store config or catalogue that does not validate. ``problems`` lists all."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        lines = [str(p) for p in self.problems]
+        super().__init__(f"{len(lines)} problem(s):\n" + "\n".join(lines))
+
+
+# ---------------------------------------------------------------------------------------------
+# Data types (immutable)
+
+
+@dataclass(frozen=True, slots=True)
+class TaxClass:
+    id: str
+    name: str
+    rate_bp: int  # basis points: 1200 = 12 %
+
+
+@dataclass(frozen=True, slots=True)
+class RcnLayout:
+    """A restricted-circulation number layout: how a GTIN-13 with this prefix embeds a measure.
+
+    ``pattern`` has 12 characters over the GTIN-13's first 12 digits (the 13th is the GTIN check
+    digit): ``P`` item reference (including the prefix), ``C`` the price/weight check digit,
+    ``V`` the embedded value. ``decimals``: digits after the decimal point of the value (in
+    currency units for price, kilograms for weight).
+    """
+
+    prefix: str  # the first two digits of the GTIN-13 ("23"; "02" is UPC-A number system 2)
+    measure: str  # "price" | "weight" | "count"
+    pattern: str
+    decimals: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    id: str
+    name: str
+    country: str
+    currency: str
+    minor_digits: int
+    tax_mode: str  # "inclusive" | "exclusive"
+    timezone: str
+    staff_pin_hash: str
+    loyalty_program: str
+    tax_classes: dict[str, TaxClass]
+    rcn_country: str
+    rcn_layouts: tuple[RcnLayout, ...]
+
+    @property
+    def tax_inclusive(self) -> bool:
+        return self.tax_mode == "inclusive"
+
+    def format_money(self, minor: int) -> str:
+        """``1234`` → ``"12.34 SEK"``. Integer arithmetic only."""
+        sign = "-" if minor < 0 else ""
+        minor = abs(int(minor))
+        if self.minor_digits == 0:
+            return f"{sign}{minor} {self.currency}"
+        unit = 10**self.minor_digits
+        return f"{sign}{minor // unit}.{minor % unit:0{self.minor_digits}d} {self.currency}"
+
+    def verify_staff_pin(self, pin: str) -> bool:
+        """True when ``pin`` matches the configured PBKDF2-SHA256 hash (constant-time compare)."""
+        return verify_pin(self.staff_pin_hash, pin)
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """A product promotion. Which fields matter depends on ``kind`` (see docs/PRICING.md)."""
+
+    id: str
+    kind: str  # multibuy | x_for_y | bogo | loyalty_price | per_kg_discount
+    name: str
+    buy: int = 0  # multibuy, x_for_y, bogo: group size
+    pay: int = 0  # x_for_y, bogo: units paid per group
+    price: int = 0  # multibuy: price of a group; loyalty_price: member price (each or per kg)
+    off_per_kg: int = 0  # per_kg_discount: minor units off per kg
+    loyalty_only: bool = False  # applies only when a loyalty card is identified
+
+
+@dataclass(frozen=True, slots=True)
+class Coupon:
+    code: str  # the coupon's barcode (GTIN-13, GS1 prefix 99), as printed
+    gtin: str  # the same, as GTIN-14, the look-up key
+    name: str
+    kind: str  # amount_off | product_amount_off
+    amount: int  # minor units off
+    min_spend: int = 0  # amount_off: basket total (after promotions) needed
+    product: str = ""  # product_amount_off: the product id
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    id: str
+    name: str
+    sold_by: str  # "each" | "weight"
+    price: int  # minor units: per item (each) or per kilogram (weight)
+    tax_class: str
+    gtins: tuple[str, ...] = ()  # as GTIN-14 (look-up keys)
+    plu: str = ""  # IFPS PLU, 4 digits or 5 starting with 9 (organic)
+    unit_weight_g: int = 0  # expected weight of one item (each) or a typical piece (weight)
+    weight_tolerance_g: int = 0  # +- tolerance of one item's weight
+    tare_g: int = 0  # weight of the container that comes with it (tray, jar)
+    label: str = ""  # the classifier's fine class name; "" for items it does not know
+    age_min: int = 0  # minimum buyer age; 0 = not restricted
+    promotions: tuple[str, ...] = ()
+    organic: bool = False
+
+    @property
+    def by_weight(self) -> bool:
+        return self.sold_by == "weight"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Products, promotions and coupons, with look-ups. Build it with :func:`load_store`."""
+
+    products: tuple[Product, ...]
+    promotions: dict[str, Promotion]
+    coupons: dict[str, Coupon]  # by GTIN-14
+    digest: str  # sha256 of the catalogue and store files, to pin a session to its prices
+    _by_id: dict[str, Product] = field(repr=False, default_factory=dict)
+    _by_gtin: dict[str, Product] = field(repr=False, default_factory=dict)
+    _by_plu: dict[str, Product] = field(repr=False, default_factory=dict)
+    _by_label: dict[str, tuple[Product, ...]] = field(repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        labels: dict[str, list[Product]] = {}
+        for p in self.products:
+            self._by_id[p.id] = p
+            for g in p.gtins:
+                self._by_gtin[g] = p
+            if p.plu:
+                self._by_plu[p.plu] = p
+            if p.label:
+                labels.setdefault(p.label, []).append(p)
+        self._by_label.update({k: tuple(v) for k, v in labels.items()})
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def get(self, product_id: str) -> Product | None:
+        return self._by_id.get(product_id)
+
+    def __getitem__(self, product_id: str) -> Product:
+        return self._by_id[product_id]
+
+    def by_gtin(self, gtin: str) -> Product | None:
+        """Any GTIN form (8, 12, 13 or 14 digits); matched as GTIN-14."""
+        if not gtin.isdigit() or len(gtin) > 14:
+            return None
+        return self._by_gtin.get(gtin.zfill(14))
+
+    def by_plu(self, plu: str) -> Product | None:
+        return self._by_plu.get(plu)
+
+    def by_label(self, label: str) -> tuple[Product, ...]:
+        """Products the classifier label stands for (conventional and organic may share one)."""
+        return self._by_label.get(label, ())
+
+    def coupon(self, gtin: str) -> Coupon | None:
+        if not gtin.isdigit() or len(gtin) > 14:
+            return None
+        return self.coupons.get(gtin.zfill(14))
+
+    @property
+    def labels(self) -> frozenset[str]:
+        return frozenset(self._by_label)
+
+    def search(self, text: str, limit: int = 10) -> tuple[Product, ...]:
+        """Products whose name contains ``text`` (case-insensitive), for the produce search."""
+        t = text.casefold().strip()
+        if not t:
+            return ()
+        hits = [p for p in self.products if t in p.name.casefold()]
+        hits.sort(key=lambda p: (not p.name.casefold().startswith(t), p.name))
+        return tuple(hits[:limit])
+
+
+@dataclass(frozen=True)
+class Store:
+    """A validated store: its config and catalogue.
+
+    ``sources`` are the exact bytes of ``store.toml`` and ``catalog.toml`` it was loaded from;
+    the journal keeps a copy per digest so a session always replays with the prices it had.
+    """
+
+    config: StoreConfig
+    catalog: Catalog
+    path: Path
+    sources: tuple[bytes, bytes] = field(default=(b"", b""), repr=False, compare=False)
+
+    @property
+    def digest(self) -> str:
+        return self.catalog.digest
+
+
+@dataclass(frozen=True, slots=True)
+class StoreProfile:
+    """The ``[store]`` section of a hardware profile: where the store and journal live."""
+
+    path: Path
+    journal: str
+    journal_synchronous: str = "FULL"
+
+
+def store_profile(section: Any, file: str = "profile", base: Path | None = None) -> StoreProfile:
+    """Validate a profile's ``[store]`` table. Relative paths are taken from ``base``."""
+    problems: list[Problem] = []
+    e = _Entry(section, file, "store", problems, {"path", "journal", "journal_synchronous"})
+    path = e.text("path", max_len=400)
+    journal = e.text("journal", max_len=400)
+    sync = e.text("journal_synchronous", "FULL")
+    if sync is not None and sync not in ("FULL", "NORMAL", "EXTRA"):
+        e.fail("journal_synchronous", "must be FULL, EXTRA or NORMAL")
+    if problems:
+        raise CatalogError(problems)
+    folder = Path(path)
+    if base is not None and not folder.is_absolute():
+        folder = base / folder
+    if base is not None and journal != ":memory:" and not Path(journal).is_absolute():
+        journal = str(base / journal)
+    return StoreProfile(folder, journal, sync)
+
+
+# ---------------------------------------------------------------------------------------------
+# PINs
+
+
+def hash_pin(pin: str, salt: bytes, iterations: int = 200_000) -> str:
+    """The ``staff_pin_hash`` string for a PIN (``pbkdf2_sha256$ITER$SALT$HASH``)."""
+    dk = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
+    return f"pbkdf2_sha256${iterations}${salt.hex()}${dk.hex()}"
+
+
+def verify_pin(pin_hash: str, pin: str) -> bool:
+    m = _PIN_HASH_RE.match(pin_hash or "")
+    if not m or not isinstance(pin, str):
+        return False
+    iterations, salt, want = int(m[1]), bytes.fromhex(m[2]), m[3]
+    got = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations).hex()
+    return hmac.compare_digest(got, want)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and validation
+
+
+def load_store(path: str | Path = DEMO_STORE) -> Store:
+    """Load and validate a store folder (or its ``store.toml`` / ``catalog.toml``).
+
+    Raises :class:`CatalogError` listing every problem; returns only a fully valid store.
+    """
+    p = Path(path)
+    folder = p if p.is_dir() else p.parent
+    problems: list[Problem] = []
+    data: dict[str, bytes] = {}
+    for name in (STORE_FILE, CATALOG_FILE):
+        try:
+            data[name] = (folder / name).read_bytes()
+        except OSError as exc:
+            problems.append(Problem(name, "file", "", f"cannot read: {exc.strerror or exc}"))
+    if problems:
+        raise CatalogError(problems)
+    return load_store_bytes(data[STORE_FILE], data[CATALOG_FILE], path=folder)
+
+
+def load_store_bytes(store_toml: bytes, catalog_toml: bytes, *,
+                     path: str | Path = "<memory>") -> Store:
+    """Validate a store from the bytes of its two files (e.g. the copy kept in a journal)."""
+    problems: list[Problem] = []
+    store_doc = _parse_toml(store_toml, STORE_FILE, problems)
+    catalog_doc = _parse_toml(catalog_toml, CATALOG_FILE, problems)
+    if problems:
+        raise CatalogError(problems)
+    config = _validate_store(store_doc, STORE_FILE, problems)
+    tax_ids = set(config.tax_classes) if config else set()
+    digest = hashlib.sha256(store_toml + b"\0" + catalog_toml).hexdigest()
+    catalog = _validate_catalog(catalog_doc, CATALOG_FILE, tax_ids, problems, digest)
+    if problems or config is None or catalog is None:
+        raise CatalogError(problems)
+    return Store(config=config, catalog=catalog, path=Path(path),
+                 sources=(bytes(store_toml), bytes(catalog_toml)))
+
+
+def _parse_toml(data: bytes, name: str, problems: list[Problem]) -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(name, "file", "", f"not UTF-8 text at byte {exc.start}"))
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(Problem(name, "file", "", f"not valid TOML: {exc}"))
+    return {}
+
+
+class _Entry:
+    """Field access for one table that records problems instead of raising."""
+
+    def __init__(self, data: Any, file: str, entry: str, problems: list[Problem], allowed):
+        self.file, self.entry, self.problems = file, entry, problems
+        if not isinstance(data, dict):
+            self.fail("", f"must be a table, got {type(data).__name__}")
+            data = {}
+        self.data = data
+        for key in data:
+            if key not in allowed:
+                self.fail(key, "unknown key")
+
+    def fail(self, fld: str, msg: str) -> None:
+        self.problems.append(Problem(self.file, self.entry, fld, msg))
+
+    def get(self, key, kind, default=..., *, check=None, what=""):
+        if key not in self.data:
+            if default is ...:
+                self.fail(key, "missing")
+                return None
+            return default
+        v = self.data[key]
+        ok = isinstance(v, kind) and not (kind is int and isinstance(v, bool))
+        if not ok:
+            name = what or getattr(kind, "__name__", str(kind))
+            self.fail(key, f"must be {name}, got {v!r}")
+            return None
+        if check is not None:
+            msg = check(v)
+            if msg:
+                self.fail(key, msg)
+                return None
+        return v
+
+    def text(self, key, default=..., *, pattern=None, max_len=120):
+        def check(v):
+            if not v.strip():
+                return "must not be empty"
+            if len(v) > max_len:
+                return f"longer than {max_len} characters"
+            if any(ord(c) < 32 or ord(c) == 127 or 0x80 <= ord(c) < 0xA0 for c in v):
+                return "contains control characters"
+            if pattern is not None and not pattern.match(v):
+                return f"{v!r} does not match {pattern.pattern}"
+            return ""
+
+        return self.get(key, str, default, check=check, what="a string")
+
+    def integer(self, key, default=..., *, lo=0, hi=_MAX_MONEY):
+        def check(v):
+            if v < lo:
+                return f"must be >= {lo}, got {v}"
+            if v > hi:
+                return f"must be <= {hi}, got {v}"
+            return ""
+
+        return self.get(key, int, default, check=check, what="an integer")
+
+
+def _gtin14(code: Any) -> tuple[str | None, str]:
+    """Validate a GTIN with biip; (GTIN-14, "") or (None, reason)."""
+    from biip import ParseError
+    from biip.gtin import Gtin
+
+    if not isinstance(code, str) or not code.isdigit() or len(code) not in (8, 12, 13, 14):
+        return None, f"{code!r} is not a GTIN (8, 12, 13 or 14 digits)"
+    try:
+        return Gtin.parse(code).as_gtin_14(), ""
+    except ParseError as exc:
+        return None, str(exc)
+
+
+def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfig | None:
+    top = _Entry(doc, file, "file", problems, {"store", "tax", "rcn"})
+    s = _Entry(doc.get("store", None) or {}, file, "store", problems, {
+        "id", "name", "country", "currency", "minor_digits", "tax_mode", "timezone",
+        "staff_pin_hash", "loyalty_program",
+    })
+    if "store" not in doc:
+        top.fail("store", "missing")
+    sid = s.text("id", pattern=_ID_RE)
+    name = s.text("name")
+    country = s.text("country", pattern=re.compile(r"^[A-Z]{2}$"))
+    currency = s.text("currency", pattern=_CURRENCY_RE)
+    minor = s.integer("minor_digits", lo=0, hi=3)
+    tax_mode = s.text("tax_mode")
+    if tax_mode is not None and tax_mode not in TAX_MODES:
+        s.fail("tax_mode", f"must be one of {', '.join(TAX_MODES)}, got {tax_mode!r}")
+    tz = s.text("timezone")
+    if tz is not None:
+        try:
+            import zoneinfo
+
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            s.fail("timezone", f"unknown time zone {tz!r}")
+    pin = s.text("staff_pin_hash", max_len=400)
+    if pin is not None and not _PIN_HASH_RE.match(pin):
+        s.fail("staff_pin_hash", "must be pbkdf2_sha256$ITERATIONS$SALT_HEX$SHA256_HEX")
+    loyalty = s.text("loyalty_program", "")
+
+    taxes: dict[str, TaxClass] = {}
+    tax_doc = doc.get("tax")
+    if not isinstance(tax_doc, dict) or not tax_doc:
+        top.fail("tax", "at least one [tax.<class>] table is required")
+        tax_doc = {}
+    for tid, tdata in tax_doc.items():
+        t = _Entry(tdata, file, f"tax.{tid}", problems, {"name", "rate_bp"})
+        if not _ID_RE.match(tid):
+            t.fail("", f"tax class id {tid!r} must match {_ID_RE.pattern}")
+        rate = t.integer("rate_bp", lo=0, hi=10_000)
+        tname = t.text("name", tid)
+        if rate is not None and tname is not None:
+            taxes[tid] = TaxClass(tid, tname, rate)
+
+    from cart.store.barcodes import BUILTIN_RCN_LAYOUTS
+
+    rcn = _Entry(doc.get("rcn", {}), file, "rcn", problems, {"country", "layout"})
+    rcn_country = rcn.text("country", "", pattern=re.compile(r"^[a-z]{2}$"))
+    layouts: list[RcnLayout] = []
+    if "layout" in rcn.data:
+        raw = rcn.data["layout"]
+        if not isinstance(raw, list):
+            rcn.fail("layout", "must be an array of tables ([[rcn.layout]])")
+            raw = []
+        for i, ldata in enumerate(raw):
+            lay = _validate_layout(ldata, file, f"rcn.layout[{i}]", problems)
+            if lay is not None:
+                layouts.append(lay)
+    elif rcn_country:
+        if rcn_country not in BUILTIN_RCN_LAYOUTS:
+            rcn.fail("country", f"no built-in layouts for {rcn_country!r}; "
+                     f"known: {', '.join(sorted(BUILTIN_RCN_LAYOUTS))}; or give [[rcn.layout]]")
+        else:
+            layouts = list(BUILTIN_RCN_LAYOUTS[rcn_country])
+    seen: set[str] = set()
+    for lay in layouts:
+        if lay.prefix in seen:
+            rcn.fail("layout", f"prefix {lay.prefix} has two layouts")
+        seen.add(lay.prefix)
+
+    values = (sid, name, country, currency, minor, tax_mode, tz, pin, loyalty, rcn_country)
+    if any(v is None for v in values) or len(problems) and any(p.file == file for p in problems):
+        return None
+    return StoreConfig(
+        id=sid, name=name, country=country, currency=currency, minor_digits=minor,
+        tax_mode=tax_mode, timezone=tz, staff_pin_hash=pin, loyalty_program=loyalty,
+        tax_classes=taxes, rcn_country=rcn_country, rcn_layouts=tuple(layouts),
+    )
+
+
+def _validate_layout(ldata, file, entry, problems) -> RcnLayout | None:
+    e = _Entry(ldata, file, entry, problems, {"prefix", "measure", "pattern", "decimals"})
+    prefix = e.text("prefix", pattern=re.compile(r"^(0[2]|2[0-9])$"))
+    measure = e.text("measure")
+    if measure is not None and measure not in MEASURES:
+        e.fail("measure", f"must be one of {', '.join(MEASURES)}")
+        measure = None
+    pattern = e.text("pattern", pattern=re.compile(r"^P{2,}C?V{3,6}$"))
+    if pattern is not None and len(pattern) != 12:
+        e.fail("pattern", f"must have 12 characters, got {len(pattern)}")
+        pattern = None
+    if pattern is not None and "C" in pattern and pattern.count("V") not in (4, 5):
+        e.fail("pattern", "a price/weight check digit (C) needs a 4- or 5-digit value")
+        pattern = None
+    decimals = e.integer("decimals", lo=0, hi=3)
+    if None in (prefix, measure, pattern, decimals):
+        return None
+    return RcnLayout(prefix, measure, pattern, decimals)
+
+
+_PRODUCT_KEYS = {
+    "id", "name", "gtins", "plu", "sold_by", "price_each", "price_per_kg", "unit_weight_g",
+    "weight_tolerance_g", "tare_g", "label", "tax_class", "age_min", "promotions",
+}
+_PROMO_KEYS = {"id", "kind", "name", "buy", "pay", "price", "off_per_kg", "loyalty_only"}
+_COUPON_KEYS = {"code", "name", "kind", "amount", "min_spend", "product"}
+
+
+def _entries(doc, key, file, problems) -> list:
+    v = doc.get(key, [])
+    if not isinstance(v, list):
+        problems.append(Problem(file, key, "", f"must be an array of tables ([[{key}]])"))
+        return []
+    return v
+
+
+def _validate_catalog(doc, file, tax_ids, problems, digest) -> Catalog | None:
+    n_before = len(problems)
+    _Entry(doc, file, "file", problems, {"product", "promotion", "coupon"})
+
+    promotions: dict[str, Promotion] = {}
+    for i, pdata in enumerate(_entries(doc, "promotion", file, problems)):
+        pid = pdata.get("id") if isinstance(pdata, dict) else None
+        e = _Entry(pdata, file, f"promotion[{i}] {pid!r}", problems, _PROMO_KEYS)
+        promo = _validate_promotion(e)
+        if promo is not None:
+            if promo.id in promotions:
+                e.fail("id", f"duplicate promotion id {promo.id!r}")
+            promotions[promo.id] = promo
+
+    products: list[Product] = []
+    ids: dict[str, int] = {}
+    gtins: dict[str, str] = {}
+    plus: dict[str, str] = {}
+    raw_products = _entries(doc, "product", file, problems)
+    if not raw_products:
+        problems.append(Problem(file, "product", "", "the catalogue has no products"))
+    for i, pdata in enumerate(raw_products):
+        pid = pdata.get("id") if isinstance(pdata, dict) else None
+        e = _Entry(pdata, file, f"product[{i}] {pid!r}", problems, _PRODUCT_KEYS)
+        prod = _validate_product(e, tax_ids, promotions)
+        # Duplicates are checked on the raw entry too, so an otherwise bad entry still reports
+        # the codes it would clash on.
+        raw = pdata if isinstance(pdata, dict) else {}
+        rid = raw.get("id")
+        if isinstance(rid, str):
+            if rid in ids:
+                e.fail("id", f"duplicate product id (also product[{ids[rid]}])")
+            else:
+                ids[rid] = i
+        raw_gtins = raw.get("gtins")
+        for g in raw_gtins if isinstance(raw_gtins, list) else []:
+            g14, _ = _gtin14(g)
+            if g14 is None:
+                continue
+            if g14 in gtins and gtins[g14] != rid:
+                e.fail("gtins", f"GTIN {g} is also on product {gtins[g14]!r}")
+            gtins.setdefault(g14, rid)
+        rplu = raw.get("plu")
+        if isinstance(rplu, str) and rplu:
+            if rplu in plus:
+                e.fail("plu", f"PLU {rplu} is also on product {plus[rplu]!r}")
+            else:
+                plus[rplu] = rid
+        if prod is not None:
+            products.append(prod)
+
+    coupons: dict[str, Coupon] = {}
+    for i, cdata in enumerate(_entries(doc, "coupon", file, problems)):
+        code = cdata.get("code") if isinstance(cdata, dict) else None
+        e = _Entry(cdata, file, f"coupon[{i}] {code!r}", problems, _COUPON_KEYS)
+        c = _validate_coupon(e, ids)
+        if c is None:
+            continue
+        if c.gtin in coupons:
+            e.fail("code", "duplicate coupon code")
+        if c.gtin in gtins:
+            e.fail("code", f"coupon code is also product {gtins[c.gtin]!r}'s GTIN")
+        coupons[c.gtin] = c
+
+    if len(problems) > n_before:
+        return None
+    return Catalog(tuple(products), promotions, coupons, digest)
+
+
+def _validate_promotion(e: _Entry) -> Promotion | None:
+    pid = e.text("id", pattern=_ID_RE)
+    kind = e.text("kind")
+    name = e.text("name")
+    if kind is not None and kind not in PROMOTION_KINDS:
+        e.fail("kind", f"must be one of {', '.join(PROMOTION_KINDS)}, got {kind!r}")
+        return None
+    loyalty = e.get("loyalty_only", bool, kind == "loyalty_price", what="true or false")
+    buy = pay = price = off = 0
+    if kind == "multibuy":
+        buy, price = e.integer("buy", lo=2, hi=100), e.integer("price", lo=0)
+        need = {"buy": buy, "price": price}
+    elif kind == "x_for_y":
+        buy, pay = e.integer("buy", lo=2, hi=100), e.integer("pay", lo=1, hi=99)
+        need = {"buy": buy, "pay": pay}
+        if buy is not None and pay is not None and pay >= buy:
+            e.fail("pay", f"must be less than buy ({buy})")
+            return None
+    elif kind == "bogo":
+        buy, pay = 2, 1
+        need = {}
+        for k in ("buy", "pay"):
+            if k in e.data:
+                e.fail(k, "bogo is always buy 2 pay 1; use x_for_y for other groups")
+    elif kind == "loyalty_price":
+        price = e.integer("price", lo=0)
+        need = {"price": price}
+    elif kind == "per_kg_discount":
+        off = e.integer("off_per_kg", lo=1)
+        need = {"off_per_kg": off}
+    else:
+        need = {}
+    if None in (pid, kind, name, loyalty) or None in need.values():
+        return None
+    return Promotion(pid, kind, name, buy=buy, pay=pay, price=price, off_per_kg=off,
+                     loyalty_only=loyalty)
+
+
+def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Product | None:
+    n_before = len(e.problems)
+    pid = e.text("id", pattern=_ID_RE)
+    name = e.text("name")
+    sold_by = e.text("sold_by")
+    if sold_by is not None and sold_by not in SOLD_BY:
+        e.fail("sold_by", f"must be 'each' or 'weight', got {sold_by!r}")
+        sold_by = None
+    price = None
+    if sold_by == "each":
+        price = e.integer("price_each", lo=0)
+        if "price_per_kg" in e.data:
+            e.fail("price_per_kg", "only for products sold by weight")
+    elif sold_by == "weight":
+        price = e.integer("price_per_kg", lo=0)
+        if "price_each" in e.data:
+            e.fail("price_each", "only for products sold each")
+    raw_gtins = e.get("gtins", list, [], what="a list of strings")
+    gtins: list[str] = []
+    for g in raw_gtins or []:
+        g14, why = _gtin14(g)
+        if g14 is None:
+            e.fail("gtins", why)
+        elif g14 in gtins:
+            e.fail("gtins", f"{g!r} listed twice")
+        else:
+            gtins.append(g14)
+    plu = e.text("plu", "", pattern=re.compile(r"^(?:[3-4]\d{3}|9[3-4]\d{3})$"))
+    if plu == "" and not gtins:
+        e.fail("gtins", "a product needs at least one GTIN or a PLU")
+    unit_w = e.integer("unit_weight_g", 0 if sold_by == "weight" else ..., lo=0, hi=_MAX_GRAMS)
+    if sold_by == "each" and unit_w == 0:
+        e.fail("unit_weight_g", "a product sold each needs its expected weight (> 0 g)")
+    tol = e.integer("weight_tolerance_g", 0, lo=0, hi=_MAX_GRAMS)
+    if sold_by == "each" and unit_w and tol is not None and tol >= unit_w:
+        e.fail("weight_tolerance_g", f"must be less than unit_weight_g ({unit_w})")
+    tare = e.integer("tare_g", 0, lo=0, hi=_MAX_GRAMS)
+    label = e.text("label", "", pattern=_LABEL_RE)
+    tax = e.text("tax_class")
+    if tax is not None and tax_ids and tax not in tax_ids:
+        e.fail("tax_class", f"unknown tax class {tax!r} (store has: {', '.join(sorted(tax_ids))})")
+    age = e.integer("age_min", 0, lo=0, hi=99)
+    promos = e.get("promotions", list, [], what="a list of promotion ids")
+    for p in promos or []:
+        if not isinstance(p, str) or p not in promotions:
+            e.fail("promotions", f"unknown promotion {p!r}")
+        elif promotions[p].kind == "per_kg_discount" and sold_by != "weight":
+            e.fail("promotions", f"{p!r} is a per-kg discount but the product is sold each")
+    if len(e.problems) > n_before:
+        return None
+    return Product(
+        id=pid, name=name, sold_by=sold_by, price=price, tax_class=tax, gtins=tuple(gtins),
+        plu=plu, unit_weight_g=unit_w, weight_tolerance_g=tol, tare_g=tare, label=label,
+        age_min=age, promotions=tuple(promos), organic=len(plu) == 5,
+    )
+
+
+def _validate_coupon(e: _Entry, product_ids: dict[str, int]) -> Coupon | None:
+    n_before = len(e.problems)
+    code = e.text("code")
+    g14 = None
+    if code is not None:
+        g14, why = _gtin14(code)
+        if g14 is None:
+            e.fail("code", why)
+        elif not g14[1:].startswith("99"):
+            e.fail("code", "a coupon code must be a GTIN-13 with the GS1 coupon prefix 99")
+    name = e.text("name")
+    kind = e.text("kind")
+    if kind is not None and kind not in COUPON_KINDS:
+        e.fail("kind", f"must be one of {', '.join(COUPON_KINDS)}, got {kind!r}")
+    amount = e.integer("amount", lo=1)
+    min_spend = e.integer("min_spend", 0, lo=0)
+    product = e.text("product", "" if kind != "product_amount_off" else ...)
+    if product and product not in product_ids:
+        e.fail("product", f"unknown product {product!r}")
+    if kind == "amount_off" and product:
+        e.fail("product", "only for product_amount_off")
+    if len(e.problems) > n_before:
+        return None
+    return Coupon(code, g14, name, kind, amount, min_spend, product)

@@ -1,0 +1,35 @@
+"""Command-line options of ``models.training.train`` (standard library only, so ``cart --help`` stays fast)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATA = (
+    Path(os.environ.get("CART_SHARED_DATA", ROOT.parent / "shared" / "data")) / "grocery-store"
+)
+DEFAULT_CACHE = Path(
+    os.environ.get("CART_TRAIN_CACHE", Path.home() / ".cache" / "smartcart" / "classifier")
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The training options (shared by ``python -m models.training.train`` and ``cart model train``)."""
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="grocery-store folder")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache folder")
+    p.add_argument("--out", type=Path, default=ROOT / "models", help="where the model files go")
+    p.add_argument("--views", type=int, default=6, help="cached views per photo (1 clean)")
+    p.add_argument("--train-from", type=int, default=8, help="first fine-tuned block (0-16)")
+    p.add_argument("--epochs", type=int, default=16)
+    p.add_argument("--batch", type=int, default=48)
+    p.add_argument("--lr", type=float, default=1.5e-3)
+    p.add_argument("--weight-decay", type=float, default=0.02)
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--seed", type=int, default=20261124)
+    p.add_argument("--threads", type=int, default=2, help="CPU threads for PyTorch")
+    p.add_argument("--extra-train", type=Path, action="append", default=[],
+                   help="a store's own photos: a list file like train.txt (repeatable)")
+    p.add_argument("--no-export", action="store_true", help="train only, skip the LiteRT export")
