@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cart.store.catalog import Coupon, Store
 from cart.pricing.engine import (
@@ -27,6 +27,9 @@ from cart.pricing.engine import (
     Totals,
     price_lines,
 )
+
+if TYPE_CHECKING:
+    from cart.store.barcodes import ScanMatch
 
 MAX_QTY = 999
 MAX_GRAMS = 100_000
@@ -571,3 +574,20 @@ class Basket:
             expected_weight_g=weight, state=self._state, store=self.store.config.id,
         )
         return self._snapshot
+
+
+def scan_event(match: ScanMatch, t_ms: int, line: str) -> AddLine | ApplyCoupon:
+    """The basket event a matched scan stands for: ``AddLine`` (qty from a count label, grams
+    and price from a label) or ``ApplyCoupon``. Raises ValueError when the scan cannot go on the
+    bill as it is (rejected, unknown, or needs weighing)."""
+    if not match.ok:
+        raise ValueError(match.reason or "nothing matched")
+    if match.coupon is not None:
+        return ApplyCoupon(t_ms, code=match.coupon.code)
+    product, it = match.product, match.interpretation
+    assert product is not None  # ok and no coupon: a product
+    if match.needs_weighing:
+        raise ValueError(f"{product.name} is sold by weight: weigh it")
+    return AddLine(t_ms, line=line, product=product.id, qty=it.count or 1,
+                   grams=it.weight_g if product.by_weight else None, price=it.price,
+                   code=it.text)

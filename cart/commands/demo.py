@@ -49,7 +49,7 @@ def run_screen(args) -> int:
     screen_settings()
     from cart.store.catalog import DEMO_STORE, CatalogError, load_store
     from cart.basket.journal import JournalError, default_journal_path
-    from cart.ui.app import DemoApp
+    from cart.sim.demo_app import DemoApp
     from cart.sim.demo import DemoWorld, demo_clock, demo_vision
     from cart.app.stack import build_runtime, fresh_trip
     from cart.app.vision import attach
@@ -118,6 +118,7 @@ SCRIPT: tuple[tuple[str, str], ...] = (
 def run_script(args) -> int:
     from cart.store.barcodes import lookup, printable
     from cart.basket.fold import (
+        scan_event,
             ApplyCoupon,
         BasketError,
         CheckOut,
@@ -168,7 +169,7 @@ def run_script(args) -> int:
                         if m.needs_weighing:
                             print(f"  scan    {p.name}: sold by weight, weigh it")
                             continue
-                        ev = m.to_event(t, cart.basket.next_line_id())
+                        ev = scan_event(m, t, cart.basket.next_line_id())
                         extra = [ev]
                         if p.age_min:
                             extra.append(RaiseFlag(

@@ -105,22 +105,6 @@ class ScanMatch:
         p, it = self.product, self.interpretation
         return (p is not None and p.by_weight and it.weight_g is None and it.price is None)
 
-    def to_event(self, t_ms: int, line: str):
-        """The basket event this scan stands for: ``AddLine`` (qty from a count label, grams
-        and price from a label) or ``ApplyCoupon``. Raises ValueError when the scan cannot go
-        on the bill as it is (rejected, unknown, or needs weighing)."""
-        from cart.basket.fold import AddLine, ApplyCoupon
-
-        if not self.ok:
-            raise ValueError(self.reason or "nothing matched")
-        if self.coupon is not None:
-            return ApplyCoupon(t_ms, code=self.coupon.code)
-        if self.needs_weighing:
-            raise ValueError(f"{self.product.name} is sold by weight: weigh it")
-        it = self.interpretation
-        return AddLine(t_ms, line=line, product=self.product.id, qty=it.count or 1,
-                       grams=it.weight_g if self.product.by_weight else None, price=it.price,
-                       code=it.text)
 
 
 def printable(text: str, limit: int = 80) -> str:

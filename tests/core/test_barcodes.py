@@ -202,20 +202,20 @@ def test_cli_barcode_prints_product_price_and_weight():
 
 
 def test_scan_to_basket_event(store):
-    from cart.basket.fold import AddLine, ApplyCoupon
+    from cart.basket.fold import AddLine, ApplyCoupon, scan_event
 
-    ev = lookup(store, with_check("231001000450")).to_event(T0, "L1")
+    ev = scan_event(lookup(store, with_check("231001000450")), T0, "L1")
     assert ev == AddLine(T0, line="L1", product="prast-cheese", grams=450,
                          code=with_check("231001000450"))
-    ev = lookup(store, with_check("200101004590")).to_event(T0, "L2")
+    ev = scan_event(lookup(store, with_check("200101004590")), T0, "L2")
     assert ev.price == 4590 and ev.grams is None and ev.qty == 1
-    assert isinstance(lookup(store, "9900000200022").to_event(T0, "x"), ApplyCoupon)
+    assert isinstance(scan_event(lookup(store, "9900000200022"), T0, "x"), ApplyCoupon)
     banana = lookup(store, "4011")
     assert banana.needs_weighing
     with pytest.raises(ValueError, match="weigh"):
-        banana.to_event(T0, "L3")
+        scan_event(banana, T0, "L3")
     with pytest.raises(ValueError, match="check digit"):
-        lookup(store, MILK[:-1] + "0").to_event(T0, "L4")
+        scan_event(lookup(store, MILK[:-1] + "0"), T0, "L4")
 
 
 def test_ean_with_add_on(store):

@@ -14,7 +14,8 @@ from cart.store.catalog import load_store
 from cart.common.clock import ManualClock
 from cart.common.events import Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.sim.camera import CameraSim, Conditions
-from cart.ui.app import CartApp, DemoApp
+from cart.sim.demo_app import DemoApp
+from cart.ui.app import CartApp
 from cart.app.stack import build_runtime
 from cart.app.vision import (
     FrameBuffer,
