@@ -146,16 +146,3 @@ def build(
         runtime.close()
         raise
     return runtime
-
-
-def run_profile(
-    profile, *, store_path=None, journal_path=None, high_contrast=False, fusion=True
-) -> int:
-    from cart.ui.app import CartApp
-
-    runtime = build(profile, store_path=store_path, journal_path=journal_path, fusion=fusion)
-    try:
-        CartApp(runtime, high_contrast=high_contrast).run()
-    finally:
-        runtime.close()
-    return 0

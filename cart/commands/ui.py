@@ -44,19 +44,23 @@ def screen_settings() -> None:
 
 def _run(args) -> int:
     screen_settings()
-    from cart.app.hardware import ProfileError, run_profile
+    from cart.app.hardware import ProfileError, build
 
     try:
-        return run_profile(
-            args.profile,
-            store_path=args.store,
-            journal_path=args.journal,
-            high_contrast=args.high_contrast,
+        runtime = build(
+            args.profile, store_path=args.store, journal_path=args.journal,
             fusion=not args.no_fusion,
         )
     except ProfileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from cart.ui.app import CartApp
+
+    try:
+        CartApp(runtime, high_contrast=args.high_contrast).run()
+    finally:
+        runtime.close()
+    return 0
 
 
 def _bench(args) -> int:
