@@ -184,62 +184,74 @@ class ShopperModel:
             produce = rng.random() < pr.produce_share
             it = self._item(rng, len(items), produce)
             items.append(it)
-            if it.product.by_weight:
-                if rng.random() < 0.5:
-                    ops.append(Op("select_produce", gap, (it.idx,)))
-                    ops.append(Op("place", int(rng.uniform(1500, 5000)), (it.idx,)))
-                else:  # place first; answer the question that follows
-                    ops.append(Op("place", gap, (it.idx,)))
-            elif r < pr.forgot_scan:
-                ops.append(Op("place", gap, (it.idx,)))  # the prompt makes them scan it
-                trip.notes.append("forgot_scan")
-            elif r < pr.forgot_scan + pr.double_scan:
-                self._scan(rng, ops, it, gap)
-                self._scan(rng, ops, it, int(rng.uniform(800, 3000)))
-                ops.append(Op("place", int(rng.uniform(1500, 5000)), (it.idx,)))
-                trip.notes.append("double_scan")
-            elif r < pr.forgot_scan + pr.double_scan + pr.quantity and i + 2 < n:
-                k = rng.randint(2, 4)
-                group = [it] + [TruthItem(len(items) + j, it.product,
-                                          self._real_weight(rng, it.product), 0.0)
-                                for j in range(k - 1)]
-                for g in group[1:]:
-                    g.net_g = g.grams
-                    items.append(g)
-                # one scan for the group: the screen's quantity question bills the rest
-                ops.append(Op("scan", gap, tuple(g.idx for g in group)))
-                ops.append(Op("place", int(rng.uniform(2000, 6000)), tuple(g.idx for g in group)))
-                trip.notes.append("quantity")
-                i += k - 1
-            elif r < pr.forgot_scan + pr.double_scan + pr.quantity + pr.batch and i + 1 < n:
-                k = rng.randint(2, 3)
-                group = [it] + [self._item(rng, len(items) + j, False) for j in range(k - 1)]
-                items.extend(group[1:])
-                for j, g in enumerate(group):
-                    self._scan(rng, ops, g, gap if j == 0 else int(rng.uniform(1500, 4000)))
-                ops.append(Op("place", int(rng.uniform(1500, 5000)),
-                              tuple(g.idx for g in group)))
-                trip.notes.append("batch")
-                i += k - 1
-            elif r < pr.forgot_scan + pr.double_scan + pr.quantity + pr.batch \
-                    + pr.place_then_scan:
-                ops.append(Op("place", gap, (it.idx,)))
-                self._scan(rng, ops, it, int(rng.uniform(1500, 6000)))
-            else:
-                self._scan_place(rng, ops, it, gap)
-            # after placing: sometimes take it out again
-            u = rng.random()
-            if u < pr.removed_silently:
-                ops.append(Op("remove", int(rng.uniform(5000, 30000)), (it.idx,)))
-                trip.notes.append("removed_silently")
-            elif u < pr.removed_silently + pr.readd:
-                ops.append(Op("remove", int(rng.uniform(3000, 15000)), (it.idx,)))
-                ops.append(Op("place", int(rng.uniform(3000, 15000)), (it.idx,)))
-                trip.notes.append("readd")
+            i += self._shop(rng, trip, it, r, gap, room=n - i)
+            self._after_placing(rng, trip, it)
             i += 1
         ops.append(Op("push", 5000, ms=int(rng.uniform(5000, 20000))))
         ops.append(Op("checkout", 5000))
         return trip
+
+    def _shop(self, rng: random.Random, trip: Trip, it: TruthItem, r: float, gap: int,
+              room: int) -> int:
+        """How the shopper brings ``it`` into the cart (``r`` picks the habit); returns how many
+        more items of the trip that used (a quantity or a batch brings several)."""
+        pr, items, ops = self.profile, trip.items, trip.ops
+        if it.product.by_weight:
+            if rng.random() < 0.5:
+                ops.append(Op("select_produce", gap, (it.idx,)))
+                ops.append(Op("place", int(rng.uniform(1500, 5000)), (it.idx,)))
+            else:  # place first; answer the question that follows
+                ops.append(Op("place", gap, (it.idx,)))
+        elif r < pr.forgot_scan:
+            ops.append(Op("place", gap, (it.idx,)))  # the prompt makes them scan it
+            trip.notes.append("forgot_scan")
+        elif r < pr.forgot_scan + pr.double_scan:
+            self._scan(rng, ops, it, gap)
+            self._scan(rng, ops, it, int(rng.uniform(800, 3000)))
+            ops.append(Op("place", int(rng.uniform(1500, 5000)), (it.idx,)))
+            trip.notes.append("double_scan")
+        elif r < pr.forgot_scan + pr.double_scan + pr.quantity and room > 2:
+            k = rng.randint(2, 4)
+            group = [it] + [TruthItem(len(items) + j, it.product,
+                                      self._real_weight(rng, it.product), 0.0)
+                            for j in range(k - 1)]
+            for g in group[1:]:
+                g.net_g = g.grams
+                items.append(g)
+            # one scan for the group: the screen's quantity question bills the rest
+            ops.append(Op("scan", gap, tuple(g.idx for g in group)))
+            ops.append(Op("place", int(rng.uniform(2000, 6000)), tuple(g.idx for g in group)))
+            trip.notes.append("quantity")
+            return k - 1
+        elif r < pr.forgot_scan + pr.double_scan + pr.quantity + pr.batch and room > 1:
+            k = rng.randint(2, 3)
+            group = [it] + [self._item(rng, len(items) + j, False) for j in range(k - 1)]
+            items.extend(group[1:])
+            for j, g in enumerate(group):
+                self._scan(rng, ops, g, gap if j == 0 else int(rng.uniform(1500, 4000)))
+            ops.append(Op("place", int(rng.uniform(1500, 5000)),
+                          tuple(g.idx for g in group)))
+            trip.notes.append("batch")
+            return k - 1
+        elif r < pr.forgot_scan + pr.double_scan + pr.quantity + pr.batch \
+                + pr.place_then_scan:
+            ops.append(Op("place", gap, (it.idx,)))
+            self._scan(rng, ops, it, int(rng.uniform(1500, 6000)))
+        else:
+            self._scan_place(rng, ops, it, gap)
+        return 0
+
+    def _after_placing(self, rng: random.Random, trip: Trip, it: TruthItem) -> None:
+        """After placing: sometimes the shopper takes the item out again (and puts it back)."""
+        pr, ops = self.profile, trip.ops
+        u = rng.random()
+        if u < pr.removed_silently:
+            ops.append(Op("remove", int(rng.uniform(5000, 30000)), (it.idx,)))
+            trip.notes.append("removed_silently")
+        elif u < pr.removed_silently + pr.readd:
+            ops.append(Op("remove", int(rng.uniform(3000, 15000)), (it.idx,)))
+            ops.append(Op("place", int(rng.uniform(3000, 15000)), (it.idx,)))
+            trip.notes.append("readd")
 
     def _pushes(self, rng: random.Random) -> int:
         lam = self.profile.pushes_per_item
