@@ -148,9 +148,6 @@ def _reject(text: str, sym: str, reason: str) -> Interpretation:
 
 
 def _interpret(code, symbology, config, t_ms) -> Interpretation:
-    from biip import ParseError
-    from biip.symbology import GS1Symbology, SymbologyIdentifier
-
     if not isinstance(code, str):
         return _reject(repr(code)[:MAX_CODE_LEN], "", f"not text: {type(code).__name__}")
     if not isinstance(symbology, str):
@@ -158,18 +155,10 @@ def _interpret(code, symbology, config, t_ms) -> Interpretation:
     if len(code) > MAX_CODE_LEN:
         return _reject(code[:MAX_CODE_LEN], "", f"too long ({len(code)} characters)")
     text = code.strip(" \t\r\n")
-    sym_id = None
-    source = symbology.strip() if symbology.strip() else (text if text.startswith("]") else "")
-    if source:
-        try:
-            if not source.startswith("]") or len(source) < 3:
-                raise ValueError
-            sym_id = SymbologyIdentifier.extract(source)
-        except (ParseError, IndexError, ValueError):
-            return _reject(text, "", "malformed AIM symbology identifier "
-                                     f"{printable(source[:4])!r}")
-        if source is text:
-            text = text[len(sym_id.value):]
+    split = _split_symbology(text, symbology)
+    if isinstance(split, Interpretation):
+        return split
+    text, sym_id = split
     sym = sym_id.value if sym_id else ""
     if not text:
         return _reject(text, sym, "empty code")
@@ -178,33 +167,65 @@ def _interpret(code, symbology, config, t_ms) -> Interpretation:
     if bad is not None:
         return _reject(text, sym, f"contains control character {printable(bad)!r}")
 
-    addon_note = ""
     if sym == "]E3" and text.isascii() and text.isdigit():
         # EAN/UPC with a 2- or 5-digit add-on (periodicals, books): price the main code.
         main = {15: 13, 18: 13, 10: 8, 13: 8}.get(len(text))
         if main is None:
             return _reject(text, sym, f"EAN with add-on: unexpected length {len(text)}")
-        text, addon_note = text[:main], f"add-on {text[main:]} ignored"
-        sym_id = None
-    elif sym in ("]E1", "]E2"):
+        it = _by_content(text[:main], sym, config, t_ms, addon=True)
+        note = f"add-on {text[main:]} ignored"
+        return replace(it, warnings=(*it.warnings, note)) if it.ok else it
+    if sym in ("]E1", "]E2"):
         return _reject(text, sym, "an EAN add-on alone is not a product code")
+    gs1 = _by_gs1_symbology(text, sym, sym_id, config, t_ms)
+    return gs1 if gs1 is not None else _by_content(text, sym, config, t_ms)
+
+
+def _split_symbology(text: str, symbology: str):
+    """``(text without its AIM prefix, SymbologyIdentifier or None)``, from the separate
+    ``symbology`` or a ``]Xn`` prefix of the text; a rejection when the identifier is malformed."""
+    from biip import ParseError
+    from biip.symbology import SymbologyIdentifier
+
+    source = symbology.strip() if symbology.strip() else (text if text.startswith("]") else "")
+    if not source:
+        return text, None
+    try:
+        if not source.startswith("]") or len(source) < 3:
+            raise ValueError
+        sym_id = SymbologyIdentifier.extract(source)
+    except (ParseError, IndexError, ValueError):
+        return _reject(text, "", f"malformed AIM symbology identifier {printable(source[:4])!r}")
+    if source is text:
+        text = text[len(sym_id.value):]
+    return text, sym_id
+
+
+def _by_gs1_symbology(text, sym, sym_id, config, t_ms) -> Interpretation | None:
+    """What a GS1 symbology's identifier says the data is (None: decide by the content)."""
+    from biip.symbology import GS1Symbology
 
     gs1 = sym_id.gs1_symbology if sym_id else None
-    if gs1 is not None:
-        if gs1 in GS1Symbology.with_gtin() and gs1 not in GS1Symbology.with_gs1_messages():
-            return _from_digits(text, sym, config, gtin_only=True)
-        if gs1 in GS1Symbology.with_gs1_digital_link_uri() and text.lower().startswith("http"):
-            return _from_digital_link(text, sym, config, t_ms)
-        if gs1 in GS1Symbology.with_gs1_messages():
-            return _from_gs1_message(text, sym, config, t_ms)
+    if gs1 is None:
+        return None
+    if gs1 in GS1Symbology.with_gtin() and gs1 not in GS1Symbology.with_gs1_messages():
+        return _from_digits(text, sym, config, gtin_only=True)
+    if gs1 in GS1Symbology.with_gs1_digital_link_uri() and text.lower().startswith("http"):
+        return _from_digital_link(text, sym, config, t_ms)
+    if gs1 in GS1Symbology.with_gs1_messages():
+        return _from_gs1_message(text, sym, config, t_ms)
+    return None
+
+
+def _by_content(text, sym, config, t_ms, *, addon: bool = False) -> Interpretation:
+    """What the characters themselves say the code is (a URI, GS1 data, a GTIN or a PLU)."""
     low = text[:8].lower()
     if low.startswith(("http://", "https://")):
         return _from_digital_link(text, sym, config, t_ms)
     if text.startswith("("):
         return _from_gs1_message(text, sym, config, t_ms, hri=True)
-    if addon_note:
-        it = _from_digits(text, sym, config, gtin_only=True)
-        return replace(it, warnings=(*it.warnings, addon_note)) if it.ok else it
+    if addon:
+        return _from_digits(text, sym, config, gtin_only=True)
     if text.isascii() and text.isdigit():
         if len(text) in (4, 5):
             return _from_plu(text, sym)
@@ -342,10 +363,7 @@ def _local_date(t_ms: int, config) -> dt.date:
 
 
 def _from_elements(text, sym, elements, config, t_ms, kind) -> Interpretation:
-    gtin = ""
-    price = weight = None
-    expiry = ""
-    expired = False
+    found: dict = {"gtin": "", "price": None, "weight_g": None, "expiry": "", "expired": False}
     warnings: list[str] = []
     minor = config.minor_digits if config is not None else 2
     for es in elements:
@@ -353,38 +371,53 @@ def _from_elements(text, sym, elements, config, t_ms, kind) -> Interpretation:
         if ai == "01":
             if es.gtin is None:
                 return _reject(text, sym, es.gtin_error or f"invalid GTIN in (01): {es.value}")
-            gtin = es.gtin.as_gtin_14()
-        elif ai.startswith("310"):
-            if es.decimal is None:
-                return _reject(text, sym, f"invalid net weight ({ai}) {es.value}")
-            grams = (es.decimal * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-            weight = int(grams)
-        elif ai.startswith("392"):
-            if es.decimal is None:
-                return _reject(text, sym, f"invalid price ({ai}) {es.value}")
-            amount = es.decimal * (10**minor)
-            if amount != amount.to_integral_value():
-                return _reject(text, sym, f"price ({ai}) {es.decimal} has more decimals than "
-                                          f"the currency")
-            price = int(amount)
-        elif ai.startswith("393"):
-            return _reject(text, sym, f"price with ISO currency ({ai}) is not accepted here")
-        elif ai in ("17", "15", "16", "12"):
-            if es.date is None:
-                return _reject(text, sym, f"invalid date ({ai}) {es.value}")
-            if ai == "17":
-                expiry = es.date.isoformat()
-            if t_ms is not None and es.date < _local_date(t_ms, config):
-                if ai == "17":
-                    expired = True
-                    warnings.append(f"expired on {es.date.isoformat()}")
-                elif ai in ("15", "16"):
-                    warnings.append(f"past its best-before/sell-by date {es.date.isoformat()}")
-    if not gtin:
+            found["gtin"] = es.gtin.as_gtin_14()
+            continue
+        problem = _measure_element(ai, es, minor, found)
+        if problem is None and ai in ("17", "15", "16", "12"):
+            problem = _date_element(ai, es, t_ms, config, found, warnings)
+        if problem:
+            return _reject(text, sym, problem)
+    if not found["gtin"]:
         return _reject(text, sym, "GS1 data without a GTIN (01)")
-    return Interpretation(text=text, symbology=sym, kind=kind, gtin=gtin, price=price,
-                          weight_g=weight, expiry=expiry, expired=expired,
-                          warnings=tuple(warnings))
+    return Interpretation(text=text, symbology=sym, kind=kind, warnings=tuple(warnings),
+                          **found)
+
+
+def _measure_element(ai: str, es, minor: int, found: dict) -> str | None:
+    """A net weight (310n) or price (392n, 393n) element into ``found``; the reason it is
+    refused, or None."""
+    if ai.startswith("310"):
+        if es.decimal is None:
+            return f"invalid net weight ({ai}) {es.value}"
+        grams = (es.decimal * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        found["weight_g"] = int(grams)
+    elif ai.startswith("392"):
+        if es.decimal is None:
+            return f"invalid price ({ai}) {es.value}"
+        amount = es.decimal * (10**minor)
+        if amount != amount.to_integral_value():
+            return f"price ({ai}) {es.decimal} has more decimals than the currency"
+        found["price"] = int(amount)
+    elif ai.startswith("393"):
+        return f"price with ISO currency ({ai}) is not accepted here"
+    return None
+
+
+def _date_element(ai: str, es, t_ms, config, found: dict, warnings: list[str]) -> str | None:
+    """An expiry (17), best-before (15), sell-by (16) or due (12) date; the reason it is
+    refused, or None. A past expiry date marks the code expired."""
+    if es.date is None:
+        return f"invalid date ({ai}) {es.value}"
+    if ai == "17":
+        found["expiry"] = es.date.isoformat()
+    if t_ms is not None and es.date < _local_date(t_ms, config):
+        if ai == "17":
+            found["expired"] = True
+            warnings.append(f"expired on {es.date.isoformat()}")
+        elif ai in ("15", "16"):
+            warnings.append(f"past its best-before/sell-by date {es.date.isoformat()}")
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
