@@ -59,7 +59,7 @@ def _catalog_check(args) -> int:
 
 
 def _barcode(args) -> int:
-    from cart.store.barcodes import lookup, printable
+    from cart.store.barcodes import lookup
     from cart.store.catalog import DEMO_STORE, CatalogError, load_store
     from cart.common.clock import SystemClock
 
@@ -70,20 +70,30 @@ def _barcode(args) -> int:
         return 2
     t_ms = args.at_ms if args.at_ms is not None else SystemClock().now_ms()
     m = lookup(store, args.code, args.symbology, t_ms)
-    it = m.interpretation
-    fmt = store.config.format_money
     if args.json:
-        out = {"ok": m.ok, "reason": m.reason, "interpretation": it.to_dict(),
-               "product": None, "coupon": None}
-        if m.product is not None:
-            p = m.product
-            out["product"] = {"id": p.id, "name": p.name, "sold_by": p.sold_by, "price": p.price,
-                              "age_min": p.age_min}
-        if m.coupon is not None:
-            out["coupon"] = {"code": m.coupon.code, "name": m.coupon.name,
-                             "amount": m.coupon.amount}
-        print(json.dumps(out, ensure_ascii=False))
-        return 0 if m.ok else 1
+        return _barcode_json(m)
+    return _barcode_text(m, store.config.format_money)
+
+
+def _barcode_json(m) -> int:
+    it = m.interpretation
+    out = {"ok": m.ok, "reason": m.reason, "interpretation": it.to_dict(),
+           "product": None, "coupon": None}
+    if m.product is not None:
+        p = m.product
+        out["product"] = {"id": p.id, "name": p.name, "sold_by": p.sold_by, "price": p.price,
+                          "age_min": p.age_min}
+    if m.coupon is not None:
+        out["coupon"] = {"code": m.coupon.code, "name": m.coupon.name,
+                         "amount": m.coupon.amount}
+    print(json.dumps(out, ensure_ascii=False))
+    return 0 if m.ok else 1
+
+
+def _barcode_text(m, fmt) -> int:
+    from cart.store.barcodes import printable
+
+    it = m.interpretation
     if not it.ok:
         print(f"rejected: {printable(it.text, 60)!s}: {it.reason}", file=sys.stderr)
         return 1

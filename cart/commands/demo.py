@@ -116,21 +116,12 @@ SCRIPT: tuple[tuple[str, str], ...] = (
 
 
 def run_script(args) -> int:
-    from cart.store.barcodes import lookup, printable
-    from cart.basket.fold import (
-        scan_event,
-            ApplyCoupon,
-        BasketError,
-        CheckOut,
-        RaiseFlag,
-        ResolveFlag,
-        SetLoyalty,
-        WeighProduce,
-    )
-    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
-    from cart.common.clock import ManualClock
+    from cart.basket.fold import BasketError
     from cart.basket.journal import Journal, JournalError, default_journal_path
     from cart.basket.receipt import render_text
+    from cart.basket.session import CartSession
+    from cart.common.clock import ManualClock
+    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
 
     try:
         store = load_store(args.store or DEMO_STORE)
@@ -145,61 +136,16 @@ def run_script(args) -> int:
     except JournalError as exc:
         print(exc, file=sys.stderr)
         return 1
-    from cart.basket.session import CartSession
 
     with journal:
         cart = CartSession.start(journal, store, clock.now_ms())
         print(f"{store.config.name}: session {cart.id} (journal {path})")
         for action, arg in SCRIPT:
             clock.advance(7_000)
-            t = clock.now_ms()
             try:
-                if action == "scan":
-                    m = lookup(store, arg, t_ms=t)
-                    shown = printable(m.interpretation.text, 40)
-                    if m.coupon is not None:
-                        snap = cart.apply(ApplyCoupon(t, code=m.coupon.code))
-                        print(f"  coupon  {m.coupon.name}")
-                    elif not m.ok:
-                        print(f"  scan    {shown}: rejected: {m.reason}")
-                        continue
-                    else:
-                        p = m.product
-                        it = m.interpretation
-                        if m.needs_weighing:
-                            print(f"  scan    {p.name}: sold by weight, weigh it")
-                            continue
-                        ev = scan_event(m, t, cart.basket.next_line_id())
-                        extra = [ev]
-                        if p.age_min:
-                            extra.append(RaiseFlag(
-                                t, flag=cart.basket.next_flag_id(), kind="age_check",
-                                message=f"{p.name} is for {p.age_min}+ only",
-                                action="Wait for staff to check ID",
-                                payload={"line": ev.line, "age_min": p.age_min}))
-                        snap = cart.apply(*extra)
-                        for w in it.warnings:
-                            print(f"  warning {p.name}: {w}")
-                        print(f"  scan    {p.name:<40} {fmt(snap.line(ev.line).amount):>12}")
-                elif action == "weigh":
-                    plu, grams = arg.split(":")
-                    ev = WeighProduce(t, line=cart.basket.next_line_id(), plu=plu, grams=int(grams))
-                    snap = cart.apply(ev)
-                    ln = snap.line(ev.line)
-                    print(f"  weigh   {ln.name + f' {ln.grams} g':<40} {fmt(ln.amount):>12}")
-                elif action == "staff":
-                    if not store.config.verify_staff_pin(arg):
-                        print("  staff   wrong PIN")
-                        continue
-                    for f in cart.snapshot().flags:
-                        snap = cart.apply(ResolveFlag(t, flag=f.id, resolution="approved",
-                                                      by="staff", staff_id="demo-staff"))
-                        print(f"  staff   approved: {f.message}")
-                elif action == "loyalty":
-                    snap = cart.apply(SetLoyalty(t, member=arg))
-                    print(f"  member  {store.config.loyalty_program} card {arg}")
-                elif action == "checkout":
-                    snap = cart.apply(CheckOut(t))
+                snap = _SCRIPT_STEPS[action](cart, store, arg, clock.now_ms())
+                if snap is None:
+                    continue
                 flags = snap.flags
                 if flags:
                     print(f"  ALERT   {flags[0].message}: {flags[0].action}")
@@ -211,3 +157,79 @@ def run_script(args) -> int:
     print()
     sys.stdout.write(render_text(receipt))
     return 0
+
+
+def _script_scan(cart, store, code: str, t: int):
+    """A scanned code: a coupon, a line (with an age check for 18+ items), or a refusal
+    (None: nothing changed)."""
+    from cart.basket.fold import ApplyCoupon, RaiseFlag, scan_event
+    from cart.store.barcodes import lookup, printable
+
+    m = lookup(store, code, t_ms=t)
+    if m.coupon is not None:
+        snap = cart.apply(ApplyCoupon(t, code=m.coupon.code))
+        print(f"  coupon  {m.coupon.name}")
+        return snap
+    if not m.ok:
+        print(f"  scan    {printable(m.interpretation.text, 40)}: rejected: {m.reason}")
+        return None
+    p = m.product
+    if m.needs_weighing:
+        print(f"  scan    {p.name}: sold by weight, weigh it")
+        return None
+    ev = scan_event(m, t, cart.basket.next_line_id())
+    extra = [ev]
+    if p.age_min:
+        extra.append(RaiseFlag(
+            t, flag=cart.basket.next_flag_id(), kind="age_check",
+            message=f"{p.name} is for {p.age_min}+ only",
+            action="Wait for staff to check ID",
+            payload={"line": ev.line, "age_min": p.age_min}))
+    snap = cart.apply(*extra)
+    for w in m.interpretation.warnings:
+        print(f"  warning {p.name}: {w}")
+    print(f"  scan    {p.name:<40} {store.config.format_money(snap.line(ev.line).amount):>12}")
+    return snap
+
+
+def _script_weigh(cart, store, arg: str, t: int):
+    from cart.basket.fold import WeighProduce
+
+    plu, grams = arg.split(":")
+    ev = WeighProduce(t, line=cart.basket.next_line_id(), plu=plu, grams=int(grams))
+    snap = cart.apply(ev)
+    ln = snap.line(ev.line)
+    print(f"  weigh   {ln.name + f' {ln.grams} g':<40} {store.config.format_money(ln.amount):>12}")
+    return snap
+
+
+def _script_staff(cart, store, pin: str, t: int):
+    from cart.basket.fold import ResolveFlag
+
+    if not store.config.verify_staff_pin(pin):
+        print("  staff   wrong PIN")
+        return None
+    snap = cart.snapshot()
+    for f in snap.flags:
+        snap = cart.apply(ResolveFlag(t, flag=f.id, resolution="approved",
+                                      by="staff", staff_id="demo-staff"))
+        print(f"  staff   approved: {f.message}")
+    return snap
+
+
+def _script_loyalty(cart, store, member: str, t: int):
+    from cart.basket.fold import SetLoyalty
+
+    snap = cart.apply(SetLoyalty(t, member=member))
+    print(f"  member  {store.config.loyalty_program} card {member}")
+    return snap
+
+
+def _script_checkout(cart, store, _arg, t: int):
+    from cart.basket.fold import CheckOut
+
+    return cart.apply(CheckOut(t))
+
+
+_SCRIPT_STEPS = {"scan": _script_scan, "weigh": _script_weigh, "staff": _script_staff,
+                 "loyalty": _script_loyalty, "checkout": _script_checkout}
