@@ -33,6 +33,7 @@ import numpy as np
 from cart.common.clock import Clock, SystemClock
 from cart.common.events import DeviceStatus, WeightMoving, WeightSettled
 from cart.common.profile import reject_unknown_keys
+from drivers.base import ReconnectingDevice
 from drivers.scale import protocol as sp
 from drivers.scale.loadcell import Calibration, LoadCells, NotCalibrated
 from drivers.scale.filters import Chain, MedianFilter, StabilityConfig, StabilityDetector
@@ -438,20 +439,26 @@ class ScaleCore:
 # ---------------------------------------------------------------------------------------------
 
 
-class ScaleDriver:
+class ScaleDriver(ReconnectingDevice):
     """The scale on a serial URL, with a reader thread that reconnects.
 
     ``on_event`` is called from the reader thread with each event; without it, events go to
     ``self.events`` (a ``queue.Queue``). ``close()`` is idempotent; the driver is a context
-    manager.
+    manager (entering it starts the reader). The thread, the reconnect loop and ``close()``
+    come from ``drivers.base``.
     """
+
+    open_errors = (Exception,)  # any failure to open is a reconnect
 
     def __init__(self, url: str, config: ScaleConfig | None = None, *,
                  clock: Clock | None = None, on_event: Callable | None = None,
                  serial_factory: Callable | None = None, read_timeout_s: float = 0.02,
                  handshake_timeout_ms: int = 3000) -> None:
+        cfg = config or ScaleConfig()
+        super().__init__(DEVICE, cfg.reconnect_min_ms, cfg.reconnect_max_ms,
+                         thread_name="scale-reader")
         self.url = url
-        self.cfg = config or ScaleConfig()
+        self.cfg = cfg
         self.clock = clock or SystemClock()
         self.core = ScaleCore(self.cfg, self.clock)
         self.events: queue.Queue = queue.Queue()
@@ -460,25 +467,14 @@ class ScaleDriver:
         self._read_timeout = read_timeout_s
         self._handshake_timeout_ms = handshake_timeout_ms
         self._ser = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._closed = False
         self._connected = threading.Event()
-        self._wake = threading.Event()
         self.connects = 0
 
     # -- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> Self:
         self.start()
         return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     @property
     def pipeline(self) -> ScalePipeline:
@@ -488,31 +484,21 @@ class ScaleDriver:
         return self.core.counters()
 
     def start(self) -> None:
-        if self._closed:
-            raise RuntimeError("the scale driver is closed")
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="scale-reader", daemon=True)
-        self._thread.start()
+        self._check_open("the scale driver is closed")
+        self.worker.start()
 
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+    def _close(self) -> None:
+        self.worker.stop()
         self._close_port(send_stop=True)
-        self._emit(self.core.status("disconnected", "closed"))
+        self._emit(self.core.status("disconnected", self._closed_detail()))
 
     # -- commands from other threads ----------------------------------------------------
     def command(self, mid: int, timeout: float = 3.0) -> Request:
         """Send an acknowledged command through the reader thread; waits for its outcome."""
-        if self._closed:
-            raise RuntimeError("the scale driver is closed")
+        self._check_open("the scale driver is closed")
         with self._lock:
             r = self.core.request(mid)
         r.event.wait(timeout)
@@ -529,13 +515,6 @@ class ScaleDriver:
         else:
             self.events.put(ev)
 
-    def _open_port(self):
-        import serial
-
-        factory = self._factory or serial.serial_for_url
-        return factory(self.url, baudrate=115200, timeout=self._read_timeout,
-                       write_timeout=1.0)
-
     def _close_port(self, send_stop: bool = False) -> None:
         ser, self._ser = self._ser, None
         if ser is None:
@@ -546,44 +525,40 @@ class ScaleDriver:
         with contextlib.suppress(Exception):
             ser.close()
 
-    def _run(self) -> None:
-        backoff = self.cfg.reconnect_min_ms
-        first = True
-        while not self._stop.is_set():
-            try:
-                self._ser = self._open_port()
-            except Exception as e:  # noqa: BLE001 - any failure to open is a reconnect
-                if first:
-                    self._emit(self.core.status("disconnected", f"cannot open {self.url}: {e}"))
-                    first = False
-                if self._stop.wait(backoff / 1000):
-                    break
-                backoff = min(backoff * 2, self.cfg.reconnect_max_ms)
-                continue
-            first = False
-            self.connects += 1
-            ok = self._session()
-            self._connected.clear()
-            self._close_port()
-            if self._stop.is_set():
-                break
-            self._emit(self.core.status("reconnecting", "link lost; reopening"))
-            if ok:
-                backoff = self.cfg.reconnect_min_ms
-            if self._stop.wait(backoff / 1000):
-                break
-            backoff = min(backoff * 2, self.cfg.reconnect_max_ms)
+    # -- the steps of the reconnect loop (drivers.base.ReconnectingDevice) ----------------
+    def _open_link(self):
+        import serial
 
-    def _session(self) -> bool:
+        factory = self._factory or serial.serial_for_url
+        self._ser = factory(self.url, baudrate=115200, timeout=self._read_timeout,
+                            write_timeout=1.0)
+        return self._ser
+
+    def _open_failed(self, exc: BaseException) -> None:
+        if self.attempt == 1:
+            self._emit(self.core.status("disconnected", f"cannot open {self.url}: {exc}"))
+
+    def _close_link(self, ser) -> None:
+        self._connected.clear()
+        self._close_port()
+
+    def _link_lost(self) -> None:
+        self._emit(self.core.status("reconnecting", "link lost; reopening"))
+
+    def _crashed(self, exc: Exception) -> None:
+        self._emit(self.core.status("error", f"{type(exc).__name__}: {exc}"))
+
+    def _session(self, ser) -> bool:
         """One connection: handshake, then stream until the link fails. True if it streamed."""
-        core, ser = self.core, self._ser
+        self.connects += 1
+        core = self.core
         with self._lock:
             core.begin()
         started = self.clock.now_ms()
         streamed = False
         try:
             ser.reset_input_buffer()
-            while not self._stop.is_set():
+            while not self.stopping:
                 with self._lock:
                     out, evs = core.outgoing()
                 for ev in evs:
@@ -611,7 +586,7 @@ class ScaleDriver:
                         self._connected.clear()
                     self._emit(ev)
         except Exception as e:  # noqa: BLE001 - serial errors of every kind mean "unplugged"
-            if not self._stop.is_set():
+            if not self.stopping:
                 self._emit(core.status("reconnecting", f"serial error: {e}"))
             return streamed
         return streamed
