@@ -19,9 +19,17 @@ import numpy as np
 import serial
 
 from drivers.scale import protocol as sp
+from drivers.scale.driver import SampleTimeline
 
-if "cart.sim" not in serial.protocol_handler_packages:
-    serial.protocol_handler_packages.append("cart.sim")  # scalesim:// (protocol_scalesim.py)
+
+def register_url_scheme() -> None:
+    """Make ``serial.serial_for_url('scalesim://...')`` reach a simulated bridge
+    (``cart.sim.protocol_scalesim``). Importing this module does it."""
+    if "cart.sim" not in serial.protocol_handler_packages:
+        serial.protocol_handler_packages.append("cart.sim")
+
+
+register_url_scheme()
 
 G = 9.80665
 FULL_SCALE_COUNTS = 1 << 23
@@ -583,6 +591,11 @@ class SimBridge:
         self.parser = sp.FrameParser()
         self._out += sp.encode_status(sp.StatusCode.BOOT, 0, 0)
 
+    @property
+    def has_output(self) -> bool:
+        """Bytes the bridge has made and not yet sent."""
+        return bool(self._out)
+
     # -- link ---------------------------------------------------------------------------
     def unplug(self) -> None:
         self.plugged = False
@@ -667,7 +680,7 @@ class SimBridge:
 
     def skip_to(self, t_ms: int, shots: bool = True) -> int:
         """Fast-forward without producing samples; returns how many sample periods passed
-        (the host's ``ScaleCore.skip`` takes the same number)."""
+        (the host's :class:`FastForwardTimeline` skips the same number)."""
         times = self.sample_times(t_ms)
         n = len(times)
         if n:
@@ -695,6 +708,17 @@ class SimBridge:
 # the in-process rig: model + bridge + the real host core, in simulated time
 
 
+class FastForwardTimeline(SampleTimeline):
+    """The host's sample timeline, told when the simulated bridge fast-forwards."""
+
+    def skip(self, n: int) -> None:
+        """The bridge fast-forwarded ``n`` samples: move the expected sequence and the index
+        with it, so no gap is counted and the times stay on the anchor."""
+        if self.expected_seq is not None and n > 0:
+            self.expected_seq = (self.expected_seq + n) % 65536
+            self.index += n
+
+
 class SimScale:
     """A simulated scale wired to the real host code, in one thread, in simulated time.
 
@@ -718,7 +742,8 @@ class SimScale:
             raise ValueError("pushes must be 'full' or 'fast'")
         self.pushes = pushes
         sc = scale_config or ScaleConfig()
-        self.core = ScaleCore(sc, self.clock)
+        self.timeline = FastForwardTimeline(1000.0 / sc.rate_sps)
+        self.core = ScaleCore(sc, self.clock, timeline=self.timeline)
         self.events: list = []
         self.fast_forwarded_ms = 0
         # handshake through the real codec
@@ -780,8 +805,9 @@ class SimScale:
     def _can_skip(self) -> bool:
         det = self.core.pipeline.detector
         return (self.model.quiet and det.stable and self.core.state == "streaming"
-                and self.bridge.plugged and self.bridge.streaming and not self.bridge._out
-                and not self.core._pending and self.bridge.stalled_until_s <= self.model.t)
+                and self.bridge.plugged and self.bridge.streaming and not self.bridge.has_output
+                and not self.core.commands_pending
+                and self.bridge.stalled_until_s <= self.model.t)
 
     def run_until(self, t_ms: int) -> list:
         t_ms = int(t_ms)
@@ -796,7 +822,7 @@ class SimScale:
                     cells = self.core.pipeline.cells
                     before = self.model.static_counts()
                     n = self.bridge.skip_to(nxt)
-                    self.core.skip(n)
+                    self.timeline.skip(n)
                     if cells.calibrated:
                         drift = cells.grams((self.model.static_counts() - before)[None, :]
                                             + np.asarray(cells.cal.tare_counts)[None, :])
@@ -813,7 +839,8 @@ class SimScale:
                     now = nxt
                     continue
             # commands in flight (a handshake after a replug): small steps, as a link would
-            busy = self.core._pending or self.bridge._out or self.core.state != "streaming"
+            busy = (self.core.commands_pending or self.bridge.has_output
+                    or self.core.state != "streaming")
             nxt = min(t_ms, now + (20 if busy else self.block_ms))
             events += self._step(nxt)
             now = nxt
@@ -823,7 +850,8 @@ class SimScale:
     def _can_skip_push(self) -> bool:
         return (self.model.push_skippable_until_ms() is not None
                 and self.core.state == "streaming" and self.bridge.plugged
-                and self.bridge.streaming and not self.bridge._out and not self.core._pending)
+                and self.bridge.streaming and not self.bridge.has_output
+                and not self.core.commands_pending)
 
     def _skip_push(self, now: int, nxt: int) -> list:
         """The middle of a push, fast: the detector is told the platform moves (as it would
@@ -837,7 +865,7 @@ class SimScale:
             events.append(WeightMoving(now, round(det.ref, 1)))
             det.force_moving(now)
         n = self.bridge.skip_to(nxt, shots=False)
-        self.core.skip(n)
+        self.timeline.skip(n)
         self.fast_forwarded_ms += nxt - now
         self.clock.set(nxt)
         return events

@@ -194,18 +194,76 @@ class Request:
         self.event = threading.Event()
 
 
-class ScaleCore:
-    """The protocol session and the pipeline, without I/O (see module doc)."""
+class SampleTimeline:
+    """Sample sequence numbers in, sample times out.
+
+    Unwraps the bridge's 16-bit sequence into the sample's index since the anchor, counts gaps
+    (and the samples they lost), and timestamps each sample from its index: the least-delayed
+    sample anchors the stream (arrival >= sample time). ``expected_seq`` (the next sequence
+    number expected, ``None`` before the first sample) and ``index`` (the index it will get)
+    are public, so whoever knows that the bridge skipped numbers on purpose can say so."""
 
     LEAK_MS = 0.05  # per sample: lets the time anchor follow a slightly slow ADC oscillator
 
-    def __init__(self, config: ScaleConfig, clock: Clock, pipeline: ScalePipeline | None = None):
+    def __init__(self, period_ms: float) -> None:
+        self.period_ms = period_ms
+        self.expected_seq: int | None = None
+        self.index = 0
+        self._offset: float | None = None
+        self._last_t = -(1 << 62)
+
+    def restart(self) -> None:
+        """A new stream (a handshake): the next sample starts a new index."""
+        self.expected_seq = None
+
+    def times(self, seq: np.ndarray, now: int) -> tuple[np.ndarray, int, int]:
+        """(sample times in ms, gaps, samples lost) for a block of sequence numbers that
+        arrived at ``now``."""
+        n = len(seq)
+        seq = seq.astype(np.int64)
+        gaps = lost = 0
+        if self.expected_seq is None:
+            self.index = 0
+            self.expected_seq = int(seq[0])
+            self._offset = None
+        steps = np.diff(np.concatenate(([self.expected_seq - 1], seq))) % 65536
+        if np.any(steps != 1):
+            bad = steps != 1
+            jumps = steps[bad]
+            back = jumps >= 32768
+            if back.any():
+                # sequence went backwards: the bridge restarted; start a new anchor
+                self._offset = None
+            lost = int(np.sum(np.where(back, 0, jumps - 1)))
+            gaps = int(np.count_nonzero(~back))
+            steps = np.where(steps >= 32768, 1, steps)
+        k = self.index + np.cumsum(steps) - 1
+        self.index = int(k[-1]) + 1
+        self.expected_seq = (int(seq[-1]) + 1) % 65536
+        cand = now - k[-1] * self.period_ms
+        if self._offset is None or cand < self._offset:
+            self._offset = cand
+        t = np.rint(self._offset + k * self.period_ms).astype(np.int64)
+        t = np.maximum(t, self._last_t + 1 + np.arange(n))
+        t = np.maximum.accumulate(t)
+        self._last_t = int(t[-1])
+        self._offset = min(self._offset + self.LEAK_MS * n, cand)
+        return t, gaps, lost
+
+
+class ScaleCore:
+    """The protocol session and the pipeline, without I/O (see module doc). ``timeline``
+    (default: a :class:`SampleTimeline`) turns sample sequence numbers into times."""
+
+    def __init__(self, config: ScaleConfig, clock: Clock, pipeline: ScalePipeline | None = None,
+                 timeline: SampleTimeline | None = None):
         self.cfg = config
         self.clock = clock
         self.pipeline = pipeline or ScalePipeline(config.calibration, config.stability,
                                                   config.median_window)
         self.parser = sp.FrameParser()
         self.period_ms = 1000.0 / config.rate_sps
+        self.timeline = timeline or SampleTimeline(self.period_ms)
         self.identity: sp.Identify | None = None
         self.state = "idle"  # idle | identify | start | streaming | failed
         self.error: str | None = None
@@ -215,10 +273,6 @@ class ScaleCore:
         self.stats = dict.fromkeys(
             ("gaps", "samples_lost", "overflows", "payload_errors", "samples", "adc_not_ready",
              "saturated", "rx_errors", "reboots", "commands_retried", "commands_failed"), 0)
-        self._exp_seq: int | None = None
-        self._k = 0  # unwrapped sample index since the anchor
-        self._offset: float | None = None
-        self._last_t = -(1 << 62)
 
     # -- counters -----------------------------------------------------------------------
     def counters(self) -> dict[str, int]:
@@ -231,6 +285,11 @@ class ScaleCore:
     def status(self, state: str, detail: str = "") -> DeviceStatus:
         return DeviceStatus(self.clock.now_ms(), DEVICE, state, detail,
                             tuple(sorted(self.counters().items())))
+
+    @property
+    def commands_pending(self) -> int:
+        """Acknowledged commands sent or due and not yet answered (nor given up)."""
+        return len(self._pending)
 
     # -- commands -----------------------------------------------------------------------
     def request(self, mid: int) -> Request:
@@ -269,7 +328,7 @@ class ScaleCore:
         self.parser.reset()
         self.state = "identify"
         self.error = None
-        self._exp_seq = None
+        self.timeline.restart()
         self._handshake = self.request(sp.MsgId.IDENTIFY)
         return self._handshake
 
@@ -353,7 +412,7 @@ class ScaleCore:
         if self.state == "start":
             self.state = "streaming"
             self._handshake = None
-            self._exp_seq = None
+            self.timeline.restart()
             self.pipeline.reset()
             ev = [self.status("connected", f"{self.identity.name} firmware "
                                             f"{self.identity.firmware_version}, "
@@ -394,46 +453,11 @@ class ScaleCore:
         return self._sample_block(*sp.decode_samples(payloads, self.cfg.channels), now)
 
     def _sample_block(self, seq, flags, counts, now: int) -> list:
-        n = len(seq)
-        seq = seq.astype(np.int64)
-        # unwrap the 16-bit sequence into the sample index since the anchor
-        if self._exp_seq is None:
-            self._k = 0
-            self._exp_seq = int(seq[0])
-            self._offset = None
-        steps = np.diff(np.concatenate(([self._exp_seq - 1], seq))) % 65536
-        if np.any(steps != 1):
-            bad = steps != 1
-            jumps = steps[bad]
-            back = jumps >= 32768
-            if back.any():
-                # sequence went backwards: the bridge restarted; start a new anchor
-                self._offset = None
-            lost = int(np.sum(np.where(back, 0, jumps - 1)))
-            self.stats["gaps"] += int(np.count_nonzero(~back))
-            self.stats["samples_lost"] += lost
-            steps = np.where(steps >= 32768, 1, steps)
-        k = self._k + np.cumsum(steps) - 1
-        self._k = int(k[-1]) + 1
-        self._exp_seq = (int(seq[-1]) + 1) % 65536
-        self.stats["samples"] += n
-        # timestamps: the least-delayed sample anchors the stream (arrival >= sample time)
-        cand = now - k[-1] * self.period_ms
-        if self._offset is None or cand < self._offset:
-            self._offset = cand
-        t = np.rint(self._offset + k * self.period_ms).astype(np.int64)
-        t = np.maximum(t, self._last_t + 1 + np.arange(n))
-        t = np.maximum.accumulate(t)
-        self._last_t = int(t[-1])
-        self._offset = min(self._offset + self.LEAK_MS * n, cand)
+        t, gaps, lost = self.timeline.times(seq, now)
+        self.stats["gaps"] += gaps
+        self.stats["samples_lost"] += lost
+        self.stats["samples"] += len(seq)
         return self.pipeline.process(t, counts, flags)
-
-    def skip(self, n: int) -> None:
-        """The bridge fast-forwarded n samples (in-process simulation only): move the expected
-        sequence and the time anchor with it, so no gap is counted."""
-        if self._exp_seq is not None and n > 0:
-            self._exp_seq = (self._exp_seq + n) % 65536
-            self._k += n
 
 
 # ---------------------------------------------------------------------------------------------
@@ -593,6 +617,6 @@ class ScaleDriver(ReconnectingDevice):
 
 
 __all__ = [
-    "ConfigError", "NotCalibrated", "Request", "ScaleConfig", "ScaleCore", "ScaleDriver",
-    "ScalePipeline", "WeightMoving", "WeightSettled", "save_profile",
+    "ConfigError", "NotCalibrated", "Request", "SampleTimeline", "ScaleConfig", "ScaleCore",
+    "ScaleDriver", "ScalePipeline", "WeightMoving", "WeightSettled", "save_profile",
 ]
