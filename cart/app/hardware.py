@@ -53,7 +53,7 @@ def classifier_settings(path: str | Path, doc: dict):
 def device_configs(path: str | Path, doc: dict):
     """(scale config or None, scanner configs, camera configs), each validated by its driver."""
     from drivers import camera, scanner
-    from drivers.scale.driver import ConfigError, ScaleConfig
+    from drivers.scale.config import ConfigError, ScaleConfig
 
     try:
         scale = ScaleConfig.from_dict(doc["scale"]) if "scale" in doc else None
