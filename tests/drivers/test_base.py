@@ -270,3 +270,36 @@ def test_close_stops_a_waiting_loop_and_start_after_close_fails():
     assert dev.closed and not dev.worker.alive and not dev.stuck
     with pytest.raises(DeviceClosedError, match="absent is closed"):
         dev.start()
+
+
+def test_a_reader_that_will_not_stop_is_named_in_the_closing_report():
+    release = threading.Event()
+    reading = threading.Event()
+
+    class Hung(ReconnectingDevice):
+        join_timeout_s = 0.05
+
+        def __init__(self) -> None:
+            super().__init__("hung", 10, 10)
+            self.reports: list[str] = []
+
+        def _open_link(self):
+            return FakeLink(0)
+
+        def _session(self, link) -> bool:
+            reading.set()
+            release.wait(WAIT)  # a driver call that ignores the stop request
+            return True
+
+        def _close(self) -> None:
+            self.worker.stop()
+            self.reports.append(self._closed_detail())
+
+    dev = Hung()
+    dev.start()
+    assert reading.wait(WAIT)
+    dev.close()  # does not hang on the reader
+    assert dev.stuck and dev.stuck_threads == ("hung",)
+    assert dev.reports == ["closed; reader thread did not stop"]
+    release.set()
+    assert dev.worker.join(WAIT) and not dev.stuck
