@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import cv2
 import numpy as np
@@ -33,6 +33,7 @@ import numpy as np
 from cart.common.clock import Clock, MonotonicClock, SystemClock
 from cart.common.events import DeviceStatus, Scan
 from cart.common.profile import named_tables, reject_unknown_keys
+from drivers.base import EndOfStream, ReconnectingDevice
 from drivers.decode import RETAIL, Decoder
 
 log = logging.getLogger(__name__)
@@ -252,53 +253,35 @@ class FrameSource:
             self._cap = None
 
 
-class Camera:
+class Camera(ReconnectingDevice):
     """A basket camera: capture thread, reconnect with backoff, Scan/DeviceStatus events.
 
     Replays (file or folder) are paced at ``fps`` and end with ``DeviceStatus(state=
     "disconnected", detail="end of replay")`` unless ``loop`` is set. Events go to
     ``on_event`` (called on the capture thread) or to a queue read with :meth:`get`.
+    The thread, the reconnect loop and ``close()`` come from ``drivers.base``.
     """
+
+    open_errors = (OSError,)
 
     def __init__(self, config: CameraConfig, on_event: Callable | None = None,
                  clock: Clock | None = None, pace: bool = True, start: bool = True) -> None:
+        super().__init__(config.device, config.reconnect_min_ms, config.reconnect_max_ms)
         self.config = config
         self.clock = clock or SystemClock()
         self.reader = CameraReader(config)
         self._on_event = on_event
         self._queue: queue.Queue = queue.Queue()
-        self._stop = threading.Event()
         self._pace = pace
-        self._thread: threading.Thread | None = None
-        self._closed = False
         self.state = "disconnected"
         self.finished = threading.Event()
         self.errors = 0
         if start:
             self.start()
 
-    def start(self) -> None:
-        if self._closed:
-            raise RuntimeError(f"{self.config.device} is closed")
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"{self.config.device}",
-                                            daemon=True)
-            self._thread.start()
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-        self._status("disconnected", "closed")
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def _close(self) -> None:
+        self.worker.stop()
+        self._status("disconnected", self._closed_detail())
 
     def get(self, timeout: float | None = None):
         if self._on_event is not None:
@@ -322,54 +305,45 @@ class Camera:
         self._emit(DeviceStatus(t_ms=self.clock.now_ms(), device=self.config.device,
                                 state=state, detail=detail, counters=counters))
 
+    # -- the steps of the reconnect loop (drivers.base.ReconnectingDevice) ----------------------
+
     def _run(self) -> None:
         try:
-            while not self._stop.is_set():
-                try:
-                    if self._capture():
-                        return  # the replay ended
-                except Exception as exc:  # a bug must not silently stop the camera: log, retry
-                    self.errors += 1
-                    log.exception("%s: capture failed; restarting", self.config.device)
-                    self._status("error", f"{type(exc).__name__}: {exc}")
-                    self._stop.wait(self.config.reconnect_max_ms / 1000)
+            super()._run()
         finally:
             self.finished.set()
 
-    def _capture(self) -> bool:
-        """Open, read and decode until stopped (False) or the replay ends (True)."""
-        backoff = self.config.reconnect_min_ms
+    def _crashed(self, exc: Exception) -> None:
+        self.errors += 1
+        self._status("error", f"{type(exc).__name__}: {exc}")
+
+    def _open_link(self) -> FrameSource:
+        return FrameSource(self.config)
+
+    def _open_failed(self, exc: BaseException) -> None:
+        self.errors += 1
+        self._status("reconnecting", str(exc))
+
+    def _session(self, source: FrameSource) -> bool:
+        """Read and decode until stopped or the source fails; EndOfStream when a replay ends."""
         period = 1.0 / self.config.fps
         tick = MonotonicClock()
-        while not self._stop.is_set():
-            try:
-                source = FrameSource(self.config)
-            except OSError as exc:
-                self.errors += 1
-                self._status("reconnecting", str(exc))
-                self._stop.wait(backoff / 1000)
-                backoff = min(backoff * 2, self.config.reconnect_max_ms)
-                continue
-            backoff = self.config.reconnect_min_ms
-            self._status("connected", f"{source.kind} {self.config.source}")
-            try:
-                while not self._stop.is_set():
-                    started = tick.now_ms()
-                    frame = source.read()
-                    if frame is None:
-                        self._status("disconnected", "end of replay")
-                        return True
-                    for scan in self.reader.process(frame, self.clock.now_ms()):
-                        self._emit(scan)
-                    if self._pace and source.kind != "v4l2":
-                        rest = period - (tick.now_ms() - started) / 1000
-                        if rest > 0:
-                            self._stop.wait(rest)
-            except (OSError, ValueError, cv2.error) as exc:
-                self.errors += 1
-                log.warning("%s: %s; reopening", self.config.device, exc)
-                self._status("reconnecting", str(exc))
-                self._stop.wait(backoff / 1000)
-            finally:
-                source.close()
-        return False
+        self._status("connected", f"{source.kind} {self.config.source}")
+        try:
+            while not self.stopping:
+                started = tick.now_ms()
+                frame = source.read()
+                if frame is None:
+                    self._status("disconnected", "end of replay")
+                    raise EndOfStream
+                for scan in self.reader.process(frame, self.clock.now_ms()):
+                    self._emit(scan)
+                if self._pace and source.kind != "v4l2":
+                    rest = period - (tick.now_ms() - started) / 1000
+                    if rest > 0:
+                        self.worker.wait(rest)
+        except (OSError, ValueError, cv2.error) as exc:
+            self.errors += 1
+            log.warning("%s: %s; reopening", self.config.device, exc)
+            self._status("reconnecting", str(exc))
+        return True

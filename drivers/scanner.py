@@ -25,13 +25,14 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
 import serial
 
 from cart.common.clock import Clock, SystemClock
 from cart.common.events import DeviceStatus, Scan
 from cart.common.profile import named_tables, reject_unknown_keys
+from drivers.base import DeviceClosedError, ReconnectingDevice
 
 log = logging.getLogger(__name__)
 
@@ -325,17 +326,20 @@ class ScanDecoder:
         return c
 
 
-class ScannerClosedError(RuntimeError):
+class ScannerClosedError(DeviceClosedError):
     """The scanner was used after ``close()``."""
 
 
-class Scanner:
+class Scanner(ReconnectingDevice):
     """A serial barcode scanner: reader thread, reconnect with backoff, events out.
 
     Events (``Scan`` and ``DeviceStatus``) go to ``on_event`` when given (called on the reader
     thread; keep it short), else to an internal queue read with :meth:`get`.
     ``open_port`` defaults to ``serial.serial_for_url``; tests may pass another opener.
+    The thread, the reconnect loop and ``close()`` come from ``drivers.base``.
     """
+
+    open_errors = (serial.SerialException, OSError, ValueError)  # ValueError: bad URL
 
     def __init__(
         self,
@@ -345,17 +349,16 @@ class Scanner:
         open_port: Callable[..., Any] | None = None,
         start: bool = True,
     ) -> None:
+        super().__init__(config.device, config.reconnect_min_ms, config.reconnect_max_ms,
+                         thread_name=f"{config.device}-reader")
         self.config = config
         self.clock = clock or SystemClock()
         self.decoder = ScanDecoder(config)
         self._on_event = on_event
         self._queue: queue.Queue = queue.Queue()
         self._open_port = open_port
-        self._stop = threading.Event()
         self._lock = threading.Lock()
         self._port = None
-        self._thread: threading.Thread | None = None
-        self._closed = False
         self.state = "disconnected"
         self.reconnects = 0
         self.read_errors = 0
@@ -366,35 +369,15 @@ class Scanner:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._closed:
-            raise ScannerClosedError(f"{self.config.device} is closed")
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(
-            target=self._run, name=f"{self.config.device}-reader", daemon=True
-        )
-        self._thread.start()
+        self._check_open(f"{self.config.device} is closed", ScannerClosedError)
+        self.worker.start()
 
-    def close(self) -> None:
-        """Stop the reader and close the port. Safe to call any number of times."""
-        if self._closed:
-            return
-        self._closed = True
-        self._stop.set()
-        self._close_port()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-        self._set_state("disconnected", "closed")
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def _close(self) -> None:
+        """Stop the reader and close the port (``close()`` runs this once)."""
+        self.worker.ask_stop()
+        self._close_port()  # a read blocked on the port returns
+        self.worker.join()
+        self._set_state("disconnected", self._closed_detail())
 
     def get(self, timeout: float | None = None) -> Scan | DeviceStatus:
         """Next event from the internal queue (raises ``queue.Empty`` on timeout)."""
@@ -441,63 +424,52 @@ class Scanner:
             except (serial.SerialException, OSError) as exc:  # a vanished device; nothing to save
                 log.debug("%s: close failed: %s", self.config.device, exc)
 
-    def _open(self):
+    # -- the steps of the reconnect loop (drivers.base.ReconnectingDevice) ----------------------
+
+    def _open_link(self):
         opener = self._open_port or serial.serial_for_url
         return opener(
             self.config.url, baudrate=self.config.baudrate, timeout=self.config.read_timeout_s
         )
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._connect_and_read()
-            except Exception as exc:  # a bug must not silently end the scanner: log, retry
-                log.exception("%s: reader failed; restarting", self.config.device)
-                self._close_port()
-                self._set_state("error", f"{type(exc).__name__}: {exc}")
-                self._stop.wait(self.config.reconnect_max_ms / 1000)
+    def _open_failed(self, exc: BaseException) -> None:
+        detail = f"cannot open {self.config.url}: {exc}"
+        if self.attempt == 1:
+            log.warning("%s: %s", self.config.device, detail)
+        self._set_state("reconnecting", detail)
 
-    def _connect_and_read(self) -> None:
-        backoff_ms = self.config.reconnect_min_ms
-        first = True
-        while not self._stop.is_set():
-            try:
-                port = self._open()
-            except (serial.SerialException, OSError, ValueError) as exc:  # ValueError: bad URL
-                detail = f"cannot open {self.config.url}: {exc}"
-                if first:
-                    log.warning("%s: %s", self.config.device, detail)
-                self._set_state("reconnecting", detail)
-                first = False
-                self._stop.wait(backoff_ms / 1000)
-                backoff_ms = min(backoff_ms * 2, self.config.reconnect_max_ms)
-                continue
-            with self._lock:
-                if self._stop.is_set():
-                    port.close()
-                    return
-                self._port = port
-            if not first:
-                self.reconnects += 1
-            first = False
-            backoff_ms = self.config.reconnect_min_ms
-            self.decoder.parser.reset()
-            self._set_state("connected", self.config.url)
-            log.info("%s: connected on %s", self.config.device, self.config.url)
-            self._read_loop(port)
-            self._close_port()
-            if not self._stop.is_set():
-                self._set_state("reconnecting", "device lost; retrying")
-                self._stop.wait(backoff_ms / 1000)
+    def _session(self, port) -> bool:
+        with self._lock:
+            if self.stopping:
+                port.close()
+                return False
+            self._port = port
+        if self.attempt > 1:
+            self.reconnects += 1
+        self.decoder.parser.reset()
+        self._set_state("connected", self.config.url)
+        log.info("%s: connected on %s", self.config.device, self.config.url)
+        self._read_loop(port)
+        return True
+
+    def _close_link(self, port) -> None:
+        self._close_port()
+
+    def _link_lost(self) -> None:
+        self._set_state("reconnecting", "device lost; retrying")
+
+    def _crashed(self, exc: Exception) -> None:
+        self._close_port()
+        self._set_state("error", f"{type(exc).__name__}: {exc}")
 
     def _read_loop(self, port) -> None:
-        while not self._stop.is_set():
+        while not self.stopping:
             try:
                 n = port.in_waiting
                 data = port.read(n if n > 0 else 1)
             except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
                 # unplugged (or the port closed under us by close())
-                if self._stop.is_set():
+                if self.stopping:
                     return
                 self.read_errors += 1
                 log.warning("%s: read failed (%s); reconnecting", self.config.device, exc)

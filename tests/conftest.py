@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+# The simulators register their pyserial URL schemes (simscanner://, scalesim://) when imported;
+# production code never imports them, so the tests do, for the profiles they build.
+import cart.sim.scale  # noqa: F401
+import cart.sim.scanner  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CART_SHARED_DATA", ROOT.parent / "shared" / "data"))
 

@@ -53,7 +53,7 @@ def classifier_settings(path: str | Path, doc: dict):
 def device_configs(path: str | Path, doc: dict):
     """(scale config or None, scanner configs, camera configs), each validated by its driver."""
     from drivers import camera, scanner
-    from drivers.scale.driver import ConfigError, ScaleConfig
+    from drivers.scale.config import ConfigError, ScaleConfig
 
     try:
         scale = ScaleConfig.from_dict(doc["scale"]) if "scale" in doc else None
@@ -93,11 +93,6 @@ def build(
     from drivers.scale.driver import ScaleDriver
     from drivers.scanner import Scanner
 
-    for module in ("cart.sim.scanner", "cart.sim.scale"):
-        try:
-            __import__(module)  # registers simscanner:// and scalesim:// (tests, bench rigs)
-        except ImportError:
-            pass
     doc = load_profile(profile)
     scale_cfg, scanner_cfgs, camera_cfgs = device_configs(profile, doc)
     store_dir = store_path or doc.get("store", {}).get("path") or DEMO_STORE

@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol, Self
+from typing import Protocol
 
 from cart.common.clock import Clock, SystemClock
 from cart.common.events import DeviceEvent, DeviceStatus, WeightMoving, WeightSettled
@@ -51,6 +51,7 @@ from cart.app.view import (
     ScaleView,
     Totals,
 )
+from drivers.base import Device
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +100,9 @@ class _Stop:
     pass
 
 
-class Runtime:
+class Runtime(Device):
     """Owns the worker thread, the engine and the sources. A context manager; ``close()`` is
-    idempotent."""
+    idempotent (``drivers.base.Device``)."""
 
     def __init__(
         self,
@@ -115,6 +116,7 @@ class Runtime:
     ) -> None:
         from cart.app.view import Money
 
+        super().__init__()
         self.engine = engine
         self.clock = clock or SystemClock()
         self.store = store
@@ -132,8 +134,7 @@ class Runtime:
         self._devices: dict[str, DeviceView] = {}
         self._seq = 0  # inputs accepted
         self._done = 0  # inputs processed
-        self._thread: threading.Thread | None = None
-        self._closed = False
+        self._worker_thread = self._worker(self._run, "cart-runtime")
         self._lock = threading.Lock()
         self._view = CartView(store=store, money=self.money)
         self._idle = threading.Condition()
@@ -182,7 +183,7 @@ class Runtime:
         listener(self._view)
 
     def start(self) -> None:
-        if self._thread is None and not self._closed:
+        if not self._worker_thread.started and not self.closed:
             if self.idle_gc:
                 # Full collections (tens of ms with a big basket on a Pi) only when idle; the
                 # young generations are still collected as usual. Restored by close().
@@ -190,8 +191,7 @@ class Runtime:
                 g0, g1, _ = self._gc_threshold
                 gc.set_threshold(g0, g1, 1_000_000)
             self._view = self._build()
-            self._thread = threading.Thread(target=self._run, name="cart-runtime", daemon=True)
-            self._thread.start()
+            self._worker_thread.start()
 
     @property
     def view(self) -> CartView:
@@ -307,25 +307,16 @@ class Runtime:
                 log.exception("snapshot listener failed")
 
     # ---- shutdown ----------------------------------------------------------------------------
-    def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
+    def _close(self) -> None:
+        """Stop taking inputs, close the sources, let the worker finish what was queued."""
+        with self._lock:  # no input is accepted after the stop marker (``_put`` checks closed)
             self._inbox.put((self._seq, _Stop()))
         for source in reversed(self._sources):
             try:
                 source.close()
             except Exception:
                 log.exception("closing %r failed", source)
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+        self._worker_thread.join()
         self.engine.close()
         if self._gc_threshold is not None:
             gc.set_threshold(*self._gc_threshold)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -43,6 +43,7 @@ import numpy as np
 
 from cart.common.clock import Clock, SystemClock
 from cart.common.events import DeviceStatus, VisionVerdict, WeightMoving, WeightSettled
+from drivers.base import Device
 
 log = logging.getLogger(__name__)
 
@@ -154,12 +155,12 @@ class VisionCounters:
         return tuple((k, int(v)) for k, v in vars(self).items() if k != "last_ms")
 
 
-class VisionWorker:
+class VisionWorker(Device):
     """One classifier, one thread; requests from scale and camera, verdicts to ``post``.
 
     ``classifier``: a loaded ``models.runtime.Classifier``, or ``None`` when it could not be
     loaded (then ``problem`` says why, and the worker only reports it). ``close()`` is
-    idempotent and closes the classifier."""
+    idempotent (``drivers.base.Device``) and closes the classifier."""
 
     def __init__(
         self,
@@ -175,6 +176,7 @@ class VisionWorker:
         camera_grace_ms: int = 1000,
         problem: str = "",
     ) -> None:
+        super().__init__()
         self.classifier = classifier
         self.post = post
         self.clock = clock or SystemClock()
@@ -192,8 +194,7 @@ class VisionWorker:
         self._pending: _Request | None = None
         self._busy = False
         self._cond = threading.Condition()
-        self._closed = False
-        self._thread: threading.Thread | None = None
+        self._thread = self._worker(self._run, "cart-vision", wake=self._wake)
         self._state: tuple = ()
         self.verdicts_posted = threading.Event()  # set after every posted verdict (tests)
 
@@ -206,9 +207,8 @@ class VisionWorker:
         if self.classifier is None:
             self._status("error", self.problem or "no classifier")
             return self
-        if self._thread is None and not self._closed:
+        if not self._thread.started and not self.closed:
             self._status("connected", self._describe())
-            self._thread = threading.Thread(target=self._run, name="cart-vision", daemon=True)
             self._thread.start()
         return self
 
@@ -220,25 +220,17 @@ class VisionWorker:
         cams = "" if self.cameras else "; no camera"
         return f"{name} ({kind}, {threads} thread{'s' if threads != 1 else ''}){cams}"
 
-    def close(self) -> None:
+    def _wake(self) -> None:
         with self._cond:
-            if self._closed:
-                return
-            self._closed = True
             self._cond.notify_all()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+
+    def _close(self) -> None:
+        self._thread.stop()  # the thread sees ``closed`` once woken
         if self.classifier is not None:
             try:
                 self.classifier.close()
             except Exception:
                 log.exception("closing the classifier failed")
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     # ---- requests (any thread; never block) -------------------------------------------------
     def observe(self, event) -> None:

@@ -70,7 +70,7 @@ def _pct(a, q):
 def run_bench(placements: int = 300, seed: int = 1, profile: str = "typical",
               push_minutes: float = 20.0, stability=None, details: bool = False,
               median_window: int | None = None) -> dict:
-    from drivers.scale.driver import ScaleConfig
+    from drivers.scale.config import ScaleConfig
 
     wall = time.perf_counter()
     rng = np.random.default_rng(seed)

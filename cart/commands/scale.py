@@ -12,7 +12,7 @@ def _guard(fn):
         import sys
 
         from drivers.scale.loadcell import CalibrationError, NotCalibrated
-        from drivers.scale.driver import ConfigError
+        from drivers.scale.config import ConfigError
 
         try:
             return fn(args)
@@ -148,7 +148,7 @@ POSITIONS = {"centre": ["centre"],
 def _save(args, cfg, cal) -> None:
     from dataclasses import replace
 
-    from drivers.scale.driver import save_profile
+    from drivers.scale.config import save_profile
 
     save_profile(args.profile, replace(cfg, calibration=cal))
     print(f"saved [scale] calibration to {args.profile}")

@@ -42,9 +42,43 @@ def screen_settings() -> None:
     os.environ.setdefault("TEXTUAL_FPS", "120")
 
 
+# URL schemes of the simulated devices, and the simulator that registers each with pyserial
+# when imported. Production code never imports a simulator; a profile that names one does.
+SIMULATED_SCHEMES = {"simscanner": "cart.sim.scanner", "scalesim": "cart.sim.scale"}
+
+
+def register_simulators(profile) -> list[str]:
+    """Import the simulators a profile's device URLs name (tests, bench rigs: ``scalesim://``,
+    ``simscanner://``), so that ``serial_for_url`` finds their schemes. Returns the modules
+    imported; a profile that cannot be read imports none (``build`` reports it)."""
+    import importlib
+    import tomllib
+
+    try:
+        with open(profile, "rb") as f:
+            doc = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+
+    def urls(node):
+        if isinstance(node, dict):
+            for value in node.values():
+                yield from urls(value)
+        elif isinstance(node, str) and "://" in node:
+            yield node
+
+    wanted = {SIMULATED_SCHEMES.get(url.split("://", 1)[0].lower()) for url in urls(doc)}
+    modules = sorted(m for m in wanted if m)
+    for module in modules:
+        importlib.import_module(module)
+    return modules
+
+
 def _run(args) -> int:
     screen_settings()
     from cart.app.hardware import ProfileError, build
+
+    register_simulators(args.profile)
 
     try:
         runtime = build(

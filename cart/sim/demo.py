@@ -21,12 +21,12 @@ import itertools
 import logging
 import queue
 import random
-import threading
 import time
 from dataclasses import dataclass
 
 from cart.common.clock import ManualClock, SystemClock
 from cart.common.events import DeviceStatus
+from drivers.base import Device
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +124,9 @@ class DemoCamera:
             self.buffer.push(self._still, t_ms)
 
 
-class DemoWorld:
+class DemoWorld(Device):
     """Simulated devices and the shopper's hands. Start with :meth:`start`; ``close()`` is
-    idempotent."""
+    idempotent (``drivers.base.Device``)."""
 
     def __init__(
         self,
@@ -138,6 +138,7 @@ class DemoWorld:
         profile: str = "typical",
         camera: DemoCamera | None = None,
     ) -> None:
+        super().__init__()
         self.runtime = runtime
         self.store = store
         self.clock = clock
@@ -148,9 +149,7 @@ class DemoWorld:
         self.note = "Take an item off the shelf (T)"
         self._ids = itertools.count(1)
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._closed = False
+        self._thread = self._worker(self._run, "demo-world")
         self.autoplay = False
         self._auto_at = 0.0
         self.scale = None
@@ -183,16 +182,10 @@ class DemoWorld:
             )
             self.camera.show(None)
         self.runtime.add_source(self)
-        self._thread = threading.Thread(target=self._run, name="demo-world", daemon=True)
         self._thread.start()
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+    def _close(self) -> None:
+        self._thread.stop()
         if self.scanner is not None:
             self.scanner.close()
 
@@ -231,7 +224,7 @@ class DemoWorld:
         return self.clock.now_ms()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while not self._thread.stopping:
             quiet = self.scale.model.quiet and not self.autoplay
             try:
                 cmd, arg = self._commands.get(timeout=STEP_S if quiet else STEP_MOVING_S)

@@ -8,7 +8,8 @@ from cart.common.clock import ManualClock
 from cart.common.events import DeviceStatus, WeightMoving, WeightSettled
 from cart.sim.scale import SimScale
 from drivers.scale import protocol as sp
-from drivers.scale.driver import ScaleConfig, ScaleCore
+from drivers.scale.config import ScaleConfig
+from drivers.scale.core import ScaleCore
 
 
 def test_commands_retry_with_doubling_backoff_then_fail():

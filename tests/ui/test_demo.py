@@ -37,7 +37,7 @@ def demo():
     world.start()
     yield store, runtime, world
     runtime.close()
-    assert world._closed  # closed with the runtime, as a source
+    assert world.closed  # closed with the runtime, as a source
 
 
 def test_shelf_has_packaged_goods_and_produce():

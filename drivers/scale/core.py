@@ -1,0 +1,362 @@
+"""The scale's sans-I/O core: the protocol session and the pipeline, bytes in, events out.
+
+- ``ScalePipeline``: counts -> grams (``drivers.scale.loadcell``) -> filters -> stability detector ->
+  ``WeightSettled`` / ``WeightMoving`` events. No I/O.
+- ``SampleTimeline``: sample sequence numbers -> sample times; counts gaps and lost samples.
+- ``ScaleCore``: the protocol session without I/O: parses bytes (``FrameParser``), checks the
+  identify reply, sends acknowledged commands with retries and exponential backoff, counts CRC
+  failures, sample gaps and overflows, timestamps samples from their sequence numbers, and
+  feeds the pipeline. ``feed(bytes, now_ms)`` returns events; ``outgoing(now_ms)`` returns the
+  bytes due for the bridge (first sends and retries). The thread driver
+  (``drivers.scale.driver``) and the in-process simulator both drive this.
+
+No threads, no ports, no sleeping; time comes from the injected clock or the caller.
+Nothing in here raises on bytes from the device: bad frames are counted and reported.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from cart.common.clock import Clock
+from cart.common.events import DeviceStatus
+from drivers.scale import protocol as sp
+from drivers.scale.config import ScaleConfig
+from drivers.scale.filters import Chain, MedianFilter, StabilityConfig, StabilityDetector
+from drivers.scale.loadcell import Calibration, LoadCells
+
+DEVICE = "scale"
+
+
+class ScalePipeline:
+    """Counts in, events out. Raw counts, grams and filtered grams stay observable."""
+
+    def __init__(self, calibration: Calibration, stability: StabilityConfig | None = None,
+                 median_window: int = 3) -> None:
+        self.cells = LoadCells(calibration)
+        self.stability_cfg = stability or StabilityConfig()
+        self.median_window = median_window
+        self.filters = Chain(MedianFilter(median_window))
+        self.detector = StabilityDetector(self.stability_cfg)
+        self.taps: list[Callable] = []  # f(t, counts, grams|None, filtered|None)
+        self.last_counts: np.ndarray | None = None
+        self.last_grams: float | None = None
+        self.saturated = False
+
+    @property
+    def calibrated(self) -> bool:
+        return self.cells.calibrated
+
+    def set_calibration(self, calibration: Calibration) -> None:
+        self.cells.set_calibration(calibration)
+        self.reset()
+
+    def reset(self) -> None:
+        self.filters.reset()
+        last = self.detector.last_settled
+        self.detector = StabilityDetector(self.stability_cfg, settled_g=last)
+
+    def process(self, t: np.ndarray, counts: np.ndarray, flags: np.ndarray | None = None):
+        if len(t) == 0:
+            return []
+        self.last_counts = counts[-1]
+        sat = self.cells.saturated(counts)
+        self.saturated = bool(sat[-1])
+        if not self.cells.calibrated:
+            for tap in self.taps:
+                tap(t, counts, None, None)
+            return []
+        grams = self.cells.grams(counts)
+        tf, gf = self.filters.process(t, grams)
+        self.last_grams = float(gf[-1])
+        for tap in self.taps:
+            tap(t, counts, grams, gf)
+        return self.detector.process(tf, gf, ~sat)
+
+
+class Request:
+    """An acknowledged command in flight."""
+
+    __slots__ = ("attempts", "done", "due_ms", "error", "event", "frame", "mid", "reply", "seq")
+
+    def __init__(self, seq: int, mid: int) -> None:
+        self.seq, self.mid = seq, mid
+        self.frame = sp.encode_command(seq, mid)
+        self.attempts = 0
+        self.due_ms = 0
+        self.done = False
+        self.reply: sp.Message | None = None
+        self.error: str | None = None
+        self.event = threading.Event()
+
+
+class SampleTimeline:
+    """Sample sequence numbers in, sample times out.
+
+    Unwraps the bridge's 16-bit sequence into the sample's index since the anchor, counts gaps
+    (and the samples they lost), and timestamps each sample from its index: the least-delayed
+    sample anchors the stream (arrival >= sample time). ``expected_seq`` (the next sequence
+    number expected, ``None`` before the first sample) and ``index`` (the index it will get)
+    are public, so whoever knows that the bridge skipped numbers on purpose can say so."""
+
+    LEAK_MS = 0.05  # per sample: lets the time anchor follow a slightly slow ADC oscillator
+
+    def __init__(self, period_ms: float) -> None:
+        self.period_ms = period_ms
+        self.expected_seq: int | None = None
+        self.index = 0
+        self._offset: float | None = None
+        self._last_t = -(1 << 62)
+
+    def restart(self) -> None:
+        """A new stream (a handshake): the next sample starts a new index."""
+        self.expected_seq = None
+
+    def times(self, seq: np.ndarray, now: int) -> tuple[np.ndarray, int, int]:
+        """(sample times in ms, gaps, samples lost) for a block of sequence numbers that
+        arrived at ``now``."""
+        n = len(seq)
+        seq = seq.astype(np.int64)
+        gaps = lost = 0
+        if self.expected_seq is None:
+            self.index = 0
+            self.expected_seq = int(seq[0])
+            self._offset = None
+        steps = np.diff(np.concatenate(([self.expected_seq - 1], seq))) % 65536
+        if np.any(steps != 1):
+            bad = steps != 1
+            jumps = steps[bad]
+            back = jumps >= 32768
+            if back.any():
+                # sequence went backwards: the bridge restarted; start a new anchor
+                self._offset = None
+            lost = int(np.sum(np.where(back, 0, jumps - 1)))
+            gaps = int(np.count_nonzero(~back))
+            steps = np.where(steps >= 32768, 1, steps)
+        k = self.index + np.cumsum(steps) - 1
+        self.index = int(k[-1]) + 1
+        self.expected_seq = (int(seq[-1]) + 1) % 65536
+        cand = now - k[-1] * self.period_ms
+        if self._offset is None or cand < self._offset:
+            self._offset = cand
+        t = np.rint(self._offset + k * self.period_ms).astype(np.int64)
+        t = np.maximum(t, self._last_t + 1 + np.arange(n))
+        t = np.maximum.accumulate(t)
+        self._last_t = int(t[-1])
+        self._offset = min(self._offset + self.LEAK_MS * n, cand)
+        return t, gaps, lost
+
+
+class ScaleCore:
+    """The protocol session and the pipeline, without I/O (see module doc). ``timeline``
+    (default: a :class:`SampleTimeline`) turns sample sequence numbers into times."""
+
+    def __init__(self, config: ScaleConfig, clock: Clock, pipeline: ScalePipeline | None = None,
+                 timeline: SampleTimeline | None = None):
+        self.cfg = config
+        self.clock = clock
+        self.pipeline = pipeline or ScalePipeline(config.calibration, config.stability,
+                                                  config.median_window)
+        self.parser = sp.FrameParser()
+        self.period_ms = 1000.0 / config.rate_sps
+        self.timeline = timeline or SampleTimeline(self.period_ms)
+        self.identity: sp.Identify | None = None
+        self.state = "idle"  # idle | identify | start | streaming | failed
+        self.error: str | None = None
+        self._seq = 0
+        self._pending: dict[int, Request] = {}
+        self._handshake: Request | None = None
+        self.stats = dict.fromkeys(
+            ("gaps", "samples_lost", "overflows", "payload_errors", "samples", "adc_not_ready",
+             "saturated", "rx_errors", "reboots", "commands_retried", "commands_failed"), 0)
+
+    # -- counters -----------------------------------------------------------------------
+    def counters(self) -> dict[str, int]:
+        c = dict(self.stats)
+        c["crc_errors"] = self.parser.crc_errors
+        c["bytes_discarded"] = self.parser.bytes_discarded
+        c["frames"] = self.parser.frames
+        return c
+
+    def status(self, state: str, detail: str = "") -> DeviceStatus:
+        return DeviceStatus(self.clock.now_ms(), DEVICE, state, detail,
+                            tuple(sorted(self.counters().items())))
+
+    @property
+    def commands_pending(self) -> int:
+        """Acknowledged commands sent or due and not yet answered (nor given up)."""
+        return len(self._pending)
+
+    # -- commands -----------------------------------------------------------------------
+    def request(self, mid: int) -> Request:
+        self._seq = self._seq % 255 + 1
+        r = Request(self._seq, mid)
+        self._pending[r.seq] = r
+        return r
+
+    def outgoing(self, now_ms: int | None = None) -> tuple[bytes, list]:
+        """Bytes due for the bridge (first sends and retries), and events (failures)."""
+        now = self.clock.now_ms() if now_ms is None else now_ms
+        out = bytearray()
+        events = []
+        for seq, r in list(self._pending.items()):
+            if r.done or now < r.due_ms:
+                continue
+            if r.attempts > self.cfg.command_retries:
+                r.done = True
+                r.error = f"no answer to command 0x{r.mid:02x} after {r.attempts} tries"
+                del self._pending[seq]
+                self.stats["commands_failed"] += 1
+                r.event.set()
+                if r is self._handshake:
+                    self.state, self.error = "failed", r.error
+                events.append(self.status("error", r.error))
+                continue
+            if r.attempts:
+                self.stats["commands_retried"] += 1
+            out += r.frame
+            r.due_ms = now + self.cfg.command_timeout_ms * (2 ** r.attempts)
+            r.attempts += 1
+        return bytes(out), events
+
+    def begin(self) -> Request:
+        """Start the handshake: identify, check, start streaming."""
+        self.parser.reset()
+        self.state = "identify"
+        self.error = None
+        self.timeline.restart()
+        self._handshake = self.request(sp.MsgId.IDENTIFY)
+        return self._handshake
+
+    def stop(self) -> Request:
+        self.state = "idle"
+        return self.request(sp.MsgId.STOP)
+
+    # -- bytes in -----------------------------------------------------------------------
+    def feed(self, data: bytes, now_ms: int | None = None) -> list:
+        now = self.clock.now_ms() if now_ms is None else now_ms
+        events: list = []
+        if self.state == "streaming":
+            rows = self.parser.take_samples(data, sp.sample_frame_len(self.cfg.channels))
+            data = b""
+            if rows is not None:
+                events += self._sample_block(*sp.decode_sample_rows(rows, self.cfg.channels),
+                                             now)
+        frames = self.parser.feed(data)
+        payloads: list[bytes] = []
+        for f in frames:
+            if f.mid == sp.MsgId.SAMPLE and len(f.payload) == 3 + 3 * self.cfg.channels:
+                if self.state == "streaming":
+                    payloads.append(f.payload)
+                continue
+            if payloads:
+                events += self._samples(payloads, now)
+                payloads = []
+            try:
+                msg = sp.decode_message(f)
+            except sp.ProtocolError as e:
+                self.stats["payload_errors"] += 1
+                events.append(self.status("error", f"bad frame from the bridge: {e}"))
+                continue
+            events += self._message(msg, now, f.seq)
+        if payloads:
+            events += self._samples(payloads, now)
+        return events
+
+    def _message(self, msg, now, seq: int) -> list:
+        events = []
+        if isinstance(msg, (sp.Ack, sp.Identify)):
+            r = self._pending.get(seq)
+            want = sp.MsgId.IDENTIFY if isinstance(msg, sp.Identify) else msg.command
+            if r is not None and r.mid != want:
+                r = None
+            if r is None:
+                return events  # a late duplicate answer to a retried command
+            del self._pending[r.seq]
+            r.done, r.reply = True, msg
+            if isinstance(msg, sp.Ack) and msg.code != sp.AckCode.OK:
+                r.error = f"bridge refused command 0x{r.mid:02x} (code {msg.code})"
+            r.event.set()
+            events += self._handshake_step(r, now)
+        elif isinstance(msg, sp.Status):
+            events += self._bridge_status(msg)
+        return events
+
+    def _handshake_step(self, r: Request, now: int) -> list:
+        if r is not self._handshake:
+            return []
+        if r.error:
+            self.state, self.error = "failed", r.error
+            return [self.status("error", r.error)]
+        if self.state == "identify":
+            ident = r.reply
+            problem = None
+            if ident.protocol != sp.PROTOCOL_VERSION:
+                problem = f"bridge speaks protocol {ident.protocol}, host {sp.PROTOCOL_VERSION}"
+            elif ident.channels != self.cfg.channels:
+                problem = f"bridge has {ident.channels} channels, profile {self.cfg.channels}"
+            elif ident.rate_sps != self.cfg.rate_sps or ident.gain != self.cfg.gain:
+                problem = (f"bridge runs {ident.rate_sps} SPS gain {ident.gain}, profile "
+                           f"{self.cfg.rate_sps} SPS gain {self.cfg.gain}")
+            self.identity = ident
+            if problem:
+                self.state, self.error = "failed", problem
+                return [self.status("error", problem)]
+            self.state = "start"
+            self._handshake = self.request(sp.MsgId.START)
+            return []
+        if self.state == "start":
+            self.state = "streaming"
+            self._handshake = None
+            self.timeline.restart()
+            self.pipeline.reset()
+            ev = [self.status("connected", f"{self.identity.name} firmware "
+                                            f"{self.identity.firmware_version}, "
+                                            f"{self.identity.channels} ch "
+                                            f"{self.identity.rate_sps} SPS")]
+            if not self.pipeline.calibrated:
+                ev.append(self.status("error", "not calibrated: no weights until "
+                                               "`cart scale tare` and `cart scale calibrate`"))
+            return ev
+        return []
+
+    def _bridge_status(self, msg: sp.Status) -> list:
+        code = msg.code
+        if code == sp.StatusCode.BOOT:
+            self.stats["reboots"] += 1
+            if self.state == "streaming":
+                # the bridge restarted under us (brown-out, watchdog): handshake again
+                self.begin()
+                return [self.status("reconnecting", "bridge restarted")]
+            return []
+        if code == sp.StatusCode.OVERFLOW:
+            self.stats["overflows"] += msg.value
+            return [self.status("error", f"bridge dropped {msg.value} samples (overflow)")]
+        if code == sp.StatusCode.ADC_NOT_READY:
+            self.stats["adc_not_ready"] += 1
+            return [self.status("error", f"channel {msg.channel} ADC not ready for "
+                                         f"{msg.value} ms")]
+        if code == sp.StatusCode.SATURATED:
+            self.stats["saturated"] += 1
+            return [self.status("error", f"channel {msg.channel} saturated (overload)")]
+        if code == sp.StatusCode.RX_ERROR:
+            self.stats["rx_errors"] = msg.value
+            return []
+        return [self.status("error", f"unknown status {code} from the bridge")]
+
+    # -- samples ------------------------------------------------------------------------
+    def _samples(self, payloads: list[bytes], now: int) -> list:
+        return self._sample_block(*sp.decode_samples(payloads, self.cfg.channels), now)
+
+    def _sample_block(self, seq, flags, counts, now: int) -> list:
+        t, gaps, lost = self.timeline.times(seq, now)
+        self.stats["gaps"] += gaps
+        self.stats["samples_lost"] += lost
+        self.stats["samples"] += len(seq)
+        return self.pipeline.process(t, counts, flags)
+
+
+__all__ = ["DEVICE", "Request", "SampleTimeline", "ScaleCore", "ScalePipeline"]
