@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cart.common.clock import Clock, SystemClock
 
-SECTIONS = ("store", "scale", "scanner", "camera", "classifier")
+SECTIONS = ("store", "scale", "scanner", "camera", "classifier", "keys")
 
 
 class ProfileError(ValueError):
@@ -35,6 +35,22 @@ def load_profile(path: str | Path) -> dict:
             f"{path}: unknown section(s) {', '.join(unknown)} (known: {', '.join(SECTIONS)})"
         )
     return doc
+
+
+def keys_folder(path: str | Path, doc: dict) -> Path:
+    """The cart's key folder: ``[keys] dir``, else ``$CART_KEYS``, else ``var/keys``
+    (``cart.common.keys``)."""
+    from cart.common.keys import keys_dir
+    from cart.common.profile import reject_unknown_keys
+
+    section = doc.get("keys", {})
+    if not isinstance(section, dict):
+        raise ProfileError(f"{path}: [keys] must be a table")
+    reject_unknown_keys("keys", section, ("dir",), ProfileError)
+    folder = section.get("dir")
+    if folder is not None and (not isinstance(folder, str) or not folder):
+        raise ProfileError(f"{path}: [keys] dir must be a folder path")
+    return keys_dir(folder)
 
 
 def classifier_settings(path: str | Path, doc: dict):
