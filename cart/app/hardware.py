@@ -53,6 +53,18 @@ def keys_folder(path: str | Path, doc: dict) -> Path:
     return keys_dir(folder)
 
 
+def exit_signer(path: str | Path, doc: dict):
+    """The cart's key from the profile's key folder, or None (said loudly) when there is none;
+    a key file others may read stops the start."""
+    from cart.app.stack import exit_key
+    from cart.common.keys import KeyFileError
+
+    try:
+        return exit_key(keys_folder(path, doc))
+    except KeyFileError as exc:
+        raise ProfileError(f"{path}: [keys]: {exc}") from exc
+
+
 def classifier_settings(path: str | Path, doc: dict):
     """The validated ``[classifier]`` section (defaults when absent), or None where
     ``cart.fusion.vision`` is not installed."""
@@ -121,6 +133,7 @@ def build(
         store = load_store(store_dir)
     except CatalogError as exc:
         raise ProfileError(str(exc)) from exc
+    key = exit_signer(profile, doc)
     clock = clock or SystemClock()
     worker = None
     cam_cfg = basket_camera(camera_cfgs)
@@ -135,7 +148,8 @@ def build(
                                   problem="vision off: no camera in the profile")
     try:
         runtime = build_runtime(store, journal_path, clock=clock, fusion=fusion,
-                                vision=worker is not None and worker.classifier is not None)
+                                vision=worker is not None and worker.classifier is not None,
+                                exit_signer=key)
     except JournalError as exc:
         if worker is not None:
             worker.close()
