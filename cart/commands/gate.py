@@ -1,4 +1,5 @@
-"""``cart gate verify CODE``: the exit gate's program (``cart.basket.gate``).
+"""``cart gate verify CODE``: the exit gate's program (``cart.basket.gate``), and
+``cart bench spotcheck``: the measured spot-check rate per risk band against the configured one.
 
 Exit status of ``cart gate verify``: 0 OPEN, 3 SPOT CHECK, 1 REFUSE (also when the gate itself
 is not configured: it fails closed), 2 bad arguments.
@@ -43,6 +44,16 @@ def register(sub) -> None:
     )
     v.add_argument("--json", action="store_true", help="one JSON line instead of text")
     v.set_defaults(func=_verify)
+
+
+def register_bench(sub) -> None:
+    b = sub.add_parser(
+        "spotcheck", help="spot-check rate per risk band over simulated trips vs the store's"
+    )
+    b.add_argument("--trips", type=int, default=1000, help="trips per risk band")
+    b.add_argument("--seed", type=int, default=1)
+    b.add_argument("--store", default=None, help="store folder (default: the demo store)")
+    b.set_defaults(func=_bench)
 
 
 def _verify(args) -> int:
@@ -125,3 +136,29 @@ def _when(t_ms: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(t_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _bench(args) -> int:
+    import json
+
+    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
+
+    if args.trips < 1:
+        print("--trips must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        store = load_store(args.store or DEMO_STORE)
+    except CatalogError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    from cart.bench.spotcheck import run_bench
+
+    out = run_bench(store, trips=args.trips, seed=args.seed)
+    for band, r in out["bands"].items():
+        print(
+            f"{band:<7} configured {r['configured']:.3f}  measured {r['measured']:.3f} "
+            f"({r['checked']}/{r['trips']})  ratio {r['ratio']:.3f}  "
+            f"{'within' if r['within_tolerance'] else 'OUTSIDE'} 3-sigma binomial tolerance"
+        )
+    print(json.dumps(out))
+    return 0
