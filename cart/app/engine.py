@@ -52,9 +52,19 @@ def money_for(store: Store) -> Money:
     return Money(store.config.currency, store.config.minor_digits)
 
 
-def exit_code(store: Store, session_id: str, receipt: dict) -> str:
-    """What the exit gate scans: store, session, total and a digest of the stored receipt (the
-    gate looks the session up and compares the digest)."""
+def exit_code(store: Store, session_id: str, receipt: dict, key=None, journal=None) -> str:
+    """What the exit gate scans (``cart gate verify``). With the cart's key (the engine's
+    ``exit_signer``, ``cart.common.keys.CartKey``) and the journal: the signed code of
+    ``cart.basket.exitcode``, its spot-check decision drawn and journaled
+    (``cart.basket.issuer``). Without a key: the old unsigned ``CART1`` digest, which every
+    gate refuses."""
+    if key is not None and journal is not None:
+        from cart.basket.issuer import issue_exit_code
+
+        try:
+            return issue_exit_code(journal, store, key, session_id, receipt)[0]
+        except (JournalError, ValueError) as exc:
+            log.error("exit code for %s could not be signed: %s", session_id, exc)
     digest = hashlib.sha256(json.dumps(receipt, sort_keys=True).encode()).hexdigest()[:12]
     total = receipt.get("totals", {}).get("total", 0)
     return f"CART1:{store.config.id}:{session_id}:{total}:{digest}"
@@ -254,7 +264,9 @@ class CoreEngine:
         if receipt is None:
             self._message = "Checked out, but the receipt could not be read back"
             return
-        self._receipt = Receipt(sid, render_text(receipt), exit_code(self.store, sid, receipt))
+        code = exit_code(self.store, sid, receipt, getattr(self, "exit_signer", None),
+                         self.session.journal)
+        self._receipt = Receipt(sid, render_text(receipt), code)
 
     # ---- the screen's view ---------------------------------------------------------------------
     SUGGEST_FOR_MS = 60_000  # what the camera saw is offered on produce entry this long

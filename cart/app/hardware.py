@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cart.common.clock import Clock, SystemClock
 
-SECTIONS = ("store", "scale", "scanner", "camera", "classifier")
+SECTIONS = ("store", "scale", "scanner", "camera", "classifier", "keys")
 
 
 class ProfileError(ValueError):
@@ -35,6 +35,34 @@ def load_profile(path: str | Path) -> dict:
             f"{path}: unknown section(s) {', '.join(unknown)} (known: {', '.join(SECTIONS)})"
         )
     return doc
+
+
+def keys_folder(path: str | Path, doc: dict) -> Path:
+    """The cart's key folder: ``[keys] dir``, else ``$CART_KEYS``, else ``var/keys``
+    (``cart.common.keys``)."""
+    from cart.common.keys import keys_dir
+    from cart.common.profile import reject_unknown_keys
+
+    section = doc.get("keys", {})
+    if not isinstance(section, dict):
+        raise ProfileError(f"{path}: [keys] must be a table")
+    reject_unknown_keys("keys", section, ("dir",), ProfileError)
+    folder = section.get("dir")
+    if folder is not None and (not isinstance(folder, str) or not folder):
+        raise ProfileError(f"{path}: [keys] dir must be a folder path")
+    return keys_dir(folder)
+
+
+def exit_signer(path: str | Path, doc: dict):
+    """The cart's key from the profile's key folder, or None (said loudly) when there is none;
+    a key file others may read stops the start."""
+    from cart.app.stack import exit_key
+    from cart.common.keys import KeyFileError
+
+    try:
+        return exit_key(keys_folder(path, doc))
+    except KeyFileError as exc:
+        raise ProfileError(f"{path}: [keys]: {exc}") from exc
 
 
 def classifier_settings(path: str | Path, doc: dict):
@@ -100,6 +128,7 @@ def build(
         store = load_store(store_dir)
     except CatalogError as exc:
         raise ProfileError(str(exc)) from exc
+    key = exit_signer(profile, doc)
     clock = clock or SystemClock()
     worker = None
     cam_cfg = basket_camera(camera_cfgs)
@@ -114,7 +143,8 @@ def build(
                                   problem="vision off: no camera in the profile")
     try:
         runtime = build_runtime(store, journal_path, clock=clock, fusion=fusion,
-                                vision=worker is not None and worker.classifier is not None)
+                                vision=worker is not None and worker.classifier is not None,
+                                exit_signer=key)
     except JournalError as exc:
         if worker is not None:
             worker.close()

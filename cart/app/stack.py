@@ -36,6 +36,41 @@ def open_engine(store, journal, t_ms: int, *, fusion: bool | None = None, vision
     return CoreEngine(CartSession.resume_or_start(journal, store, t_ms), store)
 
 
+def exit_key(folder=None, *, demo: bool = False):
+    """The cart's key for signing exit codes (``cart.common.keys``), from ``folder`` (default:
+    ``$CART_KEYS`` or ``var/keys``).
+
+    No key there: for the demo (``demo``), a new ephemeral key, said in the log; for the cart,
+    None, logged and printed as an error: its exit codes are then unsigned and every gate
+    refuses them. A key file others may read is refused (``KeyFileError``), except by the demo,
+    which then also uses an ephemeral key."""
+    import sys
+
+    from cart.common.keys import KeyFileError, KeysMissing, generate, keys_dir, load_key
+
+    folder = keys_dir(folder)
+    try:
+        return load_key(folder)
+    except KeysMissing as exc:
+        if not demo:
+            msg = (f"no cart key ({exc}): exit codes are NOT signed and every exit gate will "
+                   f"refuse them; run `cart keys init --dir {folder}` and register the key "
+                   "with the store")
+            log.error(msg)
+            print(f"warning: {msg}", file=sys.stderr)
+            return None
+        problem = str(exc)
+    except KeyFileError as exc:
+        if not demo:
+            raise
+        problem = str(exc)
+    key = generate("demo-cart", ephemeral=True)
+    log.warning("demo: %s; exit codes are signed with an ephemeral demo key, cart %s, public "
+                "key %s (add \"%s\" = \"%s\" under [carts] to verify them)", problem,
+                key.cart_id, key.public_hex, key.cart_id, key.public_hex)
+    return key
+
+
 def build_runtime(
     store=None,
     journal_path: str | Path | None = None,
@@ -45,8 +80,10 @@ def build_runtime(
     synchronous: str = "FULL",
     idle_gc: bool = True,
     vision: bool = False,
+    exit_signer=None,
 ) -> Runtime:
-    """A runtime over a store (default: the demo store) and its journal (default: the cart's)."""
+    """A runtime over a store (default: the demo store) and its journal (default: the cart's).
+    ``exit_signer``: the cart's key (:func:`exit_key`); without one, exit codes are unsigned."""
     from cart.store.catalog import load_store
     from cart.basket.journal import Journal, default_journal_path
     from cart.app.engine import money_for
@@ -58,6 +95,7 @@ def build_runtime(
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     journal = Journal(path, synchronous=synchronous)
     engine = open_engine(store, journal, clock.now_ms(), fusion=fusion, vision=vision)
+    engine.exit_signer = exit_signer
     close_engine = engine.close
 
     def close() -> None:

@@ -11,6 +11,9 @@ process *and* a power cut. ``"NORMAL"`` survives a killed process (the committed
 the WAL file, in the kernel's page cache) but the last commits may be lost on a power cut; it is
 for benchmarks and simulators. ``":memory:"`` keeps everything in RAM for the trip simulator.
 
+A checked-out session may also have its exit code (``exit_codes``: the signed code shown at
+check-out and the journaled spot-check decision that travels inside it; ``cart.basket.issuer``).
+
 Time is never read here: every row carries the ``t_ms`` its producer took from the injected
 clock.
 """
@@ -51,6 +54,12 @@ CREATE TABLE IF NOT EXISTS stores (
     digest TEXT PRIMARY KEY,
     store_toml BLOB NOT NULL,
     catalog_toml BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exit_codes (
+    session TEXT PRIMARY KEY REFERENCES sessions(id),
+    t_ms INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    decision TEXT NOT NULL
 );
 """
 
@@ -367,6 +376,7 @@ class Journal:
                     "SELECT id FROM sessions WHERE status != 'open' AND closed_ms < ?",
                     (int(closed_before_ms),))]
                 for sid in ids:
+                    db.execute("DELETE FROM exit_codes WHERE session=?", (sid,))
                     db.execute("DELETE FROM events WHERE session=?", (sid,))
                     db.execute("DELETE FROM sessions WHERE id=?", (sid,))
                 db.execute("COMMIT")
@@ -377,6 +387,38 @@ class Journal:
                 self._status.pop(sid, None)
                 self._last_seq.pop(sid, None)
             return len(ids)
+
+    # -- exit codes -----------------------------------------------------------------------------
+
+    def record_exit_code(self, session: str, t_ms: int, code: str,
+                         decision: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Keep the exit code issued for a checked-out session and its spot-check decision
+        (``cart.basket.issuer``). The first one stays: returns what is stored."""
+        try:
+            text = json.dumps(decision, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise JournalError(f"exit code decision is not JSON-able: {exc}") from None
+        with self._lock:
+            db = self._conn()
+            row = db.execute("SELECT status FROM sessions WHERE id=?", (session,)).fetchone()
+            if row is None or row[0] != "checked_out":
+                raise JournalError(f"session {session!r} is not checked out")
+            try:
+                db.execute("INSERT OR IGNORE INTO exit_codes VALUES (?, ?, ?, ?)",
+                           (session, int(t_ms), code, text))
+            except sqlite3.DatabaseError as exc:
+                raise JournalError(f"{self.path}: {exc}") from exc
+        found = self.exit_code(session)
+        assert found is not None
+        return found
+
+    def exit_code(self, session: str) -> tuple[str, dict[str, Any]] | None:
+        """The exit code issued for ``session`` and its decision, if one was issued."""
+        with self._lock:
+            row = self._conn().execute("SELECT code, decision FROM exit_codes WHERE session=?",
+                                       (session,)).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
 
     def count(self, session: str) -> int:
         with self._lock:

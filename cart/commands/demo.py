@@ -51,7 +51,7 @@ def run_screen(args) -> int:
     from cart.basket.journal import JournalError, default_journal_path
     from cart.sim.demo_app import DemoApp
     from cart.sim.demo import DemoWorld, demo_clock, demo_vision
-    from cart.app.stack import build_runtime, fresh_trip
+    from cart.app.stack import build_runtime, exit_key, fresh_trip
     from cart.app.vision import attach
 
     logging.basicConfig(filename="var/demo.log" if _var() else None, level=logging.WARNING)
@@ -67,7 +67,8 @@ def run_screen(args) -> int:
     try:
         if not args.resume:
             fresh_trip(store, path, clock.now_ms())
-        runtime = build_runtime(store, path, clock=clock, vision=camera is not None)
+        runtime = build_runtime(store, path, clock=clock, vision=camera is not None,
+                                exit_signer=exit_key(demo=True))
     except JournalError as exc:
         if worker is not None:
             worker.close()

@@ -428,7 +428,7 @@ def _gtin14(code: Any) -> tuple[str | None, str]:
 
 
 def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfig | None:
-    top = _Entry(doc, file, "file", problems, {"store", "tax", "rcn"})
+    top = _Entry(doc, file, "file", problems, {"store", "tax", "rcn", "spot_check"})
     s = _Entry(doc.get("store", None) or {}, file, "store", problems, {
         "id", "name", "country", "currency", "minor_digits", "tax_mode", "timezone",
         "staff_pin_hash", "loyalty_program",
@@ -495,6 +495,11 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
         if lay.prefix in seen:
             rcn.fail("layout", f"prefix {lay.prefix} has two layouts")
         seen.add(lay.prefix)
+
+    from cart.store import spotcheck  # [spot_check]: the exit gate's audit rates
+
+    for fld, msg in spotcheck.problems(doc.get("spot_check")):
+        problems.append(Problem(file, "spot_check", fld, msg))
 
     values = (sid, name, country, currency, minor, tax_mode, tz, pin, loyalty, rcn_country)
     if any(v is None for v in values) or len(problems) and any(p.file == file for p in problems):
