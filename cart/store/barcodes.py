@@ -16,7 +16,10 @@ from dataclasses import asdict, dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
+from cart.common.text import has_invisible, printable
 from cart.store.catalog import RcnLayout
+
+__all__ = ["Interpretation", "ScanMatch", "interpret", "lookup", "match", "printable"]
 
 if TYPE_CHECKING:
     from cart.store.catalog import Coupon, Product, Store, StoreConfig
@@ -105,18 +108,6 @@ class ScanMatch:
         p, it = self.product, self.interpretation
         return (p is not None and p.by_weight and it.weight_g is None and it.price is None)
 
-
-
-def printable(text: str, limit: int = 80) -> str:
-    """``text`` safe to print or show: control and escape characters as ``\\xNN``, cut at limit."""
-    out = []
-    for ch in text[:limit]:
-        o = ord(ch)
-        if o < 32 or o == 127 or 0x80 <= o < 0xA0:
-            out.append(f"\\x{o:02x}" if o < 256 else f"\\u{o:04x}")
-        else:
-            out.append(ch)
-    return "".join(out) + ("…" if len(text) > limit else "")
 
 
 # ---------------------------------------------------------------------------------------------
