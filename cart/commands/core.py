@@ -77,8 +77,8 @@ def _barcode(args) -> int:
 
 def _barcode_json(m) -> int:
     it = m.interpretation
-    out = {"ok": m.ok, "reason": m.reason, "interpretation": it.to_dict(),
-           "product": None, "coupon": None}
+    out = {"ok": m.ok, "reason": m.reason, "needs_staff": m.needs_staff,
+           "interpretation": it.to_dict(), "product": None, "coupon": None}
     if m.product is not None:
         p = m.product
         out["product"] = {"id": p.id, "name": p.name, "sold_by": p.sold_by, "price": p.price,
@@ -112,6 +112,8 @@ def _barcode_text(m, fmt) -> int:
         print(f"expiry:  {it.expiry}")
     for w in it.warnings:
         print(f"warning: {visible(w)}")
+    if m.needs_staff:
+        print(f"staff:   {visible(m.needs_staff)}")
     if m.product is not None:
         p = m.product
         unit = "/kg" if p.by_weight else " each"
