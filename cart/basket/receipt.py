@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cart.store.barcodes import printable
 from cart.basket.fold import BasketSnapshot
+from cart.common.text import printable
 from cart.store.catalog import Store, StoreConfig
 
 RECEIPT_VERSION = 1

@@ -77,8 +77,8 @@ def _barcode(args) -> int:
 
 def _barcode_json(m) -> int:
     it = m.interpretation
-    out = {"ok": m.ok, "reason": m.reason, "interpretation": it.to_dict(),
-           "product": None, "coupon": None}
+    out = {"ok": m.ok, "reason": m.reason, "needs_staff": m.needs_staff,
+           "interpretation": it.to_dict(), "product": None, "coupon": None}
     if m.product is not None:
         p = m.product
         out["product"] = {"id": p.id, "name": p.name, "sold_by": p.sold_by, "price": p.price,
@@ -86,16 +86,18 @@ def _barcode_json(m) -> int:
     if m.coupon is not None:
         out["coupon"] = {"code": m.coupon.code, "name": m.coupon.name,
                          "amount": m.coupon.amount}
-    print(json.dumps(out, ensure_ascii=False))
+    from cart.common.text import visible_json
+
+    print(visible_json(out))
     return 0 if m.ok else 1
 
 
 def _barcode_text(m, fmt) -> int:
-    from cart.store.barcodes import printable
+    from cart.common.text import printable, visible
 
     it = m.interpretation
     if not it.ok:
-        print(f"rejected: {printable(it.text, 60)!s}: {it.reason}", file=sys.stderr)
+        print(f"rejected: {printable(it.text, 60)!s}: {visible(it.reason)}", file=sys.stderr)
         return 1
     print(f"code:    {printable(it.text, 60)}  ({it.kind}{', ' + it.symbology if it.symbology else ''})")
     if it.gtin:
@@ -109,7 +111,9 @@ def _barcode_text(m, fmt) -> int:
     if it.expiry:
         print(f"expiry:  {it.expiry}")
     for w in it.warnings:
-        print(f"warning: {w}")
+        print(f"warning: {visible(w)}")
+    if m.needs_staff:
+        print(f"staff:   {visible(m.needs_staff)}")
     if m.product is not None:
         p = m.product
         unit = "/kg" if p.by_weight else " each"
@@ -122,7 +126,7 @@ def _barcode_text(m, fmt) -> int:
     if m.coupon is not None:
         print(f"coupon:  {printable(m.coupon.name)} ({fmt(m.coupon.amount)})")
     if not m.ok:
-        print(f"not sellable: {m.reason}", file=sys.stderr)
+        print(f"not sellable: {visible(m.reason)}", file=sys.stderr)
         return 1
     return 0
 
@@ -156,7 +160,9 @@ def _receipt(args) -> int:
         print(f"no checked-out session in {path}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(receipt, ensure_ascii=False, indent=1))
+        from cart.common.text import visible_json
+
+        print(visible_json(receipt, indent=1))
     else:
         sys.stdout.write(render_text(receipt))
     return 0

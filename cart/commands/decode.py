@@ -45,6 +45,7 @@ def register_bench(sub) -> None:
 
 
 def _decode(args) -> int:
+    from cart.common.text import visible_json
     from drivers.decode import decode_image, read_image, zxing_decode
 
     fn = zxing_decode if args.zxing_only else decode_image
@@ -59,7 +60,7 @@ def _decode(args) -> int:
             status = 1
         else:
             line["results"] = [d.as_json() for d in fn(img)]
-        print(json.dumps(line, ensure_ascii=False), flush=True)
+        print(visible_json(line), flush=True)
     return status
 
 

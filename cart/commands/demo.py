@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from cart.common.text import printable, visible
+
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="run the cart on simulated devices (screen, or --script)")
@@ -149,7 +151,7 @@ def run_script(args) -> int:
                     continue
                 flags = snap.flags
                 if flags:
-                    print(f"  ALERT   {flags[0].message}: {flags[0].action}")
+                    print(f"  ALERT   {visible(flags[0].message)}: {visible(flags[0].action)}")
                 print(f"{'':50}total {fmt(snap.totals.total)}")
             except (BasketError, JournalError) as exc:
                 print(f"  error   {exc}", file=sys.stderr)
@@ -164,19 +166,19 @@ def _script_scan(cart, store, code: str, t: int):
     """A scanned code: a coupon, a line (with an age check for 18+ items), or a refusal
     (None: nothing changed)."""
     from cart.basket.fold import ApplyCoupon, RaiseFlag, scan_event
-    from cart.store.barcodes import lookup, printable
+    from cart.store.barcodes import lookup
 
     m = lookup(store, code, t_ms=t)
     if m.coupon is not None:
         snap = cart.apply(ApplyCoupon(t, code=m.coupon.code))
-        print(f"  coupon  {m.coupon.name}")
+        print(f"  coupon  {printable(m.coupon.name)}")
         return snap
     if not m.ok:
-        print(f"  scan    {printable(m.interpretation.text, 40)}: rejected: {m.reason}")
+        print(f"  scan    {printable(m.interpretation.text, 40)}: rejected: {visible(m.reason)}")
         return None
     p = m.product
     if m.needs_weighing:
-        print(f"  scan    {p.name}: sold by weight, weigh it")
+        print(f"  scan    {printable(p.name)}: sold by weight, weigh it")
         return None
     ev = scan_event(m, t, cart.basket.next_line_id())
     extra = [ev]
@@ -188,8 +190,9 @@ def _script_scan(cart, store, code: str, t: int):
             payload={"line": ev.line, "age_min": p.age_min}))
     snap = cart.apply(*extra)
     for w in m.interpretation.warnings:
-        print(f"  warning {p.name}: {w}")
-    print(f"  scan    {p.name:<40} {store.config.format_money(snap.line(ev.line).amount):>12}")
+        print(f"  warning {visible(p.name)}: {visible(w)}")
+    amount = store.config.format_money(snap.line(ev.line).amount)
+    print(f"  scan    {visible(p.name):<40} {amount:>12}")
     return snap
 
 
@@ -200,7 +203,8 @@ def _script_weigh(cart, store, arg: str, t: int):
     ev = WeighProduce(t, line=cart.basket.next_line_id(), plu=plu, grams=int(grams))
     snap = cart.apply(ev)
     ln = snap.line(ev.line)
-    print(f"  weigh   {ln.name + f' {ln.grams} g':<40} {store.config.format_money(ln.amount):>12}")
+    shown = visible(ln.name) + f" {ln.grams} g"
+    print(f"  weigh   {shown:<40} {store.config.format_money(ln.amount):>12}")
     return snap
 
 
@@ -214,7 +218,7 @@ def _script_staff(cart, store, pin: str, t: int):
     for f in snap.flags:
         snap = cart.apply(ResolveFlag(t, flag=f.id, resolution="approved",
                                       by="staff", staff_id="demo-staff"))
-        print(f"  staff   approved: {f.message}")
+        print(f"  staff   approved: {visible(f.message)}")
     return snap
 
 

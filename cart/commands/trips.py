@@ -81,7 +81,7 @@ def _trip(args) -> int:
     import json
     import sys
 
-    from cart.store.barcodes import printable
+    from cart.common.text import printable
     from cart.sim.scenario import ScenarioError, load_scenario
     from cart.sim.shopper import PROFILES
     from cart.sim.trips import T0, TripRunner

@@ -6,6 +6,24 @@ cannot accept comes back with ``ok == False`` and a ``reason``. A code with a wr
 always rejected and never matched to a product. :func:`lookup` then matches an interpretation to
 the store's catalogue (products and coupons).
 
+A code means only what GS1 and the store say it means. biip parses; where biip is lenient (it
+reads what it can and drops or pads the rest) the checks here refuse, each with the GS1 rule it
+stands on (GS1 General Specifications, "GenSpecs", release 24; GS1 Digital Link URI Syntax
+1.x, "DL"):
+
+- a price (392n) without the trade measure it prices (GenSpecs 4.14.2, mandatory association),
+  and a weight or price in the code of a product the catalogue does not sell by measure
+  (:func:`match`; GenSpecs 2.1.11.2, variable measure trade items);
+- contradictions: one AI twice with different values, two GTINs ((01) with (02), (37) or (255)),
+  two net weights, two prices (GenSpecs 4.14.1, invalid pairs; 4.14.3, repeated AIs); in a
+  Digital Link any key given twice (DL 1.2, section 4);
+- unknown AIs and empty values, in element strings and in Digital Link query parameters;
+- a Digital Link whose (01) is not 14 digits, whose scheme is not ``http``/``https`` in one
+  case, or that carries a key qualifier of its primary key as a query parameter (DL 1.2);
+- a GTIN read from a symbology that does not carry GTINs: a plain QR, Code 128 or Code 39 with
+  13 digits is just 13 digits (GenSpecs 2.1.2: GTINs are carried by EAN/UPC, ITF-14, GS1 DataBar,
+  GS1-128 and the GS1 modes of QR Code and Data Matrix).
+
 Pure: the only notion of "today" (for expiry dates) comes from the ``t_ms`` the caller passes.
 """
 
@@ -16,7 +34,10 @@ from dataclasses import asdict, dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
+from cart.common.text import has_invisible, printable
 from cart.store.catalog import RcnLayout
+
+__all__ = ["Interpretation", "ScanMatch", "interpret", "lookup", "match", "printable"]
 
 if TYPE_CHECKING:
     from cart.store.catalog import Coupon, Product, Store, StoreConfig
@@ -38,8 +59,10 @@ _SWEDEN = (
 BUILTIN_RCN_LAYOUTS: dict[str, tuple[RcnLayout, ...]] = {
     "se": _SWEDEN,
     "no": _SWEDEN,  # Norway follows the Swedish layout.
-    # GS1 UK: prefix 20, 5-digit item, price check digit, 4-digit price in pence.
-    "gb": (RcnLayout("20", "price", "PPPPPPPCVVVV", 2),),
+    # GS1 UK variable measure numbers: prefix 20 or 28, the rest of a 5-digit VM prefix, a
+    # 2-digit item reference, the price verifier digit, the price in pence (docs/BARCODE.md).
+    "gb": (RcnLayout("20", "price", "PPPPPPPCVVVV", 2),
+           RcnLayout("28", "price", "PPPPPPPCVVVV", 2)),
     # GS1 Germany: price 22-23, count 25-26, weight 28-29, each with a price check digit.
     "de": (
         RcnLayout("22", "price", "PPPPPPCVVVVV", 2),
@@ -72,6 +95,10 @@ class Interpretation:
     expiry: str = ""  # ISO date from AI (17)
     expired: bool = False
     warnings: tuple[str, ...] = ()
+    # Why the item may be sold only after staff approve it ("" when not): an expiry date (17)
+    # in the past under the store's ``expired = "block"`` policy. The code is still accepted
+    # (``ok``), so the layers above can raise a staff question instead of refusing it.
+    needs_staff: str = ""
 
     @property
     def ok(self) -> bool:
@@ -99,24 +126,18 @@ class ScanMatch:
         return not self.reason and (self.product is not None or self.coupon is not None)
 
     @property
+    def needs_staff(self) -> str:
+        """Why staff must approve before this item is sold ("" when not needed); see
+        :attr:`Interpretation.needs_staff`."""
+        return self.interpretation.needs_staff if self.ok else ""
+
+    @property
     def needs_weighing(self) -> bool:
         """A product sold by weight whose code carries neither weight nor price (a PLU or a
         plain GTIN): it must be weighed (``WeighProduce``) before it can go on the bill."""
         p, it = self.product, self.interpretation
         return (p is not None and p.by_weight and it.weight_g is None and it.price is None)
 
-
-
-def printable(text: str, limit: int = 80) -> str:
-    """``text`` safe to print or show: control and escape characters as ``\\xNN``, cut at limit."""
-    out = []
-    for ch in text[:limit]:
-        o = ord(ch)
-        if o < 32 or o == 127 or 0x80 <= o < 0xA0:
-            out.append(f"\\x{o:02x}" if o < 256 else f"\\u{o:04x}")
-        else:
-            out.append(ch)
-    return "".join(out) + ("…" if len(text) > limit else "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,10 +183,11 @@ def _interpret(code, symbology, config, t_ms) -> Interpretation:
     sym = sym_id.value if sym_id else ""
     if not text:
         return _reject(text, sym, "empty code")
-    bad = next((c for c in text if (ord(c) < 32 and c != "\x1d") or ord(c) == 127
-                or 0x80 <= ord(c) < 0xA0), None)
+    # Nothing invisible belongs in a product code; GS (FNC1 as a separator) is GS1's own.
+    bad = next((c for c in text if c != "\x1d" and has_invisible(c)), None)
     if bad is not None:
-        return _reject(text, sym, f"contains control character {printable(bad)!r}")
+        what = "control" if ord(bad) < 0xA0 else "invisible"
+        return _reject(text, sym, f"contains {what} character {printable(bad)!r}")
 
     if sym == "]E3" and text.isascii() and text.isdigit():
         # EAN/UPC with a 2- or 5-digit add-on (periodicals, books): price the main code.
@@ -206,6 +228,8 @@ def _by_gs1_symbology(text, sym, sym_id, config, t_ms) -> Interpretation | None:
     from biip.symbology import GS1Symbology
 
     gs1 = sym_id.gs1_symbology if sym_id else None
+    if sym_id is not None and gs1 is None:
+        return _from_plain_symbology(text, sym, sym_id, config, t_ms)
     if gs1 is None:
         return None
     if gs1 in GS1Symbology.with_gtin() and gs1 not in GS1Symbology.with_gs1_messages():
@@ -215,6 +239,24 @@ def _by_gs1_symbology(text, sym, sym_id, config, t_ms) -> Interpretation | None:
     if gs1 in GS1Symbology.with_gs1_messages():
         return _from_gs1_message(text, sym, config, t_ms)
     return None
+
+
+def _from_plain_symbology(text, sym, sym_id, config, t_ms) -> Interpretation:
+    """A symbology that is not a GS1 one (plain QR ``]Q1``, Code 128 ``]C0``, Code 39 ``]A0``,
+    Data Matrix ``]d1`` ...). It carries no GTIN and no GS1 element string: GenSpecs 2.1.2 and
+    5.1 name the carriers of GTINs, and 13 digits in a Code 128 are just 13 digits that anyone
+    can print. A plain QR Code or Data Matrix may carry a GS1 Digital Link URI (DL 1.2, 7)."""
+    from biip.symbology import ISOSymbology
+
+    iso = sym_id.iso_symbology
+    if text[:8].lower().startswith(("http://", "https://")) and iso in (
+            ISOSymbology.QR_CODE, ISOSymbology.DATA_MATRIX):
+        return _from_digital_link(text, sym, config, t_ms)
+    names = {ISOSymbology.QR_CODE: "QR Code", ISOSymbology.CODE_128: "Code 128",
+             ISOSymbology.CODE_39: "Code 39", ISOSymbology.DATA_MATRIX: "Data Matrix"}
+    name = names.get(iso, str(getattr(iso, "name", iso)).replace("_", " ").title())
+    return _reject(text, sym, f"a {name} code ({sym}) is not a product code: only EAN/UPC, "
+                              "ITF-14, GS1 DataBar, GS1-128 and GS1 QR/Data Matrix carry GTINs")
 
 
 def _by_content(text, sym, config, t_ms, *, addon: bool = False) -> Interpretation:
@@ -235,6 +277,10 @@ def _by_content(text, sym, config, t_ms, *, addon: bool = False) -> Interpretati
             return _from_gs1_message(text, sym, config, t_ms)
         return _reject(text, sym, f"not a product code ({len(text)} digits)")
     if "\x1d" in text and text[:2].isdigit():
+        return _from_gs1_message(text, sym, config, t_ms)
+    if not sym and len(text) >= 16 and text.startswith("01") and text[2:16].isdigit():
+        # An element string from a scanner set up without AIM identifiers (GS1-128, DataBar):
+        # (01) has a fixed length, so what follows it is read unambiguously as more AIs.
         return _from_gs1_message(text, sym, config, t_ms)
     return _reject(text, sym, "not a product code")
 
@@ -335,21 +381,98 @@ def _from_digital_link(text, sym, config, t_ms) -> Interpretation:
     from biip import ParseError
     from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 
+    problem = _digital_link_problem(text)
+    if problem:
+        return _reject(text, sym, f"not a GS1 Digital Link: {problem}")
     try:
         dl = GS1DigitalLinkURI.parse(text)
     except (ParseError, ValueError) as exc:
-        return _reject(text, sym, f"not a GS1 Digital Link: {exc}")
+        return _reject(text, sym, f"not a GS1 Digital Link: {printable(str(exc), 200)}")
+    counts: dict[str, int] = {}
+    for es in dl.element_strings:
+        counts[es.ai.ai] = counts.get(es.ai.ai, 0) + 1
+    twice = sorted(ai for ai, n in counts.items() if n > 1)
+    if twice:  # biip keeps a path key that the query repeats; DL 1.2 section 4 forbids it
+        return _reject(text, sym, f"not a GS1 Digital Link: ({twice[0]}) given twice")
     return _from_elements(text, sym, dl.element_strings, config, t_ms, "digital_link")
 
 
+# The key qualifiers of a GTIN in a Digital Link path, in the two orders DL 1.2 allows them
+# (GS1 Barcode Syntax Dictionary, "dlpkey" of AI 01).
+_GTIN_QUALIFIERS = (("22", "10", "21"), ("235",))
+
+
+def _known_ai(key: str) -> bool:
+    from biip import ParseError
+    from biip.gs1_application_identifiers import GS1ApplicationIdentifier
+
+    try:
+        return GS1ApplicationIdentifier.extract(key).ai == key
+    except ParseError:
+        return False
+
+
+def _digital_link_problem(text: str) -> str:
+    """What DL 1.x forbids and biip lets through ("" when nothing): biip reads the scheme in
+    any case, pads a short GTIN, and drops empty, unknown and repeated query parameters, each
+    of which makes the same URI mean something other than what it says."""
+    from urllib.parse import unquote, unquote_plus, urlsplit
+
+    scheme = text.split(":", 1)[0]
+    if scheme not in ("http", "https", "HTTP", "HTTPS"):  # DL 1.2, 6.1: mixed case is not one
+        return f"scheme {printable(scheme, 8)!r} must be http or https"
+    parts = urlsplit(text)
+    segments = [unquote(seg) for seg in parts.path.split("/")[1:]]
+    path_ais: dict[str, str] = {}
+    # The primary key is the rightmost AI that starts a key/value run to the end (DL 1.2, 4.4).
+    for i in range(len(segments) - 2, -1, -2):
+        if not (segments[i].isdigit() and _known_ai(segments[i])):
+            break
+        path_ais[segments[i]] = segments[i + 1]
+    gtin = path_ais.get("01")
+    query: dict[str, str] = {}
+    for item in parts.query.split("&"):
+        if not item:
+            continue
+        key, _, value = item.partition("=")
+        key = unquote_plus(key)
+        if not key.isdigit():
+            continue  # non-AI attributes are ignored (DL 1.2, 4.8)
+        if not _known_ai(key):
+            return f"unknown AI ({printable(key, 8)}) in the query"
+        value = unquote_plus(value)
+        if not value:
+            return f"empty value for AI ({key})"
+        if key in query or key in path_ais:
+            return f"({key}) given twice"
+        query[key] = value
+    if gtin is None:
+        gtin = query.get("01")
+    if gtin is not None and not (len(gtin) == 14 and gtin.isdigit()):
+        return f"a GTIN in a Digital Link has 14 digits, got {printable(gtin, 20)!r}"
+    if "01" in path_ais:
+        chosen = next((q for q in _GTIN_QUALIFIERS if any(k in path_ais for k in q)),
+                      _GTIN_QUALIFIERS[0])
+        misplaced = next((k for k in chosen if k in query), None)
+        if misplaced:
+            return f"key qualifier ({misplaced}) belongs in the path, not the query"
+    return ""
+
+
 def _from_gs1_message(text, sym, config, t_ms, *, hri: bool = False) -> Interpretation:
+    import re
+
     from biip import ParseError
     from biip.gs1_messages import GS1Message
 
+    if hri:  # biip drops "(10)" with nothing after it; an empty value is not a value
+        empty = re.search(r"\((\d{2,4})\)(?=\(|$)", text)
+        if empty:
+            return _reject(text, sym, f"empty value for AI ({empty[1]})")
     try:
         msg = GS1Message.parse_hri(text) if hri else GS1Message.parse(text)
     except (ParseError, ValueError) as exc:
-        return _reject(text, sym, f"not a GS1 element string: {exc}")
+        return _reject(text, sym, f"not a GS1 element string: {printable(str(exc), 200)}")
     return _from_elements(text, sym, msg.element_strings, config, t_ms, "gs1")
 
 
@@ -363,6 +486,12 @@ def _local_date(t_ms: int, config) -> dt.date:
 
 
 def _from_elements(text, sym, elements, config, t_ms, kind) -> Interpretation:
+    elements = _distinct(elements)
+    if isinstance(elements, str):
+        return _reject(text, sym, elements)
+    problem = _contradiction(elements)
+    if problem:
+        return _reject(text, sym, problem)
     found: dict = {"gtin": "", "price": None, "weight_g": None, "expiry": "", "expired": False}
     warnings: list[str] = []
     minor = config.minor_digits if config is not None else 2
@@ -380,8 +509,57 @@ def _from_elements(text, sym, elements, config, t_ms, kind) -> Interpretation:
             return _reject(text, sym, problem)
     if not found["gtin"]:
         return _reject(text, sym, "GS1 data without a GTIN (01)")
+    staff = ""
+    if found["expired"] and (config is None or config.expired_policy == "block"):
+        staff = f"expired on {found['expiry']}: staff must approve the sale"
     return Interpretation(text=text, symbology=sym, kind=kind, warnings=tuple(warnings),
-                          **found)
+                          needs_staff=staff, **found)
+
+
+def _distinct(elements) -> list | str:
+    """The element strings with exact repeats dropped, or why they contradict each other.
+
+    GenSpecs 4.14.3: an AI may repeat only with the same value (biip keeps both readings, and
+    the last one would win)."""
+    seen: dict[str, str] = {}
+    out = []
+    for es in elements:
+        ai = es.ai.ai
+        if ai in seen:
+            if seen[ai] != es.value:
+                return f"({ai}) given twice with different values"
+            continue
+        seen[ai] = es.value
+        out.append(es)
+    return out
+
+
+def _measure_family(ai: str) -> bool:
+    """A trade measure a price can be the price of: (30) count, 31nn, 32nn, 35nn, 36nn."""
+    return ai == "30" or (len(ai) == 4 and ai[:2] in ("31", "32", "35", "36"))
+
+
+def _contradiction(elements) -> str:
+    """Pairs GS1 forbids and associations it requires (GenSpecs 4.14.1 and 4.14.2, as listed
+    with "ex=" and "req=" in the GS1 Barcode Syntax Dictionary), for the AIs a cart bills by:
+    one product identity, one net weight, one price, and no price without its measure."""
+    ais = [es.ai.ai for es in elements]
+    if "01" in ais:
+        other = next((a for a in ("02", "37", "255") if a in ais), None)
+        if other:
+            return f"two product identities: (01) with ({other})"
+    for family, what in (("310", "net weights"), ("320", "net weights"),
+                         ("392", "prices"), ("393", "prices")):
+        found = [a for a in ais if a.startswith(family) and len(a) == 4]
+        if len(found) > 1:
+            return f"two {what}: " + " and ".join(f"({a})" for a in found)
+    prices = [a for a in ais if a[:3] in ("392", "393", "395") and len(a) == 4]
+    if any(a.startswith("392") for a in prices) and any(a.startswith("393") for a in prices):
+        return "two prices: (392n) and (393n)"
+    if prices and not any(_measure_family(a) for a in ais):
+        return (f"a price ({prices[0]}) without the trade measure it prices: GS1 allows one only "
+                "with (30), (31nn), (32nn), (35nn) or (36nn)")
+    return ""
 
 
 def _measure_element(ai: str, es, minor: int, found: dict) -> str | None:
@@ -401,6 +579,8 @@ def _measure_element(ai: str, es, minor: int, found: dict) -> str | None:
         found["price"] = int(amount)
     elif ai.startswith("393"):
         return f"price with ISO currency ({ai}) is not accepted here"
+    elif ai.startswith("395"):
+        return f"price per unit of measure ({ai}) is not accepted here"
     return None
 
 
@@ -443,12 +623,38 @@ def match(store: Store, it: Interpretation) -> ScanMatch:
     for g in (it.gtin, *it.alt_gtins):
         c = cat.coupon(g)
         if c is not None:
+            if it.price is not None or it.weight_g is not None:
+                return ScanMatch(it, reason="a coupon code carries no price or weight")
             return ScanMatch(it, coupon=c)
         p = cat.by_gtin(g)
         if p is None:
             continue
-        if it.weight_g is not None and not p.by_weight:
-            return ScanMatch(it, product=p, reason=f"a weight label on {p.name}, "
-                                                   "which is sold each")
+        problem = _measure_problem(it, p, g)
+        if problem:
+            return ScanMatch(it, product=p, reason=problem)
         return ScanMatch(it, product=p)
     return ScanMatch(it, reason=f"unknown product {it.gtin.lstrip('0') or it.gtin}")
+
+
+def in_store_number(gtin14: str) -> bool:
+    """A restricted circulation number (GenSpecs 2.1.11.1, Figure 1.4.3-1): a GTIN-13 with
+    GS1 prefix 20-29 (GTIN-14 ``02...``) or a UPC-A with number system 2 (``002...``)."""
+    return len(gtin14) == 14 and (gtin14[:2] == "02" or gtin14[:3] == "002")
+
+
+def _measure_problem(it: Interpretation, p: Product, gtin14: str) -> str:
+    """Why a weight or price inside the code cannot be billed for ``p`` ("" when it can).
+
+    A price or weight in a code is the item's only where the item is a variable measure trade
+    item (GenSpecs 2.1.11.2): the catalogue says so (``variable_measure``, always for products
+    sold by weight), or it is the store's own in-store number. Otherwise anyone could print the
+    carton's GTIN with (3922) 0.01 next to it."""
+    if it.price is None and it.weight_g is None:
+        return ""
+    if not (p.variable_measure or p.by_weight or it.kind == "rcn" or in_store_number(gtin14)):
+        what = "price" if it.price is not None else "weight"
+        return (f"a {what} in the code of {p.name}, which has a fixed price "
+                "(not variable measure in the catalogue)")
+    if it.weight_g is not None and it.price is None and not p.by_weight:
+        return f"a weight label on {p.name}, which is sold each"
+    return ""

@@ -29,6 +29,7 @@ TAX_MODES = ("inclusive", "exclusive")
 PROMOTION_KINDS = ("multibuy", "x_for_y", "bogo", "loyalty_price", "per_kg_discount")
 COUPON_KINDS = ("amount_off", "product_amount_off")
 MEASURES = ("price", "weight", "count")
+EXPIRED_POLICIES = ("block", "warn")  # [store] expired: what a past (17) expiry date does
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
@@ -106,6 +107,8 @@ class StoreConfig:
     tax_classes: dict[str, TaxClass]
     rcn_country: str
     rcn_layouts: tuple[RcnLayout, ...]
+    # "block": an item past its (17) expiry date needs staff approval; "warn": a warning only
+    expired_policy: str = "block"
 
     @property
     def tax_inclusive(self) -> bool:
@@ -166,6 +169,9 @@ class Product:
     age_min: int = 0  # minimum buyer age; 0 = not restricted
     promotions: tuple[str, ...] = ()
     organic: bool = False
+    # a variable measure trade item (GS1 General Specifications 2.1.11.2): a label on it may
+    # carry its weight (310n) or price (392n). Always true for products sold by weight.
+    variable_measure: bool = False
 
     @property
     def by_weight(self) -> bool:
@@ -431,7 +437,7 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
     top = _Entry(doc, file, "file", problems, {"store", "tax", "rcn", "spot_check"})
     s = _Entry(doc.get("store", None) or {}, file, "store", problems, {
         "id", "name", "country", "currency", "minor_digits", "tax_mode", "timezone",
-        "staff_pin_hash", "loyalty_program",
+        "staff_pin_hash", "loyalty_program", "expired",
     })
     if "store" not in doc:
         top.fail("store", "missing")
@@ -455,6 +461,10 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
     if pin is not None and not _PIN_HASH_RE.match(pin):
         s.fail("staff_pin_hash", "must be pbkdf2_sha256$ITERATIONS$SALT_HEX$SHA256_HEX")
     loyalty = s.text("loyalty_program", "")
+    expired = s.text("expired", "block")
+    if expired is not None and expired not in EXPIRED_POLICIES:
+        s.fail("expired", f"must be one of {', '.join(EXPIRED_POLICIES)}, got {expired!r}")
+        expired = None
 
     taxes: dict[str, TaxClass] = {}
     tax_doc = doc.get("tax")
@@ -501,13 +511,15 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
     for fld, msg in spotcheck.problems(doc.get("spot_check")):
         problems.append(Problem(file, "spot_check", fld, msg))
 
-    values = (sid, name, country, currency, minor, tax_mode, tz, pin, loyalty, rcn_country)
+    values = (sid, name, country, currency, minor, tax_mode, tz, pin, loyalty, rcn_country,
+              expired)
     if any(v is None for v in values) or len(problems) and any(p.file == file for p in problems):
         return None
     return StoreConfig(
         id=sid, name=name, country=country, currency=currency, minor_digits=minor,
         tax_mode=tax_mode, timezone=tz, staff_pin_hash=pin, loyalty_program=loyalty,
         tax_classes=taxes, rcn_country=rcn_country, rcn_layouts=tuple(layouts),
+        expired_policy=expired,
     )
 
 
@@ -534,6 +546,7 @@ def _validate_layout(ldata, file, entry, problems) -> RcnLayout | None:
 _PRODUCT_KEYS = {
     "id", "name", "gtins", "plu", "sold_by", "price_each", "price_per_kg", "unit_weight_g",
     "weight_tolerance_g", "tare_g", "label", "tax_class", "age_min", "promotions",
+    "variable_measure",
 }
 _PROMO_KEYS = {"id", "kind", "name", "buy", "pay", "price", "off_per_kg", "loyalty_only"}
 _COUPON_KEYS = {"code", "name", "kind", "amount", "min_spend", "product"}
@@ -696,6 +709,9 @@ def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Product
     if tax is not None and tax_ids and tax not in tax_ids:
         e.fail("tax_class", f"unknown tax class {tax!r} (store has: {', '.join(sorted(tax_ids))})")
     age = e.integer("age_min", 0, lo=0, hi=99)
+    variable = e.get("variable_measure", bool, sold_by == "weight", what="true or false")
+    if sold_by == "weight" and variable is False:
+        e.fail("variable_measure", "a product sold by weight is always variable measure")
     promos = e.get("promotions", list, [], what="a list of promotion ids")
     for p in promos or []:
         if not isinstance(p, str) or p not in promotions:
@@ -708,6 +724,7 @@ def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Product
         id=pid, name=name, sold_by=sold_by, price=price, tax_class=tax, gtins=tuple(gtins),
         plu=plu, unit_weight_g=unit_w, weight_tolerance_g=tol, tare_g=tare, label=label,
         age_min=age, promotions=tuple(promos), organic=len(plu) == 5,
+        variable_measure=bool(variable),
     )
 
 

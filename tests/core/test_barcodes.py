@@ -107,8 +107,16 @@ def test_gs1_element_strings(store):
     it = interpret(f"]C101{gtin14}3103000450{fnc1}17251231", config=cfg, t_ms=T0)
     assert it.ok and it.kind == "gs1" and it.gtin == gtin14 and it.weight_g == 450
     assert it.expired and it.expiry == "2025-12-31" and "expired" in it.warnings[0]
-    it = interpret(f"]e001{gtin14}3922001995", config=cfg, t_ms=T0)  # DataBar, price 19.95
-    assert it.ok and it.price == 1995
+    # DataBar, price 19.95 alone: GS1 allows a price only with the measure it prices
+    it = interpret(f"]e001{gtin14}3922001995", config=cfg, t_ms=T0)
+    assert not it.ok and "without the trade measure" in it.reason
+    it = interpret(f"]e001{gtin14}3103000450{fnc1}3922001995", config=cfg, t_ms=T0)
+    assert it.ok and it.price == 1995 and it.weight_g == 450
+    # ... and the carton of milk has a fixed price: a price in its code is never billed
+    m = lookup(store, f"]e001{gtin14}3103000450{fnc1}3922001995", t_ms=T0)
+    assert not m.ok and "not variable measure" in m.reason
+    cheese = lookup(store, f"]e00102310010000005310300045039220006255", t_ms=T0)
+    assert cheese.ok and cheese.product.id == "prast-cheese" and cheese.interpretation.price == 6255
     it = interpret(f"01{gtin14}17270101", config=cfg, t_ms=T0)  # not yet expired
     assert it.ok and not it.expired and not it.warnings
     it = interpret(f"(01){gtin14}(3102)000123", config=cfg)  # human-readable form

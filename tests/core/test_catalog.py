@@ -295,3 +295,31 @@ def test_any_bad_store_field_gives_catalog_errors_only(fuzz_dir, key, value):
         load_store(fuzz_dir)
     except CatalogError as exc:
         assert exc.problems and all(p.message for p in exc.problems)
+
+
+def test_variable_measure_flag(make_store):
+    s = load_store(make_store())
+    assert s.catalog["banana"].variable_measure  # sold by weight: always variable measure
+    assert not s.catalog["milk"].variable_measure  # sold each: not unless the catalogue says so
+    deli = CATALOG_TOML.replace('label = "Arla-Standard-Milk"',
+                                'label = "Arla-Standard-Milk"\nvariable_measure = true')
+    assert load_store(make_store(deli)).catalog["milk"].variable_measure
+    bad = CATALOG_TOML.replace('label = "Banana"', 'label = "Banana"\nvariable_measure = false')
+    probs = problems_of(make_store(bad))
+    assert [(p.field, "always variable measure" in p.message) for p in probs] == \
+        [("variable_measure", True)]
+    probs = problems_of(make_store(CATALOG_TOML.replace(
+        'label = "Banana"', 'label = "Banana"\nvariable_measure = "yes"')))
+    assert probs[0].field == "variable_measure"
+
+
+def test_expired_policy(make_store):
+    assert load_store(make_store()).config.expired_policy == "block"  # the default
+    folder = make_store()
+    text = (folder / "store.toml").read_text()
+    (folder / "store.toml").write_text(text.replace("[tax.food]", 'expired = "warn"\n\n[tax.food]'))
+    assert load_store(folder).config.expired_policy == "warn"
+    (folder / "store.toml").write_text(text.replace("[tax.food]", 'expired = "sell"\n\n[tax.food]'))
+    probs = problems_of(folder)
+    assert [(p.entry, p.field) for p in probs] == [("store", "expired")]
+    assert "block, warn" in probs[0].message
