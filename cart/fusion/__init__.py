@@ -6,12 +6,13 @@
 - ``cart.fusion.learning``: per-product weight learning; ``cart.fusion.staff``: staff PINs.
 """
 
-from cart.fusion.alerts import KINDS, Flag
+from cart.fusion.alerts import KINDS, AlertKind, Flag
 from cart.fusion.products import Lookup, Product, SimpleCatalogue
 from cart.fusion.reconciler import FusionConfig, FusionState, Reconciler
 
 __all__ = [
     "KINDS",
+    "AlertKind",
     "Flag",
     "FusionConfig",
     "FusionState",

@@ -36,6 +36,7 @@ from cart.common.events import DeviceStatus, Scan, VisionVerdict, WeightMoving, 
 from cart.fusion import actions as A
 from cart.fusion.alerts import (
     KINDS,
+    AlertKind,
     Audit,
     Candidate,
     CheckedOut,
@@ -339,7 +340,7 @@ class Reconciler:
         still = []
         for ln, deadline in self._expected_out:
             if t >= deadline:
-                f = self._raise(out, t, "take_out",
+                f = self._raise(out, t, AlertKind.TAKE_OUT,
                                 f"You removed {ln.product.name} from the list: take it out of "
                                 "the cart, or scan it again", grams=ln.measured_g,
                                 line_id=ln.id)
@@ -437,8 +438,9 @@ class Reconciler:
             self._removed(-r, t, noise, out)
         for fid in range(n_flags, self._next_flag):
             o = self._open.get(fid)
-            if o is not None and o.flag.kind in ("scan_added", "weigh_produce",
-                                                 "unexplained_removal", "which_removed"):
+            if o is not None and o.flag.kind in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE,
+                                                 AlertKind.UNEXPLAINED_REMOVAL,
+                                                 AlertKind.WHICH_REMOVED):
                 self._last_unexplained = (fid, before)
 
     def _undo_change(self, r: float, ev: WeightSettled, t: int, noise: float,
@@ -455,7 +457,7 @@ class Reconciler:
         if u.reopen is not None:
             if r >= 0:
                 return False
-            f = self._raise(out, t, "unexplained_removal", u.reopen.message,
+            f = self._raise(out, t, AlertKind.UNEXPLAINED_REMOVAL, u.reopen.message,
                             grams=u.reopen_grams)
             self._open[f.id].placement = _Placement(0, t, u.reopen_grams)
             return True
@@ -490,7 +492,7 @@ class Reconciler:
             return False
         if pl.flag_id is not None and pl.flag_id in self._open and pl.id in self._placements:
             o = self._open[pl.flag_id]
-            if o.flag.kind in ("scan_added", "weigh_produce"):
+            if o.flag.kind in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE):
                 # the whole placement, explained afresh (it may be an item coming back, or
                 # one that was scanned)
                 total = pl.grams + r
@@ -541,7 +543,7 @@ class Reconciler:
         self._last_placement = pl
         # 1. putting back something taken out that nothing explained
         back = [(abs(o.placement.grams - r), -fid) for fid, o in self._open.items()
-                if o.flag.kind == "unexplained_removal" and o.placement is not None
+                if o.flag.kind == AlertKind.UNEXPLAINED_REMOVAL and o.placement is not None
                 and abs(o.placement.grams - r) <= self._tol(0.0, noise * 1.5)]
         if back:
             fid = -min(back)[1]
@@ -614,7 +616,7 @@ class Reconciler:
                     and (post is None or post >= cfg.vision_flag_below):
                 n = n if n in fits else fits[0]
                 for fid, o in list(self._open.items()):  # the same question, grown
-                    if o.flag.kind == "quantity" and o.product is not None and \
+                    if o.flag.kind == AlertKind.QUANTITY and o.product is not None and \
                             o.product.id == p.id and o.placement is not None and \
                             not o.placement.line_ids:
                         total = o.count + n
@@ -625,7 +627,7 @@ class Reconciler:
                                                    "scanned one. Confirm the quantity or scan "
                                                    "each one")
                         return
-                f = self._raise(out, t, "quantity",
+                f = self._raise(out, t, AlertKind.QUANTITY,
                                 f"Looks like {n} more × {p.name}; you scanned one. Confirm the "
                                 "quantity or scan each one", grams=r,
                                 candidates=tuple(Candidate(str(k), f"{k} × {p.name}")
@@ -686,7 +688,7 @@ class Reconciler:
                        "Confirm the quantity or scan each one") if len(fits) == 1 else \
                     (f"How many {p.name} did you put in? Looks like {n}; you scanned "
                      f"{len(lines)}. Enter the number or scan each one")
-                f = self._raise(out, t, "quantity", ask, grams=r,
+                f = self._raise(out, t, AlertKind.QUANTITY, ask, grams=r,
                                 candidates=tuple(Candidate(str(k), f"{k} × {p.name}")
                                                  for k in fits))
                 o = self._open[f.id]
@@ -699,11 +701,11 @@ class Reconciler:
     def _flag_unexplained(self, pl: _Placement, t: int, out: list[Effect]) -> None:
         sugg = self._produce_suggestions(pl.verdict)
         if sugg and sugg[0].score >= self.cfg.produce_vision_min:
-            f = self._raise(out, t, "weigh_produce",
+            f = self._raise(out, t, AlertKind.WEIGH_PRODUCE,
                             f"Which produce did you add ({pl.grams:.0f} g)?", grams=pl.grams,
                             candidates=tuple(sugg[:3]))
         else:
-            f = self._raise(out, t, "scan_added",
+            f = self._raise(out, t, AlertKind.SCAN_ADDED,
                             f"Scan the item you just added ({pl.grams:.0f} g)", grams=pl.grams)
         pl.flag_id = f.id
         self._open[f.id].placement = pl
@@ -778,7 +780,7 @@ class Reconciler:
                     self._expected_out.remove(e)
                 return
         for fid, o in list(self._open.items()):
-            if o.flag.kind == "take_out" and o.placement is not None and \
+            if o.flag.kind == AlertKind.TAKE_OUT and o.placement is not None and \
                     abs(o.placement.grams - r) <= self._tol(o.product and
                                                             self._sigma(o.product)[1] ** 2 or 0,
                                                             noise):
@@ -828,8 +830,9 @@ class Reconciler:
             cands = [Candidate(f"line:{ln.id}", ln.product.name) for ln in by_prod.values()]
             if tare_i is not None:
                 cands.append(Candidate("personal", "My own bag or item"))
-            f = self._raise(out, t, "which_removed", f"Which item did you take out ({r:.0f} g)?",
-                            grams=r, candidates=tuple(cands))
+            f = self._raise(out, t, AlertKind.WHICH_REMOVED,
+                            f"Which item did you take out ({r:.0f} g)?", grams=r,
+                            candidates=tuple(cands))
             self._open[f.id].placement = _Placement(0, t, r)
             return
         # several billed items at once: only when one product mix fits
@@ -843,7 +846,7 @@ class Reconciler:
                     self._take_out(ln, t, out, "taken out")
                 self._undo = _Undo(t, self._settled + r, lines=list(best))
                 return
-        f = self._raise(out, t, "unexplained_removal",
+        f = self._raise(out, t, AlertKind.UNEXPLAINED_REMOVAL,
                         f"Something of {r:.0f} g was taken out: put it back, or call staff",
                         grams=r, needs_staff=False)
         self._open[f.id].placement = _Placement(0, t, r)
@@ -856,7 +859,7 @@ class Reconciler:
 
     def _resolve_line_flags(self, ln: _Line, t: int, out: list[Effect], why: str) -> None:
         for fid, o in list(self._open.items()):
-            if o.flag.kind in ("place_scanned", "looks_different") and \
+            if o.flag.kind in (AlertKind.PLACE_SCANNED, AlertKind.LOOKS_DIFFERENT) and \
                     (o.flag.line_id == ln.id or self._flag_line(o) is ln):
                 self._resolve(out, t, fid, why, "cart")
 
@@ -977,7 +980,7 @@ class Reconciler:
             if ln.product.by_weight and ln.product.label and self.cfg.use_vision and \
                     self.cfg.produce_needs_view:
                 # produce is priced by the PLU the shopper chose: the camera must see it
-                f = self._raise(out, t, "looks_different",
+                f = self._raise(out, t, AlertKind.LOOKS_DIFFERENT,
                                 f"Show the {ln.product.name} to the camera", line_id=ln.id,
                                 grams=ln.measured_g)
                 pl.flag_id = f.id
@@ -989,7 +992,7 @@ class Reconciler:
         post = self._posterior(ln.product, grams, pl.verdict)
         if post is not None and post < self.cfg.vision_flag_below:
             top_label = pl.verdict[0][0]
-            f = self._raise(out, t, "looks_different",
+            f = self._raise(out, t, AlertKind.LOOKS_DIFFERENT,
                             f"This does not look like {ln.product.name}. Show it again, or "
                             f"scan the right item", line_id=ln.id, grams=ln.measured_g,
                             candidates=(Candidate(top_label, top_label, pl.verdict[0][1]),))
@@ -1011,7 +1014,7 @@ class Reconciler:
             return
         # a re-shown item under a looks_different alert
         for fid, o in list(self._open.items()):
-            if o.flag.kind == "looks_different" and o.placement is not None and \
+            if o.flag.kind == AlertKind.LOOKS_DIFFERENT and o.placement is not None and \
                     o.placement.recheck and t - o.placement.recheck_ms <= \
                     self.cfg.recheck_window_ms:
                 o.placement.recheck = False
@@ -1045,7 +1048,7 @@ class Reconciler:
             pl.verdict = ev.top
             if pl.flag_id is not None and pl.flag_id in self._open:
                 o = self._open[pl.flag_id]
-                if o.flag.kind == "scan_added":
+                if o.flag.kind == AlertKind.SCAN_ADDED:
                     sugg = self._produce_suggestions(ev.top)
                     if sugg and sugg[0].score >= self.cfg.produce_vision_min:
                         self._resolve(out, t, pl.flag_id, "produce seen", "cart")
@@ -1077,13 +1080,14 @@ class Reconciler:
     def _scanned(self, found: Lookup, t: int, out: list[Effect]) -> None:
         p = found.product
         if p.age_restricted:
-            f = self._raise(out, t, "age_check", f"{p.name} is age-restricted: staff will "
+            f = self._raise(out, t, AlertKind.AGE_CHECK, f"{p.name} is age-restricted: staff will "
                             "check your age", needs_staff=True)
             self._open[f.id].product = p
         if p.by_weight and found.weight_g is None:
             # produce: weigh the oldest unexplained placement, or the next placement
             for fid, o in list(self._open.items()):
-                if o.flag.kind in ("weigh_produce", "scan_added") and o.placement is not None:
+                if o.flag.kind in (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED) and \
+                        o.placement is not None:
                     self._weigh_produce(fid, p, found.code, False, t, out)
                     return
             self._pending_produce.append(_Pending(p, found.code, False, t))
@@ -1095,9 +1099,9 @@ class Reconciler:
         # a quantity question about another product, and this one fits the weight: it was
         # this item, not more of those (the lines it had taken go back to waiting)
         for fid, o in list(self._open.items()):
-            if o.flag.kind == "quantity" and o.product is not None and o.product.id != p.id \
-                    and o.placement is not None and abs(o.placement.grams - mean) <= \
-                    self._tol(sig * sig, self.cfg.scale_sigma_g):
+            if o.flag.kind == AlertKind.QUANTITY and o.product is not None \
+                    and o.product.id != p.id and o.placement is not None and \
+                    abs(o.placement.grams - mean) <= self._tol(sig * sig, self.cfg.scale_sigma_g):
                 for lid in o.placement.line_ids:
                     ln = self._lines.get(lid)
                     if ln is not None:
@@ -1111,8 +1115,8 @@ class Reconciler:
         # unexplained placement fits this item: that is the more specific question it answers)
         fits_placement = self._fitting_placement(mean, sig, t) is not None
         for fid, o in list(self._open.items()):
-            if o.flag.kind == "quantity" and o.product is not None and o.product.id == p.id \
-                    and not fits_placement:
+            if o.flag.kind == AlertKind.QUANTITY and o.product is not None \
+                    and o.product.id == p.id and not fits_placement:
                 self._add_line(out, t, p, found.code, placed=True, measured=mean, alone=False,
                                expect=(mean, sig), price_minor=price)
                 o.count -= 1
@@ -1122,7 +1126,7 @@ class Reconciler:
                 return
         # the shopper scans the item again after a take_out alert: it stays
         for fid, o in list(self._open.items()):
-            if o.flag.kind == "take_out" and o.product is not None and o.product.id == p.id:
+            if o.flag.kind == AlertKind.TAKE_OUT and o.product is not None and o.product.id == p.id:
                 self._add_line(out, t, p, found.code, placed=True,
                                measured=o.placement.grams if o.placement else mean,
                                expect=(mean, sig), price_minor=price)
@@ -1133,7 +1137,7 @@ class Reconciler:
         if best is None:
             # a looks_different alert: the right item scanned (swap the line), or the same again
             for fid, o in list(self._open.items()):
-                if o.flag.kind != "looks_different" or o.placement is None or \
+                if o.flag.kind != AlertKind.LOOKS_DIFFERENT or o.placement is None or \
                         o.flag.needs_staff or t - o.flag.t_ms > self.cfg.answer_window_ms:
                     continue  # staff decide that one; an old question is not this scan's
                 old = self._flag_line(o)
@@ -1287,16 +1291,17 @@ class Reconciler:
         if a.flag_id is None:
             self._pending_produce.append(_Pending(found.product, a.code, a.bagged, t))
             return
-        o = self._get_flag(a.flag_id, ("weigh_produce", "scan_added", "quantity"), t, out)
+        o = self._get_flag(a.flag_id, (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED,
+                                       AlertKind.QUANTITY), t, out)
         if o is None:
             return
-        if o.flag.kind == "quantity" and (o.placement is None or o.placement.line_ids):
+        if o.flag.kind == AlertKind.QUANTITY and (o.placement is None or o.placement.line_ids):
             out.append(Notice(t, "refused", "Scan the items, or call staff"))
             return
         self._weigh_produce(a.flag_id, found.product, a.code, a.bagged, t, out)
 
     def _on_pick_removed(self, a: A.PickRemoved, t: int, out: list[Effect]) -> None:
-        o = self._get_flag(a.flag_id, ("which_removed",), t, out)
+        o = self._get_flag(a.flag_id, (AlertKind.WHICH_REMOVED,), t, out)
         if o is None:
             return
         keys = {c.key for c in o.flag.candidates}
@@ -1316,7 +1321,7 @@ class Reconciler:
         self._resolve(out, t, a.flag_id, f"line {a.line_id} taken out", "shopper")
 
     def _on_cancel_scan(self, a: A.CancelScan, t: int, out: list[Effect]) -> None:
-        o = self._get_flag(a.flag_id, ("place_scanned",), t, out)
+        o = self._get_flag(a.flag_id, (AlertKind.PLACE_SCANNED,), t, out)
         if o is None:
             return
         ln = self._lines.get(o.flag.line_id)
@@ -1326,7 +1331,7 @@ class Reconciler:
         self._resolve(out, t, a.flag_id, "scan cancelled", "shopper")
 
     def _on_confirm_quantity(self, a: A.ConfirmQuantity, t: int, out: list[Effect]) -> None:
-        o = self._get_flag(a.flag_id, ("quantity",), t, out)
+        o = self._get_flag(a.flag_id, (AlertKind.QUANTITY,), t, out)
         if o is None:
             return
         mean, sig = self._sigma(o.product)
@@ -1349,7 +1354,7 @@ class Reconciler:
         self._resolve(out, t, a.flag_id, "quantity confirmed", "shopper")
 
     def _on_declare_personal(self, a: A.DeclarePersonal, t: int, out: list[Effect]) -> None:
-        o = self._get_flag(a.flag_id, ("scan_added", "weigh_produce"), t, out)
+        o = self._get_flag(a.flag_id, (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE), t, out)
         if o is None:
             return
         pl = o.placement
@@ -1380,7 +1385,7 @@ class Reconciler:
             self._expected_out.append((ln, t + self.cfg.take_out_timeout_ms))
 
     def _on_show_again(self, a: A.ShowAgain, t: int, out: list[Effect]) -> None:
-        o = self._get_flag(a.flag_id, ("looks_different",), t, out)
+        o = self._get_flag(a.flag_id, (AlertKind.LOOKS_DIFFERENT,), t, out)
         if o is not None and o.placement is not None:
             o.placement.recheck, o.placement.recheck_ms = True, t
 
@@ -1455,13 +1460,13 @@ class Reconciler:
                     self._add_line(out, t, p, found.code, placed=True, measured=mean, alone=False,
                                    expect=(mean, sig), price_minor=found.price_minor)
             audit += [("code", found.code), ("quantity", a.quantity)]
-        elif a.resolution == "dismiss" and o.flag.kind in ("scan_added", "weigh_produce") \
-                and pl is not None:
+        elif a.resolution == "dismiss" and \
+                o.flag.kind in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE) and pl is not None:
             self._tare.append(pl.grams)  # not billed: it stays on the scale as tare
         if pl is not None:
             self._placements.pop(pl.id, None)
         ln = self._lines.get(o.flag.line_id) if o.flag.line_id is not None else None
-        if o.flag.kind == "place_scanned" and ln is not None and a.resolution == "approve":
+        if o.flag.kind == AlertKind.PLACE_SCANNED and ln is not None and a.resolution == "approve":
             ln.placed = True  # billed and accepted without the scale (e.g. under the basket)
         out.append(Audit(t, "fusion.staff.resolve", tuple(audit)))
         self._resolve(out, t, a.flag_id, a.resolution, f"staff:{who}")
@@ -1484,7 +1489,7 @@ class Reconciler:
         return ln
 
     def _flag_place_scanned(self, ln: _Line, t: int, out: list[Effect]) -> None:
-        f = self._raise(out, t, "place_scanned",
+        f = self._raise(out, t, AlertKind.PLACE_SCANNED,
                         f"Put the scanned {ln.product.name} in the cart, or cancel the scan",
                         line_id=ln.id)
         ln.flag_id = f.id
