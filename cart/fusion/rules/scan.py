@@ -91,8 +91,8 @@ def fitting_placement(st: State, x: Scanned, window_ms: int) -> Placement | None
 
 
 class AgeRestricted(Rule):
-    """Never claims: for an age-restricted product, raises ``age_check`` (staff) and lets the
-    scan go on down the chain (it is billed as any other)."""
+    """Claims nothing: for an age-restricted product, raises ``age_check`` (staff) and lets
+    the scan go on down the chain (it is billed as any other)."""
 
     def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
         if x.p.age_restricted:
