@@ -34,6 +34,7 @@ from cart.basket.fold import (
 )
 from cart.store.catalog import Product, Store
 from cart.common.events import DeviceEvent, Scan, WeightSettled
+from cart.fusion.alerts import AlertKind
 from cart.basket.journal import JournalError
 from cart.basket.receipt import render_text
 from cart.app.runtime import EngineView
@@ -191,7 +192,7 @@ class CoreEngine:
                 RaiseFlag(
                     t_ms,
                     flag=basket.next_flag_id(),
-                    kind="age_check",
+                    kind=AlertKind.AGE_CHECK,
                     message=f"{p.name} is for {p.age_min}+ only",
                     action="Staff will check your ID",
                     payload={"line": add.line, "needs_staff": True},
@@ -352,7 +353,7 @@ class CoreEngine:
 
     def _alert(self, flag) -> AlertView:
         payload = flag.payload if isinstance(flag.payload, dict) else {}
-        staff_only = bool(payload.get("needs_staff")) or flag.kind == "age_check"
+        staff_only = bool(payload.get("needs_staff")) or flag.kind == AlertKind.AGE_CHECK
         choices: list[Choice] = []
         for c in payload.get("candidates", ()):  # fusion: [key, name, score]
             key, name, score = (list(c) + ["", "", 0])[:3]
@@ -392,12 +393,12 @@ class CoreEngine:
 
 # Answers an alert offers besides its candidates: (key, label).
 EXTRA_CHOICES: dict[str, tuple[Choice, ...]] = {
-    "place_scanned": (Choice("cancel", "I don't want it: cancel the scan"),),
-    "scan_added": (Choice("personal", "It is my own item (bag, coat)"),),
-    "weigh_produce": (Choice("personal", "It is my own item (bag, coat)"),),
-    "quantity": (Choice("confirm", "Yes: bill all of them"),),
-    "looks_different": (Choice("show_again", "Show it to the camera again"),),
-    "unexplained_removal": (Choice("staff", "Call staff"),),
+    AlertKind.PLACE_SCANNED: (Choice("cancel", "I don't want it: cancel the scan"),),
+    AlertKind.SCAN_ADDED: (Choice("personal", "It is my own item (bag, coat)"),),
+    AlertKind.WEIGH_PRODUCE: (Choice("personal", "It is my own item (bag, coat)"),),
+    AlertKind.QUANTITY: (Choice("confirm", "Yes: bill all of them"),),
+    AlertKind.LOOKS_DIFFERENT: (Choice("show_again", "Show it to the camera again"),),
+    AlertKind.UNEXPLAINED_REMOVAL: (Choice("staff", "Call staff"),),
 }
 
 
@@ -522,7 +523,7 @@ class FusionEngine(CoreEngine):
         }
         if choice in simple:
             return simple[choice](t_ms, flag_id)
-        if kind in ("weigh_produce", "scan_added"):
+        if kind in (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED):
             return fa.SelectProduce(t_ms, flag_id, choice)
         self._message = f"Not an answer to that question: {printable(choice, 20)}"
         return None

@@ -131,6 +131,16 @@ class StaffLogin:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplayedStaffLogin:
+    """A staff login read back from the journal: its outcome, never its PIN."""
+
+    t_ms: int
+    staff_id: str
+    replay: str  # "ok" | "wrong" | "locked"
+    pin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class StaffLogout:
     t_ms: int
 

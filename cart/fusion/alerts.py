@@ -1,26 +1,54 @@
 """Alerts (flags) fusion raises, and the effects it emits.
 
 An alert is a question to the shopper with one action (or a call for staff). Its ``kind`` is
-one of ``KINDS``; ``message`` is plain text (never markup) naming the product as the catalogue
-spells it; ``action`` says what the screen offers. The screen shows ``Flag`` objects from
-``FusionState.flags`` and answers with the actions in ``cart.fusion.actions``.
+an ``AlertKind`` (the keys of ``KINDS``); ``message`` is plain text (never markup) naming the
+product as the catalogue spells it; ``action`` says what the screen offers. The screen shows
+``Flag`` objects from ``FusionState.flags`` and answers with the actions in
+``cart.fusion.actions``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-# kind -> (the action the screen offers, which shopper/staff actions answer it)
+
+class AlertKind(StrEnum):
+    """What an alert asks. A ``StrEnum``: each kind is its own string value, so journal payloads
+    and comparisons with plain strings (a replayed journal, the screen) are unchanged; its
+    ``repr`` is the value's too, so printed effects read as they did with plain strings."""
+
+    PLACE_SCANNED = "place_scanned"
+    SCAN_ADDED = "scan_added"
+    WHICH_REMOVED = "which_removed"
+    UNEXPLAINED_REMOVAL = "unexplained_removal"
+    LOOKS_DIFFERENT = "looks_different"
+    WEIGH_PRODUCE = "weigh_produce"
+    QUANTITY = "quantity"
+    TAKE_OUT = "take_out"
+    AGE_CHECK = "age_check"
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+    @property
+    def action(self) -> str:
+        """The action the screen offers for this kind."""
+        return KINDS[self]
+
+
+# kind -> the action the screen offers (which shopper/staff actions answer it)
 KINDS: dict[str, str] = {
-    "place_scanned": "Put the scanned item in the cart (or cancel the scan)",
-    "scan_added": "Scan the item you just added (or declare it your own)",
-    "which_removed": "Which item did you take out? (pick one)",
-    "unexplained_removal": "Put back what you took out (or call staff)",
-    "looks_different": "Show the item again, or scan the right item",
-    "weigh_produce": "Choose the produce (PLU, name search or suggestions)",
-    "quantity": "Confirm the quantity, or scan each item",
-    "take_out": "Take the item you removed from the list out of the cart (or scan it again)",
-    "age_check": "Staff will check your age",
+    AlertKind.PLACE_SCANNED: "Put the scanned item in the cart (or cancel the scan)",
+    AlertKind.SCAN_ADDED: "Scan the item you just added (or declare it your own)",
+    AlertKind.WHICH_REMOVED: "Which item did you take out? (pick one)",
+    AlertKind.UNEXPLAINED_REMOVAL: "Put back what you took out (or call staff)",
+    AlertKind.LOOKS_DIFFERENT: "Show the item again, or scan the right item",
+    AlertKind.WEIGH_PRODUCE: "Choose the produce (PLU, name search or suggestions)",
+    AlertKind.QUANTITY: "Confirm the quantity, or scan each item",
+    AlertKind.TAKE_OUT: "Take the item you removed from the list out of the cart (or scan it "
+                        "again)",
+    AlertKind.AGE_CHECK: "Staff will check your age",
 }
 
 
@@ -36,7 +64,7 @@ class Candidate:
 @dataclass(frozen=True, slots=True)
 class Flag:
     id: int
-    kind: str
+    kind: AlertKind  # a plain string of the same value when read back from a journal
     t_ms: int
     message: str
     action: str
@@ -91,7 +119,7 @@ class FlagRaised:
 class FlagResolved:
     t_ms: int
     flag_id: int
-    kind: str
+    kind: AlertKind
     resolution: str
     by: str  # "cart" (evidence resolved it), "shopper", or "staff:<id>"
 

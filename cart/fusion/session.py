@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from cart.common import events as E
 from cart.fusion import actions as A
+from cart.fusion.actions import ReplayedStaffLogin
 from cart.fusion.alerts import (
     Audit,
     CheckedOut,
@@ -29,8 +30,9 @@ from cart.fusion.alerts import (
     LineRemoved,
     Notice,
 )
+from cart.fusion.config import FusionConfig
 from cart.fusion.learning import WeightModel
-from cart.fusion.reconciler import FusionConfig, Reconciler, ReplayedStaffLogin
+from cart.fusion.reconciler import Reconciler
 from cart.fusion.staff import StaffGate
 from cart.fusion.store import StoreProducts
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from cart.common.clock import ManualClock, SystemClock
 from cart.common.events import DeviceStatus
+from cart.fusion.alerts import AlertKind
 from drivers.base import Device
 
 log = logging.getLogger(__name__)
@@ -351,14 +352,16 @@ class DemoWorld(Device):
             return
         self._paid_at = None
         produce_alert = next(
-            (a for a in view.alerts if a.kind in ("weigh_produce", "scan_added")), None
+            (a for a in view.alerts
+             if a.kind in (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED)), None
         )
         if produce_alert is not None and self.cart and self.cart[-1].shelf.produce:
             self.runtime.submit(ui.AddProduce(self.cart[-1].shelf.plu, produce_alert.alert_id))
             self._say(f"Autoplay: chose {self.cart[-1].shelf.name} on the screen")
         elif (
             self.camera is not None
-            and (shown := next((a for a in view.alerts if a.kind == "looks_different"), None))
+            and (shown := next((a for a in view.alerts
+                                if a.kind == AlertKind.LOOKS_DIFFERENT), None))
             and not shown.staff_only
             and self.cart
         ):

@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 
 from cart.common.events import Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.fusion import actions as A
-from cart.fusion.alerts import CheckedOut, FlagRaised, FlagResolved, LineAdded, LineRemoved
+from cart.fusion.alerts import (
+    AlertKind,
+    CheckedOut,
+    FlagRaised,
+    FlagResolved,
+    LineAdded,
+    LineRemoved,
+)
 from cart.fusion.products import Product
 from cart.fusion.reconciler import FusionConfig
 from cart.sim.shopper import Op, Profile, Trip, TruthItem
@@ -407,12 +414,13 @@ class _Play:
 
     def _legit(self, f) -> bool:
         """Did the shopper's own behaviour give the cart a reason to ask?"""
-        if f.kind in ("age_check", "quantity", "which_removed", "take_out"):
+        if f.kind in (AlertKind.AGE_CHECK, AlertKind.QUANTITY, AlertKind.WHICH_REMOVED,
+                      AlertKind.TAKE_OUT):
             return True
-        if f.kind in ("scan_added", "weigh_produce"):
+        if f.kind in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE):
             return bool(self.owed or self.group_extra or self.preselected) or \
                 self.next_scan is not None
-        if f.kind == "place_scanned":
+        if f.kind == AlertKind.PLACE_SCANNED:
             return bool(self.extra_scans) or self.trip.cheat == "scanned_not_placed"
         return False
 
@@ -535,13 +543,13 @@ class _Play:
         t = self.t
         if f.needs_staff:
             return False
-        if f.kind in ("scan_added", "weigh_produce", "quantity"):
+        if f.kind in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE, AlertKind.QUANTITY):
             if self.next_scan is not None:
                 return False  # about to scan it anyway
             extra = next((it for it in self.group_extra
                           if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)),
-                         self.group_extra[0] if self.group_extra and f.kind != "weigh_produce"
-                         else None)
+                         self.group_extra[0]
+                         if self.group_extra and f.kind != AlertKind.WEIGH_PRODUCE else None)
             if extra is not None:  # one more of what they scanned once: scan it too
                 self.group_extra.remove(extra)
                 self.feed(self.rig.scan(t, _code(extra.product)))
@@ -553,10 +561,10 @@ class _Play:
                 self.feed([A.SelectProduce(t, f.id, _code(pre.claimed or pre.product),
                                            pre.bagged)])
                 return True
-            if f.kind == "quantity" and self._fits_owed(f) is None:
+            if f.kind == AlertKind.QUANTITY and self._fits_owed(f) is None:
                 return self._answer_quantity(f, cheat, t)
             it = self.last_placed
-            if not self.owed and f.kind == "scan_added" and it is not None and \
+            if not self.owed and f.kind == AlertKind.SCAN_ADDED and it is not None and \
                     it.idx in self.scanned and not it.product.by_weight and \
                     f.id not in self._rescanned and \
                     abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams):
@@ -566,7 +574,7 @@ class _Play:
                 self.feed(self.rig.scan(t, _code(it.claimed or it.product)))
                 return True
             if not self.owed:
-                if cheat == "never_scanned" and f.kind == "scan_added" and \
+                if cheat == "never_scanned" and f.kind == AlertKind.SCAN_ADDED and \
                         f.id not in self.shown_flags():
                     self._shown_flags.add(f.id)
                     self.feed([A.DeclarePersonal(t, f.id)])  # the cheater's lie
@@ -585,7 +593,7 @@ class _Play:
             else:
                 self.feed(self.rig.scan(t, _code(x.product)))
             return True
-        if f.kind == "place_scanned":
+        if f.kind == AlertKind.PLACE_SCANNED:
             spare = next((it for it in self.extra_scans
                           if self.lines.get(f.line_id) and
                           self.lines[f.line_id].product_id == it.product.id), None)
@@ -603,7 +611,7 @@ class _Play:
                     self.feed([A.CancelScan(t, f.id)])
                     return True
             return False
-        if f.kind == "which_removed":
+        if f.kind == AlertKind.WHICH_REMOVED:
             for c in f.candidates:
                 if not c.key.startswith("line:"):
                     continue  # "my own bag": the honest shopper knows it stayed
@@ -613,7 +621,7 @@ class _Play:
                     self.feed([A.PickRemoved(t, f.id, lid)])
                     return True
             return False
-        if f.kind == "looks_different":
+        if f.kind == AlertKind.LOOKS_DIFFERENT:
             if f.id in self.shown_flags():
                 return False
             self._shown_flags.add(f.id)
@@ -742,7 +750,7 @@ class _Play:
         staff = self.staff
         review = staff or not self.checked_out
         honest = trip.cheat is None
-        age_only = staff and self.staff_reasons <= {"age_check"}
+        age_only = staff and self.staff_reasons <= {AlertKind.AGE_CHECK}
         exact = honest and exact_each and exact_w and (not staff or age_only)
         caught = None
         if not honest:

@@ -21,6 +21,7 @@ from textual.theme import Theme
 from textual.widgets import Footer, Label
 
 from cart.app import actions
+from cart.fusion.alerts import AlertKind
 from cart.ui.literal import literal
 from cart.ui.screens import (
     CheckoutScreen,
@@ -76,8 +77,8 @@ HIGH_CONTRAST_THEME = Theme(
 
 
 # Alerts answered on the produce screen, and alerts whose picker opens by itself.
-PRODUCE_KINDS = frozenset({"produce", "weigh_produce"})
-AUTO_OPEN_KINDS = frozenset({"which_removed", "produce", "weigh_produce"})
+PRODUCE_KINDS = frozenset({"produce", AlertKind.WEIGH_PRODUCE})
+AUTO_OPEN_KINDS = frozenset({AlertKind.WHICH_REMOVED, "produce", AlertKind.WEIGH_PRODUCE})
 
 
 class Backend(Protocol):
@@ -294,7 +295,7 @@ class CartApp(App):
         def chosen(key: str | None) -> None:
             if key is None:
                 return
-            answering = self._current(alert_id, PRODUCE_KINDS | {"scan_added"})
+            answering = self._current(alert_id, PRODUCE_KINDS | {AlertKind.SCAN_ADDED})
             if answering and key in ANSWER_KEYS:  # "it is my own item", not a product
                 self.backend.submit(actions.Answer(answering, key))
             else:
@@ -302,12 +303,12 @@ class CartApp(App):
 
         screen = ProduceScreen(suggestions, self.backend.search_products)
         if alert_id:
-            screen.answers_kinds = PRODUCE_KINDS | {"scan_added"}
+            screen.answers_kinds = PRODUCE_KINDS | {AlertKind.SCAN_ADDED}
         self.push_screen(screen, chosen)
 
     def action_produce(self) -> None:
         alert = next(
-            (a for a in self.view.alerts if a.kind in PRODUCE_KINDS | {"scan_added"}), None
+            (a for a in self.view.alerts if a.kind in PRODUCE_KINDS | {AlertKind.SCAN_ADDED}), None
         )
         if alert is not None:
             self._open_produce(alert.alert_id, alert.choices or self.view.suggestions)

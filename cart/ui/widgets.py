@@ -20,23 +20,24 @@ from textual.strip import Strip
 from textual.widgets import Digits, Static
 
 from cart.ui.literal import literal, visible
+from cart.fusion.alerts import AlertKind
 from cart.app.view import AlertView, CartView, DeviceView, LineView, Money, ScaleView, format_grams
 
 ALERT_ICONS = {
     "place": "⬇",
-    "place_scanned": "⬇",
+    AlertKind.PLACE_SCANNED: "⬇",
     "scan": "▦",
-    "scan_added": "▦",
-    "which_removed": "?",
-    "unexplained_removal": "?",
+    AlertKind.SCAN_ADDED: "▦",
+    AlertKind.WHICH_REMOVED: "?",
+    AlertKind.UNEXPLAINED_REMOVAL: "?",
     "mismatch": "≠",
-    "looks_different": "≠",
+    AlertKind.LOOKS_DIFFERENT: "≠",
     "produce": "⚖",
-    "weigh_produce": "⚖",
-    "quantity": "×",
-    "take_out": "⬆",
+    AlertKind.WEIGH_PRODUCE: "⚖",
+    AlertKind.QUANTITY: "×",
+    AlertKind.TAKE_OUT: "⬆",
     "age": "ID",
-    "age_check": "ID",
+    AlertKind.AGE_CHECK: "ID",
     "error": "!",
 }
 
@@ -365,6 +366,6 @@ class AlertBanner(Static):
 def alert_hint(alert: AlertView) -> str:
     if alert.staff_only:
         return "S: staff"
-    if alert.kind in ("produce", "weigh_produce") or alert.choices:
+    if alert.kind in ("produce", AlertKind.WEIGH_PRODUCE) or alert.choices:
         return "Enter: choose"
     return ""

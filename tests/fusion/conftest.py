@@ -24,8 +24,8 @@ def store():
 class DeviceCart:
     def __init__(self, store, *, profile: str = "clean", seed: int = 1, journal=None,
                  config=None) -> None:
-        from cart.fusion.session import FusionSession
         from cart.basket.journal import Journal
+        from cart.fusion.session import FusionSession
         from cart.sim.scanner import ScannerSim
         from cart.sim.shopper import PROFILES
         from cart.sim.trips import BridgeScale

@@ -89,8 +89,8 @@ def test_replaying_the_inputs_gives_the_same_state(steps):
     r2 = Reconciler(CAT)
     # replay: the same inputs, and time passing where the original waited
     _ = [r2.handle(x) for x in log]
-    r2.advance(r1._t)
-    r1.advance(r1._t)
+    r2.advance(r1.now_ms)
+    r1.advance(r1.now_ms)
     assert r2.state().lines == r1.state().lines
 
 

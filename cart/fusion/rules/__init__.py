@@ -1,0 +1,96 @@
+"""Fusion's decisions as named, ordered rules.
+
+Each input goes to a chain of rules; the FIRST rule that claims it explains it (see each
+module for its chain and order):
+
+- ``settle.SETTLE``: a settled weight — a change at all? (drift, load shifts, undo, slumps);
+- ``placement.PLACEMENT``: a rise — which scan, produce, put-back or question it is;
+- ``removal.REMOVAL``: a drop — which line, tare or question it is;
+- ``scan.SCAN``: a scan — which question it answers, or a new expectation;
+- ``verdict.VERDICT``: a camera verdict — which placement or question it is about.
+
+``steps`` holds what several chains share (the camera judging a line, asking about an
+unexplained placement, weighing produce), ``timeouts`` what time passing does, and
+``shopper`` / ``staff`` the answers to questions. ``Rules`` builds all of them from one
+``FusionConfig``: each rule reads its own ``Settings`` from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cart.common.events import WeightSettled
+from cart.fusion.alerts import AlertKind, Effect
+from cart.fusion.config import FusionConfig, settings_from
+from cart.fusion.rules.base import Rule, Step, first_claim
+from cart.fusion.rules.placement import PLACEMENT, Rise
+from cart.fusion.rules.removal import REMOVAL, Drop
+from cart.fusion.rules.scan import SCAN
+from cart.fusion.rules.settle import SETTLE
+from cart.fusion.rules.shopper import ShopperAnswers
+from cart.fusion.rules.staff import StaffAnswers
+from cart.fusion.rules.steps import AskUnexplained, Judge, WeighProduce
+from cart.fusion.rules.timeouts import Timeouts
+from cart.fusion.rules.verdict import VERDICT
+from cart.fusion.state import State
+
+__all__ = ["PLACEMENT", "REMOVAL", "SCAN", "SETTLE", "VERDICT", "Rule", "Rules", "Step",
+           "first_claim"]
+
+# after a change, a question of these kinds is what the change was (a reading straight back
+# to the weight before it closes it: ``settle.WeightCameBack``)
+_UNEXPLAINED = (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE, AlertKind.UNEXPLAINED_REMOVAL,
+                AlertKind.WHICH_REMOVED)
+
+
+class Rules:
+    """Every chain and shared step, built from one ``FusionConfig``."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        verdict_before_ms: int
+        produce_window_ms: int
+
+    def __init__(self, cfg: FusionConfig) -> None:
+        self.s = settings_from(self.Settings, cfg)
+
+        def chain(rules: tuple[type[Rule], ...]) -> tuple[Rule, ...]:
+            return tuple(rule.from_config(cfg) for rule in rules)
+
+        self.settle = chain(SETTLE)
+        self.placement = chain(PLACEMENT)
+        self.removal = chain(REMOVAL)
+        self.scan = chain(SCAN)
+        self.verdict = chain(VERDICT)
+        self.judge = Judge.from_config(cfg)
+        self.ask_unexplained = AskUnexplained.from_config(cfg)
+        self.weigh = WeighProduce.from_config(cfg)
+        self.timeouts = Timeouts.from_config(cfg)
+        self.shopper = ShopperAnswers.from_config(cfg)
+        self.staff = StaffAnswers.from_config(cfg)
+
+    def change(self, st: State, r: float, before: float, ev: WeightSettled, t: int,
+               noise: float, out: list[Effect]) -> None:
+        """Explain a settled change of ``r`` grams from the level ``before``: a rise by the
+        placement rules, a drop by the removal rules."""
+        st.accounted = ev.grams
+        st.last_unexplained = None
+        st.undo = None
+        n_flags = st.next_flag
+        if r > 0:
+            self.rise(st, r, t, ev.settle_ms, noise, out)
+        else:
+            self.drop(st, -r, t, noise, out)
+        for fid in range(n_flags, st.next_flag):
+            o = st.questions.get(fid)
+            if o is not None and o.flag.kind in _UNEXPLAINED:
+                st.last_unexplained = (fid, before)
+
+    def rise(self, st: State, r: float, t: int, settle_ms: int, noise: float,
+             out: list[Effect]) -> Rule | None:
+        x = Rise.of(st, r, t, settle_ms, noise, verdict_before_ms=self.s.verdict_before_ms,
+                    produce_window_ms=self.s.produce_window_ms)
+        return first_claim(self.placement, st, x, out)
+
+    def drop(self, st: State, r: float, t: int, noise: float, out: list[Effect]) -> Rule | None:
+        return first_claim(self.removal, st, Drop(st, r, t, noise), out)

@@ -1,0 +1,343 @@
+"""Scan rules: what a scanned (or keyed) code means for the basket.
+
+A scan is explained by the FIRST of these rules that claims it, in this order (``SCAN``):
+
+1. ``AgeRestricted`` — raises ``age_check`` for an age-restricted product (never claims);
+2. ``ProduceCode`` — a produce PLU: weighs the oldest unexplained placement, or waits;
+3. ``NotMoreOfThose`` — a quantity question about another product whose weight it fits;
+4. ``OneMoreOfQuantity`` — a quantity question about this product: one more billed;
+5. ``ScannedAgainAfterTakeOut`` — the item a ``take_out`` question was about stays;
+6. ``ExplainsPlacement`` — place, then scan: the unexplained placement it fits best;
+7. ``AnswersLooksDifferent`` — the right item scanned under ``looks_different``;
+8. ``PutBackWasNew`` — an item just re-billed as put back was a new one, scanned now;
+9. ``ScanThenPlace`` — bill now and expect the item on the scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cart.common.events import Scan
+from cart.fusion import actions as A
+from cart.fusion.alerts import AlertKind, Audit, Effect, LineRemoved, Notice
+from cart.fusion.products import Lookup, Product
+from cart.fusion.rules.base import Rule, first_claim
+from cart.fusion.rules.steps import pending_items
+from cart.fusion.state import PendingProduce, Placement, State
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """A code looked up, at ``t``: its product, the weight its item should have (mean, σ: a
+    pre-packed item's own, else the learned weight) and the price the code carries."""
+
+    found: Lookup
+    t: int
+    mean: float
+    sig: float
+
+    @property
+    def p(self) -> Product:
+        return self.found.product
+
+    @property
+    def price(self) -> int | None:
+        return self.found.price_minor
+
+    @classmethod
+    def of(cls, st: State, found: Lookup, t: int) -> Scanned:
+        p = found.product
+        mean, sig = st.sigma(p)
+        if found.weight_g is not None:  # pre-packed with its weight in the code
+            mean, sig = found.weight_g + p.tare_g, max(2.0, p.tolerance_g / 2)
+        return cls(found, t, mean, sig)
+
+    def fits(self, st: State, grams: float) -> bool:
+        """This item fits ``grams`` (to the scale's default noise)."""
+        return abs(grams - self.mean) <= st.tol(self.sig * self.sig, st.match.scale_sigma_g)
+
+
+def on_scan(st: State, ev: Scan | A.EnterCode, t: int, out: list[Effect]) -> None:
+    """Look the code up (an unknown or broken code is told, never fatal), then run the scan
+    chain."""
+    try:
+        found = st.catalogue.lookup(ev.code)
+    except (ValueError, KeyError, TypeError) as exc:  # a bad catalogue entry: not fatal
+        out.append(Notice(t, "lookup_error", f"could not look up the code: {exc}"))
+        return
+    if found is None:
+        out.append(Notice(t, "unknown_code",
+                          "This code is not sold here. Put the item aside or call staff"))
+        out.append(Audit(t, "fusion.unknown_code", (("code", ev.code),)))
+        return
+    first_claim(st.rules.scan, st, Scanned.of(st, found, t), out)
+
+
+def fitting_placement(st: State, x: Scanned, window_ms: int) -> Placement | None:
+    """The unexplained placement (asked about within ``window_ms``, not yet staff's) that this
+    item explains best, or None."""
+    noise = st.match.scale_sigma_g
+    best = None
+    for pl in st.placements.values():
+        if x.t - pl.t_ms > window_ms:
+            continue  # an old question: a new scan is more likely a new item
+        o = st.questions.get(pl.flag_id)
+        if o is not None and o.flag.needs_staff:
+            continue  # staff decide this one
+        z = abs(pl.grams - x.mean) / st.tol(x.sig * x.sig, noise)
+        if z <= 1.0 and (best is None or z < best[0]):
+            best = (z, pl)
+    return None if best is None else best[1]
+
+
+class AgeRestricted(Rule):
+    """Claims nothing: for an age-restricted product, raises ``age_check`` (staff) and lets
+    the scan go on down the chain (it is billed as any other)."""
+
+    def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
+        if x.p.age_restricted:
+            st.ask(out, x.t, AlertKind.AGE_CHECK,
+                   f"{x.p.name} is age-restricted: staff will check your age", needs_staff=True,
+                   product=x.p)
+        return False
+
+
+class ProduceCode(Rule):
+    """Claims a produce code without a weight in it (a PLU): weighs the oldest unexplained
+    placement under an open ``weigh_produce`` / ``scan_added`` question, or, with none, waits
+    for the next placement (produce chosen first)."""
+
+    def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
+        if not x.p.by_weight or x.found.weight_g is not None:
+            return False
+        for fid, o in st.open_of(AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED):
+            if o.placement is not None:
+                st.rules.weigh(st, fid, x.p, x.found.code, False, x.t, out)
+                return True
+        st.pending_produce.append(PendingProduce(x.p, x.found.code, False, x.t))
+        return True
+
+
+class NotMoreOfThose(Rule):
+    """Claims a scan that fits the weight of an open quantity question about another product:
+    the placement was this item, not more of those. Bills it as placed, closes the question,
+    and the lines the question had taken wait for their items again (``place_timeout_ms``)."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        place_timeout_ms: int
+
+    def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
+        for fid, o in st.open_of(AlertKind.QUANTITY):
+            if o.product is not None and o.product.id != x.p.id and o.placement is not None \
+                    and x.fits(st, o.placement.grams):
+                for lid in o.placement.line_ids:
+                    ln = st.lines.get(lid)
+                    if ln is not None:
+                        st.unwait(ln, x.t, self.s.place_timeout_ms)
+                st.resolve(out, x.t, fid, f"it was {x.p.name}", "cart")
+                st.add_line(out, x.t, x.p, x.found.code, placed=True,
+                            measured=o.placement.grams, expect=(x.mean, x.sig),
+                            price_minor=x.price)
+                return True
+        return False
+
+
+class OneMoreOfQuantity(Rule):
+    """Claims a scan of the product an open quantity question is about, unless an unexplained
+    placement (within ``answer_window_ms``) fits this item: that is the more specific question
+    it answers. Bills one more (placed); the question closes when all are scanned."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        answer_window_ms: int
+
+    def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
+        asked = [(fid, o) for fid, o in st.open_of(AlertKind.QUANTITY)
+                 if o.product is not None and o.product.id == x.p.id]
+        if not asked or fitting_placement(st, x, self.s.answer_window_ms) is not None:
+            return False
+        fid, o = asked[0]
+        st.add_line(out, x.t, x.p, x.found.code, placed=True, measured=x.mean, alone=False,
+                    expect=(x.mean, x.sig), price_minor=x.price)
+        o.count -= 1
+        o.answered += 1
+        if o.count <= 0:
+            st.resolve(out, x.t, fid, "all scanned", "cart")
+        return True
+
+
+class ScannedAgainAfterTakeOut(Rule):
+    """Claims a scan of the product an open ``take_out`` question is about (its line was
+    deleted on screen): the item stays, billed again as placed; the question closes."""
+
+    def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
+        for fid, o in st.open_of(AlertKind.TAKE_OUT):
+            if o.product is not None and o.product.id == x.p.id:
+                st.add_line(out, x.t, x.p, x.found.code, placed=True,
+                            measured=o.placement.grams if o.placement else x.mean,
+                            expect=(x.mean, x.sig), price_minor=x.price)
+                st.resolve(out, x.t, fid, "scanned again", "cart")
+                return True
+        return False
+
+
+class ExplainsPlacement(Rule):
+    """Claims a scan whose item fits an unexplained placement asked about within
+    ``answer_window_ms`` (place, then scan; the best fit). An item of that product taken out
+    earlier stays out. A scan of the same product still waiting for its item (matched late
+    only if the camera saw it) is that item: nothing more is billed, the waiting line is
+    placed. Otherwise the item is billed as placed. Either way the camera judges it."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        answer_window_ms: int
+
+    def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
+        pl = fitting_placement(st, x, self.s.answer_window_ms)
+        if pl is None:
+            return False
+        p, t = x.p, x.t
+        del st.placements[pl.id]
+        # the placement was this scanned item: an item of that product taken out earlier is
+        # not the one that came back (it stays out)
+        same = [(abs((ln.measured_g or ln.expect_g) - pl.grams), i)
+                for i, (_, ln) in enumerate(st.taken_out) if ln.product.id == p.id]
+        if same:
+            st.taken_out.pop(min(same)[1])
+        # not once that scan has timed out: a scan kept out of the cart and a second item of
+        # the product scanned later are then two items (staff decide)
+        late = next((ln for ln in st.lines.values() if not ln.placed and ln.product.id == p.id
+                     and ln.price_minor == x.price and ln.flag_id is None
+                     and t - ln.t_ms <= self.s.answer_window_ms), None)
+        if late is not None:
+            st.mark_placed(late, t, out, pl.grams)
+            if pl.flag_id in st.questions:
+                st.resolve(out, t, pl.flag_id, "scanned (already billed)", "cart")
+            pl.flag_id = None
+            if not p.by_weight:
+                st.rules.judge(st, pl, late, t, out)
+            return True
+        ln = st.add_line(out, t, p, x.found.code, placed=True, measured=pl.grams,
+                         expect=(x.mean, x.sig), price_minor=x.price)
+        if pl.flag_id in st.questions:
+            st.resolve(out, t, pl.flag_id, "scanned", "cart")
+        pl.flag_id = None
+        if x.price is None:
+            st.rules.judge(st, pl, ln, t, out, learn=True)
+        return True
+
+
+class AnswersLooksDifferent(Rule):
+    """Claims a scan under an open ``looks_different`` question (not staff's, asked within
+    ``answer_window_ms``): the same product again asks the camera for another view; another
+    product that fits the placed weight is the item on the scale. The first scan then stays
+    billed and waits for its own item (``place_timeout_ms``; never drop a billed line on the
+    camera's word), or, produce weighed under the wrong PLU, its line is replaced."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        answer_window_ms: int
+        place_timeout_ms: int
+
+    def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
+        for fid, o in st.open_of(AlertKind.LOOKS_DIFFERENT):
+            if o.placement is None or o.flag.needs_staff or \
+                    x.t - o.flag.t_ms > self.s.answer_window_ms:
+                continue  # staff decide that one; an old question is not this scan's
+            old = st.flag_line(o)
+            if old is None:
+                continue
+            if old.product.id == x.p.id:
+                o.placement.recheck, o.placement.recheck_ms = True, x.t
+                return True
+            g = old.measured_g or 0.0
+            if x.fits(st, g):
+                self.swap(st, x, old, g, out)
+                st.resolve(out, x.t, fid, "right item scanned", "cart")
+                return True
+        return False
+
+    def swap(self, st: State, x: Scanned, old, g: float, out: list[Effect]) -> None:
+        if old.weight_g is None:
+            st.unwait(old, x.t, self.s.place_timeout_ms)
+        else:  # produce weighed under the wrong PLU: that weight was this item
+            del st.lines[old.id]
+            out.append(LineRemoved(x.t, old.id, "replaced by the right item"))
+        st.add_line(out, x.t, x.p, x.found.code, placed=True, measured=g,
+                    expect=(x.mean, x.sig), price_minor=x.price)
+
+
+class PutBackWasNew(Rule):
+    """Claims a scan of the product of a line re-billed without a scan as an item put back
+    (within ``quantity_window_ms``, same price): it was a new one put in before its scan, and
+    the one taken out stays out. Nothing more is billed."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        quantity_window_ms: int
+
+    def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
+        back = next((ln for ln in st.lines.values() if ln.readd_ms is not None
+                     and ln.product.id == x.p.id and ln.price_minor == x.price
+                     and x.t - ln.readd_ms <= self.s.quantity_window_ms), None)
+        if back is None:
+            return False
+        back.readd_ms = None
+        out.append(Audit(x.t, "fusion.put_back_was_new", (("line_id", back.id),)))
+        return True
+
+
+class ScanThenPlace(Rule):
+    """Claims every scan that reaches it: bills it now and expects the item on the scale
+    within ``place_timeout_ms``. Several items put in together and then scanned one by one:
+    once the recent scans (within 4 × ``quantity_window_ms``, this one among them) add up to
+    an unexplained placement made before them, they explain it."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        place_timeout_ms: int
+        quantity_window_ms: int
+        max_subset: int
+
+    def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
+        ln = st.add_line(out, x.t, x.p, x.found.code, expect=(x.mean, x.sig),
+                         price_minor=x.price, deadline=x.t + self.s.place_timeout_ms)
+        self.several_put_in_then_scanned(st, ln, x.t, out)
+        return True
+
+    def several_put_in_then_scanned(self, st: State, ln, t: int, out: list[Effect]) -> None:
+        recent = [x for x in st.lines.values() if not x.placed and
+                  t - x.t_ms <= self.s.quantity_window_ms * 4 and x.weight_g is None]
+        if len(recent) < 2:
+            return
+        for pl in sorted(st.placements.values(), key=lambda q: -q.t_ms):
+            o = st.questions.get(pl.flag_id)
+            if o is not None and o.flag.needs_staff:
+                continue  # staff decide this one (a refused "it's mine" among them)
+            after = [x for x in recent if x.t_ms >= pl.t_ms and x.flag_id is None]
+            if len(after) < 2:
+                continue
+            best = st.best_subset(pl.grams, pending_items(after), st.match.scale_sigma_g,
+                                  self.s.max_subset)
+            if best is not None and ln in best and len(best) >= 2:
+                total = sum(x.expect_g for x in best)
+                for x in best:
+                    st.mark_placed(x, t, out, pl.grams * x.expect_g / total)
+                del st.placements[pl.id]
+                if pl.flag_id in st.questions:
+                    st.resolve(out, t, pl.flag_id, "scanned", "cart")
+                return
+
+
+SCAN: tuple[type[Rule], ...] = (
+    AgeRestricted,
+    ProduceCode,
+    NotMoreOfThose,
+    OneMoreOfQuantity,
+    ScannedAgainAfterTakeOut,
+    ExplainsPlacement,
+    AnswersLooksDifferent,
+    PutBackWasNew,
+    ScanThenPlace,
+)

@@ -1,0 +1,304 @@
+"""Settle rules: whether a settled reading is a change to explain at all, and which.
+
+The scale reports a ``WeightSettled`` after each action. Its change is measured against the
+weight everything so far accounts for (``r``) and against the reading just before (``r2``,
+which brackets the action). The reading goes to the FIRST of these rules that claims it, in
+this order (``SETTLE``):
+
+1. ``HeldChangeSettles`` — a held light change: back where it was (nothing happened), or
+   explained now, before this reading (then the chain goes on);
+2. ``WeightCameBack`` — back where it was before the last unexplained change;
+3. ``UndoLastChange`` — straight back from the last drop (or put-back) taken for an item;
+4. ``BagSlump`` — the rest of a bag of produce, settling in a second step;
+5. ``ShiftSettledBack`` — a small unexplained shift that settled back;
+6. ``Drift`` — under ``min_change_g``: no item (slow drift is followed);
+7. ``LoadShift`` — light, unseen and expected by nothing: the load shifted;
+8. ``HoldLight`` — light and unseen: held a moment (``defer_ms``) for the load to settle back;
+9. ``ExplainChange`` — a rise or a drop, for the placement or removal rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cart.common.events import WeightSettled
+from cart.fusion.alerts import AlertKind, Audit, Effect, LineRemoved
+from cart.fusion.rules.base import Rule, first_claim
+from cart.fusion.state import Deferred, Placement, State
+
+
+@dataclass
+class Reading:
+    """A settled reading, at ``t``: ``r`` against the weight accounted for (``before``),
+    ``r2`` against the reading just before; ``noise`` the scale's error σ for it."""
+
+    ev: WeightSettled
+    t: int
+    before: float
+    r: float
+    r2: float
+    noise: float
+
+
+def on_settled(st: State, ev: WeightSettled, t: int, out: list[Effect]) -> None:
+    st.moving = False
+    prev = st.settled
+    before = st.accounted
+    st.settled = ev.grams
+    noise = max(ev.noise_g, st.match.scale_sigma_g)
+    x = Reading(ev, t, before, ev.grams - before, ev.grams - prev, noise)
+    first_claim(st.rules.settle, st, x, out)
+
+
+class HeldChangeSettles(Rule):
+    """Claims a reading back where the held light change started (to 1.5 × the noise): a
+    push that shifted the load settled back, nothing happened (an audit says so). A held
+    change that stayed is explained first, before this reading, which goes on down the chain
+    measured from the new accounted weight (passes, having changed the state)."""
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        d = st.deferred
+        if d is None:
+            return False
+        st.deferred = None
+        if abs(x.ev.grams - d.before_g) <= st.tol(0.0, x.noise * 1.5):
+            out.append(Audit(x.t, "fusion.load_shift",
+                             (("grams", round(d.ev.grams - d.before_g, 1)),)))
+            return True  # it settled back: nothing happened
+        # it stayed: that light change first, then this one
+        st.rules.change(st, d.ev.grams - d.before_g, d.before_g, d.ev, x.t, d.noise, out)
+        x.before = st.accounted
+        x.r = x.ev.grams - x.before
+        return False
+
+
+class WeightCameBack(Rule):
+    """Claims a reading back where it was before the last unexplained change, while its
+    question is open (a push that shifted the load, a hand resting on the basket): the
+    question closes and its placement is forgotten."""
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        back = st.last_unexplained
+        if back is None:
+            return False
+        fid, was = back
+        if fid not in st.questions or abs(x.ev.grams - was) > st.tol(0.0, x.noise):
+            return False
+        st.last_unexplained = None
+        o = st.questions[fid]
+        if o.placement is not None:
+            st.placements.pop(o.placement.id, None)
+        st.resolve(out, x.t, fid, "weight came back", "cart")
+        st.accounted = x.ev.grams
+        return True
+
+
+class UndoLastChange(Rule):
+    """Claims a reading straight back (within ``undo_ms``, to 1.5 × the noise) to where it was
+    before the last change, when that was taken for an item. After a drop: what it took out
+    is in the cart again (the same lines re-billed, no new question), unless the camera saw
+    something else go in (posterior under ``vision_flag_below``, prior ``readd_prior``). After
+    a rise taken for something put back: it is gone again, and so its question re-opens."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        undo_ms: int
+        verdict_before_ms: int
+        readd_prior: float
+        vision_flag_below: float
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        u = st.undo
+        if u is None or x.t - u.t_ms > self.s.undo_ms or \
+                abs(x.ev.grams - u.before_g) > st.tol(0.0, x.noise * 1.5):
+            return False
+        st.undo = None
+        if u.reopen is not None:
+            if x.r >= 0:
+                return False
+            st.ask(out, x.t, AlertKind.UNEXPLAINED_REMOVAL, u.reopen.message,
+                   grams=u.reopen_grams, placement=Placement(0, x.t, u.reopen_grams))
+        elif x.r <= 0 or not self.rebill(st, x, u, out):
+            return False
+        st.accounted = x.ev.grams
+        return True
+
+    def rebill(self, st: State, x: Reading, u, out: list[Effect]) -> bool:
+        t = x.t
+        top = st.last_verdict[1] if st.verdict_near(t, x.ev.settle_ms,
+                                                    self.s.verdict_before_ms) else None
+        for ln in u.lines:
+            post = st.posterior(ln.product, ln.measured_g, top, dearer_only=False,
+                                prior=self.s.readd_prior)
+            if post is not None and post < self.s.vision_flag_below:
+                return False
+        if top is not None:
+            st.last_verdict = None
+        for ln in u.lines:
+            st.taken_out = [(to, y) for to, y in st.taken_out if y is not ln]
+            new = st.add_line(out, t, ln.product, ln.code, weight_g=ln.weight_g,
+                              price_minor=ln.price_minor, placed=True, measured=ln.measured_g,
+                              expect=(ln.expect_g, ln.expect_sigma), alone=ln.measured_alone)
+            out.append(Audit(t, "fusion.weight_returned", (("line_id", new.id),
+                                                           ("was_line_id", ln.id))))
+        st.tare.extend(u.tare)
+        return True
+
+
+class BagSlump(Rule):
+    """Claims a small rise (over 1 g, at most half the placement) within ``slump_ms`` of the
+    last placement, when that was produce or is unexplained: a bag slumps, and the scale
+    settles once on most of it and again on the rest. An unexplained one is explained afresh
+    as the whole; a produce line is re-weighed (its line replaced)."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        slump_ms: int
+        scale_sigma_g: float
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        pl = st.last_placement
+        r, t = x.r, x.t
+        if not 1.0 < r or pl is None or t - pl.t_ms > self.s.slump_ms or r > 0.5 * pl.grams:
+            return False
+        if pl.flag_id is not None and pl.flag_id in st.questions and pl.id in st.placements:
+            o = st.questions[pl.flag_id]
+            if o.flag.kind not in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE):
+                return False
+            # the whole placement, explained afresh (it may be an item coming back, or one
+            # that was scanned)
+            st.resolve(out, t, pl.flag_id, "updated", "cart")
+            del st.placements[pl.id]
+            if pl.verdict is not None:
+                st.last_verdict = (t, pl.verdict)
+            st.rules.rise(st, pl.grams + r, t, 0, self.s.scale_sigma_g, out)
+        elif not self.reweigh(st, pl, r, t, out):
+            return False
+        st.accounted = x.ev.grams  # the rest of a bag that settled in two steps
+        return True
+
+    def reweigh(self, st: State, pl: Placement, r: float, t: int, out: list[Effect]) -> bool:
+        if len(pl.line_ids) != 1 or pl.line_ids[0] not in st.lines:
+            return False
+        ln = st.lines[pl.line_ids[0]]
+        if not ln.product.by_weight or ln.weight_g is None or ln.price_minor is not None:
+            return False
+        del st.lines[ln.id]
+        out.append(LineRemoved(t, ln.id, "re-weighed (the bag settled)"))
+        new = st.add_line(out, t, ln.product, ln.code, weight_g=round(ln.weight_g + r, 1),
+                          placed=True, measured=(ln.measured_g or 0.0) + r)
+        pl.line_ids = [new.id]
+        pl.grams += r
+        pl.t_ms = t
+        return True
+
+
+class ShiftSettledBack(Rule):
+    """Claims a reading back where it was before a small unexplained shift (``LoadShift``):
+    the shifted load settled back. The shift is forgotten either way (passes, having changed
+    the state, when the reading is elsewhere)."""
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        if st.shifted_from is None:
+            return False
+        was, st.shifted_from = st.shifted_from, None
+        if abs(x.ev.grams - was) > st.tol(0.0, x.noise):
+            return False
+        st.accounted = x.ev.grams  # the shifted load settled back: nothing happened
+        return True
+
+
+class Drift(Rule):
+    """Claims a change under ``min_change_g``: not an item. While both measures stay under
+    half of it, the accounted weight follows (slow drift while nothing happens)."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        min_change_g: float
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        if abs(x.r) >= self.s.min_change_g:
+            return False
+        half = 0.5 * self.s.min_change_g
+        if abs(x.r2) < half and abs(x.r) < half:
+            st.accounted = x.ev.grams  # follow slow drift while nothing happens
+        return True
+
+
+class LoadShift(Rule):
+    """Claims a change under ``min_item_g`` that the camera did not see (no verdict within
+    ``verdict_before_ms``) and that no scanned item, tare or placement of that weight explains
+    (to twice ``match_floor_g``): lighter than anything the store sells, the load shifted (a
+    push, a bag folding). Accounted, with an audit; a reading back at the old weight later is
+    ``ShiftSettledBack``."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        min_item_g: float
+        verdict_before_ms: int
+        match_floor_g: float
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        if abs(x.r) >= self.s.min_item_g or \
+                st.verdict_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms) or \
+                self.expected(st, abs(x.r)):
+            return False
+        st.shifted_from = x.before
+        st.accounted = x.ev.grams
+        out.append(Audit(x.t, "fusion.small_change", (("grams", round(x.r, 1)),)))
+        return True
+
+    def expected(self, st: State, g: float) -> bool:
+        """A scanned item, a tare or a placement this light is expected to come or go."""
+        tol = self.s.match_floor_g * 2
+        return any(abs(ln.expect_g - g) <= tol + 3 * ln.expect_sigma
+                   for ln in st.lines.values()) or \
+            any(abs(x - g) <= tol for x in st.tare) or \
+            any(abs(pl.grams - g) <= tol for pl in st.placements.values())
+
+
+class HoldLight(Rule):
+    """Claims a change under ``defer_below_g`` the camera did not see: held a moment (see
+    ``Timeouts`` and ``HeldChangeSettles``) for the load to settle back."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        defer_below_g: float
+        verdict_before_ms: int
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        if abs(x.r) >= self.s.defer_below_g or \
+                st.verdict_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms):
+            return False
+        st.deferred = Deferred(x.ev, x.t, x.before, x.noise)
+        return True
+
+
+class ExplainChange(Rule):
+    """Claims every reading that reaches it: the change (measured between the two readings
+    around the action when that agrees in sign and is at least ``min_change_g``) goes to the
+    placement or the removal rules."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        min_change_g: float
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        r = x.r
+        if abs(x.r2) >= self.s.min_change_g and (x.r2 > 0) == (r > 0):
+            r = x.r2  # the two readings around the action measure it best
+        st.rules.change(st, r, x.before, x.ev, x.t, x.noise, out)
+        return True
+
+
+SETTLE: tuple[type[Rule], ...] = (
+    HeldChangeSettles,
+    WeightCameBack,
+    UndoLastChange,
+    BagSlump,
+    ShiftSettledBack,
+    Drift,
+    LoadShift,
+    HoldLight,
+    ExplainChange,
+)

@@ -1,0 +1,161 @@
+"""Camera rules: what a camera verdict (``VisionVerdict``: its top-k labels) is about.
+
+A verdict goes to the FIRST of these rules that claims it, in this order (``VERDICT``):
+
+1. ``CameraOff`` — ``use_vision`` is off: the verdict is ignored;
+2. ``SeenWithHeldChange`` — a light change held a moment: the camera saw it, an item;
+3. ``ShownAgain`` — an item re-shown under ``looks_different``: judged again;
+4. ``LateVerdict`` — the last placement, just settled and not yet seen: its verdict;
+5. ``RememberVerdict`` — kept for the next settled change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cart.common.events import VisionVerdict
+from cart.fusion import evidence as ev
+from cart.fusion.alerts import AlertKind, Effect
+from cart.fusion.rules.base import Rule, first_claim
+from cart.fusion.state import Question, State
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """A camera verdict at ``t``."""
+
+    top: tuple[tuple[str, float], ...]
+    t: int
+
+
+def on_verdict(st: State, e: VisionVerdict, t: int, out: list[Effect]) -> None:
+    first_claim(st.rules.verdict, st, Sighting(e.top, t), out)
+
+
+class CameraOff(Rule):
+    """Claims every verdict when ``use_vision`` is off (the bench's baseline): ignored."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        use_vision: bool
+
+    def apply(self, st: State, x: Sighting, out: list[Effect]) -> bool:
+        return not self.s.use_vision
+
+
+class SeenWithHeldChange(Rule):
+    """Claims a verdict within ``verdict_after_ms`` of a held light change: the camera saw
+    something go in or out with it, so it is an item: explained now, with this verdict."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        verdict_after_ms: int
+
+    def apply(self, st: State, x: Sighting, out: list[Effect]) -> bool:
+        d = st.deferred
+        if d is None or x.t - d.t_ms > self.s.verdict_after_ms:
+            return False
+        st.deferred = None
+        st.last_verdict = (x.t, x.top)
+        st.rules.change(st, d.ev.grams - d.before_g, d.before_g, d.ev, x.t, d.noise, out)
+        return True
+
+
+class ShownAgain(Rule):
+    """Claims a verdict within ``recheck_window_ms`` of "show it again" under an open
+    ``looks_different`` question (the first such one whose line is still billed): a posterior
+    of at least ``vision_flag_below`` (both views together) closes it; views that disagree
+    with each other ask for one more (up to three); otherwise staff will check. Each recheck
+    it looks at is used up, also one whose line has gone (passes, having changed it)."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        recheck_window_ms: int
+        vision_flag_below: float
+
+    def apply(self, st: State, x: Sighting, out: list[Effect]) -> bool:
+        for fid, o in st.open_of(AlertKind.LOOKS_DIFFERENT):
+            pl = o.placement
+            if pl is None or not pl.recheck or x.t - pl.recheck_ms > self.s.recheck_window_ms:
+                continue
+            pl.recheck = False
+            ln = st.flag_line(o)
+            if ln is not None:
+                self.judge_again(st, fid, o, ln, x, out)
+                return True
+        return False
+
+    def judge_again(self, st: State, fid: int, o: Question, ln, x: Sighting,
+                    out: list[Effect]) -> None:
+        grams = ln.measured_g if ln.weight_g is None else None
+        post = st.posterior(ln.product, grams, x.top)
+        pl = o.placement
+        first = pl.verdict[0][0] if pl.verdict else None
+        pl.views += 1
+        below = self.s.vision_flag_below
+        if post is not None and post >= below and pl.verdict:
+            # the same item seen twice: both views are evidence, not only the last
+            post = ev.joint(post, st.posterior(ln.product, grams, pl.verdict), st.camera)
+        if post is None or post >= below:
+            st.resolve(out, x.t, fid, "looks right on a second view", "cart")
+        elif x.top and x.top[0][0] != first and pl.views < 3:
+            # the views disagree with each other: one more look decides
+            pl.verdict = x.top
+            st.replace_flag(out, x.t, fid, message=f"Please show the {ln.product.name} to "
+                                                   "the camera once more")
+        else:
+            st.replace_flag(out, x.t, fid, needs_staff=True,
+                            message=f"This still does not look like {ln.product.name}: "
+                                    "staff will check")
+
+
+class LateVerdict(Rule):
+    """Claims a verdict within ``verdict_after_ms`` after the last placement settled, when
+    that placement has no verdict yet and the platform has not moved since: the verdict is
+    its own. An unexplained ``scan_added`` the camera sees as produce (at least
+    ``produce_vision_min``) is asked again as ``weigh_produce``; a single line billed for it
+    without a price of its own is judged."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        verdict_after_ms: int
+        produce_vision_min: float
+
+    def apply(self, st: State, x: Sighting, out: list[Effect]) -> bool:
+        pl = st.last_placement
+        if pl is None or pl.verdict is not None or st.moving or \
+                not 0 <= x.t - pl.t_ms <= self.s.verdict_after_ms:
+            return False
+        pl.verdict = x.top
+        if pl.flag_id is not None and pl.flag_id in st.questions:
+            o = st.questions[pl.flag_id]
+            if o.flag.kind == AlertKind.SCAN_ADDED:
+                sugg = ev.produce_suggestions(x.top, st.catalogue.by_label)
+                if sugg and sugg[0].score >= self.s.produce_vision_min:
+                    st.resolve(out, x.t, pl.flag_id, "produce seen", "cart")
+                    del st.placements[pl.id]
+                    pl.flag_id = None
+                    st.rules.ask_unexplained(st, pl, x.t, out)
+        elif len(pl.line_ids) == 1 and pl.line_ids[0] in st.lines:
+            ln = st.lines[pl.line_ids[0]]
+            if ln.price_minor is None:
+                st.rules.judge(st, pl, ln, x.t, out)
+        return True
+
+
+class RememberVerdict(Rule):
+    """Claims every verdict that reaches it: kept as the last verdict, for the next settled
+    change (``verdict_before_ms``)."""
+
+    def apply(self, st: State, x: Sighting, out: list[Effect]) -> bool:
+        st.last_verdict = (x.t, x.top)
+        return True
+
+
+VERDICT: tuple[type[Rule], ...] = (
+    CameraOff,
+    SeenWithHeldChange,
+    ShownAgain,
+    LateVerdict,
+    RememberVerdict,
+)

@@ -1,0 +1,572 @@
+"""Each named fusion rule: it claims the input it is for, and leaves a near miss to another.
+
+A spy on every chain records which rule claimed each input (``Cart.step``); each test drives a
+reconciler to the point where a rule should (or should not) claim the next input."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from cart.common.events import Scan, VisionVerdict, WeightMoving, WeightSettled
+from cart.fusion import actions as A
+from cart.fusion.alerts import AlertKind, FlagRaised
+from cart.fusion.config import FusionConfig
+from cart.fusion.products import Product, SimpleCatalogue
+from cart.fusion.reconciler import Reconciler
+from cart.fusion.rules import PLACEMENT, REMOVAL, SCAN, SETTLE, VERDICT, Rules
+from cart.fusion.rules.base import Step
+
+CREAM, ECO, PASSION, YOG, LEMON, NUTS, BEER = (
+    "7310000100192", "7310000100300", "4397", "7310000100260", "4053", "4999", "7000")
+CAT = SimpleCatalogue([
+    Product("passion", "Passion fruit", 795, unit_weight_g=40, tolerance_g=12,
+            label="Passion-Fruit", codes=(PASSION,)),
+    Product("yog", "Vanilla yoghurt", 2795, unit_weight_g=1045, tolerance_g=25,
+            label="Arla-Mild-Vanilla-Yoghurt", codes=(YOG,)),
+    Product("cream", "Sour cream", 1995, unit_weight_g=320, tolerance_g=12,
+            label="Arla-Ecological-Sour-Cream", codes=(CREAM,)),
+    Product("eco", "Organic sour cream", 3995, unit_weight_g=320, tolerance_g=12,
+            label="Organic-Sour-Cream", codes=(ECO,)),
+    Product("lemon", "Lemon", 3995, by_weight=True, unit_weight_g=130, tolerance_g=35,
+            label="Lemon", codes=(LEMON,)),
+    Product("nuts", "Nuts", 9995, by_weight=True, unit_weight_g=200, tolerance_g=50,
+            tare_g=100.0, codes=(NUTS,)),
+    Product("beer", "Beer", 1500, unit_weight_g=500, tolerance_g=10, age_restricted=True,
+            codes=(BEER,)),
+])
+
+
+class _Spy:
+    def __init__(self, rule, chain: str, log: list) -> None:
+        self.rule, self.chain, self.log = rule, chain, log
+
+    def apply(self, st, x, out) -> bool:
+        at = len(self.log)  # before the claims of any chain this rule runs
+        claimed = self.rule.apply(st, x, out)
+        if claimed:
+            self.log.insert(at, f"{self.chain}.{self.rule.name}")
+        return claimed
+
+
+class Cart:
+    def __init__(self, **cfg) -> None:
+        self.r = Reconciler(CAT, config=FusionConfig(**cfg))
+        self.log: list[str] = []
+        for chain in ("settle", "placement", "removal", "scan", "verdict"):
+            rules = getattr(self.r.rules, chain)
+            setattr(self.r.rules, chain, tuple(_Spy(x, chain, self.log) for x in rules))
+        self.t = 1_000
+        self.g = 0.0
+        self.effects: list = []
+
+    def step(self, *xs) -> list[str]:
+        """Handle ``xs``; the rules that claimed them, as "chain.Rule"."""
+        self.log.clear()
+        for x in xs:
+            self.effects += self.r.handle(x)
+        return list(self.log)
+
+    def scan(self, code: str) -> list[str]:
+        self.t += 2000
+        return self.step(Scan(self.t, code))
+
+    def settle(self, delta: float, *, after: int = 2000, verdict=None) -> list[str]:
+        self.t += after
+        xs = [WeightMoving(self.t - 600, self.g)]
+        if verdict is not None:
+            xs.append(VisionVerdict(self.t - 300, verdict, "camera:basket"))
+        self.g += delta
+        return self.step(*xs, WeightSettled(self.t, self.g, delta, 600, 1.7))
+
+    def act(self, cls, **kw) -> list[str]:
+        self.t += 1000
+        return self.step(cls(self.t, **kw))
+
+    def see(self, label: str, p: float = 0.95, *, after: int = 500) -> list[str]:
+        return self.step(VisionVerdict(self.t + after, ((label, p),), "camera:basket"))
+
+    def flag(self, kind: AlertKind):
+        return next(f for f in reversed(self.r.open_flags) if f.kind == kind)
+
+    def raised(self) -> list[str]:
+        return [e.flag.kind for e in self.effects if isinstance(e, FlagRaised)]
+
+
+SEEN_CREAM = (("Arla-Ecological-Sour-Cream", 0.9),)
+SEEN_PASSION = (("Passion-Fruit", 0.9),)
+
+
+# ---- settings and order -------------------------------------------------------------------
+
+
+def _steps(rules: Rules) -> list[Step]:
+    chains = (rules.settle, rules.placement, rules.removal, rules.scan, rules.verdict)
+    return [r for chain in chains for r in chain] + [
+        rules.judge, rules.ask_unexplained, rules.weigh, rules.timeouts, rules.shopper,
+        rules.staff]
+
+
+def test_every_rule_reads_its_settings_from_fusion_config():
+    names = {f.name for f in dataclasses.fields(FusionConfig)}
+    cfg = FusionConfig(max_subset=2, quantity_window_ms=1234, vision_flag_below=0.5,
+                       min_change_g=9.0, verdict_after_ms=999, use_vision=False)
+    for step in _steps(Rules(cfg)):
+        assert dataclasses.is_dataclass(step.s), step
+        assert step.s.__dataclass_params__.frozen, step
+        for f in dataclasses.fields(step.s):
+            assert f.name in names, f"{step.name}.{f.name} is not a FusionConfig field"
+            assert getattr(step.s, f.name) == getattr(cfg, f.name), (step.name, f.name)
+
+
+def test_each_chain_is_in_its_documented_order_and_ends_with_a_rule_that_claims_all():
+    assert [r.__name__ for r in PLACEMENT] == [
+        "PutBackUnexplainedRemoval", "PendingScans", "ProduceChosenFirst",
+        "PendingScansAfterProduce", "MoreOfLastScanned", "ItemComingBack",
+        "QuantityOfPending", "Unexplained"]
+    assert [r.__name__ for r in REMOVAL] == [
+        "DeletedLineLeaves", "TakeOutAnswered", "UnexplainedPlacementTakenBack",
+        "PersonalItemOut", "OneProductOut", "AskWhichRemoved", "SeveralLinesOut",
+        "UnexplainedRemoval"]
+    assert [r.__name__ for r in SCAN] == [
+        "AgeRestricted", "ProduceCode", "NotMoreOfThose", "OneMoreOfQuantity",
+        "ScannedAgainAfterTakeOut", "ExplainsPlacement", "AnswersLooksDifferent",
+        "PutBackWasNew", "ScanThenPlace"]
+    assert [r.__name__ for r in SETTLE][-1] == "ExplainChange"
+    assert [r.__name__ for r in VERDICT][-1] == "RememberVerdict"
+    for chain in (PLACEMENT, REMOVAL, SCAN, SETTLE, VERDICT):
+        for rule in chain:
+            assert rule.__doc__ and "Claims" in rule.__doc__, rule
+
+
+# ---- settle -------------------------------------------------------------------------------
+
+
+def test_drift_claims_changes_under_min_change_only():
+    c = Cart()
+    assert c.settle(3.0) == ["settle.Drift"]
+    assert "settle.Drift" not in c.settle(8.0)
+
+
+def test_load_shift_claims_a_light_unseen_change_but_not_one_the_camera_saw():
+    c = Cart()
+    assert c.settle(8.0) == ["settle.LoadShift"]
+    c = Cart()
+    assert "settle.LoadShift" not in c.settle(8.0, verdict=SEEN_PASSION)
+
+
+def test_shift_settled_back_claims_only_a_return_to_the_old_weight():
+    c = Cart()
+    c.settle(8.0)
+    assert c.settle(-8.0) == ["settle.ShiftSettledBack"]
+    c = Cart()
+    c.settle(8.0)
+    assert "settle.ShiftSettledBack" not in c.settle(300.0)
+
+
+def test_hold_light_claims_a_light_unseen_change_not_a_heavier_one():
+    c = Cart()
+    assert c.settle(20.0) == ["settle.HoldLight"]
+    assert c.settle(300.0, after=4000)[-2:] == ["settle.ExplainChange", "placement.Unexplained"]
+
+
+def test_held_change_settles_claims_a_return_and_passes_a_change_that_stayed():
+    c = Cart()
+    c.settle(20.0)
+    assert c.settle(-20.0) == ["settle.HeldChangeSettles"]
+    assert c.r.open_flags == []
+    c = Cart()
+    c.settle(20.0)
+    claims = c.settle(300.0, after=1000)
+    assert "settle.HeldChangeSettles" not in claims
+    assert claims.count("placement.Unexplained") == 2  # the 20 g, then the 300 g
+
+
+def test_weight_came_back_claims_a_return_before_an_unexplained_change():
+    c = Cart()
+    c.settle(300.0)
+    assert c.settle(-300.0) == ["settle.WeightCameBack"]
+    assert c.r.open_flags == []
+    c = Cart()
+    c.settle(300.0)
+    assert "settle.WeightCameBack" not in c.settle(-150.0)
+
+
+def test_undo_last_change_claims_a_quick_return_only():
+    c = Cart()
+    c.scan(CREAM)
+    c.settle(320.0, verdict=SEEN_CREAM)
+    assert c.settle(-320.0)[-1] == "removal.OneProductOut"
+    assert c.settle(320.0) == ["settle.UndoLastChange"]
+    c = Cart()
+    c.scan(CREAM)
+    c.settle(320.0, verdict=SEEN_CREAM)
+    c.settle(-320.0)
+    assert "settle.UndoLastChange" not in c.settle(320.0, after=6000)
+
+
+def test_bag_slump_claims_a_small_rise_just_after_produce_only():
+    c = Cart()
+    c.act(A.SelectProduce, flag_id=None, code=LEMON)
+    assert c.settle(400.0, verdict=(("Lemon", 0.9),))[-1] == "placement.ProduceChosenFirst"
+    assert c.settle(10.0, after=1000) == ["settle.BagSlump"]
+    c = Cart()
+    c.act(A.SelectProduce, flag_id=None, code=LEMON)
+    c.settle(400.0, verdict=(("Lemon", 0.9),))
+    assert "settle.BagSlump" not in c.settle(10.0, after=4000)
+
+
+def test_explain_change_uses_the_reading_around_the_action():
+    c = Cart()
+    assert c.settle(300.0) == ["settle.ExplainChange", "placement.Unexplained"]
+
+
+# ---- placement ----------------------------------------------------------------------------
+
+
+def test_pending_scans_claims_a_fitting_rise_not_one_that_weighs_otherwise():
+    c = Cart()
+    c.scan(CREAM)
+    assert c.settle(320.0)[-1] == "placement.PendingScans"
+    c = Cart()
+    c.scan(CREAM)
+    assert c.settle(600.0)[-1] == "placement.Unexplained"
+
+
+def test_pending_scans_claims_items_put_in_together():
+    c = Cart()
+    c.scan(CREAM)
+    c.scan(PASSION)
+    assert c.settle(360.0)[-1] == "placement.PendingScans"
+    assert all(ln.placed for ln in c.r.state().lines)
+
+
+def test_put_back_unexplained_removal_claims_its_weight_only():
+    for grams, rule in ((100.0, "placement.PutBackUnexplainedRemoval"),
+                        (150.0, "placement.Unexplained")):
+        c = Cart()
+        c.settle(500.0)  # something unscanned ...
+        c.scan(BEER)  # ... that was this
+        assert c.settle(-100.0)[-1] == "removal.UnexplainedRemoval"
+        c.scan(CREAM)
+        c.settle(320.0)
+        assert c.settle(grams)[-1] == rule
+
+
+def test_produce_chosen_first_claims_the_next_rise_only_when_chosen():
+    c = Cart()
+    c.act(A.SelectProduce, flag_id=None, code=LEMON)
+    assert c.settle(400.0)[-1] == "placement.ProduceChosenFirst"
+    assert [ln.product_id for ln in c.r.state().lines] == ["lemon"]
+    c = Cart()
+    assert c.settle(400.0)[-1] == "placement.Unexplained"
+
+
+def test_pending_scans_after_produce_claims_when_the_produce_cannot_be_it():
+    c = Cart()
+    c.scan(PASSION)
+    c.act(A.SelectProduce, flag_id=None, code=NUTS, bagged=True)  # its tare outweighs 40 g
+    assert c.settle(40.0)[-1] == "placement.PendingScansAfterProduce"
+    c = Cart()
+    c.scan(PASSION)
+    c.act(A.SelectProduce, flag_id=None, code=NUTS)  # not bagged: 40 g of nuts
+    assert c.settle(40.0)[-1] == "placement.ProduceChosenFirst"
+
+
+def test_more_of_last_scanned_claims_only_when_the_camera_sees_that_product():
+    c = Cart()
+    c.scan(PASSION)
+    c.settle(40.0, verdict=SEEN_PASSION)
+    assert c.settle(80.0, verdict=SEEN_PASSION)[-1] == "placement.MoreOfLastScanned"
+    assert c.flag(AlertKind.QUANTITY)
+    c = Cart()
+    c.scan(PASSION)
+    c.settle(40.0, verdict=SEEN_PASSION)
+    assert c.settle(80.0, verdict=(("Lemon", 0.95),))[-1] != "placement.MoreOfLastScanned"
+
+
+def test_item_coming_back_claims_a_removed_item_the_camera_sees_not_an_unseen_one():
+    for verdict, rule in ((SEEN_CREAM, "placement.ItemComingBack"),
+                          (None, "placement.Unexplained")):
+        c = Cart()
+        c.scan(CREAM)
+        c.settle(320.0, verdict=SEEN_CREAM)
+        c.settle(-320.0)
+        assert c.settle(320.0, after=6000, verdict=verdict)[-1] == rule
+
+
+def test_quantity_of_pending_claims_n_times_a_fresh_scan_not_a_stale_one():
+    c = Cart()
+    c.scan(CREAM)
+    assert c.settle(640.0)[-1] == "placement.QuantityOfPending"
+    assert c.flag(AlertKind.QUANTITY)
+    c = Cart()
+    c.scan(CREAM)
+    assert c.settle(640.0, after=16_000)[-1] == "placement.Unexplained"
+
+
+def test_unexplained_claims_what_nothing_else_explains():
+    c = Cart()
+    assert c.settle(300.0)[-1] == "placement.Unexplained"
+    assert c.raised() == [AlertKind.SCAN_ADDED]
+    c = Cart()
+    c.scan(CREAM)
+    assert c.settle(320.0)[-1] != "placement.Unexplained"
+
+
+# ---- removal ------------------------------------------------------------------------------
+
+
+def _cream_placed(c: Cart) -> None:
+    c.scan(CREAM)
+    c.settle(320.0, verdict=SEEN_CREAM)
+
+
+def test_deleted_line_leaves_claims_the_deleted_items_weight_only():
+    for grams, rule in ((-320.0, "removal.DeletedLineLeaves"),
+                        (-100.0, "removal.UnexplainedRemoval")):
+        c = Cart()
+        _cream_placed(c)
+        c.act(A.RemoveLine, line_id=1)
+        assert c.settle(grams)[-1] == rule
+
+
+def test_take_out_answered_claims_the_asked_items_weight_only():
+    for grams, rule in ((-320.0, "removal.TakeOutAnswered"),
+                        (-100.0, "removal.UnexplainedRemoval")):
+        c = Cart()
+        _cream_placed(c)
+        c.act(A.RemoveLine, line_id=1)
+        c.t += 31_000
+        c.r.advance(c.t)
+        assert c.flag(AlertKind.TAKE_OUT)
+        assert c.settle(grams)[-1] == rule
+
+
+def test_unexplained_placement_taken_back_claims_its_weight_only():
+    for grams, rule in ((-300.0, "removal.UnexplainedPlacementTakenBack"),
+                        (-150.0, "removal.UnexplainedRemoval")):
+        c = Cart()
+        c.settle(300.0)
+        c.scan(PASSION)  # another change in between: not the weight coming straight back
+        c.settle(40.0, verdict=SEEN_PASSION)
+        assert c.settle(grams)[-1] == rule
+
+
+def test_personal_item_out_claims_the_tare_unless_a_billed_item_fits():
+    c = Cart()
+    c.settle(200.0)
+    c.act(A.DeclarePersonal, flag_id=c.flag(AlertKind.SCAN_ADDED).id)
+    _cream_placed(c)
+    assert c.settle(-200.0)[-1] == "removal.PersonalItemOut"
+    c = Cart()
+    c.settle(320.0)
+    c.act(A.DeclarePersonal, flag_id=c.flag(AlertKind.SCAN_ADDED).id)
+    _cream_placed(c)
+    assert c.settle(-320.0)[-1] == "removal.AskWhichRemoved"  # the bag, or the cream?
+
+
+def test_one_product_out_claims_a_single_product_fit_only():
+    c = Cart()
+    _cream_placed(c)
+    assert c.settle(-320.0)[-1] == "removal.OneProductOut"
+    assert c.r.state().lines == ()
+    c = Cart()
+    _cream_placed(c)
+    c.scan(ECO)
+    c.settle(320.0, verdict=(("Organic-Sour-Cream", 0.9),))
+    assert c.settle(-320.0)[-1] == "removal.AskWhichRemoved"  # two products fit
+
+
+def test_ask_which_removed_offers_each_product_that_fits():
+    c = Cart()
+    _cream_placed(c)
+    c.scan(ECO)
+    c.settle(320.0, verdict=(("Organic-Sour-Cream", 0.9),))
+    c.settle(-320.0)
+    f = c.flag(AlertKind.WHICH_REMOVED)
+    assert [x.key for x in f.candidates] == ["line:1", "line:2"]
+    c = Cart()
+    _cream_placed(c)
+    assert c.settle(-200.0)[-1] != "removal.AskWhichRemoved"
+
+
+def test_several_lines_out_claims_a_set_of_billed_items_only():
+    for grams, rule in ((-360.0, "removal.SeveralLinesOut"),
+                        (-500.0, "removal.UnexplainedRemoval")):
+        c = Cart()
+        _cream_placed(c)
+        c.scan(PASSION)
+        c.settle(40.0, verdict=SEEN_PASSION)
+        assert c.settle(grams)[-1] == rule
+
+
+def test_unexplained_removal_claims_what_nothing_in_the_cart_fits():
+    c = Cart()
+    _cream_placed(c)
+    assert c.settle(-100.0)[-1] == "removal.UnexplainedRemoval"
+    assert c.flag(AlertKind.UNEXPLAINED_REMOVAL).grams == 100.0
+
+
+# ---- scan ---------------------------------------------------------------------------------
+
+
+def test_age_restricted_raises_age_check_and_never_claims():
+    c = Cart()
+    assert c.scan(BEER) == ["scan.ScanThenPlace"]
+    assert c.raised() == [AlertKind.AGE_CHECK]
+    c = Cart()
+    c.scan(CREAM)
+    assert c.raised() == []
+
+
+def test_produce_code_claims_a_plu_not_a_packed_item():
+    c = Cart()
+    assert c.scan(LEMON) == ["scan.ProduceCode"]
+    assert c.settle(400.0)[-1] == "placement.ProduceChosenFirst"
+    c = Cart()
+    c.settle(400.0, verdict=(("Lemon", 0.9),))
+    assert c.scan(LEMON) == ["scan.ProduceCode"]  # weighs the open question's placement
+    assert [ln.product_id for ln in c.r.state().lines] == ["lemon"]
+    assert Cart().scan(CREAM) == ["scan.ScanThenPlace"]
+
+
+def _quantity_of_passion(c: Cart) -> None:
+    c.scan(PASSION)
+    c.settle(40.0, verdict=SEEN_PASSION)
+    c.settle(320.0, verdict=SEEN_PASSION)  # "8 more passion fruit?" ... or a sour cream
+    assert c.flag(AlertKind.QUANTITY)
+
+
+def test_not_more_of_those_claims_a_scan_that_fits_the_quantity_placement():
+    c = Cart()
+    _quantity_of_passion(c)
+    assert c.scan(CREAM) == ["scan.NotMoreOfThose"]
+    assert not any(f.kind == AlertKind.QUANTITY for f in c.r.open_flags)
+    c = Cart()
+    _quantity_of_passion(c)
+    assert c.scan(YOG) != ["scan.NotMoreOfThose"]
+
+
+def test_one_more_of_quantity_claims_a_scan_of_the_asked_product():
+    c = Cart()
+    _quantity_of_passion(c)
+    assert c.scan(PASSION) == ["scan.OneMoreOfQuantity"]
+    c = Cart()
+    _quantity_of_passion(c)
+    c.settle(1045.0)  # unexplained, and a passion fruit does not fit it
+    assert c.scan(YOG) == ["scan.ExplainsPlacement"]
+
+
+def test_scanned_again_after_take_out_claims_that_product_only():
+    for code, rule in ((CREAM, "scan.ScannedAgainAfterTakeOut"), (PASSION, "scan.ScanThenPlace")):
+        c = Cart()
+        _cream_placed(c)
+        c.act(A.RemoveLine, line_id=1)
+        c.t += 31_000
+        c.r.advance(c.t)
+        assert c.scan(code) == [rule]
+
+
+def test_explains_placement_claims_a_scan_that_fits_an_unexplained_placement():
+    c = Cart()
+    c.settle(320.0)
+    assert c.scan(CREAM) == ["scan.ExplainsPlacement"]
+    assert c.r.open_flags == []
+    c = Cart()
+    c.settle(320.0)
+    assert c.scan(PASSION) == ["scan.ScanThenPlace"]
+
+
+def _looks_different(c: Cart) -> None:
+    c.scan(CREAM)
+    c.settle(320.0, verdict=(("Organic-Sour-Cream", 0.95),))  # the dearer look-alike
+    assert c.flag(AlertKind.LOOKS_DIFFERENT)
+
+
+def test_answers_looks_different_claims_the_right_item_or_the_same_again():
+    c = Cart()
+    _looks_different(c)
+    assert c.scan(ECO) == ["scan.AnswersLooksDifferent"]
+    assert not any(f.kind == AlertKind.LOOKS_DIFFERENT for f in c.r.open_flags)
+    c = Cart()
+    _looks_different(c)
+    assert c.scan(CREAM) == ["scan.AnswersLooksDifferent"]  # show it again
+    c = Cart()
+    _looks_different(c)
+    assert c.scan(PASSION) == ["scan.ScanThenPlace"]
+
+
+def test_put_back_was_new_claims_a_scan_of_the_re_added_product_only():
+    for code, rule in ((CREAM, "scan.PutBackWasNew"), (PASSION, "scan.ScanThenPlace")):
+        c = Cart()
+        _cream_placed(c)
+        c.settle(-320.0)
+        assert c.settle(320.0, after=6000, verdict=SEEN_CREAM)[-1] == "placement.ItemComingBack"
+        assert c.scan(code) == [rule]
+
+
+def test_scan_then_place_bills_and_expects_the_item():
+    c = Cart()
+    assert c.scan(CREAM) == ["scan.ScanThenPlace"]
+    (ln,) = c.r.state().lines
+    assert ln.product_id == "cream" and not ln.placed
+    c.t += 26_000
+    c.r.advance(c.t)
+    assert c.flag(AlertKind.PLACE_SCANNED)
+
+
+def test_scan_then_place_explains_items_put_in_together_then_scanned():
+    c = Cart()
+    c.settle(360.0)  # a sour cream and a passion fruit at once
+    assert c.scan(CREAM) == ["scan.ScanThenPlace"]  # 320 g does not explain 360 g alone
+    assert c.scan(PASSION) == ["scan.ScanThenPlace"]
+    assert c.r.open_flags == []
+    assert all(ln.placed for ln in c.r.state().lines)
+
+
+# ---- camera -------------------------------------------------------------------------------
+
+
+def test_camera_off_claims_every_verdict_only_when_vision_is_off():
+    assert Cart(use_vision=False).see("Lemon") == ["verdict.CameraOff"]
+    assert Cart().see("Lemon") == ["verdict.RememberVerdict"]
+
+
+def test_seen_with_held_change_claims_a_verdict_soon_after_a_held_change():
+    c = Cart()
+    c.settle(20.0)
+    claims = c.see("Passion-Fruit", after=500)
+    assert claims[0] == "verdict.SeenWithHeldChange" and claims[-1].startswith("placement.")
+    c = Cart()
+    c.settle(20.0)
+    assert c.see("Passion-Fruit", after=3000) == ["verdict.RememberVerdict"]
+
+
+def test_shown_again_claims_a_verdict_after_show_again_only():
+    c = Cart()
+    _looks_different(c)
+    c.act(A.ShowAgain, flag_id=c.flag(AlertKind.LOOKS_DIFFERENT).id)
+    assert c.see("Arla-Ecological-Sour-Cream") == ["verdict.ShownAgain"]
+    assert c.r.open_flags == []
+    c = Cart()
+    _looks_different(c)
+    c.t += 2000
+    assert c.see("Arla-Ecological-Sour-Cream") == ["verdict.RememberVerdict"]
+
+
+def test_late_verdict_claims_a_verdict_just_after_a_placement_only():
+    c = Cart()
+    c.settle(400.0)
+    assert c.see("Lemon", after=500) == ["verdict.LateVerdict"]
+    assert c.flag(AlertKind.WEIGH_PRODUCE)  # the camera saw produce: which one?
+    c = Cart()
+    c.settle(400.0)
+    assert c.see("Lemon", after=3000) == ["verdict.RememberVerdict"]
+
+
+@pytest.mark.parametrize("after", [500, 5000])
+def test_remember_verdict_keeps_the_last_verdict_for_the_next_change(after):
+    c = Cart()
+    assert c.see("Arla-Ecological-Sour-Cream", after=after) == ["verdict.RememberVerdict"]
