@@ -75,7 +75,6 @@ def build(
     *,
     store_path=None,
     journal_path=None,
-    fusion: bool = True,
     clock: Clock | None = None,
     vision: bool = True,
 ):
@@ -118,7 +117,7 @@ def build(
             worker = VisionWorker(None, None, clock=clock,
                                   problem="vision off: no camera in the profile")
     try:
-        runtime = build_runtime(store, journal_path, clock=clock, fusion=fusion,
+        runtime = build_runtime(store, journal_path, clock=clock,
                                 vision=worker is not None and worker.classifier is not None)
     except JournalError as exc:
         if worker is not None:

@@ -111,8 +111,8 @@ class AlertView:
     ``kind`` is one of fusion's alert kinds (``cart.fusion.alerts.KINDS``: ``place_scanned``,
     ``scan_added``, ``which_removed`` — a picker whose ``choices`` are the candidate lines —
     ``looks_different``, ``weigh_produce`` — ``choices`` are the classifier's suggestions —
-    ``age_check`` and the rest), or the core-only engine's own; a kind the screen does not know
-    is shown with its message and action.
+    ``age_check`` and the rest); a kind the screen does not know is shown with its message and
+    action.
     """
 
     alert_id: str

@@ -1,5 +1,5 @@
-"""The runtime with the real core (and fusion): scans, weights and screen actions in, journaled
-basket out; restart gives the same basket."""
+"""The runtime with the real core behind fusion (the cart's one set of basket rules): scans,
+weights and screen actions in, journaled basket out; restart gives the same basket."""
 
 from __future__ import annotations
 
@@ -43,9 +43,9 @@ class Views:
         return self.last
 
 
-def start(store, path, *, fusion=True, clock=None):
+def start(store, path, *, clock=None):
     clock = clock or ManualClock()
-    rt = build_runtime(store, path, clock=clock, fusion=fusion, synchronous="NORMAL")
+    rt = build_runtime(store, path, clock=clock, synchronous="NORMAL")
     views = Views()
     rt.attach(views)
     return rt, views, clock
@@ -61,10 +61,9 @@ def scan(clock, code):
     return Scan(clock.now_ms(), code, "]E0", "scanner:hand")
 
 
-@pytest.mark.parametrize("fusion", [True, False], ids=["fusion", "core-only"])
-def test_scans_become_priced_lines_journaled_before_shown(store, tmp_path, fusion):
+def test_scans_become_priced_lines_journaled_before_shown(store, tmp_path):
     path = tmp_path / "j.sqlite"
-    rt, views, clock = start(store, path, fusion=fusion)
+    rt, views, clock = start(store, path)
     checked = []
 
     def journaled_first(view):  # on the worker thread, right when the snapshot is published
@@ -87,7 +86,7 @@ def test_scans_become_priced_lines_journaled_before_shown(store, tmp_path, fusio
         assert view.alerts == ()
         assert all(checked) and checked
     # restart: the same basket, exactly
-    rt2, views2, _ = start(store, path, fusion=fusion, clock=ManualClock(clock.now_ms()))
+    rt2, views2, _ = start(store, path, clock=ManualClock(clock.now_ms()))
     with rt2:
         again = views2.wait(lambda v: True)
         assert again.lines == view.lines and again.totals == view.totals
@@ -124,6 +123,61 @@ def test_age_check_needs_staff_with_the_right_pin(store):
         assert not any(a.kind == "age_check" for a in view.alerts)
         rt.submit(actions.StaffLogout())
         assert not views.wait(lambda v: v.seq == 6).staff
+
+
+def test_three_wrong_pins_lock_staff_login_also_after_a_restart(store, tmp_path):
+    # fusion's staff gate: 3 wrong PINs lock the keypad for 60 s; the lock-out is rebuilt from
+    # the journal (the outcomes, never the PINs), so a restart does not reopen the keypad
+    path = tmp_path / "j.sqlite"
+    rt, views, clock = start(store, path)
+    with rt:
+        for seq in (1, 2, 3):
+            clock.advance(1000)
+            rt.submit(actions.StaffLogin("1111"))
+            assert "PIN" in views.wait(lambda v, n=seq: v.seq == n).message
+        clock.advance(1000)
+        rt.submit(actions.StaffLogin("2468"))  # the right PIN, but locked
+        view = views.wait(lambda v: v.seq == 4)
+        assert not view.staff and "Locked" in view.message
+    rt2, views2, clock2 = start(store, path, clock=ManualClock(clock.now_ms() + 1000))
+    with rt2:
+        rt2.submit(actions.StaffLogin("2468"))
+        view = views2.wait(lambda v: v.seq == 1)
+        assert not view.staff and "Locked" in view.message
+        clock2.advance(61_000)
+        rt2.submit(actions.StaffLogin("2468"))
+        assert views2.wait(lambda v: v.seq == 2).staff
+    with Journal(path) as j:
+        rows = list(j.events(j.unfinished().id))
+    assert "2468" not in repr([r.payload for r in rows])
+    logins = [r.kind.removeprefix("fusion.staff.login_") for r in rows if "login" in r.kind]
+    assert logins == ["wrong", "wrong", "wrong", "locked", "locked", "ok"]
+
+
+def test_produce_chosen_before_placing_is_weighed_by_fusion(store):
+    # produce chosen on screen with no question open waits for the next placement; a PLU
+    # scanned with the scanner does the same: each is billed at its own placement's weight
+    rt, views, clock = start(store, ":memory:")
+    with rt:
+        rt.submit(actions.AddProduce("4021"))  # Golden Delicious by PLU, before placing
+        rt.post(settle(clock, 612.0, 612.0))
+        view = views.wait(lambda v: v.seq == 2)
+        assert view.alerts == () and [ln.quantity for ln in view.lines] == ["0.612 kg"]
+        line = view.lines[0]
+        assert line.per_kg and line.total == round(612 * line.unit_price / 1000)
+        clock.advance(800)
+        rt.post(Scan(clock.now_ms(), "4011", "]C0", "scanner:hand"))  # bananas: a PLU label
+        rt.post(settle(clock, 1512.0, 900.0))
+        view = views.wait(lambda v: v.seq == 4)
+        assert view.alerts == () and [ln.quantity for ln in view.lines] == [
+            "0.612 kg",
+            "0.900 kg",
+        ]
+        clock.advance(800)
+        rt.post(Scan(clock.now_ms(), "4011", "]C0", "scanner:hand"))  # never placed: not billed
+        rt.submit(actions.Checkout())
+        view = views.wait(lambda v: v.seq == 6)
+        assert len(view.lines) == 2 and view.receipt is not None
 
 
 def test_which_item_did_you_take_out(store):
