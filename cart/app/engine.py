@@ -1,4 +1,4 @@
-"""The engine: fusion behind the screen, as the runtime drives it (see ``cart.app.runtime.Engine``).
+"""The engine: fusion behind the screen, as the runtime drives it (``cart.app.runtime.Engine``).
 
 :class:`FusionEngine` puts ``cart.fusion.session.FusionSession`` in front of the core basket:
 every device event and screen action goes to the reconciler, whose effects (lines, flags,
@@ -6,9 +6,11 @@ resolutions, check-out) become core basket events journaled in one transaction w
 that caused them; on restart the basket comes back from the journal and the reconciler is
 rebuilt by replaying those inputs. Every basket rule (scans, produce weighing, age checks, the
 staff PIN and its lock-out, check-out) is fusion's; this module only maps the screen's actions to
-fusion's (alert "F3" is fusion's flag 3, line "L7" its line 7), fusion's notices to the screen,
-and the core's immutable ``BasketSnapshot`` to the screen's :class:`EngineView`. All text that
-reaches the screen stays plain text; the screen shows it literally.
+fusion's, fusion's notices to the screen, and the core's immutable ``BasketSnapshot`` with
+fusion's open alerts to the screen's :class:`EngineView`. Alerts and lines keep fusion's integer
+ids all the way to the screen and back (the basket journal's ``"L7"`` is fusion's line 7, found
+with ``cart.fusion.session.basket_line_id``, never parsed). All text that reaches the screen
+stays plain text; the screen shows it literally.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from cart.app.view import AlertView, Choice, LineView, Money, Receipt, Totals
 from cart.fusion import FusionConfig
 from cart.fusion import actions as fa
 from cart.fusion.alerts import CheckedOut
-from cart.fusion.session import FusionSession
+from cart.fusion.alerts import Flag
+from cart.fusion.session import FusionSession, basket_line_id
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +66,6 @@ EXTRA_CHOICES: dict[str, tuple[Choice, ...]] = {
     "looks_different": (Choice("show_again", "Show it to the camera again"),),
     "unexplained_removal": (Choice("staff", "Call staff"),),
 }
-
-
-def _fid(alert_id: str) -> int:
-    """Fusion's flag number from the core flag id the screen shows ("F3" → 3)."""
-    return int(str(alert_id).lstrip("F"))
 
 
 class FusionEngine:
@@ -145,15 +143,15 @@ class FusionEngine:
                 self._coupon(code, t_ms)
                 return
             case ui.AddProduce(code=code, alert_id=alert_id):
-                x = fa.SelectProduce(t_ms, _fid(alert_id) if alert_id else None, code)
+                x = fa.SelectProduce(t_ms, alert_id, code)
             case ui.StaffLogin(pin=pin, staff_id=staff_id):
                 x = fa.StaffLogin(t_ms, staff_id or STAFF_ID, pin)  # journaled without the PIN
             case ui.StaffLogout():
                 x = fa.StaffLogout(t_ms)
             case ui.StaffResolve(alert_id=alert_id, resolution=resolution):
-                x = fa.StaffResolve(t_ms, _fid(alert_id), resolution)
+                x = fa.StaffResolve(t_ms, alert_id, resolution)
             case ui.StaffRemoveLine(line_id=line_id):
-                x = fa.RemoveLine(t_ms, int(line_id.lstrip("L")))
+                x = fa.RemoveLine(t_ms, line_id)
             case ui.Checkout():
                 x = fa.Checkout(t_ms)
             case ui.NewTrip():
@@ -161,7 +159,7 @@ class FusionEngine:
                 if self._may_start_new_trip():
                     self._new_session(t_ms)
             case ui.Answer(alert_id=alert_id, choice=choice):
-                x = self._answer(_fid(alert_id), choice, t_ms)
+                x = self._answer(alert_id, choice, t_ms)
             case _:
                 x = None
                 self._message = f"Not available here: {type(action).__name__}"
@@ -288,12 +286,14 @@ class FusionEngine:
 
     def view(self) -> EngineView:
         snap = self.session.snapshot()
-        flagged = {
-            f"L{f.payload['line_id']}"
-            for f in snap.flags
-            if isinstance(f.payload, dict) and f.payload.get("line_id") is not None
-        }
-        lines = tuple(self._line(ln, ln.line_id in flagged) for ln in snap.lines)
+        state = self.fs.state()
+        flagged = {f.line_id for f in state.flags if f.line_id is not None}
+        ids = {basket_line_id(ln.id): ln.id for ln in state.lines}
+        # a basket line fusion does not know (a journal fusion did not write) still gets an id of
+        # its own, below every fusion id, so the screen can tell the lines apart
+        lines = tuple(
+            self._line(ln, ids.get(ln.line_id, -1 - i), flagged) for i, ln in enumerate(snap.lines)
+        )
         if len(self._line_cache) > 2 * len(lines) + 100:
             self._line_cache.clear()
         t = snap.totals
@@ -301,16 +301,16 @@ class FusionEngine:
         return EngineView(
             lines=lines,
             totals=Totals(t.subtotal, t.savings, t.tax, t.total, t.tax_inclusive),
-            alerts=tuple(self._alert(f) for f in snap.flags),
+            alerts=tuple(self._alert(f) for f in state.flags),
             coupons=coupons,
-            staff=self.fs.state().staff is not None,
+            staff=state.staff is not None,
             message=self._message,
             receipt=self._receipt,
             suggestions=self._suggestions(),
         )
 
-    def _line(self, ln, flagged: bool) -> LineView:
-        key = (ln, flagged)
+    def _line(self, ln, line_id: int, flagged: set[int]) -> LineView:
+        key = (ln, line_id, line_id in flagged)
         view = self._line_cache.get(key)
         if view is None:
             per_kg = ln.sold_by == "weight" and not ln.fixed_price
@@ -319,29 +319,29 @@ class FusionEngine:
             else:
                 qty = str(ln.qty)
             view = LineView(
-                ln.line_id,
+                line_id,
                 ln.name,
                 qty,
                 ln.unit_price,
                 per_kg,
                 ln.amount,
                 ln.savings,
-                flagged,
+                line_id in flagged,
                 ln.promotion,
             )
             self._line_cache[key] = view
         return view
 
-    def _alert(self, flag) -> AlertView:
-        payload = flag.payload if isinstance(flag.payload, dict) else {}
-        choices: list[Choice] = []
-        for c in payload.get("candidates", ()):  # fusion: [key, name, score]
-            key, name, score = (list(c) + ["", "", 0])[:3]
-            detail = f"{100 * float(score):.0f}%" if score else ""
-            choices.append(Choice(str(key), str(name), detail))
+    @staticmethod
+    def _alert(flag: Flag) -> AlertView:
+        choices = [
+            Choice(c.key, c.name, f"{100 * float(c.score):.0f}%" if c.score else "")
+            for c in flag.candidates
+        ]
         choices.extend(EXTRA_CHOICES.get(flag.kind, ()))
-        staff_only = bool(payload.get("needs_staff"))
-        return AlertView(flag.id, flag.kind, flag.message, flag.action, tuple(choices), staff_only)
+        return AlertView(
+            flag.id, flag.kind, flag.message, flag.action, tuple(choices), flag.needs_staff
+        )
 
     def search_products(self, query: str, limit: int) -> list[Choice]:
         q = query.strip()

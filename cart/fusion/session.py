@@ -65,11 +65,13 @@ def decode_input(d: dict):
     return cls(**d)
 
 
-def _line_id(n: int) -> str:
+def basket_line_id(n: int) -> str:
+    """The basket journal's id of fusion's line ``n`` (``line="L7"`` in basket rows)."""
     return f"L{n}"
 
 
-def _flag_id(n: int) -> str:
+def basket_flag_id(n: int) -> str:
+    """The basket journal's id of fusion's alert ``n`` (``flag="F3"`` in basket rows)."""
     return f"F{n}"
 
 
@@ -161,23 +163,23 @@ class FusionSession:
                 p = self.products.get(e.product_id)
                 plu = self.cart.store.catalog.get(e.product_id).plu
                 if p.by_weight and e.price_minor is None and plu:
-                    evs.append(B.WeighProduce(t_ms=e.t_ms, line=_line_id(e.line_id),
+                    evs.append(B.WeighProduce(t_ms=e.t_ms, line=basket_line_id(e.line_id),
                                               plu=plu, grams=max(1, round(e.weight_g or 0))))
                 else:
-                    evs.append(B.AddLine(t_ms=e.t_ms, line=_line_id(e.line_id),
+                    evs.append(B.AddLine(t_ms=e.t_ms, line=basket_line_id(e.line_id),
                                          product=e.product_id, qty=e.quantity,
                                          grams=round(e.weight_g) if p.by_weight and e.weight_g
                                          else None,
                                          price=e.price_minor, code=e.code))
             elif isinstance(e, LineRemoved):
-                evs.append(B.RemoveLine(t_ms=e.t_ms, line=_line_id(e.line_id), reason=e.reason))
+                evs.append(B.RemoveLine(t_ms=e.t_ms, line=basket_line_id(e.line_id), reason=e.reason))
             elif isinstance(e, FlagRaised):
                 f = e.flag
-                evs.append(B.RaiseFlag(t_ms=e.t_ms, flag=_flag_id(f.id), kind=f.kind,
+                evs.append(B.RaiseFlag(t_ms=e.t_ms, flag=basket_flag_id(f.id), kind=f.kind,
                                        message=f.message, action=f.action, payload=f.to_dict()))
             elif isinstance(e, FlagResolved):
                 staff = e.by.startswith("staff:")
-                evs.append(B.ResolveFlag(t_ms=e.t_ms, flag=_flag_id(e.flag_id),
+                evs.append(B.ResolveFlag(t_ms=e.t_ms, flag=basket_flag_id(e.flag_id),
                                          resolution=e.resolution[:200],
                                          by="staff" if staff else
                                          ("system" if e.by == "cart" else "shopper"),

@@ -180,6 +180,43 @@ def test_produce_chosen_before_placing_is_weighed_by_fusion(store):
         assert len(view.lines) == 2 and view.receipt is not None
 
 
+def test_lines_and_alerts_keep_fusions_integer_ids_from_screen_to_journal(store, tmp_path):
+    # the view names lines and alerts by fusion's own integer ids and the screen's actions send
+    # them back unchanged; the basket journal keeps its "L<n>" / "F<n>" rows; a restart shows
+    # the same ids
+    path = tmp_path / "j.sqlite"
+    rt, views, clock = start(store, path)
+    with rt:
+        rt.post(scan(clock, MILK_A))
+        rt.post(settle(clock, 1580.0, 1580.0))
+        rt.post(scan(clock, JUICE))
+        rt.post(settle(clock, 2640.0, 1060.0))
+        rt.post(scan(clock, LAGER))
+        view = views.wait(lambda v: v.seq == 5 and v.alerts)
+        state = rt.engine.fs.state()
+        assert [ln.line_id for ln in view.lines] == [ln.id for ln in state.lines] == [1, 2, 3]
+        assert [a.alert_id for a in view.alerts] == [f.id for f in state.flags] == [1]
+        age = view.alerts[0]
+        assert age.kind == "age_check" and age.staff_only
+        rt.submit(actions.StaffLogin("2468"))
+        rt.submit(actions.StaffRemoveLine(view.lines[1].line_id))  # the juice, by its id
+        view = views.wait(lambda v: v.seq == 7)
+        assert [ln.line_id for ln in view.lines] == [1, 3]
+        assert store.catalog.by_gtin(JUICE).name not in [ln.name for ln in view.lines]
+        rt.submit(actions.StaffResolve(age.alert_id))
+        view = views.wait(lambda v: v.seq == 8)
+        assert view.alerts == ()
+    with Journal(path) as j:
+        rows = list(j.events(j.unfinished().id))
+    assert [r.payload["line"] for r in rows if r.kind == "add_line"] == ["L1", "L2", "L3"]
+    assert [r.payload["line"] for r in rows if r.kind == "remove_line"] == ["L2"]
+    assert [r.payload["flag"] for r in rows if r.kind == "resolve_flag"] == ["F1"]
+    rt2, views2, _ = start(store, path, clock=ManualClock(clock.now_ms()))
+    with rt2:
+        again = views2.wait(lambda v: True)
+        assert again.lines == view.lines and [ln.line_id for ln in again.lines] == [1, 3]
+
+
 def test_which_item_did_you_take_out(store):
     rt, views, clock = start(store, ":memory:")
     with rt:
