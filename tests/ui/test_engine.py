@@ -13,6 +13,7 @@ from cart.common.events import Scan, WeightSettled
 from cart.basket.journal import Journal
 from cart.app import actions
 from cart.app.stack import build_runtime, fresh_trip
+from cart.fusion.session import basket_line_id
 
 MILK_A = "7310000100147"  # arla-standard-milk, 1580 g
 MILK_B = "7310000100130"  # arla-medium-fat-milk, 1580 g
@@ -65,12 +66,14 @@ def test_scans_become_priced_lines_journaled_before_shown(store, tmp_path):
     path = tmp_path / "j.sqlite"
     rt, views, clock = start(store, path)
     checked = []
+    seen = Views()
 
     def journaled_first(view):  # on the worker thread, right when the snapshot is published
         with Journal(path) as j:
             session = j.unfinished()
-            kinds = [e.payload.get("line") for e in j.events(session.id) if e.kind == "add_line"]
-        checked.append(all(line.line_id in kinds for line in view.lines))
+            ids = [e.payload.get("line") for e in j.events(session.id) if e.kind == "add_line"]
+        checked.append(all(basket_line_id(line.line_id) in ids for line in view.lines))
+        seen(view)
 
     rt.attach(journaled_first)
     with rt:
@@ -84,7 +87,8 @@ def test_scans_become_priced_lines_journaled_before_shown(store, tmp_path):
         assert view.totals.subtotal == sum(ln.total for ln in view.lines)
         assert view.totals.total == view.totals.subtotal - view.totals.savings > 0
         assert view.alerts == ()
-        assert all(checked) and checked
+        seen.wait(lambda v: v.seq == 4)  # the check ran on the last snapshot too
+        assert all(checked) and len(checked) >= 2
     # restart: the same basket, exactly
     rt2, views2, _ = start(store, path, clock=ManualClock(clock.now_ms()))
     with rt2:
