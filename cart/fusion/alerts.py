@@ -21,6 +21,7 @@ KINDS: dict[str, str] = {
     "quantity": "Confirm the quantity, or scan each item",
     "take_out": "Take the item you removed from the list out of the cart (or scan it again)",
     "age_check": "Staff will check your age",
+    "recovery_check": "Staff will check the basket against the cart",
 }
 
 

@@ -94,6 +94,43 @@ def test_scans_become_priced_lines_journaled_before_shown(store, tmp_path):
     with rt2:
         again = views2.wait(lambda v: True)
         assert again.lines == view.lines and again.totals == view.totals
+        assert again.alerts == ()  # the replay agrees with the basket: nothing to check
+
+
+def test_a_restart_on_a_journal_that_does_not_add_up_asks_staff(store, tmp_path):
+    # a basket row changed behind fusion's back (the basket says two milks, fusion's inputs
+    # one): the restarted cart shows the staff question and cannot check out until staff
+    # have checked the basket
+    import sqlite3
+
+    from cart.fusion.session import RECOVERY_MESSAGE
+
+    path = tmp_path / "j.sqlite"
+    rt, views, clock = start(store, path)
+    with rt:
+        rt.post(scan(clock, MILK_A))
+        rt.post(settle(clock, 1580.0, 1580.0))
+        views.wait(lambda v: v.seq == 2 and v.lines)
+    db = sqlite3.connect(path)
+    with db:
+        edit = "UPDATE events SET payload = json_set(payload, '$.qty', 2) WHERE kind = 'add_line'"
+        db.execute(edit)
+    db.close()
+    rt2, views2, clock2 = start(store, path, clock=ManualClock(clock.now_ms()))
+    with rt2:
+        view = views2.wait(lambda v: v.alerts)
+        (alert,) = view.alerts
+        assert alert.kind == "recovery_check" and alert.staff_only
+        assert alert.message == RECOVERY_MESSAGE
+        rt2.submit(actions.Checkout())
+        view = views2.wait(lambda v: v.seq == 1)
+        assert view.receipt is None and view.alerts == (alert,)
+        rt2.submit(actions.StaffLogin("2468"))
+        rt2.submit(actions.StaffResolve(alert.alert_id))
+        rt2.submit(actions.StaffLogout())
+        rt2.submit(actions.Checkout())
+        view = views2.wait(lambda v: v.seq == 5)
+        assert view.alerts == () and view.receipt is not None
 
 
 def test_bad_barcode_is_refused_with_its_reason_and_shown_literally(store):
