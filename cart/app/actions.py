@@ -1,7 +1,8 @@
 """What the screen asks of the runtime: shopper and staff actions, as immutable values.
 
 The screen never changes the basket itself: it submits one of these and waits for the next
-snapshot. The runtime turns them into core or fusion calls (journaled before they are shown).
+snapshot. The runtime turns them into fusion calls (journaled before they are shown). Alerts and
+lines are named by the integer ids the view gave them (fusion's own ``Flag.id`` and line id).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 class Answer:
     """Answer an open question with one of its choices (e.g. the line that was taken out)."""
 
-    alert_id: str
+    alert_id: int
     choice: str
 
 
@@ -22,12 +23,12 @@ class AddProduce:
     """Add a product chosen on the screen (PLU keypad, name search or classifier suggestion).
 
     ``code`` is the product's PLU (or GTIN) as :meth:`search_products` offered it; ``alert_id``
-    is the produce question it answers, if any. The weight is the scale's settled change, which
-    the engine knows.
+    is the produce question it answers, None before placing. The weight is the scale's settled
+    change, which fusion knows.
     """
 
     code: str
-    alert_id: str = ""
+    alert_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +53,13 @@ class StaffLogout:
 class StaffResolve:
     """Staff close an open question (approve an age check, accept a flag)."""
 
-    alert_id: str
+    alert_id: int
     resolution: str = "approve"
 
 
 @dataclass(frozen=True, slots=True)
 class StaffRemoveLine:
-    line_id: str
+    line_id: int
 
 
 @dataclass(frozen=True, slots=True)

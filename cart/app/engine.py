@@ -1,17 +1,16 @@
-"""Engines: the basket behind the screen, as the runtime drives it (see ``cart.app.runtime.Engine``).
+"""The engine: fusion behind the screen, as the runtime drives it (``cart.app.runtime.Engine``).
 
-- :class:`CoreEngine` is the core alone: a scan adds a line (priced, journaled), a coupon
-  applies, loose produce is weighed with the scale's last settled increase, age-restricted
-  items raise a flag that staff approve, and check-out closes the session with its receipt.
-- :class:`FusionEngine` puts ``cart.fusion.session.FusionSession`` in front of the same core:
-  every device event and screen action goes to the reconciler, whose effects (lines, flags,
-  resolutions, check-out) become core basket events journaled in one transaction with the input
-  that caused them; on restart the basket comes back from the journal and the reconciler is
-  rebuilt by replaying those inputs. This module only maps the screen's actions to fusion's
-  (alert "F3" is fusion's flag 3, line "L7" its line 7) and fusion's notices to the screen.
-
-Both turn the core's immutable ``BasketSnapshot`` into the screen's :class:`EngineView`. All
-text that reaches the screen stays plain text; the screen shows it literally.
+:class:`FusionEngine` puts ``cart.fusion.session.FusionSession`` in front of the core basket:
+every device event and screen action goes to the reconciler, whose effects (lines, flags,
+resolutions, check-out) become core basket events journaled in one transaction with the input
+that caused them; on restart the basket comes back from the journal and the reconciler is
+rebuilt by replaying those inputs. Every basket rule (scans, produce weighing, age checks, the
+staff PIN and its lock-out, check-out) is fusion's; this module only maps the screen's actions to
+fusion's, fusion's notices to the screen, and the core's immutable ``BasketSnapshot`` with
+fusion's open alerts to the screen's :class:`EngineView`. Alerts and lines keep fusion's integer
+ids all the way to the screen and back (the basket journal's ``"L7"`` is fusion's line 7, found
+with ``cart.fusion.session.basket_line_id``, never parsed). All text that reaches the screen
+stays plain text; the screen shows it literally.
 """
 
 from __future__ import annotations
@@ -22,31 +21,22 @@ import logging
 
 from cart.common import events as ev_types
 from cart.store.barcodes import lookup, printable
-from cart.basket.fold import (
-    AddLine,
-    ApplyCoupon,
-    BasketError,
-    CheckOut,
-    RaiseFlag,
-    RemoveLine,
-    ResolveFlag,
-    WeighProduce,
-)
+from cart.basket.fold import ApplyCoupon, BasketError
 from cart.store.catalog import Product, Store
 from cart.common.events import DeviceEvent, Scan, WeightSettled
-from cart.fusion.alerts import AlertKind
 from cart.basket.journal import JournalError
 from cart.basket.receipt import render_text
 from cart.app.runtime import EngineView
-from cart.basket.session import CartSession
 from cart.app import actions as ui
 from cart.app.view import AlertView, Choice, LineView, Money, Receipt, Totals
+from cart.fusion import FusionConfig
+from cart.fusion import actions as fa
+from cart.fusion.alerts import AlertKind, CheckedOut, Flag
+from cart.fusion.session import FusionSession, basket_line_id
 
 log = logging.getLogger(__name__)
 
 STAFF_ID = "staff"
-MAX_PIN_FAILURES = 3
-PIN_LOCKOUT_MS = 60_000
 
 
 def money_for(store: Store) -> Money:
@@ -76,169 +66,184 @@ def produce_code(p: Product) -> str:
     return p.plu or (p.gtins[0] if p.gtins else p.id)
 
 
-class CoreEngine:
-    """The core alone. See the module docstring."""
+# Answers an alert offers besides its candidates: (key, label).
+EXTRA_CHOICES: dict[str, tuple[Choice, ...]] = {
+    AlertKind.PLACE_SCANNED: (Choice("cancel", "I don't want it: cancel the scan"),),
+    AlertKind.SCAN_ADDED: (Choice("personal", "It is my own item (bag, coat)"),),
+    AlertKind.WEIGH_PRODUCE: (Choice("personal", "It is my own item (bag, coat)"),),
+    AlertKind.QUANTITY: (Choice("confirm", "Yes: bill all of them"),),
+    AlertKind.LOOKS_DIFFERENT: (Choice("show_again", "Show it to the camera again"),),
+    AlertKind.UNEXPLAINED_REMOVAL: (Choice("staff", "Call staff"),),
+}
 
-    def __init__(self, session: CartSession, store: Store) -> None:
-        self.session = session
+
+class FusionEngine:
+    """``cart.fusion.session.FusionSession`` (the reconciler kept in step with the core basket and
+    its journal) behind the screen. See the module docstring."""
+
+    EMPTY_CART_G = 20.0  # a new trip starts only on an empty cart (so its basket starts at 0)
+    SUGGEST_FOR_MS = 60_000  # what the camera saw is offered on produce entry this long
+
+    def __init__(self, fusion_session: FusionSession, store: Store, vision: bool = True) -> None:
+        self.fs = fusion_session
+        self.session = fusion_session.cart
         self.store = store
+        self.vision = vision
         self.money = money_for(store)
         self._message = ""
-        self._staff: str | None = None
-        self._pin_failures = 0
-        self._locked_until = 0
         self._receipt: Receipt | None = None
-        self._unclaimed_g = 0.0  # last settled increase no line has used (loose produce)
         self._settled_g: float | None = None  # the scale's last settled total
         self._line_cache: dict[object, LineView] = {}
-        self._view: EngineView | None = None
-        self._view_seq = -1
         self._seen: tuple[int, tuple[Choice, ...]] | None = None  # (t_ms, produce suggestions)
+        self._hierarchy = None
+        self._now = 0
+
+    @staticmethod
+    def config(vision: bool) -> FusionConfig:
+        # Without a camera, produce is billed on the shopper's choice and the scale alone.
+        return FusionConfig() if vision else FusionConfig(use_vision=False)
+
+    @classmethod
+    def start(cls, journal, store: Store, t_ms: int, *, vision: bool = True) -> FusionEngine:
+        fs = FusionSession.start(journal, store, t_ms, config=cls.config(vision))
+        return cls(fs, store, vision)
+
+    @classmethod
+    def recover(cls, journal, store: Store, *, vision: bool = True) -> FusionEngine | None:
+        fs = FusionSession.recover(journal, store, config=cls.config(vision))
+        return None if fs is None else cls(fs, store, vision)
+
+    def _new_session(self, t_ms: int) -> None:
+        """The next trip keeps what the cart learnt about product weights."""
+        self.fs = FusionSession.start(
+            self.session.journal,
+            self.store,
+            t_ms,
+            config=self.config(self.vision),
+            weights=self.fs.rec.weights,
+        )
+        self.session = self.fs.cart
+        self._receipt, self._message = None, ""
+        self._seen = None
+        self._line_cache.clear()
 
     # ---- inputs ----------------------------------------------------------------------------
     def handle_event(self, event: DeviceEvent, t_ms: int) -> None:
-        if isinstance(event, Scan):
-            self._scan(event.code, event.symbology, t_ms)
-        elif isinstance(event, WeightSettled):
+        self._now = max(self._now, t_ms)
+        if isinstance(event, WeightSettled):
             self._settled_g = event.grams
-            self._unclaimed_g = max(0.0, event.delta_g) if event.delta_g else self._unclaimed_g
+        if isinstance(event, ev_types.VisionVerdict):
+            self._saw(event)
+        if isinstance(event, ev_types.DeviceStatus) or self.session.closed:
+            return
+        if isinstance(event, Scan):
+            m = lookup(self.store, event.code, event.symbology, t_ms=event.t_ms)
+            if m.coupon is None and not m.ok and m.interpretation.kind == "rejected":
+                # the core says exactly why (check digit, bad GS1 data); fusion need not see it
+                self._message = f"Not accepted: {printable(event.code, 40)}: {m.reason}"
+                return
+        self._run(event)
 
     def handle_action(self, action: ui.Action, t_ms: int) -> None:
         self._message = ""
+        x: object | None
         match action:
             case ui.ApplyCoupon(code=code):
                 self._coupon(code, t_ms)
-            case ui.AddProduce(code=code):
-                self._scan(code, "", t_ms, chosen=True)
+                return
+            case ui.AddProduce(code=code, alert_id=alert_id):
+                x = fa.SelectProduce(t_ms, alert_id, code)
             case ui.StaffLogin(pin=pin, staff_id=staff_id):
-                self._login(pin, staff_id or STAFF_ID, t_ms)
+                x = fa.StaffLogin(t_ms, staff_id or STAFF_ID, pin)  # journaled without the PIN
             case ui.StaffLogout():
-                self._logout(t_ms)
+                x = fa.StaffLogout(t_ms)
             case ui.StaffResolve(alert_id=alert_id, resolution=resolution):
-                if self._need_staff():
-                    self._apply(
-                        ResolveFlag(
-                            t_ms,
-                            flag=alert_id,
-                            resolution=resolution,
-                            by="staff",
-                            staff_id=self._staff,
-                        )
-                    )
+                x = fa.StaffResolve(t_ms, alert_id, resolution)
             case ui.StaffRemoveLine(line_id=line_id):
-                if self._need_staff():
-                    self._apply(RemoveLine(t_ms, line=line_id, reason="removed by staff"))
-            case ui.Answer(alert_id=alert_id, choice=choice):
-                self._apply(ResolveFlag(t_ms, flag=alert_id, resolution=choice, by="shopper"))
+                x = fa.RemoveLine(t_ms, line_id)
             case ui.Checkout():
-                self._checkout(t_ms)
+                x = fa.Checkout(t_ms)
             case ui.NewTrip():
+                x = None
                 if self._may_start_new_trip():
                     self._new_session(t_ms)
+            case ui.Answer(alert_id=alert_id, choice=choice):
+                x = self._answer(alert_id, choice, t_ms)
             case _:
+                x = None
                 self._message = f"Not available here: {type(action).__name__}"
+        if x is not None:
+            self._run(x)
+            if isinstance(x, fa.StaffLogin) and self.fs.state().staff is None:
+                self._message = self._message or "Wrong PIN"
 
-    def advance(self, t_ms: int) -> None:
-        pass
-
-    # ---- core operations -----------------------------------------------------------------------
-    def _apply(self, *events, extra=()) -> bool:
-        """Journal and apply; a refusal is shown, never raised (the cart keeps running)."""
-        try:
-            self.session.apply(*events, extra=extra)
-            return True
-        except BasketError as exc:
-            self._message = f"Not done: {exc}"
-        except JournalError as exc:
-            log.error("journal refused %r: %s", events, exc)
-            self._message = f"Could not save the basket: {exc}"
-        return False
-
-    def _scan(self, code: str, symbology: str, t_ms: int, *, chosen: bool = False) -> None:
-        m = lookup(self.store, code, symbology, t_ms=t_ms)
-        shown = printable(code, 40)
-        if m.coupon is not None:
-            if self._apply(ApplyCoupon(t_ms, code=m.coupon.code)):
-                self._message = f"Coupon: {m.coupon.name}"
-            return
-        if not m.ok:
-            self._message = f"Not accepted: {shown}: {m.reason}"
-            return
-        p, it = m.product, m.interpretation
-        basket = self.session.basket
-        if p.by_weight and it.weight_g is None and it.price is None:
-            grams = round(self._unclaimed_g - p.tare_g)
-            if grams <= 0:
-                self._message = f"Put the {p.name} on the scale, then choose or scan it"
-                return
-            if self._apply(
-                WeighProduce(
-                    t_ms, line=basket.next_line_id(), plu=p.plu, grams=grams, tare_g=p.tare_g
-                )
-            ):
-                self._unclaimed_g = 0.0
-            return
-        add = AddLine(
-            t_ms,
-            line=basket.next_line_id(),
-            product=p.id,
-            grams=it.weight_g if p.by_weight else None,
-            price=it.price,
-            code=it.text,
-        )
-        batch = [add]
-        if p.age_min:
-            batch.append(
-                RaiseFlag(
-                    t_ms,
-                    flag=basket.next_flag_id(),
-                    kind=AlertKind.AGE_CHECK,
-                    message=f"{p.name} is for {p.age_min}+ only",
-                    action="Staff will check your ID",
-                    payload={"line": add.line, "needs_staff": True},
-                )
-            )
-        if self._apply(*batch) and it.warnings:
-            self._message = f"{p.name}: " + "; ".join(it.warnings)
+    def _answer(self, flag_id: int, choice: str, t_ms: int):
+        kind = next((f.kind for f in self.fs.rec.open_flags if f.id == flag_id), None)
+        if kind is None:
+            self._message = "That question is already answered"
+            return None
+        if choice.startswith("line:"):
+            return fa.PickRemoved(t_ms, flag_id, int(choice.removeprefix("line:")))
+        simple = {
+            "cancel": fa.CancelScan,
+            "confirm": fa.ConfirmQuantity,
+            "personal": fa.DeclarePersonal,
+            "show_again": fa.ShowAgain,
+            "staff": fa.CallStaff,
+        }
+        if choice in simple:
+            return simple[choice](t_ms, flag_id)
+        if kind in (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED):
+            return fa.SelectProduce(t_ms, flag_id, choice)
+        self._message = f"Not an answer to that question: {printable(choice, 20)}"
+        return None
 
     def _coupon(self, code: str, t_ms: int) -> None:
+        """A coupon typed on the screen (a scanned one reaches the basket through fusion)."""
         m = lookup(self.store, code.strip(), t_ms=t_ms)
         if m.coupon is None:
             self._message = f"Not a coupon: {printable(code, 40)}"
             return
-        if self._apply(ApplyCoupon(t_ms, code=m.coupon.code)):
-            self._message = f"Coupon: {m.coupon.name}"
-
-    def _login(self, pin: str, staff_id: str, t_ms: int) -> None:
-        if t_ms < self._locked_until:
-            self._message = "Staff login locked: try again in a minute"
+        try:
+            self.session.apply(ApplyCoupon(t_ms, code=m.coupon.code))
+        except BasketError as exc:
+            self._message = f"Not done: {exc}"
             return
-        ok = self.store.config.verify_staff_pin(pin)
-        self.session.record((t_ms, "ui.staff_login", {"staff_id": staff_id, "ok": ok}))
-        if ok:
-            self._staff, self._pin_failures = staff_id, 0
-        else:
-            self._pin_failures += 1
-            if self._pin_failures >= MAX_PIN_FAILURES:
-                self._pin_failures, self._locked_until = 0, t_ms + PIN_LOCKOUT_MS
-            self._message = "Wrong PIN"
+        except JournalError as exc:
+            log.error("journal refused coupon %r: %s", m.coupon.code, exc)
+            self._message = f"Could not save the basket: {exc}"
+            return
+        self._message = f"Coupon: {m.coupon.name}"
 
-    def _logout(self, t_ms: int) -> None:
-        if self._staff is not None:
-            self.session.record((t_ms, "ui.staff_logout", {"staff_id": self._staff}))
-        self._staff = None
+    def advance(self, t_ms: int) -> None:
+        self._now = max(self._now, t_ms)
+        if not self.session.closed:
+            self._run_tick(t_ms)
 
-    def _need_staff(self) -> bool:
-        if self._staff is None:
-            self._message = "Staff only: log in first"
-            return False
-        return True
+    def _run_tick(self, t_ms: int) -> None:
+        try:
+            self.fs.tick(t_ms)
+        except (BasketError, JournalError) as exc:
+            self._message = f"Not done: {exc}"
 
-    def _checkout(self, t_ms: int) -> None:
-        if self._apply(CheckOut(t_ms)):
+    def _run(self, x) -> None:
+        seen = len(self.fs.notices)
+        try:
+            effects = self.fs.handle(x)
+        except BasketError as exc:
+            self._message = f"Not done: {exc}"
+            return
+        except JournalError as exc:
+            log.error("journal refused %r: %s", x, exc)
+            self._message = f"Could not save the basket: {exc}"
+            return
+        notices = [n for n in self.fs.notices[seen:] if n.kind != "out_of_order"]
+        if notices:
+            self._message = notices[-1].text
+        if len(self.fs.notices) > 1000:
+            del self.fs.notices[:500]
+        if any(isinstance(e, CheckedOut) for e in effects) and self.session.closed:
             self._closed_with_receipt()
-
-    EMPTY_CART_G = 20.0  # a new trip starts only on an empty cart (so its basket starts at 0)
 
     def _may_start_new_trip(self) -> bool:
         if not self.session.closed:
@@ -248,16 +253,6 @@ class CoreEngine:
             self._message = "Take everything out of the cart to start a new trip"
             return False
         return True
-
-    def _new_session(self, t_ms: int) -> None:
-        self.session = CartSession.start(self.session.journal, self.store, t_ms)
-        self._fresh()
-
-    def _fresh(self) -> None:
-        self._receipt, self._message, self._unclaimed_g = None, "", 0.0
-        self._seen = None
-        self._line_cache.clear()
-        self._staff = None
 
     def _closed_with_receipt(self) -> None:
         sid = self.session.id
@@ -270,8 +265,6 @@ class CoreEngine:
         self._receipt = Receipt(sid, render_text(receipt), code)
 
     # ---- the screen's view ---------------------------------------------------------------------
-    SUGGEST_FOR_MS = 60_000  # what the camera saw is offered on produce entry this long
-
     def _saw(self, verdict: ev_types.VisionVerdict) -> None:
         """Keep the produce the classifier's verdict points to (``cart.fusion.vision.suggest``) for
         produce entry."""
@@ -280,7 +273,7 @@ class CoreEngine:
         except ImportError:
             return
         try:
-            if getattr(self, "_hierarchy", None) is None:
+            if self._hierarchy is None:
                 self._hierarchy = Hierarchy.load()
             found = suggest(verdict, self.store.catalog, self._hierarchy, k=3)
         except (ValueError, OSError) as exc:
@@ -302,17 +295,16 @@ class CoreEngine:
             return ()
         return choices
 
-    _now = 0
-
     def view(self) -> EngineView:
         snap = self.session.snapshot()
-        flagged = {f.payload.get("line") for f in snap.flags if isinstance(f.payload, dict)}
-        flagged |= {
-            f"L{f.payload['line_id']}"
-            for f in snap.flags
-            if isinstance(f.payload, dict) and f.payload.get("line_id") is not None
-        }
-        lines = tuple(self._line(ln, ln.line_id in flagged) for ln in snap.lines)
+        state = self.fs.state()
+        flagged = {f.line_id for f in state.flags if f.line_id is not None}
+        ids = {basket_line_id(ln.id): ln.id for ln in state.lines}
+        # a basket line fusion does not know (a journal fusion did not write) still gets an id of
+        # its own, below every fusion id, so the screen can tell the lines apart
+        lines = tuple(
+            self._line(ln, ids.get(ln.line_id, -1 - i), flagged) for i, ln in enumerate(snap.lines)
+        )
         if len(self._line_cache) > 2 * len(lines) + 100:
             self._line_cache.clear()
         t = snap.totals
@@ -320,16 +312,16 @@ class CoreEngine:
         return EngineView(
             lines=lines,
             totals=Totals(t.subtotal, t.savings, t.tax, t.total, t.tax_inclusive),
-            alerts=tuple(self._alert(f) for f in snap.flags),
+            alerts=tuple(self._alert(f) for f in state.flags),
             coupons=coupons,
-            staff=self._staff is not None,
+            staff=state.staff is not None,
             message=self._message,
             receipt=self._receipt,
             suggestions=self._suggestions(),
         )
 
-    def _line(self, ln, flagged: bool) -> LineView:
-        key = (ln, flagged)
+    def _line(self, ln, line_id: int, flagged: set[int]) -> LineView:
+        key = (ln, line_id, line_id in flagged)
         view = self._line_cache.get(key)
         if view is None:
             per_kg = ln.sold_by == "weight" and not ln.fixed_price
@@ -338,32 +330,29 @@ class CoreEngine:
             else:
                 qty = str(ln.qty)
             view = LineView(
-                ln.line_id,
+                line_id,
                 ln.name,
                 qty,
                 ln.unit_price,
                 per_kg,
                 ln.amount,
                 ln.savings,
-                flagged,
+                line_id in flagged,
                 ln.promotion,
             )
             self._line_cache[key] = view
         return view
 
-    def _alert(self, flag) -> AlertView:
-        payload = flag.payload if isinstance(flag.payload, dict) else {}
-        staff_only = bool(payload.get("needs_staff")) or flag.kind == AlertKind.AGE_CHECK
-        choices: list[Choice] = []
-        for c in payload.get("candidates", ()):  # fusion: [key, name, score]
-            key, name, score = (list(c) + ["", "", 0])[:3]
-            detail = f"{100 * float(score):.0f}%" if score else ""
-            choices.append(Choice(str(key), str(name), detail))
-        for o in payload.get("options", ()):  # core convention: {"line", "name"}
-            if isinstance(o, dict) and "line" in o:
-                choices.append(Choice(str(o["line"]), str(o.get("name", o["line"]))))
+    @staticmethod
+    def _alert(flag: Flag) -> AlertView:
+        choices = [
+            Choice(c.key, c.name, f"{100 * float(c.score):.0f}%" if c.score else "")
+            for c in flag.candidates
+        ]
         choices.extend(EXTRA_CHOICES.get(flag.kind, ()))
-        return AlertView(flag.id, flag.kind, flag.message, flag.action, tuple(choices), staff_only)
+        return AlertView(
+            flag.id, flag.kind, flag.message, flag.action, tuple(choices), flag.needs_staff
+        )
 
     def search_products(self, query: str, limit: int) -> list[Choice]:
         q = query.strip()
@@ -389,187 +378,3 @@ class CoreEngine:
 
     def close(self) -> None:
         pass
-
-
-# Answers an alert offers besides its candidates: (key, label).
-EXTRA_CHOICES: dict[str, tuple[Choice, ...]] = {
-    AlertKind.PLACE_SCANNED: (Choice("cancel", "I don't want it: cancel the scan"),),
-    AlertKind.SCAN_ADDED: (Choice("personal", "It is my own item (bag, coat)"),),
-    AlertKind.WEIGH_PRODUCE: (Choice("personal", "It is my own item (bag, coat)"),),
-    AlertKind.QUANTITY: (Choice("confirm", "Yes: bill all of them"),),
-    AlertKind.LOOKS_DIFFERENT: (Choice("show_again", "Show it to the camera again"),),
-    AlertKind.UNEXPLAINED_REMOVAL: (Choice("staff", "Call staff"),),
-}
-
-
-# ---- fusion -------------------------------------------------------------------------------------
-
-
-def _fid(alert_id: str) -> int:
-    """Fusion's flag number from the core flag id the screen shows ("F3" → 3)."""
-    return int(str(alert_id).lstrip("F"))
-
-
-class FusionEngine(CoreEngine):
-    """``cart.fusion.session.FusionSession`` (the reconciler kept in step with the core basket and
-    its journal) behind the screen. See the module docstring."""
-
-    def __init__(self, fusion_session, store: Store, vision: bool = True) -> None:
-        super().__init__(fusion_session.cart, store)
-        self.fs = fusion_session
-        self.vision = vision
-
-    @staticmethod
-    def config(vision: bool):
-        from cart.fusion import FusionConfig
-
-        # Without a camera, produce is billed on the shopper's choice and the scale alone.
-        return FusionConfig() if vision else FusionConfig(use_vision=False)
-
-    @classmethod
-    def start(cls, journal, store: Store, t_ms: int, *, vision: bool = True) -> FusionEngine:
-        from cart.fusion.session import FusionSession
-
-        fs = FusionSession.start(journal, store, t_ms, config=cls.config(vision))
-        return cls(fs, store, vision)
-
-    @classmethod
-    def recover(cls, journal, store: Store, *, vision: bool = True) -> FusionEngine | None:
-        from cart.fusion.session import FusionSession
-
-        fs = FusionSession.recover(journal, store, config=cls.config(vision))
-        return None if fs is None else cls(fs, store, vision)
-
-    def _new_session(self, t_ms: int) -> None:
-        """The next trip keeps what the cart learnt about product weights."""
-        from cart.fusion.session import FusionSession
-
-        self.fs = FusionSession.start(
-            self.session.journal,
-            self.store,
-            t_ms,
-            config=self.config(self.vision),
-            weights=self.fs.rec.weights,
-        )
-        self.session = self.fs.cart
-        self._fresh()
-
-    # ---- inputs ----------------------------------------------------------------------------
-    def handle_event(self, event: DeviceEvent, t_ms: int) -> None:
-        self._now = max(self._now, t_ms)
-        if isinstance(event, WeightSettled):
-            self._settled_g = event.grams
-        if isinstance(event, ev_types.VisionVerdict):
-            self._saw(event)
-        if isinstance(event, ev_types.DeviceStatus) or self.session.closed:
-            return
-        if isinstance(event, Scan):
-            m = lookup(self.store, event.code, event.symbology, t_ms=event.t_ms)
-            if m.coupon is None and not m.ok and m.interpretation.kind == "rejected":
-                # the core says exactly why (check digit, bad GS1 data); fusion need not see it
-                self._message = f"Not accepted: {printable(event.code, 40)}: {m.reason}"
-                return
-        self._run(event)
-
-    def handle_action(self, action: ui.Action, t_ms: int) -> None:
-        from cart.fusion import actions as fa
-
-        self._message = ""
-        match action:
-            case ui.ApplyCoupon(code=code):
-                self._coupon(code, t_ms)
-                return
-            case ui.AddProduce(code=code, alert_id=alert_id):
-                x = fa.SelectProduce(t_ms, _fid(alert_id) if alert_id else None, code)
-            case ui.StaffLogin(pin=pin, staff_id=staff_id):
-                x = fa.StaffLogin(t_ms, staff_id or STAFF_ID, pin)  # journaled without the PIN
-            case ui.StaffLogout():
-                x = fa.StaffLogout(t_ms)
-            case ui.StaffResolve(alert_id=alert_id, resolution=resolution):
-                x = fa.StaffResolve(t_ms, _fid(alert_id), resolution)
-            case ui.StaffRemoveLine(line_id=line_id):
-                x = fa.RemoveLine(t_ms, int(line_id.lstrip("L")))
-            case ui.Checkout():
-                x = fa.Checkout(t_ms)
-            case ui.NewTrip():
-                x = None
-                if self._may_start_new_trip():
-                    self._new_session(t_ms)
-            case ui.Answer(alert_id=alert_id, choice=choice):
-                x = self._answer(_fid(alert_id), choice, t_ms)
-            case _:
-                x = None
-                self._message = f"Not available here: {type(action).__name__}"
-        if x is not None:
-            self._run(x)
-            if isinstance(x, fa.StaffLogin) and self.fs.state().staff is None:
-                self._message = self._message or "Wrong PIN"
-
-    def _answer(self, flag_id: int, choice: str, t_ms: int):
-        from cart.fusion import actions as fa
-
-        kind = next((f.kind for f in self.fs.rec.open_flags if f.id == flag_id), None)
-        if kind is None:
-            self._message = "That question is already answered"
-            return None
-        if choice.startswith("line:"):
-            return fa.PickRemoved(t_ms, flag_id, int(choice.removeprefix("line:")))
-        simple = {
-            "cancel": fa.CancelScan,
-            "confirm": fa.ConfirmQuantity,
-            "personal": fa.DeclarePersonal,
-            "show_again": fa.ShowAgain,
-            "staff": fa.CallStaff,
-        }
-        if choice in simple:
-            return simple[choice](t_ms, flag_id)
-        if kind in (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED):
-            return fa.SelectProduce(t_ms, flag_id, choice)
-        self._message = f"Not an answer to that question: {printable(choice, 20)}"
-        return None
-
-    def advance(self, t_ms: int) -> None:
-        self._now = max(self._now, t_ms)
-        if not self.session.closed:
-            self._run_tick(t_ms)
-
-    def _run_tick(self, t_ms: int) -> None:
-        try:
-            self.fs.tick(t_ms)
-        except (BasketError, JournalError) as exc:
-            self._message = f"Not done: {exc}"
-
-    def _run(self, x) -> None:
-        from cart.fusion.alerts import CheckedOut
-
-        seen = len(self.fs.notices)
-        try:
-            effects = self.fs.handle(x)
-        except BasketError as exc:
-            self._message = f"Not done: {exc}"
-            return
-        except JournalError as exc:
-            log.error("journal refused %r: %s", x, exc)
-            self._message = f"Could not save the basket: {exc}"
-            return
-        notices = [n for n in self.fs.notices[seen:] if n.kind != "out_of_order"]
-        if notices:
-            self._message = notices[-1].text
-        if len(self.fs.notices) > 1000:
-            del self.fs.notices[:500]
-        if any(isinstance(e, CheckedOut) for e in effects) and self.session.closed:
-            self._closed_with_receipt()
-
-    def view(self) -> EngineView:
-        base = super().view()
-        staff = self.fs.state().staff is not None
-        return EngineView(
-            base.lines,
-            base.totals,
-            base.alerts,
-            base.coupons,
-            staff,
-            base.message,
-            base.receipt,
-            base.suggestions,
-        )

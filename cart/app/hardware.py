@@ -103,7 +103,6 @@ def build(
     *,
     store_path=None,
     journal_path=None,
-    fusion: bool = True,
     clock: Clock | None = None,
     vision: bool = True,
 ):
@@ -142,7 +141,7 @@ def build(
             worker = VisionWorker(None, None, clock=clock,
                                   problem="vision off: no camera in the profile")
     try:
-        runtime = build_runtime(store, journal_path, clock=clock, fusion=fusion,
+        runtime = build_runtime(store, journal_path, clock=clock,
                                 vision=worker is not None and worker.classifier is not None,
                                 exit_signer=key)
     except JournalError as exc:

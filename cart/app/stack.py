@@ -12,28 +12,16 @@ from cart.app.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-def fusion_available() -> bool:
-    try:
-        import cart.fusion.session  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def open_engine(store, journal, t_ms: int, *, fusion: bool | None = None, vision: bool = False):
+def open_engine(store, journal, t_ms: int, *, vision: bool = False):
     """The engine for ``store`` on ``journal``: the unfinished session if there is one (the
-    basket exactly as journaled), else a new one. Fusion when available unless ``fusion=False``;
-    ``vision``: a camera with the classifier sends verdicts (else fusion does without them)."""
-    from cart.basket.session import CartSession
-    from cart.app.engine import CoreEngine, FusionEngine
+    basket exactly as journaled), else a new one. ``vision``: a camera with the classifier sends
+    verdicts (else fusion does without them)."""
+    from cart.app.engine import FusionEngine
 
-    use_fusion = fusion_available() if fusion is None else fusion
-    if use_fusion:
-        engine = FusionEngine.recover(journal, store, vision=vision)
-        if engine is None:
-            engine = FusionEngine.start(journal, store, t_ms, vision=vision)
-        return engine
-    return CoreEngine(CartSession.resume_or_start(journal, store, t_ms), store)
+    engine = FusionEngine.recover(journal, store, vision=vision)
+    if engine is None:
+        engine = FusionEngine.start(journal, store, t_ms, vision=vision)
+    return engine
 
 
 def exit_key(folder=None, *, demo: bool = False):
@@ -76,7 +64,6 @@ def build_runtime(
     journal_path: str | Path | None = None,
     *,
     clock: Clock | None = None,
-    fusion: bool | None = None,
     synchronous: str = "FULL",
     idle_gc: bool = True,
     vision: bool = False,
@@ -94,7 +81,7 @@ def build_runtime(
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     journal = Journal(path, synchronous=synchronous)
-    engine = open_engine(store, journal, clock.now_ms(), fusion=fusion, vision=vision)
+    engine = open_engine(store, journal, clock.now_ms(), vision=vision)
     engine.exit_signer = exit_signer
     close_engine = engine.close
 

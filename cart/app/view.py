@@ -53,9 +53,10 @@ def format_grams(grams: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LineView:
-    """One basket line as shown."""
+    """One basket line as shown. ``line_id`` is fusion's line id (an integer; the screen may
+    format it, never parse it)."""
 
-    line_id: str
+    line_id: int
     name: str  # from the catalogue: shown literally
     quantity: str  # "2" or "0.412 kg"
     unit_price: int  # minor units, per item or per kg
@@ -111,11 +112,11 @@ class AlertView:
     ``kind`` is one of fusion's alert kinds (``cart.fusion.alerts.KINDS``: ``place_scanned``,
     ``scan_added``, ``which_removed`` — a picker whose ``choices`` are the candidate lines —
     ``looks_different``, ``weigh_produce`` — ``choices`` are the classifier's suggestions —
-    ``age_check`` and the rest), or the core-only engine's own; a kind the screen does not know
-    is shown with its message and action.
+    ``age_check`` and the rest); a kind the screen does not know is shown with its message and
+    action. ``alert_id`` is fusion's ``Flag.id``.
     """
 
-    alert_id: str
+    alert_id: int
     kind: str
     message: str
     action: str

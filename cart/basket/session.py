@@ -53,13 +53,19 @@ class CartSession:
 
     @classmethod
     def start(cls, journal: Journal, store: Store, t_ms: int, *, session_id: str | None = None,
-              cart: str = "") -> CartSession:
+              cart: str = "", extra: Iterable[Row] = ()) -> CartSession:
+        """Open a session. ``extra``: namespaced rows of other subsystems (what they need to know
+        about the session from its start) journaled in the same transaction as the open."""
         sid = session_id or uuid.uuid4().hex[:16]
         basket = Basket(store, sid)
         ev = OpenSession(t_ms=t_ms, store=store.config.id, catalog_digest=store.digest, cart=cart)
         basket.check(ev)
+        rows = list(extra)
+        for _, kind, _ in rows:
+            if is_basket_kind(kind):
+                raise BasketError(f"extra rows must be namespaced (\"area.kind\"), got {kind!r}")
         sources = (store.digest, *store.sources) if store.sources[1] else None
-        journal.open_session(sid, t_ms, [ev], store=sources)
+        journal.open_session(sid, t_ms, [ev, *rows], store=sources)
         basket.apply(ev)
         return cls(journal, store, basket)
 

@@ -226,7 +226,7 @@ def load_classifier():
         return None
 
 
-def ui_stack(lines: int = 200, *, classifier: bool = True, fusion: bool | None = None):
+def ui_stack(lines: int = 200, *, classifier: bool = True):
     """The cart as it runs: demo store, fusion in front of the core, a journal on disk with
     ``synchronous=FULL`` (the cart's setting), the classifier in memory. Every timed event is a
     barcode scan of a packaged product, which adds a line and changes the total."""
@@ -249,9 +249,7 @@ def ui_stack(lines: int = 200, *, classifier: bool = True, fusion: bool | None =
     tmp = tempfile.mkdtemp(prefix="cart-bench-ui-")
     atexit.register(shutil.rmtree, tmp, True)
     clock = ManualClock()
-    runtime = build_runtime(
-        store, f"{tmp}/journal.sqlite", clock=clock, fusion=fusion, vision=clf is not None
-    )
+    runtime = build_runtime(store, f"{tmp}/journal.sqlite", clock=clock, vision=clf is not None)
     worker = None
     if clf is not None:  # the cart's vision worker, idle (the timed events are scans)
         from cart.app.vision import VisionWorker, attach

@@ -16,11 +16,6 @@ def register(sub) -> None:
         help="journal file (default: $CART_JOURNAL or var/journal.sqlite)",
     )
     p.add_argument("--high-contrast", action="store_true", help="black, white and yellow")
-    p.add_argument(
-        "--no-fusion",
-        action="store_true",
-        help="core only: scans add lines, no reconciliation with the scale",
-    )
     p.set_defaults(func=_run)
 
 
@@ -81,10 +76,7 @@ def _run(args) -> int:
     register_simulators(args.profile)
 
     try:
-        runtime = build(
-            args.profile, store_path=args.store, journal_path=args.journal,
-            fusion=not args.no_fusion,
-        )
+        runtime = build(args.profile, store_path=args.store, journal_path=args.journal)
     except ProfileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

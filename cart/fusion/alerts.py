@@ -27,6 +27,7 @@ class AlertKind(StrEnum):
     QUANTITY = "quantity"
     TAKE_OUT = "take_out"
     AGE_CHECK = "age_check"
+    RECOVERY_CHECK = "recovery_check"
 
     def __repr__(self) -> str:
         return repr(self.value)
@@ -49,6 +50,7 @@ KINDS: dict[str, str] = {
     AlertKind.TAKE_OUT: "Take the item you removed from the list out of the cart (or scan it "
                         "again)",
     AlertKind.AGE_CHECK: "Staff will check your age",
+    AlertKind.RECOVERY_CHECK: "Staff will check the basket against the cart",
 }
 
 

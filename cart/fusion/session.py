@@ -10,11 +10,20 @@ rows. A staff login is journaled with its outcome, never with the PIN.
 
 Time passing with no input (``tick(t_ms)``) is an input too: it is journaled when it changed
 something (an expectation timed out), so a replay raises the same alerts at the same time.
+
+Recovery checks itself. A session opens with a ``fusion.rules`` row (``RULES_VERSION`` and the
+store digest) in the same transaction as the open. After the replay, the reconciler's lines
+(product, quantity or grams) and open alerts are compared with the basket's; when they differ,
+or the journal was written by other rules (or priced with another store), a ``recovery_check``
+alert that only staff resolve is raised, journaled as a ``fusion.input`` row (so a later replay
+raises it again, once) and logged. A journal without the row (older than it) is checked by the
+comparison alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 
 from cart.common import events as E
@@ -35,6 +44,16 @@ from cart.fusion.learning import WeightModel
 from cart.fusion.reconciler import Reconciler
 from cart.fusion.staff import StaffGate
 from cart.fusion.store import StoreProducts
+
+log = logging.getLogger(__name__)
+
+# The version of fusion's rules: bump it with any change that can make the same inputs give other
+# effects. A journal records the version that wrote it (``RULES_ROW``); recovery replays its
+# inputs with the running rules, so a journal of other rules is checked by staff.
+RULES_VERSION = 1
+RULES_ROW = "fusion.rules"
+RECOVERY_CHECK = "recovery_check"  # the alert kind, and the fusion.input type that raises it
+RECOVERY_MESSAGE = "The basket could not be checked after a restart: staff will check it"
 
 _TYPES: dict[str, type] = {
     cls.__name__: cls
@@ -67,12 +86,19 @@ def decode_input(d: dict):
     return cls(**d)
 
 
-def _line_id(n: int) -> str:
+def basket_line_id(n: int) -> str:
+    """The basket journal's id of fusion's line ``n`` (``line="L7"`` in basket rows)."""
     return f"L{n}"
 
 
-def _flag_id(n: int) -> str:
+def basket_flag_id(n: int) -> str:
+    """The basket journal's id of fusion's alert ``n`` (``flag="F3"`` in basket rows)."""
     return f"F{n}"
+
+
+def _ask_staff(rec: Reconciler, t_ms: int, out: list[Effect]) -> None:
+    """Open the recovery question (no shopper or device input raises it: the session does)."""
+    rec._raise(out, t_ms, RECOVERY_CHECK, RECOVERY_MESSAGE, needs_staff=True)
 
 
 class FusionSession:
@@ -95,29 +121,92 @@ class FusionSession:
     def start(cls, journal, store, t_ms: int, **kw) -> FusionSession:
         from cart.basket.session import CartSession
 
-        return cls(CartSession.start(journal, store, t_ms), **kw)
+        rules = (t_ms, RULES_ROW, {"version": RULES_VERSION, "catalog_digest": store.digest})
+        return cls(CartSession.start(journal, store, t_ms, extra=[rules]), **kw)
 
     @classmethod
     def recover(cls, journal, store, **kw) -> FusionSession | None:
-        """Rebuild the unfinished session: the basket from core rows, fusion from its inputs."""
+        """Rebuild the unfinished session: the basket from core rows, fusion from its inputs;
+        then check that the two agree (see the module docstring)."""
         from cart.basket.session import CartSession
 
         inputs: list[dict] = []
+        rules: list[dict] = []
 
         def on_row(entry) -> None:
             if entry.kind == "fusion.input":
                 inputs.append(entry.payload)
+            elif entry.kind == RULES_ROW:
+                rules.append(entry.payload)
 
         cart = CartSession.recover(journal, store, on_row=on_row)
         if cart is None:
             return None
         fs = cls(cart, **kw)
+        t = cart.snapshot().t_ms
+        asked: set[str] = set()
         for d in inputs:
+            t = max(t, int(d.get("t_ms", t)))
             if d.get("type") == "tick":
                 fs.rec.advance(int(d["t_ms"]))
+            elif d.get("type") == RECOVERY_CHECK:
+                _ask_staff(fs.rec, int(d["t_ms"]), [])
+                asked.add(str(d.get("reason", "")))
             else:
                 fs.rec.handle(decode_input(d))
+        fs._check_recovered(rules[0] if rules else None, t, asked)
         return fs
+
+    def _check_recovered(self, rules: dict | None, t_ms: int, asked: set[str]) -> None:
+        """After a replay: on any disagreement, one staff question (unless this very
+        disagreement was asked about before) and a log line."""
+        problems = []
+        if rules is not None:
+            if rules.get("version") != RULES_VERSION:
+                problems.append(f"journal of fusion rules {rules.get('version')!r}, "
+                                f"running {RULES_VERSION}")
+            if rules.get("catalog_digest") != self.cart.store.digest:
+                problems.append(f"journal of store {str(rules.get('catalog_digest'))[:12]}, "
+                                f"replayed with {self.cart.store.digest[:12]}")
+        problems += self.disagreements()
+        if not problems:
+            return
+        reason = "; ".join(problems[:8]) + (f"; {len(problems) - 8} more" if len(problems) > 8
+                                             else "")
+        log.warning("session %s after a restart: %s", self.cart.id, reason)
+        if reason in asked:
+            return  # the same question was raised before (open, or staff checked it)
+        effects: list[Effect] = []
+        _ask_staff(self.rec, t_ms, effects)
+        self._commit(t_ms, effects, [(t_ms, "fusion.input",
+                                      {"type": RECOVERY_CHECK, "t_ms": t_ms, "reason": reason})])
+
+    def disagreements(self) -> list[str]:
+        """Where the reconciler and the basket differ: each line's product and quantity (or
+        grams, for produce), and the open alerts. Empty when they agree."""
+        snap = self.cart.snapshot()
+        basket = {ln.line_id: ln for ln in snap.lines}
+        out = []
+        for ln in self.rec.state().lines:
+            b = basket.pop(basket_line_id(ln.id), None)
+            if b is None:
+                out.append(f"line {ln.id} ({ln.product_id}) only in fusion")
+                continue
+            p = self.products.get(ln.product_id)
+            weighed = p is not None and p.by_weight and ln.weight_g is not None
+            want = max(1, round(ln.weight_g or 0)) if weighed else 1
+            got = b.grams if weighed else b.qty
+            if b.product_id != ln.product_id or got != want:
+                unit = " g" if weighed else ""
+                out.append(f"line {ln.id}: fusion {ln.product_id} {want}{unit}, "
+                           f"basket {b.product_id} {got}{unit}")
+        out += [f"line {b.line_id} ({b.product_id}) only in the basket" for b in basket.values()]
+        ours = sorted(basket_flag_id(f.id) for f in self.rec.open_flags)
+        theirs = sorted(f.id for f in snap.flags)
+        if ours != theirs:
+            out.append(f"open alerts: fusion {', '.join(ours) or 'none'}, "
+                       f"basket {', '.join(theirs) or 'none'}")
+        return out
 
     # ---- feeding --------------------------------------------------------------------------
 
@@ -163,23 +252,24 @@ class FusionSession:
                 p = self.products.get(e.product_id)
                 plu = self.cart.store.catalog.get(e.product_id).plu
                 if p.by_weight and e.price_minor is None and plu:
-                    evs.append(B.WeighProduce(t_ms=e.t_ms, line=_line_id(e.line_id),
+                    evs.append(B.WeighProduce(t_ms=e.t_ms, line=basket_line_id(e.line_id),
                                               plu=plu, grams=max(1, round(e.weight_g or 0))))
                 else:
-                    evs.append(B.AddLine(t_ms=e.t_ms, line=_line_id(e.line_id),
+                    evs.append(B.AddLine(t_ms=e.t_ms, line=basket_line_id(e.line_id),
                                          product=e.product_id, qty=e.quantity,
                                          grams=round(e.weight_g) if p.by_weight and e.weight_g
                                          else None,
                                          price=e.price_minor, code=e.code))
             elif isinstance(e, LineRemoved):
-                evs.append(B.RemoveLine(t_ms=e.t_ms, line=_line_id(e.line_id), reason=e.reason))
+                evs.append(B.RemoveLine(t_ms=e.t_ms, line=basket_line_id(e.line_id),
+                                        reason=e.reason))
             elif isinstance(e, FlagRaised):
                 f = e.flag
-                evs.append(B.RaiseFlag(t_ms=e.t_ms, flag=_flag_id(f.id), kind=f.kind,
+                evs.append(B.RaiseFlag(t_ms=e.t_ms, flag=basket_flag_id(f.id), kind=f.kind,
                                        message=f.message, action=f.action, payload=f.to_dict()))
             elif isinstance(e, FlagResolved):
                 staff = e.by.startswith("staff:")
-                evs.append(B.ResolveFlag(t_ms=e.t_ms, flag=_flag_id(e.flag_id),
+                evs.append(B.ResolveFlag(t_ms=e.t_ms, flag=basket_flag_id(e.flag_id),
                                          resolution=e.resolution[:200],
                                          by="staff" if staff else
                                          ("system" if e.by == "cart" else "shopper"),

@@ -268,11 +268,11 @@ class CartApp(App):
         else:
             self.notify(alert.action)
 
-    def _current(self, alert_id: str, kinds) -> str:
+    def _current(self, alert_id: int | None, kinds) -> int | None:
         """The open question a prompt answers. A question can be re-asked under a new id while
         its prompt is open (the weight changed again); then the answer goes to the new one."""
         ids = [a.alert_id for a in self.view.alerts]
-        if not alert_id or alert_id in ids:
+        if alert_id is None or alert_id in ids:
             return alert_id
         same = [a.alert_id for a in self.view.alerts if a.kind in kinds]
         return same[-1] if same else alert_id
@@ -285,24 +285,27 @@ class CartApp(App):
         def answered(choice: str | None) -> None:
             if choice is not None:
                 alert_id = self._current(alert.alert_id, {alert.kind})
-                self.backend.submit(actions.Answer(alert_id, choice))
+                if alert_id is not None:
+                    self.backend.submit(actions.Answer(alert_id, choice))
 
         picker = PickerScreen(alert.message, alert.action, alert.choices)
         picker.answers_kinds = {alert.kind}
         self.push_screen(picker, answered)
 
-    def _open_produce(self, alert_id: str = "", suggestions: tuple[Choice, ...] = ()) -> None:
+    def _open_produce(
+        self, alert_id: int | None = None, suggestions: tuple[Choice, ...] = ()
+    ) -> None:
         def chosen(key: str | None) -> None:
             if key is None:
                 return
             answering = self._current(alert_id, PRODUCE_KINDS | {AlertKind.SCAN_ADDED})
-            if answering and key in ANSWER_KEYS:  # "it is my own item", not a product
+            if answering is not None and key in ANSWER_KEYS:  # "my own item", not a product
                 self.backend.submit(actions.Answer(answering, key))
             else:
                 self.backend.submit(actions.AddProduce(key, answering))
 
         screen = ProduceScreen(suggestions, self.backend.search_products)
-        if alert_id:
+        if alert_id is not None:
             screen.answers_kinds = PRODUCE_KINDS | {AlertKind.SCAN_ADDED}
         self.push_screen(screen, chosen)
 
@@ -313,7 +316,7 @@ class CartApp(App):
         if alert is not None:
             self._open_produce(alert.alert_id, alert.choices or self.view.suggestions)
         else:
-            self._open_produce("", self.view.suggestions)
+            self._open_produce(None, self.view.suggestions)
 
     def action_coupon(self) -> None:
         def entered(code: str | None) -> None:
@@ -349,10 +352,10 @@ class CartApp(App):
         self.backend.submit(actions.NewTrip())
 
     # ---- staff actions (called by StaffScreen) ---------------------------------------------
-    def staff_resolve(self, alert_id: str) -> None:
+    def staff_resolve(self, alert_id: int) -> None:
         self.backend.submit(actions.StaffResolve(alert_id))
 
-    def staff_remove_line(self, line_id: str) -> None:
+    def staff_remove_line(self, line_id: int) -> None:
         self.backend.submit(actions.StaffRemoveLine(line_id))
 
     def staff_logout(self) -> None:

@@ -192,6 +192,10 @@ class StaffScreen(Screen):
         Binding("l", "logout", "Log out"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._ids: dict[str, tuple[int, ...]] = {}  # list selector -> the ids shown, in order
+
     def compose(self) -> ComposeResult:
         yield Label(" STAFF MODE ", id="staff-title")
         with Horizontal(id="staff-body"):
@@ -210,17 +214,17 @@ class StaffScreen(Screen):
         alerts = self.query_one("#staff-alerts", OptionList)
         lines = self.query_one("#staff-lines", OptionList)
         keep_a, keep_l = alerts.highlighted, lines.highlighted
+        # the options are in the view's order: the highlighted index names the alert or line
+        self._ids = {
+            "#staff-alerts": tuple(a.alert_id for a in view.alerts),
+            "#staff-lines": tuple(ln.line_id for ln in view.lines),
+        }
         alerts.clear_options()
-        alerts.add_options(
-            [Option(literal(f"{a.message} → {a.action}"), id=a.alert_id) for a in view.alerts]
-        )
+        alerts.add_options([Option(literal(f"{a.message} → {a.action}")) for a in view.alerts])
         lines.clear_options()
         lines.add_options(
             [
-                Option(
-                    literal(f"{ln.name}  {ln.quantity}  {view.money.format(ln.total)}"),
-                    id=ln.line_id,
-                )
+                Option(literal(f"{ln.name}  {ln.quantity}  {view.money.format(ln.total)}"))
                 for ln in view.lines
             ]
         )
@@ -229,11 +233,13 @@ class StaffScreen(Screen):
         if view.lines:
             lines.highlighted = min(keep_l or 0, len(view.lines) - 1)
 
-    def _selected(self, selector: str) -> str | None:
+    def _selected(self, selector: str) -> int | None:
+        """The id of the highlighted alert or line, as the view gave it."""
         options = self.query_one(selector, OptionList)
-        if options.highlighted is None or options.option_count == 0:
+        ids = self._ids.get(selector, ())
+        if options.highlighted is None or not 0 <= options.highlighted < len(ids):
             return None
-        return options.get_option_at_index(options.highlighted).id
+        return ids[options.highlighted]
 
     def action_approve(self) -> None:
         alert_id = self._selected("#staff-alerts")

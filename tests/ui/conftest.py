@@ -68,10 +68,10 @@ DEVICES = (
 
 def sample_view(**changes) -> CartView:
     lines = (
-        LineView("1", "Arla Standard Milk 1 l", "2", 129, False, 258, 0),
-        LineView("2", "Bananas", "0.412 kg", 199, True, 82, 0),
-        LineView("3", "Oatly Oat Milk", "3", 199, False, 597, 199, note="3 for 2"),
-        LineView("4", "Red Wine 75 cl", "1", 899, False, 899, 0, note="age check"),
+        LineView(1, "Arla Standard Milk 1 l", "2", 129, False, 258, 0),
+        LineView(2, "Bananas", "0.412 kg", 199, True, 82, 0),
+        LineView(3, "Oatly Oat Milk", "3", 199, False, 597, 199, note="3 for 2"),
+        LineView(4, "Red Wine 75 cl", "1", 899, False, 899, 0, note="age check"),
     )
     base = {
         "seq": 4,
@@ -87,7 +87,7 @@ def sample_view(**changes) -> CartView:
 
 
 WHICH_REMOVED = AlertView(
-    "a1",
+    1,
     "which_removed",
     "Which item did you take out? (-199 g)",
     "Choose the item you took out",

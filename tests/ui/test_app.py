@@ -54,7 +54,7 @@ async def test_markup_and_escape_sequences_in_device_text_are_shown_literally():
     evil_name = "[bold]Free[/bold] \x1b[31mRED\x1b[0m"
     evil_code = "[link=http://x]5000\x1b]0;pwned\x07"
     view = sample_view(
-        lines=(LineView("1", evil_name, "1", 100, False, 100, 0, note="[i]promo[/i]"),),
+        lines=(LineView(1, evil_name, "1", 100, False, 100, 0, note="[i]promo[/i]"),),
         totals=Totals(100, 0, 0, 100),
         message=f"Unknown barcode: {evil_code}",
         devices=(),
@@ -68,7 +68,7 @@ async def test_markup_and_escape_sequences_in_device_text_are_shown_literally():
         assert "[link=http://x]5000\\x1b]0;pwned\\x07" in text
         assert "\x1b" not in text and "\x07" not in text
         # and through the picker too
-        alert = AlertView("e", "which_removed", evil_name, "[b]pick[/b]", (Choice("1", evil_name),))
+        alert = AlertView(5, "which_removed", evil_name, "[b]pick[/b]", (Choice("1", evil_name),))
         app.backend.push(sample_view(lines=view.lines, alerts=(alert,)))
         await pilot.pause()
         assert isinstance(app.screen, PickerScreen)
@@ -92,7 +92,7 @@ async def test_live_scale_shows_moving_then_stable(backend):
 
 
 def _lines(n: int) -> tuple[LineView, ...]:
-    return tuple(LineView(str(i), f"Item {i}", "1", 100 + i, False, 100 + i) for i in range(n))
+    return tuple(LineView(i, f"Item {i}", "1", 100 + i, False, 100 + i) for i in range(n))
 
 
 async def test_large_basket_updates_by_line(backend):
@@ -105,9 +105,9 @@ async def test_large_basket_updates_by_line(backend):
         assert basket.row_count == 200
         assert "Item 199" in screen_text(app)  # the newest line is in view
         changed = list(lines)
-        changed[10] = LineView("10", "Item 10", "2", 110, False, 220)
+        changed[10] = LineView(10, "Item 10", "2", 110, False, 220)
         del changed[50]
-        changed.append(LineView("new", "New item", "1", 5, False, 5))
+        changed.append(LineView(100, "New item", "1", 5, False, 5))
         backend.push(sample_view(lines=tuple(changed), seq=9))
         await pilot.pause()
         assert basket.row_count == 200
@@ -153,7 +153,7 @@ async def test_which_item_picker_opens_by_itself_and_answers(backend):
         assert "Which item did you take out?" in screen_text(app)
         await pilot.press("2")
         await pilot.pause()
-        assert backend.actions == [actions.Answer("a1", "3")]
+        assert backend.actions == [actions.Answer(1, "3")]
         assert not isinstance(app.screen, PickerScreen)
         # Escape closes it; Enter opens it again; arrows + Enter answer
         await pilot.press("enter")
@@ -161,7 +161,7 @@ async def test_which_item_picker_opens_by_itself_and_answers(backend):
         await pilot.press("escape")
         assert not isinstance(app.screen, PickerScreen)
         await pilot.press("enter", "down", "enter")
-        assert backend.actions[-1] == actions.Answer("a1", "3")
+        assert backend.actions[-1] == actions.Answer(1, "3")
 
 
 async def test_a_prompt_closes_when_its_question_is_settled_meanwhile(backend):
@@ -178,7 +178,7 @@ async def test_a_prompt_closes_when_its_question_is_settled_meanwhile(backend):
 
 async def test_a_prompt_without_choices_shows_its_one_action(backend):
     alert = AlertView(
-        "a2", "scan", "Item added but not scanned (+412 g)", "Scan the item you just added"
+        2, "scan", "Item added but not scanned (+412 g)", "Scan the item you just added"
     )
     app = CartApp(backend)
     async with app.run_test(size=SIZE) as pilot:
@@ -194,7 +194,7 @@ async def test_a_prompt_without_choices_shows_its_one_action(backend):
 
 
 PRODUCE = AlertView(
-    "a3",
+    3,
     "produce",
     "What did you put on the scale? (+640 g)",
     "Choose the produce",
@@ -215,7 +215,7 @@ async def test_produce_from_the_classifier_top3(backend):
         assert "Golden Delicious apples" in screen_text(app)
         await pilot.press("2")
         await pilot.pause()
-        assert backend.actions == [actions.AddProduce("p-apple-gd", "a3")]
+        assert backend.actions == [actions.AddProduce("p-apple-gd", 3)]
 
 
 async def test_produce_by_plu_and_by_name(backend):
@@ -225,13 +225,13 @@ async def test_produce_by_plu_and_by_name(backend):
         assert isinstance(app.screen, ProduceScreen)
         await pilot.press(*"p-lem", "enter")
         await pilot.pause()
-        assert backend.actions == [actions.AddProduce("p-lemon", "")]
+        assert backend.actions == [actions.AddProduce("p-lemon")]
         await pilot.press("p", *"apple")
         await pilot.pause()
         assert "Granny Smith apples" in screen_text(app)
         await pilot.press("down", "down", "enter")
         await pilot.pause()
-        assert backend.actions[-1] == actions.AddProduce("p-apple-gs", "")
+        assert backend.actions[-1] == actions.AddProduce("p-apple-gs")
         await pilot.press("p", *"zzz", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ProduceScreen)  # nothing matched, nothing added
@@ -251,7 +251,7 @@ async def test_coupon_entry(backend):
 
 async def test_staff_mode_behind_a_pin(backend):
     age = AlertView(
-        "a4", "age", "Red Wine 75 cl needs an age check", "Staff: check ID", staff_only=True
+        4, "age", "Red Wine 75 cl needs an age check", "Staff: check ID", staff_only=True
     )
     backend.view = sample_view(alerts=(age,))
     app = CartApp(backend)
@@ -267,9 +267,9 @@ async def test_staff_mode_behind_a_pin(backend):
         assert isinstance(app.screen, StaffScreen)
         assert "needs an age check" in screen_text(app)
         await pilot.press("a")
-        assert backend.actions[-1] == actions.StaffResolve("a4")
+        assert backend.actions[-1] == actions.StaffResolve(4)
         await pilot.press("tab", "down", "x")
-        assert backend.actions[-1] == actions.StaffRemoveLine("2")
+        assert backend.actions[-1] == actions.StaffRemoveLine(2)
         await pilot.press("l")
         assert backend.actions[-1] == actions.StaffLogout()
         backend.push(sample_view(staff=False, seq=6))

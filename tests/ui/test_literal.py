@@ -52,7 +52,7 @@ def test_a_basket_row_is_exactly_the_screen_width(name, note, amount, width):
     from cart.app.view import LineView, Money
     from cart.ui.widgets import header_row, line_row
 
-    line = LineView("1", name, "1", amount, False, amount, amount // 3, note=note)
+    line = LineView(1, name, "1", amount, False, amount, amount // 3, note=note)
     row = line_row(line, Money("SEK", 2), width)
     assert sum(cell_len(text) for text, _ in row) == width
     assert not any(ord(c) < 0x20 for text, _ in row for c in text)

@@ -37,7 +37,7 @@ class CountingEngine:
 
     def view(self):
         scans = [e for e in self.events if isinstance(e, Scan)]
-        lines = tuple(LineView(str(i), s.code, "1", 100, False, 100) for i, s in enumerate(scans))
+        lines = tuple(LineView(i, s.code, "1", 100, False, 100) for i, s in enumerate(scans))
         return EngineView(lines=lines, totals=Totals(100 * len(lines), 0, 0, 100 * len(lines)))
 
     def search_products(self, query, limit):

@@ -9,7 +9,7 @@ from cart.app.view import AlertView, Choice, Receipt, ScaleView
 from .conftest import WHICH_REMOVED, RecordingBackend, sample_view
 
 PRODUCE = AlertView(
-    "a3",
+    3,
     "produce",
     "What did you put on the scale? (+640 g)",
     "Choose the produce",
@@ -60,7 +60,7 @@ def test_main_screen_high_contrast_moving_scale(snap_compare):
 
 def test_seven_inch_screen_with_prompt(snap_compare):
     alert = AlertView(
-        "a2", "scan", "Item added but not scanned (+412 g)", "Scan the item you just added"
+        2, "scan", "Item added but not scanned (+412 g)", "Scan the item you just added"
     )
     assert snap_compare(app_with(sample_view(alerts=(alert,))), terminal_size=(100, 30))
 
@@ -77,7 +77,7 @@ def test_produce_entry(snap_compare):
 
 def test_staff_mode(snap_compare):
     age = AlertView(
-        "a4", "age", "Red Wine 75 cl needs an age check", "Staff: check ID", staff_only=True
+        4, "age", "Red Wine 75 cl needs an age check", "Staff: check ID", staff_only=True
     )
     wait = until_screen(StaffScreen, sample_view(alerts=(age,), staff=True, seq=5))
     assert snap_compare(app_with(sample_view()), terminal_size=(80, 24), run_before=wait)
