@@ -36,7 +36,7 @@ from collections.abc import Callable
 from cart.common.events import DeviceStatus, Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.fusion import actions as A
 from cart.fusion.actions import ReplayedStaffLogin
-from cart.fusion.alerts import Effect, Flag, Notice
+from cart.fusion.alerts import AlertKind, Effect, Flag, Notice
 from cart.fusion.config import FusionConfig
 from cart.fusion.evidence import camera_confusion_from
 from cart.fusion.learning import WeightModel
@@ -116,6 +116,13 @@ class Reconciler:
             out.append(Notice(t, "unsupported", f"unsupported input {type(x).__name__}"))
             return out
         h(st, x, t, out)
+        return out
+
+    def ask_staff(self, t_ms: int, kind: AlertKind, message: str) -> list[Effect]:
+        """Open a question only staff can answer that no device or shopper input raised (the
+        session's own check after a restart)."""
+        out: list[Effect] = []
+        self._st.raise_flag(out, int(t_ms), kind, message, needs_staff=True)
         return out
 
     def advance(self, t_ms: int) -> list[Effect]:

@@ -30,6 +30,7 @@ from cart.common import events as E
 from cart.fusion import actions as A
 from cart.fusion.actions import ReplayedStaffLogin
 from cart.fusion.alerts import (
+    AlertKind,
     Audit,
     CheckedOut,
     Effect,
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 # inputs with the running rules, so a journal of other rules is checked by staff.
 RULES_VERSION = 1
 RULES_ROW = "fusion.rules"
-RECOVERY_CHECK = "recovery_check"  # the alert kind, and the fusion.input type that raises it
+RECOVERY_CHECK = AlertKind.RECOVERY_CHECK  # the alert kind, and the fusion.input type that raises it
 RECOVERY_MESSAGE = "The basket could not be checked after a restart: staff will check it"
 
 _TYPES: dict[str, type] = {
@@ -98,7 +99,7 @@ def basket_flag_id(n: int) -> str:
 
 def _ask_staff(rec: Reconciler, t_ms: int, out: list[Effect]) -> None:
     """Open the recovery question (no shopper or device input raises it: the session does)."""
-    rec._raise(out, t_ms, RECOVERY_CHECK, RECOVERY_MESSAGE, needs_staff=True)
+    out.extend(rec.ask_staff(t_ms, AlertKind.RECOVERY_CHECK, RECOVERY_MESSAGE))
 
 
 class FusionSession:

@@ -243,7 +243,8 @@ def _by_gs1_symbology(text, sym, sym_id, config, t_ms) -> Interpretation | None:
 
 def _from_plain_symbology(text, sym, sym_id, config, t_ms) -> Interpretation:
     """A symbology that is not a GS1 one (plain QR ``]Q1``, Code 128 ``]C0``, Code 39 ``]A0``,
-    Data Matrix ``]d1`` ...). It carries no GTIN and no GS1 element string: GenSpecs 2.1.2 and
+    Data Matrix ``]d1`` ...). It carries no GTIN and no GS1 element string (a 4- or 5-digit
+    PLU is read as a PLU): GenSpecs 2.1.2 and
     5.1 name the carriers of GTINs, and 13 digits in a Code 128 are just 13 digits that anyone
     can print. A plain QR Code or Data Matrix may carry a GS1 Digital Link URI (DL 1.2, 7)."""
     from biip.symbology import ISOSymbology
@@ -252,6 +253,11 @@ def _from_plain_symbology(text, sym, sym_id, config, t_ms) -> Interpretation:
     if text[:8].lower().startswith(("http://", "https://")) and iso in (
             ISOSymbology.QR_CODE, ISOSymbology.DATA_MATRIX):
         return _from_digital_link(text, sym, config, t_ms)
+    if text.isascii() and text.isdigit() and len(text) in (4, 5):
+        # A PLU is a store convention, not a GTIN: stores print shelf and bag labels with the
+        # 4- or 5-digit IFPS number in whatever symbology their printer makes. It names the
+        # produce only; the price comes from the catalogue and the weight from the scale.
+        return _from_plu(text, sym)
     names = {ISOSymbology.QR_CODE: "QR Code", ISOSymbology.CODE_128: "Code 128",
              ISOSymbology.CODE_39: "Code 39", ISOSymbology.DATA_MATRIX: "Data Matrix"}
     name = names.get(iso, str(getattr(iso, "name", iso)).replace("_", " ").title())

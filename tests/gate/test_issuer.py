@@ -27,9 +27,9 @@ def store():
     return load_store()
 
 
-def shop_and_check_out(store, path, key, *, fusion=True):
+def shop_and_check_out(store, path, key):
     clock = ManualClock()
-    rt = build_runtime(store, path, clock=clock, fusion=fusion, synchronous="NORMAL",
+    rt = build_runtime(store, path, clock=clock, synchronous="NORMAL",
                        exit_signer=key)
     views = Views()
     rt.attach(views)
@@ -44,11 +44,10 @@ def shop_and_check_out(store, path, key, *, fusion=True):
     return view, clock
 
 
-@pytest.mark.parametrize("fusion", [True, False], ids=["fusion", "core-only"])
-def test_checkout_shows_a_signed_code_the_gate_opens_for_once(store, tmp_path, fusion):
+def test_checkout_shows_a_signed_code_the_gate_opens_for_once(store, tmp_path):
     key = keys.generate("cart-12")
     path = tmp_path / "j.sqlite"
-    view, clock = shop_and_check_out(store, path, key, fusion=fusion)
+    view, clock = shop_and_check_out(store, path, key)
     code = view.receipt.exit_code
     carts = {key.cart_id: key.public_bytes}
     claim = exitcode.verify(code, carts)
