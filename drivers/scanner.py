@@ -25,7 +25,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import serial
 
@@ -33,6 +33,9 @@ from cart.common.clock import Clock, SystemClock
 from cart.common.events import DeviceStatus, Scan
 from cart.common.profile import named_tables, reject_unknown_keys
 from drivers.base import DeviceClosedError, ReconnectingDevice
+
+if TYPE_CHECKING:
+    from drivers.hid_scanner import HidScannerConfig
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +106,13 @@ class ScannerConfig:
     @classmethod
     def from_profile(cls, name: str, section: Mapping[str, Any]) -> ScannerConfig:
         """Build from a ``[scanner.NAME]`` table; unknown keys are errors."""
+        section = dict(section)
+        kind = section.pop("kind", "serial")
+        if kind != "serial":
+            raise ScannerConfigError(f"[scanner.{name}]: kind {kind!r} is not a serial scanner")
         known = {f for f in cls.__dataclass_fields__ if f != "name"}
         reject_unknown_keys(f"scanner.{name}", section, known, ScannerConfigError)
-        return cls(name=name, **dict(section))
+        return cls(name=name, **section)
 
     @property
     def device(self) -> str:
@@ -479,12 +486,23 @@ class Scanner(ReconnectingDevice):
                     self._emit(scan)
 
 
-def configs_from_profile(profile: Mapping[str, Any]) -> list[ScannerConfig]:
-    """All ``[scanner.NAME]`` sections of a parsed hardware profile."""
-    return [
-        ScannerConfig.from_profile(name, body)
-        for name, body in named_tables(profile, "scanner", ScannerConfigError)
-    ]
+SCANNER_KINDS = ("serial", "hid")  # [scanner.NAME] kind: serial (default) | hid (hid_scanner)
+
+
+def configs_from_profile(profile: Mapping[str, Any]) -> list[ScannerConfig | HidScannerConfig]:
+    """All ``[scanner.NAME]`` sections of a parsed hardware profile: a ScannerConfig for each
+    serial one, a ``drivers.hid_scanner.HidScannerConfig`` for each ``kind = "hid"``."""
+    from drivers.hid_scanner import HidScannerConfig
+
+    out: list[ScannerConfig | HidScannerConfig] = []
+    for name, body in named_tables(profile, "scanner", ScannerConfigError):
+        kind = body.get("kind", "serial")
+        if kind not in SCANNER_KINDS:
+            raise ScannerConfigError(
+                f"[scanner.{name}]: kind {kind!r} is not one of {', '.join(SCANNER_KINDS)}")
+        config = HidScannerConfig if kind == "hid" else ScannerConfig
+        out.append(config.from_profile(name, body))
+    return out
 
 
 __all__ = [

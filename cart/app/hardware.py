@@ -117,6 +117,7 @@ def build(
     from cart.app.stack import build_runtime
     from cart.app.vision import attach, tap_camera
     from drivers.camera import Camera
+    from drivers.hid_scanner import HidScanner, HidScannerConfig
     from drivers.scale.driver import ScaleDriver
     from drivers.scanner import Scanner
 
@@ -156,7 +157,10 @@ def build(
             runtime.add_source(drv)
             drv.start()
         for cfg in scanner_cfgs:
-            runtime.add_source(Scanner(cfg, on_event=runtime.post, clock=clock))
+            if isinstance(cfg, HidScannerConfig):  # kind = "hid": a keyboard-wedge scanner
+                runtime.add_source(HidScanner(cfg, on_event=runtime.post, clock=clock))
+            else:
+                runtime.add_source(Scanner(cfg, on_event=runtime.post, clock=clock))
         for cfg in camera_cfgs:
             cam = Camera(cfg, on_event=runtime.post, clock=clock, start=False)
             if cfg is cam_cfg and worker is not None and worker.active:
