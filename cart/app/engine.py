@@ -39,17 +39,13 @@ from cart.basket.receipt import render_text
 from cart.app.runtime import EngineView
 from cart.basket.session import CartSession
 from cart.app import actions as ui
-from cart.app.view import AlertView, Choice, LineView, Money, Receipt, Totals
+from cart.app.view import AlertView, Choice, LineView, Receipt, Totals
 
 log = logging.getLogger(__name__)
 
 STAFF_ID = "staff"
 MAX_PIN_FAILURES = 3
 PIN_LOCKOUT_MS = 60_000
-
-
-def money_for(store: Store) -> Money:
-    return Money(store.config.currency, store.config.minor_digits)
 
 
 def exit_code(store: Store, session_id: str, receipt: dict) -> str:
@@ -71,7 +67,7 @@ class CoreEngine:
     def __init__(self, session: CartSession, store: Store) -> None:
         self.session = session
         self.store = store
-        self.money = money_for(store)
+        self.money = store.config.money
         self._message = ""
         self._staff: str | None = None
         self._pin_failures = 0

@@ -49,7 +49,6 @@ def build_runtime(
     """A runtime over a store (default: the demo store) and its journal (default: the cart's)."""
     from cart.store.catalog import load_store
     from cart.basket.journal import Journal, default_journal_path
-    from cart.app.engine import money_for
 
     store = store or load_store()
     clock = clock or SystemClock()
@@ -66,7 +65,7 @@ def build_runtime(
 
     engine.close = close
     return Runtime(
-        engine, clock=clock, store=store.config.name, money=money_for(store), idle_gc=idle_gc
+        engine, clock=clock, store=store.config.name, money=store.config.money, idle_gc=idle_gc
     )
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cart.common.money import Money, format_with_code
+
 STORE_FILE = "store.toml"
 CATALOG_FILE = "catalog.toml"
 DEMO_STORE = Path(__file__).resolve().parent / "demo"
@@ -111,14 +113,14 @@ class StoreConfig:
     def tax_inclusive(self) -> bool:
         return self.tax_mode == "inclusive"
 
+    @property
+    def money(self) -> Money:
+        """The screen's formatter for this store's currency."""
+        return Money(self.currency, self.minor_digits)
+
     def format_money(self, minor: int) -> str:
-        """``1234`` → ``"12.34 SEK"``. Integer arithmetic only."""
-        sign = "-" if minor < 0 else ""
-        minor = abs(int(minor))
-        if self.minor_digits == 0:
-            return f"{sign}{minor} {self.currency}"
-        unit = 10**self.minor_digits
-        return f"{sign}{minor // unit}.{minor % unit:0{self.minor_digits}d} {self.currency}"
+        """``1234`` → ``"12.34 SEK"`` (:func:`cart.common.money.format_with_code`)."""
+        return format_with_code(minor, self.currency, self.minor_digits)
 
     def verify_staff_pin(self, pin: str) -> bool:
         """True when ``pin`` matches the configured PBKDF2-SHA256 hash (constant-time compare)."""
