@@ -13,7 +13,6 @@ field, message) and reported together in one :class:`CatalogError`; nothing is h
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cart.common.money import Money, format_with_code
+from cart.store.secrets import PIN_HASH_FORMAT, is_pin_hash, verify_pin
 
 STORE_FILE = "store.toml"
 CATALOG_FILE = "catalog.toml"
@@ -35,7 +35,6 @@ MEASURES = ("price", "weight", "count")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-_PIN_HASH_RE = re.compile(r"^pbkdf2_sha256\$(\d{1,7})\$([0-9a-f]{16,128})\$([0-9a-f]{64})$")
 _MAX_MONEY = 10**9  # minor units; no single price on a cart is above this
 _MAX_GRAMS = 100_000
 
@@ -287,25 +286,6 @@ def store_profile(section: Any, file: str = "profile", base: Path | None = None)
 
 
 # ---------------------------------------------------------------------------------------------
-# PINs
-
-
-def hash_pin(pin: str, salt: bytes, iterations: int = 200_000) -> str:
-    """The ``staff_pin_hash`` string for a PIN (``pbkdf2_sha256$ITER$SALT$HASH``)."""
-    dk = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
-    return f"pbkdf2_sha256${iterations}${salt.hex()}${dk.hex()}"
-
-
-def verify_pin(pin_hash: str, pin: str) -> bool:
-    m = _PIN_HASH_RE.match(pin_hash or "")
-    if not m or not isinstance(pin, str):
-        return False
-    iterations, salt, want = int(m[1]), bytes.fromhex(m[2]), m[3]
-    got = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations).hex()
-    return hmac.compare_digest(got, want)
-
-
-# ---------------------------------------------------------------------------------------------
 # Loading and validation
 
 
@@ -454,8 +434,8 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             s.fail("timezone", f"unknown time zone {tz!r}")
     pin = s.text("staff_pin_hash", max_len=400)
-    if pin is not None and not _PIN_HASH_RE.match(pin):
-        s.fail("staff_pin_hash", "must be pbkdf2_sha256$ITERATIONS$SALT_HEX$SHA256_HEX")
+    if pin is not None and not is_pin_hash(pin):
+        s.fail("staff_pin_hash", f"must be {PIN_HASH_FORMAT}")
     loyalty = s.text("loyalty_program", "")
 
     taxes: dict[str, TaxClass] = {}
