@@ -106,7 +106,7 @@ def _barcode(args) -> int:
         extra = f", age {p.age_min}+" if p.age_min else ""
         print(f"product: {p.id}: {printable(p.name)} — {fmt(p.price)}{unit}{extra}")
         if p.by_weight and it.weight_g is not None and it.price is None:
-            from cart.pricing.engine import weight_amount
+            from cart.pricing.rounding import weight_amount
 
             print(f"amount:  {fmt(weight_amount(p.price, it.weight_g))}")
     if m.coupon is not None:
