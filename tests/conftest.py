@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("CART_SHARED_DATA", ROOT.parent / "shared" / "data"))
+from cart.common.paths import shared_data_root
+
+SHARED_DATA = shared_data_root()
 
 settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
