@@ -32,7 +32,7 @@ from cart.basket.fold import (
     ResolveFlag,
     WeighProduce,
 )
-from cart.store.catalog import Product, Store
+from cart.store.model import Product, Store
 from cart.common.events import DeviceEvent, Scan, WeightSettled
 from cart.basket.journal import JournalError
 from cart.basket.receipt import render_text

@@ -47,7 +47,7 @@ def build_runtime(
     vision: bool = False,
 ) -> Runtime:
     """A runtime over a store (default: the demo store) and its journal (default: the cart's)."""
-    from cart.store.catalog import load_store
+    from cart.store.loading import load_store
     from cart.basket.journal import Journal, default_journal_path
 
     store = store or load_store()

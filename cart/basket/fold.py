@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cart.store.catalog import Coupon, Store
+from cart.store.model import Coupon, Store
 from cart.pricing.engine import (
     EMPTY_TOTALS,
     AppliedCoupon,

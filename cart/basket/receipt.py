@@ -8,7 +8,7 @@ from typing import Any
 from cart.store.barcodes import printable
 from cart.basket.fold import BasketSnapshot
 from cart.common.money import format_number
-from cart.store.catalog import Store
+from cart.store.model import Store
 
 RECEIPT_VERSION = 1
 

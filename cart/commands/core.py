@@ -42,7 +42,7 @@ def register_bench(sub) -> None:
 
 
 def _catalog_check(args) -> int:
-    from cart.store.catalog import CatalogError, load_store
+    from cart.store.loading import CatalogError, load_store
 
     try:
         store = load_store(args.file)
@@ -60,7 +60,7 @@ def _catalog_check(args) -> int:
 
 def _barcode(args) -> int:
     from cart.store.barcodes import lookup, printable
-    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.store.loading import DEMO_STORE, CatalogError, load_store
     from cart.common.clock import SystemClock
 
     try:

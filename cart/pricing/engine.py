@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cart.pricing.rounding import allocate, allocate_latest, round_half_up, weight_amount
-from cart.store.catalog import Catalog, Coupon, Product, Promotion, StoreConfig
+from cart.store.model import Catalog, Coupon, Product, Promotion, StoreConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-from cart.store.catalog import RcnLayout
+from cart.store.model import RcnLayout
 
 if TYPE_CHECKING:
-    from cart.store.catalog import Coupon, Product, Store, StoreConfig
+    from cart.store.model import Coupon, Product, Store, StoreConfig
 
 MAX_CODE_LEN = 512
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cart.store.barcodes import interpret, lookup, match, printable
-from cart.store.catalog import load_store
+from cart.store.loading import load_store
 from tests.core.conftest import T0
 
 MILK = "7310000100147"  # arla-standard-milk in the demo store

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from cart.store.catalog import load_store
+from cart.store.loading import load_store
 from cart.common.clock import ManualClock
 from cart.common.events import Scan, WeightSettled
 from cart.basket.journal import Journal
@@ -207,7 +207,7 @@ async def test_catalogue_text_with_markup_is_shown_literally(tmp_path):
     """A product name from the store's catalogue file, through the real core, on the screen."""
     import shutil
 
-    from cart.store.catalog import DEMO_STORE, CatalogError
+    from cart.store.loading import DEMO_STORE, CatalogError
     from cart.ui.app import CartApp
 
     from .screen_text import screen_text
