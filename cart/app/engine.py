@@ -32,7 +32,7 @@ from cart.basket.fold import (
     ResolveFlag,
     WeighProduce,
 )
-from cart.store.model import Product, Store
+from cart.store.model import CatalogProduct, Store
 from cart.common.events import DeviceEvent, Scan, WeightSettled
 from cart.basket.journal import JournalError
 from cart.basket.receipt import render_text
@@ -56,7 +56,7 @@ def exit_code(store: Store, session_id: str, receipt: dict) -> str:
     return f"CART1:{store.config.id}:{session_id}:{total}:{digest}"
 
 
-def produce_code(p: Product) -> str:
+def produce_code(p: CatalogProduct) -> str:
     """The code a product is chosen by on the screen: its PLU, else its first GTIN."""
     return p.plu or (p.gtins[0] if p.gtins else p.id)
 
@@ -88,18 +88,18 @@ class CoreEngine:
             self._settled_g = event.grams
             self._unclaimed_g = max(0.0, event.delta_g) if event.delta_g else self._unclaimed_g
 
-    def handle_action(self, action: ui.Action, t_ms: int) -> None:
+    def handle_action(self, action: ui.ScreenAction, t_ms: int) -> None:
         self._message = ""
         match action:
-            case ui.ApplyCoupon(code=code):
+            case ui.EnterCoupon(code=code):
                 self._coupon(code, t_ms)
             case ui.AddProduce(code=code):
                 self._scan(code, "", t_ms, chosen=True)
-            case ui.StaffLogin(pin=pin, staff_id=staff_id):
+            case ui.EnterStaffPin(pin=pin, staff_id=staff_id):
                 self._login(pin, staff_id or STAFF_ID, t_ms)
-            case ui.StaffLogout():
+            case ui.LeaveStaffMode():
                 self._logout(t_ms)
-            case ui.StaffResolve(alert_id=alert_id, resolution=resolution):
+            case ui.ResolveAlert(alert_id=alert_id, resolution=resolution):
                 if self._need_staff():
                     self._apply(
                         ResolveFlag(
@@ -115,7 +115,7 @@ class CoreEngine:
                     self._apply(RemoveLine(t_ms, line=line_id, reason="removed by staff"))
             case ui.Answer(alert_id=alert_id, choice=choice):
                 self._apply(ResolveFlag(t_ms, flag=alert_id, resolution=choice, by="shopper"))
-            case ui.Checkout():
+            case ui.Pay():
                 self._checkout(t_ms)
             case ui.NewTrip():
                 if self._may_start_new_trip():
@@ -351,7 +351,7 @@ class CoreEngine:
     def search_products(self, query: str, limit: int) -> list[Choice]:
         q = query.strip()
         cat = self.store.catalog
-        found: list[Product] = []
+        found: list[CatalogProduct] = []
         if q.isdigit():
             p = cat.by_plu(q) or cat.by_gtin(q)
             if p is not None:
@@ -454,25 +454,25 @@ class FusionEngine(CoreEngine):
                 return
         self._run(event)
 
-    def handle_action(self, action: ui.Action, t_ms: int) -> None:
+    def handle_action(self, action: ui.ScreenAction, t_ms: int) -> None:
         from cart.fusion import actions as fa
 
         self._message = ""
         match action:
-            case ui.ApplyCoupon(code=code):
+            case ui.EnterCoupon(code=code):
                 self._coupon(code, t_ms)
                 return
             case ui.AddProduce(code=code, alert_id=alert_id):
                 x = fa.SelectProduce(t_ms, _fid(alert_id) if alert_id else None, code)
-            case ui.StaffLogin(pin=pin, staff_id=staff_id):
+            case ui.EnterStaffPin(pin=pin, staff_id=staff_id):
                 x = fa.StaffLogin(t_ms, staff_id or STAFF_ID, pin)  # journaled without the PIN
-            case ui.StaffLogout():
+            case ui.LeaveStaffMode():
                 x = fa.StaffLogout(t_ms)
-            case ui.StaffResolve(alert_id=alert_id, resolution=resolution):
+            case ui.ResolveAlert(alert_id=alert_id, resolution=resolution):
                 x = fa.StaffResolve(t_ms, _fid(alert_id), resolution)
             case ui.StaffRemoveLine(line_id=line_id):
                 x = fa.RemoveLine(t_ms, int(line_id.lstrip("L")))
-            case ui.Checkout():
+            case ui.Pay():
                 x = fa.Checkout(t_ms)
             case ui.NewTrip():
                 x = None

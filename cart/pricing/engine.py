@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cart.pricing.rounding import allocate, allocate_latest, round_half_up, weight_amount
-from cart.store.model import Catalog, Coupon, Product, Promotion, StoreConfig
+from cart.store.model import Catalog, CatalogProduct, Coupon, Promotion, StoreConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +23,7 @@ class LineInput:
     """One basket line as the pricing sees it (built by the basket fold)."""
 
     line_id: str
-    product: Product
+    product: CatalogProduct
     qty: int = 1  # units (each) — weighed lines have qty 1
     grams: int = 0  # net grams for products sold by weight
     fixed_price: int | None = None  # a price printed in the barcode, per unit
@@ -64,7 +64,9 @@ class AppliedCoupon:
 
 
 @dataclass(frozen=True, slots=True)
-class Totals:
+class PricedTotals:
+    """The basket's totals as priced (the screen's summary of them is ``cart.app.view.Totals``)."""
+
     subtotal: int  # Σ line amounts, before savings
     savings: int  # promotion savings + coupon savings
     tax: int  # included in total (inclusive stores) or added to it (exclusive stores)
@@ -78,14 +80,14 @@ class Totals:
     items: int = 0  # units sold each + weighed lines
 
 
-EMPTY_TOTALS = Totals(0, 0, 0, 0)
+EMPTY_TOTALS = PricedTotals(0, 0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
 class Priced:
     lines: tuple[PricedLine, ...]
     coupons: tuple[AppliedCoupon, ...]
-    totals: Totals
+    totals: PricedTotals
 
 
 def line_amount(li: LineInput) -> int:
@@ -237,7 +239,7 @@ def price_lines(
     coupon_savings = sum(coupon_alloc) if coupon_alloc is not None else 0
     tax = sum(t.tax for t in taxes)
     total = subtotal - promo_savings - coupon_savings + (0 if config.tax_inclusive else tax)
-    totals = Totals(
+    totals = PricedTotals(
         subtotal=subtotal, savings=promo_savings + coupon_savings, tax=tax, total=total,
         promotion_savings=promo_savings, coupon_savings=coupon_savings, taxes=tuple(taxes),
         currency=config.currency, minor_digits=config.minor_digits,

@@ -378,7 +378,7 @@ class DemoWorld:
             self._do("place", None)
             pause = 2.5
         elif len(self.cart) >= 6:
-            self.runtime.submit(ui.Checkout())
+            self.runtime.submit(ui.Pay())
             self._say("Autoplay: paying")
         else:
             n = len(self.cart)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from cart.store.model import RcnLayout
 
 if TYPE_CHECKING:
-    from cart.store.model import Coupon, Product, Store, StoreConfig
+    from cart.store.model import CatalogProduct, Coupon, Store, StoreConfig
 
 MAX_CODE_LEN = 512
 
@@ -90,7 +90,7 @@ class ScanMatch:
     """An interpretation matched to the catalogue: a product, a coupon, or a reason why not."""
 
     interpretation: Interpretation
-    product: Product | None = None
+    product: CatalogProduct | None = None
     coupon: Coupon | None = None
     reason: str = ""
 

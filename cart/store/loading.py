@@ -26,8 +26,8 @@ from cart.store.model import (
     SOLD_BY,
     TAX_MODES,
     Catalog,
+    CatalogProduct,
     Coupon,
-    Product,
     Promotion,
     RcnLayout,
     Store,
@@ -347,7 +347,7 @@ def _validate_catalog(doc, file, tax_ids, problems, digest) -> Catalog | None:
                 e.fail("id", f"duplicate promotion id {promo.id!r}")
             promotions[promo.id] = promo
 
-    products: list[Product] = []
+    products: list[CatalogProduct] = []
     ids: dict[str, int] = {}
     gtins: dict[str, str] = {}
     plus: dict[str, str] = {}
@@ -440,7 +440,7 @@ def _validate_promotion(e: _Entry) -> Promotion | None:
                      loyalty_only=loyalty)
 
 
-def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Product | None:
+def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> CatalogProduct | None:
     n_before = len(e.problems)
     pid = e.text("id", pattern=_ID_RE)
     name = e.text("name")
@@ -490,7 +490,7 @@ def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Product
             e.fail("promotions", f"{p!r} is a per-kg discount but the product is sold each")
     if len(e.problems) > n_before:
         return None
-    return Product(
+    return CatalogProduct(
         id=pid, name=name, sold_by=sold_by, price=price, tax_class=tax, gtins=tuple(gtins),
         plu=plu, unit_weight_g=unit_w, weight_tolerance_g=tol, tare_g=tare, label=label,
         age_min=age, promotions=tuple(promos), organic=len(plu) == 5,

@@ -102,7 +102,10 @@ class Coupon:
 
 
 @dataclass(frozen=True, slots=True)
-class Product:
+class CatalogProduct:
+    """A product as the catalogue defines it (GTINs, PLU, price, tax class). Fusion reasons over
+    its own projection of it, ``cart.fusion.products.Product`` (``cart.fusion.store.from_core``)."""
+
     id: str
     name: str
     sold_by: str  # "each" | "weight"
@@ -127,17 +130,17 @@ class Product:
 class Catalog:
     """Products, promotions and coupons, with look-ups. Build it with :func:`load_store`."""
 
-    products: tuple[Product, ...]
+    products: tuple[CatalogProduct, ...]
     promotions: dict[str, Promotion]
     coupons: dict[str, Coupon]  # by GTIN-14
     digest: str  # sha256 of the catalogue and store files, to pin a session to its prices
-    _by_id: dict[str, Product] = field(repr=False, default_factory=dict)
-    _by_gtin: dict[str, Product] = field(repr=False, default_factory=dict)
-    _by_plu: dict[str, Product] = field(repr=False, default_factory=dict)
-    _by_label: dict[str, tuple[Product, ...]] = field(repr=False, default_factory=dict)
+    _by_id: dict[str, CatalogProduct] = field(repr=False, default_factory=dict)
+    _by_gtin: dict[str, CatalogProduct] = field(repr=False, default_factory=dict)
+    _by_plu: dict[str, CatalogProduct] = field(repr=False, default_factory=dict)
+    _by_label: dict[str, tuple[CatalogProduct, ...]] = field(repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        labels: dict[str, list[Product]] = {}
+        labels: dict[str, list[CatalogProduct]] = {}
         for p in self.products:
             self._by_id[p.id] = p
             for g in p.gtins:
@@ -151,22 +154,22 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.products)
 
-    def get(self, product_id: str) -> Product | None:
+    def get(self, product_id: str) -> CatalogProduct | None:
         return self._by_id.get(product_id)
 
-    def __getitem__(self, product_id: str) -> Product:
+    def __getitem__(self, product_id: str) -> CatalogProduct:
         return self._by_id[product_id]
 
-    def by_gtin(self, gtin: str) -> Product | None:
+    def by_gtin(self, gtin: str) -> CatalogProduct | None:
         """Any GTIN form (8, 12, 13 or 14 digits); matched as GTIN-14."""
         if not gtin.isdigit() or len(gtin) > 14:
             return None
         return self._by_gtin.get(gtin.zfill(14))
 
-    def by_plu(self, plu: str) -> Product | None:
+    def by_plu(self, plu: str) -> CatalogProduct | None:
         return self._by_plu.get(plu)
 
-    def by_label(self, label: str) -> tuple[Product, ...]:
+    def by_label(self, label: str) -> tuple[CatalogProduct, ...]:
         """Products the classifier label stands for (conventional and organic may share one)."""
         return self._by_label.get(label, ())
 
@@ -179,7 +182,7 @@ class Catalog:
     def labels(self) -> frozenset[str]:
         return frozenset(self._by_label)
 
-    def search(self, text: str, limit: int = 10) -> tuple[Product, ...]:
+    def search(self, text: str, limit: int = 10) -> tuple[CatalogProduct, ...]:
         """Products whose name contains ``text`` (case-insensitive), for the produce search."""
         t = text.casefold().strip()
         if not t:

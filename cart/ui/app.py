@@ -86,7 +86,7 @@ class Backend(Protocol):
     def attach(self, listener: Callable[[CartView], None]) -> None:
         """Start delivering snapshots to ``listener`` (from any thread)."""
 
-    def submit(self, action: actions.Action) -> None:
+    def submit(self, action: actions.ScreenAction) -> None:
         """Queue a shopper or staff action; never blocks."""
 
     def search_products(self, query: str, limit: int) -> list[Choice]:
@@ -317,7 +317,7 @@ class CartApp(App):
     def action_coupon(self) -> None:
         def entered(code: str | None) -> None:
             if code:
-                self.backend.submit(actions.ApplyCoupon(code))
+                self.backend.submit(actions.EnterCoupon(code))
 
         self.push_screen(EntryScreen("Coupon", "Scan the coupon or type its code."), entered)
 
@@ -328,7 +328,7 @@ class CartApp(App):
 
         def entered(pin: str | None) -> None:
             if pin:
-                self.backend.submit(actions.StaffLogin(pin))
+                self.backend.submit(actions.EnterStaffPin(pin))
 
         self.push_screen(EntryScreen("Staff", "Staff PIN:", password=True, digits=True), entered)
 
@@ -336,7 +336,7 @@ class CartApp(App):
         if self.view.alerts:
             self.notify("Please answer the open question first", severity="warning")
             return
-        self.backend.submit(actions.Checkout())
+        self.backend.submit(actions.Pay())
 
     def action_toggle_contrast(self) -> None:
         self.theme = (
@@ -349,10 +349,10 @@ class CartApp(App):
 
     # ---- staff actions (called by StaffScreen) ---------------------------------------------
     def staff_resolve(self, alert_id: str) -> None:
-        self.backend.submit(actions.StaffResolve(alert_id))
+        self.backend.submit(actions.ResolveAlert(alert_id))
 
     def staff_remove_line(self, line_id: str) -> None:
         self.backend.submit(actions.StaffRemoveLine(line_id))
 
     def staff_logout(self) -> None:
-        self.backend.submit(actions.StaffLogout())
+        self.backend.submit(actions.LeaveStaffMode())

@@ -111,18 +111,18 @@ def test_age_check_needs_staff_with_the_right_pin(store):
         view = views.wait(lambda v: any(a.kind == "age_check" for a in v.alerts))
         alert = next(a for a in view.alerts if a.kind == "age_check")
         assert alert.staff_only
-        rt.submit(actions.StaffResolve(alert.alert_id))  # not logged in: refused
+        rt.submit(actions.ResolveAlert(alert.alert_id))  # not logged in: refused
         view = views.wait(lambda v: v.seq == 2)
         assert any(a.kind == "age_check" for a in view.alerts) and not view.staff
-        rt.submit(actions.StaffLogin("0000"))
+        rt.submit(actions.EnterStaffPin("0000"))
         view = views.wait(lambda v: v.seq == 3)
         assert not view.staff and "PIN" in view.message
-        rt.submit(actions.StaffLogin("2468"))
+        rt.submit(actions.EnterStaffPin("2468"))
         assert views.wait(lambda v: v.seq == 4).staff
-        rt.submit(actions.StaffResolve(alert.alert_id))
+        rt.submit(actions.ResolveAlert(alert.alert_id))
         view = views.wait(lambda v: v.seq == 5)
         assert not any(a.kind == "age_check" for a in view.alerts)
-        rt.submit(actions.StaffLogout())
+        rt.submit(actions.LeaveStaffMode())
         assert not views.wait(lambda v: v.seq == 6).staff
 
 
@@ -165,12 +165,12 @@ def test_coupon_and_checkout_with_receipt_and_exit_code(store, tmp_path):
     with rt:
         rt.post(scan(clock, "7310000100185"))  # oatly oat milk
         rt.post(settle(clock, 1045.0, 1045.0))
-        rt.submit(actions.ApplyCoupon(COUPON_OATLY))
+        rt.submit(actions.EnterCoupon(COUPON_OATLY))
         view = views.wait(lambda v: v.coupons and v.seq == 3)
         assert view.totals.savings > 0
-        rt.submit(actions.ApplyCoupon("12345"))
+        rt.submit(actions.EnterCoupon("12345"))
         assert "Not a coupon" in views.wait(lambda v: v.seq == 4).message
-        rt.submit(actions.Checkout())
+        rt.submit(actions.Pay())
         view = views.wait(lambda v: v.receipt is not None)
         assert view.receipt.exit_code.startswith("CART1:demo-sthlm-01:")
         assert f":{view.totals.total}:" in view.receipt.exit_code
@@ -198,7 +198,7 @@ def test_checkout_is_refused_while_a_question_is_open(store):
     with rt:
         rt.post(settle(clock, 300.0, 300.0))  # something unscanned
         views.wait(lambda v: v.alerts)
-        rt.submit(actions.Checkout())
+        rt.submit(actions.Pay())
         view = views.wait(lambda v: v.seq == 2)
         assert view.receipt is None and view.alerts
 
