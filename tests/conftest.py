@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, settings
 # production code never imports them, so the tests do, for the profiles they build.
 import cart.sim.scale  # noqa: F401
 import cart.sim.scanner  # noqa: F401
+from cart.common.paths import shared_data_root
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("CART_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED_DATA = shared_data_root()
 
 settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -1,8 +1,10 @@
 """What the screen asks of the runtime: shopper and staff actions, as immutable values.
 
 The screen never changes the basket itself: it submits one of these and waits for the next
-snapshot. The runtime turns them into fusion calls (journaled before they are shown). Alerts and
-lines are named by the integer ids the view gave them (fusion's own ``Flag.id`` and line id).
+snapshot. The runtime turns them into fusion calls (journaled before they are shown).
+These carry no time and name alerts and lines by the view's ids; fusion's own inputs, stamped
+with ``t_ms`` and journaled by class name, are ``cart.fusion.actions`` (hence the distinct
+names: ``EnterStaffPin`` here becomes fusion's ``StaffLogin``, ``Pay`` its ``Checkout``).
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ class AddProduce:
 
 
 @dataclass(frozen=True, slots=True)
-class ApplyCoupon:
+class EnterCoupon:
     code: str
 
 
 @dataclass(frozen=True, slots=True)
-class StaffLogin:
+class EnterStaffPin:
     """The PIN goes to the engine and nowhere else (never journaled, never shown)."""
 
     pin: str
@@ -45,12 +47,12 @@ class StaffLogin:
 
 
 @dataclass(frozen=True, slots=True)
-class StaffLogout:
+class LeaveStaffMode:
     pass
 
 
 @dataclass(frozen=True, slots=True)
-class StaffResolve:
+class ResolveAlert:
     """Staff close an open question (approve an age check, accept a flag)."""
 
     alert_id: int
@@ -63,7 +65,7 @@ class StaffRemoveLine:
 
 
 @dataclass(frozen=True, slots=True)
-class Checkout:
+class Pay:
     pass
 
 
@@ -72,14 +74,14 @@ class NewTrip:
     """After check-out: the next shopper's trip (refused until the cart is empty)."""
 
 
-Action = (
+ScreenAction = (
     Answer
     | AddProduce
-    | ApplyCoupon
-    | StaffLogin
-    | StaffLogout
-    | StaffResolve
+    | EnterCoupon
+    | EnterStaffPin
+    | LeaveStaffMode
+    | ResolveAlert
     | StaffRemoveLine
-    | Checkout
+    | Pay
     | NewTrip
 )

@@ -22,13 +22,13 @@ import logging
 from cart.common import events as ev_types
 from cart.store.barcodes import lookup, printable
 from cart.basket.fold import ApplyCoupon, BasketError
-from cart.store.catalog import Product, Store
+from cart.store.model import CatalogProduct, Store
 from cart.common.events import DeviceEvent, Scan, WeightSettled
 from cart.basket.journal import JournalError
 from cart.basket.receipt import render_text
 from cart.app.runtime import EngineView
 from cart.app import actions as ui
-from cart.app.view import AlertView, Choice, LineView, Money, Receipt, Totals
+from cart.app.view import AlertView, Choice, LineView, Receipt, Totals
 from cart.fusion import FusionConfig
 from cart.fusion import actions as fa
 from cart.fusion.alerts import AlertKind, CheckedOut, Flag
@@ -37,10 +37,6 @@ from cart.fusion.session import FusionSession, basket_line_id
 log = logging.getLogger(__name__)
 
 STAFF_ID = "staff"
-
-
-def money_for(store: Store) -> Money:
-    return Money(store.config.currency, store.config.minor_digits)
 
 
 def exit_code(store: Store, session_id: str, receipt: dict, key=None, journal=None) -> str:
@@ -61,7 +57,7 @@ def exit_code(store: Store, session_id: str, receipt: dict, key=None, journal=No
     return f"CART1:{store.config.id}:{session_id}:{total}:{digest}"
 
 
-def produce_code(p: Product) -> str:
+def produce_code(p: CatalogProduct) -> str:
     """The code a product is chosen by on the screen: its PLU, else its first GTIN."""
     return p.plu or (p.gtins[0] if p.gtins else p.id)
 
@@ -89,7 +85,7 @@ class FusionEngine:
         self.session = fusion_session.cart
         self.store = store
         self.vision = vision
-        self.money = money_for(store)
+        self.money = store.config.money
         self._message = ""
         self._receipt: Receipt | None = None
         self._settled_g: float | None = None  # the scale's last settled total
@@ -144,24 +140,24 @@ class FusionEngine:
                 return
         self._run(event)
 
-    def handle_action(self, action: ui.Action, t_ms: int) -> None:
+    def handle_action(self, action: ui.ScreenAction, t_ms: int) -> None:
         self._message = ""
         x: object | None
         match action:
-            case ui.ApplyCoupon(code=code):
+            case ui.EnterCoupon(code=code):
                 self._coupon(code, t_ms)
                 return
             case ui.AddProduce(code=code, alert_id=alert_id):
                 x = fa.SelectProduce(t_ms, alert_id, code)
-            case ui.StaffLogin(pin=pin, staff_id=staff_id):
+            case ui.EnterStaffPin(pin=pin, staff_id=staff_id):
                 x = fa.StaffLogin(t_ms, staff_id or STAFF_ID, pin)  # journaled without the PIN
-            case ui.StaffLogout():
+            case ui.LeaveStaffMode():
                 x = fa.StaffLogout(t_ms)
-            case ui.StaffResolve(alert_id=alert_id, resolution=resolution):
+            case ui.ResolveAlert(alert_id=alert_id, resolution=resolution):
                 x = fa.StaffResolve(t_ms, alert_id, resolution)
             case ui.StaffRemoveLine(line_id=line_id):
                 x = fa.RemoveLine(t_ms, line_id)
-            case ui.Checkout():
+            case ui.Pay():
                 x = fa.Checkout(t_ms)
             case ui.NewTrip():
                 x = None
@@ -357,7 +353,7 @@ class FusionEngine:
     def search_products(self, query: str, limit: int) -> list[Choice]:
         q = query.strip()
         cat = self.store.catalog
-        found: list[Product] = []
+        found: list[CatalogProduct] = []
         if q.isdigit():
             p = cat.by_plu(q) or cat.by_gtin(q)
             if p is not None:

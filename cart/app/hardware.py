@@ -112,7 +112,7 @@ def build(
     section is loaded and fed by the basket camera (``cart.app.vision``); fusion then weighs
     its verdicts. A missing model or no camera: the cart runs without vision and the status
     bar says why."""
-    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.store.loading import DEMO_STORE, CatalogError, load_store
     from cart.basket.journal import JournalError
     from cart.app.stack import build_runtime
     from cart.app.vision import attach, tap_camera

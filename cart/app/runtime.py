@@ -40,7 +40,7 @@ from typing import Protocol
 
 from cart.common.clock import Clock, SystemClock
 from cart.common.events import DeviceEvent, DeviceStatus, WeightMoving, WeightSettled
-from cart.app.actions import Action
+from cart.app.actions import ScreenAction
 from cart.app.view import (
     AlertView,
     CartView,
@@ -76,7 +76,7 @@ class Engine(Protocol):
     def handle_event(self, event: DeviceEvent, t_ms: int) -> None:
         """A device event; basket changes are journaled before this returns."""
 
-    def handle_action(self, action: Action, t_ms: int) -> None:
+    def handle_action(self, action: ScreenAction, t_ms: int) -> None:
         """A shopper or staff action from the screen; journaled before this returns."""
 
     def advance(self, t_ms: int) -> None:
@@ -152,7 +152,7 @@ class Runtime(Device):
                 log.exception("event tap %r failed", tap)
         return seq
 
-    def submit(self, action: Action) -> int:
+    def submit(self, action: ScreenAction) -> int:
         """A shopper or staff action from the screen. Returns its sequence number."""
         return self._put(action)
 

@@ -71,9 +71,8 @@ def build_runtime(
 ) -> Runtime:
     """A runtime over a store (default: the demo store) and its journal (default: the cart's).
     ``exit_signer``: the cart's key (:func:`exit_key`); without one, exit codes are unsigned."""
-    from cart.store.catalog import load_store
+    from cart.store.loading import load_store
     from cart.basket.journal import Journal, default_journal_path
-    from cart.app.engine import money_for
 
     store = store or load_store()
     clock = clock or SystemClock()
@@ -91,7 +90,7 @@ def build_runtime(
 
     engine.close = close
     return Runtime(
-        engine, clock=clock, store=store.config.name, money=money_for(store), idle_gc=idle_gc
+        engine, clock=clock, store=store.config.name, money=store.config.money, idle_gc=idle_gc
     )
 
 

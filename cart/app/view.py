@@ -10,38 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
-
-
-@dataclass(frozen=True, slots=True)
-class Money:
-    """How to format an amount: currency code and number of minor-unit digits."""
-
-    currency: str = "EUR"
-    exponent: int = 2
-
-    def number(self, minor: int) -> str:
-        """``1234`` → ``12.34`` (no currency)."""
-        minor = int(minor)
-        whole, frac = divmod(abs(minor), 10**self.exponent)
-        digits = f"{whole}.{frac:0{self.exponent}d}" if self.exponent else f"{whole}"
-        return ("-" if minor < 0 else "") + digits
-
-    @property
-    def symbol(self) -> str | None:
-        return CURRENCY_SYMBOLS.get(self.currency)
-
-    def format(self, minor: int, *, sign: bool = False) -> str:
-        """``1234`` → ``€12.34``; negative amounts keep their sign (``-€0.50``)."""
-        minor = int(minor)
-        neg = minor < 0
-        whole, frac = divmod(abs(minor), 10**self.exponent)
-        digits = f"{whole}.{frac:0{self.exponent}d}" if self.exponent else f"{whole}"
-        symbol = CURRENCY_SYMBOLS.get(self.currency)
-        body = f"{symbol}{digits}" if symbol else f"{digits} {self.currency}"
-        if neg:
-            return "-" + body
-        return ("+" + body) if sign and minor > 0 else body
+from cart.common.money import Money
 
 
 def format_grams(grams: float) -> str:

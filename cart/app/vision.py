@@ -44,6 +44,7 @@ import numpy as np
 from cart.common.clock import Clock, SystemClock
 from cart.common.events import DeviceStatus, VisionVerdict, WeightMoving, WeightSettled
 from drivers.base import Device
+from cart.common.paths import grocery_store_dir
 
 log = logging.getLogger(__name__)
 
@@ -380,18 +381,10 @@ def load_worker(post, *, clock: Clock | None = None, settings=None, source="came
 # ---- photos of the classes (the demo's simulated camera, tests) -----------------------------
 
 
-def shared_data_root() -> Path:
-    """``$CART_SHARED_DATA`` or ``../shared/data`` beside the repository."""
-    import os
-
-    repo = Path(__file__).resolve().parents[2]
-    return Path(os.environ.get("CART_SHARED_DATA") or repo.parent / "shared" / "data")
-
-
 def class_photos(root: Path | None = None, splits=("val", "train")) -> dict[str, list[Path]]:
     """Photos of the Grocery Store dataset per fine class name (the folder a photo is in), from
     the first of ``splits`` that has the class. Empty when the data is absent."""
-    root = Path(root) if root is not None else shared_data_root() / "grocery-store"
+    root = Path(root) if root is not None else grocery_store_dir()
     out: dict[str, list[Path]] = {}
     for split in splits:
         listing = root / f"{split}.txt"

@@ -18,13 +18,13 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cart.store.catalog import Coupon, Store
+from cart.store.model import Coupon, Store
 from cart.pricing.engine import (
     EMPTY_TOTALS,
     AppliedCoupon,
     LineInput,
     PricedLine,
-    Totals,
+    PricedTotals,
     price_lines,
 )
 
@@ -202,7 +202,11 @@ def event_from_row(t_ms: int, kind: str, payload: dict[str, Any]) -> BasketEvent
 
 
 @dataclass(frozen=True, slots=True)
-class Flag:
+class BasketFlag:
+    """A flag as the basket journals it (raised by ``RaiseFlag``, closed by ``ResolveFlag``):
+    string id, JSON payload and how it was resolved. Fusion's live alert is
+    ``cart.fusion.alerts.Flag``."""
+
     id: str
     kind: str
     message: str
@@ -238,8 +242,8 @@ class BasketSnapshot:
     seq: int  # basket events applied so far
     t_ms: int  # time of the last basket event
     lines: tuple[PricedLine, ...]
-    totals: Totals
-    flags: tuple[Flag, ...]  # open flags, in the order they were raised
+    totals: PricedTotals
+    flags: tuple[BasketFlag, ...]  # open flags, in the order they were raised
     coupons: tuple[AppliedCoupon, ...]
     loyalty_member: str
     expected_weight_g: int  # Σ expected weights (unit weight × qty or grams, plus tare)
@@ -265,11 +269,11 @@ class Basket:
         self.session = session
         self._lines: dict[str, _LineState] = {}
         self._inputs: dict[str, LineInput] = {}  # the same lines as pricing inputs
-        self._open: dict[str, Flag] = {}  # open flags, in the order raised
+        self._open: dict[str, BasketFlag] = {}  # open flags, in the order raised
         self._price_cache: dict = {}
         self._line_ids_used: set[str] = set()
         self._coupons: list[Coupon] = []
-        self._flags: dict[str, Flag] = {}  # every flag raised, in order
+        self._flags: dict[str, BasketFlag] = {}  # every flag raised, in order
         self._loyalty = ""
         self._opened = False
         self._state = "open"
@@ -303,11 +307,11 @@ class Basket:
         return self._state
 
     @property
-    def open_flags(self) -> tuple[Flag, ...]:
+    def open_flags(self) -> tuple[BasketFlag, ...]:
         return tuple(self._open.values())
 
     @property
-    def all_flags(self) -> tuple[Flag, ...]:
+    def all_flags(self) -> tuple[BasketFlag, ...]:
         """Every flag raised in this session with how it was resolved (the audit trail)."""
         return tuple(self._flags.values())
 
@@ -520,14 +524,14 @@ class Basket:
         self._loyalty = ev.member
 
     def _do_raise_flag(self, ev: RaiseFlag) -> None:
-        self._flags[ev.flag] = self._open[ev.flag] = Flag(
+        self._flags[ev.flag] = self._open[ev.flag] = BasketFlag(
             ev.flag, ev.kind, ev.message, ev.action, json.loads(json.dumps(ev.payload)), ev.t_ms)
         if ev.flag.startswith("F") and ev.flag[1:].isdigit():
             self._flags_seq = max(self._flags_seq, int(ev.flag[1:]))
 
     def _do_resolve_flag(self, ev: ResolveFlag) -> None:
         f = self._flags[ev.flag]
-        self._flags[ev.flag] = Flag(f.id, f.kind, f.message, f.action, f.payload, f.raised_ms,
+        self._flags[ev.flag] = BasketFlag(f.id, f.kind, f.message, f.action, f.payload, f.raised_ms,
                                     ev.resolution, ev.by, ev.staff_id, ev.t_ms)
         del self._open[ev.flag]
 
@@ -538,7 +542,7 @@ class Basket:
         self._state = "cancelled"
         for fid, f in list(self._flags.items()):
             if f.open:
-                self._flags[fid] = Flag(f.id, f.kind, f.message, f.action, f.payload,
+                self._flags[fid] = BasketFlag(f.id, f.kind, f.message, f.action, f.payload,
                                         f.raised_ms, "session cancelled", "staff",
                                         ev.staff_id, ev.t_ms)
         self._open.clear()
@@ -566,7 +570,7 @@ class Basket:
         else:
             cfg = self.store.config
             lines, coupons = (), ()
-            totals = Totals(0, 0, 0, 0, currency=cfg.currency, minor_digits=cfg.minor_digits,
+            totals = PricedTotals(0, 0, 0, 0, currency=cfg.currency, minor_digits=cfg.minor_digits,
                             tax_inclusive=cfg.tax_inclusive) if cfg else EMPTY_TOTALS
         self._snapshot = BasketSnapshot(
             session=self.session, seq=self._seq, t_ms=self._t_ms, lines=lines, totals=totals,

@@ -15,7 +15,7 @@ from typing import Any
 from cart.basket import exitcode, risk
 from cart.basket.journal import Journal
 from cart.store import spotcheck
-from cart.store.catalog import Store
+from cart.store.model import Store
 
 
 @dataclass(frozen=True, slots=True)

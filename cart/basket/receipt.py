@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from cart.basket.fold import BasketSnapshot
+from cart.common.money import format_number
 from cart.common.text import printable
-from cart.store.catalog import Store, StoreConfig
+from cart.store.model import Store
 
 RECEIPT_VERSION = 1
 
@@ -42,20 +43,13 @@ def build_receipt(snap: BasketSnapshot, store: Store) -> dict[str, Any]:
     }
 
 
-def _money(cfg_like: dict, minor: int) -> str:
-    digits = cfg_like["minor_digits"]
-    sign = "-" if minor < 0 else ""
-    minor = abs(minor)
-    if digits == 0:
-        return f"{sign}{minor}"
-    unit = 10**digits
-    return f"{sign}{minor // unit}.{minor % unit:0{digits}d}"
-
-
 def render_text(receipt: dict[str, Any], width: int = 42) -> str:
     """The receipt as plain text (catalogue text is made printable, never interpreted)."""
     st = receipt["store"]
     cur = st["currency"]
+
+    def money(minor: int) -> str:
+        return format_number(minor, st["minor_digits"])
 
     def row(left: str, right: str) -> str:
         left = printable(left, width)
@@ -66,40 +60,36 @@ def render_text(receipt: dict[str, Any], width: int = 42) -> str:
 
     out = [printable(st["name"], width).center(width), "-" * width]
     for ln in receipt["lines"]:
-        m = _money(st, ln["amount"])
+        m = money(ln["amount"])
         out.append(row(ln["name"], m))
         if ln["sold_by"] == "weight" and ln["grams"]:
             kg = f"{ln['grams'] // 1000}.{ln['grams'] % 1000:03d} kg"
             if ln.get("fixed_price"):
                 out.append(row(f"  {kg}, price on label", ""))
             else:
-                out.append(row(f"  {kg} x {_money(st, ln['unit_price'])}/kg", ""))
+                out.append(row(f"  {kg} x {money(ln['unit_price'])}/kg", ""))
         elif ln["qty"] > 1:
-            out.append(row(f"  {ln['qty']} x {_money(st, ln['unit_price'])}", ""))
+            out.append(row(f"  {ln['qty']} x {money(ln['unit_price'])}", ""))
         if ln["savings"]:
-            out.append(row(f"  {ln['promotion'] or 'saving'}", "-" + _money(st, ln["savings"])))
+            out.append(row(f"  {ln['promotion'] or 'saving'}", "-" + money(ln["savings"])))
     for c in receipt["coupons"]:
         if c["amount"]:
-            out.append(row(f"Coupon: {c['name']}", "-" + _money(st, c["amount"])))
+            out.append(row(f"Coupon: {c['name']}", "-" + money(c["amount"])))
         else:
             out.append(row(f"Coupon: {c['name']} ({c['note']})", "0"))
     t = receipt["totals"]
     out.append("-" * width)
-    out.append(row("Subtotal", _money(st, t["subtotal"])))
+    out.append(row("Subtotal", money(t["subtotal"])))
     if t["savings"]:
-        out.append(row("Savings", "-" + _money(st, t["savings"])))
+        out.append(row("Savings", "-" + money(t["savings"])))
     for x in receipt["taxes"]:
         rate = f"{x['rate_bp'] // 100}.{x['rate_bp'] % 100:02d}".rstrip("0").rstrip(".")
         word = "incl." if st["tax_mode"] == "inclusive" else "+"
-        out.append(row(f"  {word} {x['name']} {rate}% of {_money(st, x['base'])}",
-                       _money(st, x["tax"])))
-    out.append(row("TOTAL " + cur, _money(st, t["total"])))
+        out.append(row(f"  {word} {x['name']} {rate}% of {money(x['base'])}",
+                       money(x["tax"])))
+    out.append(row("TOTAL " + cur, money(t["total"])))
     out.append(row("Items", str(t["items"])))
     if receipt.get("state") == "cancelled":
         out.append("*** SESSION CANCELLED ***".center(width))
     out.append(row("Session", printable(receipt["session"], 24)))
     return "\n".join(out) + "\n"
-
-
-def format_money(cfg: StoreConfig, minor: int) -> str:
-    return cfg.format_money(minor)

@@ -25,7 +25,7 @@ from cart.basket.fold import (
     OpenSession,
     is_basket_kind,
 )
-from cart.store.catalog import Store
+from cart.store.model import Store
 from cart.basket.journal import Entry, Journal, JournalError
 
 Row = tuple[int, str, dict[str, Any]]
@@ -198,7 +198,7 @@ def _pinned_store(journal: Journal, store: Store, session_id: str, digest: str,
         return store
     sources = journal.store_sources(digest) if isinstance(digest, str) else None
     if sources is not None:
-        from cart.store.catalog import CatalogError, load_store_bytes
+        from cart.store.loading import CatalogError, load_store_bytes
 
         try:
             return load_store_bytes(*sources, path=f"{journal.path}#{digest[:12]}")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import cv2
 
+from cart.common.paths import grocery_store_dir
 from drivers.camera import CameraConfig, CameraReader
 
 
@@ -22,9 +22,7 @@ def bench_camera(frames: int = 150, photos: str | None = None) -> dict:
     if photos:
         root = Path(photos)
     else:
-        repo = Path(__file__).resolve().parents[2]
-        root = Path(os.environ.get("CART_SHARED_DATA", repo.parent / "shared" / "data"))
-        root = root / "grocery-store"
+        root = grocery_store_dir()
     listed = grocery_photos(root)
     photo = listed[len(listed) // 2] if listed else None
     still = CameraSim(photo, conditions=Conditions(noise=2.0), seed=1)

@@ -12,7 +12,7 @@ def run(events: int, seed: int) -> dict:
     import time
 
     from cart.basket.fold import Basket, OpenSession
-    from cart.store.catalog import load_store
+    from cart.store.loading import load_store
     from cart.sim.eventgen import event_stream
     from cart.basket.journal import Journal
     from cart.basket.session import CartSession

@@ -234,7 +234,7 @@ def ui_stack(lines: int = 200, *, classifier: bool = True):
     import shutil
     import tempfile
 
-    from cart.store.catalog import load_store
+    from cart.store.loading import load_store
     from cart.common.clock import ManualClock
     from cart.common.events import Scan
     from cart.app.stack import build_runtime

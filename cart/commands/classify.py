@@ -84,11 +84,9 @@ def _train(args) -> int:
 def _data_root(arg: Path | None) -> Path:
     if arg is not None:
         return arg
-    import os
+    from cart.common.paths import grocery_store_dir
 
-    root = Path(__file__).resolve().parents[2]
-    return Path(os.environ.get("CART_SHARED_DATA", root.parent / "shared" / "data")) / (
-        "grocery-store")
+    return grocery_store_dir()
 
 
 def _bench(args) -> int:

@@ -42,7 +42,7 @@ def register_bench(sub) -> None:
 
 
 def _catalog_check(args) -> int:
-    from cart.store.catalog import CatalogError, load_store
+    from cart.store.loading import CatalogError, load_store
 
     try:
         store = load_store(args.file)
@@ -60,7 +60,7 @@ def _catalog_check(args) -> int:
 
 def _barcode(args) -> int:
     from cart.store.barcodes import lookup
-    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.store.loading import DEMO_STORE, CatalogError, load_store
     from cart.common.clock import SystemClock
 
     try:
@@ -120,7 +120,7 @@ def _barcode_text(m, fmt) -> int:
         extra = f", age {p.age_min}+" if p.age_min else ""
         print(f"product: {p.id}: {printable(p.name)} — {fmt(p.price)}{unit}{extra}")
         if p.by_weight and it.weight_g is not None and it.price is None:
-            from cart.pricing.engine import weight_amount
+            from cart.pricing.rounding import weight_amount
 
             print(f"amount:  {fmt(weight_amount(p.price, it.weight_g))}")
     if m.coupon is not None:

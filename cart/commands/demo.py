@@ -49,7 +49,7 @@ def run_screen(args) -> int:
     from cart.commands.ui import screen_settings
 
     screen_settings()
-    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.store.loading import DEMO_STORE, CatalogError, load_store
     from cart.basket.journal import JournalError, default_journal_path
     from cart.sim.demo_app import DemoApp
     from cart.sim.demo import DemoWorld, demo_clock, demo_vision
@@ -124,7 +124,7 @@ def run_script(args) -> int:
     from cart.basket.receipt import render_text
     from cart.basket.session import CartSession
     from cart.common.clock import ManualClock
-    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.store.loading import DEMO_STORE, CatalogError, load_store
 
     try:
         store = load_store(args.store or DEMO_STORE)

@@ -71,7 +71,7 @@ def _verify(args) -> int:
     )
     from cart.common.clock import SystemClock
     from cart.common.keys import CARTS_FILE, KeyFileError, load_carts
-    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.store.loading import DEMO_STORE, CatalogError, load_store
 
     code = sys.stdin.readline() if args.code == "-" else args.code
     max_age = DEFAULT_MAX_AGE_MIN if args.max_age is None else args.max_age
@@ -141,7 +141,7 @@ def _when(t_ms: int) -> str:
 def _bench(args) -> int:
     import json
 
-    from cart.store.catalog import DEMO_STORE, CatalogError, load_store
+    from cart.store.loading import DEMO_STORE, CatalogError, load_store
 
     if args.trips < 1:
         print("--trips must be at least 1", file=sys.stderr)

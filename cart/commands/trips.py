@@ -34,7 +34,7 @@ def register_bench(sub) -> None:
 
 
 def _load_store(path):
-    from cart.store.catalog import CatalogError, load_store
+    from cart.store.loading import CatalogError, load_store
 
     try:
         return load_store(path) if path else load_store()

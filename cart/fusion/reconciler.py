@@ -46,9 +46,9 @@ from cart.fusion.rules.scan import on_scan
 from cart.fusion.rules.settle import on_settled
 from cart.fusion.rules.verdict import on_verdict
 from cart.fusion.staff import StaffGate
-from cart.fusion.state import FusionState, LineView, State
+from cart.fusion.state import FusionState, FusionLine, State
 
-__all__ = ["FusionConfig", "FusionState", "LineView", "Reconciler", "ReplayedStaffLogin",
+__all__ = ["FusionConfig", "FusionState", "FusionLine", "Reconciler", "ReplayedStaffLogin",
            "camera_confusion_from"]
 
 Handler = Callable[[State, object, int, list[Effect]], None]

@@ -1,39 +1,17 @@
 """Staff PINs: salted PBKDF2 hashes, constant-time comparison, lock-out after failures.
 
 A store keeps ``staff_id -> "pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>"`` (the core
-store's ``staff_pin_hash`` has the same format; key ``"*"`` is a PIN shared by all staff);
-``hash_pin`` makes those strings. The PIN itself is never stored or journaled. After ``max_failures`` wrong
+store's ``staff_pin_hash``; key ``"*"`` is a PIN shared by all staff); ``cart.store.secrets``
+makes and checks those strings. The PIN itself is never stored or journaled. After ``max_failures`` wrong
 PINs in a row the keypad is locked for ``lockout_ms`` (simulated or real time, from the events'
 ``t_ms``); a staff session ends by logout or after ``idle_ms`` without a staff action.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass, field
 
-ITERATIONS = 60_000
-
-
-def hash_pin(pin: str, *, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
-    if not pin.isdigit() or not 4 <= len(pin) <= 12:
-        raise ValueError("a staff PIN is 4 to 12 digits")
-    salt = salt if salt is not None else secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, iterations)
-    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
-
-
-def check_pin(pin: str, stored: str) -> bool:
-    try:
-        scheme, iters, salt_hex, digest_hex = stored.split("$")
-        if scheme != "pbkdf2_sha256":
-            return False
-        digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt_hex), int(iters))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(digest.hex(), digest_hex)
+from cart.store.secrets import hash_pin, verify_pin
 
 
 @dataclass
@@ -57,7 +35,7 @@ class StaffGate:
         ok = _VERIFIED.get(key) if replay is None else replay == "ok"
         if ok is None:
             # A wrong id costs the same as a wrong PIN (no id probing by timing).
-            ok = check_pin(pin, stored) if stored else (check_pin(pin, _DUMMY) and False)
+            ok = verify_pin(stored, pin) if stored else (verify_pin(_DUMMY, pin) and False)
             if ok and len(_VERIFIED) < 64:  # successes only: a repeat login skips PBKDF2
                 _VERIFIED[key] = True
         if ok:
@@ -85,4 +63,4 @@ class StaffGate:
 
 
 _VERIFIED: dict[tuple[str, str], bool] = {}
-_DUMMY = hash_pin("0000", salt=b"\0" * 16)
+_DUMMY = hash_pin("0000", b"\0" * 16)

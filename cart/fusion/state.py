@@ -115,7 +115,9 @@ class Question:
 
 
 @dataclass(frozen=True, slots=True)
-class LineView:
+class FusionLine:
+    """One of fusion's lines in ``FusionState`` (the screen's row is ``cart.app.view.LineView``)."""
+
     id: int
     product_id: str
     name: str
@@ -129,7 +131,7 @@ class LineView:
 class FusionState:
     """What the screen shows from fusion: an immutable snapshot."""
 
-    lines: tuple[LineView, ...]
+    lines: tuple[FusionLine, ...]
     flags: tuple[Flag, ...]
     tare_g: float
     settled_g: float
@@ -180,7 +182,7 @@ class State:
     def snapshot(self) -> FusionState:
         return FusionState(
             lines=tuple(
-                LineView(ln.id, ln.product.id, ln.product.name, ln.code, ln.weight_g,
+                FusionLine(ln.id, ln.product.id, ln.product.name, ln.code, ln.weight_g,
                          ln.price_minor, ln.placed)
                 for ln in self.lines.values()
             ),

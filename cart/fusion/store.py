@@ -1,7 +1,7 @@
 """The core store seen through fusion's small product interface.
 
 ``StoreProducts(store)`` implements ``cart.fusion.products.ProductSource`` on a
-``cart.store.catalog.Store``: codes are interpreted by ``cart.store.barcodes.lookup`` (EAN/UPC, GS1, in-store
+``cart.store.model.Store``: codes are interpreted by ``cart.store.barcodes.lookup`` (EAN/UPC, GS1, in-store
 weight and price labels, PLUs), so fusion never parses a barcode itself. Coarse classifier labels
 come from ``models/labels.csv`` when it is there.
 """

@@ -18,7 +18,7 @@ confirm(verdict, scanned_label, hierarchy) -> Confirmation
     P(another coarse class) for mismatch, the larger of the two for unsure.
 
 suggest(verdict, products, hierarchy) -> up to three Suggestions (PLU, label, score), best first,
-    for produce placed with no code. ``products`` is a ``cart.store.catalog.Catalog`` (only the labels
+    for produce placed with no code. ``products`` is a ``cart.store.model.Catalog`` (only the labels
     of the coarse classes in the verdict are looked up) or any iterable of products. A product's score is its fine label's probability; ties and
     products whose label is outside the top-k are ordered by their coarse class's probability.
 """
@@ -179,7 +179,7 @@ def suggest(verdict: VisionVerdict, products: Iterable[ProduceLike], hierarchy: 
     for label, p in top:
         fine[label] = fine.get(label, 0.0) + p
     mass = _coarse_mass(top, hierarchy)
-    if hasattr(products, "by_label"):  # a cart.store.catalog.Catalog: look up only the likely labels
+    if hasattr(products, "by_label"):  # a cart.store.model.Catalog: look up only the likely labels
         products = [p for label, coarse in hierarchy.coarse_of.items() if coarse in mass
                     for p in products.by_label(label)]
     ranked = []

@@ -1,7 +1,7 @@
 """Pricing: line amounts, promotions, coupons, tax and totals, in integer minor units.
 
-Every rounding rule is here and in ``docs/PRICING.md``. All amounts are non-negative integers;
-rounding is half-up on exact integer arithmetic (no floats anywhere).
+The rounding rules are in ``cart.pricing.rounding`` and ``docs/PRICING.md``. All amounts are
+non-negative integers; rounding is half-up on exact integer arithmetic (no floats anywhere).
 
     amount of a weighed line  = round_half_up(price_per_kg × grams / 1000)
     inclusive tax of a class  = round_half_up(class_total × rate / (1 + rate))
@@ -14,49 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cart.store.catalog import Catalog, Coupon, Product, Promotion, StoreConfig
-
-
-def round_half_up(numerator: int, denominator: int) -> int:
-    """``numerator / denominator`` rounded half up, for ``numerator >= 0, denominator > 0``."""
-    if numerator < 0 or denominator <= 0:
-        raise ValueError("round_half_up needs numerator >= 0 and denominator > 0")
-    return (2 * numerator + denominator) // (2 * denominator)
-
-
-def weight_amount(price_per_kg: int, grams: int) -> int:
-    """The amount for ``grams`` of a product priced per kilogram (half up to the minor unit)."""
-    return round_half_up(price_per_kg * grams, 1000)
-
-
-def allocate_latest(total: int, caps: Sequence[int]) -> list[int]:
-    """Give ``total`` to the last entries first, each at most its cap (a promotion's saving
-    lands on the item that completes the deal: the third of "3 for 2", the second of BOGO)."""
-    out = [0] * len(caps)
-    left = total
-    for i in range(len(caps) - 1, -1, -1):
-        if left <= 0:
-            break
-        give = min(left, caps[i])
-        out[i] = give
-        left -= give
-    return out
-
-
-def allocate(total: int, weights: Sequence[int]) -> list[int]:
-    """Split ``total`` over ``weights`` in proportion (largest remainder, ties to the earlier).
-
-    The shares sum to exactly ``total``; no share exceeds its weight when total <= sum(weights).
-    """
-    s = sum(weights)
-    if total <= 0 or s <= 0:
-        return [0] * len(weights)
-    base = [total * w // s for w in weights]
-    rem = total - sum(base)
-    order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % s), i))
-    for i in order[:rem]:
-        base[i] += 1
-    return base
+from cart.pricing.rounding import allocate, allocate_latest, round_half_up, weight_amount
+from cart.store.model import Catalog, CatalogProduct, Coupon, Promotion, StoreConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +23,7 @@ class LineInput:
     """One basket line as the pricing sees it (built by the basket fold)."""
 
     line_id: str
-    product: Product
+    product: CatalogProduct
     qty: int = 1  # units (each) — weighed lines have qty 1
     grams: int = 0  # net grams for products sold by weight
     fixed_price: int | None = None  # a price printed in the barcode, per unit
@@ -105,7 +64,9 @@ class AppliedCoupon:
 
 
 @dataclass(frozen=True, slots=True)
-class Totals:
+class PricedTotals:
+    """The basket's totals as priced (the screen's summary of them is ``cart.app.view.Totals``)."""
+
     subtotal: int  # Σ line amounts, before savings
     savings: int  # promotion savings + coupon savings
     tax: int  # included in total (inclusive stores) or added to it (exclusive stores)
@@ -119,14 +80,14 @@ class Totals:
     items: int = 0  # units sold each + weighed lines
 
 
-EMPTY_TOTALS = Totals(0, 0, 0, 0)
+EMPTY_TOTALS = PricedTotals(0, 0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
 class Priced:
     lines: tuple[PricedLine, ...]
     coupons: tuple[AppliedCoupon, ...]
-    totals: Totals
+    totals: PricedTotals
 
 
 def line_amount(li: LineInput) -> int:
@@ -183,7 +144,7 @@ def price_lines(
         if li.fixed_price is not None:
             amounts[i] = li.fixed_price * li.qty
         elif p.sold_by == "weight":
-            amounts[i] = (2 * p.price * li.grams + 1000) // 2000 * li.qty
+            amounts[i] = weight_amount(p.price, li.grams) * li.qty
         else:
             amounts[i] = p.price * li.qty
             if p.promotions:
@@ -278,7 +239,7 @@ def price_lines(
     coupon_savings = sum(coupon_alloc) if coupon_alloc is not None else 0
     tax = sum(t.tax for t in taxes)
     total = subtotal - promo_savings - coupon_savings + (0 if config.tax_inclusive else tax)
-    totals = Totals(
+    totals = PricedTotals(
         subtotal=subtotal, savings=promo_savings + coupon_savings, tax=tax, total=total,
         promotion_savings=promo_savings, coupon_savings=coupon_savings, taxes=tuple(taxes),
         currency=config.currency, minor_digits=config.minor_digits,

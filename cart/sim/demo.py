@@ -374,7 +374,7 @@ class DemoWorld(Device):
             self._do("place", None)
             pause = 2.5
         elif len(self.cart) >= 6:
-            self.runtime.submit(ui.Checkout())
+            self.runtime.submit(ui.Pay())
             self._say("Autoplay: paying")
         else:
             n = len(self.cart)
@@ -402,12 +402,12 @@ def demo_vision(clock, seed: int = 7, photos: dict | None = None):
         VisionWorker,
         class_photos,
         load_worker,
-        shared_data_root,
     )
+    from cart.common.paths import grocery_store_dir
 
     photos = class_photos() if photos is None else photos
     if not photos:
-        where = shared_data_root() / "grocery-store"
+        where = grocery_store_dir()
         return VisionWorker(None, None, clock=clock,
                             problem=f"vision off: no photos in {where}"), None
     buffer = FrameBuffer()

@@ -23,7 +23,7 @@ from cart.basket.fold import (
     SetQuantity,
     WeighProduce,
 )
-from cart.store.catalog import Store
+from cart.store.model import Store
 
 FLAG_KINDS = ("unscanned_item", "not_placed", "removed_item", "mismatch", "age_check",
               "weigh_produce", "staff")

@@ -18,22 +18,17 @@ profile's view rate), and the photos themselves (shop-shelf photos, not a basket
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from cart.common.paths import grocery_store_dir
+
 _CACHE: dict[tuple, tuple[dict, dict]] = {}
 
 
 class VisionUnavailable(RuntimeError):
     """The shared photos, the model or its runtime are not there."""
-
-
-def shared_grocery_dir() -> Path:
-    base = os.environ.get("CART_SHARED_DATA")
-    return (Path(base) if base else ROOT.parent / "shared" / "data") / "grocery-store"
 
 
 def infer_table(data: Path | None = None, *, k: int = 5, train_per_class: int = 10,
@@ -43,7 +38,7 @@ def infer_table(data: Path | None = None, *, k: int = 5, train_per_class: int = 
     Raises ``VisionUnavailable`` when the photos, the model or the interpreter are missing.
     ``per_class_limit`` (0: all) caps the val photos per class (tests use it to stay quick).
     """
-    data = Path(data) if data is not None else shared_grocery_dir()
+    data = Path(data) if data is not None else grocery_store_dir()
     key = (str(data), k, train_per_class, per_class_limit)
     if key in _CACHE:
         return _CACHE[key]

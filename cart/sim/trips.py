@@ -32,6 +32,7 @@ from cart.fusion.alerts import (
 )
 from cart.fusion.products import Product
 from cart.fusion.reconciler import FusionConfig
+from cart.pricing.rounding import weight_amount
 from cart.sim.shopper import Op, Profile, Trip, TruthItem
 
 T0 = 1_767_225_600_000
@@ -45,10 +46,11 @@ def mpe_g(net_g: float) -> float:
 
 
 def line_price(p: Product, weight_g: float | None, price_minor: int | None) -> int:
+    """What a line costs: the price in its code, else core's per-kg rule on whole grams."""
     if price_minor is not None:
         return price_minor
     if p.by_weight:
-        return math.floor(p.price_minor * (weight_g or 0.0) / 1000.0 + 0.5)
+        return weight_amount(p.price_minor, round(weight_g or 0.0))
     return p.price_minor
 
 

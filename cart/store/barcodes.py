@@ -35,12 +35,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 from cart.common.text import has_invisible, printable
-from cart.store.catalog import RcnLayout
+from cart.store.model import RcnLayout
 
 __all__ = ["Interpretation", "ScanMatch", "interpret", "lookup", "match", "printable"]
 
 if TYPE_CHECKING:
-    from cart.store.catalog import Coupon, Product, Store, StoreConfig
+    from cart.store.model import CatalogProduct, Coupon, Store, StoreConfig
 
 MAX_CODE_LEN = 512
 
@@ -117,7 +117,7 @@ class ScanMatch:
     """An interpretation matched to the catalogue: a product, a coupon, or a reason why not."""
 
     interpretation: Interpretation
-    product: Product | None = None
+    product: CatalogProduct | None = None
     coupon: Coupon | None = None
     reason: str = ""
 
@@ -648,7 +648,7 @@ def in_store_number(gtin14: str) -> bool:
     return len(gtin14) == 14 and (gtin14[:2] == "02" or gtin14[:3] == "002")
 
 
-def _measure_problem(it: Interpretation, p: Product, gtin14: str) -> str:
+def _measure_problem(it: Interpretation, p: CatalogProduct, gtin14: str) -> str:
     """Why a weight or price inside the code cannot be billed for ``p`` ("" when it can).
 
     A price or weight in a code is the item's only where the item is a variable measure trade

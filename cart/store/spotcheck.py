@@ -89,7 +89,7 @@ def from_table(section: Any) -> SpotCheckConfig:
 
 
 def for_store(store: Any) -> SpotCheckConfig:
-    """The policy of a loaded ``cart.store.catalog.Store`` (from the ``store.toml`` bytes it was
+    """The policy of a loaded ``cart.store.model.Store`` (from the ``store.toml`` bytes it was
     loaded from; those bytes were validated at load, so this does not fail on them)."""
     raw = getattr(store, "sources", (b"", b""))[0]
     if not raw:

@@ -87,7 +87,7 @@ class Backend(Protocol):
     def attach(self, listener: Callable[[CartView], None]) -> None:
         """Start delivering snapshots to ``listener`` (from any thread)."""
 
-    def submit(self, action: actions.Action) -> None:
+    def submit(self, action: actions.ScreenAction) -> None:
         """Queue a shopper or staff action; never blocks."""
 
     def search_products(self, query: str, limit: int) -> list[Choice]:
@@ -321,7 +321,7 @@ class CartApp(App):
     def action_coupon(self) -> None:
         def entered(code: str | None) -> None:
             if code:
-                self.backend.submit(actions.ApplyCoupon(code))
+                self.backend.submit(actions.EnterCoupon(code))
 
         self.push_screen(EntryScreen("Coupon", "Scan the coupon or type its code."), entered)
 
@@ -332,7 +332,7 @@ class CartApp(App):
 
         def entered(pin: str | None) -> None:
             if pin:
-                self.backend.submit(actions.StaffLogin(pin))
+                self.backend.submit(actions.EnterStaffPin(pin))
 
         self.push_screen(EntryScreen("Staff", "Staff PIN:", password=True, digits=True), entered)
 
@@ -340,7 +340,7 @@ class CartApp(App):
         if self.view.alerts:
             self.notify("Please answer the open question first", severity="warning")
             return
-        self.backend.submit(actions.Checkout())
+        self.backend.submit(actions.Pay())
 
     def action_toggle_contrast(self) -> None:
         self.theme = (
@@ -353,10 +353,10 @@ class CartApp(App):
 
     # ---- staff actions (called by StaffScreen) ---------------------------------------------
     def staff_resolve(self, alert_id: int) -> None:
-        self.backend.submit(actions.StaffResolve(alert_id))
+        self.backend.submit(actions.ResolveAlert(alert_id))
 
     def staff_remove_line(self, line_id: int) -> None:
         self.backend.submit(actions.StaffRemoveLine(line_id))
 
     def staff_logout(self) -> None:
-        self.backend.submit(actions.StaffLogout())
+        self.backend.submit(actions.LeaveStaffMode())

@@ -20,8 +20,9 @@ from textual.strip import Strip
 from textual.widgets import Digits, Static
 
 from cart.ui.literal import literal, visible
+from cart.app.view import AlertView, CartView, DeviceView, LineView, ScaleView, format_grams
+from cart.common.money import Money
 from cart.fusion.alerts import AlertKind
-from cart.app.view import AlertView, CartView, DeviceView, LineView, Money, ScaleView, format_grams
 
 ALERT_ICONS = {
     "place": "⬇",

@@ -6,10 +6,9 @@ import argparse
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = (
-    Path(os.environ.get("CART_SHARED_DATA", ROOT.parent / "shared" / "data")) / "grocery-store"
-)
+from cart.common.paths import REPO_ROOT, grocery_store_dir
+
+DEFAULT_DATA = grocery_store_dir()
 DEFAULT_CACHE = Path(
     os.environ.get("CART_TRAIN_CACHE", Path.home() / ".cache" / "smartcart" / "classifier")
 )
@@ -19,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The training options (shared by ``python -m models.training.train`` and ``cart model train``)."""
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="grocery-store folder")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache folder")
-    p.add_argument("--out", type=Path, default=ROOT / "models", help="where the model files go")
+    p.add_argument("--out", type=Path, default=REPO_ROOT / "models", help="where the model files go")
     p.add_argument("--views", type=int, default=6, help="cached views per photo (1 clean)")
     p.add_argument("--train-from", type=int, default=8, help="first fine-tuned block (0-16)")
     p.add_argument("--epochs", type=int, default=16)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from cart.sim.scanner import ScannerSim
 from cart.store.barcodes import interpret, lookup
-from cart.store.catalog import DEMO_STORE, load_store
+from cart.store.loading import DEMO_STORE, load_store
 from drivers.scanner import ScanDecoder, ScannerConfig
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z

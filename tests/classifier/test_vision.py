@@ -155,7 +155,7 @@ def test_profile_section_is_read_and_validated():
 
 
 def test_demo_catalogue_labels_are_classes_the_model_knows(hierarchy):
-    from cart.store.catalog import load_store
+    from cart.store.loading import load_store
 
     catalog = load_store().catalog
     assert catalog.labels, "the demo store should label its produce"
@@ -163,7 +163,7 @@ def test_demo_catalogue_labels_are_classes_the_model_knows(hierarchy):
 
 
 def test_suggest_from_the_real_catalogue(classifier, hierarchy, grocery):
-    from cart.store.catalog import load_store
+    from cart.store.loading import load_store
 
     catalog = load_store().catalog
     top = classifier.classify_file(grocery / "val/Fruit/Banana/Banana_003.jpg", k=5)

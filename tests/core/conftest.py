@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cart.store.catalog import DEMO_STORE, load_store
+from cart.store.loading import DEMO_STORE, load_store
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 STAFF_PIN = "1234"  # the PIN of STORE_TOML's hash

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from cart.store.catalog import load_store
+from cart.store.loading import load_store
 from cart.sim.eventgen import event_stream
 from cart.basket.journal import Journal
 from cart.basket.session import CartSession

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cart.store.barcodes import interpret, lookup, match, printable
-from cart.store.catalog import load_store
+from cart.store.loading import load_store
 from tests.core.conftest import T0
 
 MILK = "7310000100147"  # arla-standard-milk in the demo store
@@ -115,7 +115,7 @@ def test_gs1_element_strings(store):
     # ... and the carton of milk has a fixed price: a price in its code is never billed
     m = lookup(store, f"]e001{gtin14}3103000450{fnc1}3922001995", t_ms=T0)
     assert not m.ok and "not variable measure" in m.reason
-    cheese = lookup(store, f"]e00102310010000005310300045039220006255", t_ms=T0)
+    cheese = lookup(store, "]e00102310010000005310300045039220006255", t_ms=T0)
     assert cheese.ok and cheese.product.id == "prast-cheese" and cheese.interpretation.price == 6255
     it = interpret(f"01{gtin14}17270101", config=cfg, t_ms=T0)  # not yet expired
     assert it.ok and not it.expired and not it.warnings

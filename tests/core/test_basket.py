@@ -235,7 +235,7 @@ def test_check_out_stores_the_receipt_and_closes(store, tmp_path):
 
 
 def test_a_session_keeps_its_prices_when_the_catalogue_changes(store, make_store, tmp_path):
-    from cart.store.catalog import load_store
+    from cart.store.loading import load_store
 
     path = tmp_path / "j.sqlite"
     with Journal(path) as j:

@@ -10,7 +10,7 @@ from biip.gtin import Gtin
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cart.store.catalog import CatalogError, load_store
+from cart.store.loading import CatalogError, load_store
 from tests.core.conftest import CATALOG_TOML, STAFF_PIN
 
 
@@ -225,7 +225,7 @@ def test_custom_layouts_and_exclusive_tax_store(make_store):
 def test_hardware_profile_store_section(tmp_path):
     from pathlib import Path
 
-    from cart.store.catalog import store_profile
+    from cart.store.loading import store_profile
 
     root = Path(__file__).resolve().parents[2]
     doc = tomllib.loads((root / "hardware/profiles/cart-v1.toml").read_text())

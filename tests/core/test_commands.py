@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cart.store.catalog import DEMO_STORE
+from cart.store.loading import DEMO_STORE
 from cart.cli import main
 from tests.core.conftest import CATALOG_TOML
 

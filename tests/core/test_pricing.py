@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cart.basket.fold import Basket, OpenSession
-from cart.store.catalog import load_store
+from cart.store.loading import load_store
 from cart.sim.eventgen import event_stream
-from cart.pricing.engine import (
-    LineInput,
-    allocate,
-    allocate_latest,
-    price_lines,
-    round_half_up,
-    weight_amount,
-)
+from cart.pricing.engine import LineInput, price_lines
+from cart.pricing.rounding import allocate, allocate_latest, round_half_up, weight_amount
 from tests.core.conftest import CATALOG_TOML, T0
 
 PROMO_CATALOG = CATALOG_TOML + """
@@ -145,6 +140,20 @@ def test_round_half_up_and_weight_amounts():
     assert weight_amount(499, 1) == 0  # 0.499 öre rounds down
     with pytest.raises(ValueError):
         round_half_up(-1, 2)
+
+
+@given(st.integers(0, 10**6), st.integers(0, 100_000))
+def test_weight_amount_is_the_half_up_rule(price_per_kg, grams):
+    # the integer and float forms it replaced (price_lines, the trip scorer's whole grams)
+    assert weight_amount(price_per_kg, grams) == (2 * price_per_kg * grams + 1000) // 2000
+    assert weight_amount(price_per_kg, grams) == math.floor(price_per_kg * grams / 1000.0 + 0.5)
+
+
+def test_weighed_lines_are_priced_with_weight_amount(store):
+    banana = store.catalog["banana"]
+    for grams in (1, 2, 412, 499, 500, 1234, 99_999):
+        r = price_lines([LineInput("L1", banana, 1, grams)], store.catalog, store.config)
+        assert r.lines[0].amount == weight_amount(banana.price, grams)
 
 
 def test_x_for_y_and_loyalty_price_best_wins(promo_store):

@@ -16,7 +16,7 @@ T0 = 1_767_225_600_000
 
 @pytest.fixture(scope="session")
 def store():
-    from cart.store.catalog import load_store
+    from cart.store.loading import load_store
 
     return load_store()
 

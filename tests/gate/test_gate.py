@@ -14,7 +14,7 @@ from cart.basket import exitcode, gate
 from cart.basket.gate import OPEN, REFUSE, SPOT_CHECK, SeenSessions, check, verify_at_gate
 from cart.cli import main
 from cart.common import keys
-from cart.store.catalog import DEMO_STORE
+from cart.store.loading import DEMO_STORE
 from tests.gate.conftest import STORE, T0, claim, flip_bit
 
 NOW = T0 + 4 * 60_000  # four minutes after check-out

@@ -18,7 +18,7 @@ from cart.basket.journal import Journal
 from cart.common import keys
 from cart.common.clock import ManualClock
 from cart.common.events import Scan, WeightSettled
-from cart.store.catalog import load_store
+from cart.store.loading import load_store
 from tests.ui.test_engine import Views
 
 
@@ -39,7 +39,7 @@ def shop_and_check_out(store, path, key):
         clock.advance(1500)
         rt.post(WeightSettled(clock.now_ms(), 1045.0, 1045.0, 400, 0.5))
         views.wait(lambda v: v.lines and v.seq == 2)
-        rt.submit(actions.Checkout())
+        rt.submit(actions.Pay())
         view = views.wait(lambda v: v.receipt is not None)
     return view, clock
 
@@ -130,7 +130,7 @@ def test_a_trip_with_questions_scores_from_its_journal(store, tmp_path):
         clock.advance(1500)
         rt.post(WeightSettled(clock.now_ms(), 1345.0, 1045.0, 400, 0.5))
         views.wait(lambda v: v.lines and not v.alerts)
-        rt.submit(actions.Checkout())
+        rt.submit(actions.Pay())
         view = views.wait(lambda v: v.receipt is not None)
     claim = exitcode.verify(view.receipt.exit_code, {key.cart_id: key.public_bytes})
     with Journal(path) as j:

@@ -11,7 +11,7 @@ from cart.basket import risk
 from cart.basket.issuer import decide, trip_seed
 from cart.common import keys
 from cart.store import spotcheck
-from cart.store.catalog import DEMO_STORE, CatalogError, load_store_bytes
+from cart.store.loading import DEMO_STORE, CatalogError, load_store_bytes
 
 STORE_TOML = (DEMO_STORE / "store.toml").read_text(encoding="utf-8")
 CATALOG_TOML = (DEMO_STORE / "catalog.toml").read_text(encoding="utf-8")

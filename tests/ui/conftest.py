@@ -13,10 +13,10 @@ from cart.app.view import (
     Choice,
     DeviceView,
     LineView,
-    Money,
     ScaleView,
     Totals,
 )
+from cart.common.money import Money
 
 
 @pytest.hookimpl(tryfirst=True)

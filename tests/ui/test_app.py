@@ -244,9 +244,9 @@ async def test_coupon_entry(backend):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("c", *"SAVE5", "enter")
         await pilot.pause()
-        assert backend.actions == [actions.ApplyCoupon("SAVE5")]
+        assert backend.actions == [actions.EnterCoupon("SAVE5")]
         await pilot.press("c", "escape")
-        assert backend.actions == [actions.ApplyCoupon("SAVE5")]
+        assert backend.actions == [actions.EnterCoupon("SAVE5")]
 
 
 async def test_staff_mode_behind_a_pin(backend):
@@ -259,7 +259,7 @@ async def test_staff_mode_behind_a_pin(backend):
         await pilot.pause()
         await pilot.press("s", *"12ab34", "enter")  # letters are not accepted in a PIN
         await pilot.pause()
-        assert backend.actions == [actions.StaffLogin("1234")]
+        assert backend.actions == [actions.EnterStaffPin("1234")]
         assert not isinstance(app.screen, StaffScreen)  # nothing until the runtime agrees
         assert "1234" not in screen_text(app)
         backend.push(sample_view(alerts=(age,), staff=True, seq=5))
@@ -267,11 +267,11 @@ async def test_staff_mode_behind_a_pin(backend):
         assert isinstance(app.screen, StaffScreen)
         assert "needs an age check" in screen_text(app)
         await pilot.press("a")
-        assert backend.actions[-1] == actions.StaffResolve(4)
+        assert backend.actions[-1] == actions.ResolveAlert(4)
         await pilot.press("tab", "down", "x")
         assert backend.actions[-1] == actions.StaffRemoveLine(2)
         await pilot.press("l")
-        assert backend.actions[-1] == actions.StaffLogout()
+        assert backend.actions[-1] == actions.LeaveStaffMode()
         backend.push(sample_view(staff=False, seq=6))
         await pilot.pause()
         assert not isinstance(app.screen, StaffScreen)
@@ -299,7 +299,7 @@ async def test_checkout_shows_receipt_and_a_scannable_exit_code(backend):
     app = CartApp(backend)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("k")
-        assert backend.actions == [actions.Checkout()]
+        assert backend.actions == [actions.Pay()]
         receipt = Receipt(
             "S-42",
             "Demo Market\nArla Standard Milk 1 l  2 x 1.29\nTOTAL 16.37",

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from cart.store.catalog import load_store
+from cart.store.loading import load_store
 from cart.sim.demo_app import DemoApp
 from cart.sim.demo import DemoWorld, demo_clock, shelf_from_store
 from cart.ui.screens import CheckoutScreen, PickerScreen, ProduceScreen

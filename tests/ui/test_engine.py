@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from cart.store.catalog import load_store
+from cart.store.loading import load_store
 from cart.common.clock import ManualClock
 from cart.common.events import Scan, WeightSettled
 from cart.basket.journal import Journal
@@ -122,13 +122,13 @@ def test_a_restart_on_a_journal_that_does_not_add_up_asks_staff(store, tmp_path)
         (alert,) = view.alerts
         assert alert.kind == "recovery_check" and alert.staff_only
         assert alert.message == RECOVERY_MESSAGE
-        rt2.submit(actions.Checkout())
+        rt2.submit(actions.Pay())
         view = views2.wait(lambda v: v.seq == 1)
         assert view.receipt is None and view.alerts == (alert,)
-        rt2.submit(actions.StaffLogin("2468"))
-        rt2.submit(actions.StaffResolve(alert.alert_id))
-        rt2.submit(actions.StaffLogout())
-        rt2.submit(actions.Checkout())
+        rt2.submit(actions.EnterStaffPin("2468"))
+        rt2.submit(actions.ResolveAlert(alert.alert_id))
+        rt2.submit(actions.LeaveStaffMode())
+        rt2.submit(actions.Pay())
         view = views2.wait(lambda v: v.seq == 5)
         assert view.alerts == () and view.receipt is not None
 
@@ -151,18 +151,18 @@ def test_age_check_needs_staff_with_the_right_pin(store):
         view = views.wait(lambda v: any(a.kind == "age_check" for a in v.alerts))
         alert = next(a for a in view.alerts if a.kind == "age_check")
         assert alert.staff_only
-        rt.submit(actions.StaffResolve(alert.alert_id))  # not logged in: refused
+        rt.submit(actions.ResolveAlert(alert.alert_id))  # not logged in: refused
         view = views.wait(lambda v: v.seq == 2)
         assert any(a.kind == "age_check" for a in view.alerts) and not view.staff
-        rt.submit(actions.StaffLogin("0000"))
+        rt.submit(actions.EnterStaffPin("0000"))
         view = views.wait(lambda v: v.seq == 3)
         assert not view.staff and "PIN" in view.message
-        rt.submit(actions.StaffLogin("2468"))
+        rt.submit(actions.EnterStaffPin("2468"))
         assert views.wait(lambda v: v.seq == 4).staff
-        rt.submit(actions.StaffResolve(alert.alert_id))
+        rt.submit(actions.ResolveAlert(alert.alert_id))
         view = views.wait(lambda v: v.seq == 5)
         assert not any(a.kind == "age_check" for a in view.alerts)
-        rt.submit(actions.StaffLogout())
+        rt.submit(actions.LeaveStaffMode())
         assert not views.wait(lambda v: v.seq == 6).staff
 
 
@@ -174,19 +174,19 @@ def test_three_wrong_pins_lock_staff_login_also_after_a_restart(store, tmp_path)
     with rt:
         for seq in (1, 2, 3):
             clock.advance(1000)
-            rt.submit(actions.StaffLogin("1111"))
+            rt.submit(actions.EnterStaffPin("1111"))
             assert "PIN" in views.wait(lambda v, n=seq: v.seq == n).message
         clock.advance(1000)
-        rt.submit(actions.StaffLogin("2468"))  # the right PIN, but locked
+        rt.submit(actions.EnterStaffPin("2468"))  # the right PIN, but locked
         view = views.wait(lambda v: v.seq == 4)
         assert not view.staff and "Locked" in view.message
     rt2, views2, clock2 = start(store, path, clock=ManualClock(clock.now_ms() + 1000))
     with rt2:
-        rt2.submit(actions.StaffLogin("2468"))
+        rt2.submit(actions.EnterStaffPin("2468"))
         view = views2.wait(lambda v: v.seq == 1)
         assert not view.staff and "Locked" in view.message
         clock2.advance(61_000)
-        rt2.submit(actions.StaffLogin("2468"))
+        rt2.submit(actions.EnterStaffPin("2468"))
         assert views2.wait(lambda v: v.seq == 2).staff
     with Journal(path) as j:
         rows = list(j.events(j.unfinished().id))
@@ -216,7 +216,7 @@ def test_produce_chosen_before_placing_is_weighed_by_fusion(store):
         ]
         clock.advance(800)
         rt.post(Scan(clock.now_ms(), "4011", "]C0", "scanner:hand"))  # never placed: not billed
-        rt.submit(actions.Checkout())
+        rt.submit(actions.Pay())
         view = views.wait(lambda v: v.seq == 6)
         assert len(view.lines) == 2 and view.receipt is not None
 
@@ -239,12 +239,12 @@ def test_lines_and_alerts_keep_fusions_integer_ids_from_screen_to_journal(store,
         assert [a.alert_id for a in view.alerts] == [f.id for f in state.flags] == [1]
         age = view.alerts[0]
         assert age.kind == "age_check" and age.staff_only
-        rt.submit(actions.StaffLogin("2468"))
+        rt.submit(actions.EnterStaffPin("2468"))
         rt.submit(actions.StaffRemoveLine(view.lines[1].line_id))  # the juice, by its id
         view = views.wait(lambda v: v.seq == 7)
         assert [ln.line_id for ln in view.lines] == [1, 3]
         assert store.catalog.by_gtin(JUICE).name not in [ln.name for ln in view.lines]
-        rt.submit(actions.StaffResolve(age.alert_id))
+        rt.submit(actions.ResolveAlert(age.alert_id))
         view = views.wait(lambda v: v.seq == 8)
         assert view.alerts == ()
     with Journal(path) as j:
@@ -297,12 +297,12 @@ def test_coupon_and_checkout_with_receipt_and_exit_code(store, tmp_path):
     with rt:
         rt.post(scan(clock, "7310000100185"))  # oatly oat milk
         rt.post(settle(clock, 1045.0, 1045.0))
-        rt.submit(actions.ApplyCoupon(COUPON_OATLY))
+        rt.submit(actions.EnterCoupon(COUPON_OATLY))
         view = views.wait(lambda v: v.coupons and v.seq == 3)
         assert view.totals.savings > 0
-        rt.submit(actions.ApplyCoupon("12345"))
+        rt.submit(actions.EnterCoupon("12345"))
         assert "Not a coupon" in views.wait(lambda v: v.seq == 4).message
-        rt.submit(actions.Checkout())
+        rt.submit(actions.Pay())
         view = views.wait(lambda v: v.receipt is not None)
         assert view.receipt.exit_code.startswith("CART1:demo-sthlm-01:")
         assert f":{view.totals.total}:" in view.receipt.exit_code
@@ -330,7 +330,7 @@ def test_checkout_is_refused_while_a_question_is_open(store):
     with rt:
         rt.post(settle(clock, 300.0, 300.0))  # something unscanned
         views.wait(lambda v: v.alerts)
-        rt.submit(actions.Checkout())
+        rt.submit(actions.Pay())
         view = views.wait(lambda v: v.seq == 2)
         assert view.receipt is None and view.alerts
 
@@ -339,7 +339,7 @@ async def test_catalogue_text_with_markup_is_shown_literally(tmp_path):
     """A product name from the store's catalogue file, through the real core, on the screen."""
     import shutil
 
-    from cart.store.catalog import DEMO_STORE, CatalogError
+    from cart.store.loading import DEMO_STORE, CatalogError
     from cart.ui.app import CartApp
 
     from .screen_text import screen_text

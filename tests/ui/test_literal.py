@@ -49,7 +49,8 @@ def test_a_basket_row_is_exactly_the_screen_width(name, note, amount, width):
     """Any product name (wide characters, emoji, controls, markup) fits its row exactly."""
     from rich.cells import cell_len
 
-    from cart.app.view import LineView, Money
+    from cart.app.view import LineView
+    from cart.common.money import Money
     from cart.ui.widgets import header_row, line_row
 
     line = LineView(1, name, "1", amount, False, amount, amount // 3, note=note)

@@ -122,9 +122,9 @@ def test_actions_carry_the_injected_clock_and_close_is_idempotent():
     engine, sink = CountingEngine(), Sink()
     rt = Runtime(engine, clock=clock)
     rt.attach(sink)
-    rt.submit(actions.Checkout())
+    rt.submit(actions.Pay())
     assert rt.wait_idle()
-    assert engine.actions == [(actions.Checkout(), 5_000)]
+    assert engine.actions == [(actions.Pay(), 5_000)]
 
     class Src:
         closed = 0

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from cart.store.catalog import load_store
+from cart.store.loading import load_store
 from cart.common.clock import ManualClock
 from cart.common.events import Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.sim.camera import CameraSim, Conditions

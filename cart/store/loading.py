@@ -1,40 +1,50 @@
-"""The store: its configuration (currency, tax, barcode layouts, staff PIN) and its catalogue.
+"""Loading a store: its two hand-editable TOML files, validated before anything is used.
 
-A store is a folder with two hand-editable TOML files (schema in ``docs/CATALOG.md``):
+A store is a folder with (schema in ``docs/CATALOG.md``):
 
 - ``store.toml``: ``[store]`` (id, name, currency, minor units, tax mode, time zone, staff PIN
   hash), ``[tax.<class>]`` rates, ``[rcn]`` restricted-circulation barcode layouts.
 - ``catalog.toml``: ``[[product]]``, ``[[promotion]]`` and ``[[coupon]]`` entries.
 
-Loading validates everything before anything is used. Every problem is collected (file, entry,
-field, message) and reported together in one :class:`CatalogError`; nothing is half-loaded.
+Every problem is collected (file, entry, field, message) and reported together in one
+:class:`CatalogError`; nothing is half-loaded. The types it builds are in ``cart.store.model``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from cart.store.model import (
+    COUPON_KINDS,
+    EXPIRED_POLICIES,
+    MEASURES,
+    PROMOTION_KINDS,
+    SOLD_BY,
+    TAX_MODES,
+    Catalog,
+    CatalogProduct,
+    Coupon,
+    Promotion,
+    RcnLayout,
+    Store,
+    StoreConfig,
+    StoreProfile,
+    TaxClass,
+)
+from cart.store.secrets import PIN_HASH_FORMAT, is_pin_hash
 
 STORE_FILE = "store.toml"
 CATALOG_FILE = "catalog.toml"
 DEMO_STORE = Path(__file__).resolve().parent / "demo"
 
-SOLD_BY = ("each", "weight")
-TAX_MODES = ("inclusive", "exclusive")
-PROMOTION_KINDS = ("multibuy", "x_for_y", "bogo", "loyalty_price", "per_kg_discount")
-COUPON_KINDS = ("amount_off", "product_amount_off")
-MEASURES = ("price", "weight", "count")
-EXPIRED_POLICIES = ("block", "warn")  # [store] expired: what a past (17) expiry date does
-
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-_PIN_HASH_RE = re.compile(r"^pbkdf2_sha256\$(\d{1,7})\$([0-9a-f]{16,128})\$([0-9a-f]{64})$")
 _MAX_MONEY = 10**9  # minor units; no single price on a cart is above this
 _MAX_GRAMS = 100_000
 
@@ -66,211 +76,6 @@ class CatalogError(ValueError):
         super().__init__(f"{len(lines)} problem(s):\n" + "\n".join(lines))
 
 
-# ---------------------------------------------------------------------------------------------
-# Data types (immutable)
-
-
-@dataclass(frozen=True, slots=True)
-class TaxClass:
-    id: str
-    name: str
-    rate_bp: int  # basis points: 1200 = 12 %
-
-
-@dataclass(frozen=True, slots=True)
-class RcnLayout:
-    """A restricted-circulation number layout: how a GTIN-13 with this prefix embeds a measure.
-
-    ``pattern`` has 12 characters over the GTIN-13's first 12 digits (the 13th is the GTIN check
-    digit): ``P`` item reference (including the prefix), ``C`` the price/weight check digit,
-    ``V`` the embedded value. ``decimals``: digits after the decimal point of the value (in
-    currency units for price, kilograms for weight).
-    """
-
-    prefix: str  # the first two digits of the GTIN-13 ("23"; "02" is UPC-A number system 2)
-    measure: str  # "price" | "weight" | "count"
-    pattern: str
-    decimals: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoreConfig:
-    id: str
-    name: str
-    country: str
-    currency: str
-    minor_digits: int
-    tax_mode: str  # "inclusive" | "exclusive"
-    timezone: str
-    staff_pin_hash: str
-    loyalty_program: str
-    tax_classes: dict[str, TaxClass]
-    rcn_country: str
-    rcn_layouts: tuple[RcnLayout, ...]
-    # "block": an item past its (17) expiry date needs staff approval; "warn": a warning only
-    expired_policy: str = "block"
-
-    @property
-    def tax_inclusive(self) -> bool:
-        return self.tax_mode == "inclusive"
-
-    def format_money(self, minor: int) -> str:
-        """``1234`` → ``"12.34 SEK"``. Integer arithmetic only."""
-        sign = "-" if minor < 0 else ""
-        minor = abs(int(minor))
-        if self.minor_digits == 0:
-            return f"{sign}{minor} {self.currency}"
-        unit = 10**self.minor_digits
-        return f"{sign}{minor // unit}.{minor % unit:0{self.minor_digits}d} {self.currency}"
-
-    def verify_staff_pin(self, pin: str) -> bool:
-        """True when ``pin`` matches the configured PBKDF2-SHA256 hash (constant-time compare)."""
-        return verify_pin(self.staff_pin_hash, pin)
-
-
-@dataclass(frozen=True, slots=True)
-class Promotion:
-    """A product promotion. Which fields matter depends on ``kind`` (see docs/PRICING.md)."""
-
-    id: str
-    kind: str  # multibuy | x_for_y | bogo | loyalty_price | per_kg_discount
-    name: str
-    buy: int = 0  # multibuy, x_for_y, bogo: group size
-    pay: int = 0  # x_for_y, bogo: units paid per group
-    price: int = 0  # multibuy: price of a group; loyalty_price: member price (each or per kg)
-    off_per_kg: int = 0  # per_kg_discount: minor units off per kg
-    loyalty_only: bool = False  # applies only when a loyalty card is identified
-
-
-@dataclass(frozen=True, slots=True)
-class Coupon:
-    code: str  # the coupon's barcode (GTIN-13, GS1 prefix 99), as printed
-    gtin: str  # the same, as GTIN-14, the look-up key
-    name: str
-    kind: str  # amount_off | product_amount_off
-    amount: int  # minor units off
-    min_spend: int = 0  # amount_off: basket total (after promotions) needed
-    product: str = ""  # product_amount_off: the product id
-
-
-@dataclass(frozen=True, slots=True)
-class Product:
-    id: str
-    name: str
-    sold_by: str  # "each" | "weight"
-    price: int  # minor units: per item (each) or per kilogram (weight)
-    tax_class: str
-    gtins: tuple[str, ...] = ()  # as GTIN-14 (look-up keys)
-    plu: str = ""  # IFPS PLU, 4 digits or 5 starting with 9 (organic)
-    unit_weight_g: int = 0  # expected weight of one item (each) or a typical piece (weight)
-    weight_tolerance_g: int = 0  # +- tolerance of one item's weight
-    tare_g: int = 0  # weight of the container that comes with it (tray, jar)
-    label: str = ""  # the classifier's fine class name; "" for items it does not know
-    age_min: int = 0  # minimum buyer age; 0 = not restricted
-    promotions: tuple[str, ...] = ()
-    organic: bool = False
-    # a variable measure trade item (GS1 General Specifications 2.1.11.2): a label on it may
-    # carry its weight (310n) or price (392n). Always true for products sold by weight.
-    variable_measure: bool = False
-
-    @property
-    def by_weight(self) -> bool:
-        return self.sold_by == "weight"
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """Products, promotions and coupons, with look-ups. Build it with :func:`load_store`."""
-
-    products: tuple[Product, ...]
-    promotions: dict[str, Promotion]
-    coupons: dict[str, Coupon]  # by GTIN-14
-    digest: str  # sha256 of the catalogue and store files, to pin a session to its prices
-    _by_id: dict[str, Product] = field(repr=False, default_factory=dict)
-    _by_gtin: dict[str, Product] = field(repr=False, default_factory=dict)
-    _by_plu: dict[str, Product] = field(repr=False, default_factory=dict)
-    _by_label: dict[str, tuple[Product, ...]] = field(repr=False, default_factory=dict)
-
-    def __post_init__(self) -> None:
-        labels: dict[str, list[Product]] = {}
-        for p in self.products:
-            self._by_id[p.id] = p
-            for g in p.gtins:
-                self._by_gtin[g] = p
-            if p.plu:
-                self._by_plu[p.plu] = p
-            if p.label:
-                labels.setdefault(p.label, []).append(p)
-        self._by_label.update({k: tuple(v) for k, v in labels.items()})
-
-    def __len__(self) -> int:
-        return len(self.products)
-
-    def get(self, product_id: str) -> Product | None:
-        return self._by_id.get(product_id)
-
-    def __getitem__(self, product_id: str) -> Product:
-        return self._by_id[product_id]
-
-    def by_gtin(self, gtin: str) -> Product | None:
-        """Any GTIN form (8, 12, 13 or 14 digits); matched as GTIN-14."""
-        if not gtin.isdigit() or len(gtin) > 14:
-            return None
-        return self._by_gtin.get(gtin.zfill(14))
-
-    def by_plu(self, plu: str) -> Product | None:
-        return self._by_plu.get(plu)
-
-    def by_label(self, label: str) -> tuple[Product, ...]:
-        """Products the classifier label stands for (conventional and organic may share one)."""
-        return self._by_label.get(label, ())
-
-    def coupon(self, gtin: str) -> Coupon | None:
-        if not gtin.isdigit() or len(gtin) > 14:
-            return None
-        return self.coupons.get(gtin.zfill(14))
-
-    @property
-    def labels(self) -> frozenset[str]:
-        return frozenset(self._by_label)
-
-    def search(self, text: str, limit: int = 10) -> tuple[Product, ...]:
-        """Products whose name contains ``text`` (case-insensitive), for the produce search."""
-        t = text.casefold().strip()
-        if not t:
-            return ()
-        hits = [p for p in self.products if t in p.name.casefold()]
-        hits.sort(key=lambda p: (not p.name.casefold().startswith(t), p.name))
-        return tuple(hits[:limit])
-
-
-@dataclass(frozen=True)
-class Store:
-    """A validated store: its config and catalogue.
-
-    ``sources`` are the exact bytes of ``store.toml`` and ``catalog.toml`` it was loaded from;
-    the journal keeps a copy per digest so a session always replays with the prices it had.
-    """
-
-    config: StoreConfig
-    catalog: Catalog
-    path: Path
-    sources: tuple[bytes, bytes] = field(default=(b"", b""), repr=False, compare=False)
-
-    @property
-    def digest(self) -> str:
-        return self.catalog.digest
-
-
-@dataclass(frozen=True, slots=True)
-class StoreProfile:
-    """The ``[store]`` section of a hardware profile: where the store and journal live."""
-
-    path: Path
-    journal: str
-    journal_synchronous: str = "FULL"
-
-
 def store_profile(section: Any, file: str = "profile", base: Path | None = None) -> StoreProfile:
     """Validate a profile's ``[store]`` table. Relative paths are taken from ``base``."""
     problems: list[Problem] = []
@@ -288,25 +93,6 @@ def store_profile(section: Any, file: str = "profile", base: Path | None = None)
     if base is not None and journal != ":memory:" and not Path(journal).is_absolute():
         journal = str(base / journal)
     return StoreProfile(folder, journal, sync)
-
-
-# ---------------------------------------------------------------------------------------------
-# PINs
-
-
-def hash_pin(pin: str, salt: bytes, iterations: int = 200_000) -> str:
-    """The ``staff_pin_hash`` string for a PIN (``pbkdf2_sha256$ITER$SALT$HASH``)."""
-    dk = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
-    return f"pbkdf2_sha256${iterations}${salt.hex()}${dk.hex()}"
-
-
-def verify_pin(pin_hash: str, pin: str) -> bool:
-    m = _PIN_HASH_RE.match(pin_hash or "")
-    if not m or not isinstance(pin, str):
-        return False
-    iterations, salt, want = int(m[1]), bytes.fromhex(m[2]), m[3]
-    got = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations).hex()
-    return hmac.compare_digest(got, want)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,8 +244,8 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             s.fail("timezone", f"unknown time zone {tz!r}")
     pin = s.text("staff_pin_hash", max_len=400)
-    if pin is not None and not _PIN_HASH_RE.match(pin):
-        s.fail("staff_pin_hash", "must be pbkdf2_sha256$ITERATIONS$SALT_HEX$SHA256_HEX")
+    if pin is not None and not is_pin_hash(pin):
+        s.fail("staff_pin_hash", f"must be {PIN_HASH_FORMAT}")
     loyalty = s.text("loyalty_program", "")
     expired = s.text("expired", "block")
     if expired is not None and expired not in EXPIRED_POLICIES:
@@ -574,7 +360,7 @@ def _validate_catalog(doc, file, tax_ids, problems, digest) -> Catalog | None:
                 e.fail("id", f"duplicate promotion id {promo.id!r}")
             promotions[promo.id] = promo
 
-    products: list[Product] = []
+    products: list[CatalogProduct] = []
     ids: dict[str, int] = {}
     gtins: dict[str, str] = {}
     plus: dict[str, str] = {}
@@ -667,7 +453,7 @@ def _validate_promotion(e: _Entry) -> Promotion | None:
                      loyalty_only=loyalty)
 
 
-def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Product | None:
+def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> CatalogProduct | None:
     n_before = len(e.problems)
     pid = e.text("id", pattern=_ID_RE)
     name = e.text("name")
@@ -720,7 +506,7 @@ def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Product
             e.fail("promotions", f"{p!r} is a per-kg discount but the product is sold each")
     if len(e.problems) > n_before:
         return None
-    return Product(
+    return CatalogProduct(
         id=pid, name=name, sold_by=sold_by, price=price, tax_class=tax, gtins=tuple(gtins),
         plu=plu, unit_weight_g=unit_w, weight_tolerance_g=tol, tare_g=tare, label=label,
         age_min=age, promotions=tuple(promos), organic=len(plu) == 5,
