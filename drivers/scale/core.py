@@ -34,8 +34,12 @@ DEVICE = "scale"
 class ScalePipeline:
     """Counts in, events out. Raw counts, grams and filtered grams stay observable."""
 
-    def __init__(self, calibration: Calibration, stability: StabilityConfig | None = None,
-                 median_window: int = 3) -> None:
+    def __init__(
+        self,
+        calibration: Calibration,
+        stability: StabilityConfig | None = None,
+        median_window: int = 3,
+    ) -> None:
         self.cells = LoadCells(calibration)
         self.stability_cfg = stability or StabilityConfig()
         self.median_window = median_window
@@ -154,12 +158,18 @@ class ScaleCore:
     """The protocol session and the pipeline, without I/O (see module doc). ``timeline``
     (default: a :class:`SampleTimeline`) turns sample sequence numbers into times."""
 
-    def __init__(self, config: ScaleConfig, clock: Clock, pipeline: ScalePipeline | None = None,
-                 timeline: SampleTimeline | None = None):
+    def __init__(
+        self,
+        config: ScaleConfig,
+        clock: Clock,
+        pipeline: ScalePipeline | None = None,
+        timeline: SampleTimeline | None = None,
+    ):
         self.cfg = config
         self.clock = clock
-        self.pipeline = pipeline or ScalePipeline(config.calibration, config.stability,
-                                                  config.median_window)
+        self.pipeline = pipeline or ScalePipeline(
+            config.calibration, config.stability, config.median_window
+        )
         self.parser = sp.FrameParser()
         self.period_ms = 1000.0 / config.rate_sps
         self.timeline = timeline or SampleTimeline(self.period_ms)
@@ -170,8 +180,21 @@ class ScaleCore:
         self._pending: dict[int, Request] = {}
         self._handshake: Request | None = None
         self.stats = dict.fromkeys(
-            ("gaps", "samples_lost", "overflows", "payload_errors", "samples", "adc_not_ready",
-             "saturated", "rx_errors", "reboots", "commands_retried", "commands_failed"), 0)
+            (
+                "gaps",
+                "samples_lost",
+                "overflows",
+                "payload_errors",
+                "samples",
+                "adc_not_ready",
+                "saturated",
+                "rx_errors",
+                "reboots",
+                "commands_retried",
+                "commands_failed",
+            ),
+            0,
+        )
 
     # -- counters -----------------------------------------------------------------------
     def counters(self) -> dict[str, int]:
@@ -182,8 +205,9 @@ class ScaleCore:
         return c
 
     def status(self, state: str, detail: str = "") -> DeviceStatus:
-        return DeviceStatus(self.clock.now_ms(), DEVICE, state, detail,
-                            tuple(sorted(self.counters().items())))
+        return DeviceStatus(
+            self.clock.now_ms(), DEVICE, state, detail, tuple(sorted(self.counters().items()))
+        )
 
     @property
     def commands_pending(self) -> int:
@@ -218,7 +242,7 @@ class ScaleCore:
             if r.attempts:
                 self.stats["commands_retried"] += 1
             out += r.frame
-            r.due_ms = now + self.cfg.command_timeout_ms * (2 ** r.attempts)
+            r.due_ms = now + self.cfg.command_timeout_ms * (2**r.attempts)
             r.attempts += 1
         return bytes(out), events
 
@@ -243,8 +267,7 @@ class ScaleCore:
             rows = self.parser.take_samples(data, sp.sample_frame_len(self.cfg.channels))
             data = b""
             if rows is not None:
-                events += self._sample_block(*sp.decode_sample_rows(rows, self.cfg.channels),
-                                             now)
+                events += self._sample_block(*sp.decode_sample_rows(rows, self.cfg.channels), now)
         frames = self.parser.feed(data)
         payloads: list[bytes] = []
         for f in frames:
@@ -299,8 +322,10 @@ class ScaleCore:
             elif ident.channels != self.cfg.channels:
                 problem = f"bridge has {ident.channels} channels, profile {self.cfg.channels}"
             elif ident.rate_sps != self.cfg.rate_sps or ident.gain != self.cfg.gain:
-                problem = (f"bridge runs {ident.rate_sps} SPS gain {ident.gain}, profile "
-                           f"{self.cfg.rate_sps} SPS gain {self.cfg.gain}")
+                problem = (
+                    f"bridge runs {ident.rate_sps} SPS gain {ident.gain}, profile "
+                    f"{self.cfg.rate_sps} SPS gain {self.cfg.gain}"
+                )
             self.identity = ident
             if problem:
                 self.state, self.error = "failed", problem
@@ -313,13 +338,23 @@ class ScaleCore:
             self._handshake = None
             self.timeline.restart()
             self.pipeline.reset()
-            ev = [self.status("connected", f"{self.identity.name} firmware "
-                                            f"{self.identity.firmware_version}, "
-                                            f"{self.identity.channels} ch "
-                                            f"{self.identity.rate_sps} SPS")]
+            ev = [
+                self.status(
+                    "connected",
+                    f"{self.identity.name} firmware "
+                    f"{self.identity.firmware_version}, "
+                    f"{self.identity.channels} ch "
+                    f"{self.identity.rate_sps} SPS",
+                )
+            ]
             if not self.pipeline.calibrated:
-                ev.append(self.status("error", "not calibrated: no weights until "
-                                               "`cart scale tare` and `cart scale calibrate`"))
+                ev.append(
+                    self.status(
+                        "error",
+                        "not calibrated: no weights until "
+                        "`cart scale tare` and `cart scale calibrate`",
+                    )
+                )
             return ev
         return []
 
@@ -337,8 +372,7 @@ class ScaleCore:
             return [self.status("error", f"bridge dropped {msg.value} samples (overflow)")]
         if code == sp.StatusCode.ADC_NOT_READY:
             self.stats["adc_not_ready"] += 1
-            return [self.status("error", f"channel {msg.channel} ADC not ready for "
-                                         f"{msg.value} ms")]
+            return [self.status("error", f"channel {msg.channel} ADC not ready for {msg.value} ms")]
         if code == sp.StatusCode.SATURATED:
             self.stats["saturated"] += 1
             return [self.status("error", f"channel {msg.channel} saturated (overload)")]

@@ -314,8 +314,9 @@ class FrameParser:
         crc = binascii.crc_hqx
         good = 0
         for i in range(0, m * frame_len, frame_len):
-            if crc(mv[i : i + frame_len - 3], 0xFFFF) != (buf[i + frame_len - 3] << 8
-                                                           | buf[i + frame_len - 2]):
+            if crc(mv[i : i + frame_len - 3], 0xFFFF) != (
+                buf[i + frame_len - 3] << 8 | buf[i + frame_len - 2]
+            ):
                 break
             good += 1
         del mv
@@ -343,7 +344,9 @@ class FrameParser:
                         if crc(memoryview(buf)[pos : pos + n - 3], 0xFFFF) == (
                             buf[pos + n - 3] << 8 | buf[pos + n - 2]
                         ):
-                            out.append(Frame(buf[pos + 1], buf[pos + 2], bytes(buf[pos + 3 : pos + n - 3])))
+                            out.append(
+                                Frame(buf[pos + 1], buf[pos + 2], bytes(buf[pos + 3 : pos + n - 3]))
+                            )
                             pos += n
                             self.frames += 1
                             continue
@@ -417,8 +420,11 @@ def encode_samples(seq: np.ndarray, flags: np.ndarray, counts: np.ndarray) -> by
     if n > 16:
         flat = rows.reshape(-1)
         mv = memoryview(flat)
-        crc = np.fromiter((binascii.crc_hqx(mv[i : i + flen - 3], 0xFFFF)
-                           for i in range(0, n * flen, flen)), dtype=np.uint16, count=n)
+        crc = np.fromiter(
+            (binascii.crc_hqx(mv[i : i + flen - 3], 0xFFFF) for i in range(0, n * flen, flen)),
+            dtype=np.uint16,
+            count=n,
+        )
     else:
         crc = _crc_rows(rows[:, : flen - 3])
     rows[:, flen - 3] = crc >> 8

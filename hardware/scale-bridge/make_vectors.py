@@ -20,16 +20,32 @@ def add(name, kind, args, frame):
     V.append({"name": name, "kind": kind, "args": args, "hex": frame.hex()})
 
 
-for seq, mid in ((1, sp.MsgId.IDENTIFY), (2, sp.MsgId.START), (3, sp.MsgId.STOP),
-                 (255, sp.MsgId.PING)):
-    add(f"command {mid.name}", "command", {"seq": seq, "mid": int(mid)},
-        sp.encode_command(seq, mid))
+for seq, mid in (
+    (1, sp.MsgId.IDENTIFY),
+    (2, sp.MsgId.START),
+    (3, sp.MsgId.STOP),
+    (255, sp.MsgId.PING),
+):
+    add(
+        f"command {mid.name}", "command", {"seq": seq, "mid": int(mid)}, sp.encode_command(seq, mid)
+    )
 add("ack ok", "ack", {"seq": 2, "command": 2, "code": 0}, sp.encode_ack(2, 2, 0))
 add("ack unknown", "ack", {"seq": 9, "command": 0x33, "code": 1}, sp.encode_ack(9, 0x33, 1))
-ident = {"firmware": [1, 0, 0], "channels": 4, "rate_sps": 80, "gain": 128, "adc_bits": 24,
-         "capabilities": 1, "name": "cart-scale"}
-add("identify reply", "identify", {"seq": 1, **ident},
-    sp.encode_identify(1, sp.Identify(1, (1, 0, 0), 4, 80, 128, 24, 1, "cart-scale")))
+ident = {
+    "firmware": [1, 0, 0],
+    "channels": 4,
+    "rate_sps": 80,
+    "gain": 128,
+    "adc_bits": 24,
+    "capabilities": 1,
+    "name": "cart-scale",
+}
+add(
+    "identify reply",
+    "identify",
+    {"seq": 1, **ident},
+    sp.encode_identify(1, sp.Identify(1, (1, 0, 0), 4, 80, 128, 24, 1, "cart-scale")),
+)
 samples = [
     (0, 0, [0, 0, 0, 0]),
     (1, 0, [1, -1, 8388607, -8388608]),
@@ -38,17 +54,31 @@ samples = [
     (300, 0, [5000000]),
 ]
 for seq, flags, counts in samples:
-    add(f"sample seq={seq}", "sample", {"seq": seq, "flags": flags, "counts": counts},
-        sp.encode_sample(seq, flags, counts))
+    add(
+        f"sample seq={seq}",
+        "sample",
+        {"seq": seq, "flags": flags, "counts": counts},
+        sp.encode_sample(seq, flags, counts),
+    )
 for code, ch, value in ((1, 0, 3), (2, 2, 150), (3, 0, 17), (4, 3, 0), (5, 0, 65535)):
-    add(f"status {code}", "status", {"code": code, "channel": ch, "value": value},
-        sp.encode_status(code, ch, value))
+    add(
+        f"status {code}",
+        "status",
+        {"code": code, "channel": ch, "value": value},
+        sp.encode_status(code, ch, value),
+    )
 
 out = Path(__file__).with_name("vectors.json")
-out.write_text(json.dumps({
-    "protocol": sp.PROTOCOL_VERSION,
-    "crc": "CRC-16/CCITT-FALSE poly 0x1021 init 0xFFFF; check('123456789') = 0x29B1",
-    "crc_check": {"ascii": "123456789", "crc": sp.crc16(b"123456789")},
-    "vectors": V,
-}, indent=1) + "\n")
+out.write_text(
+    json.dumps(
+        {
+            "protocol": sp.PROTOCOL_VERSION,
+            "crc": "CRC-16/CCITT-FALSE poly 0x1021 init 0xFFFF; check('123456789') = 0x29B1",
+            "crc_check": {"ascii": "123456789", "crc": sp.crc16(b"123456789")},
+            "vectors": V,
+        },
+        indent=1,
+    )
+    + "\n"
+)
 print(f"wrote {len(V)} vectors to {out}")
