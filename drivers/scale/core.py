@@ -249,7 +249,8 @@ class ScaleCore:
         self.stats = dict.fromkeys(
             ("gaps", "samples_lost", "overflows", "payload_errors", "samples", "adc_not_ready",
              "saturated", "rx_errors", "reboots", "commands_retried", "commands_failed",
-             "seq_replay_errors", "seq_backward_errors", "frames_ignored"), 0)
+             "seq_replay_errors", "seq_backward_errors", "reply_kind_errors", "frames_ignored"),
+            0)
         self._problems: dict[str, int] = {}  # sample problems of one feed call, by message
 
     # -- counters -----------------------------------------------------------------------
@@ -365,16 +366,32 @@ class ScaleCore:
         """Reported once per feed call, with how many there were."""
         self._problems[what] = self._problems.get(what, 0) + n
 
+    @staticmethod
+    def _answers(r: Request, msg: sp.Ack | sp.Identify) -> bool:
+        """Whether ``msg`` is an answer of the right kind to ``r``: IDENTIFY gets an
+        IDENTIFY_REPLY (or a refusal), every other command an ACK naming it."""
+        if isinstance(msg, sp.Identify):
+            return r.mid == sp.MsgId.IDENTIFY
+        if msg.command != r.mid:
+            return False
+        return r.mid != sp.MsgId.IDENTIFY or msg.code != sp.AckCode.OK
+
     def _message(self, msg, now, seq: int) -> list:
         events = []
         if isinstance(msg, (sp.Ack, sp.Identify)):
             r = self._pending.get(seq)
-            want = sp.MsgId.IDENTIFY if isinstance(msg, sp.Identify) else msg.command
-            if r is not None and r.mid != want:
-                r = None
             if r is None:
                 self.stats["frames_ignored"] += 1  # a late duplicate answer to a retried command
                 return events
+            if not self._answers(r, msg):
+                # an answer under this command's tag, but not to it: count, and ask again at
+                # the next outgoing() (within the command's retry limit)
+                self.stats["reply_kind_errors"] += 1
+                got = ("IDENTIFY_REPLY" if isinstance(msg, sp.Identify)
+                       else f"ACK of 0x{msg.command:02x}")
+                r.due_ms = min(r.due_ms, now)
+                return [self.status("error", f"bridge answered command 0x{r.mid:02x} (tag "
+                                             f"{r.seq}) with {got}; asking again")]
             del self._pending[r.seq]
             r.done, r.reply = True, msg
             if isinstance(msg, sp.Ack) and msg.code != sp.AckCode.OK:
