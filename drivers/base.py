@@ -40,9 +40,14 @@ class WorkerThread:
     not ended by then is logged, flagged ``stuck`` and left running (it is a daemon thread, so
     it cannot keep the process alive)."""
 
-    def __init__(self, target: Callable[[], Any], name: str, *,
-                 wake: Callable[[], None] | None = None,
-                 join_timeout_s: float = JOIN_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        target: Callable[[], Any],
+        name: str,
+        *,
+        wake: Callable[[], None] | None = None,
+        join_timeout_s: float = JOIN_TIMEOUT_S,
+    ) -> None:
         self.target = target
         self.name = name
         self.wake = wake
@@ -94,8 +99,9 @@ class WorkerThread:
         thread.join(wait_s)
         if thread.is_alive():
             if not self.stuck:
-                log.warning("%s: thread did not stop within %.1f s; left running", self.name,
-                            wait_s)
+                log.warning(
+                    "%s: thread did not stop within %.1f s; left running", self.name, wait_s
+                )
             self.stuck = True
             return False
         self.stuck = False
@@ -141,8 +147,9 @@ class Device:
         if self._closed:
             raise error(message or f"{self!r} is closed")
 
-    def _worker(self, target: Callable[[], Any], name: str, *,
-                wake: Callable[[], None] | None = None) -> WorkerThread:
+    def _worker(
+        self, target: Callable[[], Any], name: str, *, wake: Callable[[], None] | None = None
+    ) -> WorkerThread:
         worker = WorkerThread(target, name, wake=wake, join_timeout_s=self.join_timeout_s)
         self._workers.append(worker)
         return worker
@@ -204,9 +211,15 @@ class ReconnectingDevice(Device):
 
     open_errors: tuple[type[BaseException], ...] = (OSError,)
 
-    def __init__(self, name: str, reconnect_min_ms: int, reconnect_max_ms: int, *,
-                 thread_name: str | None = None,
-                 wait: Callable[[float], bool] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        reconnect_min_ms: int,
+        reconnect_max_ms: int,
+        *,
+        thread_name: str | None = None,
+        wait: Callable[[float], bool] | None = None,
+    ) -> None:
         super().__init__()
         self.name = name
         self.reconnect_min_ms = reconnect_min_ms
@@ -299,6 +312,10 @@ class ReconnectingDevice(Device):
 
 
 __all__ = [
-    "Backoff", "Device", "DeviceClosedError", "EndOfStream", "ReconnectingDevice",
+    "Backoff",
+    "Device",
+    "DeviceClosedError",
+    "EndOfStream",
+    "ReconnectingDevice",
     "WorkerThread",
 ]

@@ -69,8 +69,16 @@ class CameraConfig:
             raise CameraConfigError(f"camera name {self.name!r}: use letters, digits, _ or -")
         if not isinstance(self.source, str) or not self.source:
             raise CameraConfigError(f"camera {self.name}: source must be a non-empty string")
-        for key in ("width", "height", "fps", "idle_decode_every", "reconnect_min_ms",
-                    "reconnect_max_ms", "confirm_frames", "confirm_window_ms"):
+        for key in (
+            "width",
+            "height",
+            "fps",
+            "idle_decode_every",
+            "reconnect_min_ms",
+            "reconnect_max_ms",
+            "confirm_frames",
+            "confirm_window_ms",
+        ):
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise CameraConfigError(f"camera {self.name}: {key} must be an integer >= 1")
@@ -151,8 +159,12 @@ class CameraReader:
     def process(self, frame: np.ndarray, t_ms: int) -> list[Scan]:
         c = self.counters
         c.frames += 1
-        if (not isinstance(frame, np.ndarray) or frame.dtype != np.uint8
-                or frame.ndim not in (2, 3) or frame.size == 0):
+        if (
+            not isinstance(frame, np.ndarray)
+            or frame.dtype != np.uint8
+            or frame.ndim not in (2, 3)
+            or frame.size == 0
+        ):
             c.bad_frames += 1
             log.warning("%s: dropped a frame that is not a uint8 image", self.config.device)
             return []
@@ -179,8 +191,11 @@ class CameraReader:
             elif len(seen.hits) >= cfg.confirm_frames:
                 seen.reported = True
                 c.scans += 1
-                out.append(Scan(t_ms=t_ms, code=d.text, symbology=d.symbology_identifier,
-                                source=cfg.device))
+                out.append(
+                    Scan(
+                        t_ms=t_ms, code=d.text, symbology=d.symbology_identifier, source=cfg.device
+                    )
+                )
             else:
                 c.unconfirmed += 1
         if len(self._seen) > 64:  # forget codes long out of sight
@@ -264,8 +279,14 @@ class Camera(ReconnectingDevice):
 
     open_errors = (OSError,)
 
-    def __init__(self, config: CameraConfig, on_event: Callable | None = None,
-                 clock: Clock | None = None, pace: bool = True, start: bool = True) -> None:
+    def __init__(
+        self,
+        config: CameraConfig,
+        on_event: Callable | None = None,
+        clock: Clock | None = None,
+        pace: bool = True,
+        start: bool = True,
+    ) -> None:
         super().__init__(config.device, config.reconnect_min_ms, config.reconnect_max_ms)
         self.config = config
         self.clock = clock or SystemClock()
@@ -302,8 +323,15 @@ class Camera(ReconnectingDevice):
             return
         self.state = state
         counters = (*self.reader.counters.as_tuple(), ("errors", self.errors))
-        self._emit(DeviceStatus(t_ms=self.clock.now_ms(), device=self.config.device,
-                                state=state, detail=detail, counters=counters))
+        self._emit(
+            DeviceStatus(
+                t_ms=self.clock.now_ms(),
+                device=self.config.device,
+                state=state,
+                detail=detail,
+                counters=counters,
+            )
+        )
 
     # -- the steps of the reconnect loop (drivers.base.ReconnectingDevice) ----------------------
 

@@ -46,8 +46,11 @@ class Decoded:
     stage: str = "zxing"  # which pass read it
 
     def as_json(self) -> dict:
-        return {"text": self.text, "format": self.format,
-                "symbology_identifier": self.symbology_identifier}
+        return {
+            "text": self.text,
+            "format": self.format,
+            "symbology_identifier": self.symbology_identifier,
+        }
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -85,6 +88,7 @@ def zxing_decode(image: np.ndarray, formats=None) -> list[Decoded]:
 
 
 # -- extra passes ---------------------------------------------------------------------------
+
 
 def _up2(g: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.resize(g, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC), 2.0
@@ -124,8 +128,12 @@ def _up2gamma(g: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 PASSES: dict[str, Callable[[np.ndarray], tuple[np.ndarray, float]]] = {
-    "up2": _up2, "clahe": _clahe, "sharp": _sharp, "up2sharp": _up2sharp,
-    "gamma": _gamma, "up2gamma": _up2gamma,
+    "up2": _up2,
+    "clahe": _clahe,
+    "sharp": _sharp,
+    "up2sharp": _up2sharp,
+    "gamma": _gamma,
+    "up2gamma": _up2gamma,
 }
 DEFAULT_PASSES = ("up2", "clahe", "sharp", "up2sharp", "gamma", "up2gamma")
 
@@ -168,7 +176,7 @@ def candidate_regions(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     jxy = cv2.boxFilter(gx * gy, -1, (9, 9))
     trace = jxx + jyy + 1e-3
     coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy * jxy) / trace
-    mask = ((coherence > GATE_COHERENCE) & (trace > GATE_EDGE ** 2)).astype(np.uint8)
+    mask = ((coherence > GATE_COHERENCE) & (trace > GATE_EDGE**2)).astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
         return []
@@ -226,7 +234,9 @@ class Decoder:
         # codes were already tried by the first pass.
         self.pass_downscale = pass_downscale
         self.pass_invert = pass_invert
-        self.region_gate = region_gate  # extra passes only where stripes are (see candidate_regions)
+        self.region_gate = (
+            region_gate  # extra passes only where stripes are (see candidate_regions)
+        )
 
     def decode(self, image: np.ndarray) -> list[Decoded]:
         gray = to_gray(image)
@@ -249,8 +259,11 @@ class Decoder:
             return []
         img, scale = PASSES[name](gray)
         found = zxingcpp.read_barcodes(
-            img, formats=self.pass_formats, text_mode=TEXT_MODE,
-            try_downscale=self.pass_downscale and scale == 1.0, try_invert=self.pass_invert,
+            img,
+            formats=self.pass_formats,
+            text_mode=TEXT_MODE,
+            try_downscale=self.pass_downscale and scale == 1.0,
+            try_invert=self.pass_invert,
         )
         return _results(found, scale, name)
 
@@ -262,7 +275,8 @@ class Decoder:
                 unique.append(d)
         weak = [d for d in unique if _weak(d)]
         conflicted = [
-            a for a in unique
+            a
+            for a in unique
             if any(a.text != b.text and _overlap(a, b) for b in unique if b is not a)
         ]
         if not weak and not conflicted:

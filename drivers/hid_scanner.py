@@ -67,14 +67,48 @@ KEY_KP1, KEY_KP2, KEY_KP3, KEY_KP0, KEY_KPDOT = range(79, 84)
 KEY_102ND, KEY_KPENTER, KEY_RIGHTCTRL, KEY_KPSLASH, KEY_RIGHTALT = 86, 96, 97, 98, 100
 KEY_LEFTMETA, KEY_RIGHTMETA = 125, 126
 LETTER_KEYS = {  # key code of each letter (QWERTY positions: both layouts)
-    "q": 16, "w": 17, "e": 18, "r": 19, "t": 20, "y": 21, "u": 22, "i": 23, "o": 24, "p": 25,
-    "a": 30, "s": 31, "d": 32, "f": 33, "g": 34, "h": 35, "j": 36, "k": 37, "l": 38,
-    "z": 44, "x": 45, "c": 46, "v": 47, "b": 48, "n": 49, "m": 50,
+    "q": 16,
+    "w": 17,
+    "e": 18,
+    "r": 19,
+    "t": 20,
+    "y": 21,
+    "u": 22,
+    "i": 23,
+    "o": 24,
+    "p": 25,
+    "a": 30,
+    "s": 31,
+    "d": 32,
+    "f": 33,
+    "g": 34,
+    "h": 35,
+    "j": 36,
+    "k": 37,
+    "l": 38,
+    "z": 44,
+    "x": 45,
+    "c": 46,
+    "v": 47,
+    "b": 48,
+    "n": 49,
+    "m": 50,
 }
-KEYPAD_DIGITS = {KEY_KP0: "0", KEY_KP1: "1", KEY_KP2: "2", KEY_KP3: "3", KEY_KP4: "4",
-                 KEY_KP5: "5", KEY_KP6: "6", KEY_KP7: "7", KEY_KP8: "8", KEY_KP9: "9"}
-KEYPAD_KEYS = frozenset({*KEYPAD_DIGITS, KEY_KPDOT, KEY_KPMINUS, KEY_KPPLUS, KEY_KPASTERISK,
-                         KEY_KPSLASH, KEY_KPENTER})
+KEYPAD_DIGITS = {
+    KEY_KP0: "0",
+    KEY_KP1: "1",
+    KEY_KP2: "2",
+    KEY_KP3: "3",
+    KEY_KP4: "4",
+    KEY_KP5: "5",
+    KEY_KP6: "6",
+    KEY_KP7: "7",
+    KEY_KP8: "8",
+    KEY_KP9: "9",
+}
+KEYPAD_KEYS = frozenset(
+    {*KEYPAD_DIGITS, KEY_KPDOT, KEY_KPMINUS, KEY_KPPLUS, KEY_KPASTERISK, KEY_KPSLASH, KEY_KPENTER}
+)
 TERMINATOR_KEYS = frozenset({KEY_ENTER, KEY_KPENTER, KEY_TAB})
 SHIFT_KEYS = frozenset({KEY_LEFTSHIFT, KEY_RIGHTSHIFT})
 CTRL_KEYS = frozenset({KEY_LEFTCTRL, KEY_RIGHTCTRL})
@@ -83,8 +117,16 @@ IGNORED_KEYS = frozenset({KEY_NUMLOCK, KEY_SCROLLLOCK, KEY_LEFTMETA, KEY_RIGHTME
 # Ctrl + key -> control character, by key position (the US character of the key): Ctrl+A..Z
 # are 0x01..0x1A, Ctrl+[ ESC, Ctrl+\ FS, Ctrl+] GS, Ctrl+^ (6) RS, Ctrl+_ (-) US, Ctrl+@ (2) NUL.
 CTRL_CHARS = {code: chr(ord(letter) - 0x60) for letter, code in LETTER_KEYS.items()}
-CTRL_CHARS.update({KEY_2: "\x00", KEY_LEFTBRACE: "\x1b", KEY_BACKSLASH: "\x1c",
-                   KEY_RIGHTBRACE: GS, KEY_6: "\x1e", KEY_MINUS: "\x1f"})
+CTRL_CHARS.update(
+    {
+        KEY_2: "\x00",
+        KEY_LEFTBRACE: "\x1b",
+        KEY_BACKSLASH: "\x1c",
+        KEY_RIGHTBRACE: GS,
+        KEY_6: "\x1e",
+        KEY_MINUS: "\x1f",
+    }
+)
 
 # Combining marks of the dead keys (a dead key then Space gives the spacing character).
 COMBINING = {"´": "\u0301", "`": "\u0300", "¨": "\u0308", "^": "\u0302", "~": "\u0303"}
@@ -109,44 +151,93 @@ def _letters() -> dict[int, tuple[str, str, str]]:
 
 def _keypad(decimal: str) -> dict[int, tuple[str, str, str]]:
     pad = {code: (d, d, "") for code, d in KEYPAD_DIGITS.items()}
-    pad.update({KEY_KPDOT: (decimal, decimal, ""), KEY_KPMINUS: ("-", "-", ""),
-                KEY_KPPLUS: ("+", "+", ""), KEY_KPASTERISK: ("*", "*", ""),
-                KEY_KPSLASH: ("/", "/", "")})
+    pad.update(
+        {
+            KEY_KPDOT: (decimal, decimal, ""),
+            KEY_KPMINUS: ("-", "-", ""),
+            KEY_KPPLUS: ("+", "+", ""),
+            KEY_KPASTERISK: ("*", "*", ""),
+            KEY_KPSLASH: ("/", "/", ""),
+        }
+    )
     return pad
 
 
 def _row(codes: Iterable[int], plain: str, shifted: str, altgr: str = "") -> dict:
     codes = list(codes)
     altgr = altgr or " " * len(codes)
-    return {c: (p, s, "" if a == " " else a) for c, p, s, a in zip(codes, plain, shifted, altgr,
-                                                                    strict=True)}
+    return {
+        c: (p, s, "" if a == " " else a)
+        for c, p, s, a in zip(codes, plain, shifted, altgr, strict=True)
+    }
 
 
 _DIGIT_KEYS = [KEY_1, KEY_2, KEY_3, KEY_4, KEY_5, KEY_6, KEY_7, KEY_8, KEY_9, KEY_0]
 
-US = Layout("us", {
-    **_letters(),
-    **_row(_DIGIT_KEYS, "1234567890", "!@#$%^&*()"),
-    **_row([KEY_GRAVE, KEY_MINUS, KEY_EQUAL, KEY_LEFTBRACE, KEY_RIGHTBRACE, KEY_BACKSLASH,
-            KEY_SEMICOLON, KEY_APOSTROPHE, KEY_COMMA, KEY_DOT, KEY_SLASH, KEY_102ND, KEY_SPACE],
-           "`-=[]\\;',./\\ ", "~_+{}|:\"<>?| "),
-    **_keypad("."),
-})
+US = Layout(
+    "us",
+    {
+        **_letters(),
+        **_row(_DIGIT_KEYS, "1234567890", "!@#$%^&*()"),
+        **_row(
+            [
+                KEY_GRAVE,
+                KEY_MINUS,
+                KEY_EQUAL,
+                KEY_LEFTBRACE,
+                KEY_RIGHTBRACE,
+                KEY_BACKSLASH,
+                KEY_SEMICOLON,
+                KEY_APOSTROPHE,
+                KEY_COMMA,
+                KEY_DOT,
+                KEY_SLASH,
+                KEY_102ND,
+                KEY_SPACE,
+            ],
+            "`-=[]\\;',./\\ ",
+            '~_+{}|:"<>?| ',
+        ),
+        **_keypad("."),
+    },
+)
 
 # Swedish (sv-SE, ISO): shifted digits !"#¤%&/()=, AltGr digits @£${[]}, + ? \ on the key
 # right of 0, å ö ä on the keys right of P and L, ' * left of Enter, < > | left of Z,
 # - _ on the key right of the full stop; ´ ` and ¨ ^ ~ are dead keys; the keypad's decimal
 # key gives a comma.
-SE = Layout("se", {
-    **_letters(),
-    **_row(_DIGIT_KEYS, "1234567890", "!\"#¤%&/()=", " @£$€ {[]}"),
-    **_row([KEY_GRAVE, KEY_MINUS, KEY_EQUAL, KEY_LEFTBRACE, KEY_RIGHTBRACE, KEY_SEMICOLON,
-            KEY_APOSTROPHE, KEY_BACKSLASH, KEY_102ND, KEY_COMMA, KEY_DOT, KEY_SLASH, KEY_SPACE],
-           "§+´å¨öä'<,.- ", "½?`Å^ÖÄ*>;:_ ", " \\  ~   |    "),
-    LETTER_KEYS["e"]: ("e", "E", "€"),
-    LETTER_KEYS["m"]: ("m", "M", "µ"),
-    **_keypad(","),
-}, dead=frozenset("´`¨^~"), altgr=True)
+SE = Layout(
+    "se",
+    {
+        **_letters(),
+        **_row(_DIGIT_KEYS, "1234567890", '!"#¤%&/()=', " @£$€ {[]}"),
+        **_row(
+            [
+                KEY_GRAVE,
+                KEY_MINUS,
+                KEY_EQUAL,
+                KEY_LEFTBRACE,
+                KEY_RIGHTBRACE,
+                KEY_SEMICOLON,
+                KEY_APOSTROPHE,
+                KEY_BACKSLASH,
+                KEY_102ND,
+                KEY_COMMA,
+                KEY_DOT,
+                KEY_SLASH,
+                KEY_SPACE,
+            ],
+            "§+´å¨öä'<,.- ",
+            "½?`Å^ÖÄ*>;:_ ",
+            " \\  ~   |    ",
+        ),
+        LETTER_KEYS["e"]: ("e", "E", "€"),
+        LETTER_KEYS["m"]: ("m", "M", "µ"),
+        **_keypad(","),
+    },
+    dead=frozenset("´`¨^~"),
+    altgr=True,
+)
 
 LAYOUTS = {layout.name: layout for layout in (US, SE)}
 
@@ -401,15 +492,17 @@ class HidScannerConfig:
     def __post_init__(self) -> None:
         where = f"scanner {self.name}"
         if self.kind != "hid":
-            raise ScannerConfigError(f"{where}: kind must be \"hid\", got {self.kind!r}")
+            raise ScannerConfigError(f'{where}: kind must be "hid", got {self.kind!r}')
         if not isinstance(self.device, str) or not self.device:
             raise ScannerConfigError(f"{where}: device must be a non-empty path")
         if self.layout not in LAYOUTS:
             raise ScannerConfigError(
-                f"{where}: layout {self.layout!r} is not one of {', '.join(LAYOUTS)}")
+                f"{where}: layout {self.layout!r} is not one of {', '.join(LAYOUTS)}"
+            )
         if self.aim not in AIM_MODES:  # checked again below; named here for the HID reader
             raise ScannerConfigError(
-                f"{where}: aim {self.aim!r} is not one of {', '.join(AIM_MODES)}")
+                f"{where}: aim {self.aim!r} is not one of {', '.join(AIM_MODES)}"
+            )
         for key in ("prefix", "suffix"):
             value = getattr(self, key)
             if isinstance(value, str) and "\t" in value:
@@ -417,19 +510,27 @@ class HidScannerConfig:
         sub = self.gs_substitute
         if not isinstance(sub, str) or (sub and not _GS_SUBSTITUTE_RE.fullmatch(sub)):
             raise ScannerConfigError(
-                f"{where}: gs_substitute must be one printable ASCII character or \"\"")
+                f'{where}: gs_substitute must be one printable ASCII character or ""'
+            )
         if sub and (sub == "]" or sub in self.prefix or sub in self.suffix):
             raise ScannerConfigError(
-                f"{where}: gs_substitute {sub!r} must not be ] nor occur in prefix or suffix")
+                f"{where}: gs_substitute {sub!r} must not be ] nor occur in prefix or suffix"
+            )
         self.text_config()  # the shared settings, validated as a serial scanner's
 
     def text_config(self) -> ScannerConfig:
         """The settings of the text-level decoding, shared with the serial scanner."""
         return ScannerConfig(
-            name=self.name, url=self.device, terminator="CR", aim=self.aim, prefix=self.prefix,
-            suffix=self.suffix, max_line=self.max_line,
+            name=self.name,
+            url=self.device,
+            terminator="CR",
+            aim=self.aim,
+            prefix=self.prefix,
+            suffix=self.suffix,
+            max_line=self.max_line,
             duplicate_window_ms=self.duplicate_window_ms,
-            reconnect_min_ms=self.reconnect_min_ms, reconnect_max_ms=self.reconnect_max_ms,
+            reconnect_min_ms=self.reconnect_min_ms,
+            reconnect_max_ms=self.reconnect_max_ms,
         )
 
     @classmethod
@@ -590,6 +691,14 @@ class HidScanner(Scanner):
 
 
 __all__ = [
-    "HidDecoder", "HidScanner", "HidScannerConfig", "KeyDecoder", "KeyLink", "LAYOUTS",
-    "Layout", "EvdevLink", "keystrokes", "open_evdev",
+    "HidDecoder",
+    "HidScanner",
+    "HidScannerConfig",
+    "KeyDecoder",
+    "KeyLink",
+    "LAYOUTS",
+    "Layout",
+    "EvdevLink",
+    "keystrokes",
+    "open_evdev",
 ]

@@ -88,8 +88,13 @@ class ScannerConfig:
             value = getattr(self, key)
             if not isinstance(value, str) or any(c in value for c in "\r\n"):
                 raise ScannerConfigError(f"scanner {self.name}: {key} must be text without CR/LF")
-        ints = ("baudrate", "max_line", "duplicate_window_ms", "reconnect_min_ms",
-                "reconnect_max_ms")
+        ints = (
+            "baudrate",
+            "max_line",
+            "duplicate_window_ms",
+            "reconnect_min_ms",
+            "reconnect_max_ms",
+        )
         for key in ints:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -218,7 +223,7 @@ class LineParser:
                 return
             self._append(data[:i])
             self._end_line(t_ms, out)
-            data = data[i + len(term):]
+            data = data[i + len(term) :]
 
     def _append(self, chunk: bytes) -> None:
         if not chunk:
@@ -242,8 +247,11 @@ class LineParser:
         self._last = -1
         self.counters.lines += 1
         if overlong:
-            out.append(self._reject(t_ms, "overlong",
-                                    f"line longer than {self.config.max_line} bytes dropped", raw))
+            out.append(
+                self._reject(
+                    t_ms, "overlong", f"line longer than {self.config.max_line} bytes dropped", raw
+                )
+            )
             return
         out.append(self._line(raw, t_ms))
 
@@ -255,8 +263,7 @@ class LineParser:
         # A glitching cable can send garbage for hours: log the first few of each kind, then
         # one in a thousand, so the log stays readable and the disk does not fill.
         if n <= LOG_FIRST or n % LOG_EVERY == 0:
-            log.warning("%s: %s: %s (raw %r; %d so far)", self.source, reason, detail,
-                        raw[:64], n)
+            log.warning("%s: %s: %s (raw %r; %d so far)", self.source, reason, detail, raw[:64], n)
         return Rejected(t_ms, reason, detail, raw)
 
     def _line(self, raw: bytes, t_ms: int) -> Scan | Rejected:
@@ -266,7 +273,7 @@ class LineParser:
         if self._prefix:
             if not body.startswith(self._prefix):
                 return self._reject(t_ms, "framing", f"line lacks prefix {self._prefix!r}", raw)
-            body = body[len(self._prefix):]
+            body = body[len(self._prefix) :]
         if self._suffix:
             if not body.endswith(self._suffix):
                 return self._reject(t_ms, "framing", f"line lacks suffix {self._suffix!r}", raw)
@@ -323,7 +330,8 @@ class ScanDecoder:
 
     def feed(self, data: bytes, t_ms: int) -> list[Scan]:
         return [
-            item for item in self.parser.feed(data, t_ms)
+            item
+            for item in self.parser.feed(data, t_ms)
             if isinstance(item, Scan) and self.duplicates.accept(item)
         ]
 
@@ -356,8 +364,12 @@ class Scanner(ReconnectingDevice):
         open_port: Callable[..., Any] | None = None,
         start: bool = True,
     ) -> None:
-        super().__init__(config.device, config.reconnect_min_ms, config.reconnect_max_ms,
-                         thread_name=f"{config.device}-reader")
+        super().__init__(
+            config.device,
+            config.reconnect_min_ms,
+            config.reconnect_max_ms,
+            thread_name=f"{config.device}-reader",
+        )
         self.config = config
         self.clock = clock or SystemClock()
         self.decoder = ScanDecoder(config)
@@ -417,10 +429,15 @@ class Scanner(ReconnectingDevice):
             self.connected.set()
         else:
             self.connected.clear()
-        self._emit(DeviceStatus(
-            t_ms=self.clock.now_ms(), device=self.config.device, state=state, detail=detail,
-            counters=tuple(sorted(self.counters().items())),
-        ))
+        self._emit(
+            DeviceStatus(
+                t_ms=self.clock.now_ms(),
+                device=self.config.device,
+                state=state,
+                detail=detail,
+                counters=tuple(sorted(self.counters().items())),
+            )
+        )
 
     def _close_port(self) -> None:
         with self._lock:
@@ -499,13 +516,21 @@ def configs_from_profile(profile: Mapping[str, Any]) -> list[ScannerConfig | Hid
         kind = body.get("kind", "serial")
         if kind not in SCANNER_KINDS:
             raise ScannerConfigError(
-                f"[scanner.{name}]: kind {kind!r} is not one of {', '.join(SCANNER_KINDS)}")
+                f"[scanner.{name}]: kind {kind!r} is not one of {', '.join(SCANNER_KINDS)}"
+            )
         config = HidScannerConfig if kind == "hid" else ScannerConfig
         out.append(config.from_profile(name, body))
     return out
 
 
 __all__ = [
-    "DuplicateFilter", "LineParser", "Rejected", "ScanDecoder", "Scanner", "ScannerClosedError",
-    "ScannerConfig", "ScannerConfigError", "configs_from_profile",
+    "DuplicateFilter",
+    "LineParser",
+    "Rejected",
+    "ScanDecoder",
+    "Scanner",
+    "ScannerClosedError",
+    "ScannerConfig",
+    "ScannerConfigError",
+    "configs_from_profile",
 ]

@@ -27,8 +27,16 @@ DEFAULT_MODEL = MODELS_DIR / "grocery_lite0_int8.tflite"
 FLOAT_MODEL = MODELS_DIR / "grocery_lite0_f16.tflite"
 DEFAULT_LABELS = MODELS_DIR / "labels.csv"
 
-__all__ = ["DEFAULT_LABELS", "DEFAULT_MODEL", "FLOAT_MODEL", "Classifier", "ClassifierError",
-           "ImageError", "Label", "load_labels"]
+__all__ = [
+    "DEFAULT_LABELS",
+    "DEFAULT_MODEL",
+    "FLOAT_MODEL",
+    "Classifier",
+    "ClassifierError",
+    "ImageError",
+    "Label",
+    "load_labels",
+]
 
 
 class ClassifierError(RuntimeError):
@@ -86,7 +94,8 @@ def _interpreter_class():
             from tflite_runtime.interpreter import Interpreter
         except ImportError:
             raise ClassifierError(
-                "no LiteRT interpreter: install ai-edge-litert (or tflite-runtime)") from None
+                "no LiteRT interpreter: install ai-edge-litert (or tflite-runtime)"
+            ) from None
     return Interpreter
 
 
@@ -99,8 +108,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class Classifier:
     """One LiteRT interpreter and its labels. Thread-safe (calls are serialised)."""
 
-    def __init__(self, model: str | Path = DEFAULT_MODEL, labels: str | Path = DEFAULT_LABELS,
-                 threads: int = 1):
+    def __init__(
+        self,
+        model: str | Path = DEFAULT_MODEL,
+        labels: str | Path = DEFAULT_LABELS,
+        threads: int = 1,
+    ):
         if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 64:
             raise ValueError(f"threads must be an integer 1..64, got {threads!r}")
         self.model_path = Path(model)
@@ -134,11 +147,13 @@ class Classifier:
             if abs(scale - 1.0) > 1e-6 or zero != 0:
                 raise ClassifierError(
                     f"{self.model_path}: uint8 input must take raw pixels (scale 1, zero point 0)"
-                    f", got scale {scale}, zero point {zero}")
+                    f", got scale {scale}, zero point {zero}"
+                )
         n_out = int(np.prod(self._out["shape"]))
         if n_out != len(self.labels):
             raise ClassifierError(
-                f"{self.model_path}: {n_out} outputs but {len(self.labels)} labels")
+                f"{self.model_path}: {n_out} outputs but {len(self.labels)} labels"
+            )
         self.quantized = self.input_dtype == np.uint8
         self._lock = threading.Lock()
         self._closed = False
@@ -170,8 +185,9 @@ class Classifier:
             raise ClassifierError("classifier is closed")
         s = self.input_size
         if pixels.shape != (s, s, 3) or pixels.dtype != np.uint8:
-            raise ImageError(f"prepared input must be {s} x {s} x 3 uint8, got "
-                             f"{pixels.dtype} {pixels.shape}")
+            raise ImageError(
+                f"prepared input must be {s} x {s} x 3 uint8, got {pixels.dtype} {pixels.shape}"
+            )
         x = pixels[None].astype(self.input_dtype, copy=False)
         with self._lock:
             self._interp.set_tensor(self._in["index"], x)

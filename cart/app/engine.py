@@ -256,8 +256,9 @@ class FusionEngine:
         if receipt is None:
             self._message = "Checked out, but the receipt could not be read back"
             return
-        code = exit_code(self.store, sid, receipt, getattr(self, "exit_signer", None),
-                         self.session.journal)
+        code = exit_code(
+            self.store, sid, receipt, getattr(self, "exit_signer", None), self.session.journal
+        )
         self._receipt = Receipt(sid, render_text(receipt), code)
 
     # ---- the screen's view ---------------------------------------------------------------------

@@ -136,15 +136,21 @@ def build(
         from cart.app.vision import VisionWorker, load_worker
 
         if cam_cfg is not None:
-            worker = load_worker(None, clock=clock, settings=classifier_settings(profile, doc),
-                                 source=cam_cfg.device)
+            worker = load_worker(
+                None, clock=clock, settings=classifier_settings(profile, doc), source=cam_cfg.device
+            )
         elif "classifier" in doc:
-            worker = VisionWorker(None, None, clock=clock,
-                                  problem="vision off: no camera in the profile")
+            worker = VisionWorker(
+                None, None, clock=clock, problem="vision off: no camera in the profile"
+            )
     try:
-        runtime = build_runtime(store, journal_path, clock=clock,
-                                vision=worker is not None and worker.classifier is not None,
-                                exit_signer=key)
+        runtime = build_runtime(
+            store,
+            journal_path,
+            clock=clock,
+            vision=worker is not None and worker.classifier is not None,
+            exit_signer=key,
+        )
     except JournalError as exc:
         if worker is not None:
             worker.close()

@@ -41,9 +41,11 @@ def exit_key(folder=None, *, demo: bool = False):
         return load_key(folder)
     except KeysMissing as exc:
         if not demo:
-            msg = (f"no cart key ({exc}): exit codes are NOT signed and every exit gate will "
-                   f"refuse them; run `cart keys init --dir {folder}` and register the key "
-                   "with the store")
+            msg = (
+                f"no cart key ({exc}): exit codes are NOT signed and every exit gate will "
+                f"refuse them; run `cart keys init --dir {folder}` and register the key "
+                "with the store"
+            )
             log.error(msg)
             print(f"warning: {msg}", file=sys.stderr)
             return None
@@ -53,9 +55,15 @@ def exit_key(folder=None, *, demo: bool = False):
             raise
         problem = str(exc)
     key = generate("demo-cart", ephemeral=True)
-    log.warning("demo: %s; exit codes are signed with an ephemeral demo key, cart %s, public "
-                "key %s (add \"%s\" = \"%s\" under [carts] to verify them)", problem,
-                key.cart_id, key.public_hex, key.cart_id, key.public_hex)
+    log.warning(
+        "demo: %s; exit codes are signed with an ephemeral demo key, cart %s, public "
+        'key %s (add "%s" = "%s" under [carts] to verify them)',
+        problem,
+        key.cart_id,
+        key.public_hex,
+        key.cart_id,
+        key.public_hex,
+    )
     return key
 
 

@@ -63,8 +63,12 @@ class FrameBuffer:
 
     THUMB = (80, 60)
 
-    def __init__(self, keep: int = 6, motion_threshold: float = 3.0,
-                 on_rest: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        keep: int = 6,
+        motion_threshold: float = 3.0,
+        on_rest: Callable[[int], None] | None = None,
+    ) -> None:
         if keep < 1:
             raise ValueError("keep must be at least 1")
         self.motion_threshold = motion_threshold
@@ -79,8 +83,13 @@ class FrameBuffer:
     def push(self, image: np.ndarray, t_ms: int) -> None:
         import cv2
 
-        if (not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3
-                or image.shape[2] != 3 or image.size == 0):
+        if (
+            not isinstance(image, np.ndarray)
+            or image.dtype != np.uint8
+            or image.ndim != 3
+            or image.shape[2] != 3
+            or image.size == 0
+        ):
             self.bad_frames += 1
             return
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
@@ -88,8 +97,9 @@ class FrameBuffer:
         rest = False
         with self._lock:
             prev, self._prev = self._prev, thumb
-            motion = 255.0 if prev is None else float(cv2.norm(thumb, prev, cv2.NORM_L1)) / \
-                thumb.size
+            motion = (
+                255.0 if prev is None else float(cv2.norm(thumb, prev, cv2.NORM_L1)) / thumb.size
+            )
             moving = motion > self.motion_threshold
             if self._moving and not moving:
                 rest = True
@@ -278,8 +288,7 @@ class VisionWorker(Device):
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """True once no request waits and none is running (tests)."""
         with self._cond:
-            return self._cond.wait_for(
-                lambda: self._pending is None and not self._busy, timeout)
+            return self._cond.wait_for(lambda: self._pending is None and not self._busy, timeout)
 
     # ---- the worker thread -------------------------------------------------------------------
     def _take(self) -> _Request | None:
@@ -345,14 +354,22 @@ class VisionWorker(Device):
             return
         self._state = key
         try:
-            self.post(DeviceStatus(self.clock.now_ms(), DEVICE, state, detail,
-                                   self.counters.as_tuple()))
+            self.post(
+                DeviceStatus(self.clock.now_ms(), DEVICE, state, detail, self.counters.as_tuple())
+            )
         except Exception:
             log.exception("posting the classifier's status failed")
 
 
-def load_worker(post, *, clock: Clock | None = None, settings=None, source="camera:basket",
-                buffer: FrameBuffer | None = None, model: str | Path | None = None) -> VisionWorker:
+def load_worker(
+    post,
+    *,
+    clock: Clock | None = None,
+    settings=None,
+    source="camera:basket",
+    buffer: FrameBuffer | None = None,
+    model: str | Path | None = None,
+) -> VisionWorker:
     """A worker with the shipped (or ``settings``') classifier, or a worker that reports why
     there is none. Never raises for a missing or broken model."""
     classifier, problem = None, ""
@@ -364,8 +381,11 @@ def load_worker(post, *, clock: Clock | None = None, settings=None, source="came
     else:
         kwargs = {}
         if settings is not None:
-            kwargs = {"model": settings.model, "labels": settings.labels,
-                      "threads": settings.threads}
+            kwargs = {
+                "model": settings.model,
+                "labels": settings.labels,
+                "threads": settings.threads,
+            }
             top_k = settings.top_k
         if model is not None:
             kwargs["model"] = model
@@ -374,8 +394,9 @@ def load_worker(post, *, clock: Clock | None = None, settings=None, source="came
         except (ClassifierError, OSError, ValueError) as exc:
             problem = f"vision off: {exc}"
             log.warning("classifier not loaded: %s", exc)
-    return VisionWorker(classifier, post, clock=clock, buffer=buffer, top_k=top_k,
-                        source=source, problem=problem)
+    return VisionWorker(
+        classifier, post, clock=clock, buffer=buffer, top_k=top_k, source=source, problem=problem
+    )
 
 
 # ---- photos of the classes (the demo's simulated camera, tests) -----------------------------

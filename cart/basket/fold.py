@@ -174,8 +174,20 @@ class CancelSession(BasketEvent):
 
 EVENT_TYPES: dict[str, type[BasketEvent]] = {
     cls.KIND: cls
-    for cls in (OpenSession, AddLine, WeighProduce, RemoveLine, SetQuantity, ApplyCoupon,
-                RemoveCoupon, SetLoyalty, RaiseFlag, ResolveFlag, CheckOut, CancelSession)
+    for cls in (
+        OpenSession,
+        AddLine,
+        WeighProduce,
+        RemoveLine,
+        SetQuantity,
+        ApplyCoupon,
+        RemoveCoupon,
+        SetLoyalty,
+        RaiseFlag,
+        ResolveFlag,
+        CheckOut,
+        CancelSession,
+    )
 }
 
 
@@ -476,8 +488,9 @@ class Basket:
     def _check_check_out(self, ev: CheckOut) -> None:
         flags = self.open_flags
         if flags:
-            raise BasketError(f"cannot check out: {len(flags)} open flag(s), first: "
-                              f"{flags[0].kind}")
+            raise BasketError(
+                f"cannot check out: {len(flags)} open flag(s), first: {flags[0].kind}"
+            )
 
     def _check_cancel(self, ev: CancelSession) -> None:
         if ev.by != "staff" or not ev.staff_id:
@@ -508,8 +521,9 @@ class Basket:
 
     def _do_set_quantity(self, ev: SetQuantity) -> None:
         st = self._lines[ev.line]
-        self._lines[ev.line] = _LineState(st.line_id, st.product_id, ev.qty, st.grams,
-                                          st.fixed_price, st.code, st.added_ms)
+        self._lines[ev.line] = _LineState(
+            st.line_id, st.product_id, ev.qty, st.grams, st.fixed_price, st.code, st.added_ms
+        )
         li = self._inputs[ev.line]
         self._inputs[ev.line] = LineInput(li.line_id, li.product, ev.qty, li.grams, li.fixed_price)
 
@@ -525,14 +539,25 @@ class Basket:
 
     def _do_raise_flag(self, ev: RaiseFlag) -> None:
         self._flags[ev.flag] = self._open[ev.flag] = BasketFlag(
-            ev.flag, ev.kind, ev.message, ev.action, json.loads(json.dumps(ev.payload)), ev.t_ms)
+            ev.flag, ev.kind, ev.message, ev.action, json.loads(json.dumps(ev.payload)), ev.t_ms
+        )
         if ev.flag.startswith("F") and ev.flag[1:].isdigit():
             self._flags_seq = max(self._flags_seq, int(ev.flag[1:]))
 
     def _do_resolve_flag(self, ev: ResolveFlag) -> None:
         f = self._flags[ev.flag]
-        self._flags[ev.flag] = BasketFlag(f.id, f.kind, f.message, f.action, f.payload, f.raised_ms,
-                                    ev.resolution, ev.by, ev.staff_id, ev.t_ms)
+        self._flags[ev.flag] = BasketFlag(
+            f.id,
+            f.kind,
+            f.message,
+            f.action,
+            f.payload,
+            f.raised_ms,
+            ev.resolution,
+            ev.by,
+            ev.staff_id,
+            ev.t_ms,
+        )
         del self._open[ev.flag]
 
     def _do_check_out(self, ev: CheckOut) -> None:
@@ -542,9 +567,18 @@ class Basket:
         self._state = "cancelled"
         for fid, f in list(self._flags.items()):
             if f.open:
-                self._flags[fid] = BasketFlag(f.id, f.kind, f.message, f.action, f.payload,
-                                        f.raised_ms, "session cancelled", "staff",
-                                        ev.staff_id, ev.t_ms)
+                self._flags[fid] = BasketFlag(
+                    f.id,
+                    f.kind,
+                    f.message,
+                    f.action,
+                    f.payload,
+                    f.raised_ms,
+                    "session cancelled",
+                    "staff",
+                    ev.staff_id,
+                    ev.t_ms,
+                )
         self._open.clear()
 
     # -- snapshot -------------------------------------------------------------------------------
@@ -564,18 +598,43 @@ class Basket:
         if self._state == "cancelled":
             inputs = []
         if inputs or self._coupons:
-            priced = price_lines(inputs, self.store.catalog, self.store.config, self._coupons,
-                                 loyalty=bool(self._loyalty), cache=self._price_cache)
+            priced = price_lines(
+                inputs,
+                self.store.catalog,
+                self.store.config,
+                self._coupons,
+                loyalty=bool(self._loyalty),
+                cache=self._price_cache,
+            )
             lines, coupons, totals = priced.lines, priced.coupons, priced.totals
         else:
             cfg = self.store.config
             lines, coupons = (), ()
-            totals = PricedTotals(0, 0, 0, 0, currency=cfg.currency, minor_digits=cfg.minor_digits,
-                            tax_inclusive=cfg.tax_inclusive) if cfg else EMPTY_TOTALS
+            totals = (
+                PricedTotals(
+                    0,
+                    0,
+                    0,
+                    0,
+                    currency=cfg.currency,
+                    minor_digits=cfg.minor_digits,
+                    tax_inclusive=cfg.tax_inclusive,
+                )
+                if cfg
+                else EMPTY_TOTALS
+            )
         self._snapshot = BasketSnapshot(
-            session=self.session, seq=self._seq, t_ms=self._t_ms, lines=lines, totals=totals,
-            flags=self.open_flags, coupons=coupons, loyalty_member=self._loyalty,
-            expected_weight_g=weight, state=self._state, store=self.store.config.id,
+            session=self.session,
+            seq=self._seq,
+            t_ms=self._t_ms,
+            lines=lines,
+            totals=totals,
+            flags=self.open_flags,
+            coupons=coupons,
+            loyalty_member=self._loyalty,
+            expected_weight_g=weight,
+            state=self._state,
+            store=self.store.config.id,
         )
         return self._snapshot
 
@@ -592,6 +651,12 @@ def scan_event(match: ScanMatch, t_ms: int, line: str) -> AddLine | ApplyCoupon:
     assert product is not None  # ok and no coupon: a product
     if match.needs_weighing:
         raise ValueError(f"{product.name} is sold by weight: weigh it")
-    return AddLine(t_ms, line=line, product=product.id, qty=it.count or 1,
-                   grams=it.weight_g if product.by_weight else None, price=it.price,
-                   code=it.text)
+    return AddLine(
+        t_ms,
+        line=line,
+        product=product.id,
+        qty=it.count or 1,
+        grams=it.weight_g if product.by_weight else None,
+        price=it.price,
+        code=it.text,
+    )

@@ -153,8 +153,9 @@ class Journal:
             if ver is None:
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             elif ver[0] != str(SCHEMA_VERSION):
-                raise JournalError(f"{self.path}: journal schema {ver[0]}, "
-                                   f"this software reads {SCHEMA_VERSION}")
+                raise JournalError(
+                    f"{self.path}: journal schema {ver[0]}, this software reads {SCHEMA_VERSION}"
+                )
         except sqlite3.DatabaseError as exc:
             self.close()
             raise JournalError(f"{self.path}: {exc}") from exc
@@ -189,8 +190,14 @@ class Journal:
 
     # -- writing --------------------------------------------------------------------------------
 
-    def open_session(self, session: str, t_ms: int, rows: Iterable[Any] = (), *,
-                     store: tuple[str, bytes, bytes] | None = None) -> list[int]:
+    def open_session(
+        self,
+        session: str,
+        t_ms: int,
+        rows: Iterable[Any] = (),
+        *,
+        store: tuple[str, bytes, bytes] | None = None,
+    ) -> list[int]:
         """Create a session and append its first rows, in one transaction.
 
         ``store``: ``(digest, store.toml bytes, catalog.toml bytes)`` of the store the session
@@ -204,15 +211,19 @@ class Journal:
             try:
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    db.execute("INSERT INTO sessions (id, opened_ms, status) VALUES (?, ?, 'open')",
-                               (session, int(t_ms)))
+                    db.execute(
+                        "INSERT INTO sessions (id, opened_ms, status) VALUES (?, ?, 'open')",
+                        (session, int(t_ms)),
+                    )
                 except sqlite3.IntegrityError:
                     db.execute("ROLLBACK")
                     raise JournalError(f"session {session!r} already exists") from None
                 seqs = self._insert(db, session, 0, encoded)
                 if store is not None:
-                    db.execute("INSERT OR IGNORE INTO stores VALUES (?, ?, ?)",
-                               (store[0], bytes(store[1]), bytes(store[2])))
+                    db.execute(
+                        "INSERT OR IGNORE INTO stores VALUES (?, ?, ?)",
+                        (store[0], bytes(store[1]), bytes(store[2])),
+                    )
                 db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 self._rollback(db)
@@ -243,15 +254,25 @@ class Journal:
             self._last_seq[session] = last + len(encoded)
             return seqs
 
-    def close_session(self, session: str, t_ms: int, rows: Iterable[Any] = (), *,
-                      status: str = "checked_out", receipt: dict | None = None) -> list[int]:
+    def close_session(
+        self,
+        session: str,
+        t_ms: int,
+        rows: Iterable[Any] = (),
+        *,
+        status: str = "checked_out",
+        receipt: dict | None = None,
+    ) -> list[int]:
         """Append the final rows, mark the session closed and store its receipt, atomically."""
         if status not in ("checked_out", "cancelled"):
             raise JournalError(f"status must be checked_out or cancelled, got {status!r}")
         encoded = [_encode(r) for r in rows]
         try:
-            receipt_text = None if receipt is None else json.dumps(
-                receipt, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            receipt_text = (
+                None
+                if receipt is None
+                else json.dumps(receipt, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            )
         except (TypeError, ValueError) as exc:
             raise JournalError(f"receipt is not JSON-able: {exc}") from None
         with self._lock:
@@ -260,8 +281,10 @@ class Journal:
             try:
                 db.execute("BEGIN IMMEDIATE")
                 seqs = self._insert(db, session, last, encoded)
-                db.execute("UPDATE sessions SET status=?, closed_ms=?, receipt=? WHERE id=?",
-                           (status, int(t_ms), receipt_text, session))
+                db.execute(
+                    "UPDATE sessions SET status=?, closed_ms=?, receipt=? WHERE id=?",
+                    (status, int(t_ms), receipt_text, session),
+                )
                 db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 self._rollback(db)
@@ -297,8 +320,9 @@ class Journal:
                 raise JournalError(f"no session {session!r}")
             status = row[0]
             self._status[session] = status
-            last = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE session=?",
-                              (session,)).fetchone()[0]
+            last = db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE session=?", (session,)
+            ).fetchone()[0]
             self._last_seq[session] = last
         if status != "open":
             raise JournalError(f"session {session!r} is {status.replace('_', ' ')}")
@@ -309,21 +333,33 @@ class Journal:
     def events(self, session: str, after_seq: int = 0) -> Iterator[Entry]:
         """The session's rows in order (a list is built under the lock, then yielded)."""
         with self._lock:
-            rows = self._conn().execute(
-                "SELECT seq, t_ms, kind, payload FROM events WHERE session=? AND seq>? "
-                "ORDER BY seq", (session, after_seq)).fetchall()
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT seq, t_ms, kind, payload FROM events WHERE session=? AND seq>? "
+                    "ORDER BY seq",
+                    (session, after_seq),
+                )
+                .fetchall()
+            )
         for seq, t_ms, kind, payload in rows:
             try:
                 data = json.loads(payload)
             except ValueError as exc:
-                raise JournalError(f"session {session!r} seq {seq}: corrupt payload: {exc}") from None
+                raise JournalError(
+                    f"session {session!r} seq {seq}: corrupt payload: {exc}"
+                ) from None
             yield Entry(session, seq, t_ms, kind, data)
 
     def session(self, session: str) -> SessionInfo | None:
         with self._lock:
-            row = self._conn().execute(
-                "SELECT id, opened_ms, closed_ms, status FROM sessions WHERE id=?",
-                (session,)).fetchone()
+            row = (
+                self._conn()
+                .execute(
+                    "SELECT id, opened_ms, closed_ms, status FROM sessions WHERE id=?", (session,)
+                )
+                .fetchone()
+            )
         return SessionInfo(*row) if row else None
 
     def sessions(self, status: str | None = None, limit: int = 100) -> list[SessionInfo]:
@@ -347,12 +383,20 @@ class Journal:
         """A closed session's stored receipt (the latest closed one when ``session`` is None)."""
         with self._lock:
             if session is None:
-                row = self._conn().execute(
-                    "SELECT receipt FROM sessions WHERE status != 'open' "
-                    "ORDER BY closed_ms DESC, rowid DESC LIMIT 1").fetchone()
+                row = (
+                    self._conn()
+                    .execute(
+                        "SELECT receipt FROM sessions WHERE status != 'open' "
+                        "ORDER BY closed_ms DESC, rowid DESC LIMIT 1"
+                    )
+                    .fetchone()
+                )
             else:
-                row = self._conn().execute("SELECT receipt FROM sessions WHERE id=?",
-                                           (session,)).fetchone()
+                row = (
+                    self._conn()
+                    .execute("SELECT receipt FROM sessions WHERE id=?", (session,))
+                    .fetchone()
+                )
         if row is None or row[0] is None:
             return None
         return json.loads(row[0])
@@ -360,8 +404,11 @@ class Journal:
     def store_sources(self, digest: str) -> tuple[bytes, bytes] | None:
         """The store files a session was opened with (see ``open_session(store=...)``)."""
         with self._lock:
-            row = self._conn().execute(
-                "SELECT store_toml, catalog_toml FROM stores WHERE digest=?", (digest,)).fetchone()
+            row = (
+                self._conn()
+                .execute("SELECT store_toml, catalog_toml FROM stores WHERE digest=?", (digest,))
+                .fetchone()
+            )
         return (bytes(row[0]), bytes(row[1])) if row else None
 
     def prune(self, closed_before_ms: int) -> int:
@@ -372,9 +419,13 @@ class Journal:
             db = self._conn()
             try:
                 db.execute("BEGIN IMMEDIATE")
-                ids = [r[0] for r in db.execute(
-                    "SELECT id FROM sessions WHERE status != 'open' AND closed_ms < ?",
-                    (int(closed_before_ms),))]
+                ids = [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT id FROM sessions WHERE status != 'open' AND closed_ms < ?",
+                        (int(closed_before_ms),),
+                    )
+                ]
                 for sid in ids:
                     db.execute("DELETE FROM exit_codes WHERE session=?", (sid,))
                     db.execute("DELETE FROM events WHERE session=?", (sid,))
@@ -390,13 +441,13 @@ class Journal:
 
     # -- exit codes -----------------------------------------------------------------------------
 
-    def record_exit_code(self, session: str, t_ms: int, code: str,
-                         decision: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def record_exit_code(
+        self, session: str, t_ms: int, code: str, decision: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
         """Keep the exit code issued for a checked-out session and its spot-check decision
         (``cart.basket.issuer``). The first one stays: returns what is stored."""
         try:
-            text = json.dumps(decision, separators=(",", ":"), ensure_ascii=False,
-                              allow_nan=False)
+            text = json.dumps(decision, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise JournalError(f"exit code decision is not JSON-able: {exc}") from None
         with self._lock:
@@ -405,8 +456,10 @@ class Journal:
             if row is None or row[0] != "checked_out":
                 raise JournalError(f"session {session!r} is not checked out")
             try:
-                db.execute("INSERT OR IGNORE INTO exit_codes VALUES (?, ?, ?, ?)",
-                           (session, int(t_ms), code, text))
+                db.execute(
+                    "INSERT OR IGNORE INTO exit_codes VALUES (?, ?, ?, ?)",
+                    (session, int(t_ms), code, text),
+                )
             except sqlite3.DatabaseError as exc:
                 raise JournalError(f"{self.path}: {exc}") from exc
         found = self.exit_code(session)
@@ -416,11 +469,17 @@ class Journal:
     def exit_code(self, session: str) -> tuple[str, dict[str, Any]] | None:
         """The exit code issued for ``session`` and its decision, if one was issued."""
         with self._lock:
-            row = self._conn().execute("SELECT code, decision FROM exit_codes WHERE session=?",
-                                       (session,)).fetchone()
+            row = (
+                self._conn()
+                .execute("SELECT code, decision FROM exit_codes WHERE session=?", (session,))
+                .fetchone()
+            )
         return None if row is None else (row[0], json.loads(row[1]))
 
     def count(self, session: str) -> int:
         with self._lock:
-            return self._conn().execute("SELECT COUNT(*) FROM events WHERE session=?",
-                                        (session,)).fetchone()[0]
+            return (
+                self._conn()
+                .execute("SELECT COUNT(*) FROM events WHERE session=?", (session,))
+                .fetchone()[0]
+            )

@@ -18,28 +18,58 @@ def build_receipt(snap: BasketSnapshot, store: Store) -> dict[str, Any]:
     t = snap.totals
     return {
         "version": RECEIPT_VERSION,
-        "store": {"id": cfg.id, "name": cfg.name, "currency": cfg.currency,
-                  "minor_digits": cfg.minor_digits, "tax_mode": cfg.tax_mode},
+        "store": {
+            "id": cfg.id,
+            "name": cfg.name,
+            "currency": cfg.currency,
+            "minor_digits": cfg.minor_digits,
+            "tax_mode": cfg.tax_mode,
+        },
         "session": snap.session,
         "t_ms": snap.t_ms,
         "state": snap.state,
         "loyalty_member": snap.loyalty_member,
         "lines": [
-            {"line": ln.line_id, "product": ln.product_id, "name": ln.name,
-             "sold_by": ln.sold_by, "qty": ln.qty, "grams": ln.grams,
-             "unit_price": ln.unit_price, "amount": ln.amount, "savings": ln.savings,
-             "total": ln.total, "promotion": ln.promotion, "tax_class": ln.tax_class,
-             "fixed_price": ln.fixed_price}
+            {
+                "line": ln.line_id,
+                "product": ln.product_id,
+                "name": ln.name,
+                "sold_by": ln.sold_by,
+                "qty": ln.qty,
+                "grams": ln.grams,
+                "unit_price": ln.unit_price,
+                "amount": ln.amount,
+                "savings": ln.savings,
+                "total": ln.total,
+                "promotion": ln.promotion,
+                "tax_class": ln.tax_class,
+                "fixed_price": ln.fixed_price,
+            }
             for ln in snap.lines
         ],
-        "coupons": [{"code": c.code, "name": c.name, "amount": c.amount, "note": c.note}
-                    for c in snap.coupons],
-        "taxes": [{"class": x.tax_class, "name": x.name, "rate_bp": x.rate_bp, "base": x.base,
-                   "tax": x.tax} for x in t.taxes],
-        "totals": {"subtotal": t.subtotal, "savings": t.savings,
-                   "promotion_savings": t.promotion_savings,
-                   "coupon_savings": t.coupon_savings, "tax": t.tax, "total": t.total,
-                   "items": t.items},
+        "coupons": [
+            {"code": c.code, "name": c.name, "amount": c.amount, "note": c.note}
+            for c in snap.coupons
+        ],
+        "taxes": [
+            {
+                "class": x.tax_class,
+                "name": x.name,
+                "rate_bp": x.rate_bp,
+                "base": x.base,
+                "tax": x.tax,
+            }
+            for x in t.taxes
+        ],
+        "totals": {
+            "subtotal": t.subtotal,
+            "savings": t.savings,
+            "promotion_savings": t.promotion_savings,
+            "coupon_savings": t.coupon_savings,
+            "tax": t.tax,
+            "total": t.total,
+            "items": t.items,
+        },
     }
 
 
@@ -85,8 +115,7 @@ def render_text(receipt: dict[str, Any], width: int = 42) -> str:
     for x in receipt["taxes"]:
         rate = f"{x['rate_bp'] // 100}.{x['rate_bp'] % 100:02d}".rstrip("0").rstrip(".")
         word = "incl." if st["tax_mode"] == "inclusive" else "+"
-        out.append(row(f"  {word} {x['name']} {rate}% of {money(x['base'])}",
-                       money(x["tax"])))
+        out.append(row(f"  {word} {x['name']} {rate}% of {money(x['base'])}", money(x["tax"])))
     out.append(row("TOTAL " + cur, money(t["total"])))
     out.append(row("Items", str(t["items"])))
     if receipt.get("state") == "cancelled":

@@ -52,8 +52,16 @@ class CartSession:
     # -- construction ---------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, journal: Journal, store: Store, t_ms: int, *, session_id: str | None = None,
-              cart: str = "", extra: Iterable[Row] = ()) -> CartSession:
+    def start(
+        cls,
+        journal: Journal,
+        store: Store,
+        t_ms: int,
+        *,
+        session_id: str | None = None,
+        cart: str = "",
+        extra: Iterable[Row] = (),
+    ) -> CartSession:
         """Open a session. ``extra``: namespaced rows of other subsystems (what they need to know
         about the session from its start) journaled in the same transaction as the open."""
         sid = session_id or uuid.uuid4().hex[:16]
@@ -63,16 +71,22 @@ class CartSession:
         rows = list(extra)
         for _, kind, _ in rows:
             if is_basket_kind(kind):
-                raise BasketError(f"extra rows must be namespaced (\"area.kind\"), got {kind!r}")
+                raise BasketError(f'extra rows must be namespaced ("area.kind"), got {kind!r}')
         sources = (store.digest, *store.sources) if store.sources[1] else None
         journal.open_session(sid, t_ms, [ev, *rows], store=sources)
         basket.apply(ev)
         return cls(journal, store, basket)
 
     @classmethod
-    def recover(cls, journal: Journal, store: Store, session_id: str | None = None, *,
-                allow_catalog_change: bool = False,
-                on_row: Callable[[Entry], None] | None = None) -> CartSession | None:
+    def recover(
+        cls,
+        journal: Journal,
+        store: Store,
+        session_id: str | None = None,
+        *,
+        allow_catalog_change: bool = False,
+        on_row: Callable[[Entry], None] | None = None,
+    ) -> CartSession | None:
         """Rebuild the unfinished session (or ``session_id``), or None if there is none.
 
         ``on_row`` sees every row in order, namespaced ones included, so other subsystems can
@@ -83,8 +97,9 @@ class CartSession:
             if info is None:
                 return None
             session_id = info.id
-        basket = replay(journal, store, session_id, allow_catalog_change=allow_catalog_change,
-                        on_row=on_row)
+        basket = replay(
+            journal, store, session_id, allow_catalog_change=allow_catalog_change, on_row=on_row
+        )
         return cls(journal, basket.store, basket)
 
     @classmethod
@@ -109,7 +124,7 @@ class CartSession:
     def _apply_locked(self, events, extra):
         for _, kind, _ in extra:
             if is_basket_kind(kind):
-                raise BasketError(f"extra rows must be namespaced (\"area.kind\"), got {kind!r}")
+                raise BasketError(f'extra rows must be namespaced ("area.kind"), got {kind!r}')
         trial = self.basket.copy() if len(events) > 1 else self.basket
         for ev in events:
             trial.check(ev)
@@ -127,8 +142,7 @@ class CartSession:
 
             receipt = build_receipt(trial.snapshot(), self.store)
             status = "checked_out" if isinstance(closing, CheckOut) else "cancelled"
-            self.journal.close_session(self.id, closing.t_ms, rows, status=status,
-                                       receipt=receipt)
+            self.journal.close_session(self.id, closing.t_ms, rows, status=status, receipt=receipt)
         elif rows:
             self.journal.append(self.id, rows)
         if trial is self.basket:
@@ -161,9 +175,14 @@ class CartSession:
         return self.basket.state != "open"
 
 
-def replay(journal: Journal, store: Store, session_id: str, *,
-           allow_catalog_change: bool = False,
-           on_row: Callable[[Entry], None] | None = None) -> Basket:
+def replay(
+    journal: Journal,
+    store: Store,
+    session_id: str,
+    *,
+    allow_catalog_change: bool = False,
+    on_row: Callable[[Entry], None] | None = None,
+) -> Basket:
     """Fold a journaled session into a Basket (namespaced rows go to ``on_row`` only).
 
     The session is replayed with the store it was opened with: ``store`` when its digest
@@ -180,9 +199,16 @@ def replay(journal: Journal, store: Store, session_id: str, *,
         if basket is None:
             if entry.kind != OpenSession.KIND:
                 raise RecoveryError(f"session {session_id!r} does not start with 'open'")
-            basket = Basket(_pinned_store(journal, store, session_id,
-                                          entry.payload.get("catalog_digest", ""),
-                                          allow_catalog_change), session_id)
+            basket = Basket(
+                _pinned_store(
+                    journal,
+                    store,
+                    session_id,
+                    entry.payload.get("catalog_digest", ""),
+                    allow_catalog_change,
+                ),
+                session_id,
+            )
         try:
             basket.apply_row(entry.t_ms, entry.kind, entry.payload)
         except BasketError as exc:
@@ -192,8 +218,9 @@ def replay(journal: Journal, store: Store, session_id: str, *,
     return basket
 
 
-def _pinned_store(journal: Journal, store: Store, session_id: str, digest: str,
-                  allow_catalog_change: bool) -> Store:
+def _pinned_store(
+    journal: Journal, store: Store, session_id: str, digest: str, allow_catalog_change: bool
+) -> Store:
     if digest == store.digest:
         return store
     sources = journal.store_sources(digest) if isinstance(digest, str) else None
@@ -204,11 +231,13 @@ def _pinned_store(journal: Journal, store: Store, session_id: str, digest: str,
             return load_store_bytes(*sources, path=f"{journal.path}#{digest[:12]}")
         except CatalogError as exc:
             if not allow_catalog_change:
-                raise RecoveryError(f"session {session_id!r}: its journaled store no longer "
-                                    f"validates: {exc}") from exc
+                raise RecoveryError(
+                    f"session {session_id!r}: its journaled store no longer validates: {exc}"
+                ) from exc
     if allow_catalog_change:
         return store
     raise RecoveryError(
         f"session {session_id!r} was priced with another catalogue "
         f"({str(digest)[:12]} != {store.digest[:12]}) and the journal has no copy of it; "
-        "pass allow_catalog_change")
+        "pass allow_catalog_change"
+    )

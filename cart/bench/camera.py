@@ -35,9 +35,14 @@ def bench_camera(frames: int = 150, photos: str | None = None) -> dict:
         # an item entering under hard conditions, then resting
         "item_entering_hard": (hard.frames(15, rest=15) * (frames // 30 + 1))[:frames],
     }
-    result: dict[str, Any] = {"bench": "camera", "width": 640, "height": 480,
-                              "opencv_threads": cv2.getNumThreads(), "frames": frames,
-                              "photo": str(photo) if photo else None}
+    result: dict[str, Any] = {
+        "bench": "camera",
+        "width": 640,
+        "height": 480,
+        "opencv_threads": cv2.getNumThreads(),
+        "frames": frames,
+        "photo": str(photo) if photo else None,
+    }
     for name, frame_list in scenarios.items():
         reader = CameraReader(CameraConfig(source="bench"))
         scans = zx = 0

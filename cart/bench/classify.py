@@ -63,8 +63,15 @@ def scores(clf: Classifier, inputs: list[np.ndarray], truth: list[str], warmup: 
     return acc, np.array(times), top[:, 0]
 
 
-def run_bench(data: Path, model=None, float_model="default", labels=None, threads: int = 1,
-              limit: int = 0, log=lambda s: None) -> dict:
+def run_bench(
+    data: Path,
+    model=None,
+    float_model="default",
+    labels=None,
+    threads: int = 1,
+    limit: int = 0,
+    log=lambda s: None,
+) -> dict:
     items = read_val(data, limit)
     truth = [name for _, name in items]
     prep_ms = []
@@ -80,18 +87,29 @@ def run_bench(data: Path, model=None, float_model="default", labels=None, thread
         acc, times, pred = scores(clf, inputs, truth)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     log(f"int8 {model.name}: {acc} ms p50 {np.percentile(times, 50):.2f}")
-    out = {"bench": "classify", "split": "val", "images": len(items), "threads": threads,
-           "model": model.name, "model_bytes": model.stat().st_size}
+    out = {
+        "bench": "classify",
+        "split": "val",
+        "images": len(items),
+        "threads": threads,
+        "model": model.name,
+        "model_bytes": model.stat().st_size,
+    }
     out.update({k: round(v, 4) for k, v in acc.items()})
-    out.update({
-        "ms_mean": round(float(times.mean()), 3),
-        "ms_p50": round(float(np.percentile(times, 50)), 3),
-        "ms_p95": round(float(np.percentile(times, 95)), 3),
-        "prep_ms_p50": round(float(np.percentile(prep_ms, 50)), 3),
-        "peak_rss_mb": round(peak, 1),
-    })
-    fpath = None if float_model is None else Path(
-        FLOAT_MODEL if float_model == "default" else float_model)
+    out.update(
+        {
+            "ms_mean": round(float(times.mean()), 3),
+            "ms_p50": round(float(np.percentile(times, 50)), 3),
+            "ms_p95": round(float(np.percentile(times, 95)), 3),
+            "prep_ms_p50": round(float(np.percentile(prep_ms, 50)), 3),
+            "peak_rss_mb": round(peak, 1),
+        }
+    )
+    fpath = (
+        None
+        if float_model is None
+        else Path(FLOAT_MODEL if float_model == "default" else float_model)
+    )
     if fpath is not None and fpath.is_file():
         with Classifier(fpath, labels, threads=threads) as fclf:
             facc, ftimes, fpred = scores(fclf, inputs, truth)
@@ -100,8 +118,9 @@ def run_bench(data: Path, model=None, float_model="default", labels=None, thread
         out.update({f"float_{k}": round(v, 4) for k, v in facc.items()})
         out["float_ms_p50"] = round(float(np.percentile(ftimes, 50)), 3)
         out["fine_top1_vs_float"] = round(acc["fine_top1"] / max(facc["fine_top1"], 1e-9), 4)
-        out["speed_vs_float"] = round(float(np.percentile(ftimes, 50) / np.percentile(times, 50)),
-                                      3)
+        out["speed_vs_float"] = round(
+            float(np.percentile(ftimes, 50) / np.percentile(times, 50)), 3
+        )
         out["top1_agreement_with_float"] = round(float(np.mean(pred == fpred)), 4)
     elif fpath is not None:
         out["float_model"] = f"missing: {fpath}"

@@ -36,7 +36,7 @@ def run(events: int, seed: int) -> dict:
             cs = CartSession.start(j, store, t0, session_id="bench")
             start = time.perf_counter()
             for i in range(0, n, batch):
-                cs.apply(*events[i:i + batch])
+                cs.apply(*events[i : i + batch])
             return n / (time.perf_counter() - start)
 
     def snapshot_cost(lines: int = 200) -> float:
@@ -69,9 +69,13 @@ def run(events: int, seed: int) -> dict:
     snap_us = snapshot_cost()
     print(f"change + snapshot of a 200-line basket: {snap_us:,.0f} µs")
     result = {
-        "bench": "core", "events": n, "seed": seed,
-        "memory_events_per_s": round(mem), "journal_memory_events_per_s": round(jmem),
-        "journal_normal_events_per_s": round(normal), "journal_full_events_per_s": round(full),
+        "bench": "core",
+        "events": n,
+        "seed": seed,
+        "memory_events_per_s": round(mem),
+        "journal_memory_events_per_s": round(jmem),
+        "journal_normal_events_per_s": round(normal),
+        "journal_full_events_per_s": round(full),
         "journal_full_batch10_events_per_s": round(full10),
         "ratio_full_vs_memory": round(full / mem, 4),
         "ratio_normal_vs_memory": round(normal / mem, 4),

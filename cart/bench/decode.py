@@ -9,6 +9,7 @@ from pathlib import Path
 
 from drivers.camera import IMAGE_SUFFIXES
 
+
 def _expectation(image: Path) -> str | None:
     txt = image.with_suffix(".txt")
     if not txt.is_file():
@@ -133,15 +134,34 @@ def run(dirs, *, repeat: int = 1, quiet: bool = False) -> int:
         "bench": "decode",
         "sets": sorted({i[0] for i in kept}),
         "rotations": [0, 180],
-        **{k: ours[k] for k in ("decode_rate", "false_positives", "ms_per_image", "misreads",
-                                "decoded", "images", "negatives", "per_set")},
+        **{
+            k: ours[k]
+            for k in (
+                "decode_rate",
+                "false_positives",
+                "ms_per_image",
+                "misreads",
+                "decoded",
+                "images",
+                "negatives",
+                "per_set",
+            )
+        },
         "time_ratio_vs_zxing": round(ratio, 3) if ratio else None,
         "unreadable_files": len(unreadable),
-        "zxing": {k: base[k] for k in ("decode_rate", "false_positives", "ms_per_image",
-                                       "misreads", "decoded", "images", "per_set")},
+        "zxing": {
+            k: base[k]
+            for k in (
+                "decode_rate",
+                "false_positives",
+                "ms_per_image",
+                "misreads",
+                "decoded",
+                "images",
+                "per_set",
+            )
+        },
         "opencv_threads": cv2.getNumThreads(),
     }
     print(json.dumps(result), flush=True)
     return 0
-
-

@@ -43,7 +43,7 @@ class NaiveScale:
             return out
         c = np.concatenate(([0.0], np.cumsum(g)))
         avg = np.full(len(g), np.nan)
-        avg[n - 1:] = (c[n:] - c[:-n]) / n
+        avg[n - 1 :] = (c[n:] - c[:-n]) / n
         last = float(avg[n - 1])
         i = n
         while i < len(g):
@@ -67,22 +67,31 @@ def _pct(a, q):
     return round(float(np.percentile(a, q)), 2) if len(a) else None
 
 
-def run_bench(placements: int = 300, seed: int = 1, profile: str = "typical",
-              push_minutes: float = 20.0, stability=None, details: bool = False,
-              median_window: int | None = None) -> dict:
+def run_bench(
+    placements: int = 300,
+    seed: int = 1,
+    profile: str = "typical",
+    push_minutes: float = 20.0,
+    stability=None,
+    details: bool = False,
+    median_window: int | None = None,
+) -> dict:
     from drivers.scale.config import ScaleConfig
 
     wall = time.perf_counter()
     rng = np.random.default_rng(seed)
     sc = None
     if stability is not None or median_window is not None:
-        sc = ScaleConfig(stability=stability or ScaleConfig().stability,
-                         median_window=median_window or ScaleConfig().median_window)
+        sc = ScaleConfig(
+            stability=stability or ScaleConfig().stability,
+            median_window=median_window or ScaleConfig().median_window,
+        )
     sim = SimScale(seed=seed, profile=profile, scale_config=sc)
     rec_t: list[np.ndarray] = []
     rec_g: list[np.ndarray] = []
-    sim.core.pipeline.taps.append(lambda t, c, g, f: (rec_t.append(t.copy()),
-                                                      rec_g.append(g.copy())))
+    sim.core.pipeline.taps.append(
+        lambda t, c, g, f: (rec_t.append(t.copy()), rec_g.append(g.copy()))
+    )
     clock = sim.clock
     sim.run_until(clock.now_ms() + 3000)
     actions = []  # (t_start, t_end_interval, true_change, mech_settle, kind)
@@ -102,8 +111,14 @@ def run_bench(placements: int = 300, seed: int = 1, profile: str = "typical",
                 name = f"i{n_items}"
                 n_items += 1
                 m = float(math.exp(rng.uniform(math.log(5), math.log(3000))))
-                pls.append(sim.place(name, m, *rng.uniform(0.1, 0.9, 2),
-                                     t_ms=t0 + int(rng.integers(0, 250)) * (j > 0)))
+                pls.append(
+                    sim.place(
+                        name,
+                        m,
+                        *rng.uniform(0.1, 0.9, 2),
+                        t_ms=t0 + int(rng.integers(0, 250)) * (j > 0),
+                    )
+                )
                 inside.append(name)
             kind = "several"
         elif r < 0.42:
@@ -146,8 +161,9 @@ def run_bench(placements: int = 300, seed: int = 1, profile: str = "typical",
     push_hours = (clock.now_ms() - push_start) / 3_600_000
     t_all = np.concatenate(rec_t) if rec_t else np.zeros(0, np.int64)
     g_all = np.concatenate(rec_g) if rec_g else np.zeros(0)
-    settled = [(e.t_ms, e.delta_g) for e in sim.events
-               if isinstance(e, WeightSettled) and e.delta_g != 0.0]
+    settled = [
+        (e.t_ms, e.delta_g) for e in sim.events if isinstance(e, WeightSettled) and e.delta_g != 0.0
+    ]
     naive = NaiveScale().run(t_all, g_all)
 
     def score(reports):
@@ -172,10 +188,14 @@ def run_bench(placements: int = 300, seed: int = 1, profile: str = "typical",
             rows.append((kind, round(change, 1), lat[-1], round(err[-1], 2), len(idx)))
         pushes = int(((rt >= push_start) & (rt < push_end + 60_000)).sum())
         return {
-            "settle_ms_p50": _pct(lat, 50), "settle_ms_p95": _pct(lat, 95),
-            "error_g_p50": _pct(err, 50), "error_g_p95": _pct(err, 95),
+            "settle_ms_p50": _pct(lat, 50),
+            "settle_ms_p95": _pct(lat, 95),
+            "error_g_p50": _pct(err, 50),
+            "error_g_p95": _pct(err, 95),
             "false_changes_per_hour": round(pushes / push_hours, 2) if push_hours else None,
-            "false_changes_bumps": bump_false, "missed": misses, "split_reports": extra,
+            "false_changes_bumps": bump_false,
+            "missed": misses,
+            "split_reports": extra,
             **({"rows": rows} if details else {}),
         }
 
@@ -187,14 +207,19 @@ def run_bench(placements: int = 300, seed: int = 1, profile: str = "typical",
         # a ratio means something only when both are positive
         ok = b is not None and m is not None and b > 0 and m > 0
         res[f"{k}_ratio_vs_baseline"] = round(m / b, 3) if ok else None
-    res.update({
-        "bench": "scale", "profile": profile, "seed": seed,
-        "placements": sum(1 for a in actions if a[4] != "bump"),
-        "bumps": sum(1 for a in actions if a[4] == "bump"),
-        "push_hours": round(push_hours, 3), "sps": 80,
-        "simulated_s": round((clock.now_ms() - sim.model.t0_ms) / 1000, 1),
-        "fast_forwarded_s": round(sim.fast_forwarded_ms / 1000, 1),
-        "counters": sim.core.counters(),
-        "wall_s": round(time.perf_counter() - wall, 2),
-    })
+    res.update(
+        {
+            "bench": "scale",
+            "profile": profile,
+            "seed": seed,
+            "placements": sum(1 for a in actions if a[4] != "bump"),
+            "bumps": sum(1 for a in actions if a[4] == "bump"),
+            "push_hours": round(push_hours, 3),
+            "sps": 80,
+            "simulated_s": round((clock.now_ms() - sim.model.t0_ms) / 1000, 1),
+            "fast_forwarded_s": round(sim.fast_forwarded_ms / 1000, 1),
+            "counters": sim.core.counters(),
+            "wall_s": round(time.perf_counter() - wall, 2),
+        }
+    )
     return res

@@ -88,9 +88,19 @@ def summarize(results: list[TripResult], seconds: float) -> dict:
     }
 
 
-def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | None = None,
-              baseline: bool = True, vision: str = "auto", scale: str = "model",
-              calibration: str = "held-out", progress=None) -> dict:
+def run_bench(
+    store,
+    *,
+    trips: int,
+    seed: int,
+    profile: str,
+    scenario: str | None = None,
+    baseline: bool = True,
+    vision: str = "auto",
+    scale: str = "model",
+    calibration: str = "held-out",
+    progress=None,
+) -> dict:
     from cart.fusion.reconciler import FusionConfig
     from cart.sim.trips import calibrate_scale
 
@@ -114,17 +124,25 @@ def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | Non
                 measured, played = split_table(factory.table, part)
                 config = FusionConfig(camera_confusion=camera_confusion_from(measured))
                 setups.append((config, vision_factory_for(played)))
-            fusion_camera = ("judged by the model's confusion measured on half of each class's "
-                             "photos; trips draw from the other half (two-fold, held-out)")
+            fusion_camera = (
+                "judged by the model's confusion measured on half of each class's "
+                "photos; trips draw from the other half (two-fold, held-out)"
+            )
         elif calibration == "in-sample":
             config = FusionConfig(camera_confusion=camera_confusion_from(factory.table))
             setups = [(config, factory)]
-            fusion_camera = ("judged by the model's confusion measured on the same photos the "
-                             "trips draw from (in-sample; see docs/FUSION.md)")
+            fusion_camera = (
+                "judged by the model's confusion measured on the same photos the "
+                "trips draw from (in-sample; see docs/FUSION.md)"
+            )
         else:
             raise ValueError(f"calibration must be held-out or in-sample, not {calibration!r}")
-    runners = [TripRunner(store, prof, config=config, vision_factory=camera, scale=scale,
-                          scale_sigma_g=sigma) for config, camera in setups]
+    runners = [
+        TripRunner(
+            store, prof, config=config, vision_factory=camera, scale=scale, scale_sigma_g=sigma
+        )
+        for config, camera in setups
+    ]
     runner = runners[0]
     if scenario is not None:
         from cart.sim.scenario import load_scenario
@@ -156,18 +174,35 @@ def run_bench(store, *, trips: int, seed: int, profile: str, scenario: str | Non
         out["scale"] = "simulated bridge bytes through the real driver core and pipeline"
     out["scanner"] = "simulated scanner bytes through drivers.scanner.ScanDecoder"
     if baseline:
-        blind = TripRunner(store, prof, config=FusionConfig(use_vision=False),
-                           vision_factory=factory, scale=scale, scale_sigma_g=sigma)
+        blind = TripRunner(
+            store,
+            prof,
+            config=FusionConfig(use_vision=False),
+            vision_factory=factory,
+            scale=scale,
+            scale_sigma_g=sigma,
+        )
         t1 = time.perf_counter()
         base = [blind.run(_fresh(trip)) for trip in plan]
         b = summarize(base, time.perf_counter() - t1)
-        out["baseline"] = {"name": "same fusion, camera ignored",
-                           **{k: b[k] for k in ("exact_bill_rate", "review_rate",
-                                                "catch_rate", "false_alerts_per_trip",
-                                                "undercharged_minor", "overcharged_minor")}}
+        out["baseline"] = {
+            "name": "same fusion, camera ignored",
+            **{
+                k: b[k]
+                for k in (
+                    "exact_bill_rate",
+                    "review_rate",
+                    "catch_rate",
+                    "false_alerts_per_trip",
+                    "undercharged_minor",
+                    "overcharged_minor",
+                )
+            },
+        }
         cr, bcr = out["catch_rate"], b["catch_rate"]
         out["catch_ratio_vs_baseline"] = {
-            c: (round(cr[c] / bcr[c], 3) if bcr.get(c) else None) for c in cr}
+            c: (round(cr[c] / bcr[c], 3) if bcr.get(c) else None) for c in cr
+        }
     return out
 
 
@@ -195,14 +230,20 @@ def vision_setup(store, mode: str):
         except VisionUnavailable as exc:
             if mode == "measured":
                 raise
-            return None, {"source": "modelled confusion (see docs/FUSION.md); real inference "
-                          f"was not possible: {exc}"}
+            return None, {
+                "source": "modelled confusion (see docs/FUSION.md); real inference "
+                f"was not possible: {exc}"
+            }
         labels = {p.label for p in _products(store) if p.label}
-        info = dict(info, products_without_class=sorted(
-            p.id for p in _products(store) if not p.label or p.label not in table),
+        info = dict(
+            info,
+            products_without_class=sorted(
+                p.id for p in _products(store) if not p.label or p.label not in table
+            ),
             labels_without_photos=sorted(labels - set(table)),
             modelled="whether the camera sees a placement (the profile's view rate); the "
-                     "photos are shop photos, not a basket camera")
+            "photos are shop photos, not a basket camera",
+        )
         return vision_factory_for(table), info
     return None, {"source": "modelled confusion (see docs/FUSION.md)"}
 
@@ -223,7 +264,7 @@ def split_table(table, part: int = 0):
     label to calibrate on, the rest to play. A label with a single photo is played only (no
     measured confusion for it)."""
     measured = {k: v[part::2] for k, v in table.items() if len(v) >= 2}
-    played = {k: (v[1 - part::2] if len(v) >= 2 else v) for k, v in table.items()}
+    played = {k: (v[1 - part :: 2] if len(v) >= 2 else v) for k, v in table.items()}
     return measured, played
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 def register(sub) -> None:
     p = sub.add_parser("classify", help="classify grocery photos with the on-device model")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
-    p.add_argument("--model", type=Path, default=None, help="a .tflite model (default: shipped int8)")
+    p.add_argument(
+        "--model", type=Path, default=None, help="a .tflite model (default: shipped int8)"
+    )
     p.add_argument("--labels", type=Path, default=None, help="labels.csv (default: shipped)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("-k", "--top", type=int, default=5, help="how many classes per image")
@@ -18,8 +20,11 @@ def register(sub) -> None:
 
     m = sub.add_parser("model", help="classifier model tools")
     msub = m.add_subparsers(dest="model_command", metavar="ACTION")
-    t = msub.add_parser("train", help="retrain the classifier (needs the 'train' extra)",
-                        description="Same as python -m models.training.train.")
+    t = msub.add_parser(
+        "train",
+        help="retrain the classifier (needs the 'train' extra)",
+        description="Same as python -m models.training.train.",
+    )
     from models.training.train_args import add_arguments
 
     add_arguments(t)
@@ -29,11 +34,19 @@ def register(sub) -> None:
 
 def register_bench(sub) -> None:
     p = sub.add_parser("classify", help="accuracy and speed of the classifier on the val split")
-    p.add_argument("--data", type=Path, default=None,
-                   help="grocery-store folder (default: ../shared/data/grocery-store)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="grocery-store folder (default: ../shared/data/grocery-store)",
+    )
     p.add_argument("--model", type=Path, default=None)
-    p.add_argument("--float-model", type=Path, default=None,
-                   help="float model to compare with (default: shipped float16 model)")
+    p.add_argument(
+        "--float-model",
+        type=Path,
+        default=None,
+        help="float model to compare with (default: shipped float16 model)",
+    )
     p.add_argument("--no-float", action="store_true", help="skip the float model comparison")
     p.add_argument("--labels", type=Path, default=None)
     p.add_argument("--threads", type=int, default=1)
@@ -44,8 +57,9 @@ def register_bench(sub) -> None:
 def _open(args):
     from models.runtime import DEFAULT_LABELS, DEFAULT_MODEL, Classifier
 
-    return Classifier(args.model or DEFAULT_MODEL, args.labels or DEFAULT_LABELS,
-                      threads=args.threads)
+    return Classifier(
+        args.model or DEFAULT_MODEL, args.labels or DEFAULT_LABELS, threads=args.threads
+    )
 
 
 def _classify(args) -> int:
@@ -69,8 +83,10 @@ def _classify(args) -> int:
                 print(f"cart classify: {exc}", file=sys.stderr)
                 failed += 1
                 continue
-            line = {"path": str(path),
-                    "top": [{"label": label, "score": round(p, 4)} for label, p in top]}
+            line = {
+                "path": str(path),
+                "top": [{"label": label, "score": round(p, 4)} for label, p in top],
+            }
             print(json.dumps(line), flush=True)
     return 1 if failed else 0
 
@@ -96,8 +112,14 @@ def _bench(args) -> int:
     if not (data / "val.txt").is_file():
         print(f"cart bench classify: no val split at {data} (use --data)", file=sys.stderr)
         return 2
-    result = run_bench(data, model=args.model, float_model=None if args.no_float else (
-        args.float_model or "default"), labels=args.labels, threads=args.threads,
-        limit=args.limit, log=lambda s: print(s, file=sys.stderr, flush=True))
+    result = run_bench(
+        data,
+        model=args.model,
+        float_model=None if args.no_float else (args.float_model or "default"),
+        labels=args.labels,
+        threads=args.threads,
+        limit=args.limit,
+        log=lambda s: print(s, file=sys.stderr, flush=True),
+    )
     print(json.dumps(result), flush=True)
     return 0

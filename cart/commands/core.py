@@ -18,15 +18,22 @@ def register(sub) -> None:
     bc.add_argument("code", help="the scanned text (may start with an AIM identifier like ]E0)")
     bc.add_argument("--symbology", default="", help="AIM identifier sent separately, e.g. ]E0")
     bc.add_argument("--store", default=None, help="store folder (default: the demo store)")
-    bc.add_argument("--at-ms", type=int, default=None,
-                    help="'now' for expiry checks, epoch ms (default: the system clock)")
+    bc.add_argument(
+        "--at-ms",
+        type=int,
+        default=None,
+        help="'now' for expiry checks, epoch ms (default: the system clock)",
+    )
     bc.add_argument("--json", action="store_true", help="print JSON")
     bc.set_defaults(func=_barcode)
 
     rc = sub.add_parser("receipt", help="print a checked-out session's receipt")
     rc.add_argument("session", nargs="?", default=None, help="session id (default: the latest)")
-    rc.add_argument("--journal", default=None, help="journal file (default: $CART_JOURNAL or "
-                                                    "var/journal.sqlite)")
+    rc.add_argument(
+        "--journal",
+        default=None,
+        help="journal file (default: $CART_JOURNAL or var/journal.sqlite)",
+    )
     rc.add_argument("--json", action="store_true", help="print the receipt's JSON")
     rc.set_defaults(func=_receipt)
 
@@ -52,9 +59,11 @@ def _catalog_check(args) -> int:
         print(f"{len(exc.problems)} problem(s); nothing loaded", file=sys.stderr)
         return 1
     c = store.catalog
-    print(f"OK {store.path}: store {store.config.id} ({store.config.currency}, "
-          f"{store.config.tax_mode} tax), {len(c)} products, {len(c.promotions)} promotions, "
-          f"{len(c.coupons)} coupons, {len(c.labels)} classifier labels")
+    print(
+        f"OK {store.path}: store {store.config.id} ({store.config.currency}, "
+        f"{store.config.tax_mode} tax), {len(c)} products, {len(c.promotions)} promotions, "
+        f"{len(c.coupons)} coupons, {len(c.labels)} classifier labels"
+    )
     return 0
 
 
@@ -77,15 +86,25 @@ def _barcode(args) -> int:
 
 def _barcode_json(m) -> int:
     it = m.interpretation
-    out = {"ok": m.ok, "reason": m.reason, "needs_staff": m.needs_staff,
-           "interpretation": it.to_dict(), "product": None, "coupon": None}
+    out = {
+        "ok": m.ok,
+        "reason": m.reason,
+        "needs_staff": m.needs_staff,
+        "interpretation": it.to_dict(),
+        "product": None,
+        "coupon": None,
+    }
     if m.product is not None:
         p = m.product
-        out["product"] = {"id": p.id, "name": p.name, "sold_by": p.sold_by, "price": p.price,
-                          "age_min": p.age_min}
+        out["product"] = {
+            "id": p.id,
+            "name": p.name,
+            "sold_by": p.sold_by,
+            "price": p.price,
+            "age_min": p.age_min,
+        }
     if m.coupon is not None:
-        out["coupon"] = {"code": m.coupon.code, "name": m.coupon.name,
-                         "amount": m.coupon.amount}
+        out["coupon"] = {"code": m.coupon.code, "name": m.coupon.name, "amount": m.coupon.amount}
     from cart.common.text import visible_json
 
     print(visible_json(out))
@@ -99,7 +118,9 @@ def _barcode_text(m, fmt) -> int:
     if not it.ok:
         print(f"rejected: {printable(it.text, 60)!s}: {visible(it.reason)}", file=sys.stderr)
         return 1
-    print(f"code:    {printable(it.text, 60)}  ({it.kind}{', ' + it.symbology if it.symbology else ''})")
+    print(
+        f"code:    {printable(it.text, 60)}  ({it.kind}{', ' + it.symbology if it.symbology else ''})"
+    )
     if it.gtin:
         print(f"GTIN:    {it.gtin}")
     if it.plu:
@@ -149,8 +170,9 @@ def _receipt(args) -> int:
                     print(f"no session {args.session!r} in {path}", file=sys.stderr)
                     return 1
                 if info.status == "open":
-                    print(f"session {args.session!r} is still open: no receipt yet",
-                          file=sys.stderr)
+                    print(
+                        f"session {args.session!r} is still open: no receipt yet", file=sys.stderr
+                    )
                     return 1
             receipt = j.receipt(args.session)
     except JournalError as exc:

@@ -6,21 +6,29 @@ import json
 import sys
 
 
-
 def register(sub) -> None:
     p = sub.add_parser("decode", help="decode barcodes in image files (one JSON line each)")
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--zxing-only", action="store_true",
-                   help="zxing-cpp alone with default options (no extra passes)")
+    p.add_argument(
+        "--zxing-only",
+        action="store_true",
+        help="zxing-cpp alone with default options (no extra passes)",
+    )
     p.set_defaults(func=_decode)
 
     for name, what in (("scanner", "URL"), ("camera", "SOURCE")):
         q = sub.add_parser(
-            name, help=f"read a barcode {name} and print its events as JSON lines "
-                       "(for bringing a device up)")
-        q.add_argument("target", metavar=what,
-                       help="serial URL or path (/dev/ttyACM0, simscanner://NAME)" if name ==
-                       "scanner" else "V4L2 index or path, video file, or image folder")
+            name,
+            help=f"read a barcode {name} and print its events as JSON lines "
+            "(for bringing a device up)",
+        )
+        q.add_argument(
+            "target",
+            metavar=what,
+            help="serial URL or path (/dev/ttyACM0, simscanner://NAME)"
+            if name == "scanner"
+            else "V4L2 index or path, video file, or image folder",
+        )
         q.add_argument("--profile", help="take the other settings from this hardware profile")
         q.add_argument("--name", default=None, help=f"the [{name}.NAME] section to use")
         q.add_argument("--count", type=int, default=0, help="stop after this many scans")
@@ -30,17 +38,22 @@ def register(sub) -> None:
 
 def register_bench(sub) -> None:
     p = sub.add_parser("decode", help="decode rate, false positives and speed vs zxing-cpp")
-    p.add_argument("dirs", nargs="+", metavar="DIR",
-                   help="folders of N.(png|jpg|webp) with N.txt expectations; "
-                        "falsepositives-* folders hold images with no barcode")
+    p.add_argument(
+        "dirs",
+        nargs="+",
+        metavar="DIR",
+        help="folders of N.(png|jpg|webp) with N.txt expectations; "
+        "falsepositives-* folders hold images with no barcode",
+    )
     p.add_argument("--repeat", type=int, default=1, help="timing repetitions (default 1)")
     p.add_argument("--quiet", action="store_true", help="print only the final JSON line")
     p.set_defaults(func=_bench_decode)
 
     c = sub.add_parser("camera", help="camera pipeline frames/s on one core at 640x480")
     c.add_argument("--frames", type=int, default=150, help="frames per scenario (default 150)")
-    c.add_argument("--photos", default=None,
-                   help="grocery photo folder (default ../shared/data/grocery-store)")
+    c.add_argument(
+        "--photos", default=None, help="grocery photo folder (default ../shared/data/grocery-store)"
+    )
     c.set_defaults(func=_bench_camera)
 
 
@@ -101,8 +114,9 @@ def _listen(args) -> int:
             return 2
         section = dict(section)
         if not section and args.name:
-            print(f"cart {args.device}: no [{args.device}.{name}] in {args.profile}",
-                  file=sys.stderr)
+            print(
+                f"cart {args.device}: no [{args.device}.{name}] in {args.profile}", file=sys.stderr
+            )
             return 2
     if args.device == "scanner":
         from drivers.scanner import Scanner, ScannerConfig, ScannerConfigError

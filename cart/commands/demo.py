@@ -13,22 +13,36 @@ from cart.common.text import printable, visible
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="run the cart on simulated devices (screen, or --script)")
-    p.add_argument("--script", action="store_true",
-                   help="run the scripted trip and print its receipt (no screen)")
-    p.add_argument("--journal", default=None,
-                   help="journal file (default: $CART_JOURNAL or var/journal.sqlite for "
-                        "--script, var/demo-journal.sqlite beside it for the screen; "
-                        "':memory:' keeps nothing)")
+    p.add_argument(
+        "--script",
+        action="store_true",
+        help="run the scripted trip and print its receipt (no screen)",
+    )
+    p.add_argument(
+        "--journal",
+        default=None,
+        help="journal file (default: $CART_JOURNAL or var/journal.sqlite for "
+        "--script, var/demo-journal.sqlite beside it for the screen; "
+        "':memory:' keeps nothing)",
+    )
     p.add_argument("--store", default=None, help="store folder (default: the demo store)")
     p.add_argument("--autoplay", action="store_true", help="a simulated shopper does the trip")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the unfinished demo trip in the journal (default: a new trip)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the unfinished demo trip in the journal (default: a new trip)",
+    )
     p.add_argument("--high-contrast", action="store_true", help="black, white and yellow")
-    p.add_argument("--profile", default="typical", choices=("clean", "typical", "harsh"),
-                   help="how noisy the simulated scale is")
+    p.add_argument(
+        "--profile",
+        default="typical",
+        choices=("clean", "typical", "harsh"),
+        help="how noisy the simulated scale is",
+    )
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--no-vision", action="store_true",
-                   help="no simulated basket camera and no classifier")
+    p.add_argument(
+        "--no-vision", action="store_true", help="no simulated basket camera and no classifier"
+    )
     p.set_defaults(func=run)
 
 
@@ -36,8 +50,10 @@ def run(args) -> int:
     if args.script:
         return run_script(args)
     if not sys.stdout.isatty():
-        print("cart demo: no terminal for the screen; running the scripted trip "
-              "(cart demo --script)", file=sys.stderr)
+        print(
+            "cart demo: no terminal for the screen; running the scripted trip (cart demo --script)",
+            file=sys.stderr,
+        )
         return run_script(args)
     return run_screen(args)
 
@@ -69,8 +85,9 @@ def run_screen(args) -> int:
     try:
         if not args.resume:
             fresh_trip(store, path, clock.now_ms())
-        runtime = build_runtime(store, path, clock=clock, vision=camera is not None,
-                                exit_signer=exit_key(demo=True))
+        runtime = build_runtime(
+            store, path, clock=clock, vision=camera is not None, exit_signer=exit_key(demo=True)
+        )
     except JournalError as exc:
         if worker is not None:
             worker.close()
@@ -183,11 +200,16 @@ def _script_scan(cart, store, code: str, t: int):
     ev = scan_event(m, t, cart.basket.next_line_id())
     extra = [ev]
     if p.age_min:
-        extra.append(RaiseFlag(
-            t, flag=cart.basket.next_flag_id(), kind="age_check",
-            message=f"{p.name} is for {p.age_min}+ only",
-            action="Wait for staff to check ID",
-            payload={"line": ev.line, "age_min": p.age_min}))
+        extra.append(
+            RaiseFlag(
+                t,
+                flag=cart.basket.next_flag_id(),
+                kind="age_check",
+                message=f"{p.name} is for {p.age_min}+ only",
+                action="Wait for staff to check ID",
+                payload={"line": ev.line, "age_min": p.age_min},
+            )
+        )
     snap = cart.apply(*extra)
     for w in m.interpretation.warnings:
         print(f"  warning {visible(p.name)}: {visible(w)}")
@@ -216,8 +238,9 @@ def _script_staff(cart, store, pin: str, t: int):
         return None
     snap = cart.snapshot()
     for f in snap.flags:
-        snap = cart.apply(ResolveFlag(t, flag=f.id, resolution="approved",
-                                      by="staff", staff_id="demo-staff"))
+        snap = cart.apply(
+            ResolveFlag(t, flag=f.id, resolution="approved", by="staff", staff_id="demo-staff")
+        )
         print(f"  staff   approved: {visible(f.message)}")
     return snap
 
@@ -236,5 +259,10 @@ def _script_checkout(cart, store, _arg, t: int):
     return cart.apply(CheckOut(t))
 
 
-_SCRIPT_STEPS = {"scan": _script_scan, "weigh": _script_weigh, "staff": _script_staff,
-                 "loyalty": _script_loyalty, "checkout": _script_checkout}
+_SCRIPT_STEPS = {
+    "scan": _script_scan,
+    "weigh": _script_weigh,
+    "staff": _script_staff,
+    "loyalty": _script_loyalty,
+    "checkout": _script_checkout,
+}

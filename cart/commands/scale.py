@@ -39,8 +39,12 @@ def register(sub) -> None:
     c = ssub.add_parser("calibrate", help="calibrate with a reference mass; saves the profile")
     common(c)
     c.add_argument("--grams", type=float, required=True, help="reference mass in grams")
-    c.add_argument("--positions", choices=("centre", "corners"), default="corners",
-                   help="centre only, or centre and each corner (one factor per cell)")
+    c.add_argument(
+        "--positions",
+        choices=("centre", "corners"),
+        default="corners",
+        help="centre only, or centre and each corner (one factor per cell)",
+    )
     c.add_argument("--seconds", type=float, default=3.0, help="averaging per placement")
     c.set_defaults(func=_guard(_calibrate))
     m = ssub.add_parser("monitor", help="print scale events as JSON lines")
@@ -122,8 +126,14 @@ def tare(driver, seconds: float):
     return driver.cfg.calibration.with_tare(mean), std
 
 
-def calibrate(driver, grams: float, positions: list[str], seconds: float, prompt,
-              still_counts: float | None = None):
+def calibrate(
+    driver,
+    grams: float,
+    positions: list[str],
+    seconds: float,
+    prompt,
+    still_counts: float | None = None,
+):
     """Tare must be in the driver's calibration. ``prompt(position)`` returns once the
     reference mass stands there. A placement is measured only once the summed counts are as
     quiet as ``still_counts`` (standard deviation; default: three times an empty reading's)."""
@@ -141,8 +151,10 @@ def calibrate(driver, grams: float, positions: list[str], seconds: float, prompt
     return cal.with_reference(placements)
 
 
-POSITIONS = {"centre": ["centre"],
-             "corners": ["centre", "front-left", "front-right", "rear-left", "rear-right"]}
+POSITIONS = {
+    "centre": ["centre"],
+    "corners": ["centre", "front-left", "front-right", "rear-left", "rear-right"],
+}
 
 
 def _save(args, cfg, cal) -> None:
@@ -162,8 +174,12 @@ def _tare(args) -> int:
             return 1
         cal, std = tare(drv, args.seconds)
     _save(args, cfg, cal)
-    print("tare counts:", ", ".join(f"{c:.0f}" for c in cal.tare_counts),
-          "(spread", ", ".join(f"{s:.0f}" for s in std) + ")")
+    print(
+        "tare counts:",
+        ", ".join(f"{c:.0f}" for c in cal.tare_counts),
+        "(spread",
+        ", ".join(f"{s:.0f}" for s in std) + ")",
+    )
     return 0
 
 
@@ -200,6 +216,5 @@ def _monitor(args) -> int:
                 ev = drv.events.get(timeout=0.2)
             except queue.Empty:
                 continue
-            print(json.dumps({"event": type(ev).__name__, **dataclasses.asdict(ev)}),
-                  flush=True)
+            print(json.dumps({"event": type(ev).__name__, **dataclasses.asdict(ev)}), flush=True)
     return 0

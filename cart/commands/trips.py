@@ -9,8 +9,12 @@ def register(sub) -> None:
     p.add_argument("scenario", help="scenario file (TOML; see cart/sim/scenarios/)")
     p.add_argument("--store", default=None, help="store folder (default: the demo store)")
     p.add_argument("--quiet", action="store_true", help="only the summary line")
-    p.add_argument("--scale", choices=("bridge", "model"), default="bridge",
-                   help="bridge: the simulated scale bridge through the real driver pipeline")
+    p.add_argument(
+        "--scale",
+        choices=("bridge", "model"),
+        default="bridge",
+        help="bridge: the simulated scale bridge through the real driver pipeline",
+    )
     p.set_defaults(func=_trip)
 
 
@@ -22,13 +26,21 @@ def register_bench(sub) -> None:
     p.add_argument("--scenario", default=None, help="play this scenario file N times instead")
     p.add_argument("--vision", choices=("auto", "measured", "modelled"), default="auto")
     p.add_argument("--no-baseline", action="store_true", help="skip the camera-less baseline")
-    p.add_argument("--calibration", choices=("held-out", "in-sample"), default="held-out",
-                   help="photos the fusion's camera confusion is measured on: half of each "
-                        "class's photos with trips drawn from the other half (held-out), or "
-                        "the same photos the trips draw from (in-sample)")
-    p.add_argument("--scale", choices=("model", "bridge"), default="model",
-                   help="model: settles with the bridge's measured noise (fast); bridge: every "
-                   "placement through the simulated bridge and the real pipeline (slow)")
+    p.add_argument(
+        "--calibration",
+        choices=("held-out", "in-sample"),
+        default="held-out",
+        help="photos the fusion's camera confusion is measured on: half of each "
+        "class's photos with trips drawn from the other half (held-out), or "
+        "the same photos the trips draw from (in-sample)",
+    )
+    p.add_argument(
+        "--scale",
+        choices=("model", "bridge"),
+        default="model",
+        help="model: settles with the bridge's measured noise (fast); bridge: every "
+        "placement through the simulated bridge and the real pipeline (slow)",
+    )
     p.add_argument("--store", default=None)
     p.set_defaults(func=_bench)
 
@@ -62,10 +74,18 @@ def _bench(args) -> int:
     from cart.bench.trips import run_bench
 
     try:
-        out = run_bench(store, trips=args.trips, seed=args.seed, profile=args.profile,
-                        scenario=args.scenario, baseline=not args.no_baseline,
-                        vision=args.vision, scale=args.scale, calibration=args.calibration,
-                        progress=lambda k: print(f"{k} trips", file=sys.stderr))
+        out = run_bench(
+            store,
+            trips=args.trips,
+            seed=args.seed,
+            profile=args.profile,
+            scenario=args.scenario,
+            baseline=not args.no_baseline,
+            vision=args.vision,
+            scale=args.scale,
+            calibration=args.calibration,
+            progress=lambda k: print(f"{k} trips", file=sys.stderr),
+        )
     except ScenarioError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -104,13 +124,17 @@ def _trip(args) -> int:
 
     camera = header["camera"]
     try:
-        factory = scenario_vision(camera) if camera in ("perfect", "none") else \
-            vision_factory(store, "measured" if camera == "measured" else "modelled")
+        factory = (
+            scenario_vision(camera)
+            if camera in ("perfect", "none")
+            else vision_factory(store, "measured" if camera == "measured" else "modelled")
+        )
     except VisionUnavailable as exc:
-        print(f"{args.scenario}: camera = \"measured\": {exc}", file=sys.stderr)
+        print(f'{args.scenario}: camera = "measured": {exc}', file=sys.stderr)
         return 2
-    runner = TripRunner(store, PROFILES[header["profile"]], keep_log=True,
-                        vision_factory=factory, scale=args.scale)
+    runner = TripRunner(
+        store, PROFILES[header["profile"]], keep_log=True, vision_factory=factory, scale=args.scale
+    )
     res = runner.run(trip)
     wrong = check_expectations(header, res)
     if not args.quiet:
@@ -121,11 +145,21 @@ def _trip(args) -> int:
             fields = ", ".join(f"{k}={v!r}" for k, v in _fields(x) if k != "t_ms")
             arrow = ">" if direction == "in" else "  <"
             print(f"{(x.t_ms - T0) / 1000:8.1f}s {arrow} {name}({printable(fields, 160)})")
-    print(json.dumps({"scenario": header["name"], "checked_out": res.checked_out,
-                      "staff": res.staff, "bill_minor": res.bill_minor,
-                      "truth_minor": res.truth_minor, "exact": res.exact,
-                      "caught": res.caught, "alerts": res.kinds,
-                      "expectations_met": not wrong}))
+    print(
+        json.dumps(
+            {
+                "scenario": header["name"],
+                "checked_out": res.checked_out,
+                "staff": res.staff,
+                "bill_minor": res.bill_minor,
+                "truth_minor": res.truth_minor,
+                "exact": res.exact,
+                "caught": res.caught,
+                "alerts": res.kinds,
+                "expectations_met": not wrong,
+            }
+        )
+    )
     for w in wrong:
         print(f"{args.scenario}: {w}", file=sys.stderr)
     return 1 if wrong else 0

@@ -48,7 +48,7 @@ KINDS: dict[str, str] = {
     AlertKind.WEIGH_PRODUCE: "Choose the produce (PLU, name search or suggestions)",
     AlertKind.QUANTITY: "Confirm the quantity, or scan each item",
     AlertKind.TAKE_OUT: "Take the item you removed from the list out of the cart (or scan it "
-                        "again)",
+    "again)",
     AlertKind.AGE_CHECK: "Staff will check your age",
     AlertKind.RECOVERY_CHECK: "Staff will check the basket against the cart",
 }

@@ -47,11 +47,11 @@ def gaussian_pdf(x: float, mean: float, sd: float) -> float:
     return math.exp(-0.5 * ((x - mean) / sd) ** 2) / (SQRT2PI * sd)
 
 
-def counts_that_fit(r: float, mean: float, sig: float, noise: float, lo: int, n: int,
-                    m: MatchSettings) -> list[int]:
+def counts_that_fit(
+    r: float, mean: float, sig: float, noise: float, lo: int, n: int, m: MatchSettings
+) -> list[int]:
     """The counts k in [lo, n + 2] for which k items of weight (``mean``, ``sig``) fit ``r``."""
-    return [k for k in range(lo, n + 3)
-            if abs(r - k * mean) <= tolerance(k * sig * sig, noise, m)]
+    return [k for k in range(lo, n + 3) if abs(r - k * mean) <= tolerance(k * sig * sig, noise, m)]
 
 
 # ---- which expected items a change is -------------------------------------------------------
@@ -89,9 +89,18 @@ def camera_loglik(label: str | None, top: Verdict, n_labels: int) -> float:
     return math.log(max(probs.get(label, floor), 1e-4))
 
 
-def best_subset(r: float, items: Sequence[Expected], noise: float, m: MatchSettings, *,
-                max_subset: int, now: int, top: Verdict | None = None, n_labels: int = 10,
-                leave_cost: float = 0.0) -> list | None:
+def best_subset(
+    r: float,
+    items: Sequence[Expected],
+    noise: float,
+    m: MatchSettings,
+    *,
+    max_subset: int,
+    now: int,
+    top: Verdict | None = None,
+    n_labels: int = 10,
+    leave_cost: float = 0.0,
+) -> list | None:
     """The refs of the subset of ``items`` whose total best fits ``r``, or None.
 
     The smallest set that fits wins (the scale reports items placed one after the other as
@@ -114,8 +123,12 @@ def best_subset(r: float, items: Sequence[Expected], noise: float, m: MatchSetti
                 # expectations pay a little per minute of age
                 s2 = var + noise * noise
                 age = sum(max(0, now - (now if c.t_ms is None else c.t_ms)) for c in combo)
-                score = -0.5 * (r - mean) ** 2 / s2 - 0.5 * math.log(s2) \
-                    - leave_cost * (n - k) - 0.3 * age / 60_000
+                score = (
+                    -0.5 * (r - mean) ** 2 / s2
+                    - 0.5 * math.log(s2)
+                    - leave_cost * (n - k)
+                    - 0.3 * age / 60_000
+                )
                 if top and k == 1 and combo[0].kind is ItemKind.PENDING_SCAN:
                     score += camera_loglik(combo[0].label, top, n_labels)
                 if best is None or score > best[0] + 1e-9:
@@ -135,9 +148,16 @@ def unlisted_floor(probs: Mapping[str, float], n_labels: int, n_listed: int) -> 
     return max(1e-4, min(0.5 * min(probs.values()), rest / max(1, n_labels - n_listed)))
 
 
-def posterior(p: Product, grams: float | None, top: Verdict | None, facts: ProductFacts,
-              s: CameraSettings, *, dearer_only: bool = True,
-              prior: float | None = None) -> float | None:
+def posterior(
+    p: Product,
+    grams: float | None,
+    top: Verdict | None,
+    facts: ProductFacts,
+    s: CameraSettings,
+    *,
+    dearer_only: bool = True,
+    prior: float | None = None,
+) -> float | None:
     """P(the placed item is ``p``) from the camera's top-k and the weight; None: no view.
 
     ``dearer_only``: only look-alikes that cost more count as alternatives (judging a scan: a
@@ -173,17 +193,24 @@ def posterior(p: Product, grams: float | None, top: Verdict | None, facts: Produ
     alts = []
     seen = [(label, prob) for label, prob in top if prob >= s.vision_min_alt]
     if conf is not None:  # labels whose photos often come out as this top-1
-        seen += [(label, floor) for label, row in conf.items() if label not in probs
-                 and row.get(top1, 0.0) >= s.confusion_alt]
+        seen += [
+            (label, floor)
+            for label, row in conf.items()
+            if label not in probs and row.get(top1, 0.0) >= s.confusion_alt
+        ]
     for label, prob in seen:
         if label == p.label:
             continue
         # only what would cost more is an alternative worth asking about: a look-alike that is
         # cheaper (or the same price) cannot undercharge
         if dearer_only:
-            qs = [q for q in facts.by_label(label) if q.id != p.id
-                  and q.by_weight == p.by_weight
-                  and q.price_minor > p.price_minor * (1.0 + s.vision_price_margin)]
+            qs = [
+                q
+                for q in facts.by_label(label)
+                if q.id != p.id
+                and q.by_weight == p.by_weight
+                and q.price_minor > p.price_minor * (1.0 + s.vision_price_margin)
+            ]
         else:
             qs = [q for q in facts.by_label(label) if q.id != p.id]
         if qs:
@@ -194,8 +221,14 @@ def posterior(p: Product, grams: float | None, top: Verdict | None, facts: Produ
     return ps / (ps + pa)
 
 
-def camera_vetoes(p: Product, grams: float, top: Verdict | None, facts: ProductFacts,
-                  s: CameraSettings, just_placed: set[str]) -> bool:
+def camera_vetoes(
+    p: Product,
+    grams: float,
+    top: Verdict | None,
+    facts: ProductFacts,
+    s: CameraSettings,
+    just_placed: set[str],
+) -> bool:
     """A scan of ``p`` fits this weight only loosely (wide-tolerance produce sold each: melons,
     pineapples), and the camera sees, at 0.5 or more, another product whose weight fits ten
     times better (not one in ``just_placed``, product ids scanned and placed a moment ago: the
@@ -204,7 +237,7 @@ def camera_vetoes(p: Product, grams: float, top: Verdict | None, facts: ProductF
     if not top or not p.label or p.by_weight:
         return False
     mean, sig = facts.weight_of(p)
-    sd = math.sqrt(sig * sig + s.scale_sigma_g ** 2)
+    sd = math.sqrt(sig * sig + s.scale_sigma_g**2)
     wl_p = gaussian_pdf(grams, mean, sd)
     better = False
     for label, prob in top:
@@ -214,7 +247,7 @@ def camera_vetoes(p: Product, grams: float, top: Verdict | None, facts: ProductF
             if q.id == p.id or q.by_weight or q.id in just_placed:
                 continue
             qm, qs = facts.weight_of(q)
-            sd_q = math.sqrt(qs * qs + s.scale_sigma_g ** 2)
+            sd_q = math.sqrt(qs * qs + s.scale_sigma_g**2)
             better = better or gaussian_pdf(grams, qm, sd_q) > 10.0 * wl_p
     if not better:
         return False
@@ -229,13 +262,17 @@ def joint(post: float, earlier: float | None, s: CameraSettings) -> float:
         return post
     prior = s.vision_prior
     eps = 1e-9
-    odds = (post / max(eps, 1.0 - post)) * (earlier / max(eps, 1.0 - earlier)) \
+    odds = (
+        (post / max(eps, 1.0 - post))
+        * (earlier / max(eps, 1.0 - earlier))
         / (prior / (1.0 - prior))
+    )
     return odds / (1.0 + odds)
 
 
-def produce_suggestions(top: Verdict | None,
-                        by_label: Callable[[str], Iterable[Product]]) -> list[Candidate]:
+def produce_suggestions(
+    top: Verdict | None, by_label: Callable[[str], Iterable[Product]]
+) -> list[Candidate]:
     """Produce the camera's verdict shows, in its order, scored by its probability."""
     if not top:
         return []
@@ -250,8 +287,9 @@ def produce_suggestions(top: Verdict | None,
     return cands
 
 
-def camera_confusion_from(verdicts: Mapping[str, Iterable], alpha: float = 0.1
-                          ) -> dict[str, dict[str, float]]:
+def camera_confusion_from(
+    verdicts: Mapping[str, Iterable], alpha: float = 0.1
+) -> dict[str, dict[str, float]]:
     """The classifier's measured confusion, for ``FusionConfig.camera_confusion``.
 
     ``verdicts``: label -> the top-k ``(label, probability)`` lists of its validation photos

@@ -79,8 +79,9 @@ class WeightModel:
         var = (n * e.sigma_g**2 + (x - e.mean_g) * (x - mean)) / (n + 1)
         shift = max(p.tolerance_g, self.max_shift_frac * s.mean_g)
         mean = min(max(mean, s.mean_g - shift), s.mean_g + shift)
-        sigma = min(max(math.sqrt(max(var, 0.0)), self.min_sigma_g),
-                    self.max_sigma_factor * s.sigma_g)
+        sigma = min(
+            max(math.sqrt(max(var, 0.0)), self.min_sigma_g), self.max_sigma_factor * s.sigma_g
+        )
         new = WeightEstimate(mean, sigma, e.n + 1)
         self._est[p.id] = new
         return new
@@ -130,11 +131,18 @@ class WeightModel:
             try:
                 m, sg, n = float(v["mean_g"]), float(v["sigma_g"]), int(v["n"])
             except (KeyError, TypeError, ValueError):
-                return [f"{path}: product {pid!r}: needs mean_g, sigma_g, n; using catalogue weights"]
+                return [
+                    f"{path}: product {pid!r}: needs mean_g, sigma_g, n; using catalogue weights"
+                ]
             s = self.seed(p)
             shift = max(p.tolerance_g, self.max_shift_frac * s.mean_g)
-            if not (math.isfinite(m) and math.isfinite(sg)) or abs(m - s.mean_g) > shift + 1e-9 \
-                    or sg <= 0 or sg > self.max_sigma_factor * s.sigma_g + 1e-9 or n < 0:
+            if (
+                not (math.isfinite(m) and math.isfinite(sg))
+                or abs(m - s.mean_g) > shift + 1e-9
+                or sg <= 0
+                or sg > self.max_sigma_factor * s.sigma_g + 1e-9
+                or n < 0
+            ):
                 return [f"{path}: product {pid!r}: estimate out of bounds; using catalogue weights"]
             est[pid] = WeightEstimate(m, sg, n)
         self._est = est

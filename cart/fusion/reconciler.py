@@ -48,8 +48,14 @@ from cart.fusion.rules.verdict import on_verdict
 from cart.fusion.staff import StaffGate
 from cart.fusion.state import FusionState, FusionLine, State
 
-__all__ = ["FusionConfig", "FusionState", "FusionLine", "Reconciler", "ReplayedStaffLogin",
-           "camera_confusion_from"]
+__all__ = [
+    "FusionConfig",
+    "FusionState",
+    "FusionLine",
+    "Reconciler",
+    "ReplayedStaffLogin",
+    "camera_confusion_from",
+]
 
 Handler = Callable[[State, object, int, list[Effect]], None]
 

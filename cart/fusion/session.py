@@ -53,15 +53,33 @@ log = logging.getLogger(__name__)
 # inputs with the running rules, so a journal of other rules is checked by staff.
 RULES_VERSION = 1
 RULES_ROW = "fusion.rules"
-RECOVERY_CHECK = AlertKind.RECOVERY_CHECK  # the alert kind, and the fusion.input type that raises it
+RECOVERY_CHECK = (
+    AlertKind.RECOVERY_CHECK
+)  # the alert kind, and the fusion.input type that raises it
 RECOVERY_MESSAGE = "The basket could not be checked after a restart: staff will check it"
 
 _TYPES: dict[str, type] = {
     cls.__name__: cls
-    for cls in (E.Scan, E.WeightSettled, E.WeightMoving, E.VisionVerdict, E.DeviceStatus,
-                A.EnterCode, A.SelectProduce, A.PickRemoved, A.CancelScan, A.ConfirmQuantity,
-                A.DeclarePersonal, A.RemoveLine, A.ShowAgain, A.CallStaff, A.Checkout,
-                A.StaffLogout, A.StaffResolve, ReplayedStaffLogin)
+    for cls in (
+        E.Scan,
+        E.WeightSettled,
+        E.WeightMoving,
+        E.VisionVerdict,
+        E.DeviceStatus,
+        A.EnterCode,
+        A.SelectProduce,
+        A.PickRemoved,
+        A.CancelScan,
+        A.ConfirmQuantity,
+        A.DeclarePersonal,
+        A.RemoveLine,
+        A.ShowAgain,
+        A.CallStaff,
+        A.Checkout,
+        A.StaffLogout,
+        A.StaffResolve,
+        ReplayedStaffLogin,
+    )
 }
 
 
@@ -105,9 +123,15 @@ def _ask_staff(rec: Reconciler, t_ms: int, out: list[Effect]) -> None:
 class FusionSession:
     """One trip: the reconciler, the core ``CartSession`` and the journal, kept in step."""
 
-    def __init__(self, cart, *, config: FusionConfig | None = None,
-                 weights: WeightModel | None = None, products: StoreProducts | None = None,
-                 record_moving: bool = False) -> None:
+    def __init__(
+        self,
+        cart,
+        *,
+        config: FusionConfig | None = None,
+        weights: WeightModel | None = None,
+        products: StoreProducts | None = None,
+        record_moving: bool = False,
+    ) -> None:
         self.cart = cart
         self.products = products or StoreProducts(cart.store)
         self.staff = StaffGate({"*": cart.store.config.staff_pin_hash})
@@ -164,23 +188,30 @@ class FusionSession:
         problems = []
         if rules is not None:
             if rules.get("version") != RULES_VERSION:
-                problems.append(f"journal of fusion rules {rules.get('version')!r}, "
-                                f"running {RULES_VERSION}")
+                problems.append(
+                    f"journal of fusion rules {rules.get('version')!r}, running {RULES_VERSION}"
+                )
             if rules.get("catalog_digest") != self.cart.store.digest:
-                problems.append(f"journal of store {str(rules.get('catalog_digest'))[:12]}, "
-                                f"replayed with {self.cart.store.digest[:12]}")
+                problems.append(
+                    f"journal of store {str(rules.get('catalog_digest'))[:12]}, "
+                    f"replayed with {self.cart.store.digest[:12]}"
+                )
         problems += self.disagreements()
         if not problems:
             return
-        reason = "; ".join(problems[:8]) + (f"; {len(problems) - 8} more" if len(problems) > 8
-                                             else "")
+        reason = "; ".join(problems[:8]) + (
+            f"; {len(problems) - 8} more" if len(problems) > 8 else ""
+        )
         log.warning("session %s after a restart: %s", self.cart.id, reason)
         if reason in asked:
             return  # the same question was raised before (open, or staff checked it)
         effects: list[Effect] = []
         _ask_staff(self.rec, t_ms, effects)
-        self._commit(t_ms, effects, [(t_ms, "fusion.input",
-                                      {"type": RECOVERY_CHECK, "t_ms": t_ms, "reason": reason})])
+        self._commit(
+            t_ms,
+            effects,
+            [(t_ms, "fusion.input", {"type": RECOVERY_CHECK, "t_ms": t_ms, "reason": reason})],
+        )
 
     def disagreements(self) -> list[str]:
         """Where the reconciler and the basket differ: each line's product and quantity (or
@@ -199,14 +230,18 @@ class FusionSession:
             got = b.grams if weighed else b.qty
             if b.product_id != ln.product_id or got != want:
                 unit = " g" if weighed else ""
-                out.append(f"line {ln.id}: fusion {ln.product_id} {want}{unit}, "
-                           f"basket {b.product_id} {got}{unit}")
+                out.append(
+                    f"line {ln.id}: fusion {ln.product_id} {want}{unit}, "
+                    f"basket {b.product_id} {got}{unit}"
+                )
         out += [f"line {b.line_id} ({b.product_id}) only in the basket" for b in basket.values()]
         ours = sorted(basket_flag_id(f.id) for f in self.rec.open_flags)
         theirs = sorted(f.id for f in snap.flags)
         if ours != theirs:
-            out.append(f"open alerts: fusion {', '.join(ours) or 'none'}, "
-                       f"basket {', '.join(theirs) or 'none'}")
+            out.append(
+                f"open alerts: fusion {', '.join(ours) or 'none'}, "
+                f"basket {', '.join(theirs) or 'none'}"
+            )
         return out
 
     # ---- feeding --------------------------------------------------------------------------
@@ -221,18 +256,28 @@ class FusionSession:
             if coupon is not None:
                 from cart.basket.fold import ApplyCoupon
 
-                self.cart.apply(ApplyCoupon(t_ms=x.t_ms, code=x.code),
-                                extra=[(x.t_ms, "fusion.input", encode_input(x))])
+                self.cart.apply(
+                    ApplyCoupon(t_ms=x.t_ms, code=x.code),
+                    extra=[(x.t_ms, "fusion.input", encode_input(x))],
+                )
                 return []
         effects = self.rec.handle(x)
         row = x
         if isinstance(x, A.StaffLogin):
-            res = next((e.kind.rsplit("_", 1)[1] for e in effects
-                        if isinstance(e, Audit) and e.kind.startswith("fusion.staff.login_")),
-                       "wrong")
+            res = next(
+                (
+                    e.kind.rsplit("_", 1)[1]
+                    for e in effects
+                    if isinstance(e, Audit) and e.kind.startswith("fusion.staff.login_")
+                ),
+                "wrong",
+            )
             row = ReplayedStaffLogin(x.t_ms, x.staff_id, res)
-        if isinstance(x, (E.WeightMoving, E.DeviceStatus)) and not effects \
-                and not self.record_moving:
+        if (
+            isinstance(x, (E.WeightMoving, E.DeviceStatus))
+            and not effects
+            and not self.record_moving
+        ):
             return effects  # live display only: nothing to replay
         self._commit(x.t_ms, effects, [(x.t_ms, "fusion.input", encode_input(row))])
         return effects
@@ -253,28 +298,53 @@ class FusionSession:
                 p = self.products.get(e.product_id)
                 plu = self.cart.store.catalog.get(e.product_id).plu
                 if p.by_weight and e.price_minor is None and plu:
-                    evs.append(B.WeighProduce(t_ms=e.t_ms, line=basket_line_id(e.line_id),
-                                              plu=plu, grams=max(1, round(e.weight_g or 0))))
+                    evs.append(
+                        B.WeighProduce(
+                            t_ms=e.t_ms,
+                            line=basket_line_id(e.line_id),
+                            plu=plu,
+                            grams=max(1, round(e.weight_g or 0)),
+                        )
+                    )
                 else:
-                    evs.append(B.AddLine(t_ms=e.t_ms, line=basket_line_id(e.line_id),
-                                         product=e.product_id, qty=e.quantity,
-                                         grams=round(e.weight_g) if p.by_weight and e.weight_g
-                                         else None,
-                                         price=e.price_minor, code=e.code))
+                    evs.append(
+                        B.AddLine(
+                            t_ms=e.t_ms,
+                            line=basket_line_id(e.line_id),
+                            product=e.product_id,
+                            qty=e.quantity,
+                            grams=round(e.weight_g) if p.by_weight and e.weight_g else None,
+                            price=e.price_minor,
+                            code=e.code,
+                        )
+                    )
             elif isinstance(e, LineRemoved):
-                evs.append(B.RemoveLine(t_ms=e.t_ms, line=basket_line_id(e.line_id),
-                                        reason=e.reason))
+                evs.append(
+                    B.RemoveLine(t_ms=e.t_ms, line=basket_line_id(e.line_id), reason=e.reason)
+                )
             elif isinstance(e, FlagRaised):
                 f = e.flag
-                evs.append(B.RaiseFlag(t_ms=e.t_ms, flag=basket_flag_id(f.id), kind=f.kind,
-                                       message=f.message, action=f.action, payload=f.to_dict()))
+                evs.append(
+                    B.RaiseFlag(
+                        t_ms=e.t_ms,
+                        flag=basket_flag_id(f.id),
+                        kind=f.kind,
+                        message=f.message,
+                        action=f.action,
+                        payload=f.to_dict(),
+                    )
+                )
             elif isinstance(e, FlagResolved):
                 staff = e.by.startswith("staff:")
-                evs.append(B.ResolveFlag(t_ms=e.t_ms, flag=basket_flag_id(e.flag_id),
-                                         resolution=e.resolution[:200],
-                                         by="staff" if staff else
-                                         ("system" if e.by == "cart" else "shopper"),
-                                         staff_id=e.by.split(":", 1)[1] if staff else ""))
+                evs.append(
+                    B.ResolveFlag(
+                        t_ms=e.t_ms,
+                        flag=basket_flag_id(e.flag_id),
+                        resolution=e.resolution[:200],
+                        by="staff" if staff else ("system" if e.by == "cart" else "shopper"),
+                        staff_id=e.by.split(":", 1)[1] if staff else "",
+                    )
+                )
             elif isinstance(e, CheckedOut):
                 evs.append(B.CheckOut(t_ms=e.t_ms))
             elif isinstance(e, Audit):

@@ -144,8 +144,9 @@ class State:
 
     rules: Rules  # the rule chains, set by the reconciler
 
-    def __init__(self, catalogue: ProductSource, cfg: FusionConfig, weights: WeightModel,
-                 staff: StaffGate) -> None:
+    def __init__(
+        self, catalogue: ProductSource, cfg: FusionConfig, weights: WeightModel, staff: StaffGate
+    ) -> None:
         self.catalogue = catalogue
         self.weights = weights
         self.staff = staff
@@ -182,8 +183,15 @@ class State:
     def snapshot(self) -> FusionState:
         return FusionState(
             lines=tuple(
-                FusionLine(ln.id, ln.product.id, ln.product.name, ln.code, ln.weight_g,
-                         ln.price_minor, ln.placed)
+                FusionLine(
+                    ln.id,
+                    ln.product.id,
+                    ln.product.name,
+                    ln.code,
+                    ln.weight_g,
+                    ln.price_minor,
+                    ln.placed,
+                )
                 for ln in self.lines.values()
             ),
             flags=tuple(o.flag for o in self.questions.values()),
@@ -215,15 +223,32 @@ class State:
     def tol(self, var: float, noise: float) -> float:
         return ev.tolerance(var, noise, self.match)
 
-    def posterior(self, p: Product, grams: float | None, top, *, dearer_only: bool = True,
-                  prior: float | None = None) -> float | None:
-        return ev.posterior(p, grams, top, self.facts, self.camera, dearer_only=dearer_only,
-                            prior=prior)
+    def posterior(
+        self,
+        p: Product,
+        grams: float | None,
+        top,
+        *,
+        dearer_only: bool = True,
+        prior: float | None = None,
+    ) -> float | None:
+        return ev.posterior(
+            p, grams, top, self.facts, self.camera, dearer_only=dearer_only, prior=prior
+        )
 
-    def best_subset(self, r: float, items: list[ev.Expected], noise: float, max_subset: int,
-                    *, top=None) -> list | None:
-        return ev.best_subset(r, items, noise, self.match, max_subset=max_subset, now=self.t,
-                              top=top, n_labels=self.facts.n_labels)
+    def best_subset(
+        self, r: float, items: list[ev.Expected], noise: float, max_subset: int, *, top=None
+    ) -> list | None:
+        return ev.best_subset(
+            r,
+            items,
+            noise,
+            self.match,
+            max_subset=max_subset,
+            now=self.t,
+            top=top,
+            n_labels=self.facts.n_labels,
+        )
 
     def verdict_near(self, t: int, settle_ms: int, before_ms: int) -> bool:
         """A camera verdict came while this change happened (up to ``before_ms`` before it)."""
@@ -239,53 +264,108 @@ class State:
 
     # ---- edits ------------------------------------------------------------------------------
 
-    def add_line(self, out: list[Effect], t: int, p: Product, code: str, *, weight_g=None,
-                 price_minor=None, placed=False, measured=None, expect=None, deadline=None,
-                 alone: bool = True) -> Line:
+    def add_line(
+        self,
+        out: list[Effect],
+        t: int,
+        p: Product,
+        code: str,
+        *,
+        weight_g=None,
+        price_minor=None,
+        placed=False,
+        measured=None,
+        expect=None,
+        deadline=None,
+        alone: bool = True,
+    ) -> Line:
         if expect is None:
             expect = (measured or 0.0, 2.0) if p.by_weight else self.sigma(p)
-        ln = Line(self.next_line, p, code, t, expect[0], expect[1], weight_g=weight_g,
-                  price_minor=price_minor, placed=placed, measured_g=measured,
-                  deadline_ms=deadline, measured_alone=placed and measured is not None
-                  and alone)
+        ln = Line(
+            self.next_line,
+            p,
+            code,
+            t,
+            expect[0],
+            expect[1],
+            weight_g=weight_g,
+            price_minor=price_minor,
+            placed=placed,
+            measured_g=measured,
+            deadline_ms=deadline,
+            measured_alone=placed and measured is not None and alone,
+        )
         self.next_line += 1
         self.lines[ln.id] = ln
         self.last_scanned = ln
         out.append(LineAdded(t, ln.id, p.id, code, p.name, weight_g, price_minor))
         return ln
 
-    def raise_flag(self, out: list[Effect], t: int, kind: AlertKind, message: str, *,
-                   line_id=None, grams=None, candidates=(), needs_staff=False) -> Flag:
-        f = Flag(self.next_flag, kind, t, message, KINDS[kind], line_id=line_id,
-                 grams=None if grams is None else round(grams, 1), candidates=candidates,
-                 needs_staff=needs_staff)
+    def raise_flag(
+        self,
+        out: list[Effect],
+        t: int,
+        kind: AlertKind,
+        message: str,
+        *,
+        line_id=None,
+        grams=None,
+        candidates=(),
+        needs_staff=False,
+    ) -> Flag:
+        f = Flag(
+            self.next_flag,
+            kind,
+            t,
+            message,
+            KINDS[kind],
+            line_id=line_id,
+            grams=None if grams is None else round(grams, 1),
+            candidates=candidates,
+            needs_staff=needs_staff,
+        )
         self.next_flag += 1
         self.flags_raised += 1
         self.questions[f.id] = Question(f)
         out.append(FlagRaised(t, f))
         return f
 
-    def ask(self, out: list[Effect], t: int, kind: AlertKind, message: str, *,
-            placement: Placement | None = None, product: Product | None = None,
-            **kw) -> Question:
+    def ask(
+        self,
+        out: list[Effect],
+        t: int,
+        kind: AlertKind,
+        message: str,
+        *,
+        placement: Placement | None = None,
+        product: Product | None = None,
+        **kw,
+    ) -> Question:
         """Raise an alert about ``placement`` / ``product``; returns its open question."""
         f = self.raise_flag(out, t, kind, message, **kw)
         o = self.questions[f.id]
         o.placement, o.product = placement, product
         return o
 
-    def replace_flag(self, out: list[Effect], t: int, fid: int, *, message=None, grams=None,
-                     needs_staff=None) -> None:
+    def replace_flag(
+        self, out: list[Effect], t: int, fid: int, *, message=None, grams=None, needs_staff=None
+    ) -> None:
         """Change an open alert (re-raised under a new id so the journal shows both)."""
         o = self.questions.get(fid)
         if o is None:
             return
         old = o.flag
         self.resolve(out, t, fid, "updated", "cart")
-        f = self.raise_flag(out, t, old.kind, message or old.message, line_id=old.line_id,
-                            grams=grams if grams is not None else old.grams,
-                            candidates=old.candidates,
-                            needs_staff=old.needs_staff if needs_staff is None else needs_staff)
+        f = self.raise_flag(
+            out,
+            t,
+            old.kind,
+            message or old.message,
+            line_id=old.line_id,
+            grams=grams if grams is not None else old.grams,
+            candidates=old.candidates,
+            needs_staff=old.needs_staff if needs_staff is None else needs_staff,
+        )
         self.flags_raised -= 1  # the same question, not a new one
         n = self.questions[f.id]
         n.placement, n.product, n.count = o.placement, o.product, o.count
@@ -299,13 +379,18 @@ class State:
             out.append(FlagResolved(t, fid, o.flag.kind, resolution, by))
 
     def flag_place_scanned(self, ln: Line, t: int, out: list[Effect]) -> None:
-        f = self.raise_flag(out, t, AlertKind.PLACE_SCANNED,
-                            f"Put the scanned {ln.product.name} in the cart, or cancel the scan",
-                            line_id=ln.id)
+        f = self.raise_flag(
+            out,
+            t,
+            AlertKind.PLACE_SCANNED,
+            f"Put the scanned {ln.product.name} in the cart, or cancel the scan",
+            line_id=ln.id,
+        )
         ln.flag_id = f.id
 
-    def mark_placed(self, ln: Line, t: int, out: list[Effect], measured: float,
-                    alone: bool = False) -> None:
+    def mark_placed(
+        self, ln: Line, t: int, out: list[Effect], measured: float, alone: bool = False
+    ) -> None:
         ln.placed = True
         ln.measured_g = measured
         ln.measured_alone = alone
@@ -328,4 +413,3 @@ class State:
         """A line taken for placed was not: it waits for its item again."""
         ln.placed, ln.measured_g = False, None
         ln.deadline_ms = t + place_timeout_ms
-

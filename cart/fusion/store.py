@@ -70,9 +70,12 @@ class StoreProducts:
         found = None
         if m.ok and m.product is not None:
             it = m.interpretation
-            found = Lookup(self._products[m.product.id], code,
-                           weight_g=float(it.weight_g) if it.weight_g is not None else None,
-                           price_minor=int(it.price) if it.price is not None else None)
+            found = Lookup(
+                self._products[m.product.id],
+                code,
+                weight_g=float(it.weight_g) if it.weight_g is not None else None,
+                price_minor=int(it.price) if it.price is not None else None,
+            )
         if len(self._cache) < 4096:
             self._cache[code] = found
         return found

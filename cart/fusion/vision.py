@@ -89,8 +89,10 @@ class VisionPolicy:
     def __post_init__(self):
         for name in ("confirm_fine", "confirm_coarse", "mismatch_max", "mismatch_other"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not (
-                0.0 <= value <= 1.0
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (0.0 <= value <= 1.0)
             ):
                 raise ValueError(f"vision policy {name} must be a number in 0..1, got {value!r}")
         if self.mismatch_max >= self.confirm_coarse:
@@ -119,9 +121,14 @@ def _checked_top(verdict: VisionVerdict) -> tuple[tuple[str, float], ...]:
     top = verdict.top
     total = 0.0
     for entry in top:
-        if (not isinstance(entry, tuple) or len(entry) != 2 or not isinstance(entry[0], str)
-                or isinstance(entry[1], bool) or not isinstance(entry[1], int | float)
-                or not 0.0 <= entry[1] <= 1.0):
+        if (
+            not isinstance(entry, tuple)
+            or len(entry) != 2
+            or not isinstance(entry[0], str)
+            or isinstance(entry[1], bool)
+            or not isinstance(entry[1], int | float)
+            or not 0.0 <= entry[1] <= 1.0
+        ):
             raise ValueError(f"vision verdict entries must be (label, probability 0..1): {entry!r}")
         total += entry[1]
     if total > 1.0 + 1e-3:
@@ -138,8 +145,12 @@ def _coarse_mass(top, hierarchy: Hierarchy) -> dict[str, float]:
     return mass
 
 
-def confirm(verdict: VisionVerdict, expected_label: str | None, hierarchy: Hierarchy,
-            policy: VisionPolicy = VisionPolicy()) -> Confirmation:
+def confirm(
+    verdict: VisionVerdict,
+    expected_label: str | None,
+    hierarchy: Hierarchy,
+    policy: VisionPolicy = VisionPolicy(),
+) -> Confirmation:
     """Does the placed item look like the scanned product (label ``expected_label``)?"""
     top = _checked_top(verdict)
     seen, seen_p = (top[0][0], float(top[0][1])) if top else ("", 0.0)
@@ -156,7 +167,8 @@ def confirm(verdict: VisionVerdict, expected_label: str | None, hierarchy: Hiera
     listed = {label for label, _ in top if label in hierarchy}
     outside = len(hierarchy) - len(listed)
     coarse_outside = hierarchy.members(coarse) - sum(
-        1 for label in listed if hierarchy.coarse(label) == coarse)
+        1 for label in listed if hierarchy.coarse(label) == coarse
+    )
     p_upper = p_coarse + (residual * coarse_outside / outside if outside else 0.0)
     other = max((p for c, p in mass.items() if c != coarse), default=0.0)
     if p_fine >= policy.confirm_fine:
@@ -169,8 +181,9 @@ def confirm(verdict: VisionVerdict, expected_label: str | None, hierarchy: Hiera
     return Confirmation(UNSURE, round(max(p_coarse, against), 4), "", expected, seen, seen_p)
 
 
-def suggest(verdict: VisionVerdict, products: Iterable[ProduceLike], hierarchy: Hierarchy,
-            k: int = 3) -> list[Suggestion]:
+def suggest(
+    verdict: VisionVerdict, products: Iterable[ProduceLike], hierarchy: Hierarchy, k: int = 3
+) -> list[Suggestion]:
     """The ``k`` most likely PLUs among ``products`` (those with a PLU and a known label)."""
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
@@ -180,8 +193,12 @@ def suggest(verdict: VisionVerdict, products: Iterable[ProduceLike], hierarchy: 
         fine[label] = fine.get(label, 0.0) + p
     mass = _coarse_mass(top, hierarchy)
     if hasattr(products, "by_label"):  # a cart.store.model.Catalog: look up only the likely labels
-        products = [p for label, coarse in hierarchy.coarse_of.items() if coarse in mass
-                    for p in products.by_label(label)]
+        products = [
+            p
+            for label, coarse in hierarchy.coarse_of.items()
+            if coarse in mass
+            for p in products.by_label(label)
+        ]
     ranked = []
     seen_plus = set()
     for product in products:
@@ -199,8 +216,9 @@ def suggest(verdict: VisionVerdict, products: Iterable[ProduceLike], hierarchy: 
     return ranked[:k]
 
 
-def verdict_from_probabilities(t_ms: int, ranked: Iterable[tuple[str, float]],
-                               source: str = "camera") -> VisionVerdict:
+def verdict_from_probabilities(
+    t_ms: int, ranked: Iterable[tuple[str, float]], source: str = "camera"
+) -> VisionVerdict:
     """A ``VisionVerdict`` from a classifier's ranked ``(label, probability)`` list."""
     top = tuple((str(label), round(float(p), 4)) for label, p in ranked)
     return VisionVerdict(t_ms=int(t_ms), top=top, source=source)
@@ -216,8 +234,16 @@ class ClassifierSettings:
     top_k: int = 5
     policy: VisionPolicy = VisionPolicy()
 
-    KEYS = ("model", "labels", "threads", "top_k", "confirm_fine", "confirm_coarse",
-            "mismatch_max", "mismatch_other")
+    KEYS = (
+        "model",
+        "labels",
+        "threads",
+        "top_k",
+        "confirm_fine",
+        "confirm_coarse",
+        "mismatch_max",
+        "mismatch_other",
+    )
 
     @classmethod
     def from_profile(cls, section: Mapping, root: Path | None = None) -> ClassifierSettings:
@@ -241,8 +267,17 @@ class ClassifierSettings:
                 raise ValueError(f"[classifier] {key} must be an integer {lo}..{hi}, got {value!r}")
             return value
 
-        policy = VisionPolicy(**{k: section[k] for k in
-                                 ("confirm_fine", "confirm_coarse", "mismatch_max",
-                                  "mismatch_other") if k in section})
-        return cls(path("model", DEFAULT_MODEL), path("labels", DEFAULT_LABELS),
-                   integer("threads", 1, 1, 16), integer("top_k", 5, 1, 81), policy)
+        policy = VisionPolicy(
+            **{
+                k: section[k]
+                for k in ("confirm_fine", "confirm_coarse", "mismatch_max", "mismatch_other")
+                if k in section
+            }
+        )
+        return cls(
+            path("model", DEFAULT_MODEL),
+            path("labels", DEFAULT_LABELS),
+            integer("threads", 1, 1, 16),
+            integer("top_k", 5, 1, 81),
+            policy,
+        )

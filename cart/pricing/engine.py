@@ -98,8 +98,9 @@ def line_amount(li: LineInput) -> int:
     return li.product.price * li.qty
 
 
-def _promotion_saving(promo: Promotion, lines: list[LineInput], amounts: list[int],
-                      loyalty: bool) -> int:
+def _promotion_saving(
+    promo: Promotion, lines: list[LineInput], amounts: list[int], loyalty: bool
+) -> int:
     if promo.loyalty_only and not loyalty:
         return 0
     p = lines[0].product
@@ -113,12 +114,16 @@ def _promotion_saving(promo: Promotion, lines: list[LineInput], amounts: list[in
         return groups * (promo.buy - promo.pay) * p.price
     if promo.kind == "loyalty_price":
         if p.by_weight:
-            return sum(max(0, a - weight_amount(promo.price, li.grams) * li.qty)
-                       for li, a in zip(lines, amounts, strict=True))
+            return sum(
+                max(0, a - weight_amount(promo.price, li.grams) * li.qty)
+                for li, a in zip(lines, amounts, strict=True)
+            )
         return sum(li.qty for li in lines) * max(0, p.price - promo.price)
     if promo.kind == "per_kg_discount":
-        return sum(min(a, weight_amount(promo.off_per_kg, li.grams) * li.qty)
-                   for li, a in zip(lines, amounts, strict=True))
+        return sum(
+            min(a, weight_amount(promo.off_per_kg, li.grams) * li.qty)
+            for li, a in zip(lines, amounts, strict=True)
+        )
     return 0
 
 
@@ -161,8 +166,9 @@ def price_lines(
             promo = catalog.promotions.get(pid)
             if promo is None:
                 continue
-            s_ = min(_promotion_saving(promo, group_lines, group_amounts, loyalty),
-                     sum(group_amounts))
+            s_ = min(
+                _promotion_saving(promo, group_lines, group_amounts, loyalty), sum(group_amounts)
+            )
             if s_ > best:
                 best, best_promo = s_, promo
         if best_promo is not None:
@@ -207,21 +213,45 @@ def price_lines(
         paid = a - s_ - (coupon_alloc[i] if coupon_alloc is not None else 0)
         p = li.product
         base_by_class[p.tax_class] = base_by_class.get(p.tax_class, 0) + paid
-        key = (li.line_id, p.id, li.qty, li.grams, li.fixed_price, a, s_, promo_name[i]) \
-            if use_cache else None
+        key = (
+            (li.line_id, p.id, li.qty, li.grams, li.fixed_price, a, s_, promo_name[i])
+            if use_cache
+            else None
+        )
         pl = cache.get(key) if use_cache else None
         if pl is None:
             pl = PricedLine(
-                li.line_id, p.id, p.name, p.sold_by, li.qty, li.grams,
+                li.line_id,
+                p.id,
+                p.name,
+                p.sold_by,
+                li.qty,
+                li.grams,
                 li.fixed_price if li.fixed_price is not None else p.price,
-                a, s_, a - s_, promo_name[i], p.tax_class, li.fixed_price is not None,
+                a,
+                s_,
+                a - s_,
+                promo_name[i],
+                p.tax_class,
+                li.fixed_price is not None,
             )
             if use_cache:
                 cache[key] = pl
         priced.append(pl)
     if use_cache and len(cache) > 4 * n + 64:
-        keep = {(li.line_id, li.product.id, li.qty, li.grams, li.fixed_price, amounts[i],
-                 savings[i], promo_name[i]) for i, li in enumerate(lines)}
+        keep = {
+            (
+                li.line_id,
+                li.product.id,
+                li.qty,
+                li.grams,
+                li.fixed_price,
+                amounts[i],
+                savings[i],
+                promo_name[i],
+            )
+            for i, li in enumerate(lines)
+        }
         for k in [k for k in cache if k not in keep]:
             del cache[k]
     taxes = []
@@ -240,9 +270,16 @@ def price_lines(
     tax = sum(t.tax for t in taxes)
     total = subtotal - promo_savings - coupon_savings + (0 if config.tax_inclusive else tax)
     totals = PricedTotals(
-        subtotal=subtotal, savings=promo_savings + coupon_savings, tax=tax, total=total,
-        promotion_savings=promo_savings, coupon_savings=coupon_savings, taxes=tuple(taxes),
-        currency=config.currency, minor_digits=config.minor_digits,
-        tax_inclusive=config.tax_inclusive, items=sum(li.qty for li in lines),
+        subtotal=subtotal,
+        savings=promo_savings + coupon_savings,
+        tax=tax,
+        total=total,
+        promotion_savings=promo_savings,
+        coupon_savings=coupon_savings,
+        taxes=tuple(taxes),
+        currency=config.currency,
+        minor_digits=config.minor_digits,
+        tax_inclusive=config.tax_inclusive,
+        items=sum(li.qty for li in lines),
     )
     return Priced(tuple(priced), tuple(applied), totals)

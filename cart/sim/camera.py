@@ -32,8 +32,14 @@ class Conditions:
     noise: float = 2.0  # sensor noise, standard deviation in grey levels
 
     def __post_init__(self) -> None:
-        if not (0 <= self.perspective <= 0.3 and 0 <= self.glare <= 1 and 0 < self.light <= 2
-                and self.blur >= 0 and self.motion >= 0 and self.noise >= 0):
+        if not (
+            0 <= self.perspective <= 0.3
+            and 0 <= self.glare <= 1
+            and 0 < self.light <= 2
+            and self.blur >= 0
+            and self.motion >= 0
+            and self.noise >= 0
+        ):
             raise ValueError(f"conditions out of range: {self}")
 
 
@@ -109,8 +115,9 @@ class CameraSim:
             w, h = size
             yy, xx = np.ogrid[:h, :w]
             blob = np.exp(-(((xx - gx * w) / (0.12 * w)) ** 2 + ((yy - gy * h) / (0.08 * h)) ** 2))
-            self._glare = cv2.cvtColor((255 * conditions.glare * blob).astype(np.uint8),
-                                       cv2.COLOR_GRAY2BGR)
+            self._glare = cv2.cvtColor(
+                (255 * conditions.glare * blob).astype(np.uint8), cv2.COLOR_GRAY2BGR
+            )
 
     # -- scene ------------------------------------------------------------------------------
 
@@ -128,8 +135,11 @@ class CameraSim:
         if photo is None:
             item = np.full((300, 260, 3), (40, 110, 200), np.uint8)  # a plain carton
         else:
-            item = cv2.imread(str(photo), cv2.IMREAD_COLOR) if not isinstance(
-                photo, np.ndarray) else photo
+            item = (
+                cv2.imread(str(photo), cv2.IMREAD_COLOR)
+                if not isinstance(photo, np.ndarray)
+                else photo
+            )
             if item is None:
                 raise ValueError(f"{photo}: not a readable image")
             scale = 300 / max(item.shape[:2])
@@ -140,15 +150,17 @@ class CameraSim:
             pad = 6
             lh, lw = label.shape[0] + 2 * pad, label.shape[1] + 2 * pad
             if lw > item.shape[1] - 8 or lh > item.shape[0] - 8:  # grow the item to hold it
-                grown = np.zeros((max(lh + 8, item.shape[0]), max(lw + 8, item.shape[1]), 3),
-                                 np.uint8)
+                grown = np.zeros(
+                    (max(lh + 8, item.shape[0]), max(lw + 8, item.shape[1]), 3), np.uint8
+                )
                 grown[: item.shape[0], : item.shape[1]] = item
                 item = grown
             y0 = item.shape[0] - lh - 4
             x0 = (item.shape[1] - lw) // 2
-            item[y0:y0 + lh, x0:x0 + lw] = 255
-            item[y0 + pad:y0 + pad + label.shape[0], x0 + pad:x0 + pad + label.shape[1]] = \
+            item[y0 : y0 + lh, x0 : x0 + lw] = 255
+            item[y0 + pad : y0 + pad + label.shape[0], x0 + pad : x0 + pad + label.shape[1]] = (
                 label[:, :, None]
+            )
         return item
 
     # -- frames -----------------------------------------------------------------------------
@@ -179,7 +191,7 @@ class CameraSim:
         if c.noise > 0:
             noise = _noise_field(h, w, c.noise)  # shared; each frame takes a shifted window
             dy, dx = self.rng.integers(0, 64, size=2)
-            frame = cv2.add(frame, noise[dy:dy + h, dx:dx + w], dtype=cv2.CV_8U)
+            frame = cv2.add(frame, noise[dy : dy + h, dx : dx + w], dtype=cv2.CV_8U)
         return frame
 
     def frames(self, n: int, rest: int = 0) -> list[np.ndarray]:

@@ -108,8 +108,13 @@ class DemoCamera:
         else:
             photo = photo or self.photo_for(item.label)
             try:
-                sim = CameraSim(photo, code=None, size=self.SIZE, conditions=Conditions(noise=2.0),
-                                seed=self.rng.randrange(1 << 30))
+                sim = CameraSim(
+                    photo,
+                    code=None,
+                    size=self.SIZE,
+                    conditions=Conditions(noise=2.0),
+                    seed=self.rng.randrange(1 << 30),
+                )
             except ValueError as exc:  # an unreadable photo: a plain carton instead
                 log.warning("demo camera: %s", exc)
                 sim = CameraSim(None, code=None, size=self.SIZE)
@@ -352,16 +357,17 @@ class DemoWorld(Device):
             return
         self._paid_at = None
         produce_alert = next(
-            (a for a in view.alerts
-             if a.kind in (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED)), None
+            (a for a in view.alerts if a.kind in (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED)),
+            None,
         )
         if produce_alert is not None and self.cart and self.cart[-1].shelf.produce:
             self.runtime.submit(ui.AddProduce(self.cart[-1].shelf.plu, produce_alert.alert_id))
             self._say(f"Autoplay: chose {self.cart[-1].shelf.name} on the screen")
         elif (
             self.camera is not None
-            and (shown := next((a for a in view.alerts
-                                if a.kind == AlertKind.LOOKS_DIFFERENT), None))
+            and (
+                shown := next((a for a in view.alerts if a.kind == AlertKind.LOOKS_DIFFERENT), None)
+            )
             and not shown.staff_only
             and self.cart
         ):
@@ -408,8 +414,9 @@ def demo_vision(clock, seed: int = 7, photos: dict | None = None):
     photos = class_photos() if photos is None else photos
     if not photos:
         where = grocery_store_dir()
-        return VisionWorker(None, None, clock=clock,
-                            problem=f"vision off: no photos in {where}"), None
+        return VisionWorker(
+            None, None, clock=clock, problem=f"vision off: no photos in {where}"
+        ), None
     buffer = FrameBuffer()
     worker = load_worker(None, clock=clock, buffer=buffer)
     if worker.classifier is None:

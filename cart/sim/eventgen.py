@@ -25,12 +25,25 @@ from cart.basket.fold import (
 )
 from cart.store.model import Store
 
-FLAG_KINDS = ("unscanned_item", "not_placed", "removed_item", "mismatch", "age_check",
-              "weigh_produce", "staff")
+FLAG_KINDS = (
+    "unscanned_item",
+    "not_placed",
+    "removed_item",
+    "mismatch",
+    "age_check",
+    "weigh_produce",
+    "staff",
+)
 
 
-def event_stream(store: Store, seed: int, t0_ms: int = 1_767_225_600_000, *,
-                 max_lines: int = 60, checkout_after: int | None = None) -> Iterator[BasketEvent]:
+def event_stream(
+    store: Store,
+    seed: int,
+    t0_ms: int = 1_767_225_600_000,
+    *,
+    max_lines: int = 60,
+    checkout_after: int | None = None,
+) -> Iterator[BasketEvent]:
     """Yield valid basket events forever (or until a check-out after ``checkout_after``).
 
     The generator folds its own events into a private Basket to stay valid; it does not
@@ -65,12 +78,22 @@ def event_stream(store: Store, seed: int, t0_ms: int = 1_767_225_600_000, *,
         if flags and r < 0.15:
             f = flags[0]
             by = rng.choice(("shopper", "staff"))
-            ev = ResolveFlag(t, flag=f.id, resolution=rng.choice(("scanned", "removed", "approved")),
-                             by=by, staff_id="s1" if by == "staff" else "")
+            ev = ResolveFlag(
+                t,
+                flag=f.id,
+                resolution=rng.choice(("scanned", "removed", "approved")),
+                by=by,
+                staff_id="s1" if by == "staff" else "",
+            )
         elif r < 0.20 and len(flags) < 3:
-            ev = RaiseFlag(t, flag=shadow.next_flag_id(), kind=rng.choice(FLAG_KINDS),
-                           message="Please check", action="Do the thing",
-                           payload={"options": [rng.randint(0, 9) for _ in range(3)]})
+            ev = RaiseFlag(
+                t,
+                flag=shadow.next_flag_id(),
+                kind=rng.choice(FLAG_KINDS),
+                message="Please check",
+                action="Do the thing",
+                payload={"options": [rng.randint(0, 9) for _ in range(3)]},
+            )
         elif lines and (r < 0.30 or len(lines) >= max_lines):
             ev = RemoveLine(t, line=rng.choice(lines), reason="removed")
         elif lines and r < 0.38:
@@ -81,8 +104,13 @@ def event_stream(store: Store, seed: int, t0_ms: int = 1_767_225_600_000, *,
             ev = SetQuantity(t, line=line, qty=rng.randint(1, 6))
         elif r < 0.55 and weighed:
             p = rng.choice(weighed)
-            ev = WeighProduce(t, line=shadow.next_line_id(), plu=p.plu,
-                              grams=rng.randint(20, 3000), tare_g=rng.choice((0, 0, 6, 12)))
+            ev = WeighProduce(
+                t,
+                line=shadow.next_line_id(),
+                plu=p.plu,
+                grams=rng.randint(20, 3000),
+                tare_g=rng.choice((0, 0, 6, 12)),
+            )
         elif r < 0.58 and coupons:
             c = rng.choice(coupons)
             applied = any(x.gtin == c.gtin for x in shadow._coupons)
@@ -92,8 +120,14 @@ def event_stream(store: Store, seed: int, t0_ms: int = 1_767_225_600_000, *,
         else:
             p = rng.choice(each)
             price = rng.randint(100, 9000) if rng.random() < 0.05 else None
-            ev = AddLine(t, line=shadow.next_line_id(), product=p.id, qty=rng.randint(1, 4),
-                         price=price, code=p.gtins[0] if p.gtins else p.plu)
+            ev = AddLine(
+                t,
+                line=shadow.next_line_id(),
+                product=p.id,
+                qty=rng.randint(1, 4),
+                price=price,
+                code=p.gtins[0] if p.gtins else p.plu,
+            )
         shadow.apply(ev)
         n += 1
         yield ev

@@ -31,8 +31,9 @@ class VisionUnavailable(RuntimeError):
     """The shared photos, the model or its runtime are not there."""
 
 
-def infer_table(data: Path | None = None, *, k: int = 5, train_per_class: int = 10,
-                per_class_limit: int = 0) -> tuple[dict[str, list[tuple]], dict]:
+def infer_table(
+    data: Path | None = None, *, k: int = 5, train_per_class: int = 10, per_class_limit: int = 0
+) -> tuple[dict[str, list[tuple]], dict]:
     """``(table, info)``: label -> list of real top-k verdicts, and what was run.
 
     Raises ``VisionUnavailable`` when the photos, the model or the interpreter are missing.
@@ -85,10 +86,15 @@ def infer_table(data: Path | None = None, *, k: int = 5, train_per_class: int = 
         raise VisionUnavailable(f"classifier unusable: {exc}") from None
     if not table:
         raise VisionUnavailable(f"no photo at {data} could be classified")
-    info = {"source": "real inference of the shipped int8 model at bench start",
-            "model": DEFAULT_MODEL.name, "photos": photos, "unreadable_photos": failed,
-            "classes": len(table), "train_only_classes": sorted(train_only),
-            "seconds": round(time.perf_counter() - t0, 2)}
+    info = {
+        "source": "real inference of the shipped int8 model at bench start",
+        "model": DEFAULT_MODEL.name,
+        "photos": photos,
+        "unreadable_photos": failed,
+        "classes": len(table),
+        "train_only_classes": sorted(train_only),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
     _CACHE[key] = (table, info)
     return table, info
 

@@ -65,8 +65,9 @@ class Serial(SerialBase):
         if not self.is_open:
             raise PortNotOpenError()
         if not self.bridge.plugged:
-            raise SerialException("device reports readiness to read but returned no data "
-                                  "(device disconnected?)")
+            raise SerialException(
+                "device reports readiness to read but returned no data (device disconnected?)"
+            )
 
     def _pull(self):
         with self._lock:

@@ -53,9 +53,18 @@ class SimScale:
     real driver core emits; quiet periods are fast-forwarded.
     """
 
-    def __init__(self, seed: int = 0, profile: str = "typical", clock=None, *,
-                 config: ScaleSimConfig | None = None, calibrate: str = "factory",
-                 block_ms: int = 5000, scale_config=None, pushes: str = "full") -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        profile: str = "typical",
+        clock=None,
+        *,
+        config: ScaleSimConfig | None = None,
+        calibrate: str = "factory",
+        block_ms: int = 5000,
+        scale_config=None,
+        pushes: str = "full",
+    ) -> None:
         from cart.common.clock import ManualClock
         from drivers.scale.loadcell import Calibration
         from drivers.scale.config import ScaleConfig
@@ -132,10 +141,16 @@ class SimScale:
 
     def _can_skip(self) -> bool:
         det = self.core.pipeline.detector
-        return (self.model.quiet and det.stable and self.core.state == "streaming"
-                and self.bridge.plugged and self.bridge.streaming and not self.bridge.has_output
-                and not self.core.commands_pending
-                and self.bridge.stalled_until_s <= self.model.t)
+        return (
+            self.model.quiet
+            and det.stable
+            and self.core.state == "streaming"
+            and self.bridge.plugged
+            and self.bridge.streaming
+            and not self.bridge.has_output
+            and not self.core.commands_pending
+            and self.bridge.stalled_until_s <= self.model.t
+        )
 
     def run_until(self, t_ms: int) -> list:
         t_ms = int(t_ms)
@@ -152,8 +167,10 @@ class SimScale:
                     n = self.bridge.skip_to(nxt)
                     self.timeline.skip(n)
                     if cells.calibrated:
-                        drift = cells.grams((self.model.static_counts() - before)[None, :]
-                                            + np.asarray(cells.cal.tare_counts)[None, :])
+                        drift = cells.grams(
+                            (self.model.static_counts() - before)[None, :]
+                            + np.asarray(cells.cal.tare_counts)[None, :]
+                        )
                         self.core.pipeline.detector.shift_reference(float(drift[0]))
                     self.core.pipeline.detector.clear_history()
                     self.fast_forwarded_ms += nxt - now
@@ -167,8 +184,11 @@ class SimScale:
                     now = nxt
                     continue
             # commands in flight (a handshake after a replug): small steps, as a link would
-            busy = (self.core.commands_pending or self.bridge.has_output
-                    or self.core.state != "streaming")
+            busy = (
+                self.core.commands_pending
+                or self.bridge.has_output
+                or self.core.state != "streaming"
+            )
             nxt = min(t_ms, now + (20 if busy else self.block_ms))
             events += self._step(nxt)
             now = nxt
@@ -176,10 +196,14 @@ class SimScale:
         return events
 
     def _can_skip_push(self) -> bool:
-        return (self.model.push_skippable_until_ms() is not None
-                and self.core.state == "streaming" and self.bridge.plugged
-                and self.bridge.streaming and not self.bridge.has_output
-                and not self.core.commands_pending)
+        return (
+            self.model.push_skippable_until_ms() is not None
+            and self.core.state == "streaming"
+            and self.bridge.plugged
+            and self.bridge.streaming
+            and not self.bridge.has_output
+            and not self.core.commands_pending
+        )
 
     def _skip_push(self, now: int, nxt: int) -> list:
         """The middle of a push, fast: the detector is told the platform moves (as it would
@@ -204,6 +228,15 @@ class SimScale:
 
 
 __all__ = [
-    "FULL_SCALE_COUNTS", "PROFILES", "BasketModel", "FastForwardTimeline", "Placement",
-    "ScaleSimConfig", "SimBridge", "SimScale", "config_for", "register_url_scheme", "shares",
+    "FULL_SCALE_COUNTS",
+    "PROFILES",
+    "BasketModel",
+    "FastForwardTimeline",
+    "Placement",
+    "ScaleSimConfig",
+    "SimBridge",
+    "SimScale",
+    "config_for",
+    "register_url_scheme",
+    "shares",
 ]

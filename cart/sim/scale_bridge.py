@@ -73,9 +73,19 @@ class SimBridge:
         for f in self.parser.feed(data):
             mid = f.mid
             if mid == sp.MsgId.IDENTIFY:
-                self._out += sp.encode_identify(f.seq, sp.Identify(
-                    sp.PROTOCOL_VERSION, self.FIRMWARE, self.cfg.channels,
-                    round(self.cfg.rate_sps), self.cfg.gain, 24, 1, self.NAME))
+                self._out += sp.encode_identify(
+                    f.seq,
+                    sp.Identify(
+                        sp.PROTOCOL_VERSION,
+                        self.FIRMWARE,
+                        self.cfg.channels,
+                        round(self.cfg.rate_sps),
+                        self.cfg.gain,
+                        24,
+                        1,
+                        self.NAME,
+                    ),
+                )
             elif mid == sp.MsgId.START:
                 self.streaming = True
                 self._out += sp.encode_ack(f.seq, mid)
@@ -117,8 +127,9 @@ class SimBridge:
                         self._stall_reported = True
                         out += sp.encode_status(sp.StatusCode.ADC_NOT_READY, c, 100)
                 if sat.any() and not self._sat_reported:
-                    out += sp.encode_status(sp.StatusCode.SATURATED,
-                                            int(np.argmax(sat.any(axis=0))), 0)
+                    out += sp.encode_status(
+                        sp.StatusCode.SATURATED, int(np.argmax(sat.any(axis=0))), 0
+                    )
                 self._sat_reported = bool(sat[-1].any())
                 seq = (self.seq + np.arange(len(times))) & 0xFFFF
                 out += sp.encode_samples(seq, flags, counts)
@@ -156,4 +167,3 @@ class SimBridge:
         if cfg.byte_drop_rate > 0:
             a = a[self.rng.random(len(a)) >= cfg.byte_drop_rate]
         return a.tobytes()
-

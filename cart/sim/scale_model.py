@@ -70,13 +70,27 @@ class ScaleSimConfig:
 
 
 PROFILES = {
-    "clean": {"flicker_nv_rms": 0.0, "temp_walk_c_per_sqrt_s": 0.0, "sensitivity_tol": 0.0,
-              "tilt_sd_deg": 0.0, "push_accel_g": 0.05},
+    "clean": {
+        "flicker_nv_rms": 0.0,
+        "temp_walk_c_per_sqrt_s": 0.0,
+        "sensitivity_tol": 0.0,
+        "tilt_sd_deg": 0.0,
+        "push_accel_g": 0.05,
+    },
     "typical": {},
-    "harsh": {"noise_nv_rms": 120.0, "flicker_nv_rms": 60.0, "rate_error": 0.03,
-              "zeta": (0.03, 0.10), "drop_mm": (0.0, 60.0), "push_accel_g": 0.15,
-              "bump_g": (1.0, 5.0), "temp_walk_c_per_sqrt_s": 0.08, "tilt_sd_deg": 0.4,
-              "byte_error_rate": 2e-5, "byte_drop_rate": 1e-5},
+    "harsh": {
+        "noise_nv_rms": 120.0,
+        "flicker_nv_rms": 60.0,
+        "rate_error": 0.03,
+        "zeta": (0.03, 0.10),
+        "drop_mm": (0.0, 60.0),
+        "push_accel_g": 0.15,
+        "bump_g": (1.0, 5.0),
+        "temp_walk_c_per_sqrt_s": 0.08,
+        "tilt_sd_deg": 0.4,
+        "byte_error_rate": 2e-5,
+        "byte_drop_rate": 1e-5,
+    },
 }
 
 
@@ -145,8 +159,8 @@ class BasketModel:
         self.counts_per_g = self.sens * cfg.counts_per_volt * cfg.avdd_v / cfg.capacity_g
         zb = cfg.zero_balance_mv_v * 1e-3 * cfg.avdd_v * cfg.counts_per_volt
         self.offset = self.rng.uniform(-zb, zb, ch)
-        self.tempco = cfg.tempco_g_per_c * self.rng.choice([-1.0, 1.0], ch) * self.rng.uniform(
-            0.5, 1.0, ch
+        self.tempco = (
+            cfg.tempco_g_per_c * self.rng.choice([-1.0, 1.0], ch) * self.rng.uniform(0.5, 1.0, ch)
         )
         self.temp = 0.0
         self.flick = np.zeros(ch)
@@ -204,9 +218,18 @@ class BasketModel:
         return math.log(amax / (self.SETTLE_BAND_G / 2)) / sigma
 
     # -- actions ------------------------------------------------------------------------
-    def place(self, item: str, grams: float, x: float = 0.5, y: float = 0.5, *,
-              t_ms: int | None = None, ramp_ms: float | None = None,
-              drop_mm: float | None = None, bag: bool = False) -> Placement:
+    def place(
+        self,
+        item: str,
+        grams: float,
+        x: float = 0.5,
+        y: float = 0.5,
+        *,
+        t_ms: int | None = None,
+        ramp_ms: float | None = None,
+        drop_mm: float | None = None,
+        bag: bool = False,
+    ) -> Placement:
         """An item goes in: its load ramps in while the hand lowers it, then it is released
         (from ``drop_mm`` above the floor) and the basket rings down."""
         if item in self.items:
@@ -243,8 +266,9 @@ class BasketModel:
         self.items[item] = _Item(grams, share)
         return self._record(item, grams, s, release, release + ring_t)
 
-    def remove(self, item: str, *, t_ms: int | None = None,
-               ramp_ms: float | None = None) -> Placement:
+    def remove(
+        self, item: str, *, t_ms: int | None = None, ramp_ms: float | None = None
+    ) -> Placement:
         """An item is lifted out: its load ramps out, the basket rings when it leaves."""
         if item not in self.items:
             raise KeyError(f"item {item!r} is not in the basket")
@@ -260,8 +284,9 @@ class BasketModel:
         self._creeps.append((s + ramp, vec * self.cfg.creep_frac))
         return self._record(item, -it.grams, s, s + ramp, s + ramp + ring_t)
 
-    def bump(self, peak_g: float | None = None, *, t_ms: int | None = None,
-             pulse_ms: float | None = None) -> int:
+    def bump(
+        self, peak_g: float | None = None, *, t_ms: int | None = None, pulse_ms: float | None = None
+    ) -> int:
         """The cart hits something: a half-sine vertical acceleration pulse rings the basket.
         Returns the mechanical-settle time in ms."""
         s = self._s(t_ms)
@@ -285,8 +310,12 @@ class BasketModel:
             raise ValueError("a push needs a positive duration and a non-negative intensity")
         s = self._s(t_ms)
         rng = self.rng
-        p = _Push(s, s + duration_ms / 1000, intensity, s + rng.exponential(
-            1 / max(self.cfg.push_shots_per_s * intensity, 1e-9)))
+        p = _Push(
+            s,
+            s + duration_ms / 1000,
+            intensity,
+            s + rng.exponential(1 / max(self.cfg.push_shots_per_s * intensity, 1e-9)),
+        )
         p.freq = rng.uniform(0.2, 1.0, 3)
         p.phase = rng.uniform(0, 2 * math.pi, 3)
         p.tilt_amp = math.radians(self.cfg.tilt_sd_deg) * rng.uniform(0.5, 1.5)
@@ -298,8 +327,14 @@ class BasketModel:
         return self.t0_ms + math.ceil(s * 1000)
 
     def _record(self, item, grams, s, release, settle) -> Placement:
-        pl = Placement(item, grams, self._ms(s), self._ms(release), self._ms(max(settle, release)),
-                       self.total_items_g())
+        pl = Placement(
+            item,
+            grams,
+            self._ms(s),
+            self._ms(release),
+            self._ms(max(settle, release)),
+            self.total_items_g(),
+        )
         self.history.append(pl)
         return pl
 
@@ -349,8 +384,9 @@ class BasketModel:
             end = max(end, p.t1 + 3.0)
         if len(self._rings):
             r = self._rings
-            end = max(end, float(np.max(r[:, 0] + np.log(np.maximum(r[:, 3], 0.05) / 0.05)
-                                        / r[:, 1])))
+            end = max(
+                end, float(np.max(r[:, 0] + np.log(np.maximum(r[:, 3], 0.05) / 0.05) / r[:, 1]))
+            )
         return self._ms(end)
 
     def net_force(self, s: np.ndarray) -> np.ndarray:
@@ -459,8 +495,7 @@ class BasketModel:
                     dt = s - g[:, 0]
                     rot = np.exp((-sigma + 1j * wd) * dt)[:, None]
                     c = ((g[:, 4:8] + 1j * g[:, 8:12]) * rot).sum(axis=0)
-                    row = np.concatenate(([s, sigma, wd, float(np.abs(c).sum())],
-                                          c.real, c.imag))
+                    row = np.concatenate(([s, sigma, wd, float(np.abs(c).sum())], c.real, c.imag))
                     keep.append(row[None, :])
                 r = np.vstack(keep)
             self._rings = r
@@ -481,8 +516,9 @@ class BasketModel:
         # temperature: random walk; zero shift per cell
         dt = np.diff(np.concatenate(([self.t], s)))
         if cfg.temp_walk_c_per_sqrt_s > 0:
-            temp = self.temp + np.cumsum(rng.standard_normal(n) * np.sqrt(dt)
-                                         * cfg.temp_walk_c_per_sqrt_s)
+            temp = self.temp + np.cumsum(
+                rng.standard_normal(n) * np.sqrt(dt) * cfg.temp_walk_c_per_sqrt_s
+            )
             self.temp = float(temp[-1])
         else:
             temp = np.full(n, self.temp)
@@ -538,4 +574,3 @@ class BasketModel:
 
     def true_counts_per_gram(self) -> np.ndarray:
         return self.counts_per_g.copy()
-

@@ -63,8 +63,9 @@ class ScannerSim:
 
     FIFO_BYTES = 65536
 
-    def __init__(self, name: str = "sim", config: SimScannerConfig | None = None,
-                 seed: int | None = 0) -> None:
+    def __init__(
+        self, name: str = "sim", config: SimScannerConfig | None = None, seed: int | None = 0
+    ) -> None:
         self.name = name
         self.config = config or SimScannerConfig()
         self.rng = random.Random(seed)
@@ -118,7 +119,7 @@ class ScannerSim:
         """Send raw bytes (optionally in ``chunk``-sized pieces, as USB packets split them)."""
         if not self.plugged:
             return  # an unplugged scanner sends nothing
-        pieces = [data] if not chunk else [data[i:i + chunk] for i in range(0, len(data), chunk)]
+        pieces = [data] if not chunk else [data[i : i + chunk] for i in range(0, len(data), chunk)]
         for piece in pieces:
             if self._pty is not None:
                 os.write(self._pty[0], piece)

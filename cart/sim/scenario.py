@@ -62,15 +62,23 @@ def load_scenario(path: str | Path, products) -> tuple[Trip, dict]:
         if ti is not None:
             items.append(ti)
             by_name[it["id"]] = ti
-    ops = [op for i, st in enumerate(raw.get("step", []))
-           if (op := _step(f"{path}: step {i + 1}", st, by_name, problems)) is not None]
+    ops = [
+        op
+        for i, st in enumerate(raw.get("step", []))
+        if (op := _step(f"{path}: step {i + 1}", st, by_name, problems)) is not None
+    ]
     if not ops or ops[-1].kind != "checkout":
         problems.append(f"{path}: the last step must be 'checkout'")
     if problems:
         raise ScenarioError(problems)
     cheats = {it.cheat for it in items if it.cheat}
-    trip = Trip(header["seed"], items, ops, cheat=next(iter(cheats)) if cheats else None,
-                age_check=any(it.product.age_restricted for it in items))
+    trip = Trip(
+        header["seed"],
+        items,
+        ops,
+        cheat=next(iter(cheats)) if cheats else None,
+        age_check=any(it.product.age_restricted for it in items),
+    )
     trip.bag_g = sum(op.grams for op in ops if op.kind == "bag")
     return trip, header
 
@@ -80,12 +88,17 @@ def _header(path: Path, raw: dict, problems: list[str]) -> dict:
     for k in raw:
         if k not in _TOP:
             problems.append(f"{path}: unknown key {k!r}")
-    header = {"name": str(raw.get("name", path.stem)), "profile": raw.get("profile", "clean"),
-              "seed": raw.get("seed", 1), "camera": raw.get("camera", "modelled"),
-              "expect": raw.get("expect", {})}
+    header = {
+        "name": str(raw.get("name", path.stem)),
+        "profile": raw.get("profile", "clean"),
+        "seed": raw.get("seed", 1),
+        "camera": raw.get("camera", "modelled"),
+        "expect": raw.get("expect", {}),
+    }
     if header["camera"] not in ("modelled", "perfect", "measured", "none"):
-        problems.append(f"{path}: camera {header['camera']!r}: use modelled, perfect, measured "
-                        "or none")
+        problems.append(
+            f"{path}: camera {header['camera']!r}: use modelled, perfect, measured or none"
+        )
     if not isinstance(header["expect"], dict):
         problems.append(f"{path}: expect must be a table")
         header["expect"] = {}
@@ -104,8 +117,9 @@ def _header(path: Path, raw: dict, problems: list[str]) -> dict:
     return header
 
 
-def _item(where: str, it, products, by_name: dict, idx: int,
-          problems: list[str]) -> TruthItem | None:
+def _item(
+    where: str, it, products, by_name: dict, idx: int, problems: list[str]
+) -> TruthItem | None:
     """One ``[[item]]`` as the truth it stands for, or None (with the problems noted)."""
     if not isinstance(it, dict):
         problems.append(f"{where}: must be a table")
@@ -135,8 +149,9 @@ def _item(where: str, it, products, by_name: dict, idx: int,
         if claimed is None:
             problems.append(f"{where} ({name}): unknown claimed product {it['claimed']!r}")
     bag = (p.tare_g if p.tare_g > 0 else 5.0) if bagged else 0.0
-    return TruthItem(idx, p, float(grams) + bag, float(grams), bagged=bagged,
-                     cheat=cheat, claimed=claimed)
+    return TruthItem(
+        idx, p, float(grams) + bag, float(grams), bagged=bagged, cheat=cheat, claimed=claimed
+    )
 
 
 def _step(where: str, st, by_name: dict, problems: list[str]) -> Op | None:
@@ -158,8 +173,14 @@ def _step(where: str, st, by_name: dict, problems: list[str]) -> Op | None:
     if problem:
         problems.append(f"{where}: {problem}")
         return None
-    return Op(kind, st.get("after_ms", 3000), tuple(by_name[n].idx for n in names),
-              code=st.get("code"), grams=float(st.get("grams", 0.0)), ms=int(st.get("ms", 0)))
+    return Op(
+        kind,
+        st.get("after_ms", 3000),
+        tuple(by_name[n].idx for n in names),
+        code=st.get("code"),
+        grams=float(st.get("grams", 0.0)),
+        ms=int(st.get("ms", 0)),
+    )
 
 
 def _step_problem(kind: str, names: list, st: dict, by_name: dict) -> str:

@@ -56,11 +56,34 @@ class Profile:
 
 
 PROFILES = {
-    "clean": Profile("clean", 12, 0.4, 0.3, 0.0, 0.0, 0.99, 0.0, forgot_scan=0.0,
-                     double_scan=0.0, removed_silently=0.0, cheat_trips=0.2),
+    "clean": Profile(
+        "clean",
+        12,
+        0.4,
+        0.3,
+        0.0,
+        0.0,
+        0.99,
+        0.0,
+        forgot_scan=0.0,
+        double_scan=0.0,
+        removed_silently=0.0,
+        cheat_trips=0.2,
+    ),
     "typical": Profile("typical", 18, 0.8, 1.0, 0.05, 12.0, 0.95, 0.05),
-    "harsh": Profile("harsh", 28, 1.6, 2.0, 0.15, 25.0, 0.85, 0.15, forgot_scan=0.03,
-                     double_scan=0.015, removed_silently=0.03),
+    "harsh": Profile(
+        "harsh",
+        28,
+        1.6,
+        2.0,
+        0.15,
+        25.0,
+        0.85,
+        0.15,
+        forgot_scan=0.03,
+        double_scan=0.015,
+        removed_silently=0.03,
+    ),
 }
 
 
@@ -116,11 +139,21 @@ class ShopperModel:
         self.profile = profile
         # items sold each under their own GTIN (in-store price labels, prefix 2, are not
         # modelled: their price is printed per pack)
-        self.each = [p for p in products if not p.by_weight and p.unit_weight_g > 0
-                     and not p.age_restricted and p.codes and not p.codes[0].startswith("2")]
+        self.each = [
+            p
+            for p in products
+            if not p.by_weight
+            and p.unit_weight_g > 0
+            and not p.age_restricted
+            and p.codes
+            and not p.codes[0].startswith("2")
+        ]
         # loose produce: sold by weight under a PLU (4 or 5 digits)
-        self.produce = [p for p in products if p.by_weight and p.codes
-                        and any(len(c) in (4, 5) for c in p.codes)]
+        self.produce = [
+            p
+            for p in products
+            if p.by_weight and p.codes and any(len(c) in (4, 5) for c in p.codes)
+        ]
         self.age = [p for p in products if p.age_restricted and p.codes and not p.by_weight]
         if not self.each:
             raise ValueError("the shopper model needs products sold each with a weight")
@@ -191,8 +224,9 @@ class ShopperModel:
         ops.append(Op("checkout", 5000))
         return trip
 
-    def _shop(self, rng: random.Random, trip: Trip, it: TruthItem, r: float, gap: int,
-              room: int) -> int:
+    def _shop(
+        self, rng: random.Random, trip: Trip, it: TruthItem, r: float, gap: int, room: int
+    ) -> int:
         """How the shopper brings ``it`` into the cart (``r`` picks the habit); returns how many
         more items of the trip that used (a quantity or a batch brings several)."""
         pr, items, ops = self.profile, trip.items, trip.ops
@@ -212,9 +246,10 @@ class ShopperModel:
             trip.notes.append("double_scan")
         elif r < pr.forgot_scan + pr.double_scan + pr.quantity and room > 2:
             k = rng.randint(2, 4)
-            group = [it] + [TruthItem(len(items) + j, it.product,
-                                      self._real_weight(rng, it.product), 0.0)
-                            for j in range(k - 1)]
+            group = [it] + [
+                TruthItem(len(items) + j, it.product, self._real_weight(rng, it.product), 0.0)
+                for j in range(k - 1)
+            ]
             for g in group[1:]:
                 g.net_g = g.grams
                 items.append(g)
@@ -229,12 +264,10 @@ class ShopperModel:
             items.extend(group[1:])
             for j, g in enumerate(group):
                 self._scan(rng, ops, g, gap if j == 0 else int(rng.uniform(1500, 4000)))
-            ops.append(Op("place", int(rng.uniform(1500, 5000)),
-                          tuple(g.idx for g in group)))
+            ops.append(Op("place", int(rng.uniform(1500, 5000)), tuple(g.idx for g in group)))
             trip.notes.append("batch")
             return k - 1
-        elif r < pr.forgot_scan + pr.double_scan + pr.quantity + pr.batch \
-                + pr.place_then_scan:
+        elif r < pr.forgot_scan + pr.double_scan + pr.quantity + pr.batch + pr.place_then_scan:
             ops.append(Op("place", gap, (it.idx,)))
             self._scan(rng, ops, it, int(rng.uniform(1500, 6000)))
         else:
@@ -260,8 +293,9 @@ class ShopperModel:
             k += 1
         return k
 
-    def _scan(self, rng: random.Random, ops: list[Op], it: TruthItem, dt: int,
-              code: str | None = None) -> None:
+    def _scan(
+        self, rng: random.Random, ops: list[Op], it: TruthItem, dt: int, code: str | None = None
+    ) -> None:
         ops.append(Op("scan", dt, (it.idx,), code=code))
 
     def _scan_place(self, rng, ops, it: TruthItem, gap: int) -> None:
@@ -274,8 +308,10 @@ class ShopperModel:
             it = self._item(rng, len(items), True)
             cheaper = [p for p in self.produce if p.price_minor < it.product.price_minor * 0.8]
             if not cheaper:
-                it.product, cheaper = max(self.produce, key=lambda p: p.price_minor), [
-                    min(self.produce, key=lambda p: p.price_minor)]
+                it.product, cheaper = (
+                    max(self.produce, key=lambda p: p.price_minor),
+                    [min(self.produce, key=lambda p: p.price_minor)],
+                )
             it.cheat, it.claimed = cheat, rng.choice(cheaper)
             items.append(it)
             ops.append(Op("select_produce", gap, (it.idx,), code=_code(it.claimed)))
@@ -285,7 +321,7 @@ class ShopperModel:
         it.cheat = cheat
         if cheat == "barcode_swap":
             # an expensive item with a cheaper product's code
-            pricey = sorted(self.each, key=lambda p: p.price_minor)[len(self.each) // 2:]
+            pricey = sorted(self.each, key=lambda p: p.price_minor)[len(self.each) // 2 :]
             it.product = rng.choice(pricey)
             it.grams = it.net_g = self._real_weight(rng, it.product)
             cheaper = [p for p in self.each if p.price_minor < it.product.price_minor * 0.8]

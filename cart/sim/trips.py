@@ -63,8 +63,13 @@ class ModelledScale:
     transient false change that settles back when the push ends. ``sigma_g`` can be measured
     from the real pipeline in the same run (``calibrate_scale``)."""
 
-    def __init__(self, profile: Profile, rng: random.Random, sigma_g: float | None = None,
-                 settle_ms: tuple[int, int] = (350, 900)) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        rng: random.Random,
+        sigma_g: float | None = None,
+        settle_ms: tuple[int, int] = (350, 900),
+    ) -> None:
         self.p, self.rng = profile, rng
         self.sigma = profile.scale_sigma_g if sigma_g is None else sigma_g
         self.settle_ms = settle_ms
@@ -74,8 +79,9 @@ class ModelledScale:
 
     def _settle(self, t: int, settle_ms: int) -> list:
         g = self.true_g + self.rng.gauss(0.0, self.sigma)
-        ev = WeightSettled(t + settle_ms, round(g, 1), round(g - self.last_g, 1), settle_ms,
-                           round(self.sigma, 2))
+        ev = WeightSettled(
+            t + settle_ms, round(g, 1), round(g - self.last_g, 1), settle_ms, round(self.sigma, 2)
+        )
         self.last_g = g
         return [WeightMoving(t, round(g, 1)), ev]
 
@@ -101,8 +107,7 @@ class ModelledScale:
             shift = self.rng.choice((-1, 1)) * self.rng.uniform(3.0, self.p.false_settle_g)
             tm = t + ms // 2
             g = self.true_g + shift
-            out.append(WeightSettled(tm, round(g, 1), round(g - self.last_g, 1), 600,
-                                     self.sigma))
+            out.append(WeightSettled(tm, round(g, 1), round(g - self.last_g, 1), 600, self.sigma))
             self.last_g = g
         settle = int(self.rng.uniform(400, 900))
         return out + self._settle(t + ms, settle), t + ms + settle
@@ -133,15 +138,15 @@ class BridgeScale:
         return self._run(t)[0]
 
     def _run(self, until: int) -> tuple[list, int]:
-        evs = [e for e in self.sim.run_until(until)
-               if isinstance(e, (WeightSettled, WeightMoving))]
+        evs = [e for e in self.sim.run_until(until) if isinstance(e, (WeightSettled, WeightMoving))]
         settled = [e.t_ms for e in evs if isinstance(e, WeightSettled)]
         return evs, (settled[-1] if settled else until)
 
     def place(self, t: int, key: str, grams: float, bag: bool = False) -> tuple[list, int]:
         t = self._now(t)
-        pl = self.sim.place(key, grams, self.rng.uniform(0.2, 0.8), self.rng.uniform(0.2, 0.8),
-                            t_ms=t, bag=bag)
+        pl = self.sim.place(
+            key, grams, self.rng.uniform(0.2, 0.8), self.rng.uniform(0.2, 0.8), t_ms=t, bag=bag
+        )
         return self._run(pl.t_settle_ms + 700)
 
     def remove(self, t: int, key: str) -> tuple[list, int]:
@@ -171,18 +176,22 @@ def calibrate_scale(profile: Profile, n: int = 40, seed: int = 99) -> dict:
         errs.append(d - g)
         settles += [e.settle_ms for e in evs if isinstance(e, WeightSettled) and e.delta_g]
         evs, t_end = rig.push(t_end + 2000, int(rng.uniform(2000, 6000)))
-        false_changes += sum(1 for e in evs if isinstance(e, WeightSettled)
-                             and abs(e.delta_g) >= 6.0)
+        false_changes += sum(
+            1 for e in evs if isinstance(e, WeightSettled) and abs(e.delta_g) >= 6.0
+        )
         t = t_end + 3000
     errs.sort(key=abs)
     p50 = abs(errs[len(errs) // 2])
     p95 = abs(errs[min(len(errs) - 1, int(0.95 * len(errs)))])
     settles.sort()
-    return {"placements": n, "delta_error_g_p50": round(p50, 2),
-            "delta_error_g_p95": round(p95, 2),
-            "reading_sigma_g": round(max(0.2, p50 / 0.6745 / math.sqrt(2)), 3),
-            "settle_ms_p50": settles[len(settles) // 2] if settles else None,
-            "false_changes_per_push": round(false_changes / n, 4)}
+    return {
+        "placements": n,
+        "delta_error_g_p50": round(p50, 2),
+        "delta_error_g_p95": round(p95, 2),
+        "reading_sigma_g": round(max(0.2, p50 / 0.6745 / math.sqrt(2)), 3),
+        "settle_ms_p50": settles[len(settles) // 2] if settles else None,
+        "false_changes_per_push": round(false_changes / n, 4),
+    }
 
 
 class ModelledVision:
@@ -253,8 +262,15 @@ class Rig:
     """The simulated devices of one cart: scanner bytes through the real parser (when the
     scanner driver is present), a scale, a camera model."""
 
-    def __init__(self, profile: Profile, labels: list[tuple[str, str]], seed: int,
-                 vision=None, scale: str = "model", scale_sigma_g: float | None = None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        labels: list[tuple[str, str]],
+        seed: int,
+        vision=None,
+        scale: str = "model",
+        scale_sigma_g: float | None = None,
+    ) -> None:
         self.rng = random.Random(seed * 7919 + 17)
         self.profile = profile
         if scale == "bridge":
@@ -314,9 +330,18 @@ class TripRunner:
     """Plays trips against the whole cart: ``FusionSession`` over the core basket and an
     in-memory journal (the same code path as on the cart, without fsync)."""
 
-    def __init__(self, store, profile: Profile, *, config=None, vision_factory=None,
-                 weights=None, keep_log: bool = False, scale: str = "model",
-                 scale_sigma_g: float | None = None) -> None:
+    def __init__(
+        self,
+        store,
+        profile: Profile,
+        *,
+        config=None,
+        vision_factory=None,
+        weights=None,
+        keep_log: bool = False,
+        scale: str = "model",
+        scale_sigma_g: float | None = None,
+    ) -> None:
         from cart.fusion.store import StoreProducts
 
         self.store = store
@@ -324,8 +349,7 @@ class TripRunner:
         self.catalogue = self.products
         self.profile = profile
         self.config = config or FusionConfig()
-        self.labels = [(p.label, p.coarse or p.label) for p in self.products.products()
-                       if p.label]
+        self.labels = [(p.label, p.coarse or p.label) for p in self.products.products() if p.label]
         self.vision_factory = vision_factory
         self.weights = weights
         self.keep_log = keep_log
@@ -343,12 +367,19 @@ class _Play:
 
         self.r, self.trip = runner, trip
         vision = runner.vision_factory(trip.seed) if runner.vision_factory else None
-        self.rig = Rig(runner.profile, runner.labels, trip.seed, vision, runner.scale,
-                       runner.scale_sigma_g)
+        self.rig = Rig(
+            runner.profile, runner.labels, trip.seed, vision, runner.scale, runner.scale_sigma_g
+        )
         self.rng = random.Random(trip.seed * 31 + 5)
         self.journal = Journal(":memory:")
-        self.fs = FusionSession.start(self.journal, runner.store, T0, config=runner.config,
-                                      weights=runner.weights, products=runner.products)
+        self.fs = FusionSession.start(
+            self.journal,
+            runner.store,
+            T0,
+            config=runner.config,
+            weights=runner.weights,
+            products=runner.products,
+        )
         self.t = T0
         self.lines: dict[int, LineAdded] = {}
         self.flags: dict[int, object] = {}
@@ -392,8 +423,9 @@ class _Play:
             self.lines[e.line_id] = e
             if e.weight_g is not None:  # chosen produce got weighed: nothing left to choose
                 for it in self.preselected:
-                    if (it.claimed or it.product).id == e.product_id and \
-                            abs(it.net_g - e.weight_g) <= max(15.0, 0.1 * it.net_g):
+                    if (it.claimed or it.product).id == e.product_id and abs(
+                        it.net_g - e.weight_g
+                    ) <= max(15.0, 0.1 * it.net_g):
                         self.preselected.remove(it)
                         break
         elif isinstance(e, LineRemoved):
@@ -416,12 +448,18 @@ class _Play:
 
     def _legit(self, f) -> bool:
         """Did the shopper's own behaviour give the cart a reason to ask?"""
-        if f.kind in (AlertKind.AGE_CHECK, AlertKind.QUANTITY, AlertKind.WHICH_REMOVED,
-                      AlertKind.TAKE_OUT):
+        if f.kind in (
+            AlertKind.AGE_CHECK,
+            AlertKind.QUANTITY,
+            AlertKind.WHICH_REMOVED,
+            AlertKind.TAKE_OUT,
+        ):
             return True
         if f.kind in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE):
-            return bool(self.owed or self.group_extra or self.preselected) or \
-                self.next_scan is not None
+            return (
+                bool(self.owed or self.group_extra or self.preselected)
+                or self.next_scan is not None
+            )
         if f.kind == AlertKind.PLACE_SCANNED:
             return bool(self.extra_scans) or self.trip.cheat == "scanned_not_placed"
         return False
@@ -446,8 +484,13 @@ class _Play:
         for k, op in enumerate(ops):
             nxt = ops[k + 1] if k + 1 < len(ops) else None
             self.next_scan = None
-            if nxt is not None and nxt.kind == "scan" and op.kind == "place" and \
-                    nxt.items and nxt.items[0] in op.items:
+            if (
+                nxt is not None
+                and nxt.kind == "scan"
+                and op.kind == "place"
+                and nxt.items
+                and nxt.items[0] in op.items
+            ):
                 self.next_scan = self.item(nxt.items[0])
             self.advance(op.dt_ms)
             self.step(op)
@@ -548,36 +591,55 @@ class _Play:
         if f.kind in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE, AlertKind.QUANTITY):
             if self.next_scan is not None:
                 return False  # about to scan it anyway
-            extra = next((it for it in self.group_extra
-                          if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)),
-                         self.group_extra[0]
-                         if self.group_extra and f.kind != AlertKind.WEIGH_PRODUCE else None)
+            extra = next(
+                (
+                    it
+                    for it in self.group_extra
+                    if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)
+                ),
+                self.group_extra[0]
+                if self.group_extra and f.kind != AlertKind.WEIGH_PRODUCE
+                else None,
+            )
             if extra is not None:  # one more of what they scanned once: scan it too
                 self.group_extra.remove(extra)
                 self.feed(self.rig.scan(t, _code(extra.product)))
                 return True
-            pre = next((it for it in self.preselected
-                        if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)), None)
+            pre = next(
+                (
+                    it
+                    for it in self.preselected
+                    if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)
+                ),
+                None,
+            )
             if pre is not None:  # produce they chose before placing: choose it again here
                 self.preselected.remove(pre)
-                self.feed([A.SelectProduce(t, f.id, _code(pre.claimed or pre.product),
-                                           pre.bagged)])
+                self.feed([A.SelectProduce(t, f.id, _code(pre.claimed or pre.product), pre.bagged)])
                 return True
             if f.kind == AlertKind.QUANTITY and self._fits_owed(f) is None:
                 return self._answer_quantity(f, cheat, t)
             it = self.last_placed
-            if not self.owed and f.kind == AlertKind.SCAN_ADDED and it is not None and \
-                    it.idx in self.scanned and not it.product.by_weight and \
-                    f.id not in self._rescanned and \
-                    abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams):
+            if (
+                not self.owed
+                and f.kind == AlertKind.SCAN_ADDED
+                and it is not None
+                and it.idx in self.scanned
+                and not it.product.by_weight
+                and f.id not in self._rescanned
+                and abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)
+            ):
                 # "scan the item you just added": they scanned it already, so they scan it
                 # again (a cheater scans the code they used)
                 self._rescanned.add(f.id)
                 self.feed(self.rig.scan(t, _code(it.claimed or it.product)))
                 return True
             if not self.owed:
-                if cheat == "never_scanned" and f.kind == AlertKind.SCAN_ADDED and \
-                        f.id not in self.shown_flags():
+                if (
+                    cheat == "never_scanned"
+                    and f.kind == AlertKind.SCAN_ADDED
+                    and f.id not in self.shown_flags()
+                ):
                     self._shown_flags.add(f.id)
                     self.feed([A.DeclarePersonal(t, f.id)])  # the cheater's lie
                     return True
@@ -596,9 +658,15 @@ class _Play:
                 self.feed(self.rig.scan(t, _code(x.product)))
             return True
         if f.kind == AlertKind.PLACE_SCANNED:
-            spare = next((it for it in self.extra_scans
-                          if self.lines.get(f.line_id) and
-                          self.lines[f.line_id].product_id == it.product.id), None)
+            spare = next(
+                (
+                    it
+                    for it in self.extra_scans
+                    if self.lines.get(f.line_id)
+                    and self.lines[f.line_id].product_id == it.product.id
+                ),
+                None,
+            )
             if spare is not None:
                 self.extra_scans.remove(spare)
                 self.feed([A.CancelScan(t, f.id)])
@@ -628,8 +696,14 @@ class _Play:
                 return False
             self._shown_flags.add(f.id)
             ln = self.lines.get(f.line_id)
-            it = next((x for x in reversed(self.trip.items) if x.in_cart and ln is not None
-                       and (x.claimed or x.product).id == ln.product_id), self.last_placed)
+            it = next(
+                (
+                    x
+                    for x in reversed(self.trip.items)
+                    if x.in_cart and ln is not None and (x.claimed or x.product).id == ln.product_id
+                ),
+                self.last_placed,
+            )
             self.feed([A.ShowAgain(t, f.id)])  # the shopper shows the item it asks about
             self.feed(self.rig.view(t + 1500, it.product.label if it else None, held=True))
             return True
@@ -645,14 +719,21 @@ class _Play:
 
     def _answer_quantity(self, f, cheat, t) -> bool:
         i = self._owed_for(f.grams or 0.0)
-        if cheat is None and self.owed and self.owed[i][0] == "item" and \
-                abs(self.owed[i][1].grams - (f.grams or 0.0)) < 0.05 * self.owed[i][1].grams:
+        if (
+            cheat is None
+            and self.owed
+            and self.owed[i][0] == "item"
+            and abs(self.owed[i][1].grams - (f.grams or 0.0)) < 0.05 * self.owed[i][1].grams
+        ):
             _, x = self.owed.pop(i)  # not more of those: the item they forgot to scan
             self.feed(self.rig.scan(t, _code(x.product)))
             return True
         n = None
-        if cheat is None and self.last_placed is not None and \
-                self.last_placed.product.name not in f.message:
+        if (
+            cheat is None
+            and self.last_placed is not None
+            and self.last_placed.product.name not in f.message
+        ):
             return False  # not what they put in: they cannot answer that (staff will)
         if cheat is None and self.last_placed is not None:  # honest: they count them
             pid = self.last_placed.product.id
@@ -721,8 +802,9 @@ class _Play:
             else:
                 each_billed[p.id] = each_billed.get(p.id, 0) + ln.qty
         truth_basket = Basket(self.r.store, "truth")
-        truth_basket.apply(OpenSession(t_ms=T0, store=self.r.store.config.id,
-                                       catalog_digest=self.r.store.digest))
+        truth_basket.apply(
+            OpenSession(t_ms=T0, store=self.r.store.config.id, catalog_digest=self.r.store.digest)
+        )
         each_truth: dict[str, int] = {}
         truth_w: list[tuple[str, float]] = []
         slack = 0
@@ -733,8 +815,11 @@ class _Play:
             if it.product.by_weight:
                 truth_w.append((it.product.id, it.net_g))
                 slack += line_price(it.product, mpe_g(it.net_g), None)
-                truth_basket.apply(WeighProduce(t_ms=T0, line=lid, plu=_plu(it.product),
-                                                grams=max(1, round(it.net_g))))
+                truth_basket.apply(
+                    WeighProduce(
+                        t_ms=T0, line=lid, plu=_plu(it.product), grams=max(1, round(it.net_g))
+                    )
+                )
             else:
                 each_truth[it.product.id] = each_truth.get(it.product.id, 0) + 1
                 truth_basket.apply(AddLine(t_ms=T0, line=lid, product=it.product.id))
@@ -759,9 +844,24 @@ class _Play:
             caught = review or bill >= truth - slack
         alerts = sum(self.kinds.values())
         false = sum(1 for ok in self.flag_legit.values() if not ok) if honest else 0
-        return TripResult(trip.seed, trip.cheat, honest, self.checked_out, staff, review,
-                          age_only, bill, truth, exact, caught, alerts, false,
-                          dict(self.kinds), self.log, same_items=same_items)
+        return TripResult(
+            trip.seed,
+            trip.cheat,
+            honest,
+            self.checked_out,
+            staff,
+            review,
+            age_only,
+            bill,
+            truth,
+            exact,
+            caught,
+            alerts,
+            false,
+            dict(self.kinds),
+            self.log,
+            same_items=same_items,
+        )
 
 
 from cart.sim.shopper import _code

@@ -61,8 +61,10 @@ BUILTIN_RCN_LAYOUTS: dict[str, tuple[RcnLayout, ...]] = {
     "no": _SWEDEN,  # Norway follows the Swedish layout.
     # GS1 UK variable measure numbers: prefix 20 or 28, the rest of a 5-digit VM prefix, a
     # 2-digit item reference, the price verifier digit, the price in pence (docs/BARCODE.md).
-    "gb": (RcnLayout("20", "price", "PPPPPPPCVVVV", 2),
-           RcnLayout("28", "price", "PPPPPPPCVVVV", 2)),
+    "gb": (
+        RcnLayout("20", "price", "PPPPPPPCVVVV", 2),
+        RcnLayout("28", "price", "PPPPPPPCVVVV", 2),
+    ),
     # GS1 Germany: price 22-23, count 25-26, weight 28-29, each with a price check digit.
     "de": (
         RcnLayout("22", "price", "PPPPPPCVVVVV", 2),
@@ -136,8 +138,7 @@ class ScanMatch:
         """A product sold by weight whose code carries neither weight nor price (a PLU or a
         plain GTIN): it must be weighed (``WeighProduce``) before it can go on the bill."""
         p, it = self.product, self.interpretation
-        return (p is not None and p.by_weight and it.weight_g is None and it.price is None)
-
+        return p is not None and p.by_weight and it.weight_g is None and it.price is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,8 +161,11 @@ def interpret(
         return _interpret(code, symbology, config, t_ms)
     except Exception as exc:  # noqa: BLE001 - a scanner must never crash the cart
         text = code if isinstance(code, str) else repr(code)
-        return Interpretation(text=text[:MAX_CODE_LEN], symbology="",
-                              reason=f"cannot interpret: {type(exc).__name__}: {exc}")
+        return Interpretation(
+            text=text[:MAX_CODE_LEN],
+            symbology="",
+            reason=f"cannot interpret: {type(exc).__name__}: {exc}",
+        )
 
 
 def _reject(text: str, sym: str, reason: str) -> Interpretation:
@@ -219,7 +223,7 @@ def _split_symbology(text: str, symbology: str):
     except (ParseError, IndexError, ValueError):
         return _reject(text, "", f"malformed AIM symbology identifier {printable(source[:4])!r}")
     if source is text:
-        text = text[len(sym_id.value):]
+        text = text[len(sym_id.value) :]
     return text, sym_id
 
 
@@ -251,18 +255,28 @@ def _from_plain_symbology(text, sym, sym_id, config, t_ms) -> Interpretation:
 
     iso = sym_id.iso_symbology
     if text[:8].lower().startswith(("http://", "https://")) and iso in (
-            ISOSymbology.QR_CODE, ISOSymbology.DATA_MATRIX):
+        ISOSymbology.QR_CODE,
+        ISOSymbology.DATA_MATRIX,
+    ):
         return _from_digital_link(text, sym, config, t_ms)
     if text.isascii() and text.isdigit() and len(text) in (4, 5):
         # A PLU is a store convention, not a GTIN: stores print shelf and bag labels with the
         # 4- or 5-digit IFPS number in whatever symbology their printer makes. It names the
         # produce only; the price comes from the catalogue and the weight from the scale.
         return _from_plu(text, sym)
-    names = {ISOSymbology.QR_CODE: "QR Code", ISOSymbology.CODE_128: "Code 128",
-             ISOSymbology.CODE_39: "Code 39", ISOSymbology.DATA_MATRIX: "Data Matrix"}
+    names = {
+        ISOSymbology.QR_CODE: "QR Code",
+        ISOSymbology.CODE_128: "Code 128",
+        ISOSymbology.CODE_39: "Code 39",
+        ISOSymbology.DATA_MATRIX: "Data Matrix",
+    }
     name = names.get(iso, str(getattr(iso, "name", iso)).replace("_", " ").title())
-    return _reject(text, sym, f"a {name} code ({sym}) is not a product code: only EAN/UPC, "
-                              "ITF-14, GS1 DataBar, GS1-128 and GS1 QR/Data Matrix carry GTINs")
+    return _reject(
+        text,
+        sym,
+        f"a {name} code ({sym}) is not a product code: only EAN/UPC, "
+        "ITF-14, GS1 DataBar, GS1-128 and GS1 QR/Data Matrix carry GTINs",
+    )
 
 
 def _by_content(text, sym, config, t_ms, *, addon: bool = False) -> Interpretation:
@@ -309,8 +323,13 @@ def _from_digits(text: str, sym: str, config, *, gtin_only: bool) -> Interpretat
     from biip.upc import Upc
 
     if not (text.isascii() and text.isdigit()) or len(text) not in (8, 12, 13, 14):
-        return _reject(text, sym, f"not a GTIN: expected 8, 12, 13 or 14 digits, got {text!r}"
-                       if len(text) < 20 else "not a GTIN")
+        return _reject(
+            text,
+            sym,
+            f"not a GTIN: expected 8, 12, 13 or 14 digits, got {text!r}"
+            if len(text) < 20
+            else "not a GTIN",
+        )
     if len(text) == 8:
         readings: list[str] = []
         errors: list[str] = []
@@ -326,8 +345,9 @@ def _from_digits(text: str, sym: str, config, *, gtin_only: bool) -> Interpretat
                 errors.append(f"as UPC-E: {exc}")
         if not readings:
             return _reject(text, sym, "; ".join(errors) or "invalid 8-digit code")
-        return Interpretation(text=text, symbology=sym, kind="gtin", gtin=readings[0],
-                              alt_gtins=tuple(readings[1:]))
+        return Interpretation(
+            text=text, symbology=sym, kind="gtin", gtin=readings[0], alt_gtins=tuple(readings[1:])
+        )
     try:
         gtin = Gtin.parse(text)
     except ParseError as exc:
@@ -356,8 +376,11 @@ def _from_rcn(text, sym, g13: str, layout: RcnLayout, config) -> Interpretation:
         want = gs1_price_weight_check_digit(value)
         got = int(g13[cs])
         if want != got:
-            return _reject(text, sym, f"invalid {layout.measure} check digit in {text}: "
-                                      f"expected {want}, got {got}")
+            return _reject(
+                text,
+                sym,
+                f"invalid {layout.measure} check digit in {text}: expected {want}, got {got}",
+            )
     digits = list(g13[:12])
     digits[vs] = "0" * len(value)
     if cs is not None:
@@ -371,16 +394,18 @@ def _from_rcn(text, sym, g13: str, layout: RcnLayout, config) -> Interpretation:
         if shift >= 0:
             price = n * 10**shift
         elif n % 10 ** (-shift):
-            return _reject(text, sym, f"embedded price {value} has more decimals than "
-                                      f"{config.currency}")
+            return _reject(
+                text, sym, f"embedded price {value} has more decimals than {config.currency}"
+            )
         else:
             price = n // 10 ** (-shift)
     elif layout.measure == "weight":
         weight = n * 10 ** (3 - layout.decimals)
     else:
         count = n
-    return Interpretation(text=text, symbology=sym, kind="rcn", gtin=key, price=price,
-                          weight_g=weight, count=count)
+    return Interpretation(
+        text=text, symbology=sym, kind="rcn", gtin=key, price=price, weight_g=weight, count=count
+    )
 
 
 def _from_digital_link(text, sym, config, t_ms) -> Interpretation:
@@ -457,8 +482,9 @@ def _digital_link_problem(text: str) -> str:
     if gtin is not None and not (len(gtin) == 14 and gtin.isdigit()):
         return f"a GTIN in a Digital Link has 14 digits, got {printable(gtin, 20)!r}"
     if "01" in path_ais:
-        chosen = next((q for q in _GTIN_QUALIFIERS if any(k in path_ais for k in q)),
-                      _GTIN_QUALIFIERS[0])
+        chosen = next(
+            (q for q in _GTIN_QUALIFIERS if any(k in path_ais for k in q)), _GTIN_QUALIFIERS[0]
+        )
         misplaced = next((k for k in chosen if k in query), None)
         if misplaced:
             return f"key qualifier ({misplaced}) belongs in the path, not the query"
@@ -518,8 +544,9 @@ def _from_elements(text, sym, elements, config, t_ms, kind) -> Interpretation:
     staff = ""
     if found["expired"] and (config is None or config.expired_policy == "block"):
         staff = f"expired on {found['expiry']}: staff must approve the sale"
-    return Interpretation(text=text, symbology=sym, kind=kind, warnings=tuple(warnings),
-                          needs_staff=staff, **found)
+    return Interpretation(
+        text=text, symbology=sym, kind=kind, warnings=tuple(warnings), needs_staff=staff, **found
+    )
 
 
 def _distinct(elements) -> list | str:
@@ -554,8 +581,12 @@ def _contradiction(elements) -> str:
         other = next((a for a in ("02", "37", "255") if a in ais), None)
         if other:
             return f"two product identities: (01) with ({other})"
-    for family, what in (("310", "net weights"), ("320", "net weights"),
-                         ("392", "prices"), ("393", "prices")):
+    for family, what in (
+        ("310", "net weights"),
+        ("320", "net weights"),
+        ("392", "prices"),
+        ("393", "prices"),
+    ):
         found = [a for a in ais if a.startswith(family) and len(a) == 4]
         if len(found) > 1:
             return f"two {what}: " + " and ".join(f"({a})" for a in found)
@@ -563,8 +594,10 @@ def _contradiction(elements) -> str:
     if any(a.startswith("392") for a in prices) and any(a.startswith("393") for a in prices):
         return "two prices: (392n) and (393n)"
     if prices and not any(_measure_family(a) for a in ais):
-        return (f"a price ({prices[0]}) without the trade measure it prices: GS1 allows one only "
-                "with (30), (31nn), (32nn), (35nn) or (36nn)")
+        return (
+            f"a price ({prices[0]}) without the trade measure it prices: GS1 allows one only "
+            "with (30), (31nn), (32nn), (35nn) or (36nn)"
+        )
     return ""
 
 
@@ -659,8 +692,10 @@ def _measure_problem(it: Interpretation, p: CatalogProduct, gtin14: str) -> str:
         return ""
     if not (p.variable_measure or p.by_weight or it.kind == "rcn" or in_store_number(gtin14)):
         what = "price" if it.price is not None else "weight"
-        return (f"a {what} in the code of {p.name}, which has a fixed price "
-                "(not variable measure in the catalogue)")
+        return (
+            f"a {what} in the code of {p.name}, which has a fixed price "
+            "(not variable measure in the catalogue)"
+        )
     if it.weight_g is not None and it.price is None and not p.by_weight:
         return f"a weight label on {p.name}, which is sold each"
     return ""

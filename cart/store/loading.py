@@ -118,8 +118,9 @@ def load_store(path: str | Path = DEMO_STORE) -> Store:
     return load_store_bytes(data[STORE_FILE], data[CATALOG_FILE], path=folder)
 
 
-def load_store_bytes(store_toml: bytes, catalog_toml: bytes, *,
-                     path: str | Path = "<memory>") -> Store:
+def load_store_bytes(
+    store_toml: bytes, catalog_toml: bytes, *, path: str | Path = "<memory>"
+) -> Store:
     """Validate a store from the bytes of its two files (e.g. the copy kept in a journal)."""
     problems: list[Problem] = []
     store_doc = _parse_toml(store_toml, STORE_FILE, problems)
@@ -132,8 +133,12 @@ def load_store_bytes(store_toml: bytes, catalog_toml: bytes, *,
     catalog = _validate_catalog(catalog_doc, CATALOG_FILE, tax_ids, problems, digest)
     if problems or config is None or catalog is None:
         raise CatalogError(problems)
-    return Store(config=config, catalog=catalog, path=Path(path),
-                 sources=(bytes(store_toml), bytes(catalog_toml)))
+    return Store(
+        config=config,
+        catalog=catalog,
+        path=Path(path),
+        sources=(bytes(store_toml), bytes(catalog_toml)),
+    )
 
 
 def _parse_toml(data: bytes, name: str, problems: list[Problem]) -> dict[str, Any]:
@@ -221,10 +226,24 @@ def _gtin14(code: Any) -> tuple[str | None, str]:
 
 def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfig | None:
     top = _Entry(doc, file, "file", problems, {"store", "tax", "rcn", "spot_check"})
-    s = _Entry(doc.get("store", None) or {}, file, "store", problems, {
-        "id", "name", "country", "currency", "minor_digits", "tax_mode", "timezone",
-        "staff_pin_hash", "loyalty_program", "expired",
-    })
+    s = _Entry(
+        doc.get("store", None) or {},
+        file,
+        "store",
+        problems,
+        {
+            "id",
+            "name",
+            "country",
+            "currency",
+            "minor_digits",
+            "tax_mode",
+            "timezone",
+            "staff_pin_hash",
+            "loyalty_program",
+            "expired",
+        },
+    )
     if "store" not in doc:
         top.fail("store", "missing")
     sid = s.text("id", pattern=_ID_RE)
@@ -282,8 +301,11 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
                 layouts.append(lay)
     elif rcn_country:
         if rcn_country not in BUILTIN_RCN_LAYOUTS:
-            rcn.fail("country", f"no built-in layouts for {rcn_country!r}; "
-                     f"known: {', '.join(sorted(BUILTIN_RCN_LAYOUTS))}; or give [[rcn.layout]]")
+            rcn.fail(
+                "country",
+                f"no built-in layouts for {rcn_country!r}; "
+                f"known: {', '.join(sorted(BUILTIN_RCN_LAYOUTS))}; or give [[rcn.layout]]",
+            )
         else:
             layouts = list(BUILTIN_RCN_LAYOUTS[rcn_country])
     seen: set[str] = set()
@@ -297,14 +319,22 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
     for fld, msg in spotcheck.problems(doc.get("spot_check")):
         problems.append(Problem(file, "spot_check", fld, msg))
 
-    values = (sid, name, country, currency, minor, tax_mode, tz, pin, loyalty, rcn_country,
-              expired)
+    values = (sid, name, country, currency, minor, tax_mode, tz, pin, loyalty, rcn_country, expired)
     if any(v is None for v in values) or len(problems) and any(p.file == file for p in problems):
         return None
     return StoreConfig(
-        id=sid, name=name, country=country, currency=currency, minor_digits=minor,
-        tax_mode=tax_mode, timezone=tz, staff_pin_hash=pin, loyalty_program=loyalty,
-        tax_classes=taxes, rcn_country=rcn_country, rcn_layouts=tuple(layouts),
+        id=sid,
+        name=name,
+        country=country,
+        currency=currency,
+        minor_digits=minor,
+        tax_mode=tax_mode,
+        timezone=tz,
+        staff_pin_hash=pin,
+        loyalty_program=loyalty,
+        tax_classes=taxes,
+        rcn_country=rcn_country,
+        rcn_layouts=tuple(layouts),
         expired_policy=expired,
     )
 
@@ -330,8 +360,20 @@ def _validate_layout(ldata, file, entry, problems) -> RcnLayout | None:
 
 
 _PRODUCT_KEYS = {
-    "id", "name", "gtins", "plu", "sold_by", "price_each", "price_per_kg", "unit_weight_g",
-    "weight_tolerance_g", "tare_g", "label", "tax_class", "age_min", "promotions",
+    "id",
+    "name",
+    "gtins",
+    "plu",
+    "sold_by",
+    "price_each",
+    "price_per_kg",
+    "unit_weight_g",
+    "weight_tolerance_g",
+    "tare_g",
+    "label",
+    "tax_class",
+    "age_min",
+    "promotions",
     "variable_measure",
 }
 _PROMO_KEYS = {"id", "kind", "name", "buy", "pay", "price", "off_per_kg", "loyalty_only"}
@@ -449,8 +491,9 @@ def _validate_promotion(e: _Entry) -> Promotion | None:
         need = {}
     if None in (pid, kind, name, loyalty) or None in need.values():
         return None
-    return Promotion(pid, kind, name, buy=buy, pay=pay, price=price, off_per_kg=off,
-                     loyalty_only=loyalty)
+    return Promotion(
+        pid, kind, name, buy=buy, pay=pay, price=price, off_per_kg=off, loyalty_only=loyalty
+    )
 
 
 def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> CatalogProduct | None:
@@ -507,9 +550,20 @@ def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Catalog
     if len(e.problems) > n_before:
         return None
     return CatalogProduct(
-        id=pid, name=name, sold_by=sold_by, price=price, tax_class=tax, gtins=tuple(gtins),
-        plu=plu, unit_weight_g=unit_w, weight_tolerance_g=tol, tare_g=tare, label=label,
-        age_min=age, promotions=tuple(promos), organic=len(plu) == 5,
+        id=pid,
+        name=name,
+        sold_by=sold_by,
+        price=price,
+        tax_class=tax,
+        gtins=tuple(gtins),
+        plu=plu,
+        unit_weight_g=unit_w,
+        weight_tolerance_g=tol,
+        tare_g=tare,
+        label=label,
+        age_min=age,
+        promotions=tuple(promos),
+        organic=len(plu) == 5,
         variable_measure=bool(variable),
     )
 

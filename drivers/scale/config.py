@@ -70,11 +70,17 @@ class ScaleConfig:
         return cls.from_dict(doc["scale"])
 
     def to_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self)
-             if f.name not in ("stability", "calibration")}
+        d = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("stability", "calibration")
+        }
         base = StabilityConfig()
-        st = {f.name: getattr(self.stability, f.name) for f in fields(StabilityConfig)
-              if getattr(self.stability, f.name) != getattr(base, f.name)}
+        st = {
+            f.name: getattr(self.stability, f.name)
+            for f in fields(StabilityConfig)
+            if getattr(self.stability, f.name) != getattr(base, f.name)
+        }
         if st:
             d["stability"] = st
         d["calibration"] = self.calibration.to_dict()
@@ -95,11 +101,10 @@ def save_profile(path: str | Path, config: ScaleConfig) -> None:
     m = _REGION.search(text)
     if m is None:
         raise ConfigError(f"{path}: no '# ---- scale' region header")
-    new = text[: m.start(2)] + body + "\n" + text[m.end(2):]
+    new = text[: m.start(2)] + body + "\n" + text[m.end(2) :]
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(new)
     tmp.replace(path)
-
 
 
 __all__ = ["ConfigError", "ScaleConfig", "save_profile"]

@@ -35,8 +35,12 @@ DEVICE = "scale"
 class ScalePipeline:
     """Counts in, events out. Raw counts, grams and filtered grams stay observable."""
 
-    def __init__(self, calibration: Calibration, stability: StabilityConfig | None = None,
-                 median_window: int = 3) -> None:
+    def __init__(
+        self,
+        calibration: Calibration,
+        stability: StabilityConfig | None = None,
+        median_window: int = 3,
+    ) -> None:
         self.cells = LoadCells(calibration)
         self.stability_cfg = stability or StabilityConfig()
         self.median_window = median_window
@@ -231,12 +235,18 @@ class ScaleCore:
     """The protocol session and the pipeline, without I/O (see module doc). ``timeline``
     (default: a :class:`SampleTimeline`) turns sample sequence numbers into times."""
 
-    def __init__(self, config: ScaleConfig, clock: Clock, pipeline: ScalePipeline | None = None,
-                 timeline: SampleTimeline | None = None):
+    def __init__(
+        self,
+        config: ScaleConfig,
+        clock: Clock,
+        pipeline: ScalePipeline | None = None,
+        timeline: SampleTimeline | None = None,
+    ):
         self.cfg = config
         self.clock = clock
-        self.pipeline = pipeline or ScalePipeline(config.calibration, config.stability,
-                                                  config.median_window)
+        self.pipeline = pipeline or ScalePipeline(
+            config.calibration, config.stability, config.median_window
+        )
         self.parser = sp.FrameParser()
         self.period_ms = 1000.0 / config.rate_sps
         self.timeline = timeline or SampleTimeline(self.period_ms)
@@ -247,10 +257,25 @@ class ScaleCore:
         self._pending: dict[int, Request] = {}
         self._handshake: Request | None = None
         self.stats = dict.fromkeys(
-            ("gaps", "samples_lost", "overflows", "payload_errors", "samples", "adc_not_ready",
-             "saturated", "rx_errors", "reboots", "commands_retried", "commands_failed",
-             "seq_replay_errors", "seq_backward_errors", "reply_kind_errors", "frames_ignored"),
-            0)
+            (
+                "gaps",
+                "samples_lost",
+                "overflows",
+                "payload_errors",
+                "samples",
+                "adc_not_ready",
+                "saturated",
+                "rx_errors",
+                "reboots",
+                "commands_retried",
+                "commands_failed",
+                "seq_replay_errors",
+                "seq_backward_errors",
+                "reply_kind_errors",
+                "frames_ignored",
+            ),
+            0,
+        )
         self._problems: dict[str, int] = {}  # sample problems of one feed call, by message
 
     # -- counters -----------------------------------------------------------------------
@@ -262,8 +287,9 @@ class ScaleCore:
         return c
 
     def status(self, state: str, detail: str = "") -> DeviceStatus:
-        return DeviceStatus(self.clock.now_ms(), DEVICE, state, detail,
-                            tuple(sorted(self.counters().items())))
+        return DeviceStatus(
+            self.clock.now_ms(), DEVICE, state, detail, tuple(sorted(self.counters().items()))
+        )
 
     @property
     def commands_pending(self) -> int:
@@ -298,7 +324,7 @@ class ScaleCore:
             if r.attempts:
                 self.stats["commands_retried"] += 1
             out += r.frame
-            r.due_ms = now + self.cfg.command_timeout_ms * (2 ** r.attempts)
+            r.due_ms = now + self.cfg.command_timeout_ms * (2**r.attempts)
             r.attempts += 1
         return bytes(out), events
 
@@ -334,8 +360,10 @@ class ScaleCore:
             if f.mid == sp.MsgId.SAMPLE:
                 if len(f.payload) != plen:
                     self.stats["payload_errors"] += 1
-                    self._problem(f"sample frames with {(len(f.payload) - 3) // 3} channels "
-                                  f"(profile: {channels}) dropped")
+                    self._problem(
+                        f"sample frames with {(len(f.payload) - 3) // 3} channels "
+                        f"(profile: {channels}) dropped"
+                    )
                 elif self.state == "streaming":
                     payloads.append(f.payload)  # (flags are checked with the block)
                 elif f.payload[2] & sp.reserved_flags(channels):
@@ -387,11 +415,19 @@ class ScaleCore:
                 # an answer under this command's tag, but not to it: count, and ask again at
                 # the next outgoing() (within the command's retry limit)
                 self.stats["reply_kind_errors"] += 1
-                got = ("IDENTIFY_REPLY" if isinstance(msg, sp.Identify)
-                       else f"ACK of 0x{msg.command:02x}")
+                got = (
+                    "IDENTIFY_REPLY"
+                    if isinstance(msg, sp.Identify)
+                    else f"ACK of 0x{msg.command:02x}"
+                )
                 r.due_ms = min(r.due_ms, now)
-                return [self.status("error", f"bridge answered command 0x{r.mid:02x} (tag "
-                                             f"{r.seq}) with {got}; asking again")]
+                return [
+                    self.status(
+                        "error",
+                        f"bridge answered command 0x{r.mid:02x} (tag "
+                        f"{r.seq}) with {got}; asking again",
+                    )
+                ]
             del self._pending[r.seq]
             r.done, r.reply = True, msg
             if isinstance(msg, sp.Ack) and msg.code != sp.AckCode.OK:
@@ -418,8 +454,10 @@ class ScaleCore:
             elif ident.channels != self.cfg.channels:
                 problem = f"bridge has {ident.channels} channels, profile {self.cfg.channels}"
             elif ident.rate_sps != self.cfg.rate_sps or ident.gain != self.cfg.gain:
-                problem = (f"bridge runs {ident.rate_sps} SPS gain {ident.gain}, profile "
-                           f"{self.cfg.rate_sps} SPS gain {self.cfg.gain}")
+                problem = (
+                    f"bridge runs {ident.rate_sps} SPS gain {ident.gain}, profile "
+                    f"{self.cfg.rate_sps} SPS gain {self.cfg.gain}"
+                )
             self.identity = ident
             if problem:
                 self.state, self.error = "failed", problem
@@ -432,13 +470,23 @@ class ScaleCore:
             self._handshake = None
             self.timeline.restart()
             self.pipeline.reset()
-            ev = [self.status("connected", f"{self.identity.name} firmware "
-                                            f"{self.identity.firmware_version}, "
-                                            f"{self.identity.channels} ch "
-                                            f"{self.identity.rate_sps} SPS")]
+            ev = [
+                self.status(
+                    "connected",
+                    f"{self.identity.name} firmware "
+                    f"{self.identity.firmware_version}, "
+                    f"{self.identity.channels} ch "
+                    f"{self.identity.rate_sps} SPS",
+                )
+            ]
             if not self.pipeline.calibrated:
-                ev.append(self.status("error", "not calibrated: no weights until "
-                                               "`cart scale tare` and `cart scale calibrate`"))
+                ev.append(
+                    self.status(
+                        "error",
+                        "not calibrated: no weights until "
+                        "`cart scale tare` and `cart scale calibrate`",
+                    )
+                )
             return ev
         return []
 
@@ -456,8 +504,7 @@ class ScaleCore:
             return [self.status("error", f"bridge dropped {msg.value} samples (overflow)")]
         if code == sp.StatusCode.ADC_NOT_READY:
             self.stats["adc_not_ready"] += 1
-            return [self.status("error", f"channel {msg.channel} ADC not ready for "
-                                         f"{msg.value} ms")]
+            return [self.status("error", f"channel {msg.channel} ADC not ready for {msg.value} ms")]
         if code == sp.StatusCode.SATURATED:
             self.stats["saturated"] += 1
             return [self.status("error", f"channel {msg.channel} saturated (overload)")]
@@ -485,12 +532,14 @@ class ScaleCore:
         self.stats["samples"] += len(r.t)
         if r.replays:
             self.stats["seq_replay_errors"] += r.replays
-            self._problem("replayed sample frames (sequence number already received) dropped",
-                          r.replays)
+            self._problem(
+                "replayed sample frames (sequence number already received) dropped", r.replays
+            )
         if r.backwards:
             self.stats["seq_backward_errors"] += r.backwards
-            self._problem("sample frames with a sequence number going backwards dropped",
-                          r.backwards)
+            self._problem(
+                "sample frames with a sequence number going backwards dropped", r.backwards
+            )
         return self.pipeline.process(r.t, counts, flags)
 
 

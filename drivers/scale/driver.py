@@ -36,13 +36,21 @@ class ScaleDriver(ReconnectingDevice):
 
     open_errors = (Exception,)  # any failure to open is a reconnect
 
-    def __init__(self, url: str, config: ScaleConfig | None = None, *,
-                 clock: Clock | None = None, on_event: Callable | None = None,
-                 serial_factory: Callable | None = None, read_timeout_s: float = 0.02,
-                 handshake_timeout_ms: int = 3000) -> None:
+    def __init__(
+        self,
+        url: str,
+        config: ScaleConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        on_event: Callable | None = None,
+        serial_factory: Callable | None = None,
+        read_timeout_s: float = 0.02,
+        handshake_timeout_ms: int = 3000,
+    ) -> None:
         cfg = config or ScaleConfig()
-        super().__init__(DEVICE, cfg.reconnect_min_ms, cfg.reconnect_max_ms,
-                         thread_name="scale-reader")
+        super().__init__(
+            DEVICE, cfg.reconnect_min_ms, cfg.reconnect_max_ms, thread_name="scale-reader"
+        )
         self.url = url
         self.cfg = cfg
         self.clock = clock or SystemClock()
@@ -96,8 +104,11 @@ class ScaleDriver(ReconnectingDevice):
             try:
                 self._on_event(ev)
             except Exception as e:  # noqa: BLE001 - a listener's bug must not kill the reader
-                self.events.put(DeviceStatus(self.clock.now_ms(), DEVICE, "error",
-                                             f"event listener failed: {e!r}"))
+                self.events.put(
+                    DeviceStatus(
+                        self.clock.now_ms(), DEVICE, "error", f"event listener failed: {e!r}"
+                    )
+                )
         else:
             self.events.put(ev)
 
@@ -116,8 +127,9 @@ class ScaleDriver(ReconnectingDevice):
         import serial
 
         factory = self._factory or serial.serial_for_url
-        self._ser = factory(self.url, baudrate=115200, timeout=self._read_timeout,
-                            write_timeout=1.0)
+        self._ser = factory(
+            self.url, baudrate=115200, timeout=self._read_timeout, write_timeout=1.0
+        )
         return self._ser
 
     def _open_failed(self, exc: BaseException) -> None:
@@ -178,8 +190,16 @@ class ScaleDriver(ReconnectingDevice):
         return streamed
 
 
-
 __all__ = [
-    "ConfigError", "NotCalibrated", "Request", "SampleTimeline", "ScaleConfig", "ScaleCore",
-    "ScaleDriver", "ScalePipeline", "WeightMoving", "WeightSettled", "save_profile",
+    "ConfigError",
+    "NotCalibrated",
+    "Request",
+    "SampleTimeline",
+    "ScaleConfig",
+    "ScaleCore",
+    "ScaleDriver",
+    "ScalePipeline",
+    "WeightMoving",
+    "WeightSettled",
+    "save_profile",
 ]

@@ -54,7 +54,7 @@ class _Windowed(Filter):
     def _ext(self, x: np.ndarray) -> tuple[np.ndarray, int]:
         ext = np.concatenate((self._hist, x))
         lead = len(self._hist)
-        self._hist = ext[-(self.window - 1):] if self.window > 1 else np.zeros(0)
+        self._hist = ext[-(self.window - 1) :] if self.window > 1 else np.zeros(0)
         return ext, lead
 
 
@@ -70,7 +70,7 @@ class MedianFilter(_Windowed):
             a, b, c = ext[:-2], ext[1:-1], ext[2:]
             return t, np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
         pad = np.concatenate((np.full(w - 1 - lead, np.nan), ext)) if lead < w - 1 else ext
-        v = np.lib.stride_tricks.sliding_window_view(pad, w)[-len(x):]
+        v = np.lib.stride_tricks.sliding_window_view(pad, w)[-len(x) :]
         return t, np.nanmedian(v, axis=1) if lead < w - 1 else np.median(v, axis=1)
 
 
@@ -144,7 +144,7 @@ class StabilityDetector:
         self.peak = 0.0  # largest deviation from the reference in this motion
         # spread of a settle-window mean around the reference while stable (low-frequency
         # noise that no window averages away): sets the change resolution
-        self.lf_var = (self.cfg.noise_g ** 2) / self.cfg.window
+        self.lf_var = (self.cfg.noise_g**2) / self.cfg.window
         self._lf = np.zeros(0)
         self._lf_pending: list[float] = []
         self._long = False
@@ -252,7 +252,7 @@ class StabilityDetector:
                     d = self._lf_pending.pop(0)
                     lim = 9 * self.lf_var
                     self.lf_var += (min(d * d, lim) - self.lf_var) / 30.0
-            self._lf = lf[k * w:]
+            self._lf = lf[k * w :]
         else:
             self._lf = np.zeros(0)
             self._lf_pending = []
@@ -323,8 +323,11 @@ class StabilityDetector:
         self._moving_status(T, X, i, j, events)
         grams = float(mean[hit[0]])
         min_change = self.min_change
-        if (not self._long and abs(grams - prev) >= min_change
-                and abs(grams - prev) < cfg.suspicious_ratio * self.peak):
+        if (
+            not self._long
+            and abs(grams - prev) >= min_change
+            and abs(grams - prev) < cfg.suspicious_ratio * self.peak
+        ):
             # a small change after a big disturbance (a bump, a push): ringing may still bias
             # a short window, so confirm it over a long one
             self._long = True
@@ -345,8 +348,9 @@ class StabilityDetector:
             self.last_settled = shown
         else:
             delta = grams - prev
-            events.append(WeightSettled(t_j, round(grams, 1), round(delta, 1), settle_ms,
-                                        round(noise, 2)))
+            events.append(
+                WeightSettled(t_j, round(grams, 1), round(delta, 1), settle_ms, round(noise, 2))
+            )
             self.ref, self.ref_n = grams, w
             self.last_settled = grams
         self.state = STABLE
@@ -367,4 +371,3 @@ class StabilityDetector:
             events.append(WeightMoving(last, round(float(X[j]), 1)))
             j += 1
         self.last_moving_t = last
-

@@ -40,8 +40,9 @@ class Calibration:
             v = getattr(self, name)
             if v is not None:
                 if len(v) != self.channels:
-                    raise CalibrationError(f"{name} has {len(v)} values for "
-                                           f"{self.channels} channels")
+                    raise CalibrationError(
+                        f"{name} has {len(v)} values for {self.channels} channels"
+                    )
                 if not all(np.isfinite(v)):
                     raise CalibrationError(f"{name} holds a non-finite value")
         if self.grams_per_count is not None:
@@ -63,8 +64,12 @@ class Calibration:
         return self.tare_counts is not None and self.grams_per_count is not None
 
     def with_tare(self, mean_counts) -> Calibration:
-        return Calibration(self.channels, tuple(float(c) for c in mean_counts),
-                           self.grams_per_count, self.saturation_counts)
+        return Calibration(
+            self.channels,
+            tuple(float(c) for c in mean_counts),
+            self.grams_per_count,
+            self.saturation_counts,
+        )
 
     def with_reference(self, placements: list[tuple[np.ndarray, float]]) -> Calibration:
         """Solve grams per count from (mean counts, grams) placements of a reference mass."""
@@ -86,8 +91,9 @@ class Calibration:
             gpc, *_ = np.linalg.lstsq(A, w, rcond=None)
             if np.linalg.matrix_rank(A) < self.channels:
                 raise CalibrationError("reference placements do not load every cell apart")
-        return Calibration(self.channels, self.tare_counts, tuple(float(g) for g in gpc),
-                           self.saturation_counts)
+        return Calibration(
+            self.channels, self.tare_counts, tuple(float(g) for g in gpc), self.saturation_counts
+        )
 
     # profile TOML (the [scale.calibration] table)
     def to_dict(self) -> dict:
@@ -140,8 +146,10 @@ class LoadCells:
 
     def grams(self, counts: np.ndarray) -> np.ndarray:
         if self._gpc is None or self._tare is None:
-            raise NotCalibrated("the scale is not calibrated: run `cart scale tare` and "
-                                "`cart scale calibrate --grams MASS`")
+            raise NotCalibrated(
+                "the scale is not calibrated: run `cart scale tare` and "
+                "`cart scale calibrate --grams MASS`"
+            )
         return (counts - self._tare) @ self._gpc
 
     def channel_grams(self, counts: np.ndarray) -> np.ndarray:

@@ -223,8 +223,9 @@ def encode_sample(seq: int, flags: int, counts) -> bytes:
     if not 1 <= len(counts) <= MAX_CHANNELS:
         raise ProtocolError(f"{len(counts)} channels; 1..{MAX_CHANNELS} allowed")
     if not 0 <= flags <= 0xFF or flags & reserved_flags(len(counts)):
-        raise ProtocolError(f"sample flags 0x{flags:02x} set reserved bits for "
-                            f"{len(counts)} channels")
+        raise ProtocolError(
+            f"sample flags 0x{flags:02x} set reserved bits for {len(counts)} channels"
+        )
     out = bytearray(struct.pack(">HB", seq & 0xFFFF, flags))
     for c in counts:
         if not COUNTS_MIN <= c <= COUNTS_MAX:
@@ -244,8 +245,9 @@ def decode_message(frame: Frame) -> Message:
             int.from_bytes(p[i : i + 3], "big", signed=True) for i in range(3, len(p), 3)
         )
         if flags & reserved_flags(len(counts)):
-            raise ProtocolError(f"sample flags 0x{flags:02x} set reserved bits for "
-                                f"{len(counts)} channels")
+            raise ProtocolError(
+                f"sample flags 0x{flags:02x} set reserved bits for {len(counts)} channels"
+            )
         return Sample(seq, flags, counts)
     if mid == MsgId.ACK:
         return Ack(frame.seq, p[0], p[1])
@@ -327,8 +329,9 @@ class FrameParser:
         crc = binascii.crc_hqx
         good = 0
         for i in range(0, m * frame_len, frame_len):
-            if crc(mv[i : i + frame_len - 3], 0xFFFF) != (buf[i + frame_len - 3] << 8
-                                                           | buf[i + frame_len - 2]):
+            if crc(mv[i : i + frame_len - 3], 0xFFFF) != (
+                buf[i + frame_len - 3] << 8 | buf[i + frame_len - 2]
+            ):
                 break
             good += 1
         del mv
@@ -356,7 +359,9 @@ class FrameParser:
                         if crc(memoryview(buf)[pos : pos + n - 3], 0xFFFF) == (
                             buf[pos + n - 3] << 8 | buf[pos + n - 2]
                         ):
-                            out.append(Frame(buf[pos + 1], buf[pos + 2], bytes(buf[pos + 3 : pos + n - 3])))
+                            out.append(
+                                Frame(buf[pos + 1], buf[pos + 2], bytes(buf[pos + 3 : pos + n - 3]))
+                            )
                             pos += n
                             self.frames += 1
                             continue
@@ -415,8 +420,7 @@ def encode_samples(seq: np.ndarray, flags: np.ndarray, counts: np.ndarray) -> by
     if n and (counts.min() < COUNTS_MIN or counts.max() > COUNTS_MAX):
         raise ProtocolError("count outside the 24-bit range")
     flags = np.asarray(flags, dtype=np.int64)
-    if n and (flags.min() < 0 or flags.max() > 0xFF
-              or np.any(flags & reserved_flags(ch))):
+    if n and (flags.min() < 0 or flags.max() > 0xFF or np.any(flags & reserved_flags(ch))):
         raise ProtocolError(f"sample flags set reserved bits for {ch} channels")
     flen = sample_frame_len(ch)
     rows = np.empty((n, flen), dtype=np.uint8)
@@ -434,8 +438,11 @@ def encode_samples(seq: np.ndarray, flags: np.ndarray, counts: np.ndarray) -> by
     if n > 16:
         flat = rows.reshape(-1)
         mv = memoryview(flat)
-        crc = np.fromiter((binascii.crc_hqx(mv[i : i + flen - 3], 0xFFFF)
-                           for i in range(0, n * flen, flen)), dtype=np.uint16, count=n)
+        crc = np.fromiter(
+            (binascii.crc_hqx(mv[i : i + flen - 3], 0xFFFF) for i in range(0, n * flen, flen)),
+            dtype=np.uint16,
+            count=n,
+        )
     else:
         crc = _crc_rows(rows[:, : flen - 3])
     rows[:, flen - 3] = crc >> 8

@@ -22,16 +22,32 @@ def add(name, kind, args, frame):
     V.append({"name": name, "kind": kind, "args": args, "hex": frame.hex()})
 
 
-for seq, mid in ((1, sp.MsgId.IDENTIFY), (2, sp.MsgId.START), (3, sp.MsgId.STOP),
-                 (255, sp.MsgId.PING)):
-    add(f"command {mid.name}", "command", {"seq": seq, "mid": int(mid)},
-        sp.encode_command(seq, mid))
+for seq, mid in (
+    (1, sp.MsgId.IDENTIFY),
+    (2, sp.MsgId.START),
+    (3, sp.MsgId.STOP),
+    (255, sp.MsgId.PING),
+):
+    add(
+        f"command {mid.name}", "command", {"seq": seq, "mid": int(mid)}, sp.encode_command(seq, mid)
+    )
 add("ack ok", "ack", {"seq": 2, "command": 2, "code": 0}, sp.encode_ack(2, 2, 0))
 add("ack unknown", "ack", {"seq": 9, "command": 0x33, "code": 1}, sp.encode_ack(9, 0x33, 1))
-ident = {"firmware": [1, 0, 0], "channels": 4, "rate_sps": 80, "gain": 128, "adc_bits": 24,
-         "capabilities": 1, "name": "cart-scale"}
-add("identify reply", "identify", {"seq": 1, **ident},
-    sp.encode_identify(1, sp.Identify(1, (1, 0, 0), 4, 80, 128, 24, 1, "cart-scale")))
+ident = {
+    "firmware": [1, 0, 0],
+    "channels": 4,
+    "rate_sps": 80,
+    "gain": 128,
+    "adc_bits": 24,
+    "capabilities": 1,
+    "name": "cart-scale",
+}
+add(
+    "identify reply",
+    "identify",
+    {"seq": 1, **ident},
+    sp.encode_identify(1, sp.Identify(1, (1, 0, 0), 4, 80, 128, 24, 1, "cart-scale")),
+)
 samples = [
     (0, 0, [0, 0, 0, 0]),
     (1, 0, [1, -1, 8388607, -8388608]),
@@ -40,11 +56,19 @@ samples = [
     (300, 0, [5000000]),
 ]
 for seq, flags, counts in samples:
-    add(f"sample seq={seq}", "sample", {"seq": seq, "flags": flags, "counts": counts},
-        sp.encode_sample(seq, flags, counts))
+    add(
+        f"sample seq={seq}",
+        "sample",
+        {"seq": seq, "flags": flags, "counts": counts},
+        sp.encode_sample(seq, flags, counts),
+    )
 for code, ch, value in ((1, 0, 3), (2, 2, 150), (3, 0, 17), (4, 3, 0), (5, 0, 65535)):
-    add(f"status {code}", "status", {"code": code, "channel": ch, "value": value},
-        sp.encode_status(code, ch, value))
+    add(
+        f"status {code}",
+        "status",
+        {"code": code, "channel": ch, "value": value},
+        sp.encode_status(code, ch, value),
+    )
 
 # well framed and CRC-valid, but not a valid message: every receiver counts them as payload
 # errors and drops them
@@ -57,26 +81,50 @@ def reject(name, frame, reason):
 
 def sample_payload(seq, flags, counts):
     return bytes((seq >> 8, seq & 0xFF, flags)) + b"".join(
-        (c & 0xFFFFFF).to_bytes(3, "big") for c in counts)
+        (c & 0xFFFFFF).to_bytes(3, "big") for c in counts
+    )
 
 
-reject("sample reserved flag bit 4", sp.encode_frame(0, sp.MsgId.SAMPLE,
-       sample_payload(7, 0x10, [1, 2, 3, 4])), "reserved flag bits set (4 channels: bits 4..7)")
-reject("sample reserved flag bit 7", sp.encode_frame(0, sp.MsgId.SAMPLE,
-       sample_payload(8, 0x81, [1, 2, 3, 4])), "reserved flag bits set (4 channels: bits 4..7)")
-reject("one-channel sample flag bit 1", sp.encode_frame(0, sp.MsgId.SAMPLE,
-       sample_payload(9, 0x02, [5])), "reserved flag bits set (1 channel: bits 1..7)")
-reject("identify reply 9 channels", sp.encode_frame(1, sp.MsgId.IDENTIFY_REPLY,
-       bytes((1, 1, 0, 0, 9, 0, 80, 128, 24, 1))), "channels outside 1..8")
-reject("identify reply name not printable", sp.encode_frame(1, sp.MsgId.IDENTIFY_REPLY,
-       bytes((1, 1, 0, 0, 4, 0, 80, 128, 24, 1)) + b"ab\x07"), "name not printable ASCII")
+reject(
+    "sample reserved flag bit 4",
+    sp.encode_frame(0, sp.MsgId.SAMPLE, sample_payload(7, 0x10, [1, 2, 3, 4])),
+    "reserved flag bits set (4 channels: bits 4..7)",
+)
+reject(
+    "sample reserved flag bit 7",
+    sp.encode_frame(0, sp.MsgId.SAMPLE, sample_payload(8, 0x81, [1, 2, 3, 4])),
+    "reserved flag bits set (4 channels: bits 4..7)",
+)
+reject(
+    "one-channel sample flag bit 1",
+    sp.encode_frame(0, sp.MsgId.SAMPLE, sample_payload(9, 0x02, [5])),
+    "reserved flag bits set (1 channel: bits 1..7)",
+)
+reject(
+    "identify reply 9 channels",
+    sp.encode_frame(1, sp.MsgId.IDENTIFY_REPLY, bytes((1, 1, 0, 0, 9, 0, 80, 128, 24, 1))),
+    "channels outside 1..8",
+)
+reject(
+    "identify reply name not printable",
+    sp.encode_frame(
+        1, sp.MsgId.IDENTIFY_REPLY, bytes((1, 1, 0, 0, 4, 0, 80, 128, 24, 1)) + b"ab\x07"
+    ),
+    "name not printable ASCII",
+)
 
 out = Path(__file__).with_name("vectors.json")
-out.write_text(json.dumps({
-    "protocol": sp.PROTOCOL_VERSION,
-    "crc": "CRC-16/CCITT-FALSE poly 0x1021 init 0xFFFF; check('123456789') = 0x29B1",
-    "crc_check": {"ascii": "123456789", "crc": sp.crc16(b"123456789")},
-    "vectors": V,
-    "rejects": R,
-}, indent=1) + "\n")
+out.write_text(
+    json.dumps(
+        {
+            "protocol": sp.PROTOCOL_VERSION,
+            "crc": "CRC-16/CCITT-FALSE poly 0x1021 init 0xFFFF; check('123456789') = 0x29B1",
+            "crc_check": {"ascii": "123456789", "crc": sp.crc16(b"123456789")},
+            "vectors": V,
+            "rejects": R,
+        },
+        indent=1,
+    )
+    + "\n"
+)
 print(f"wrote {len(V)} vectors and {len(R)} rejects to {out}")

@@ -72,8 +72,11 @@ def _tf_module(model):
         return tf.nn.relu6(x) if act else x
 
     class Net(tf.Module):
-        @tf.function(input_signature=[
-            tf.TensorSpec([1, INPUT_SIZE, INPUT_SIZE, 3], tf.float32, name="pixels")])
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([1, INPUT_SIZE, INPUT_SIZE, 3], tf.float32, name="pixels")
+            ]
+        )
         def __call__(self, pixels):
             x = (pixels - 127.0) / 128.0
             for kind, params in layers:
@@ -130,10 +133,12 @@ def reference_outputs(model, classes, items, data_root: Path, count: int = 12) -
             x = torch.from_numpy(normalize(eval_view(path))).permute(2, 0, 1)[None]
             p = model(x).softmax(-1)[0].numpy()
             top = np.argsort(-p)[:5]
-            out.append({
-                "path": str(Path(path).relative_to(data_root)),
-                "top": [[classes[i].name, round(float(p[i]), 5)] for i in top],
-            })
+            out.append(
+                {
+                    "path": str(Path(path).relative_to(data_root)),
+                    "top": [[classes[i].name, round(float(p[i]), 5)] for i in top],
+                }
+            )
     return out
 
 

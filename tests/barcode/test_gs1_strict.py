@@ -63,7 +63,8 @@ def _scan(aim: str, code: str, *, send_aim: bool = True):
     sim = ScannerSim("strict")
     try:
         scans = ScanDecoder(ScannerConfig(name="strict")).feed(
-            sim.frame(code, aim if send_aim else ""), T0)
+            sim.frame(code, aim if send_aim else ""), T0
+        )
     finally:
         sim.close()
     assert len(scans) == 1, scans
@@ -86,10 +87,12 @@ def test_through_the_scanner_parser(aim, code, want):
 
 
 def test_element_strings_without_an_aim_identifier_are_read():
-    for code, want in ((f"01{MILK14}10LOT7", "arla-standard-milk"),
-                       (f"01{MILK14}10LOT7{GS}17270101", "arla-standard-milk"),
-                       (f"01{CHEESE14}3103000450", "prast-cheese"),
-                       (f"01{MILK14}392200001", "without the trade measure")):
+    for code, want in (
+        (f"01{MILK14}10LOT7", "arla-standard-milk"),
+        (f"01{MILK14}10LOT7{GS}17270101", "arla-standard-milk"),
+        (f"01{CHEESE14}3103000450", "prast-cheese"),
+        (f"01{MILK14}392200001", "without the trade measure"),
+    ):
         scan = _scan("", code, send_aim=False)
         assert scan.symbology == ""
         _check(lookup(STORE, scan.code, scan.symbology, T0), want)
@@ -120,16 +123,23 @@ def make_store_dir(tmp_path):
         folder = tmp_path / "store"
         folder.mkdir(exist_ok=True)
         text = (DEMO_STORE / "store.toml").read_text(encoding="utf-8")
-        (folder / "store.toml").write_text(text.replace("[tax.food]", extra + "\n\n[tax.food]"),
-                                           encoding="utf-8")
+        (folder / "store.toml").write_text(
+            text.replace("[tax.food]", extra + "\n\n[tax.food]"), encoding="utf-8"
+        )
         (folder / "catalog.toml").write_bytes((DEMO_STORE / "catalog.toml").read_bytes())
         return folder
+
     return make
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cart", "barcode", *args, "--at-ms", str(T0)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "cart", "barcode", *args, "--at-ms", str(T0)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 CLI_CASES = [c for c in CASES if c[0] != "]E0"][::3] + [CASES[-1]]
@@ -158,17 +168,42 @@ def test_cart_barcode_text_output_for_the_issue_codes():
 
 
 # Products that are not variable measure, and their GTINs: no code may give them a price.
-FIXED = [(g, p) for p in STORE.catalog.products if not p.variable_measure for g in p.gtins
-         if g[:2] != "02" and g[:3] != "002"]
-AIS = st.sampled_from(["3922", "3921", "3103", "3102", "3932", "17", "10", "21", "30", "3925",
-                       "01", "02", "37", "99", "3100", "392"])
+FIXED = [
+    (g, p)
+    for p in STORE.catalog.products
+    if not p.variable_measure
+    for g in p.gtins
+    if g[:2] != "02" and g[:3] != "002"
+]
+AIS = st.sampled_from(
+    [
+        "3922",
+        "3921",
+        "3103",
+        "3102",
+        "3932",
+        "17",
+        "10",
+        "21",
+        "30",
+        "3925",
+        "01",
+        "02",
+        "37",
+        "99",
+        "3100",
+        "392",
+    ]
+)
 
 
 @st.composite
 def forged(draw):
     gtin, _ = draw(st.sampled_from(FIXED))
-    parts = [("01", gtin)] + [(draw(AIS), draw(st.text("0123456789", min_size=1, max_size=8)))
-                              for _ in range(draw(st.integers(0, 4)))]
+    parts = [("01", gtin)] + [
+        (draw(AIS), draw(st.text("0123456789", min_size=1, max_size=8)))
+        for _ in range(draw(st.integers(0, 4)))
+    ]
     form = draw(st.sampled_from(["fnc1", "hri", "dl", "raw"]))
     if form == "hri":
         return "", "".join(f"({a}){v}" for a, v in parts)
@@ -200,5 +235,9 @@ def test_interpretation_never_raises_and_prices_only_variable_measure(text, aim)
     assert isinstance(m.reason, str)
     if m.ok and m.product is not None and m.interpretation.price is not None:
         p = m.product
-        assert p.variable_measure or m.interpretation.kind == "rcn" or \
-            m.interpretation.gtin[:2] == "02" or m.interpretation.gtin[:3] == "002"
+        assert (
+            p.variable_measure
+            or m.interpretation.kind == "rcn"
+            or m.interpretation.gtin[:2] == "02"
+            or m.interpretation.gtin[:3] == "002"
+        )

@@ -77,38 +77,79 @@ def test_key_codes_are_the_kernels():
 
 
 def test_us_ean_with_aim_identifier():
-    events = [*tap(hid.KEY_RIGHTBRACE), *shift(K["e"]), *digits("04006381333931"),
-              *tap(hid.KEY_ENTER)]
+    events = [
+        *tap(hid.KEY_RIGHTBRACE),
+        *shift(K["e"]),
+        *digits("04006381333931"),
+        *tap(hid.KEY_ENTER),
+    ]
     assert decode(events)[0] == "]E04006381333931\r"
 
 
 def test_us_symbols_of_gs1_and_aim_codes():
-    events = [*shift(hid.KEY_9), *digits("01"), *shift(hid.KEY_0), *tap(hid.KEY_SLASH),
-              *shift(hid.KEY_SEMICOLON), *tap(hid.KEY_DOT), *tap(hid.KEY_MINUS),
-              *shift(hid.KEY_5), *shift(hid.KEY_SLASH), *tap(hid.KEY_EQUAL), *shift(hid.KEY_7),
-              *tap(hid.KEY_RIGHTBRACE), *tap(hid.KEY_LEFTBRACE), *tap(hid.KEY_ENTER)]
+    events = [
+        *shift(hid.KEY_9),
+        *digits("01"),
+        *shift(hid.KEY_0),
+        *tap(hid.KEY_SLASH),
+        *shift(hid.KEY_SEMICOLON),
+        *tap(hid.KEY_DOT),
+        *tap(hid.KEY_MINUS),
+        *shift(hid.KEY_5),
+        *shift(hid.KEY_SLASH),
+        *tap(hid.KEY_EQUAL),
+        *shift(hid.KEY_7),
+        *tap(hid.KEY_RIGHTBRACE),
+        *tap(hid.KEY_LEFTBRACE),
+        *tap(hid.KEY_ENTER),
+    ]
     assert decode(events)[0] == "(01)/:.-%?=&][\r"
 
 
 def test_se_symbols_differ_from_us():
     # ]C1 (AltGr+9, Shift+c, 1), then ( ) / : . - % ? = & as a Swedish keyboard types them.
-    events = [*altgr(hid.KEY_9), *shift(K["c"]), *digits("1"),
-              *shift(hid.KEY_8), *shift(hid.KEY_9), *shift(hid.KEY_7), *shift(hid.KEY_DOT),
-              *tap(hid.KEY_DOT), *tap(hid.KEY_SLASH), *shift(hid.KEY_5), *shift(hid.KEY_MINUS),
-              *shift(hid.KEY_0), *shift(hid.KEY_6), *tap(hid.KEY_MINUS), *altgr(hid.KEY_8),
-              *tap(hid.KEY_LEFTBRACE), *tap(hid.KEY_SEMICOLON), *tap(hid.KEY_APOSTROPHE),
-              *shift(hid.KEY_2), *altgr(hid.KEY_2), *tap(hid.KEY_102ND), *tap(hid.KEY_ENTER)]
+    events = [
+        *altgr(hid.KEY_9),
+        *shift(K["c"]),
+        *digits("1"),
+        *shift(hid.KEY_8),
+        *shift(hid.KEY_9),
+        *shift(hid.KEY_7),
+        *shift(hid.KEY_DOT),
+        *tap(hid.KEY_DOT),
+        *tap(hid.KEY_SLASH),
+        *shift(hid.KEY_5),
+        *shift(hid.KEY_MINUS),
+        *shift(hid.KEY_0),
+        *shift(hid.KEY_6),
+        *tap(hid.KEY_MINUS),
+        *altgr(hid.KEY_8),
+        *tap(hid.KEY_LEFTBRACE),
+        *tap(hid.KEY_SEMICOLON),
+        *tap(hid.KEY_APOSTROPHE),
+        *shift(hid.KEY_2),
+        *altgr(hid.KEY_2),
+        *tap(hid.KEY_102ND),
+        *tap(hid.KEY_ENTER),
+    ]
     assert decode(events, "se")[0] == ']C1()/:.-%?=&+[åöä"@<\r'
     # The same keys on a US layout are other characters: the layout must match the scanner.
     assert decode(events, "us")[0] != decode(events, "se")[0]
 
 
 def test_se_dead_keys_combine_or_stand_alone():
-    events = [*shift(hid.KEY_RIGHTBRACE), *tap(hid.KEY_SPACE),  # ^ then Space: ^
-              *tap(hid.KEY_RIGHTBRACE), *tap(K["a"]),  # ¨ then a: ä
-              *altgr(hid.KEY_RIGHTBRACE), *altgr(hid.KEY_RIGHTBRACE),  # ~ twice: ~
-              *tap(hid.KEY_EQUAL), *digits("1"),  # ´ then 1: no such letter, both
-              *tap(hid.KEY_EQUAL), *tap(hid.KEY_ENTER)]  # a dead key pending at the end
+    events = [
+        *shift(hid.KEY_RIGHTBRACE),
+        *tap(hid.KEY_SPACE),  # ^ then Space: ^
+        *tap(hid.KEY_RIGHTBRACE),
+        *tap(K["a"]),  # ¨ then a: ä
+        *altgr(hid.KEY_RIGHTBRACE),
+        *altgr(hid.KEY_RIGHTBRACE),  # ~ twice: ~
+        *tap(hid.KEY_EQUAL),
+        *digits("1"),  # ´ then 1: no such letter, both
+        *tap(hid.KEY_EQUAL),
+        *tap(hid.KEY_ENTER),
+    ]  # a dead key pending at the end
     assert decode(events, "se")[0] == "^ä~´1´\r"
 
 
@@ -125,8 +166,13 @@ def test_shift_and_caps_lock():
 
 
 def test_gs_as_ctrl_right_bracket_in_both_layouts():
-    events = [*digits("01"), *with_mod(hid.KEY_LEFTCTRL, hid.KEY_RIGHTBRACE), *digits("10"),
-              *with_mod(hid.KEY_RIGHTCTRL, hid.KEY_RIGHTBRACE), *tap(hid.KEY_ENTER)]
+    events = [
+        *digits("01"),
+        *with_mod(hid.KEY_LEFTCTRL, hid.KEY_RIGHTBRACE),
+        *digits("10"),
+        *with_mod(hid.KEY_RIGHTCTRL, hid.KEY_RIGHTBRACE),
+        *tap(hid.KEY_ENTER),
+    ]
     for layout in ("us", "se"):
         assert decode(events, layout)[0] == f"01{GS}10{GS}\r"
 
@@ -149,14 +195,25 @@ def test_terminators():
     assert decode([*digits("12"), *tap(hid.KEY_KPENTER)])[0] == "12\r"
     assert decode([*digits("12"), *tap(hid.KEY_TAB)])[0] == "12\r"
     # A Tab+Enter suffix is one terminator; a terminator with nothing before it is dropped.
-    events = [*tap(hid.KEY_ENTER), *digits("1"), *tap(hid.KEY_TAB), *tap(hid.KEY_ENTER),
-              *digits("2"), *with_mod(hid.KEY_LEFTCTRL, K["m"])]
+    events = [
+        *tap(hid.KEY_ENTER),
+        *digits("1"),
+        *tap(hid.KEY_TAB),
+        *tap(hid.KEY_ENTER),
+        *digits("2"),
+        *with_mod(hid.KEY_LEFTCTRL, K["m"]),
+    ]
     assert decode(events)[0] == "1\r2\r"
 
 
 def test_keypad_digits_and_layout_decimal():
-    pad = [*tap(hid.KEY_KP4), *tap(hid.KEY_KP0), *tap(hid.KEY_KPDOT), *tap(hid.KEY_KPMINUS),
-           *tap(hid.KEY_KPSLASH)]
+    pad = [
+        *tap(hid.KEY_KP4),
+        *tap(hid.KEY_KP0),
+        *tap(hid.KEY_KPDOT),
+        *tap(hid.KEY_KPMINUS),
+        *tap(hid.KEY_KPSLASH),
+    ]
     assert decode(pad, "us")[0] == "40.-/"
     assert decode(pad, "se")[0] == "40,-/"
 
@@ -172,8 +229,16 @@ def test_garbage_keys_are_counted_and_poison_their_read():
 
 
 def test_releases_and_autorepeat_type_nothing():
-    events = [(K["a"], 1), (K["a"], 2), (K["a"], 2), (K["a"], 0), (hid.KEY_NUMLOCK, 1),
-              (hid.KEY_NUMLOCK, 0), (hid.KEY_LEFTMETA, 1), (hid.KEY_LEFTMETA, 0)]
+    events = [
+        (K["a"], 1),
+        (K["a"], 2),
+        (K["a"], 2),
+        (K["a"], 0),
+        (hid.KEY_NUMLOCK, 1),
+        (hid.KEY_NUMLOCK, 0),
+        (hid.KEY_LEFTMETA, 1),
+        (hid.KEY_LEFTMETA, 0),
+    ]
     text, d = decode(events)
     assert text == "a" and d.counters.keys == 1
 
@@ -209,8 +274,9 @@ def feed(decoder, text, layout="us", t_ms=1000):
 
 
 def test_decoder_splits_aim_and_strips_framing_like_the_serial_scanner():
-    dec = HidDecoder(HidScannerConfig(name="h", layout="se", prefix="<", suffix=">",
-                                      aim="required"))
+    dec = HidDecoder(
+        HidScannerConfig(name="h", layout="se", prefix="<", suffix=">", aim="required")
+    )
     (scan,) = feed(dec, "<]E04006381333931>\r", "se")
     assert (scan.code, scan.symbology, scan.source) == ("4006381333931", "]E0", "scanner:h")
     assert feed(dec, "4006381333931>\r", "se") == []  # no prefix
@@ -248,13 +314,15 @@ def test_decoder_gs_substitute():
 def test_reads_split_across_feeds():
     dec = HidDecoder()
     events = keystrokes("]E04006381333931\r")
-    scans = [s for i in range(0, len(events), 3) for s in dec.feed_keys(events[i:i + 3], 5)]
+    scans = [s for i in range(0, len(events), 3) for s in dec.feed_keys(events[i : i + 3], 5)]
     assert [(s.code, s.symbology) for s in scans] == [("4006381333931", "]E0")]
 
 
 _text_chars = {
-    layout: sorted({ch for entry in hid.LAYOUTS[layout].keys.values() for ch in entry if ch}
-                   | {GS, "\x01", "\x1b"})
+    layout: sorted(
+        {ch for entry in hid.LAYOUTS[layout].keys.values() for ch in entry if ch}
+        | {GS, "\x01", "\x1b"}
+    )
     for layout in hid.LAYOUTS
 }
 
@@ -266,16 +334,16 @@ def test_hid_and_serial_scanners_decode_alike(layout, data):
     """Whatever the read holds, a HID scanner typing it gives what a serial scanner sending
     its bytes gives: the same scans, the same rejections."""
     alphabet = st.sampled_from(_text_chars[layout])
-    reads = data.draw(st.lists(st.text(alphabet, min_size=1, max_size=30), min_size=1,
-                               max_size=6))
+    reads = data.draw(st.lists(st.text(alphabet, min_size=1, max_size=30), min_size=1, max_size=6))
     config = HidScannerConfig(layout=layout, max_line=24, duplicate_window_ms=0)
     stream = "".join(r + "\r" for r in reads)
     hid_dec = HidDecoder(config)
     serial_dec = ScanDecoder(config.text_config())
     assert feed(hid_dec, stream, layout) == serial_dec.feed(stream.encode(), 1000)
     hid_counters = hid_dec.counters()
-    assert {k: v for k, v in hid_counters.items() if k not in ("keys", "unknown_keys")} == \
-        serial_dec.counters()
+    assert {
+        k: v for k, v in hid_counters.items() if k not in ("keys", "unknown_keys")
+    } == serial_dec.counters()
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -307,11 +375,13 @@ def test_config_validation():
 
 
 def test_profile_kinds():
-    profile = {"scanner": {
-        "a": {"url": "loop://"},
-        "b": {"kind": "serial", "url": "loop://"},
-        "c": {"kind": "hid", "device": "/dev/cart-scanner-hid", "layout": "se"},
-    }}
+    profile = {
+        "scanner": {
+            "a": {"url": "loop://"},
+            "b": {"kind": "serial", "url": "loop://"},
+            "c": {"kind": "hid", "device": "/dev/cart-scanner-hid", "layout": "se"},
+        }
+    }
     a, b, c = configs_from_profile(profile)
     assert isinstance(a, ScannerConfig) and isinstance(b, ScannerConfig)
     assert isinstance(c, HidScannerConfig) and c.layout == "se"
@@ -402,10 +472,17 @@ def test_evdev_link_reads_key_events_only():
     try:
         ev = types.SimpleNamespace
         device = types.SimpleNamespace(
-            path="/dev/x", fd=r, leds=lambda: [],
-            read=lambda: iter([ev(type=4, code=4, value=458756), ev(type=hid.EV_KEY, code=30,
-                                                                    value=1), ev(type=0, code=0,
-                                                                                 value=0)]))
+            path="/dev/x",
+            fd=r,
+            leds=lambda: [],
+            read=lambda: iter(
+                [
+                    ev(type=4, code=4, value=458756),
+                    ev(type=hid.EV_KEY, code=30, value=1),
+                    ev(type=0, code=0, value=0),
+                ]
+            ),
+        )
         link = hid.EvdevLink(device)
         assert link.read(0) == [] and not link.caps_lock  # nothing to read yet
         os.write(w, b"x")
@@ -500,8 +577,12 @@ def test_scans_unplug_replug_close():
         assert (status.device, status.detail) == ("scanner:hid", "/dev/cart-scanner-hid")
         fake.type("]E04006381333931\r", "se")
         scan = next_of(scanner, Scan)
-        assert (scan.code, scan.symbology, scan.source, scan.t_ms) == \
-            ("4006381333931", "]E0", "scanner:hid", 5000)
+        assert (scan.code, scan.symbology, scan.source, scan.t_ms) == (
+            "4006381333931",
+            "]E0",
+            "scanner:hid",
+            5000,
+        )
 
         fake.unplug()
         lost = next_of(scanner, DeviceStatus, state="reconnecting")
@@ -541,8 +622,9 @@ def test_a_half_typed_read_does_not_survive_an_unplug():
 def test_missing_or_held_device_reports_reconnecting_with_the_reason():
     fake = FakeScanner()
     fake.unplug()
-    with HidScanner(HidScannerConfig(name="h", device="/dev/nope"),
-                    open_device=fake.opener) as scanner:
+    with HidScanner(
+        HidScannerConfig(name="h", device="/dev/nope"), open_device=fake.opener
+    ) as scanner:
         status = next_of(scanner, DeviceStatus, state="reconnecting")
         assert "cannot open /dev/nope" in status.detail
     busy = FakeScanner(grabbed_elsewhere=True)
@@ -557,8 +639,9 @@ def test_missing_or_held_device_reports_reconnecting_with_the_reason():
 def test_events_to_a_callback_and_not_started():
     fake = FakeScanner()
     got: queue.Queue = queue.Queue()
-    scanner = HidScanner(HidScannerConfig(name="cb"), on_event=got.put, open_device=fake.opener,
-                         start=False)
+    scanner = HidScanner(
+        HidScannerConfig(name="cb"), on_event=got.put, open_device=fake.opener, start=False
+    )
     assert fake.links == []  # nothing opened before start()
     scanner.start()
     while not scanner.connected.is_set():
@@ -578,8 +661,9 @@ def test_profile_assembles_a_hid_scanner(tmp_path):
     from cart.app.hardware import build
 
     p = tmp_path / "hid.toml"
-    p.write_text('[scanner.wedge]\nkind = "hid"\ndevice = "/nonexistent/cart-scanner-hid"\n'
-                 'layout = "se"\n')
+    p.write_text(
+        '[scanner.wedge]\nkind = "hid"\ndevice = "/nonexistent/cart-scanner-hid"\nlayout = "se"\n'
+    )
     runtime = build(p, journal_path=":memory:", vision=False)
     seen = threading.Event()
     devices: list = []

@@ -21,12 +21,16 @@ GS = "\x1d"
 
 def _need_uinput():
     if not os.path.exists(UINPUT):
-        pytest.skip(f"needs /dev/uinput: {UINPUT} does not exist on this machine (a kernel "
-                    "without CONFIG_INPUT_UINPUT, the module not loaded: `sudo modprobe "
-                    "uinput`, or a container that does not pass the device through)")
+        pytest.skip(
+            f"needs /dev/uinput: {UINPUT} does not exist on this machine (a kernel "
+            "without CONFIG_INPUT_UINPUT, the module not loaded: `sudo modprobe "
+            "uinput`, or a container that does not pass the device through)"
+        )
     if not os.access(UINPUT, os.R_OK | os.W_OK):
-        pytest.skip(f"needs /dev/uinput: {UINPUT} exists but this user cannot open it "
-                    "read-write (run as root, or give the group access with a udev rule)")
+        pytest.skip(
+            f"needs /dev/uinput: {UINPUT} exists but this user cannot open it "
+            "read-write (run as root, or give the group access with a udev rule)"
+        )
 
 
 evdev = pytest.importorskip("evdev", reason="needs python-evdev (Linux)")

@@ -11,7 +11,9 @@ from cart.sim.scanner import ScannerSim
 from drivers.decode import decode_image
 from drivers.scanner import ScanDecoder, ScannerConfig
 
-barcodes = pytest.importorskip("cart.store.barcodes", reason="core barcode interpretation not present")
+barcodes = pytest.importorskip(
+    "cart.store.barcodes", reason="core barcode interpretation not present"
+)
 
 CASES = [  # (code to render / send, zxing format, AIM id, GTIN-14)
     ("4006381333931", "EAN13", "]E0", "04006381333931"),

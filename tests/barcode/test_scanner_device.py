@@ -206,8 +206,9 @@ _LIVE = {}
 def _live():
     if not _LIVE:
         sim = ScannerSim("fuzz")
-        scanner = Scanner(ScannerConfig(name="fuzz", url="simscanner://fuzz",
-                                        duplicate_window_ms=0))
+        scanner = Scanner(
+            ScannerConfig(name="fuzz", url="simscanner://fuzz", duplicate_window_ms=0)
+        )
         next_of(scanner, DeviceStatus, state="connected")
         _LIVE.update(sim=sim, scanner=scanner)
     return _LIVE["sim"], _LIVE["scanner"]
@@ -235,8 +236,9 @@ def test_a_failing_port_is_reported_and_the_reader_restarts():
         opened.append(port)
         return port
 
-    with Scanner(ScannerConfig(name="f", url="simscanner://flaky", reconnect_max_ms=100),
-                 open_port=opener) as scanner:
+    with Scanner(
+        ScannerConfig(name="f", url="simscanner://flaky", reconnect_max_ms=100), open_port=opener
+    ) as scanner:
         status = next_of(scanner, DeviceStatus, state="error")
         assert "ZeroDivisionError" in status.detail
         next_of(scanner, DeviceStatus, state="connected")

@@ -79,9 +79,11 @@ def test_prefix_and_suffix_are_required_and_stripped():
 def test_aim_modes():
     line = b"]e00104412345678909\r"
     assert scans(LineParser(ScannerConfig(aim="auto")).feed(line, 0)) == [
-        ("0104412345678909", "]e0")]
+        ("0104412345678909", "]e0")
+    ]
     assert scans(LineParser(ScannerConfig(aim="off")).feed(line, 0)) == [
-        ("]e00104412345678909", "")]
+        ("]e00104412345678909", "")
+    ]
     p = LineParser(ScannerConfig(aim="required"))
     assert rejects(p.feed(b"0104412345678909\r", 0)) == ["framing"]
     assert rejects(p.feed(b"]E0\r", 0)) == ["empty"]
@@ -98,15 +100,18 @@ def test_overlong_line_dropped_and_next_line_read():
     assert rejects(p.feed(b"a" * 11 + b"\r", 0)) == ["overlong"]
 
 
-@pytest.mark.parametrize("raw,reason", [
-    (b"\x1b[2J4006381333931", "control_bytes"),  # terminal escape sequence
-    (b"40063\x0081333931", "control_bytes"),
-    (b"4006\x7f381333931", "control_bytes"),
-    (b"abc\xc2\x9b31m", "control_bytes"),  # C1 CSI, valid UTF-8
-    ("abc\u202edef".encode(), "control_bytes"),  # right-to-left override
-    (b"\xff\xfe4006381333931", "invalid_utf8"),
-    (b"abc\xc3", "invalid_utf8"),
-])
+@pytest.mark.parametrize(
+    "raw,reason",
+    [
+        (b"\x1b[2J4006381333931", "control_bytes"),  # terminal escape sequence
+        (b"40063\x0081333931", "control_bytes"),
+        (b"4006\x7f381333931", "control_bytes"),
+        (b"abc\xc2\x9b31m", "control_bytes"),  # C1 CSI, valid UTF-8
+        ("abc\u202edef".encode(), "control_bytes"),  # right-to-left override
+        (b"\xff\xfe4006381333931", "invalid_utf8"),
+        (b"abc\xc3", "invalid_utf8"),
+    ],
+)
 def test_garbage_is_rejected_and_counted(raw, reason, caplog):
     p = LineParser(ScannerConfig())
     out = p.feed(raw + b"\r4006381333931\r", 0)
@@ -119,7 +124,8 @@ def test_garbage_is_rejected_and_counted(raw, reason, caplog):
 def test_gs1_group_separator_is_kept():
     p = LineParser(ScannerConfig())
     assert scans(p.feed(b"]C1010401234567890810ABC\x1d17260101\r", 0)) == [
-        ("010401234567890810ABC\x1d17260101", "]C1")]
+        ("010401234567890810ABC\x1d17260101", "]C1")
+    ]
 
 
 def test_unicode_text_kept_exactly():
@@ -189,22 +195,26 @@ def feed_chunked(parser, data, sizes):
     out, i, k = [], 0, 0
     while i < len(data):
         n = sizes[k % len(sizes)]
-        out += parser.feed(data[i:i + n], 0)
+        out += parser.feed(data[i : i + n], 0)
         i += n
         k += 1
     return out
 
 
-@given(data=st.binary(max_size=600), sizes=chunkings,
-       term=st.sampled_from(["CR", "LF", "CRLF", "ANY"]),
-       aim=st.sampled_from(["auto", "required", "off"]))
+@given(
+    data=st.binary(max_size=600),
+    sizes=chunkings,
+    term=st.sampled_from(["CR", "LF", "CRLF", "ANY"]),
+    aim=st.sampled_from(["auto", "required", "off"]),
+)
 def test_never_crashes_and_chunking_does_not_matter(data, sizes, term, aim):
     config = ScannerConfig(terminator=term, aim=aim, max_line=32, prefix="", suffix="")
     whole = LineParser(config).feed(data, 0)
     parser = LineParser(config)
     pieces = feed_chunked(parser, data, sizes)
-    assert [(type(i), getattr(i, "code", None), getattr(i, "reason", None)) for i in whole] == \
-        [(type(i), getattr(i, "code", None), getattr(i, "reason", None)) for i in pieces]
+    assert [(type(i), getattr(i, "code", None), getattr(i, "reason", None)) for i in whole] == [
+        (type(i), getattr(i, "code", None), getattr(i, "reason", None)) for i in pieces
+    ]
     assert parser.pending <= 32 + 2
     for item in pieces:
         if isinstance(item, Scan):
@@ -213,16 +223,23 @@ def test_never_crashes_and_chunking_does_not_matter(data, sizes, term, aim):
 
 
 codes = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"),
-                           blacklist_characters="\u202a\u202b\u202c\u202d\u202e"
-                                                "\u2066\u2067\u2068\u2069"),
-    min_size=1, max_size=40,
+    alphabet=st.characters(
+        blacklist_categories=("Cc", "Cs", "Zl", "Zp"),
+        blacklist_characters="\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+    ),
+    min_size=1,
+    max_size=40,
 ).filter(lambda s: not s.startswith("]"))
 
 
-@given(code=codes, garbage=st.binary(max_size=80), sizes=chunkings,
-       term=st.sampled_from(["CR", "LF", "CRLF"]), aim=st.booleans(),
-       suffix=st.sampled_from(["", "\t", "#"]))
+@given(
+    code=codes,
+    garbage=st.binary(max_size=80),
+    sizes=chunkings,
+    term=st.sampled_from(["CR", "LF", "CRLF"]),
+    aim=st.booleans(),
+    suffix=st.sampled_from(["", "\t", "#"]),
+)
 def test_a_real_read_after_any_garbage_is_never_lost(code, garbage, sizes, term, aim, suffix):
     sim = ScannerSim("prop", SimScannerConfig(terminator=term, aim=aim, suffix=suffix))
     config = ScannerConfig(terminator=term, suffix=suffix, max_line=200)

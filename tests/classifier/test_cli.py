@@ -24,8 +24,15 @@ def test_classify_prints_one_json_line_per_image(grocery, capsys):
 
 def test_classify_reports_bad_images_and_goes_on(grocery, tmp_path, capsys):
     (tmp_path / "bad.jpg").write_bytes(b"not an image")
-    code = main(["classify", str(tmp_path / "bad.jpg"),
-                 str(grocery / "val/Fruit/Banana/Banana_003.jpg"), "-k", "3"])
+    code = main(
+        [
+            "classify",
+            str(tmp_path / "bad.jpg"),
+            str(grocery / "val/Fruit/Banana/Banana_003.jpg"),
+            "-k",
+            "3",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 1
     assert "bad.jpg" in out.err
@@ -36,8 +43,17 @@ def test_bench_prints_json_line_last(grocery, capsys):
     assert main(["bench", "classify", "--data", str(grocery), "--limit", "24"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     obj = json.loads(last)
-    for key in ("fine_top1", "fine_top3", "coarse_top1", "coarse_top3", "ms_p50", "ms_p95",
-                "peak_rss_mb", "float_fine_top1", "fine_top1_vs_float"):
+    for key in (
+        "fine_top1",
+        "fine_top3",
+        "coarse_top1",
+        "coarse_top3",
+        "ms_p50",
+        "ms_p95",
+        "peak_rss_mb",
+        "float_fine_top1",
+        "fine_top1_vs_float",
+    ):
         assert key in obj, key
     assert obj["images"] == 24 and obj["threads"] == 1
     assert 0.0 <= obj["fine_top1"] <= obj["fine_top3"] <= 1.0

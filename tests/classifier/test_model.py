@@ -32,7 +32,11 @@ def test_labels_are_the_dataset_classes(grocery):
     assert len(labels) == len(rows) == 81
     for lb, row in zip(labels, sorted(rows, key=lambda r: int(r[1])), strict=True):
         assert (lb.name, lb.fine_id, lb.coarse, lb.coarse_id) == (
-            row[0], int(row[1]), row[2], int(row[3]))
+            row[0],
+            int(row[1]),
+            row[2],
+            int(row[3]),
+        )
     assert len({lb.coarse for lb in labels}) == 43
 
 

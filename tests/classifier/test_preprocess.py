@@ -94,10 +94,16 @@ def test_prepare_shapes(h, w, seed):
     assert aug.shape == (224, 224, 3) and aug.dtype == np.uint8
 
 
-@pytest.mark.parametrize("bad", [
-    np.zeros((10, 10), np.uint8), np.zeros((10, 10, 4), np.uint8), np.zeros((10, 10, 3)),
-    np.zeros((4, 100, 3), np.uint8), [[1, 2, 3]],
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((10, 10), np.uint8),
+        np.zeros((10, 10, 4), np.uint8),
+        np.zeros((10, 10, 3)),
+        np.zeros((4, 100, 3), np.uint8),
+        [[1, 2, 3]],
+    ],
+)
 def test_prepare_rejects_bad_frames(bad):
     with pytest.raises(preprocess.ImageError):
         preprocess.prepare(bad)

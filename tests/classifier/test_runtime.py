@@ -67,15 +67,18 @@ def test_labels_must_fit_the_model(tmp_path):
         Classifier(labels=tmp_path / "short.csv")
 
 
-@pytest.mark.parametrize("text, match", [
-    ("", "header"),
-    ("fine_id,name,coarse_id,coarse\n", "no labels"),
-    ("fine_id,name,coarse_id,coarse\n1,A,0,X\n", "expected 0"),
-    ("fine_id,name,coarse_id,coarse\n0,A,zero,X\n", "integers"),
-    ("fine_id,name,coarse_id,coarse\n0,A,0\n", "4 non-empty"),
-    ("fine_id,name,coarse_id,coarse\n0,A,0,X\n1,A,0,X\n", "duplicate"),
-    ("fine_id,name,coarse_id,coarse\n0,A,0,X\n1,B,0,Y\n", "two names"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("", "header"),
+        ("fine_id,name,coarse_id,coarse\n", "no labels"),
+        ("fine_id,name,coarse_id,coarse\n1,A,0,X\n", "expected 0"),
+        ("fine_id,name,coarse_id,coarse\n0,A,zero,X\n", "integers"),
+        ("fine_id,name,coarse_id,coarse\n0,A,0\n", "4 non-empty"),
+        ("fine_id,name,coarse_id,coarse\n0,A,0,X\n1,A,0,X\n", "duplicate"),
+        ("fine_id,name,coarse_id,coarse\n0,A,0,X\n1,B,0,Y\n", "two names"),
+    ],
+)
 def test_bad_label_files(tmp_path, text, match):
     (tmp_path / "labels.csv").write_text(text)
     with pytest.raises(ClassifierError, match=match):
@@ -85,14 +88,21 @@ def test_bad_label_files(tmp_path, text, match):
 def test_runtime_imports_neither_tensorflow_nor_torch(tmp_path):
     import subprocess
 
-    code = ("import sys, numpy as np\n"
-            "from models.runtime import Classifier\n"
-            "with Classifier() as c: c.classify(np.zeros((64, 64, 3), np.uint8))\n"
-            "bad = [m for m in ('tensorflow', 'torch', 'keras') if m in sys.modules]\n"
-            "assert not bad, bad\n")
+    code = (
+        "import sys, numpy as np\n"
+        "from models.runtime import Classifier\n"
+        "with Classifier() as c: c.classify(np.zeros((64, 64, 3), np.uint8))\n"
+        "bad = [m for m in ('tensorflow', 'torch', 'keras') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
     root = DEFAULT_MODEL.parents[1]
-    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=120,
-                   env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        check=True,
+        timeout=120,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_copied_model_loads_from_anywhere(tmp_path):

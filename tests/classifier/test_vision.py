@@ -20,9 +20,18 @@ from cart.fusion.vision import (
     verdict_from_probabilities,
 )
 
-H = Hierarchy({"Granny-Smith": "Apple", "Pink-Lady": "Apple", "Golden-Delicious": "Apple",
-               "Banana": "Banana", "Arla-Standard-Milk": "Milk", "Arla-Medium-Fat-Milk": "Milk",
-               "Lemon": "Lemon", "Lime": "Lime"})
+H = Hierarchy(
+    {
+        "Granny-Smith": "Apple",
+        "Pink-Lady": "Apple",
+        "Golden-Delicious": "Apple",
+        "Banana": "Banana",
+        "Arla-Standard-Milk": "Milk",
+        "Arla-Medium-Fat-Milk": "Milk",
+        "Lemon": "Lemon",
+        "Lime": "Lime",
+    }
+)
 
 
 def v(*top):
@@ -49,7 +58,9 @@ def test_confirm_on_the_coarse_class_when_the_variety_is_unclear():
 
 
 def test_mismatch_needs_another_class_to_be_clear():
-    c = confirm(v(("Banana", 0.9), ("Lemon", 0.05), ("Granny-Smith", 0.02)), "Arla-Standard-Milk", H)
+    c = confirm(
+        v(("Banana", 0.9), ("Lemon", 0.05), ("Granny-Smith", 0.02)), "Arla-Standard-Milk", H
+    )
     # 0.03 left outside the top-3, shared by 5 classes of which 2 are milk
     assert c.verdict == MISMATCH and c.confidence == pytest.approx(1 - 0.03 * 2 / 5, abs=1e-3)
     # much probability left outside the top-k could still be milk: unsure, not mismatch
@@ -81,12 +92,15 @@ def test_policy_is_validated():
 
 
 probs = st.lists(st.floats(0, 1), min_size=1, max_size=5).map(
-    lambda xs: [x / max(1.0, sum(xs)) for x in xs])
+    lambda xs: [x / max(1.0, sum(xs)) for x in xs]
+)
 
 
-@given(p=probs, labels=st.lists(st.sampled_from(sorted(H.coarse_of)), min_size=5, max_size=5,
-                                unique=True),
-       expected=st.sampled_from(sorted(H.coarse_of)))
+@given(
+    p=probs,
+    labels=st.lists(st.sampled_from(sorted(H.coarse_of)), min_size=5, max_size=5, unique=True),
+    expected=st.sampled_from(sorted(H.coarse_of)),
+)
 def test_confirm_properties(p, labels, expected):
     top = tuple(sorted(zip(labels, p, strict=False), key=lambda e: -e[1]))
     c = confirm(v(*top), expected, H)
@@ -102,9 +116,14 @@ def test_confirm_properties(p, labels, expected):
 
 
 def test_suggest_ranks_plus_by_probability():
-    products = [Product("Granny-Smith", "4017"), Product("Pink-Lady", "4130"),
-                Product("Golden-Delicious", "4021"), Product("Banana", "4011"),
-                Product("Arla-Standard-Milk", None), Product("Lemon", "4053")]
+    products = [
+        Product("Granny-Smith", "4017"),
+        Product("Pink-Lady", "4130"),
+        Product("Golden-Delicious", "4021"),
+        Product("Banana", "4011"),
+        Product("Arla-Standard-Milk", None),
+        Product("Lemon", "4053"),
+    ]
     got = suggest(v(("Pink-Lady", 0.6), ("Granny-Smith", 0.2), ("Banana", 0.1)), products, H)
     assert [s.plu for s in got] == ["4130", "4017", "4011"]
     assert got[0].label == "Pink-Lady" and got[0].score == 0.6
@@ -115,8 +134,13 @@ def test_suggest_ranks_plus_by_probability():
 
 
 def test_suggest_skips_barcoded_unknown_and_duplicate_products():
-    products = [Product("Arla-Standard-Milk", None), Product("Banana", "4011"),
-                Product("Banana", "4011"), Product("Dragonfruit", "3040"), Product("", "4000")]
+    products = [
+        Product("Arla-Standard-Milk", None),
+        Product("Banana", "4011"),
+        Product("Banana", "4011"),
+        Product("Dragonfruit", "3040"),
+        Product("", "4000"),
+    ]
     got = suggest(v(("Arla-Standard-Milk", 0.7), ("Banana", 0.2)), products, H)
     assert [s.plu for s in got] == ["4011"]
     assert suggest(v(), products, H) == []
@@ -131,8 +155,11 @@ def test_real_photos_end_to_end(classifier, hierarchy, grocery):
     assert verdict.top[0][0] == "Banana" and len(verdict.top) == 5
     assert confirm(verdict, "Banana", hierarchy).verdict == CONFIRM
     assert confirm(verdict, "Arla-Standard-Milk", hierarchy).verdict == MISMATCH
-    shelf = [Product(lb, str(4000 + i)) for i, lb in enumerate(hierarchy.coarse_of)
-             if hierarchy.coarse(lb) in ("Banana", "Apple", "Pear", "Lemon")]
+    shelf = [
+        Product(lb, str(4000 + i))
+        for i, lb in enumerate(hierarchy.coarse_of)
+        if hierarchy.coarse(lb) in ("Banana", "Apple", "Pear", "Lemon")
+    ]
     assert suggest(verdict, shelf, hierarchy)[0].label == "Banana"
 
 
@@ -148,8 +175,14 @@ def test_profile_section_is_read_and_validated():
     assert s.model == root / "models/grocery_lite0_int8.tflite" and s.model.is_file()
     assert s.labels.is_file() and s.threads == 1 and s.top_k == 5
     assert s.policy == VisionPolicy(0.5, 0.7, 0.1, 0.5)
-    for bad in ({"threads": 0}, {"threads": True}, {"modle": "x"}, {"model": ""},
-                {"confirm_fine": 2}, {"top_k": 100}):
+    for bad in (
+        {"threads": 0},
+        {"threads": True},
+        {"modle": "x"},
+        {"model": ""},
+        {"confirm_fine": 2},
+        {"top_k": 100},
+    ):
         with pytest.raises(ValueError):
             ClassifierSettings.from_profile(bad, root)
 

@@ -62,8 +62,15 @@ label = "Banana"
 
 def write_store(tmp: Path, catalog: str = CATALOG_TOML, **kw) -> Path:
     """A store folder with a store.toml built from STORE_TOML and the given catalogue text."""
-    params = {"country": "SE", "currency": "SEK", "tax_mode": "inclusive",
-              "timezone": "Europe/Stockholm", "food_bp": 1200, "std_bp": 2500, "rcn": "se"}
+    params = {
+        "country": "SE",
+        "currency": "SEK",
+        "tax_mode": "inclusive",
+        "timezone": "Europe/Stockholm",
+        "food_bp": 1200,
+        "std_bp": 2500,
+        "rcn": "se",
+    }
     params.update(kw)
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "store.toml").write_text(STORE_TOML.format(**params), encoding="utf-8")

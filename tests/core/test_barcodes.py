@@ -91,8 +91,7 @@ def test_british_price_label_with_price_check_digit(make_store):
 
 
 def test_us_upc_number_system_2(make_store):
-    us = load_store(make_store(country="US", currency="USD", timezone="America/New_York",
-                               rcn="us"))
+    us = load_store(make_store(country="US", currency="USD", timezone="America/New_York", rcn="us"))
     price = "1234"
     upc = with_check("212345" + str(gs1_price_weight_check_digit(price)) + price)
     assert len(upc) == 12
@@ -148,10 +147,17 @@ def test_coupons_are_recognised(store):
 
 
 def test_junk_and_hostile_input(store):
-    for code, why in (("", "empty"), ("   ", "empty"), ("]", "symbology"), ("]Z", "symbology"),
-                      ("hello", "not a product code"), ("12345678901", "11 digits"),
-                      ("\x1b[2J" + MILK, "control character"), ("7" * 600, "too long"),
-                      ("]E4", "empty")):
+    for code, why in (
+        ("", "empty"),
+        ("   ", "empty"),
+        ("]", "symbology"),
+        ("]Z", "symbology"),
+        ("hello", "not a product code"),
+        ("12345678901", "11 digits"),
+        ("\x1b[2J" + MILK, "control character"),
+        ("7" * 600, "too long"),
+        ("]E4", "empty"),
+    ):
         it = interpret(code, config=store.config)
         assert not it.ok and why in it.reason, (code, it.reason)
     assert not lookup(store, "7310000999994").ok  # valid but unknown
@@ -183,8 +189,11 @@ def test_gtin_check_digit_round_trip(length, data):
         payload = "0" + payload[1:]
     code = with_check(payload)
     it = interpret(code)
-    assert it.ok and it.gtin == code.zfill(14) or (length == 7 and code.zfill(14) in
-                                                     (it.gtin, *it.alt_gtins)), (code, it)
+    assert (
+        it.ok
+        and it.gtin == code.zfill(14)
+        or (length == 7 and code.zfill(14) in (it.gtin, *it.alt_gtins))
+    ), (code, it)
     wrong = code[:-1] + str((int(code[-1]) + data.draw(st.integers(1, 9))) % 10)
     bad = interpret(wrong)
     if length == 7:  # an 8-digit code may still be a valid UPC-E; never the same GTIN-8
@@ -195,16 +204,26 @@ def test_gtin_check_digit_round_trip(length, data):
 
 def test_cli_barcode_bad_check_digit_exits_non_zero():
     bad = MILK[:-1] + "9"
-    out = subprocess.run([sys.executable, "-m", "cart", "barcode", bad], capture_output=True, check=False,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "cart", "barcode", bad],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode != 0
     assert "check digit" in out.stderr.lower() and "expected" in out.stderr.lower()
 
 
 def test_cli_barcode_prints_product_price_and_weight():
     cheese = with_check("231001000450")
-    out = subprocess.run([sys.executable, "-m", "cart", "barcode", cheese], capture_output=True, check=False,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "cart", "barcode", cheese],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "prast-cheese" in out.stdout and "450 g" in out.stdout and "62.55 SEK" in out.stdout
 
@@ -213,8 +232,9 @@ def test_scan_to_basket_event(store):
     from cart.basket.fold import AddLine, ApplyCoupon, scan_event
 
     ev = scan_event(lookup(store, with_check("231001000450")), T0, "L1")
-    assert ev == AddLine(T0, line="L1", product="prast-cheese", grams=450,
-                         code=with_check("231001000450"))
+    assert ev == AddLine(
+        T0, line="L1", product="prast-cheese", grams=450, code=with_check("231001000450")
+    )
     ev = scan_event(lookup(store, with_check("200101004590")), T0, "L2")
     assert ev.price == 4590 and ev.grams is None and ev.qty == 1
     assert isinstance(scan_event(lookup(store, "9900000200022"), T0, "x"), ApplyCoupon)

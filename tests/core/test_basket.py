@@ -55,26 +55,29 @@ def test_add_weigh_set_remove(basket):
     assert basket.next_line_id() == "L3"  # ids are never reused
 
 
-@pytest.mark.parametrize("ev, why", [
-    (AddLine(T0, line="L1", product="nope"), "unknown product"),
-    (AddLine(T0, line="L1", product="banana"), "grams needed"),
-    (AddLine(T0, line="L1", product="arla-standard-milk", grams=100), "sold each"),
-    (AddLine(T0, line="L1", product="arla-standard-milk", qty=0), "qty"),
-    (AddLine(T0, line="", product="arla-standard-milk"), "line id"),
-    (WeighProduce(T0, line="L1", plu="4051", grams=300), "sold each"),
-    (WeighProduce(T0, line="L1", plu="4011", grams=0), "grams"),
-    (WeighProduce(T0, line="L1", plu="9999", grams=10), "unknown PLU"),
-    (RemoveLine(T0, line="L9"), "no line"),
-    (SetQuantity(T0, line="L9", qty=2), "no line"),
-    (ApplyCoupon(T0, code="123"), "unknown coupon"),
-    (RemoveCoupon(T0, code="9900000200022"), "not applied"),
-    (ResolveFlag(T0, flag="F9", resolution="x"), "no flag"),
-    (RaiseFlag(T0, flag="F1", kind="", action="x"), "kind"),
-    (RaiseFlag(T0, flag="F1", kind="staff", action="x", payload={"x": {1, 2}}), "JSON"),
-    (CancelSession(T0, by="shopper"), "staff"),
-    (OpenSession(T0), "already open"),
-    (AddLine(T0 - 1, line="L1", product="arla-standard-milk"), "backwards"),
-])
+@pytest.mark.parametrize(
+    "ev, why",
+    [
+        (AddLine(T0, line="L1", product="nope"), "unknown product"),
+        (AddLine(T0, line="L1", product="banana"), "grams needed"),
+        (AddLine(T0, line="L1", product="arla-standard-milk", grams=100), "sold each"),
+        (AddLine(T0, line="L1", product="arla-standard-milk", qty=0), "qty"),
+        (AddLine(T0, line="", product="arla-standard-milk"), "line id"),
+        (WeighProduce(T0, line="L1", plu="4051", grams=300), "sold each"),
+        (WeighProduce(T0, line="L1", plu="4011", grams=0), "grams"),
+        (WeighProduce(T0, line="L1", plu="9999", grams=10), "unknown PLU"),
+        (RemoveLine(T0, line="L9"), "no line"),
+        (SetQuantity(T0, line="L9", qty=2), "no line"),
+        (ApplyCoupon(T0, code="123"), "unknown coupon"),
+        (RemoveCoupon(T0, code="9900000200022"), "not applied"),
+        (ResolveFlag(T0, flag="F9", resolution="x"), "no flag"),
+        (RaiseFlag(T0, flag="F1", kind="", action="x"), "kind"),
+        (RaiseFlag(T0, flag="F1", kind="staff", action="x", payload={"x": {1, 2}}), "JSON"),
+        (CancelSession(T0, by="shopper"), "staff"),
+        (OpenSession(T0), "already open"),
+        (AddLine(T0 - 1, line="L1", product="arla-standard-milk"), "backwards"),
+    ],
+)
 def test_invalid_events_are_refused_and_change_nothing(basket, ev, why):
     before = basket.snapshot()
     with pytest.raises(BasketError, match=why):
@@ -97,13 +100,30 @@ def test_weighed_line_quantity_cannot_change(basket):
 
 def test_flags_lifecycle_and_check_out(basket):
     basket.apply(AddLine(T0, line="L1", product="lager-35-can"))
-    basket.apply(RaiseFlag(T0 + 1, flag="F1", kind="age_check", message="Lager is 18+",
-                           action="Wait for staff", payload={"line": "L1"}))
-    basket.apply(RaiseFlag(T0 + 2, flag="F2", kind="removed_item", message="Which item?",
-                           action="Pick the item you took out",
-                           payload={"options": [{"line": "L1", "name": "Lager"}]}))
+    basket.apply(
+        RaiseFlag(
+            T0 + 1,
+            flag="F1",
+            kind="age_check",
+            message="Lager is 18+",
+            action="Wait for staff",
+            payload={"line": "L1"},
+        )
+    )
+    basket.apply(
+        RaiseFlag(
+            T0 + 2,
+            flag="F2",
+            kind="removed_item",
+            message="Which item?",
+            action="Pick the item you took out",
+            payload={"options": [{"line": "L1", "name": "Lager"}]},
+        )
+    )
     s = basket.snapshot()
-    assert [f.id for f in s.flags] == ["F1", "F2"] and s.flags[1].payload["options"][0]["line"] == "L1"
+    assert [f.id for f in s.flags] == ["F1", "F2"] and s.flags[1].payload["options"][0][
+        "line"
+    ] == "L1"
     with pytest.raises(BasketError, match="open flag"):
         basket.apply(CheckOut(T0 + 3))
     with pytest.raises(BasketError, match="staff_id"):
@@ -115,7 +135,9 @@ def test_flags_lifecycle_and_check_out(basket):
     assert basket.snapshot().flags == ()
     audit = basket.all_flags
     assert [(f.id, f.resolved_by, f.staff_id, f.resolved_ms) for f in audit] == [
-        ("F1", "staff", "7", T0 + 3), ("F2", "shopper", "", T0 + 4)]
+        ("F1", "staff", "7", T0 + 3),
+        ("F2", "shopper", "", T0 + 4),
+    ]
     basket.apply(CheckOut(T0 + 6))
     assert basket.snapshot().closed
     with pytest.raises(BasketError, match="checked out"):
@@ -180,15 +202,22 @@ def test_session_journals_before_it_applies(store, tmp_path):
         cart = CartSession.start(j, store, T0, session_id="s1")
         seen = []
         cart.subscribe(seen.append)
-        snap = cart.apply(AddLine(T0 + 1, line="L1", product="arla-standard-milk"),
-                          extra=[(T0 + 1, "fusion.placed", {"grams": 1580})])
+        snap = cart.apply(
+            AddLine(T0 + 1, line="L1", product="arla-standard-milk"),
+            extra=[(T0 + 1, "fusion.placed", {"grams": 1580})],
+        )
         assert seen == [snap]
         assert [(e.seq, e.kind) for e in j.events("s1")] == [
-            (1, "open"), (2, "add_line"), (3, "fusion.placed")]
+            (1, "open"),
+            (2, "add_line"),
+            (3, "fusion.placed"),
+        ]
         # a bad event in a batch: nothing of the batch is journaled or applied
         with pytest.raises(BasketError):
-            cart.apply(AddLine(T0 + 2, line="L2", product="arla-standard-milk"),
-                       RemoveLine(T0 + 2, line="nope"))
+            cart.apply(
+                AddLine(T0 + 2, line="L2", product="arla-standard-milk"),
+                RemoveLine(T0 + 2, line="nope"),
+            )
         assert j.count("s1") == 3 and len(cart.snapshot().lines) == 1
         # a journal failure: nothing is applied
         j.close()
@@ -213,8 +242,9 @@ def test_recover_unfinished_session_exactly(store, tmp_path):
         assert again.id == "trip"
         assert again.snapshot() == want
         assert rows[-1].kind == "staff.login" and len(rows) == j.count("trip")
-        again.apply(AddLine(T0 + 10**7, line=again.basket.next_line_id(),
-                            product="arla-standard-milk"))
+        again.apply(
+            AddLine(T0 + 10**7, line=again.basket.next_line_id(), product="arla-standard-milk")
+        )
         assert j.count("trip") == len(rows) + 1
 
 
@@ -243,8 +273,9 @@ def test_a_session_keeps_its_prices_when_the_catalogue_changes(store, make_store
         cart.apply(AddLine(T0, line="L1", product="arla-standard-milk"))
         want = cart.snapshot()
     # overnight the store's files change: the unfinished session still replays exactly
-    cheaper = (store.path / "catalog.toml").read_text().replace("price_each = 1895",
-                                                                "price_each = 1000")
+    cheaper = (
+        (store.path / "catalog.toml").read_text().replace("price_each = 1895", "price_each = 1000")
+    )
     new_store = load_store(make_store(cheaper))
     assert new_store.digest != store.digest
     with Journal(path) as j:
@@ -264,7 +295,7 @@ def test_replaying_any_journal_gives_the_same_basket(store, seed, n, batch):
         cart = CartSession.start(j, store, T0, session_id="p")
         events = list(itertools.islice(event_stream(store, seed, T0), n))
         for i in range(0, len(events), batch):
-            cart.apply(*events[i:i + batch])
+            cart.apply(*events[i : i + batch])
         live = cart.snapshot()
         replayed = replay(j, store, "p").snapshot()
         assert replayed == live

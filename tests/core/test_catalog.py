@@ -177,8 +177,9 @@ def test_bad_toml_and_missing_files(make_store, tmp_path):
 
 
 def test_bad_store_config(make_store):
-    probs = problems_of(make_store(currency="kr", tax_mode="sometimes", timezone="Mars/Base",
-                                   rcn="xx"))
+    probs = problems_of(
+        make_store(currency="kr", tax_mode="sometimes", timezone="Mars/Base", rcn="xx")
+    )
     fields = {p.field for p in probs if p.file == "store.toml"}
     assert {"currency", "tax_mode", "timezone", "country"} <= fields
 
@@ -186,13 +187,16 @@ def test_bad_store_config(make_store):
 def test_bad_rcn_layout_and_pin_hash(make_store, tmp_path):
     folder = make_store()
     text = (folder / "store.toml").read_text()
-    text = text.replace('country = "se"', """country = "se"
+    text = text.replace(
+        'country = "se"',
+        """country = "se"
 [[rcn.layout]]
 prefix = "23"
 measure = "volume"
 pattern = "PPPPPPPPVVV"
 decimals = 7
-""").replace("pbkdf2_sha256$1000$", "md5$")
+""",
+    ).replace("pbkdf2_sha256$1000$", "md5$")
     (folder / "store.toml").write_text(text)
     probs = problems_of(folder)
     got = {(p.entry, p.field) for p in probs}
@@ -204,20 +208,30 @@ decimals = 7
 
 def test_nothing_is_half_loaded(make_store):
     # one bad coupon at the very end still means no store at all
-    cat = CATALOG_TOML + """
+    cat = (
+        CATALOG_TOML
+        + """
 [[coupon]]
 code = "7310000100017"
 name = "Not a coupon prefix"
 kind = "amount_off"
 amount = 100
 """
+    )
     probs = problems_of(make_store(cat))
     assert any(p.entry.startswith("coupon[0]") and "99" in p.message for p in probs)
 
 
 def test_custom_layouts_and_exclusive_tax_store(make_store):
-    s = load_store(make_store(country="US", currency="USD", tax_mode="exclusive",
-                              timezone="America/New_York", rcn="us"))
+    s = load_store(
+        make_store(
+            country="US",
+            currency="USD",
+            tax_mode="exclusive",
+            timezone="America/New_York",
+            rcn="us",
+        )
+    )
     assert not s.config.tax_inclusive
     assert s.config.rcn_layouts[0].prefix == "02"
 
@@ -238,10 +252,15 @@ def test_hardware_profile_store_section(tmp_path):
     assert fields == {"journal", "journal_synchronous", "colour"}
 
 
-_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
-                    st.text(max_size=20), st.lists(st.text(max_size=14), max_size=3),
-                    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=5),
-                                                                         st.integers(), max_size=2))
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.text(max_size=20),
+    st.lists(st.text(max_size=14), max_size=3),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
 
 
 @pytest.fixture(scope="module")
@@ -251,10 +270,29 @@ def fuzz_dir(tmp_path_factory):
     return write_store(tmp_path_factory.mktemp("fuzz"))
 
 
-@given(key=st.sampled_from(["id", "name", "gtins", "plu", "sold_by", "price_each",
-                            "price_per_kg", "unit_weight_g", "weight_tolerance_g", "tare_g",
-                            "label", "tax_class", "age_min", "promotions", "extra"]),
-       value=_VALUES, which=st.integers(0, 1))
+@given(
+    key=st.sampled_from(
+        [
+            "id",
+            "name",
+            "gtins",
+            "plu",
+            "sold_by",
+            "price_each",
+            "price_per_kg",
+            "unit_weight_g",
+            "weight_tolerance_g",
+            "tare_g",
+            "label",
+            "tax_class",
+            "age_min",
+            "promotions",
+            "extra",
+        ]
+    ),
+    value=_VALUES,
+    which=st.integers(0, 1),
+)
 def test_any_bad_field_gives_catalog_errors_only(fuzz_dir, key, value, which):
     import tomli_w
 
@@ -273,18 +311,44 @@ def test_any_bad_field_gives_catalog_errors_only(fuzz_dir, key, value, which):
         assert len(store.catalog) == 2
 
 
-@given(key=st.sampled_from(["id", "name", "country", "currency", "minor_digits", "tax_mode",
-                            "timezone", "staff_pin_hash", "loyalty_program", "extra"]),
-       value=st.one_of(_VALUES, st.sampled_from(["../../etc/passwd", "/abs", "UTC", "a\x00b",
-                                                 "Europe/../Europe/Oslo", "posix/UTC"])))
+@given(
+    key=st.sampled_from(
+        [
+            "id",
+            "name",
+            "country",
+            "currency",
+            "minor_digits",
+            "tax_mode",
+            "timezone",
+            "staff_pin_hash",
+            "loyalty_program",
+            "extra",
+        ]
+    ),
+    value=st.one_of(
+        _VALUES,
+        st.sampled_from(
+            ["../../etc/passwd", "/abs", "UTC", "a\x00b", "Europe/../Europe/Oslo", "posix/UTC"]
+        ),
+    ),
+)
 def test_any_bad_store_field_gives_catalog_errors_only(fuzz_dir, key, value):
     import tomli_w
 
     from tests.core.conftest import STORE_TOML
 
-    doc = tomllib.loads(STORE_TOML.format(
-        country="SE", currency="SEK", tax_mode="inclusive", timezone="Europe/Stockholm",
-        food_bp=1200, std_bp=2500, rcn="se"))
+    doc = tomllib.loads(
+        STORE_TOML.format(
+            country="SE",
+            currency="SEK",
+            tax_mode="inclusive",
+            timezone="Europe/Stockholm",
+            food_bp=1200,
+            std_bp=2500,
+            rcn="se",
+        )
+    )
     if value is None:
         doc["store"].pop(key, None)
     else:
@@ -301,15 +365,20 @@ def test_variable_measure_flag(make_store):
     s = load_store(make_store())
     assert s.catalog["banana"].variable_measure  # sold by weight: always variable measure
     assert not s.catalog["milk"].variable_measure  # sold each: not unless the catalogue says so
-    deli = CATALOG_TOML.replace('label = "Arla-Standard-Milk"',
-                                'label = "Arla-Standard-Milk"\nvariable_measure = true')
+    deli = CATALOG_TOML.replace(
+        'label = "Arla-Standard-Milk"', 'label = "Arla-Standard-Milk"\nvariable_measure = true'
+    )
     assert load_store(make_store(deli)).catalog["milk"].variable_measure
     bad = CATALOG_TOML.replace('label = "Banana"', 'label = "Banana"\nvariable_measure = false')
     probs = problems_of(make_store(bad))
-    assert [(p.field, "always variable measure" in p.message) for p in probs] == \
-        [("variable_measure", True)]
-    probs = problems_of(make_store(CATALOG_TOML.replace(
-        'label = "Banana"', 'label = "Banana"\nvariable_measure = "yes"')))
+    assert [(p.field, "always variable measure" in p.message) for p in probs] == [
+        ("variable_measure", True)
+    ]
+    probs = problems_of(
+        make_store(
+            CATALOG_TOML.replace('label = "Banana"', 'label = "Banana"\nvariable_measure = "yes"')
+        )
+    )
     assert probs[0].field == "variable_measure"
 
 

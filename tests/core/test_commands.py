@@ -37,8 +37,10 @@ def test_demo_script_then_receipt(capsys, tmp_path):
     receipt = json.loads(capsys.readouterr().out)
     t = receipt["totals"]
     assert t["total"] == t["subtotal"] - t["savings"] > 0
-    assert {ln["promotion"] for ln in receipt["lines"]} >= {"Yoggi 3 for 2",
-                                                            "Mango buy one get one free"}
+    assert {ln["promotion"] for ln in receipt["lines"]} >= {
+        "Yoggi 3 for 2",
+        "Mango buy one get one free",
+    }
     assert main(["receipt", receipt["session"], "--journal", journal]) == 0
     assert "TOTAL SEK" in capsys.readouterr().out
     assert main(["receipt", "nope", "--journal", journal]) == 1

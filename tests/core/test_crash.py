@@ -41,8 +41,12 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(store, tmp_path):
     cuts = boundaries(len(stream))
     recovered = 0
     for k in range(KILLS):
-        proc = subprocess.Popen([sys.executable, str(CHILD), str(path), str(SEED)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(CHILD), str(path), str(SEED)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             start = _read_line(proc, "START")
             assert start == f"START {recovered}", start

@@ -12,8 +12,9 @@ import pytest
 from cart.store.barcodes import interpret
 from tests.core.conftest import T0
 
-VECTORS = tomllib.loads((Path(__file__).with_name("gs1_oracle_vectors.toml"))
-                        .read_text(encoding="utf-8"))["vector"]
+VECTORS = tomllib.loads(
+    (Path(__file__).with_name("gs1_oracle_vectors.toml")).read_text(encoding="utf-8")
+)["vector"]
 
 
 def test_the_vectors_are_cited_and_cover_both_oracles():
@@ -38,8 +39,9 @@ def test_we_agree_with_the_oracle(vector, store):
         assert it.price is None and it.weight_g is None and not it.gtin
 
 
-@pytest.mark.parametrize("vector", [v for v in VECTORS if v["code"].startswith("(")],
-                         ids=lambda v: v["code"][:60])
+@pytest.mark.parametrize(
+    "vector", [v for v in VECTORS if v["code"].startswith("(")], ids=lambda v: v["code"][:60]
+)
 def test_element_strings_agree_in_every_form(vector, store):
     """The bracketed form and the same data in a GS1-128 (FNC1 as GS) say the same."""
     from biip import ParseError

@@ -14,12 +14,16 @@ from tests.core.conftest import T0
 def test_rows_sessions_and_order(tmp_path):
     with Journal(tmp_path / "j.sqlite") as j:
         assert j.open_session("a", T0, [(T0, "open", {})]) == [1]
-        assert j.append("a", [(T0 + 1, "fusion.x", {"k": "ä"}), AddLine(T0 + 2, line="L1",
-                                                                        product="p")]) == [2, 3]
+        assert j.append(
+            "a", [(T0 + 1, "fusion.x", {"k": "ä"}), AddLine(T0 + 2, line="L1", product="p")]
+        ) == [2, 3]
         assert j.append("a", []) == []
         rows = list(j.events("a"))
         assert [(e.seq, e.t_ms, e.kind) for e in rows] == [
-            (1, T0, "open"), (2, T0 + 1, "fusion.x"), (3, T0 + 2, "add_line")]
+            (1, T0, "open"),
+            (2, T0 + 1, "fusion.x"),
+            (3, T0 + 2, "add_line"),
+        ]
         assert rows[1].payload == {"k": "ä"} and rows[2].payload["line"] == "L1"
         assert [e.seq for e in j.events("a", after_seq=2)] == [3]
         assert j.unfinished().id == "a" and j.session("a").status == "open"
@@ -41,9 +45,15 @@ def test_wal_and_synchronous_settings(tmp_path):
 def test_bad_rows_write_nothing(tmp_path):
     with Journal(tmp_path / "j.sqlite") as j:
         j.open_session("a", T0)
-        for bad in ([(T0, "x.y", {"f": float("nan")})], [(T0, "x.y", {"o": object()})],
-                    [(-1, "x.y", {})], [(T0, "", {})], [(T0, "x.y", [])], ["nonsense"],
-                    [(T0, "ok.row", {}), (T0, "x.y", {"bad": {1}})]):
+        for bad in (
+            [(T0, "x.y", {"f": float("nan")})],
+            [(T0, "x.y", {"o": object()})],
+            [(-1, "x.y", {})],
+            [(T0, "", {})],
+            [(T0, "x.y", [])],
+            ["nonsense"],
+            [(T0, "ok.row", {}), (T0, "x.y", {"bad": {1}})],
+        ):
             with pytest.raises(JournalError):
                 j.append("a", bad)
         assert j.count("a") == 0

@@ -16,7 +16,9 @@ from cart.pricing.engine import LineInput, price_lines
 from cart.pricing.rounding import allocate, allocate_latest, round_half_up, weight_amount
 from tests.core.conftest import CATALOG_TOML, T0
 
-PROMO_CATALOG = CATALOG_TOML + """
+PROMO_CATALOG = (
+    CATALOG_TOML
+    + """
 [[product]]
 id = "yoghurt"
 name = "Yoghurt"
@@ -111,6 +113,7 @@ kind = "product_amount_off"
 amount = 500
 product = "juice"
 """
+)
 
 
 @pytest.fixture
@@ -206,8 +209,18 @@ def test_inclusive_tax_per_class(promo_store):
 
 
 def test_exclusive_tax(make_store):
-    s = load_store(make_store(PROMO_CATALOG, country="US", currency="USD", tax_mode="exclusive",
-                              timezone="America/New_York", food_bp=225, std_bp=800, rcn="us"))
+    s = load_store(
+        make_store(
+            PROMO_CATALOG,
+            country="US",
+            currency="USD",
+            tax_mode="exclusive",
+            timezone="America/New_York",
+            food_bp=225,
+            std_bp=800,
+            rcn="us",
+        )
+    )
     r = price(s, [("milk", 1), ("batteries", 1)])
     taxes = {t.tax_class: t.tax for t in r.totals.taxes}
     assert taxes == {"food": 29, "standard": 400}  # 1295*0.0225=29.14; 4995*0.08=399.6

@@ -12,10 +12,14 @@ from cart.store.secrets import PIN_HASH_ITERATIONS, hash_pin, is_pin_hash, verif
 
 # Made by the two hashers this module replaced: the store's (1 000 and 100 000 rounds, in the
 # test and demo stores) and fusion's (60 000 rounds).
-STORE_1000 = ("pbkdf2_sha256$1000$00112233445566778899aabbccddeeff$"
-              "b8ad0f1dacec0beb4f418fadcb2ee5939ef45823391bb89692028dd1b67e9cef")  # "1234"
-DEMO_100000 = ("pbkdf2_sha256$100000$5eed5eed5eed5eed5eed5eed5eed5eed$"
-               "09d192d1f37b02dac98cdd93d8f8fc93f587e4de315ccabd29a255d1933fe4c0")  # "2468"
+STORE_1000 = (
+    "pbkdf2_sha256$1000$00112233445566778899aabbccddeeff$"
+    "b8ad0f1dacec0beb4f418fadcb2ee5939ef45823391bb89692028dd1b67e9cef"
+)  # "1234"
+DEMO_100000 = (
+    "pbkdf2_sha256$100000$5eed5eed5eed5eed5eed5eed5eed5eed$"
+    "09d192d1f37b02dac98cdd93d8f8fc93f587e4de315ccabd29a255d1933fe4c0"
+)  # "2468"
 
 
 def _old_fusion_hash(pin: str, salt: bytes, iterations: int = 60_000) -> str:
@@ -40,10 +44,17 @@ def test_hashes_with_older_iteration_counts_still_verify():
     assert hash_pin("9753", b"\7" * 16, 60_000) == old
 
 
-@pytest.mark.parametrize("bad", ["", "md5$1000$00112233445566778899aabbccddeeff$" + "0" * 64,
-                                 "pbkdf2_sha256$1000$0011$" + "0" * 64,
-                                 "pbkdf2_sha256$0$00112233445566778899aabbccddeeff$" + "0" * 64,
-                                 STORE_1000.upper(), None])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "md5$1000$00112233445566778899aabbccddeeff$" + "0" * 64,
+        "pbkdf2_sha256$1000$0011$" + "0" * 64,
+        "pbkdf2_sha256$0$00112233445566778899aabbccddeeff$" + "0" * 64,
+        STORE_1000.upper(),
+        None,
+    ],
+)
 def test_malformed_hashes_never_match(bad):
     assert not verify_pin(bad, "1234")
 

@@ -11,8 +11,12 @@ from hypothesis import strategies as st
 
 from cart.common.text import INVISIBLE, printable, visible, visible_json
 
-ISSUE_LIST = ([chr(c) for c in range(0x200B, 0x2010)] + [chr(c) for c in range(0x202A, 0x202F)]
-              + [chr(c) for c in range(0x2066, 0x206A)] + ["\u061c", "\ufeff", "\u2028", "\u2029"])
+ISSUE_LIST = (
+    [chr(c) for c in range(0x200B, 0x2010)]
+    + [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]
+    + ["\u061c", "\ufeff", "\u2028", "\u2029"]
+)
 
 
 def test_every_control_format_and_separator_character_is_escaped():

@@ -126,8 +126,9 @@ def test_thread_that_refuses_to_stop_is_reported_not_waited_on(caplog):
     assert d.closed
     assert d.thread.stuck and d.thread.alive
     assert d.stuck_threads == ("stubborn",)
-    assert any("stubborn" in r.getMessage() and "did not stop" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "stubborn" in r.getMessage() and "did not stop" in r.getMessage() for r in caplog.records
+    )
     release.set()
     assert d.thread.join(WAIT) and not d.thread.stuck and d.stuck_threads == ()
 
@@ -156,8 +157,9 @@ class Flaky(ReconnectingDevice):
     """Opens fail ``fail_first`` times, then each link reads ``reads`` times and breaks;
     every step is recorded. The loop's pauses are recorded, never slept."""
 
-    def __init__(self, fail_first: int, sessions: int, reads: int = 2,
-                 min_ms: int = 100, max_ms: int = 400) -> None:
+    def __init__(
+        self, fail_first: int, sessions: int, reads: int = 2, min_ms: int = 100, max_ms: int = 400
+    ) -> None:
         self.log: list[tuple] = []
         self.pauses: list[float] = []
         self.links: list[FakeLink] = []
@@ -201,9 +203,15 @@ def test_reconnect_after_failures_with_growing_capped_backoff():
     assert dev.done.wait(WAIT)
     assert dev.worker.join(WAIT)
     assert dev.log == [
-        ("open failed", 1, "unplugged"), ("open failed", 2, "unplugged"),
-        ("open failed", 3, "unplugged"), ("open failed", 4, "unplugged"),
-        ("connected", 5), ("lost",), ("connected", 6), ("lost",), ("connected", 7),
+        ("open failed", 1, "unplugged"),
+        ("open failed", 2, "unplugged"),
+        ("open failed", 3, "unplugged"),
+        ("open failed", 4, "unplugged"),
+        ("connected", 5),
+        ("lost",),
+        ("connected", 6),
+        ("lost",),
+        ("connected", 7),
     ]
     # 100, 200, 400, then capped; a link that worked starts the backoff again
     assert dev.pauses == [100, 200, 400, 400, 100, 100]

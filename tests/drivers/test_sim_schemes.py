@@ -12,8 +12,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_py(code: str) -> str:
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, check=False,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -49,8 +55,9 @@ def test_each_simulator_registers_its_scheme_when_imported():
 
 def test_cart_run_imports_the_simulators_its_profile_names(tmp_path):
     sim = tmp_path / "sim.toml"
-    sim.write_text('[scale]\nport = "scalesim://?seed=2"\n\n'
-                   '[scanner.hand]\nurl = "simscanner://x"\n')
+    sim.write_text(
+        '[scale]\nport = "scalesim://?seed=2"\n\n[scanner.hand]\nurl = "simscanner://x"\n'
+    )
     real = tmp_path / "real.toml"
     real.write_text('[scanner.hand]\nurl = "/dev/ttyACM0"\n')
     out = run_py(
@@ -62,5 +69,8 @@ def test_cart_run_imports_the_simulators_its_profile_names(tmp_path):
         f"print(register_simulators({str(tmp_path / 'missing.toml')!r}))\n"
     )
     assert out.splitlines() == [
-        "[]", "[]", "['cart.sim.scale', 'cart.sim.scanner']", "[]",
+        "[]",
+        "[]",
+        "['cart.sim.scale', 'cart.sim.scanner']",
+        "[]",
     ]

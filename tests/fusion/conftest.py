@@ -22,8 +22,9 @@ def store():
 
 
 class DeviceCart:
-    def __init__(self, store, *, profile: str = "clean", seed: int = 1, journal=None,
-                 config=None) -> None:
+    def __init__(
+        self, store, *, profile: str = "clean", seed: int = 1, journal=None, config=None
+    ) -> None:
         from cart.basket.journal import Journal
         from cart.fusion.session import FusionSession
         from cart.sim.scanner import ScannerSim
@@ -65,13 +66,23 @@ class DeviceCart:
         data = self.scanner.frame(code or self.code(product_id), "]E0")
         self._feed(self.decoder.feed(data, self.t))
 
-    def place(self, key: str, grams: float, *, looks_like: str | None = None, p: float = 0.95,
-              bag: bool = False) -> None:
+    def place(
+        self,
+        key: str,
+        grams: float,
+        *,
+        looks_like: str | None = None,
+        p: float = 0.95,
+        bag: bool = False,
+    ) -> None:
         self.wait(1500)
         evs = []
         if looks_like is not None:
-            evs.append(VisionVerdict(self.t + 200, ((looks_like, p), ("Lemon", (1 - p) / 2)),
-                                     "camera:basket"))
+            evs.append(
+                VisionVerdict(
+                    self.t + 200, ((looks_like, p), ("Lemon", (1 - p) / 2)), "camera:basket"
+                )
+            )
         sevs, t_end = self.scale.place(self.t, key, grams, bag)
         self._feed(evs + sevs)
         self.t = max(self.t, t_end)
@@ -100,8 +111,9 @@ class DeviceCart:
         self.t = max(self.t, t_end)
 
     def show(self, label: str, p: float = 0.95) -> None:
-        self._feed([VisionVerdict(self.t + 500, ((label, p), ("Lemon", (1 - p) / 2)),
-                                  "camera:basket")])
+        self._feed(
+            [VisionVerdict(self.t + 500, ((label, p), ("Lemon", (1 - p) / 2)), "camera:basket")]
+        )
 
     def act(self, cls, **kw):
         self.wait(1000)

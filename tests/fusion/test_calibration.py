@@ -12,18 +12,60 @@ from cart.fusion.alerts import FlagRaised, FlagResolved
 from cart.fusion.products import Product, SimpleCatalogue
 from cart.fusion.reconciler import FusionConfig, Reconciler, camera_confusion_from
 
-CAT = SimpleCatalogue([
-    Product("orange", "Orange", 2495, by_weight=True, unit_weight_g=180, tolerance_g=60,
-            label="Orange", codes=("4012",)),
-    Product("satsumas", "Satsumas", 3995, by_weight=True, unit_weight_g=90, tolerance_g=30,
-            label="Satsumas", codes=("4055",)),
-    Product("melon", "Galia melon", 4995, by_weight=True, unit_weight_g=900, tolerance_g=300,
-            label="Galia-Melon", codes=("4330",)),
-    Product("lemon", "Lemon", 3995, by_weight=True, unit_weight_g=130, tolerance_g=35,
-            label="Lemon", codes=("4053",)),
-    Product("grapefruit", "Red grapefruit", 3995, by_weight=True, unit_weight_g=350,
-            tolerance_g=80, label="Red-Grapefruit", codes=("4288",)),
-])
+CAT = SimpleCatalogue(
+    [
+        Product(
+            "orange",
+            "Orange",
+            2495,
+            by_weight=True,
+            unit_weight_g=180,
+            tolerance_g=60,
+            label="Orange",
+            codes=("4012",),
+        ),
+        Product(
+            "satsumas",
+            "Satsumas",
+            3995,
+            by_weight=True,
+            unit_weight_g=90,
+            tolerance_g=30,
+            label="Satsumas",
+            codes=("4055",),
+        ),
+        Product(
+            "melon",
+            "Galia melon",
+            4995,
+            by_weight=True,
+            unit_weight_g=900,
+            tolerance_g=300,
+            label="Galia-Melon",
+            codes=("4330",),
+        ),
+        Product(
+            "lemon",
+            "Lemon",
+            3995,
+            by_weight=True,
+            unit_weight_g=130,
+            tolerance_g=35,
+            label="Lemon",
+            codes=("4053",),
+        ),
+        Product(
+            "grapefruit",
+            "Red grapefruit",
+            3995,
+            by_weight=True,
+            unit_weight_g=350,
+            tolerance_g=80,
+            label="Red-Grapefruit",
+            codes=("4288",),
+        ),
+    ]
+)
 
 # the model calls two of its five orange photos something else
 MEASURED = {
@@ -33,8 +75,13 @@ MEASURED = {
     "Galia-Melon": [(("Galia-Melon", 0.7),)] * 5,
     "Red-Grapefruit": [(("Red-Grapefruit", 0.7),)] * 5,
 }
-ORANGE_AS_SATSUMAS = (("Satsumas", 0.5693), ("Galia-Melon", 0.1215), ("Lemon", 0.0457),
-                      ("Red-Grapefruit", 0.0259), ("Orange", 0.0172))
+ORANGE_AS_SATSUMAS = (
+    ("Satsumas", 0.5693),
+    ("Galia-Melon", 0.1215),
+    ("Lemon", 0.0457),
+    ("Red-Grapefruit", 0.0259),
+    ("Orange", 0.0172),
+)
 
 
 def confusion_config(**kw) -> FusionConfig:
@@ -72,8 +119,9 @@ def test_a_confusion_the_model_is_known_to_make_is_not_taken_for_a_cheaper_plu()
     alone = place_produce(Reconciler(CAT), "4012", 540.0, ORANGE_AS_SATSUMAS)
     assert raised(alone)
     # the model calls two of five oranges satsumas: weak evidence against an orange
-    known = place_produce(Reconciler(CAT, config=confusion_config()), "4012", 540.0,
-                          ORANGE_AS_SATSUMAS)
+    known = place_produce(
+        Reconciler(CAT, config=confusion_config()), "4012", 540.0, ORANGE_AS_SATSUMAS
+    )
     assert not raised(known)
 
 
@@ -86,11 +134,17 @@ def test_lemons_sold_as_oranges_are_still_caught_with_the_confusion_known():
 
 def test_the_strongest_look_alike_decides_not_the_average_of_every_listed_label():
     # a smoother model lists more weak labels; they must not dilute the one strong rival
-    seen = (("Satsumas", 0.44), ("Galia-Melon", 0.13), ("Lemon", 0.07),
-            ("Red-Grapefruit", 0.06), ("Orange", 0.03))
+    seen = (
+        ("Satsumas", 0.44),
+        ("Galia-Melon", 0.13),
+        ("Lemon", 0.07),
+        ("Red-Grapefruit", 0.06),
+        ("Orange", 0.03),
+    )
     best = place_produce(Reconciler(CAT), "4012", 540.0, seen)
-    mean = place_produce(Reconciler(CAT, config=FusionConfig(best_alternative=False)),
-                         "4012", 540.0, seen)
+    mean = place_produce(
+        Reconciler(CAT, config=FusionConfig(best_alternative=False)), "4012", 540.0, seen
+    )
     assert raised(best) and not raised(mean)
 
 

@@ -13,20 +13,23 @@ from cart.fusion.products import Product
 M = settings_from(MatchSettings, FusionConfig())
 CAM = settings_from(CameraSettings, FusionConfig())
 
-CREAM = Product("cream", "Sour cream", 1995, unit_weight_g=320, tolerance_g=12,
-                label="Cream")
+CREAM = Product("cream", "Sour cream", 1995, unit_weight_g=320, tolerance_g=12, label="Cream")
 ECO = Product("eco", "Organic cream", 3995, unit_weight_g=320, tolerance_g=12, label="Eco")
 CHEAP = Product("cheap", "Cheap cream", 995, unit_weight_g=320, tolerance_g=12, label="Cheap")
 MELON = Product("melon", "Melon", 2995, unit_weight_g=1500, tolerance_g=600, label="Melon")
 PINE = Product("pine", "Pineapple", 3495, unit_weight_g=1200, tolerance_g=40, label="Pine")
-LEMON = Product("lemon", "Lemon", 3995, by_weight=True, unit_weight_g=130, label="Lemon",
-                codes=("4053",))
+LEMON = Product(
+    "lemon", "Lemon", 3995, by_weight=True, unit_weight_g=130, label="Lemon", codes=("4053",)
+)
 ALL = (CREAM, ECO, CHEAP, MELON, PINE, LEMON)
 
 
 def facts(n_labels: int = 10) -> ev.ProductFacts:
-    return ev.ProductFacts(lambda label: tuple(p for p in ALL if p.label == label),
-                           lambda p: (p.unit_weight_g, max(0.5, p.tolerance_g / 2)), n_labels)
+    return ev.ProductFacts(
+        lambda label: tuple(p for p in ALL if p.label == label),
+        lambda p: (p.unit_weight_g, max(0.5, p.tolerance_g / 2)),
+        n_labels,
+    )
 
 
 def item(ref, mean, var, t_ms=None, label=None, kind=ev.ItemKind.PENDING_SCAN):
@@ -71,8 +74,9 @@ def test_the_camera_witnesses_only_a_single_pending_scan():
     top = (("Eco", 0.9),)
     assert ev.best_subset(320.0, [a, b], 1.5, M, max_subset=1, now=0, top=top) == ["b"]
     # billed lines are never weighed by the camera: the newest (first listed last) wins a tie
-    a2, b2 = (ev.Expected(x.ref, ev.ItemKind.BILLED_LINE, 320.0, 36.0, None, x.label)
-              for x in (a, b))
+    a2, b2 = (
+        ev.Expected(x.ref, ev.ItemKind.BILLED_LINE, 320.0, 36.0, None, x.label) for x in (a, b)
+    )
     assert ev.best_subset(320.0, [a2, b2], 1.5, M, max_subset=1, now=0, top=top) == ["b"]
     assert ev.best_subset(320.0, [b2, a2], 1.5, M, max_subset=1, now=0, top=top) == ["a"]
 
@@ -97,8 +101,12 @@ def test_posterior_doubts_a_scan_when_the_camera_sees_a_dearer_look_alike():
     assert doubt < 0.7
     # a cheaper look-alike cannot undercharge: not an alternative, unless every one counts
     assert ev.posterior(CREAM, 320.0, (("Cheap", 0.95), ("Cream", 0.02)), facts(), CAM) == 1.0
-    assert ev.posterior(CREAM, 320.0, (("Cheap", 0.95), ("Cream", 0.02)), facts(), CAM,
-                        dearer_only=False) < 0.7
+    assert (
+        ev.posterior(
+            CREAM, 320.0, (("Cheap", 0.95), ("Cream", 0.02)), facts(), CAM, dearer_only=False
+        )
+        < 0.7
+    )
 
 
 def test_posterior_takes_the_weight_as_a_second_witness():

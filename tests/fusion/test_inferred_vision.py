@@ -14,8 +14,7 @@ def test_real_verdicts_per_class_and_none_for_products_without_one(shared_data):
     pytest.importorskip("ai_edge_litert.interpreter")
     from cart.sim.inferred_vision import InferredVision, infer_table
 
-    table, info = infer_table(shared_data / "grocery-store", per_class_limit=1,
-                              train_per_class=1)
+    table, info = infer_table(shared_data / "grocery-store", per_class_limit=1, train_per_class=1)
     assert info["model"].endswith("int8.tflite") and info["photos"] >= 60
     assert "Granny-Smith" in table
     for rows in table.values():
@@ -28,17 +27,21 @@ def test_real_verdicts_per_class_and_none_for_products_without_one(shared_data):
     assert cam.verdict("Kitchen-Roll") is None
     # the same seed draws the same real verdicts (the bench is reproducible)
     a, b = InferredVision(table, 9), InferredVision(table, 9)
-    assert [a.verdict("Granny-Smith") for _ in range(5)] == \
-        [b.verdict("Granny-Smith") for _ in range(5)]
+    assert [a.verdict("Granny-Smith") for _ in range(5)] == [
+        b.verdict("Granny-Smith") for _ in range(5)
+    ]
 
 
 def test_bench_says_when_the_camera_is_modelled(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CART_SHARED_DATA", str(tmp_path))  # no photos there
-    assert main(["bench", "trips", "--trips", "5", "--seed", "2", "--profile", "clean",
-                 "--no-baseline"]) == 0
+    assert (
+        main(
+            ["bench", "trips", "--trips", "5", "--seed", "2", "--profile", "clean", "--no-baseline"]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["vision"].startswith("modelled")
     assert "no grocery photos" in out["vision_detail"]["source"]
-    assert main(["bench", "trips", "--trips", "5", "--vision", "measured",
-                 "--no-baseline"]) == 2
+    assert main(["bench", "trips", "--trips", "5", "--vision", "measured", "--no-baseline"]) == 2
     assert "no grocery photos" in capsys.readouterr().err

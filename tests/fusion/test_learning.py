@@ -44,8 +44,9 @@ def test_estimates_stay_within_bounds(xs):
 
 
 def test_produce_is_not_learned():
-    banana = Product("banana", "Banana", 2495, by_weight=True, unit_weight_g=180.0,
-                     tolerance_g=55.0)
+    banana = Product(
+        "banana", "Banana", 2495, by_weight=True, unit_weight_g=180.0, tolerance_g=55.0
+    )
     m = WeightModel()
     m.observe(banana, 1200.0)
     assert m.estimate(banana) == WeightModel.seed(banana)
@@ -69,12 +70,24 @@ def test_corrupt_or_out_of_bounds_files_are_ignored_with_a_reason(tmp_path):
     m = WeightModel()
     (problem,) = m.load(path, {"jar": JAR})
     assert "unreadable" in problem and m.estimate(JAR) == WeightModel.seed(JAR)
-    path.write_text(json.dumps({"format": "cart.fusion.weights/1",
-                                "products": {"jar": {"mean_g": 900.0, "sigma_g": 5, "n": 3}}}))
+    path.write_text(
+        json.dumps(
+            {
+                "format": "cart.fusion.weights/1",
+                "products": {"jar": {"mean_g": 900.0, "sigma_g": 5, "n": 3}},
+            }
+        )
+    )
     (problem,) = m.load(path, {"jar": JAR})
     assert "out of bounds" in problem and m.estimate(JAR) == WeightModel.seed(JAR)
-    path.write_text(json.dumps({"format": "cart.fusion.weights/1",
-                                "products": {"gone": {"mean_g": 1.0, "sigma_g": 1, "n": 1}}}))
+    path.write_text(
+        json.dumps(
+            {
+                "format": "cart.fusion.weights/1",
+                "products": {"gone": {"mean_g": 1.0, "sigma_g": 1, "n": 1}},
+            }
+        )
+    )
     (problem,) = m.load(path, {"jar": JAR})
     assert "not in the catalogue" in problem
 

@@ -12,19 +12,51 @@ from cart.fusion.alerts import CheckedOut
 from cart.fusion.products import Product, SimpleCatalogue
 from cart.fusion.reconciler import Reconciler
 
-CAT = SimpleCatalogue([
-    Product("milk", "Milk", 1895, unit_weight_g=1580, tolerance_g=30, label="Arla-Standard-Milk",
-            codes=("7310000100147",)),
-    Product("cream", "Cream", 1795, unit_weight_g=320, tolerance_g=12, label="Arla-Sour-Cream",
-            codes=("7310000100208",)),
-    Product("banana", "Banana", 2495, by_weight=True, unit_weight_g=180, tolerance_g=55,
-            label="Banana", codes=("4011",)),
-    Product("beer", "Beer", 1390, unit_weight_g=530, tolerance_g=12, age_restricted=True,
-            codes=("7310000200052",)),
-])
+CAT = SimpleCatalogue(
+    [
+        Product(
+            "milk",
+            "Milk",
+            1895,
+            unit_weight_g=1580,
+            tolerance_g=30,
+            label="Arla-Standard-Milk",
+            codes=("7310000100147",),
+        ),
+        Product(
+            "cream",
+            "Cream",
+            1795,
+            unit_weight_g=320,
+            tolerance_g=12,
+            label="Arla-Sour-Cream",
+            codes=("7310000100208",),
+        ),
+        Product(
+            "banana",
+            "Banana",
+            2495,
+            by_weight=True,
+            unit_weight_g=180,
+            tolerance_g=55,
+            label="Banana",
+            codes=("4011",),
+        ),
+        Product(
+            "beer",
+            "Beer",
+            1390,
+            unit_weight_g=530,
+            tolerance_g=12,
+            age_restricted=True,
+            codes=("7310000200052",),
+        ),
+    ]
+)
 
-codes = st.sampled_from(["7310000100147", "7310000100208", "4011", "7310000200052", "123",
-                         "", "\x1b[31m"])
+codes = st.sampled_from(
+    ["7310000100147", "7310000100208", "4011", "7310000200052", "123", "", "\x1b[31m"]
+)
 labels = st.sampled_from(["Arla-Standard-Milk", "Arla-Sour-Cream", "Banana", "Lemon"])
 step = st.one_of(
     st.tuples(st.just("scan"), codes),
@@ -58,10 +90,17 @@ def _play(steps):
             flags = r.open_flags
             f = flags[arg % len(flags)] if flags else None
             fid = f.id if f else arg
-            x = [A.CancelScan(t, fid), A.ConfirmQuantity(t, fid), A.DeclarePersonal(t, fid),
-                 A.ShowAgain(t, fid), A.SelectProduce(t, fid, "4011", True),
-                 A.PickRemoved(t, fid, arg), A.RemoveLine(t, arg), A.Checkout(t),
-                 A.CallStaff(t, fid)][arg]
+            x = [
+                A.CancelScan(t, fid),
+                A.ConfirmQuantity(t, fid),
+                A.DeclarePersonal(t, fid),
+                A.ShowAgain(t, fid),
+                A.SelectProduce(t, fid, "4011", True),
+                A.PickRemoved(t, fid, arg),
+                A.RemoveLine(t, arg),
+                A.Checkout(t),
+                A.CallStaff(t, fid),
+            ][arg]
         log.append(x)
         effects += r.handle(x)
     return r, log, effects

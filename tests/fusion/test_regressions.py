@@ -12,16 +12,47 @@ from cart.fusion.alerts import FlagRaised, LineAdded, LineRemoved
 from cart.fusion.products import Product, SimpleCatalogue
 from cart.fusion.reconciler import Reconciler
 
-CAT = SimpleCatalogue([
-    Product("passion", "Passion fruit", 795, unit_weight_g=40, tolerance_g=12,
-            label="Passion-Fruit", codes=("4397",)),
-    Product("yog", "Vanilla yoghurt", 2795, unit_weight_g=1045, tolerance_g=25,
-            label="Arla-Mild-Vanilla-Yoghurt", codes=("7310000100260",)),
-    Product("cream", "Sour cream", 1995, unit_weight_g=320, tolerance_g=12,
-            label="Arla-Ecological-Sour-Cream", codes=("7310000100192",)),
-    Product("lemon", "Lemon", 3995, by_weight=True, unit_weight_g=130, tolerance_g=35,
-            label="Lemon", codes=("4053",)),
-])
+CAT = SimpleCatalogue(
+    [
+        Product(
+            "passion",
+            "Passion fruit",
+            795,
+            unit_weight_g=40,
+            tolerance_g=12,
+            label="Passion-Fruit",
+            codes=("4397",),
+        ),
+        Product(
+            "yog",
+            "Vanilla yoghurt",
+            2795,
+            unit_weight_g=1045,
+            tolerance_g=25,
+            label="Arla-Mild-Vanilla-Yoghurt",
+            codes=("7310000100260",),
+        ),
+        Product(
+            "cream",
+            "Sour cream",
+            1995,
+            unit_weight_g=320,
+            tolerance_g=12,
+            label="Arla-Ecological-Sour-Cream",
+            codes=("7310000100192",),
+        ),
+        Product(
+            "lemon",
+            "Lemon",
+            3995,
+            by_weight=True,
+            unit_weight_g=130,
+            tolerance_g=35,
+            label="Lemon",
+            codes=("4053",),
+        ),
+    ]
+)
 
 
 class Feed:

@@ -19,23 +19,83 @@ from cart.fusion.rules import PLACEMENT, REMOVAL, SCAN, SETTLE, VERDICT, Rules
 from cart.fusion.rules.base import Step
 
 CREAM, ECO, PASSION, YOG, LEMON, NUTS, BEER = (
-    "7310000100192", "7310000100300", "4397", "7310000100260", "4053", "4999", "7000")
-CAT = SimpleCatalogue([
-    Product("passion", "Passion fruit", 795, unit_weight_g=40, tolerance_g=12,
-            label="Passion-Fruit", codes=(PASSION,)),
-    Product("yog", "Vanilla yoghurt", 2795, unit_weight_g=1045, tolerance_g=25,
-            label="Arla-Mild-Vanilla-Yoghurt", codes=(YOG,)),
-    Product("cream", "Sour cream", 1995, unit_weight_g=320, tolerance_g=12,
-            label="Arla-Ecological-Sour-Cream", codes=(CREAM,)),
-    Product("eco", "Organic sour cream", 3995, unit_weight_g=320, tolerance_g=12,
-            label="Organic-Sour-Cream", codes=(ECO,)),
-    Product("lemon", "Lemon", 3995, by_weight=True, unit_weight_g=130, tolerance_g=35,
-            label="Lemon", codes=(LEMON,)),
-    Product("nuts", "Nuts", 9995, by_weight=True, unit_weight_g=200, tolerance_g=50,
-            tare_g=100.0, codes=(NUTS,)),
-    Product("beer", "Beer", 1500, unit_weight_g=500, tolerance_g=10, age_restricted=True,
-            codes=(BEER,)),
-])
+    "7310000100192",
+    "7310000100300",
+    "4397",
+    "7310000100260",
+    "4053",
+    "4999",
+    "7000",
+)
+CAT = SimpleCatalogue(
+    [
+        Product(
+            "passion",
+            "Passion fruit",
+            795,
+            unit_weight_g=40,
+            tolerance_g=12,
+            label="Passion-Fruit",
+            codes=(PASSION,),
+        ),
+        Product(
+            "yog",
+            "Vanilla yoghurt",
+            2795,
+            unit_weight_g=1045,
+            tolerance_g=25,
+            label="Arla-Mild-Vanilla-Yoghurt",
+            codes=(YOG,),
+        ),
+        Product(
+            "cream",
+            "Sour cream",
+            1995,
+            unit_weight_g=320,
+            tolerance_g=12,
+            label="Arla-Ecological-Sour-Cream",
+            codes=(CREAM,),
+        ),
+        Product(
+            "eco",
+            "Organic sour cream",
+            3995,
+            unit_weight_g=320,
+            tolerance_g=12,
+            label="Organic-Sour-Cream",
+            codes=(ECO,),
+        ),
+        Product(
+            "lemon",
+            "Lemon",
+            3995,
+            by_weight=True,
+            unit_weight_g=130,
+            tolerance_g=35,
+            label="Lemon",
+            codes=(LEMON,),
+        ),
+        Product(
+            "nuts",
+            "Nuts",
+            9995,
+            by_weight=True,
+            unit_weight_g=200,
+            tolerance_g=50,
+            tare_g=100.0,
+            codes=(NUTS,),
+        ),
+        Product(
+            "beer",
+            "Beer",
+            1500,
+            unit_weight_g=500,
+            tolerance_g=10,
+            age_restricted=True,
+            codes=(BEER,),
+        ),
+    ]
+)
 
 
 class _Spy:
@@ -104,14 +164,25 @@ SEEN_PASSION = (("Passion-Fruit", 0.9),)
 def _steps(rules: Rules) -> list[Step]:
     chains = (rules.settle, rules.placement, rules.removal, rules.scan, rules.verdict)
     return [r for chain in chains for r in chain] + [
-        rules.judge, rules.ask_unexplained, rules.weigh, rules.timeouts, rules.shopper,
-        rules.staff]
+        rules.judge,
+        rules.ask_unexplained,
+        rules.weigh,
+        rules.timeouts,
+        rules.shopper,
+        rules.staff,
+    ]
 
 
 def test_every_rule_reads_its_settings_from_fusion_config():
     names = {f.name for f in dataclasses.fields(FusionConfig)}
-    cfg = FusionConfig(max_subset=2, quantity_window_ms=1234, vision_flag_below=0.5,
-                       min_change_g=9.0, verdict_after_ms=999, use_vision=False)
+    cfg = FusionConfig(
+        max_subset=2,
+        quantity_window_ms=1234,
+        vision_flag_below=0.5,
+        min_change_g=9.0,
+        verdict_after_ms=999,
+        use_vision=False,
+    )
     for step in _steps(Rules(cfg)):
         assert dataclasses.is_dataclass(step.s), step
         assert step.s.__dataclass_params__.frozen, step
@@ -122,17 +193,36 @@ def test_every_rule_reads_its_settings_from_fusion_config():
 
 def test_each_chain_is_in_its_documented_order_and_ends_with_a_rule_that_claims_all():
     assert [r.__name__ for r in PLACEMENT] == [
-        "PutBackUnexplainedRemoval", "PendingScans", "ProduceChosenFirst",
-        "PendingScansAfterProduce", "MoreOfLastScanned", "ItemComingBack",
-        "QuantityOfPending", "Unexplained"]
+        "PutBackUnexplainedRemoval",
+        "PendingScans",
+        "ProduceChosenFirst",
+        "PendingScansAfterProduce",
+        "MoreOfLastScanned",
+        "ItemComingBack",
+        "QuantityOfPending",
+        "Unexplained",
+    ]
     assert [r.__name__ for r in REMOVAL] == [
-        "DeletedLineLeaves", "TakeOutAnswered", "UnexplainedPlacementTakenBack",
-        "PersonalItemOut", "OneProductOut", "AskWhichRemoved", "SeveralLinesOut",
-        "UnexplainedRemoval"]
+        "DeletedLineLeaves",
+        "TakeOutAnswered",
+        "UnexplainedPlacementTakenBack",
+        "PersonalItemOut",
+        "OneProductOut",
+        "AskWhichRemoved",
+        "SeveralLinesOut",
+        "UnexplainedRemoval",
+    ]
     assert [r.__name__ for r in SCAN] == [
-        "AgeRestricted", "ProduceCode", "NotMoreOfThose", "OneMoreOfQuantity",
-        "ScannedAgainAfterTakeOut", "ExplainsPlacement", "AnswersLooksDifferent",
-        "PutBackWasNew", "ScanThenPlace"]
+        "AgeRestricted",
+        "ProduceCode",
+        "NotMoreOfThose",
+        "OneMoreOfQuantity",
+        "ScannedAgainAfterTakeOut",
+        "ExplainsPlacement",
+        "AnswersLooksDifferent",
+        "PutBackWasNew",
+        "ScanThenPlace",
+    ]
     assert [r.__name__ for r in SETTLE][-1] == "ExplainChange"
     assert [r.__name__ for r in VERDICT][-1] == "RememberVerdict"
     for chain in (PLACEMENT, REMOVAL, SCAN, SETTLE, VERDICT):
@@ -243,8 +333,10 @@ def test_pending_scans_claims_items_put_in_together():
 
 
 def test_put_back_unexplained_removal_claims_its_weight_only():
-    for grams, rule in ((100.0, "placement.PutBackUnexplainedRemoval"),
-                        (150.0, "placement.Unexplained")):
+    for grams, rule in (
+        (100.0, "placement.PutBackUnexplainedRemoval"),
+        (150.0, "placement.Unexplained"),
+    ):
         c = Cart()
         c.settle(500.0)  # something unscanned ...
         c.scan(BEER)  # ... that was this
@@ -287,8 +379,10 @@ def test_more_of_last_scanned_claims_only_when_the_camera_sees_that_product():
 
 
 def test_item_coming_back_claims_a_removed_item_the_camera_sees_not_an_unseen_one():
-    for verdict, rule in ((SEEN_CREAM, "placement.ItemComingBack"),
-                          (None, "placement.Unexplained")):
+    for verdict, rule in (
+        (SEEN_CREAM, "placement.ItemComingBack"),
+        (None, "placement.Unexplained"),
+    ):
         c = Cart()
         c.scan(CREAM)
         c.settle(320.0, verdict=SEEN_CREAM)
@@ -324,8 +418,10 @@ def _cream_placed(c: Cart) -> None:
 
 
 def test_deleted_line_leaves_claims_the_deleted_items_weight_only():
-    for grams, rule in ((-320.0, "removal.DeletedLineLeaves"),
-                        (-100.0, "removal.UnexplainedRemoval")):
+    for grams, rule in (
+        (-320.0, "removal.DeletedLineLeaves"),
+        (-100.0, "removal.UnexplainedRemoval"),
+    ):
         c = Cart()
         _cream_placed(c)
         c.act(A.RemoveLine, line_id=1)
@@ -333,8 +429,10 @@ def test_deleted_line_leaves_claims_the_deleted_items_weight_only():
 
 
 def test_take_out_answered_claims_the_asked_items_weight_only():
-    for grams, rule in ((-320.0, "removal.TakeOutAnswered"),
-                        (-100.0, "removal.UnexplainedRemoval")):
+    for grams, rule in (
+        (-320.0, "removal.TakeOutAnswered"),
+        (-100.0, "removal.UnexplainedRemoval"),
+    ):
         c = Cart()
         _cream_placed(c)
         c.act(A.RemoveLine, line_id=1)
@@ -345,8 +443,10 @@ def test_take_out_answered_claims_the_asked_items_weight_only():
 
 
 def test_unexplained_placement_taken_back_claims_its_weight_only():
-    for grams, rule in ((-300.0, "removal.UnexplainedPlacementTakenBack"),
-                        (-150.0, "removal.UnexplainedRemoval")):
+    for grams, rule in (
+        (-300.0, "removal.UnexplainedPlacementTakenBack"),
+        (-150.0, "removal.UnexplainedRemoval"),
+    ):
         c = Cart()
         c.settle(300.0)
         c.scan(PASSION)  # another change in between: not the weight coming straight back
@@ -393,8 +493,10 @@ def test_ask_which_removed_offers_each_product_that_fits():
 
 
 def test_several_lines_out_claims_a_set_of_billed_items_only():
-    for grams, rule in ((-360.0, "removal.SeveralLinesOut"),
-                        (-500.0, "removal.UnexplainedRemoval")):
+    for grams, rule in (
+        (-360.0, "removal.SeveralLinesOut"),
+        (-500.0, "removal.UnexplainedRemoval"),
+    ):
         c = Cart()
         _cream_placed(c)
         c.scan(PASSION)

@@ -9,8 +9,9 @@ import pytest
 
 from cart.sim.scenario import ScenarioError, check_expectations, load_scenario
 
-SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "cart" / "sim" / "scenarios")
-                   .glob("*.toml"))
+SCENARIOS = sorted(
+    (Path(__file__).resolve().parents[2] / "cart" / "sim" / "scenarios").glob("*.toml")
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +29,7 @@ def test_scenario_meets_its_expectations(path, store, products):
     trip, header = load_scenario(path, products)
     assert header["expect"], "every shipped scenario states what must happen"
     vision = scenario_vision("none" if header["camera"] == "none" else "perfect")
-    runner = TripRunner(store, PROFILES[header["profile"]], scale="bridge",
-                        vision_factory=vision)
+    runner = TripRunner(store, PROFILES[header["profile"]], scale="bridge", vision_factory=vision)
     result = runner.run(trip)
     assert check_expectations(header, result) == []
 
@@ -42,7 +42,7 @@ def test_scenarios_cover_every_cheat():
 
 def test_bad_scenario_lists_every_problem(tmp_path, products):
     bad = tmp_path / "bad.toml"
-    bad.write_text('''
+    bad.write_text("""
 profile = "sunny"
 colour = 3
 [[item]]
@@ -57,12 +57,19 @@ do = "dance"
 [[step]]
 do = "scan"
 items = ["nobody"]
-''')
+""")
     with pytest.raises(ScenarioError) as err:
         load_scenario(bad, products)
     text = str(err.value)
-    for needle in ("sunny", "unknown key 'colour'", "no-such-product", "shoplifting",
-                   "'do' must be one of", "unknown item(s) 'nobody'", "last step must be"):
+    for needle in (
+        "sunny",
+        "unknown key 'colour'",
+        "no-such-product",
+        "shoplifting",
+        "'do' must be one of",
+        "unknown item(s) 'nobody'",
+        "last step must be",
+    ):
         assert needle in text, needle
 
 

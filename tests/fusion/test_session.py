@@ -100,9 +100,13 @@ def test_staff_session_times_out(store):
 def test_inputs_round_trip_through_json():
     from cart.common.events import Scan, VisionVerdict, WeightSettled
 
-    for x in (Scan(5, "4011", "]E0", "scanner:a"), WeightSettled(6, 12.5, 1.0, 300, 0.4),
-              VisionVerdict(7, (("Banana", 0.9), ("Lemon", 0.05))),
-              A.SelectProduce(8, None, "4011", True), A.StaffResolve(9, 3, "approve", note="ok")):
+    for x in (
+        Scan(5, "4011", "]E0", "scanner:a"),
+        WeightSettled(6, 12.5, 1.0, 300, 0.4),
+        VisionVerdict(7, (("Banana", 0.9), ("Lemon", 0.05))),
+        A.SelectProduce(8, None, "4011", True),
+        A.StaffResolve(9, 3, "approve", note="ok"),
+    ):
         assert decode_input(json.loads(json.dumps(encode_input(x)))) == x
 
 
@@ -197,8 +201,11 @@ def test_other_rules_in_the_journal_open_a_staff_question(tmp_path, store, caplo
     from cart.fusion.session import RECOVERY_MESSAGE, RULES_ROW
 
     path, sid, before = _journal_of_a_trip(tmp_path, store)
-    _sql(path, "UPDATE events SET payload = json_set(payload, '$.version', 0) WHERE kind = ?",
-         RULES_ROW)
+    _sql(
+        path,
+        "UPDATE events SET payload = json_set(payload, '$.version', 0) WHERE kind = ?",
+        RULES_ROW,
+    )
     with caplog.at_level("WARNING", logger="cart.fusion.session"):
         j, fs = _recover(path, store)
     assert fs.disagreements() == []  # the replay agrees; the rules that wrote it did not
@@ -226,15 +233,19 @@ def test_other_rules_in_the_journal_open_a_staff_question(tmp_path, store, caplo
 @pytest.mark.parametrize(
     "kind,edit,why",
     [
-        ("add_line", "json_set(payload, '$.product', 'arla-medium-fat-milk')",
-         "fusion arla-standard-milk 1, basket arla-medium-fat-milk 1"),
+        (
+            "add_line",
+            "json_set(payload, '$.product', 'arla-medium-fat-milk')",
+            "fusion arla-standard-milk 1, basket arla-medium-fat-milk 1",
+        ),
         ("weigh_produce", "json_set(payload, '$.grams', 100)", "basket banana 100 g"),
         ("add_line", "json_set(payload, '$.qty', 2)", "basket arla-standard-milk 2"),
     ],
     ids=["product", "grams", "quantity"],
 )
 def test_a_basket_that_disagrees_with_the_replay_opens_a_staff_question(
-        tmp_path, store, caplog, kind, edit, why):
+    tmp_path, store, caplog, kind, edit, why
+):
     from cart.fusion.session import RECOVERY_MESSAGE
 
     path, sid, before = _journal_of_a_trip(tmp_path, store)

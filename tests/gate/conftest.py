@@ -22,8 +22,16 @@ def carts(key):
 
 
 def claim(key, **kw) -> exitcode.ExitClaim:
-    fields = dict(store=STORE, cart=key.cart_id, session="0123456789abcdef", total=31950,
-                  items=12, t_ms=T0, spot_check=False, band="low")
+    fields = dict(
+        store=STORE,
+        cart=key.cart_id,
+        session="0123456789abcdef",
+        total=31950,
+        items=12,
+        t_ms=T0,
+        spot_check=False,
+        band="low",
+    )
     fields.update(kw)
     return exitcode.ExitClaim(**fields)
 
@@ -40,7 +48,7 @@ def flip_bit(code: str, byte: int, bit: int = 0) -> str:
     """The code with one bit of its decoded bytes flipped (byte -1: the signature's last)."""
     import base64
 
-    text = code[len(exitcode.PREFIX):]
+    text = code[len(exitcode.PREFIX) :]
     raw = bytearray(base64.b32decode(text + "=" * (-len(text) % 8)))
     raw[byte] ^= 1 << bit
     return exitcode.PREFIX + base64.b32encode(bytes(raw)).decode().rstrip("=")

@@ -14,8 +14,10 @@ def test_bench_spotcheck_prints_rates_per_band(capsys):
     assert result["bench"] == "spotcheck" and result["trips_per_band"] == 400
     assert set(result["bands"]) == {"low", "medium", "high"}
     for band, r in result["bands"].items():
-        assert r["trips"] == 400 and r["configured"] == {"low": 0.05, "medium": 0.10,
-                                                         "high": 0.15}[band]
+        assert (
+            r["trips"] == 400
+            and r["configured"] == {"low": 0.05, "medium": 0.10, "high": 0.15}[band]
+        )
         assert r["ratio"] == result["ratio"][band]
     assert result["bands"]["low"]["mean_score"] < 2 <= result["bands"]["medium"]["mean_score"]
     assert result["bands"]["high"]["mean_score"] >= 5

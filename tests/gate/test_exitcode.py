@@ -25,9 +25,14 @@ def test_round_trip_and_size(key, carts, make_code):
     assert set(code) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567:1")
 
 
-@given(total=st.integers(-10**9, 10**9), items=st.integers(0, 10**5),
-       t_ms=st.integers(0, 2**50), spot=st.booleans(), band=st.sampled_from(exitcode.BANDS),
-       session=st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,40}", fullmatch=True))
+@given(
+    total=st.integers(-(10**9), 10**9),
+    items=st.integers(0, 10**5),
+    t_ms=st.integers(0, 2**50),
+    spot=st.booleans(),
+    band=st.sampled_from(exitcode.BANDS),
+    session=st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,40}", fullmatch=True),
+)
 def test_every_claim_round_trips(total, items, t_ms, spot, band, session):
     k = keys.generate("cart-h")
     c = exitcode.ExitClaim(STORE, "cart-h", session, total, items, t_ms, spot, band)
@@ -48,10 +53,19 @@ def test_unknown_cart_is_refused(key, make_code):
     assert e.value.reason == "unknown_cart"
 
 
-@pytest.mark.parametrize("change", [
-    {"total": 0}, {"total": 31949}, {"items": 1}, {"spot_check": True}, {"band": "medium"},
-    {"t_ms": T0 + 3_600_000}, {"session": "0123456789abcdee"}, {"store": "other-store"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"total": 0},
+        {"total": 31949},
+        {"items": 1},
+        {"spot_check": True},
+        {"band": "medium"},
+        {"t_ms": T0 + 3_600_000},
+        {"session": "0123456789abcdee"},
+        {"store": "other-store"},
+    ],
+)
 def test_one_field_changed_under_the_old_signature_is_refused(key, carts, make_code, change):
     code = make_code()
     _, _, sig = exitcode.parse(code)
@@ -79,14 +93,20 @@ def test_every_changed_character_is_refused(carts, make_code):
         for ch in "A7Q":
             if code[i] != ch:
                 with pytest.raises(ExitCodeError):
-                    exitcode.verify(code[:i] + ch + code[i + 1:], carts)
+                    exitcode.verify(code[:i] + ch + code[i + 1 :], carts)
 
 
-@pytest.mark.parametrize("bad, reason", [
-    ("", "malformed"), ("hello", "malformed"), ("CX1:", "malformed"),
-    ("CX1:abc", "malformed"), ("CX2:AAAA", "malformed"),
-    ("CART1:demo-sthlm-01:0123:0:abcdef", "unsigned"),
-])
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        ("", "malformed"),
+        ("hello", "malformed"),
+        ("CX1:", "malformed"),
+        ("CX1:abc", "malformed"),
+        ("CX2:AAAA", "malformed"),
+        ("CART1:demo-sthlm-01:0123:0:abcdef", "unsigned"),
+    ],
+)
 def test_not_a_code(carts, bad, reason):
     with pytest.raises(ExitCodeError) as e:
         exitcode.verify(bad, carts)
@@ -101,7 +121,12 @@ def test_cut_short_or_extended_is_refused(carts, make_code):
 
 
 def test_build_refuses_what_it_cannot_encode(key):
-    for kw in ({"band": "extreme"}, {"store": ""}, {"session": "x" * 65}, {"t_ms": -1},
-               {"cart": "bad id"}):
+    for kw in (
+        {"band": "extreme"},
+        {"store": ""},
+        {"session": "x" * 65},
+        {"t_ms": -1},
+        {"cart": "bad id"},
+    ):
         with pytest.raises(ValueError):
             exitcode.build(claim(key, **kw), key.sign)

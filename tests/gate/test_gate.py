@@ -24,16 +24,23 @@ def test_check_outcomes(key, carts, make_code):
     ok = check(make_code(), store_id=STORE, carts=carts, now_ms=NOW)
     assert (ok.outcome, ok.reason, ok.status) == (OPEN, "ok", 0)
     assert ok.claim.total == 31950 and ok.claim.cart == key.cart_id
-    spot = check(make_code(spot_check=True, band="medium"), store_id=STORE, carts=carts,
-                 now_ms=NOW)
+    spot = check(make_code(spot_check=True, band="medium"), store_id=STORE, carts=carts, now_ms=NOW)
     assert (spot.outcome, spot.status) == (SPOT_CHECK, 3) and "medium" in spot.detail
 
 
-@pytest.mark.parametrize("case, reason", [
-    ("forged", "bad_signature"), ("tampered", "bad_signature"), ("expired", "expired"),
-    ("future", "future"), ("unknown", "unknown_cart"), ("store", "wrong_store"),
-    ("unsigned", "unsigned"), ("garbage", "malformed"),
-])
+@pytest.mark.parametrize(
+    "case, reason",
+    [
+        ("forged", "bad_signature"),
+        ("tampered", "bad_signature"),
+        ("expired", "expired"),
+        ("future", "future"),
+        ("unknown", "unknown_cart"),
+        ("store", "wrong_store"),
+        ("unsigned", "unsigned"),
+        ("garbage", "malformed"),
+    ],
+)
 def test_check_refusals(key, carts, make_code, case, reason):
     code = make_code()
     now, known, store = NOW, carts, STORE
@@ -71,11 +78,15 @@ def test_second_use_of_a_session_is_refused(carts, make_code, tmp_path):
         assert first.outcome == OPEN
         # the same code again, and a fresh code for the same trip (the cart shows it again)
         for code in (make_code(), make_code(total=10)):
-            again = verify_at_gate(code, store_id=STORE, carts=carts, now_ms=NOW + 5000,
-                                   seen=seen)
+            again = verify_at_gate(code, store_id=STORE, carts=carts, now_ms=NOW + 5000, seen=seen)
             assert (again.outcome, again.reason) == (REFUSE, "replayed")
-        other = verify_at_gate(make_code(session="fedcba9876543210"), store_id=STORE,
-                               carts=carts, now_ms=NOW, seen=seen)
+        other = verify_at_gate(
+            make_code(session="fedcba9876543210"),
+            store_id=STORE,
+            carts=carts,
+            now_ms=NOW,
+            seen=seen,
+        )
         assert other.outcome == OPEN
     # the file remembers across gate restarts (and is shared by gates)
     with SeenSessions(tmp_path / "seen.sqlite") as seen:
@@ -106,8 +117,20 @@ def store_dir(tmp_path, key):
 
 
 def verify(store_dir, tmp_path, code, *extra):
-    return main(["gate", "verify", code, "--store", str(store_dir),
-                 "--seen", str(tmp_path / "seen.sqlite"), "--now", str(NOW), *extra])
+    return main(
+        [
+            "gate",
+            "verify",
+            code,
+            "--store",
+            str(store_dir),
+            "--seen",
+            str(tmp_path / "seen.sqlite"),
+            "--now",
+            str(NOW),
+            *extra,
+        ]
+    )
 
 
 def test_command_open_then_replayed(store_dir, tmp_path, make_code, capsys):
@@ -124,10 +147,16 @@ def test_command_spot_check(store_dir, tmp_path, make_code, capsys):
     assert capsys.readouterr().out.startswith("SPOT CHECK: picked for a spot check (high")
 
 
-@pytest.mark.parametrize("case, reason", [
-    ("forged", "bad_signature"), ("tampered", "bad_signature"), ("expired", "expired"),
-    ("unknown", "unknown_cart"), ("store", "wrong_store"),
-])
+@pytest.mark.parametrize(
+    "case, reason",
+    [
+        ("forged", "bad_signature"),
+        ("tampered", "bad_signature"),
+        ("expired", "expired"),
+        ("unknown", "unknown_cart"),
+        ("store", "wrong_store"),
+    ],
+)
 def test_command_refusals(store_dir, tmp_path, key, make_code, capsys, case, reason):
     extra: list[str] = []
     code = make_code()
@@ -158,15 +187,29 @@ def test_command_revocation_and_missing_carts_file(store_dir, tmp_path, make_cod
 
 def test_real_command_line_exit_statuses(store_dir, tmp_path, make_code):
     code = make_code()
-    base = [sys.executable, "-m", "cart", "gate", "verify", "--store", str(store_dir),
-            "--seen", str(tmp_path / "s.sqlite"), "--now", str(NOW)]
+    base = [
+        sys.executable,
+        "-m",
+        "cart",
+        "gate",
+        "verify",
+        "--store",
+        str(store_dir),
+        "--seen",
+        str(tmp_path / "s.sqlite"),
+        "--now",
+        str(NOW),
+    ]
     first = subprocess.run(base + [code], capture_output=True, text=True, timeout=60)
     assert first.returncode == 0 and first.stdout.startswith("OPEN"), first.stderr
-    second = subprocess.run(base + ["-"], input=code + "\n", capture_output=True, text=True,
-                            timeout=60)
+    second = subprocess.run(
+        base + ["-"], input=code + "\n", capture_output=True, text=True, timeout=60
+    )
     assert second.returncode == 1 and "replayed" in second.stdout
-    assert subprocess.run(base + ["--max-age", "0", code], capture_output=True,
-                          timeout=60).returncode == 2
+    assert (
+        subprocess.run(base + ["--max-age", "0", code], capture_output=True, timeout=60).returncode
+        == 2
+    )
 
 
 def test_statuses_are_documented():

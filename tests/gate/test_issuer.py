@@ -29,8 +29,7 @@ def store():
 
 def shop_and_check_out(store, path, key):
     clock = ManualClock()
-    rt = build_runtime(store, path, clock=clock, synchronous="NORMAL",
-                       exit_signer=key)
+    rt = build_runtime(store, path, clock=clock, synchronous="NORMAL", exit_signer=key)
     views = Views()
     rt.attach(views)
     with rt:
@@ -65,9 +64,9 @@ def test_checkout_shows_a_signed_code_the_gate_opens_for_once(store, tmp_path):
         now = clock.now_ms() + 60_000
         v = verify_at_gate(code, store_id=store.config.id, carts=carts, now_ms=now, seen=seen)
         assert v.outcome in (OPEN, SPOT_CHECK) and v.outcome == (
-            SPOT_CHECK if claim.spot_check else OPEN)
-        again = verify_at_gate(code, store_id=store.config.id, carts=carts, now_ms=now,
-                               seen=seen)
+            SPOT_CHECK if claim.spot_check else OPEN
+        )
+        again = verify_at_gate(code, store_id=store.config.id, carts=carts, now_ms=now, seen=seen)
         assert (again.outcome, again.reason) == (REFUSE, "replayed")
 
 
@@ -75,8 +74,13 @@ def test_without_a_key_the_code_is_the_unsigned_one_the_gate_refuses(store, tmp_
     view, clock = shop_and_check_out(store, tmp_path / "j.sqlite", None)
     assert view.receipt.exit_code.startswith("CART1:")
     with SeenSessions() as seen:
-        v = verify_at_gate(view.receipt.exit_code, store_id=store.config.id, carts={},
-                           now_ms=clock.now_ms(), seen=seen)
+        v = verify_at_gate(
+            view.receipt.exit_code,
+            store_id=store.config.id,
+            carts={},
+            now_ms=clock.now_ms(),
+            seen=seen,
+        )
     assert (v.outcome, v.reason) == (REFUSE, "unsigned")
 
 
@@ -87,8 +91,10 @@ def test_exit_key_for_the_cart_and_for_the_demo(tmp_path, caplog, capsys):
     assert any("cart keys init" in r.getMessage() for r in caplog.records)
     demo = exit_key(tmp_path / "none", demo=True)
     assert demo is not None and demo.ephemeral and demo.cart_id == "demo-cart"
-    assert any("ephemeral demo key" in r.getMessage() and demo.public_hex in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "ephemeral demo key" in r.getMessage() and demo.public_hex in r.getMessage()
+        for r in caplog.records
+    )
     real = keys.init_keys(tmp_path / "k", "cart-3")
     assert exit_key(tmp_path / "k").public_hex == real.public_hex
     assert exit_key(tmp_path / "k", demo=True).public_hex == real.public_hex

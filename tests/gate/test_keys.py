@@ -73,10 +73,12 @@ def test_carts_file_is_validated(tmp_path):
     f = tmp_path / "carts.toml"
     f.write_text(f"[carts]\n{keys.carts_line(k)}\n")
     assert keys.load_carts(f) == {"cart-1": k.public_bytes}
-    for bad, why in (('[carts]\n"cart-1" = "abc"\n', "64 hex"),
-                     ('[carts]\n"bad id!" = "' + "0" * 64 + '"\n', "cart id"),
-                     ('[cart]\n', "unknown"),
-                     ("[carts\n", "TOML")):
+    for bad, why in (
+        ('[carts]\n"cart-1" = "abc"\n', "64 hex"),
+        ('[carts]\n"bad id!" = "' + "0" * 64 + '"\n', "cart id"),
+        ("[cart]\n", "unknown"),
+        ("[carts\n", "TOML"),
+    ):
         f.write_text(bad)
         with pytest.raises(keys.KeyFileError, match=why):
             keys.load_carts(f)

@@ -53,8 +53,14 @@ def new_core(mode: int) -> tuple[ScaleCore, list]:
 def check(core: ScaleCore, seen: list, now: int) -> None:
     c = core.counters()
     assert all(isinstance(v, int) and v >= 0 for v in c.values()), c
-    used = (c["samples"] + c["seq_replay_errors"] + c["seq_backward_errors"]
-            + c["payload_errors"] + c["frames_ignored"] + c["reply_kind_errors"])
+    used = (
+        c["samples"]
+        + c["seq_replay_errors"]
+        + c["seq_backward_errors"]
+        + c["payload_errors"]
+        + c["frames_ignored"]
+        + c["reply_kind_errors"]
+    )
     assert used <= c["frames"], c
     assert (c["gaps"] == 0) == (c["samples_lost"] == 0) and c["gaps"] <= c["samples_lost"], c
     assert c["samples"] == len(seen), (c, len(seen))
@@ -76,7 +82,7 @@ def test_one_input(data: bytes) -> None:
             ch = 4 if op != 3 else fdp.ConsumeIntInRange(1, 8)
             seq = fdp.ConsumeIntInRange(0, 65535)
             if op == 2 and sent:  # mostly near the previous one
-                seq = (int.from_bytes(sent[-1][3:5], "big") + fdp.ConsumeIntInRange(-3, 5))
+                seq = int.from_bytes(sent[-1][3:5], "big") + fdp.ConsumeIntInRange(-3, 5)
             flags = fdp.ConsumeIntInRange(0, 255) if fdp.ConsumeBool() else 0
             payload = (seq % 65536).to_bytes(2, "big") + bytes((flags,))
             payload += fdp.ConsumeBytes(3 * ch).ljust(3 * ch, b"\0")
@@ -85,8 +91,11 @@ def test_one_input(data: bytes) -> None:
         elif op == 4 and sent:  # a replay of something sent before
             pending += sent[fdp.ConsumeIntInRange(0, len(sent) - 1)]
         elif op == 5:
-            pending += sp.encode_ack(fdp.ConsumeIntInRange(0, 255), fdp.ConsumeIntInRange(0, 255),
-                                     fdp.ConsumeIntInRange(0, 255))
+            pending += sp.encode_ack(
+                fdp.ConsumeIntInRange(0, 255),
+                fdp.ConsumeIntInRange(0, 255),
+                fdp.ConsumeIntInRange(0, 255),
+            )
         elif op == 6:
             tag = fdp.ConsumeIntInRange(0, 255)
             body = fdp.ConsumeBytes(fdp.ConsumeIntInRange(10, 26))
@@ -94,9 +103,11 @@ def test_one_input(data: bytes) -> None:
         elif op == 7:
             pending += sp.encode_frame(0, sp.MsgId.STATUS, fdp.ConsumeBytes(4).ljust(4, b"\0"))
         elif op == 8:
-            pending += sp.encode_frame(fdp.ConsumeIntInRange(0, 255),
-                                       fdp.ConsumeIntInRange(0, 255),
-                                       fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 58)))
+            pending += sp.encode_frame(
+                fdp.ConsumeIntInRange(0, 255),
+                fdp.ConsumeIntInRange(0, 255),
+                fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 58)),
+            )
         elif op == 9:
             now += fdp.ConsumeIntInRange(0, 1 << fdp.ConsumeIntInRange(0, 24))
         elif op == 10:  # feed what is pending, in one piece or split

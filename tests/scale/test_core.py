@@ -26,8 +26,10 @@ def test_commands_retry_with_doubling_backoff_then_fail():
             sent.append(t)
     assert sent == [0, 100, 300, 700]  # 100, 200, 400 ms waits
     assert core.state == "failed" and core.counters()["commands_failed"] == 1
-    assert any(isinstance(e, DeviceStatus) and e.state == "error" and "no answer" in e.detail
-               for e in events)
+    assert any(
+        isinstance(e, DeviceStatus) and e.state == "error" and "no answer" in e.detail
+        for e in events
+    )
 
 
 def test_handshake_rejects_a_bridge_that_does_not_match_the_profile():
@@ -84,8 +86,7 @@ def test_stalled_adc_is_reported():
     s.run_until(s.clock.now_ms() + 1000)
     s.bridge.stall_adc(2, 500)
     ev = s.run_until(s.clock.now_ms() + 1000)
-    assert any(isinstance(e, DeviceStatus) and "channel 2 ADC not ready" in e.detail
-               for e in ev)
+    assert any(isinstance(e, DeviceStatus) and "channel 2 ADC not ready" in e.detail for e in ev)
     assert s.core.counters()["adc_not_ready"] == 1
 
 
@@ -102,6 +103,7 @@ def test_fast_pushes_keep_the_basket_and_cost_few_samples():
         assert changes == []
         assert any(isinstance(e, WeightMoving) for e in s.events[n:])
         assert isinstance(s.events[-1], WeightSettled) or any(
-            isinstance(e, WeightSettled) for e in s.events[n:])
+            isinstance(e, WeightSettled) for e in s.events[n:]
+        )
     assert fast.core.counters()["samples"] < full.core.counters()["samples"] / 3
     assert np.isclose(fast.total_items_g(), 1200.0)

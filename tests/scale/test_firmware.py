@@ -113,18 +113,23 @@ def test_main_wires_pins_usb_and_watchdog(firmware, monkeypatch):
     machine.enable_irq = lambda state: None
     machine.reset_cause = lambda: 1
     machine.WDT = lambda timeout: types.SimpleNamespace(feed=lambda: fed.append(1))
-    stdin = io.BytesIO(sp.encode_command(1, sp.MsgId.IDENTIFY) + sp.encode_command(2, sp.MsgId.START))
+    stdin = io.BytesIO(
+        sp.encode_command(1, sp.MsgId.IDENTIFY) + sp.encode_command(2, sp.MsgId.START)
+    )
     stdout = io.BytesIO()
     monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=stdin))
     monkeypatch.setattr(sys, "stdout", types.SimpleNamespace(buffer=stdout))
-    poll = types.SimpleNamespace(register=lambda *a: None,
-                                 poll=lambda t: stdin.tell() < len(stdin.getvalue()))
-    monkeypatch.setitem(sys.modules, "select", types.SimpleNamespace(poll=lambda: poll,
-                                                                     POLLIN=1))
+    poll = types.SimpleNamespace(
+        register=lambda *a: None, poll=lambda t: stdin.tell() < len(stdin.getvalue())
+    )
+    monkeypatch.setitem(sys.modules, "select", types.SimpleNamespace(poll=lambda: poll, POLLIN=1))
     monkeypatch.setitem(sys.modules, "micropython", types.SimpleNamespace(kbd_intr=lambda c: None))
     ticks = iter(range(0, 10_000, 13))
-    monkeypatch.setitem(sys.modules, "time", types.SimpleNamespace(
-        ticks_ms=lambda: next(ticks), ticks_diff=lambda a, b: a - b))
+    monkeypatch.setitem(
+        sys.modules,
+        "time",
+        types.SimpleNamespace(ticks_ms=lambda: next(ticks), ticks_diff=lambda a, b: a - b),
+    )
     sys.modules.pop("main", None)
     import main
 

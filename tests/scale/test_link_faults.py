@@ -40,8 +40,9 @@ def streaming_core(t0: int = 0) -> tuple[ScaleCore, list]:
     core.feed(sp.encode_ack(start.seq, sp.MsgId.START))
     assert core.state == "streaming"
     seen: list = []
-    core.pipeline.taps.append(lambda t, c, g, f: seen.extend(zip(t.tolist(), c.tolist(),
-                                                                 strict=True)))
+    core.pipeline.taps.append(
+        lambda t, c, g, f: seen.extend(zip(t.tolist(), c.tolist(), strict=True))
+    )
     return core, seen
 
 
@@ -188,8 +189,9 @@ def test_reserved_flag_bits_are_payload_errors_on_both_parse_paths(flags):
         sp.encode_sample(1, flags, [7, 7, 7, 7])
     # fast path (a block of sample frames) and frame path (after a status frame)
     ev = core.feed(sample(0) + bad + sample(2), 30)
-    ev += core.feed(sp.encode_status(sp.StatusCode.SATURATED, 1, 0) + sample(3) + bad
-                    + sample(4), 60)
+    ev += core.feed(
+        sp.encode_status(sp.StatusCode.SATURATED, 1, 0) + sample(3) + bad + sample(4), 60
+    )
     c = core.counters()
     assert c["payload_errors"] == 2 and c["samples"] == 4
     assert (c["gaps"], c["samples_lost"]) == (1, 1)  # the dropped 1 is missing, as it is
@@ -211,8 +213,9 @@ def test_reserved_bits_depend_on_the_channel_count():
 
 def test_samples_with_the_wrong_channel_count_are_payload_errors():
     core, seen = streaming_core()
-    ev = core.feed(sample(0) + sp.encode_sample(1, 0, [1, 2]) + sample(2)
-                   + sp.encode_sample(3, 0, [1] * 8), 50)
+    ev = core.feed(
+        sample(0) + sp.encode_sample(1, 0, [1, 2]) + sample(2) + sp.encode_sample(3, 0, [1] * 8), 50
+    )
     c = core.counters()
     assert c["payload_errors"] == 2 and c["samples"] == 2
     assert any("sample frames with 2 channels (profile: 4)" in d for d in errors(ev))
@@ -238,8 +241,7 @@ def test_an_ack_where_identify_reply_is_expected_is_counted_and_identify_is_sent
     core.feed(sp.encode_identify(r.seq, IDENT), 10)
     start = core._handshake
     assert start.mid == sp.MsgId.START and core.outgoing(10)[0] == start.frame
-    core.feed(sp.encode_identify(start.seq, IDENT) + sp.encode_ack(start.seq, sp.MsgId.PING),
-              15)
+    core.feed(sp.encode_identify(start.seq, IDENT) + sp.encode_ack(start.seq, sp.MsgId.PING), 15)
     assert core.counters()["reply_kind_errors"] == 3 and core.state == "start"
     assert core.outgoing(15)[0] == start.frame
     ev = core.feed(sp.encode_ack(start.seq, sp.MsgId.START), 20)
@@ -317,8 +319,14 @@ def check_counters(core: ScaleCore) -> dict:
     c = core.counters()
     assert all(isinstance(v, int) and v >= 0 for v in c.values()), c
     # every frame is counted at most once among these (the rest are replies and statuses)
-    used = (c["samples"] + c["seq_replay_errors"] + c["seq_backward_errors"]
-            + c["payload_errors"] + c["frames_ignored"] + c["reply_kind_errors"])
+    used = (
+        c["samples"]
+        + c["seq_replay_errors"]
+        + c["seq_backward_errors"]
+        + c["payload_errors"]
+        + c["frames_ignored"]
+        + c["reply_kind_errors"]
+    )
     assert used <= c["frames"], c
     assert (c["gaps"] == 0) == (c["samples_lost"] == 0) and c["gaps"] <= c["samples_lost"]
     return c
@@ -331,8 +339,10 @@ def check_times(seen: list, last_now: int) -> None:
 
 
 @settings(max_examples=MANY or 300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(st.lists(st.tuples(st.binary(max_size=120), st.integers(0, 5000)), max_size=20),
-       st.sampled_from(["streaming", "identify", "idle"]))
+@given(
+    st.lists(st.tuples(st.binary(max_size=120), st.integers(0, 5000)), max_size=20),
+    st.sampled_from(["streaming", "identify", "idle"]),
+)
 def test_feed_never_raises_on_arbitrary_bytes(chunks, state):
     core, seen = streaming_core()
     if state == "identify":
@@ -350,24 +360,32 @@ def test_feed_never_raises_on_arbitrary_bytes(chunks, state):
 
 
 frames_st = st.one_of(
-    st.builds(lambda s, fl, cs: sample_payload(s, fl, cs), st.integers(0, 65535),
-              st.integers(0, 255), st.lists(st.integers(sp.COUNTS_MIN, sp.COUNTS_MAX),
-                                            min_size=1, max_size=8)),
+    st.builds(
+        lambda s, fl, cs: sample_payload(s, fl, cs),
+        st.integers(0, 65535),
+        st.integers(0, 255),
+        st.lists(st.integers(sp.COUNTS_MIN, sp.COUNTS_MAX), min_size=1, max_size=8),
+    ),
     st.builds(sp.encode_ack, st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)),
-    st.builds(sp.encode_status, st.integers(0, 255), st.integers(0, 255),
-              st.integers(0, 65535)),
-    st.builds(lambda s, ch: sp.encode_identify(s, sp.Identify(1, (1, 0, 0), ch, 80, 128, 24,
-                                                              1, "x")),
-              st.integers(0, 255), st.integers(1, 8)),
-    st.builds(sp.encode_command, st.integers(0, 255),
-              st.sampled_from([sp.MsgId.IDENTIFY, sp.MsgId.START, sp.MsgId.PING])),
+    st.builds(sp.encode_status, st.integers(0, 255), st.integers(0, 255), st.integers(0, 65535)),
+    st.builds(
+        lambda s, ch: sp.encode_identify(s, sp.Identify(1, (1, 0, 0), ch, 80, 128, 24, 1, "x")),
+        st.integers(0, 255),
+        st.integers(1, 8),
+    ),
+    st.builds(
+        sp.encode_command,
+        st.integers(0, 255),
+        st.sampled_from([sp.MsgId.IDENTIFY, sp.MsgId.START, sp.MsgId.PING]),
+    ),
 )
 
 
 @settings(max_examples=MANY or 300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(st.lists(st.tuples(st.binary(max_size=30), frames_st, st.integers(0, 200)),
-                max_size=25),
-       st.integers(1, 64))
+@given(
+    st.lists(st.tuples(st.binary(max_size=30), frames_st, st.integers(0, 200)), max_size=25),
+    st.integers(1, 64),
+)
 def test_feed_never_raises_on_valid_frames_of_any_kind_in_garbage(items, step):
     core, seen = streaming_core()
     now = 0
@@ -375,7 +393,7 @@ def test_feed_never_raises_on_valid_frames_of_any_kind_in_garbage(items, step):
         now += dt
         data = garbage + frame
         for i in range(0, len(data), step):
-            core.feed(data[i:i + step], now)
+            core.feed(data[i : i + step], now)
             core.outgoing(now)
     check_counters(core)
     check_times(seen, now)
@@ -393,8 +411,12 @@ op_st = st.one_of(
 
 
 @settings(max_examples=MANY or 400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(st.lists(op_st, min_size=1, max_size=60), st.integers(0, 65535),
-       st.lists(st.integers(1, 90), min_size=1, max_size=8), st.integers(0, 30))
+@given(
+    st.lists(op_st, min_size=1, max_size=60),
+    st.integers(0, 65535),
+    st.lists(st.integers(1, 90), min_size=1, max_size=8),
+    st.integers(0, 30),
+)
 def test_replays_reorderings_and_gaps_are_each_counted_exactly(ops, base, cuts, delay):
     core, seen = streaming_core()
     stream: list[tuple[bytes, int]] = []  # (bytes, arrival ms)
@@ -441,8 +463,8 @@ def test_replays_reorderings_and_gaps_are_each_counted_exactly(ops, base, cuts, 
         n = cuts[i % len(cuts)]
         i += 1
         t_piece = int(at[min(pos + n, len(data)) - 1])
-        piece_time[pos:pos + n] = t_piece
-        core.feed(data[pos:pos + n], t_piece)
+        piece_time[pos : pos + n] = t_piece
+        core.feed(data[pos : pos + n], t_piece)
         pos += n
     c = check_counters(core)
     check_times(seen, now)

@@ -55,7 +55,7 @@ def _run(det, x, t0=0, block=37):
     ev = []
     t = t0 + np.arange(len(x)) * 12.5
     for a in range(0, len(x), block):
-        ev += det.process(t[a:a + block].astype(np.int64), x[a:a + block])
+        ev += det.process(t[a : a + block].astype(np.int64), x[a : a + block])
     return ev
 
 
@@ -67,8 +67,10 @@ def test_detector_settles_on_steps_and_ignores_noise():
     ev = _run(det, x)
     settled = [e for e in ev if isinstance(e, WeightSettled)]
     changes = [e for e in settled if e.delta_g != 0]
-    assert [round(e.delta_g) for e in changes] == [pytest.approx(500, abs=2),
-                                                   pytest.approx(-5, abs=2)]
+    assert [round(e.delta_g) for e in changes] == [
+        pytest.approx(500, abs=2),
+        pytest.approx(-5, abs=2),
+    ]
     assert any(isinstance(e, WeightMoving) for e in ev)
     step = next(e for e in changes if e.delta_g > 100)
     # a clean step settles once a window and the half window before it are flat
@@ -93,7 +95,8 @@ def test_detector_gives_the_same_events_for_any_block_size():
     x = np.concatenate([np.zeros(100), np.linspace(0, 800, 20), np.full(200, 800.0)])
     x = x + rng.normal(0, 1.5, len(x))
     x[130:170] += 60 * np.exp(-np.arange(40) / 8) * np.sin(np.arange(40) * 1.3)
-    runs = [_run(StabilityDetector(StabilityConfig(noise_g=1.5)), x, block=b)
-            for b in (1, 3, 16, 500)]
+    runs = [
+        _run(StabilityDetector(StabilityConfig(noise_g=1.5)), x, block=b) for b in (1, 3, 16, 500)
+    ]
     assert all(r == runs[0] for r in runs)
     assert any(isinstance(e, WeightSettled) and e.delta_g > 790 for e in runs[0])

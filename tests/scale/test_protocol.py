@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 
 from drivers.scale import protocol as sp
 
-VECTORS = json.loads((Path(__file__).resolve().parents[2] / "hardware" / "scale-bridge"
-                      / "vectors.json").read_text())
+VECTORS = json.loads(
+    (Path(__file__).resolve().parents[2] / "hardware" / "scale-bridge" / "vectors.json").read_text()
+)
 
 
 def test_crc_check_value():
@@ -23,9 +24,19 @@ def _host_encode(v):
     if k == "ack":
         return sp.encode_ack(a["seq"], a["command"], a["code"])
     if k == "identify":
-        return sp.encode_identify(a["seq"], sp.Identify(1, tuple(a["firmware"]), a["channels"],
-                                  a["rate_sps"], a["gain"], a["adc_bits"], a["capabilities"],
-                                  a["name"]))
+        return sp.encode_identify(
+            a["seq"],
+            sp.Identify(
+                1,
+                tuple(a["firmware"]),
+                a["channels"],
+                a["rate_sps"],
+                a["gain"],
+                a["adc_bits"],
+                a["capabilities"],
+                a["name"],
+            ),
+        )
     if k == "sample":
         return sp.encode_sample(a["seq"], a["flags"], a["counts"])
     return sp.encode_status(a["code"], a["channel"], a["value"])
@@ -60,8 +71,16 @@ def test_firmware_encoder_matches_vectors(firmware):
         elif k == "ack":
             got = p.encode_ack(a["seq"], a["command"], a["code"])
         elif k == "identify":
-            got = p.encode_identify(a["seq"], a["firmware"], a["channels"], a["rate_sps"],
-                                    a["gain"], a["adc_bits"], a["capabilities"], a["name"])
+            got = p.encode_identify(
+                a["seq"],
+                a["firmware"],
+                a["channels"],
+                a["rate_sps"],
+                a["gain"],
+                a["adc_bits"],
+                a["capabilities"],
+                a["name"],
+            )
         elif k == "sample":
             got = p.encode_sample(a["seq"], a["flags"], a["counts"])
         else:
@@ -75,8 +94,10 @@ def test_block_encoder_equals_scalar_and_decodes_back():
     seq = np.arange(65500, 65550) & 0xFFFF
     flags = rng.integers(0, 16, 50)
     block = sp.encode_samples(seq, flags, counts)
-    scalar = b"".join(sp.encode_sample(int(s), int(f), c.tolist())
-                      for s, f, c in zip(seq, flags, counts, strict=True))
+    scalar = b"".join(
+        sp.encode_sample(int(s), int(f), c.tolist())
+        for s, f, c in zip(seq, flags, counts, strict=True)
+    )
     assert block == scalar
     frames = sp.FrameParser().feed(block)
     s2, f2, c2 = sp.decode_samples([f.payload for f in frames], 4)
@@ -84,14 +105,24 @@ def test_block_encoder_equals_scalar_and_decodes_back():
 
 
 frame_st = st.one_of(
-    st.builds(lambda s, f, c: sp.encode_sample(s, f & ((1 << len(c)) - 1), c),
-              st.integers(0, 65535),
-              st.integers(0, 15), st.lists(st.integers(sp.COUNTS_MIN, sp.COUNTS_MAX),
-                                           min_size=1, max_size=8)),
-    st.builds(lambda s, c, k: sp.encode_ack(s, c, k), st.integers(0, 255), st.integers(0, 255),
-              st.integers(0, 255)),
-    st.builds(lambda c, ch, v: sp.encode_status(c, ch, v), st.integers(0, 255),
-              st.integers(0, 255), st.integers(0, 65535)),
+    st.builds(
+        lambda s, f, c: sp.encode_sample(s, f & ((1 << len(c)) - 1), c),
+        st.integers(0, 65535),
+        st.integers(0, 15),
+        st.lists(st.integers(sp.COUNTS_MIN, sp.COUNTS_MAX), min_size=1, max_size=8),
+    ),
+    st.builds(
+        lambda s, c, k: sp.encode_ack(s, c, k),
+        st.integers(0, 255),
+        st.integers(0, 255),
+        st.integers(0, 255),
+    ),
+    st.builds(
+        lambda c, ch, v: sp.encode_status(c, ch, v),
+        st.integers(0, 255),
+        st.integers(0, 255),
+        st.integers(0, 65535),
+    ),
 )
 
 
@@ -100,7 +131,7 @@ def test_any_bytes_never_crash_the_parser(data, cuts):
     p = sp.FrameParser()
     pos = 0
     for c in cuts + [len(data)]:
-        for f in p.feed(data[pos:pos + c]):
+        for f in p.feed(data[pos : pos + c]):
             try:
                 sp.decode_message(f)
             except sp.ProtocolError:
@@ -109,15 +140,18 @@ def test_any_bytes_never_crash_the_parser(data, cuts):
     assert p.pending <= max(len(data), sp.MAX_FRAME)
 
 
-@given(st.lists(st.tuples(st.binary(max_size=40), frame_st), min_size=1, max_size=8),
-       st.binary(max_size=40), st.integers(1, 50))
+@given(
+    st.lists(st.tuples(st.binary(max_size=40), frame_st), min_size=1, max_size=8),
+    st.binary(max_size=40),
+    st.integers(1, 50),
+)
 def test_valid_frames_in_garbage_are_all_recovered(chunks, tail, step):
     stream = b"".join(g + f for g, f in chunks) + tail
     want = [f for _, f in chunks]
     p = sp.FrameParser()
     got = []
     for i in range(0, len(stream), step):
-        got += p.feed(stream[i:i + step])
+        got += p.feed(stream[i : i + step])
     encoded = [sp.encode_frame(f.seq, f.mid, f.payload) for f in got]
     # every valid frame comes out, in order (garbage may, very rarely, hold a frame of its own)
     it = iter(encoded)

@@ -94,8 +94,11 @@ def _calibrated(model):
     from drivers.scale.loadcell import Calibration
 
     tare = model.offset + model.dead * model.counts_per_g
-    return ScaleConfig(calibration=Calibration(4, tuple(map(float, tare)),
-                                               tuple(map(float, 1 / model.counts_per_g))))
+    return ScaleConfig(
+        calibration=Calibration(
+            4, tuple(map(float, tare)), tuple(map(float, 1 / model.counts_per_g))
+        )
+    )
 
 
 def test_threaded_driver_over_url_settles_and_survives_unplug():
@@ -115,8 +118,7 @@ def test_threaded_driver_over_url_settles_and_survives_unplug():
         ev = _wait(drv.events, lambda e: isinstance(e, WeightSettled) and e.delta_g != 0, 20)
         assert ev.delta_g == pytest.approx(740, abs=4)
         ports[-1].bridge.unplug()
-        _wait(drv.events, lambda e: isinstance(e, DeviceStatus) and e.state == "reconnecting",
-              10)
+        _wait(drv.events, lambda e: isinstance(e, DeviceStatus) and e.state == "reconnecting", 10)
         _wait(drv.events, lambda e: isinstance(e, DeviceStatus) and e.state == "connected", 20)
         assert drv.connects >= 2
     drv.close()  # idempotent
@@ -148,8 +150,7 @@ def test_driver_through_a_pty():
         with ScaleDriver(os.ttyname(slave), _calibrated(model)) as drv:
             assert drv.wait_connected(10)
             model.place("tin", 415.0, t_ms=model.now_ms + 300, ramp_ms=150, drop_mm=0)
-            ev = _wait(drv.events, lambda e: isinstance(e, WeightSettled) and e.delta_g != 0,
-                       20)
+            ev = _wait(drv.events, lambda e: isinstance(e, WeightSettled) and e.delta_g != 0, 20)
             assert ev.delta_g == pytest.approx(415, abs=4)
             assert drv.counters()["crc_errors"] == 0
     finally:
@@ -168,6 +169,7 @@ def test_profile_save_rewrites_only_the_scale_region(tmp_path):
     from dataclasses import replace
 
     from drivers.scale.loadcell import Calibration
+
     cal = Calibration(4, (1.5, 2.0, 3.0, 4.0), (0.023, 0.024, 0.025, 0.026))
     save_profile(p, replace(cfg, calibration=cal))
     text = p.read_text()
@@ -182,10 +184,16 @@ def test_bench_prints_json_last(capsys):
 
     assert main(["bench", "scale", "--placements", "12", "--push-minutes", "0.5"]) == 0
     import json
+
     line = capsys.readouterr().out.strip().splitlines()[-1]
     r = json.loads(line)
-    for k in ("settle_ms_p50", "settle_ms_p95", "error_g_p50", "error_g_p95",
-              "false_changes_per_hour"):
+    for k in (
+        "settle_ms_p50",
+        "settle_ms_p95",
+        "error_g_p50",
+        "error_g_p95",
+        "false_changes_per_hour",
+    ):
         assert k in r and k in r["baseline"]
     assert sp.PROTOCOL_VERSION == 1
 
@@ -202,8 +210,13 @@ def test_tare_and_corner_calibration_workflow_over_url(tmp_path):
         ports.append(p)
         return p
 
-    where = {"centre": (0.5, 0.5), "front-left": (0.1, 0.1), "front-right": (0.9, 0.1),
-             "rear-left": (0.1, 0.9), "rear-right": (0.9, 0.9)}
+    where = {
+        "centre": (0.5, 0.5),
+        "front-left": (0.1, 0.1),
+        "front-right": (0.9, 0.1),
+        "rear-left": (0.1, 0.9),
+        "rear-right": (0.9, 0.9),
+    }
     with ScaleDriver("scalesim://?seed=6&speed=8", serial_factory=factory) as drv:
         assert drv.wait_connected(10)
         model = ports[-1].model
@@ -233,16 +246,18 @@ def test_cli_tare_writes_the_profile_and_monitor_prints_json(tmp_path, capsys):
     assert main(["scale", "tare", "--profile", str(prof), "--url", url, "--seconds", "0.5"]) == 0
     cal = ScaleConfig.from_profile(prof).calibration
     assert cal.tared and not cal.calibrated
-    assert main(["scale", "monitor", "--profile", str(prof), "--url", url,
-                 "--seconds", "1"]) == 0
+    assert main(["scale", "monitor", "--profile", str(prof), "--url", url, "--seconds", "1"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     assert any(x["event"] == "DeviceStatus" and x["state"] == "connected" for x in lines)
-    assert main(["scale", "calibrate", "--profile", str(tmp_path / "none.toml"),
-                 "--grams", "1000"]) == 1
+    assert (
+        main(["scale", "calibrate", "--profile", str(tmp_path / "none.toml"), "--grams", "1000"])
+        == 1
+    )
     assert "none.toml" in capsys.readouterr().err
     shutil.copy("hardware/profiles/cart-v1.toml", prof)  # untared: calibrate refuses
-    assert main(["scale", "calibrate", "--profile", str(prof), "--url", url,
-                 "--grams", "1000"]) == 1
+    assert (
+        main(["scale", "calibrate", "--profile", str(prof), "--url", url, "--grams", "1000"]) == 1
+    )
 
 
 def test_actions_scheduled_ahead_are_reached_by_fast_forward():

@@ -52,8 +52,9 @@ def classifier():
 
 
 def frames_of(photo, n=4, rest=2, seed=0):
-    return CameraSim(photo, code=None, size=SIZE, conditions=Conditions(noise=2.0),
-                     seed=seed).frames(n, rest)
+    return CameraSim(
+        photo, code=None, size=SIZE, conditions=Conditions(noise=2.0), seed=seed
+    ).frames(n, rest)
 
 
 class Rig:
@@ -76,8 +77,9 @@ class Rig:
         self.runtime.engine.handle_event = recording
         self.runtime.start()
         clf = classifier if classifier is not None else Classifier()
-        self.worker = attach(self.runtime,
-                             VisionWorker(clf, None, clock=self.clock, **worker_args)).start()
+        self.worker = attach(
+            self.runtime, VisionWorker(clf, None, clock=self.clock, **worker_args)
+        ).start()
 
     def show(self, photo, seed=0) -> None:
         """The basket camera sees the item come in and rest (33 ms a frame)."""
@@ -140,8 +142,12 @@ async def test_a_different_item_than_scanned_raises_the_mismatch_on_screen(photo
     app = CartApp(rig.runtime)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
-            await asyncio_to_thread(rig.place, photos["Valio-Vanilla-Yoghurt"][0], 1045,
-                                    code_of(rig.store, "arla-natural-yoghurt"))
+            await asyncio_to_thread(
+                rig.place,
+                photos["Valio-Vanilla-Yoghurt"][0],
+                1045,
+                code_of(rig.store, "arla-natural-yoghurt"),
+            )
             (verdict,) = rig.verdicts()
             assert verdict.top[0][0] == "Valio-Vanilla-Yoghurt"
             await until(pilot, lambda: any(a.kind == "looks_different" for a in app.view.alerts))
@@ -166,8 +172,9 @@ async def test_produce_entry_lists_the_classifiers_top_three(photos):
             # the choices are the catalogue's produce for the model's labels, best first, with
             # the model's probabilities
             by_label = {p.label: p for p in rig.store.catalog.products if p.by_weight}
-            expected = [(by_label[lb].name, f"{100 * p:.0f}%") for lb, p in verdict.top
-                        if lb in by_label][:3]
+            expected = [
+                (by_label[lb].name, f"{100 * p:.0f}%") for lb, p in verdict.top if lb in by_label
+            ][:3]
             assert [(c.label, c.detail) for c in alert.choices[:3]] == expected
             assert alert.choices[0].label == "Apple Granny Smith"
             await pilot.pause(0.2)
@@ -369,8 +376,9 @@ def test_live_cart_with_a_missing_model_runs_without_vision(tmp_path):
 
     folder = tmp_path / "frames"
     CameraSim(None, code=None, size=SIZE).write_frames(folder, 2)
-    runtime = build(_profile(tmp_path, folder, model="models/absent.tflite"),
-                    journal_path=":memory:")
+    runtime = build(
+        _profile(tmp_path, folder, model="models/absent.tflite"), journal_path=":memory:"
+    )
     runtime.start()
     try:
         runtime.post(WeightSettled(runtime.clock.now_ms(), 640, 640, 600, 0.4))

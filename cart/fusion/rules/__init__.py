@@ -34,13 +34,26 @@ from cart.fusion.rules.timeouts import Timeouts
 from cart.fusion.rules.verdict import VERDICT
 from cart.fusion.state import State
 
-__all__ = ["PLACEMENT", "REMOVAL", "SCAN", "SETTLE", "VERDICT", "Rule", "Rules", "Step",
-           "first_claim"]
+__all__ = [
+    "PLACEMENT",
+    "REMOVAL",
+    "SCAN",
+    "SETTLE",
+    "VERDICT",
+    "Rule",
+    "Rules",
+    "Step",
+    "first_claim",
+]
 
 # after a change, a question of these kinds is what the change was (a reading straight back
 # to the weight before it closes it: ``settle.WeightCameBack``)
-_UNEXPLAINED = (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE, AlertKind.UNEXPLAINED_REMOVAL,
-                AlertKind.WHICH_REMOVED)
+_UNEXPLAINED = (
+    AlertKind.SCAN_ADDED,
+    AlertKind.WEIGH_PRODUCE,
+    AlertKind.UNEXPLAINED_REMOVAL,
+    AlertKind.WHICH_REMOVED,
+)
 
 
 class Rules:
@@ -69,8 +82,16 @@ class Rules:
         self.shopper = ShopperAnswers.from_config(cfg)
         self.staff = StaffAnswers.from_config(cfg)
 
-    def change(self, st: State, r: float, before: float, ev: WeightSettled, t: int,
-               noise: float, out: list[Effect]) -> None:
+    def change(
+        self,
+        st: State,
+        r: float,
+        before: float,
+        ev: WeightSettled,
+        t: int,
+        noise: float,
+        out: list[Effect],
+    ) -> None:
         """Explain a settled change of ``r`` grams from the level ``before``: a rise by the
         placement rules, a drop by the removal rules."""
         st.accounted = ev.grams
@@ -86,10 +107,18 @@ class Rules:
             if o is not None and o.flag.kind in _UNEXPLAINED:
                 st.last_unexplained = (fid, before)
 
-    def rise(self, st: State, r: float, t: int, settle_ms: int, noise: float,
-             out: list[Effect]) -> Rule | None:
-        x = Rise.of(st, r, t, settle_ms, noise, verdict_before_ms=self.s.verdict_before_ms,
-                    produce_window_ms=self.s.produce_window_ms)
+    def rise(
+        self, st: State, r: float, t: int, settle_ms: int, noise: float, out: list[Effect]
+    ) -> Rule | None:
+        x = Rise.of(
+            st,
+            r,
+            t,
+            settle_ms,
+            noise,
+            verdict_before_ms=self.s.verdict_before_ms,
+            produce_window_ms=self.s.produce_window_ms,
+        )
         return first_claim(self.placement, st, x, out)
 
     def drop(self, st: State, r: float, t: int, noise: float, out: list[Effect]) -> Rule | None:

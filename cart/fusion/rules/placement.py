@@ -39,20 +39,33 @@ class Rise:
     produce_first: bool
 
     @classmethod
-    def of(cls, st: State, r: float, t: int, settle_ms: int, noise: float, *,
-           verdict_before_ms: int, produce_window_ms: int) -> Rise:
+    def of(
+        cls,
+        st: State,
+        r: float,
+        t: int,
+        settle_ms: int,
+        noise: float,
+        *,
+        verdict_before_ms: int,
+        produce_window_ms: int,
+    ) -> Rise:
         """A new placement (with the camera verdict that belongs to it); produce chosen
         longer than ``produce_window_ms`` ago is dropped first."""
         pl = Placement(st.next_place, t, r, st.take_verdict(t, settle_ms, verdict_before_ms))
         st.next_place += 1
         st.last_placement = pl
         seen = dict(pl.verdict or ())
-        pend = [ln for ln in st.lines.values() if not ln.placed and
-                (ln.flag_id is None or seen.get(ln.product.label or "", 0.0) >= 0.3)]
-        st.pending_produce = [pp for pp in st.pending_produce
-                              if t - pp.t_ms <= produce_window_ms]
+        pend = [
+            ln
+            for ln in st.lines.values()
+            if not ln.placed
+            and (ln.flag_id is None or seen.get(ln.product.label or "", 0.0) >= 0.3)
+        ]
+        st.pending_produce = [pp for pp in st.pending_produce if t - pp.t_ms <= produce_window_ms]
         produce_first = bool(st.pending_produce) and (
-            not pend or st.pending_produce[0].t_ms >= max(ln.t_ms for ln in pend))
+            not pend or st.pending_produce[0].t_ms >= max(ln.t_ms for ln in pend)
+        )
         return cls(pl, r, t, noise, pend, produce_first)
 
 
@@ -66,10 +79,12 @@ class PutBackUnexplainedRemoval(Rule):
     remembers it, so that a drop straight after re-opens it."""
 
     def apply(self, st: State, x: Rise, out: list[Effect]) -> bool:
-        back = [(abs(o.placement.grams - x.r), -fid)
-                for fid, o in st.open_of(AlertKind.UNEXPLAINED_REMOVAL)
-                if o.placement is not None
-                and abs(o.placement.grams - x.r) <= st.tol(0.0, x.noise * 1.5)]
+        back = [
+            (abs(o.placement.grams - x.r), -fid)
+            for fid, o in st.open_of(AlertKind.UNEXPLAINED_REMOVAL)
+            if o.placement is not None
+            and abs(o.placement.grams - x.r) <= st.tol(0.0, x.noise * 1.5)
+        ]
         if not back:
             return False
         fid = -min(back)[1]
@@ -96,16 +111,25 @@ class PendingScans(Rule):
         if not x.pend or x.produce_first:
             return False
         pl = x.pl
-        best = st.best_subset(x.r, pending_items(x.pend), x.noise, self.s.max_subset,
-                              top=pl.verdict)
-        if best is not None and len(best) == 1 and self.vetoed(st, best[0].product, x.r,
-                                                               pl.verdict):
+        best = st.best_subset(
+            x.r, pending_items(x.pend), x.noise, self.s.max_subset, top=pl.verdict
+        )
+        if (
+            best is not None
+            and len(best) == 1
+            and self.vetoed(st, best[0].product, x.r, pl.verdict)
+        ):
             best = None  # a wide fit the camera and the weight both say is another item
         if best is None:
             return False
         for ln in best:
-            st.mark_placed(ln, x.t, out, x.r * ln.expect_g / sum(b.expect_g for b in best),
-                           alone=len(best) == 1)
+            st.mark_placed(
+                ln,
+                x.t,
+                out,
+                x.r * ln.expect_g / sum(b.expect_g for b in best),
+                alone=len(best) == 1,
+            )
         pl.line_ids = [ln.id for ln in best]
         if len(best) == 1:
             ln = best[0]
@@ -114,8 +138,11 @@ class PendingScans(Rule):
         return True
 
     def vetoed(self, st: State, p: Product, grams: float, top) -> bool:
-        just_placed = {ln.product.id for ln in st.lines.values()
-                       if ln.placed and st.t - ln.t_ms <= self.s.quantity_window_ms}
+        just_placed = {
+            ln.product.id
+            for ln in st.lines.values()
+            if ln.placed and st.t - ln.t_ms <= self.s.quantity_window_ms
+        }
         return ev.camera_vetoes(p, grams, top, st.facts, st.camera, just_placed)
 
 
@@ -137,8 +164,9 @@ class ProduceChosenFirst(Rule):
         net = x.r - tare
         if net <= 0:
             return False
-        ln = st.add_line(out, x.t, pp.product, pp.code, weight_g=round(net, 1), placed=True,
-                         measured=x.r)
+        ln = st.add_line(
+            out, x.t, pp.product, pp.code, weight_g=round(net, 1), placed=True, measured=x.r
+        )
         x.pl.line_ids = [ln.id]
         st.rules.judge(st, x.pl, ln, x.t, out)
         return True
@@ -182,9 +210,15 @@ class MoreOfLastScanned(Rule):
 
     def apply(self, st: State, x: Rise, out: list[Effect]) -> bool:
         last = st.last_scanned
-        if last is None or not last.placed or last.id not in st.lines or x.pend or \
-                x.t - last.t_ms > self.s.quantity_window_ms or last.product.by_weight or \
-                last.price_minor is not None:
+        if (
+            last is None
+            or not last.placed
+            or last.id not in st.lines
+            or x.pend
+            or x.t - last.t_ms > self.s.quantity_window_ms
+            or last.product.by_weight
+            or last.price_minor is not None
+        ):
             return False
         p, pl = last.product, x.pl
         counted = self.count(st, p, x)
@@ -192,19 +226,35 @@ class MoreOfLastScanned(Rule):
             return False
         n, fits = counted
         for fid, o in st.open_of(AlertKind.QUANTITY):  # the same question, grown
-            if o.product is not None and o.product.id == p.id and o.placement is not None \
-                    and not o.placement.line_ids:
+            if (
+                o.product is not None
+                and o.product.id == p.id
+                and o.placement is not None
+                and not o.placement.line_ids
+            ):
                 total = o.count + n
                 o.placement.grams += x.r
                 o.count = total
-                st.replace_flag(out, x.t, fid, grams=o.placement.grams,
-                                message=f"Looks like {total} more × {p.name}; you scanned "
-                                        "one. Confirm the quantity or scan each one")
+                st.replace_flag(
+                    out,
+                    x.t,
+                    fid,
+                    grams=o.placement.grams,
+                    message=f"Looks like {total} more × {p.name}; you scanned "
+                    "one. Confirm the quantity or scan each one",
+                )
                 return True
-        o = st.ask(out, x.t, AlertKind.QUANTITY,
-                   f"Looks like {n} more × {p.name}; you scanned one. Confirm the quantity "
-                   "or scan each one", grams=x.r, candidates=quantity_candidates(p, fits),
-                   placement=pl, product=p)
+        o = st.ask(
+            out,
+            x.t,
+            AlertKind.QUANTITY,
+            f"Looks like {n} more × {p.name}; you scanned one. Confirm the quantity "
+            "or scan each one",
+            grams=x.r,
+            candidates=quantity_candidates(p, fits),
+            placement=pl,
+            product=p,
+        )
         o.count = n
         pl.line_ids = []
         return True
@@ -219,9 +269,12 @@ class MoreOfLastScanned(Rule):
         post = st.posterior(p, None, verdict)
         seen = bool(verdict) and dict(verdict).get(p.label or "", 0.0) >= 0.3
         telling = len(fits) == 1 and st.tol(sig * sig, x.noise) < mean / 3
-        if fits and max(fits) <= self.s.max_quantity and \
-                (seen or (verdict is None and telling)) \
-                and (post is None or post >= self.s.vision_flag_below):
+        if (
+            fits
+            and max(fits) <= self.s.max_quantity
+            and (seen or (verdict is None and telling))
+            and (post is None or post >= self.s.vision_flag_below)
+        ):
             return (n if n in fits else fits[0]), fits
         return None
 
@@ -246,19 +299,35 @@ class ItemComingBack(Rule):
                 continue
             # the same physical item comes back: its own measured weight, to the scale's noise
             m = ln.measured_g if ln.measured_g is not None else ln.expect_g
-            spread = 0.0 if ln.measured_alone or ln.weight_g is not None \
-                else ln.expect_sigma**2
+            spread = 0.0 if ln.measured_alone or ln.weight_g is not None else ln.expect_sigma**2
             z = abs(x.r - m) / st.tol(spread, x.noise * 1.5)
-            post = st.posterior(ln.product, x.r if ln.weight_g is None else None, x.pl.verdict,
-                                dearer_only=False, prior=self.s.readd_prior)
-            if z <= 1.0 and post is not None and post >= self.s.vision_flag_below and \
-                    (best_out is None or z < best_out[0]):
+            post = st.posterior(
+                ln.product,
+                x.r if ln.weight_g is None else None,
+                x.pl.verdict,
+                dearer_only=False,
+                prior=self.s.readd_prior,
+            )
+            if (
+                z <= 1.0
+                and post is not None
+                and post >= self.s.vision_flag_below
+                and (best_out is None or z < best_out[0])
+            ):
                 best_out = (z, i)
         if best_out is None:
             return False
         _, old = st.taken_out.pop(best_out[1])
-        ln = st.add_line(out, x.t, old.product, old.code, weight_g=old.weight_g,
-                         price_minor=old.price_minor, placed=True, measured=x.r)
+        ln = st.add_line(
+            out,
+            x.t,
+            old.product,
+            old.code,
+            weight_g=old.weight_g,
+            price_minor=old.price_minor,
+            placed=True,
+            measured=x.r,
+        )
         ln.readd_ms = x.t
         x.pl.line_ids = [ln.id]
         if old.weight_g is None:
@@ -290,8 +359,7 @@ class QuantityOfPending(Rule):
         if mean <= 0 or x.t - lines[-1].t_ms > self.s.quantity_window_ms:
             return False
         n = round(x.r / mean)
-        fits = ev.counts_that_fit(x.r, mean, sig, x.noise, max(len(lines) + 1, n - 2), n,
-                                  st.match)
+        fits = ev.counts_that_fit(x.r, mean, sig, x.noise, max(len(lines) + 1, n - 2), n, st.match)
         if not fits or max(fits) > self.s.max_quantity:
             return False
         if n not in fits:
@@ -301,12 +369,27 @@ class QuantityOfPending(Rule):
             return False  # the camera sees something else: not more of the same
         for ln in lines:
             st.mark_placed(ln, x.t, out, mean)
-        ask = (f"Looks like {n} × {p.name}; you scanned {len(lines)}. "
-               "Confirm the quantity or scan each one") if len(fits) == 1 else \
-            (f"How many {p.name} did you put in? Looks like {n}; you scanned "
-             f"{len(lines)}. Enter the number or scan each one")
-        o = st.ask(out, x.t, AlertKind.QUANTITY, ask, grams=x.r,
-                   candidates=quantity_candidates(p, fits), placement=pl, product=p)
+        ask = (
+            (
+                f"Looks like {n} × {p.name}; you scanned {len(lines)}. "
+                "Confirm the quantity or scan each one"
+            )
+            if len(fits) == 1
+            else (
+                f"How many {p.name} did you put in? Looks like {n}; you scanned "
+                f"{len(lines)}. Enter the number or scan each one"
+            )
+        )
+        o = st.ask(
+            out,
+            x.t,
+            AlertKind.QUANTITY,
+            ask,
+            grams=x.r,
+            candidates=quantity_candidates(p, fits),
+            placement=pl,
+            product=p,
+        )
         o.count = n - len(lines)
         pl.line_ids = [ln.id for ln in lines]
         return True

@@ -54,8 +54,14 @@ class Drop:
     @cached_property
     def tare_i(self) -> int | None:
         """The first personal item (tare) that fits the drop, by index."""
-        return next((i for i, g in enumerate(self.st.tare)
-                     if abs(g - self.r) <= self.st.tol(0.0, self.noise * 1.5)), None)
+        return next(
+            (
+                i
+                for i, g in enumerate(self.st.tare)
+                if abs(g - self.r) <= self.st.tol(0.0, self.noise * 1.5)
+            ),
+            None,
+        )
 
 
 class DeletedLineLeaves(Rule):
@@ -70,9 +76,19 @@ class DeletedLineLeaves(Rule):
         if not st.expected_out:
             return False
         best = st.best_subset(
-            x.r, [ev.Expected(e, ev.ItemKind.DELETED_LINE, e[0].measured_g or e[0].expect_g,
-                              e[0].expect_sigma**2) for e in st.expected_out],
-            x.noise, self.s.max_subset)
+            x.r,
+            [
+                ev.Expected(
+                    e,
+                    ev.ItemKind.DELETED_LINE,
+                    e[0].measured_g or e[0].expect_g,
+                    e[0].expect_sigma ** 2,
+                )
+                for e in st.expected_out
+            ],
+            x.noise,
+            self.s.max_subset,
+        )
         if best is None:
             return False
         for e in best:
@@ -85,10 +101,9 @@ class TakeOutAnswered(Rule):
 
     def apply(self, st: State, x: Drop, out: list[Effect]) -> bool:
         for fid, o in st.open_of(AlertKind.TAKE_OUT):
-            if o.placement is not None and \
-                    abs(o.placement.grams - x.r) <= st.tol(o.product and
-                                                           st.sigma(o.product)[1] ** 2 or 0,
-                                                           x.noise):
+            if o.placement is not None and abs(o.placement.grams - x.r) <= st.tol(
+                o.product and st.sigma(o.product)[1] ** 2 or 0, x.noise
+            ):
                 st.resolve(out, x.t, fid, "taken out", "cart")
                 return True
         return False
@@ -102,10 +117,16 @@ class UnexplainedPlacementTakenBack(Rule):
 
     def apply(self, st: State, x: Drop, out: list[Effect]) -> bool:
         billed_fits = bool(x.singles)
-        back = [(abs(pl.grams - x.r), -pid) for pid, pl in st.placements.items()
-                if abs(pl.grams - x.r) <= st.tol(0.0, x.noise * 1.5)
-                and not (billed_fits and pl.flag_id in st.questions
-                         and st.questions[pl.flag_id].flag.needs_staff)]
+        back = [
+            (abs(pl.grams - x.r), -pid)
+            for pid, pl in st.placements.items()
+            if abs(pl.grams - x.r) <= st.tol(0.0, x.noise * 1.5)
+            and not (
+                billed_fits
+                and pl.flag_id in st.questions
+                and st.questions[pl.flag_id].flag.needs_staff
+            )
+        ]
         if not back:
             return False
         pl = st.placements.pop(-min(back)[1])
@@ -132,8 +153,7 @@ class OneProductOut(Rule):
     back)."""
 
     def apply(self, st: State, x: Drop, out: list[Effect]) -> bool:
-        if not x.singles or x.tare_i is not None or \
-                len({ln.product.id for ln in x.singles}) != 1:
+        if not x.singles or x.tare_i is not None or len({ln.product.id for ln in x.singles}) != 1:
             return False
         st.take_out(x.singles[-1], x.t, out, "taken out")
         st.undo = Undo(x.t, st.settled + x.r, lines=[st.taken_out[-1][1]])
@@ -154,8 +174,15 @@ class AskWhichRemoved(Rule):
         cands = [Candidate(f"line:{ln.id}", ln.product.name) for ln in by_prod.values()]
         if x.tare_i is not None:
             cands.append(Candidate("personal", "My own bag or item"))
-        st.ask(out, x.t, AlertKind.WHICH_REMOVED, f"Which item did you take out ({x.r:.0f} g)?",
-               grams=x.r, candidates=tuple(cands), placement=Placement(0, x.t, x.r))
+        st.ask(
+            out,
+            x.t,
+            AlertKind.WHICH_REMOVED,
+            f"Which item did you take out ({x.r:.0f} g)?",
+            grams=x.r,
+            candidates=tuple(cands),
+            placement=Placement(0, x.t, x.r),
+        )
         return True
 
 
@@ -170,8 +197,10 @@ class SeveralLinesOut(Rule):
     def apply(self, st: State, x: Drop, out: list[Effect]) -> bool:
         if not x.placed:
             return False
-        items = [ev.Expected(ln, ev.ItemKind.BILLED_LINE, *billed_weight(ln), t_ms=ln.t_ms)
-                 for ln in x.placed]
+        items = [
+            ev.Expected(ln, ev.ItemKind.BILLED_LINE, *billed_weight(ln), t_ms=ln.t_ms)
+            for ln in x.placed
+        ]
         best = st.best_subset(x.r, items, x.noise, self.s.max_subset)
         if best is None:
             return False
@@ -186,9 +215,15 @@ class UnexplainedRemoval(Rule):
     staff")."""
 
     def apply(self, st: State, x: Drop, out: list[Effect]) -> bool:
-        st.ask(out, x.t, AlertKind.UNEXPLAINED_REMOVAL,
-               f"Something of {x.r:.0f} g was taken out: put it back, or call staff",
-               grams=x.r, needs_staff=False, placement=Placement(0, x.t, x.r))
+        st.ask(
+            out,
+            x.t,
+            AlertKind.UNEXPLAINED_REMOVAL,
+            f"Something of {x.r:.0f} g was taken out: put it back, or call staff",
+            grams=x.r,
+            needs_staff=False,
+            placement=Placement(0, x.t, x.r),
+        )
         return True
 
 

@@ -66,8 +66,11 @@ def on_scan(st: State, ev: Scan | A.EnterCode, t: int, out: list[Effect]) -> Non
         out.append(Notice(t, "lookup_error", f"could not look up the code: {exc}"))
         return
     if found is None:
-        out.append(Notice(t, "unknown_code",
-                          "This code is not sold here. Put the item aside or call staff"))
+        out.append(
+            Notice(
+                t, "unknown_code", "This code is not sold here. Put the item aside or call staff"
+            )
+        )
         out.append(Audit(t, "fusion.unknown_code", (("code", ev.code),)))
         return
     first_claim(st.rules.scan, st, Scanned.of(st, found, t), out)
@@ -96,9 +99,14 @@ class AgeRestricted(Rule):
 
     def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
         if x.p.age_restricted:
-            st.ask(out, x.t, AlertKind.AGE_CHECK,
-                   f"{x.p.name} is age-restricted: staff will check your age", needs_staff=True,
-                   product=x.p)
+            st.ask(
+                out,
+                x.t,
+                AlertKind.AGE_CHECK,
+                f"{x.p.name} is age-restricted: staff will check your age",
+                needs_staff=True,
+                product=x.p,
+            )
         return False
 
 
@@ -129,16 +137,27 @@ class NotMoreOfThose(Rule):
 
     def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
         for fid, o in st.open_of(AlertKind.QUANTITY):
-            if o.product is not None and o.product.id != x.p.id and o.placement is not None \
-                    and x.fits(st, o.placement.grams):
+            if (
+                o.product is not None
+                and o.product.id != x.p.id
+                and o.placement is not None
+                and x.fits(st, o.placement.grams)
+            ):
                 for lid in o.placement.line_ids:
                     ln = st.lines.get(lid)
                     if ln is not None:
                         st.unwait(ln, x.t, self.s.place_timeout_ms)
                 st.resolve(out, x.t, fid, f"it was {x.p.name}", "cart")
-                st.add_line(out, x.t, x.p, x.found.code, placed=True,
-                            measured=o.placement.grams, expect=(x.mean, x.sig),
-                            price_minor=x.price)
+                st.add_line(
+                    out,
+                    x.t,
+                    x.p,
+                    x.found.code,
+                    placed=True,
+                    measured=o.placement.grams,
+                    expect=(x.mean, x.sig),
+                    price_minor=x.price,
+                )
                 return True
         return False
 
@@ -153,13 +172,25 @@ class OneMoreOfQuantity(Rule):
         answer_window_ms: int
 
     def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
-        asked = [(fid, o) for fid, o in st.open_of(AlertKind.QUANTITY)
-                 if o.product is not None and o.product.id == x.p.id]
+        asked = [
+            (fid, o)
+            for fid, o in st.open_of(AlertKind.QUANTITY)
+            if o.product is not None and o.product.id == x.p.id
+        ]
         if not asked or fitting_placement(st, x, self.s.answer_window_ms) is not None:
             return False
         fid, o = asked[0]
-        st.add_line(out, x.t, x.p, x.found.code, placed=True, measured=x.mean, alone=False,
-                    expect=(x.mean, x.sig), price_minor=x.price)
+        st.add_line(
+            out,
+            x.t,
+            x.p,
+            x.found.code,
+            placed=True,
+            measured=x.mean,
+            alone=False,
+            expect=(x.mean, x.sig),
+            price_minor=x.price,
+        )
         o.count -= 1
         o.answered += 1
         if o.count <= 0:
@@ -174,9 +205,16 @@ class ScannedAgainAfterTakeOut(Rule):
     def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
         for fid, o in st.open_of(AlertKind.TAKE_OUT):
             if o.product is not None and o.product.id == x.p.id:
-                st.add_line(out, x.t, x.p, x.found.code, placed=True,
-                            measured=o.placement.grams if o.placement else x.mean,
-                            expect=(x.mean, x.sig), price_minor=x.price)
+                st.add_line(
+                    out,
+                    x.t,
+                    x.p,
+                    x.found.code,
+                    placed=True,
+                    measured=o.placement.grams if o.placement else x.mean,
+                    expect=(x.mean, x.sig),
+                    price_minor=x.price,
+                )
                 st.resolve(out, x.t, fid, "scanned again", "cart")
                 return True
         return False
@@ -201,15 +239,27 @@ class ExplainsPlacement(Rule):
         del st.placements[pl.id]
         # the placement was this scanned item: an item of that product taken out earlier is
         # not the one that came back (it stays out)
-        same = [(abs((ln.measured_g or ln.expect_g) - pl.grams), i)
-                for i, (_, ln) in enumerate(st.taken_out) if ln.product.id == p.id]
+        same = [
+            (abs((ln.measured_g or ln.expect_g) - pl.grams), i)
+            for i, (_, ln) in enumerate(st.taken_out)
+            if ln.product.id == p.id
+        ]
         if same:
             st.taken_out.pop(min(same)[1])
         # not once that scan has timed out: a scan kept out of the cart and a second item of
         # the product scanned later are then two items (staff decide)
-        late = next((ln for ln in st.lines.values() if not ln.placed and ln.product.id == p.id
-                     and ln.price_minor == x.price and ln.flag_id is None
-                     and t - ln.t_ms <= self.s.answer_window_ms), None)
+        late = next(
+            (
+                ln
+                for ln in st.lines.values()
+                if not ln.placed
+                and ln.product.id == p.id
+                and ln.price_minor == x.price
+                and ln.flag_id is None
+                and t - ln.t_ms <= self.s.answer_window_ms
+            ),
+            None,
+        )
         if late is not None:
             st.mark_placed(late, t, out, pl.grams)
             if pl.flag_id in st.questions:
@@ -218,8 +268,16 @@ class ExplainsPlacement(Rule):
             if not p.by_weight:
                 st.rules.judge(st, pl, late, t, out)
             return True
-        ln = st.add_line(out, t, p, x.found.code, placed=True, measured=pl.grams,
-                         expect=(x.mean, x.sig), price_minor=x.price)
+        ln = st.add_line(
+            out,
+            t,
+            p,
+            x.found.code,
+            placed=True,
+            measured=pl.grams,
+            expect=(x.mean, x.sig),
+            price_minor=x.price,
+        )
         if pl.flag_id in st.questions:
             st.resolve(out, t, pl.flag_id, "scanned", "cart")
         pl.flag_id = None
@@ -242,8 +300,11 @@ class AnswersLooksDifferent(Rule):
 
     def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
         for fid, o in st.open_of(AlertKind.LOOKS_DIFFERENT):
-            if o.placement is None or o.flag.needs_staff or \
-                    x.t - o.flag.t_ms > self.s.answer_window_ms:
+            if (
+                o.placement is None
+                or o.flag.needs_staff
+                or x.t - o.flag.t_ms > self.s.answer_window_ms
+            ):
                 continue  # staff decide that one; an old question is not this scan's
             old = st.flag_line(o)
             if old is None:
@@ -264,8 +325,16 @@ class AnswersLooksDifferent(Rule):
         else:  # produce weighed under the wrong PLU: that weight was this item
             del st.lines[old.id]
             out.append(LineRemoved(x.t, old.id, "replaced by the right item"))
-        st.add_line(out, x.t, x.p, x.found.code, placed=True, measured=g,
-                    expect=(x.mean, x.sig), price_minor=x.price)
+        st.add_line(
+            out,
+            x.t,
+            x.p,
+            x.found.code,
+            placed=True,
+            measured=g,
+            expect=(x.mean, x.sig),
+            price_minor=x.price,
+        )
 
 
 class PutBackWasNew(Rule):
@@ -278,9 +347,17 @@ class PutBackWasNew(Rule):
         quantity_window_ms: int
 
     def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
-        back = next((ln for ln in st.lines.values() if ln.readd_ms is not None
-                     and ln.product.id == x.p.id and ln.price_minor == x.price
-                     and x.t - ln.readd_ms <= self.s.quantity_window_ms), None)
+        back = next(
+            (
+                ln
+                for ln in st.lines.values()
+                if ln.readd_ms is not None
+                and ln.product.id == x.p.id
+                and ln.price_minor == x.price
+                and x.t - ln.readd_ms <= self.s.quantity_window_ms
+            ),
+            None,
+        )
         if back is None:
             return False
         back.readd_ms = None
@@ -301,14 +378,24 @@ class ScanThenPlace(Rule):
         max_subset: int
 
     def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
-        ln = st.add_line(out, x.t, x.p, x.found.code, expect=(x.mean, x.sig),
-                         price_minor=x.price, deadline=x.t + self.s.place_timeout_ms)
+        ln = st.add_line(
+            out,
+            x.t,
+            x.p,
+            x.found.code,
+            expect=(x.mean, x.sig),
+            price_minor=x.price,
+            deadline=x.t + self.s.place_timeout_ms,
+        )
         self.several_put_in_then_scanned(st, ln, x.t, out)
         return True
 
     def several_put_in_then_scanned(self, st: State, ln, t: int, out: list[Effect]) -> None:
-        recent = [x for x in st.lines.values() if not x.placed and
-                  t - x.t_ms <= self.s.quantity_window_ms * 4 and x.weight_g is None]
+        recent = [
+            x
+            for x in st.lines.values()
+            if not x.placed and t - x.t_ms <= self.s.quantity_window_ms * 4 and x.weight_g is None
+        ]
         if len(recent) < 2:
             return
         for pl in sorted(st.placements.values(), key=lambda q: -q.t_ms):
@@ -318,8 +405,9 @@ class ScanThenPlace(Rule):
             after = [x for x in recent if x.t_ms >= pl.t_ms and x.flag_id is None]
             if len(after) < 2:
                 continue
-            best = st.best_subset(pl.grams, pending_items(after), st.match.scale_sigma_g,
-                                  self.s.max_subset)
+            best = st.best_subset(
+                pl.grams, pending_items(after), st.match.scale_sigma_g, self.s.max_subset
+            )
             if best is not None and ln in best and len(best) >= 2:
                 total = sum(x.expect_g for x in best)
                 for x in best:

@@ -62,8 +62,9 @@ class HeldChangeSettles(Rule):
             return False
         st.deferred = None
         if abs(x.ev.grams - d.before_g) <= st.tol(0.0, x.noise * 1.5):
-            out.append(Audit(x.t, "fusion.load_shift",
-                             (("grams", round(d.ev.grams - d.before_g, 1)),)))
+            out.append(
+                Audit(x.t, "fusion.load_shift", (("grams", round(d.ev.grams - d.before_g, 1)),))
+            )
             return True  # it settled back: nothing happened
         # it stayed: that light change first, then this one
         st.rules.change(st, d.ev.grams - d.before_g, d.before_g, d.ev, x.t, d.noise, out)
@@ -109,15 +110,24 @@ class UndoLastChange(Rule):
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
         u = st.undo
-        if u is None or x.t - u.t_ms > self.s.undo_ms or \
-                abs(x.ev.grams - u.before_g) > st.tol(0.0, x.noise * 1.5):
+        if (
+            u is None
+            or x.t - u.t_ms > self.s.undo_ms
+            or abs(x.ev.grams - u.before_g) > st.tol(0.0, x.noise * 1.5)
+        ):
             return False
         st.undo = None
         if u.reopen is not None:
             if x.r >= 0:
                 return False
-            st.ask(out, x.t, AlertKind.UNEXPLAINED_REMOVAL, u.reopen.message,
-                   grams=u.reopen_grams, placement=Placement(0, x.t, u.reopen_grams))
+            st.ask(
+                out,
+                x.t,
+                AlertKind.UNEXPLAINED_REMOVAL,
+                u.reopen.message,
+                grams=u.reopen_grams,
+                placement=Placement(0, x.t, u.reopen_grams),
+            )
         elif x.r <= 0 or not self.rebill(st, x, u, out):
             return False
         st.accounted = x.ev.grams
@@ -125,22 +135,36 @@ class UndoLastChange(Rule):
 
     def rebill(self, st: State, x: Reading, u, out: list[Effect]) -> bool:
         t = x.t
-        top = st.last_verdict[1] if st.verdict_near(t, x.ev.settle_ms,
-                                                    self.s.verdict_before_ms) else None
+        top = (
+            st.last_verdict[1]
+            if st.verdict_near(t, x.ev.settle_ms, self.s.verdict_before_ms)
+            else None
+        )
         for ln in u.lines:
-            post = st.posterior(ln.product, ln.measured_g, top, dearer_only=False,
-                                prior=self.s.readd_prior)
+            post = st.posterior(
+                ln.product, ln.measured_g, top, dearer_only=False, prior=self.s.readd_prior
+            )
             if post is not None and post < self.s.vision_flag_below:
                 return False
         if top is not None:
             st.last_verdict = None
         for ln in u.lines:
             st.taken_out = [(to, y) for to, y in st.taken_out if y is not ln]
-            new = st.add_line(out, t, ln.product, ln.code, weight_g=ln.weight_g,
-                              price_minor=ln.price_minor, placed=True, measured=ln.measured_g,
-                              expect=(ln.expect_g, ln.expect_sigma), alone=ln.measured_alone)
-            out.append(Audit(t, "fusion.weight_returned", (("line_id", new.id),
-                                                           ("was_line_id", ln.id))))
+            new = st.add_line(
+                out,
+                t,
+                ln.product,
+                ln.code,
+                weight_g=ln.weight_g,
+                price_minor=ln.price_minor,
+                placed=True,
+                measured=ln.measured_g,
+                expect=(ln.expect_g, ln.expect_sigma),
+                alone=ln.measured_alone,
+            )
+            out.append(
+                Audit(t, "fusion.weight_returned", (("line_id", new.id), ("was_line_id", ln.id)))
+            )
         st.tare.extend(u.tare)
         return True
 
@@ -185,8 +209,15 @@ class BagSlump(Rule):
             return False
         del st.lines[ln.id]
         out.append(LineRemoved(t, ln.id, "re-weighed (the bag settled)"))
-        new = st.add_line(out, t, ln.product, ln.code, weight_g=round(ln.weight_g + r, 1),
-                          placed=True, measured=(ln.measured_g or 0.0) + r)
+        new = st.add_line(
+            out,
+            t,
+            ln.product,
+            ln.code,
+            weight_g=round(ln.weight_g + r, 1),
+            placed=True,
+            measured=(ln.measured_g or 0.0) + r,
+        )
         pl.line_ids = [new.id]
         pl.grams += r
         pl.t_ms = t
@@ -239,9 +270,11 @@ class LoadShift(Rule):
         match_floor_g: float
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
-        if abs(x.r) >= self.s.min_item_g or \
-                st.verdict_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms) or \
-                self.expected(st, abs(x.r)):
+        if (
+            abs(x.r) >= self.s.min_item_g
+            or st.verdict_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms)
+            or self.expected(st, abs(x.r))
+        ):
             return False
         st.shifted_from = x.before
         st.accounted = x.ev.grams
@@ -251,10 +284,11 @@ class LoadShift(Rule):
     def expected(self, st: State, g: float) -> bool:
         """A scanned item, a tare or a placement this light is expected to come or go."""
         tol = self.s.match_floor_g * 2
-        return any(abs(ln.expect_g - g) <= tol + 3 * ln.expect_sigma
-                   for ln in st.lines.values()) or \
-            any(abs(x - g) <= tol for x in st.tare) or \
-            any(abs(pl.grams - g) <= tol for pl in st.placements.values())
+        return (
+            any(abs(ln.expect_g - g) <= tol + 3 * ln.expect_sigma for ln in st.lines.values())
+            or any(abs(x - g) <= tol for x in st.tare)
+            or any(abs(pl.grams - g) <= tol for pl in st.placements.values())
+        )
 
 
 class HoldLight(Rule):
@@ -267,8 +301,9 @@ class HoldLight(Rule):
         verdict_before_ms: int
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
-        if abs(x.r) >= self.s.defer_below_g or \
-                st.verdict_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms):
+        if abs(x.r) >= self.s.defer_below_g or st.verdict_near(
+            x.t, x.ev.settle_ms, self.s.verdict_before_ms
+        ):
             return False
         st.deferred = Deferred(x.ev, x.t, x.before, x.noise)
         return True

@@ -14,8 +14,9 @@ from cart.fusion.rules.base import Step
 from cart.fusion.state import PendingProduce, Question, State
 
 
-def question_for(st: State, fid, kinds: tuple[AlertKind, ...], t: int,
-                 out: list[Effect]) -> Question | None:
+def question_for(
+    st: State, fid, kinds: tuple[AlertKind, ...], t: int, out: list[Effect]
+) -> Question | None:
     """The open question ``fid`` when it is of one of ``kinds``; else refused (None)."""
     o = st.questions.get(fid) if fid is not None else None
     if o is None or o.flag.kind not in kinds:
@@ -46,8 +47,13 @@ class ShopperAnswers(Step):
         if a.flag_id is None:
             st.pending_produce.append(PendingProduce(found.product, a.code, a.bagged, t))
             return
-        o = question_for(st, a.flag_id, (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED,
-                                         AlertKind.QUANTITY), t, out)
+        o = question_for(
+            st,
+            a.flag_id,
+            (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED, AlertKind.QUANTITY),
+            t,
+            out,
+        )
         if o is None:
             return
         if o.flag.kind == AlertKind.QUANTITY and (o.placement is None or o.placement.line_ids):
@@ -85,8 +91,7 @@ class ShopperAnswers(Step):
             out.append(LineRemoved(t, ln.id, "scan cancelled"))
         st.resolve(out, t, a.flag_id, "scan cancelled", "shopper")
 
-    def confirm_quantity(self, st: State, a: A.ConfirmQuantity, t: int,
-                         out: list[Effect]) -> None:
+    def confirm_quantity(self, st: State, a: A.ConfirmQuantity, t: int, out: list[Effect]) -> None:
         o = question_for(st, a.flag_id, (AlertKind.QUANTITY,), t, out)
         if o is None:
             return
@@ -97,20 +102,29 @@ class ShopperAnswers(Step):
         if a.quantity is not None and a.quantity != scanned + o.count:
             k = a.quantity
             g = o.placement.grams if o.placement is not None else 0.0
-            if k <= scanned or k > self.s.max_quantity or \
-                    abs(g - k * mean) > st.tol(k * sig * sig, st.match.scale_sigma_g):
-                out.append(Notice(t, "refused", f"{k} × {o.product.name} does not fit the "
-                                  "weight: scan each one, or call staff"))
+            if (
+                k <= scanned
+                or k > self.s.max_quantity
+                or abs(g - k * mean) > st.tol(k * sig * sig, st.match.scale_sigma_g)
+            ):
+                out.append(
+                    Notice(
+                        t,
+                        "refused",
+                        f"{k} × {o.product.name} does not fit the "
+                        "weight: scan each one, or call staff",
+                    )
+                )
                 return
             count = k - scanned
         code = o.product.codes[0] if o.product.codes else o.product.id
         for _ in range(count):
-            st.add_line(out, t, o.product, code, placed=True, measured=mean, alone=False,
-                        expect=(mean, sig))
+            st.add_line(
+                out, t, o.product, code, placed=True, measured=mean, alone=False, expect=(mean, sig)
+            )
         st.resolve(out, t, a.flag_id, "quantity confirmed", "shopper")
 
-    def declare_personal(self, st: State, a: A.DeclarePersonal, t: int,
-                         out: list[Effect]) -> None:
+    def declare_personal(self, st: State, a: A.DeclarePersonal, t: int, out: list[Effect]) -> None:
         o = question_for(st, a.flag_id, (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE), t, out)
         if o is None:
             return
@@ -118,12 +132,12 @@ class ShopperAnswers(Step):
         seen_product = False
         if pl.verdict:
             label, prob = pl.verdict[0]
-            seen_product = prob >= self.s.personal_vision_max and \
-                bool(st.catalogue.by_label(label))
+            seen_product = prob >= self.s.personal_vision_max and bool(st.catalogue.by_label(label))
         late = st.next_line > 1  # own bags go in before the first item is scanned
         if pl.grams > self.s.personal_max_g or seen_product or late:
-            st.replace_flag(out, t, a.flag_id, needs_staff=True,
-                            message="Staff will check this item")
+            st.replace_flag(
+                out, t, a.flag_id, needs_staff=True, message="Staff will check this item"
+            )
             out.append(Audit(t, "fusion.personal_refused", (("grams", round(pl.grams, 1)),)))
             return
         st.placements.pop(pl.id, None)
@@ -161,8 +175,13 @@ class ShopperAnswers(Step):
                 st.flag_place_scanned(ln, t, out)
         st.pending_produce.clear()
         if st.questions:
-            out.append(Notice(t, "checkout_refused",
-                              f"{len(st.questions)} question(s) to answer before paying"))
+            out.append(
+                Notice(
+                    t,
+                    "checkout_refused",
+                    f"{len(st.questions)} question(s) to answer before paying",
+                )
+            )
             return
         st.checked_out = True
         out.append(CheckedOut(t))

@@ -17,8 +17,13 @@ class StaffAnswers(Step):
         res = st.staff.login(t, a.staff_id, a.pin, replay=getattr(a, "replay", None))
         out.append(Audit(t, f"fusion.staff.login_{res}", (("staff_id", a.staff_id),)))
         if res != "ok":
-            out.append(Notice(t, "staff_login", "Locked: try later" if res == "locked"
-                              else "Wrong staff id or PIN"))
+            out.append(
+                Notice(
+                    t,
+                    "staff_login",
+                    "Locked: try later" if res == "locked" else "Wrong staff id or PIN",
+                )
+            )
 
     def logout(self, st: State, a: A.StaffLogout, t: int, out: list[Effect]) -> None:
         who = st.staff.logout()
@@ -36,27 +41,42 @@ class StaffAnswers(Step):
         if o is None or a.resolution not in A.STAFF_RESOLUTIONS:
             out.append(Notice(t, "refused", f"cannot {a.resolution!r} alert {a.flag_id}"))
             return
-        audit = [("staff_id", who), ("flag_id", a.flag_id), ("kind", o.flag.kind),
-                 ("resolution", a.resolution), ("note", a.note)]
+        audit = [
+            ("staff_id", who),
+            ("flag_id", a.flag_id),
+            ("kind", o.flag.kind),
+            ("resolution", a.resolution),
+            ("note", a.note),
+        ]
         if a.resolution == "remove_line" and not self.remove_line(st, a, o, who, audit, t, out):
             return
         if a.resolution == "add_product" and not self.add_product(st, a, o, audit, t, out):
             return
         pl = o.placement
-        if a.resolution == "dismiss" and \
-                o.flag.kind in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE) and pl is not None:
+        if (
+            a.resolution == "dismiss"
+            and o.flag.kind in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE)
+            and pl is not None
+        ):
             st.tare.append(pl.grams)  # not billed: it stays on the scale as tare
         if pl is not None:
             st.placements.pop(pl.id, None)
         ln = st.lines.get(o.flag.line_id) if o.flag.line_id is not None else None
-        if o.flag.kind == AlertKind.PLACE_SCANNED and ln is not None and \
-                a.resolution == "approve":
+        if o.flag.kind == AlertKind.PLACE_SCANNED and ln is not None and a.resolution == "approve":
             ln.placed = True  # billed and accepted without the scale (e.g. under the basket)
         out.append(Audit(t, "fusion.staff.resolve", tuple(audit)))
         st.resolve(out, t, a.flag_id, a.resolution, f"staff:{who}")
 
-    def remove_line(self, st: State, a: A.StaffResolve, o: Question, who: str, audit: list,
-                    t: int, out: list[Effect]) -> bool:
+    def remove_line(
+        self,
+        st: State,
+        a: A.StaffResolve,
+        o: Question,
+        who: str,
+        audit: list,
+        t: int,
+        out: list[Effect],
+    ) -> bool:
         ln = st.lines.get(a.line_id if a.line_id is not None else o.flag.line_id or -1)
         if ln is None:
             out.append(Notice(t, "refused", "no such line"))
@@ -66,20 +86,30 @@ class StaffAnswers(Step):
         audit.append(("line_id", ln.id))
         return True
 
-    def add_product(self, st: State, a: A.StaffResolve, o: Question, audit: list, t: int,
-                    out: list[Effect]) -> bool:
+    def add_product(
+        self, st: State, a: A.StaffResolve, o: Question, audit: list, t: int, out: list[Effect]
+    ) -> bool:
         found = st.catalogue.lookup(a.code or "")
         if found is None or a.quantity < 1:
             out.append(Notice(t, "refused", "unknown code or quantity"))
             return False
         p, pl = found.product, o.placement
         if p.by_weight:
-            g = (pl.grams if pl is not None else 0.0)
+            g = pl.grams if pl is not None else 0.0
             st.add_line(out, t, p, found.code, weight_g=round(g, 1), placed=True, measured=g)
         else:
             mean, sig = st.sigma(p)
             for _ in range(a.quantity):
-                st.add_line(out, t, p, found.code, placed=True, measured=mean, alone=False,
-                            expect=(mean, sig), price_minor=found.price_minor)
+                st.add_line(
+                    out,
+                    t,
+                    p,
+                    found.code,
+                    placed=True,
+                    measured=mean,
+                    alone=False,
+                    expect=(mean, sig),
+                    price_minor=found.price_minor,
+                )
         audit += [("code", found.code), ("quantity", a.quantity)]
         return True

@@ -19,8 +19,12 @@ def bag_tare(p: Product, default_g: float) -> float:
 
 def pending_items(pend: list[Line]) -> list[ev.Expected]:
     """Scans waiting for their item, as expectations for ``evidence.best_subset``."""
-    return [ev.Expected(ln, ev.ItemKind.PENDING_SCAN, ln.expect_g, ln.expect_sigma**2, ln.t_ms,
-                        ln.product.label) for ln in pend]
+    return [
+        ev.Expected(
+            ln, ev.ItemKind.PENDING_SCAN, ln.expect_g, ln.expect_sigma**2, ln.t_ms, ln.product.label
+        )
+        for ln in pend
+    ]
 
 
 class Judge(Step):
@@ -37,18 +41,30 @@ class Judge(Step):
         produce_needs_view: bool
         vision_flag_below: float
 
-    def __call__(self, st: State, pl: Placement, ln: Line, t: int, out: list[Effect], *,
-                 learn: bool = False) -> None:
+    def __call__(
+        self, st: State, pl: Placement, ln: Line, t: int, out: list[Effect], *, learn: bool = False
+    ) -> None:
         if pl.verdict is None:
             if learn and ln.measured_g is not None:
                 pl.line_ids = [ln.id]  # a late verdict may still judge this
                 st.weights.observe(ln.product, ln.measured_g)
-            if ln.product.by_weight and ln.product.label and self.s.use_vision and \
-                    self.s.produce_needs_view:
+            if (
+                ln.product.by_weight
+                and ln.product.label
+                and self.s.use_vision
+                and self.s.produce_needs_view
+            ):
                 # produce is priced by the PLU the shopper chose: the camera must see it
-                o = st.ask(out, t, AlertKind.LOOKS_DIFFERENT,
-                           f"Show the {ln.product.name} to the camera", line_id=ln.id,
-                           grams=ln.measured_g, placement=pl, product=ln.product)
+                o = st.ask(
+                    out,
+                    t,
+                    AlertKind.LOOKS_DIFFERENT,
+                    f"Show the {ln.product.name} to the camera",
+                    line_id=ln.id,
+                    grams=ln.measured_g,
+                    placement=pl,
+                    product=ln.product,
+                )
                 pl.flag_id = o.flag.id
                 pl.recheck, pl.recheck_ms = True, t
             return
@@ -56,11 +72,17 @@ class Judge(Step):
         post = st.posterior(ln.product, grams, pl.verdict)
         if post is not None and post < self.s.vision_flag_below:
             top_label = pl.verdict[0][0]
-            o = st.ask(out, t, AlertKind.LOOKS_DIFFERENT,
-                       f"This does not look like {ln.product.name}. Show it again, or scan "
-                       "the right item", line_id=ln.id, grams=ln.measured_g,
-                       candidates=(Candidate(top_label, top_label, pl.verdict[0][1]),),
-                       placement=pl, product=ln.product)
+            o = st.ask(
+                out,
+                t,
+                AlertKind.LOOKS_DIFFERENT,
+                f"This does not look like {ln.product.name}. Show it again, or scan the right item",
+                line_id=ln.id,
+                grams=ln.measured_g,
+                candidates=(Candidate(top_label, top_label, pl.verdict[0][1]),),
+                placement=pl,
+                product=ln.product,
+            )
             pl.flag_id = o.flag.id
         elif learn and ln.measured_g is not None:
             st.weights.observe(ln.product, ln.measured_g)
@@ -78,12 +100,22 @@ class AskUnexplained(Step):
     def __call__(self, st: State, pl: Placement, t: int, out: list[Effect]) -> None:
         sugg = ev.produce_suggestions(pl.verdict, st.catalogue.by_label)
         if sugg and sugg[0].score >= self.s.produce_vision_min:
-            f = st.raise_flag(out, t, AlertKind.WEIGH_PRODUCE,
-                              f"Which produce did you add ({pl.grams:.0f} g)?", grams=pl.grams,
-                              candidates=tuple(sugg[:3]))
+            f = st.raise_flag(
+                out,
+                t,
+                AlertKind.WEIGH_PRODUCE,
+                f"Which produce did you add ({pl.grams:.0f} g)?",
+                grams=pl.grams,
+                candidates=tuple(sugg[:3]),
+            )
         else:
-            f = st.raise_flag(out, t, AlertKind.SCAN_ADDED,
-                              f"Scan the item you just added ({pl.grams:.0f} g)", grams=pl.grams)
+            f = st.raise_flag(
+                out,
+                t,
+                AlertKind.SCAN_ADDED,
+                f"Scan the item you just added ({pl.grams:.0f} g)",
+                grams=pl.grams,
+            )
         pl.flag_id = f.id
         st.questions[f.id].placement = pl
         st.placements[pl.id] = pl
@@ -98,8 +130,9 @@ class WeighProduce(Step):
     class Settings:
         bag_tare_g: float
 
-    def __call__(self, st: State, fid: int, p: Product, code: str, bagged: bool, t: int,
-                 out: list[Effect]) -> None:
+    def __call__(
+        self, st: State, fid: int, p: Product, code: str, bagged: bool, t: int, out: list[Effect]
+    ) -> None:
         o = st.questions[fid]
         pl = o.placement
         tare = bag_tare(p, self.s.bag_tare_g) if bagged else 0.0
@@ -108,8 +141,7 @@ class WeighProduce(Step):
             out.append(Notice(t, "refused", "That weighs less than the bag"))
             return
         st.placements.pop(pl.id, None)
-        ln = st.add_line(out, t, p, code, weight_g=round(net, 1), placed=True,
-                         measured=pl.grams)
+        ln = st.add_line(out, t, p, code, weight_g=round(net, 1), placed=True, measured=pl.grams)
         st.resolve(out, t, fid, f"weighed as {p.name}", "shopper")
         pl.flag_id = None
         st.rules.judge(st, pl, ln, t, out)

@@ -29,16 +29,27 @@ class Timeouts(Step):
             st.rules.change(st, d.ev.grams - d.before_g, d.before_g, d.ev, te, d.noise, out)
         st.t = t
         for ln in st.lines.values():
-            if not ln.placed and ln.flag_id is None and ln.deadline_ms is not None \
-                    and t >= ln.deadline_ms:
+            if (
+                not ln.placed
+                and ln.flag_id is None
+                and ln.deadline_ms is not None
+                and t >= ln.deadline_ms
+            ):
                 st.flag_place_scanned(ln, t, out)
         still = []
         for ln, deadline in st.expected_out:
             if t >= deadline:
-                st.ask(out, t, AlertKind.TAKE_OUT,
-                       f"You removed {ln.product.name} from the list: take it out of the "
-                       "cart, or scan it again", grams=ln.measured_g, line_id=ln.id,
-                       product=ln.product, placement=Placement(-ln.id, t, ln.measured_g or 0.0))
+                st.ask(
+                    out,
+                    t,
+                    AlertKind.TAKE_OUT,
+                    f"You removed {ln.product.name} from the list: take it out of the "
+                    "cart, or scan it again",
+                    grams=ln.measured_g,
+                    line_id=ln.id,
+                    product=ln.product,
+                    placement=Placement(-ln.id, t, ln.measured_g or 0.0),
+                )
             else:
                 still.append((ln, deadline))
         st.expected_out = still

@@ -85,8 +85,9 @@ class ShownAgain(Rule):
                 return True
         return False
 
-    def judge_again(self, st: State, fid: int, o: Question, ln, x: Sighting,
-                    out: list[Effect]) -> None:
+    def judge_again(
+        self, st: State, fid: int, o: Question, ln, x: Sighting, out: list[Effect]
+    ) -> None:
         grams = ln.measured_g if ln.weight_g is None else None
         post = st.posterior(ln.product, grams, x.top)
         pl = o.placement
@@ -101,12 +102,17 @@ class ShownAgain(Rule):
         elif x.top and x.top[0][0] != first and pl.views < 3:
             # the views disagree with each other: one more look decides
             pl.verdict = x.top
-            st.replace_flag(out, x.t, fid, message=f"Please show the {ln.product.name} to "
-                                                   "the camera once more")
+            st.replace_flag(
+                out, x.t, fid, message=f"Please show the {ln.product.name} to the camera once more"
+            )
         else:
-            st.replace_flag(out, x.t, fid, needs_staff=True,
-                            message=f"This still does not look like {ln.product.name}: "
-                                    "staff will check")
+            st.replace_flag(
+                out,
+                x.t,
+                fid,
+                needs_staff=True,
+                message=f"This still does not look like {ln.product.name}: staff will check",
+            )
 
 
 class LateVerdict(Rule):
@@ -123,8 +129,12 @@ class LateVerdict(Rule):
 
     def apply(self, st: State, x: Sighting, out: list[Effect]) -> bool:
         pl = st.last_placement
-        if pl is None or pl.verdict is not None or st.moving or \
-                not 0 <= x.t - pl.t_ms <= self.s.verdict_after_ms:
+        if (
+            pl is None
+            or pl.verdict is not None
+            or st.moving
+            or not 0 <= x.t - pl.t_ms <= self.s.verdict_after_ms
+        ):
             return False
         pl.verdict = x.top
         if pl.flag_id is not None and pl.flag_id in st.questions:

@@ -95,7 +95,9 @@ class Bridge:
             elif self.diff(now, self.last_ready[i]) > NOT_READY_MS and not self.not_ready_sent[i]:
                 self.not_ready_sent[i] = True
                 self._queue(
-                    proto.encode_status(proto.ST_ADC_NOT_READY, i, self.diff(now, self.last_ready[i]))
+                    proto.encode_status(
+                        proto.ST_ADC_NOT_READY, i, self.diff(now, self.last_ready[i])
+                    )
                 )
                 if i == 0:
                     frame_due = self.streaming  # keep streaming on the other channels

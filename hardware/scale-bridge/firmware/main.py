@@ -21,8 +21,12 @@ def main(max_loops=None):
     micropython.kbd_intr(-1)
     guard = (machine.disable_irq, machine.enable_irq)
     adcs = [
-        hx711.HX711(machine.Pin(d, machine.Pin.IN, machine.Pin.PULL_UP),
-                    machine.Pin(s, machine.Pin.OUT), 128, guard)
+        hx711.HX711(
+            machine.Pin(d, machine.Pin.IN, machine.Pin.PULL_UP),
+            machine.Pin(s, machine.Pin.OUT),
+            128,
+            guard,
+        )
         for d, s in PINS
     ]
     b = bridge.Bridge(adcs, time.ticks_ms, machine.reset_cause(), time.ticks_diff)

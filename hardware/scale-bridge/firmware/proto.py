@@ -101,10 +101,23 @@ def encode_identify(seq, firmware, channels, rate_sps, gain, adc_bits, caps, nam
     nb = name.encode()
     if len(nb) > 16:
         raise ValueError("name too long")
-    p = bytes(
-        (PROTOCOL_VERSION, firmware[0], firmware[1], firmware[2], channels,
-         rate_sps >> 8, rate_sps & 0xFF, gain, adc_bits, caps)
-    ) + nb
+    p = (
+        bytes(
+            (
+                PROTOCOL_VERSION,
+                firmware[0],
+                firmware[1],
+                firmware[2],
+                channels,
+                rate_sps >> 8,
+                rate_sps & 0xFF,
+                gain,
+                adc_bits,
+                caps,
+            )
+        )
+        + nb
+    )
     return encode_frame(seq, IDENTIFY_REPLY, p)
 
 
