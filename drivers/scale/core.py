@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -97,6 +98,17 @@ class Request:
         self.event = threading.Event()
 
 
+class Timed(NamedTuple):
+    """What :meth:`SampleTimeline.times` made of a block of sequence numbers."""
+
+    t: np.ndarray  # sample times (ms) of the accepted samples
+    keep: np.ndarray | None  # bool mask of the accepted samples in the block; None: all
+    gaps: int  # forward jumps of the sequence
+    lost: int  # samples those jumps skipped
+    replays: int  # sequence numbers already received (dropped)
+    backwards: int  # sequence numbers going backwards, not received before (dropped)
+
+
 class SampleTimeline:
     """Sample sequence numbers in, sample times out.
 
@@ -104,9 +116,25 @@ class SampleTimeline:
     (and the samples they lost), and timestamps each sample from its index: the least-delayed
     sample anchors the stream (arrival >= sample time). ``expected_seq`` (the next sequence
     number expected, ``None`` before the first sample) and ``index`` (the index it will get)
-    are public, so whoever knows that the bridge skipped numbers on purpose can say so."""
+    are public, so whoever knows that the bridge skipped numbers on purpose can say so.
+
+    Samples are never retransmitted, so a number at or up to ``WINDOW`` behind the last one
+    accepted is not a new sample: a replay when that number was received (the ring of the last
+    ``WINDOW`` accepted samples says), else "backwards" (a late or reordered frame, or a
+    sequence that went back). Both are dropped and counted; neither moves the index, the
+    expected number or the time anchor. Any other number is a forward jump (a gap). Once the
+    stream is anchored the jump must fit the time that passed: ``(now - anchor) / period`` says
+    which index a sample arriving now can have at most (with ``RATE_SLACK`` for a fast ADC
+    oscillator and ``BURST`` samples of jitter); a jump further than that is counted as
+    backwards and dropped, and after an outage longer than the 16-bit sequence (about 13.7
+    minutes at 80 SPS) the time says how many times the sequence wrapped. Only a new stream
+    (``restart``, after the bridge says BOOT and the handshake runs again) starts a new index
+    and a new anchor."""
 
     LEAK_MS = 0.05  # per sample: lets the time anchor follow a slightly slow ADC oscillator
+    WINDOW = 1024  # sequence numbers this far behind the last accepted one are not new
+    RATE_SLACK = 0.05  # an ADC oscillator up to 5 % fast still fits the time check
+    BURST = 80  # samples (1 s at 80 SPS) of slack in the time check
 
     def __init__(self, period_ms: float) -> None:
         self.period_ms = period_ms
@@ -114,35 +142,40 @@ class SampleTimeline:
         self.index = 0
         self._offset: float | None = None
         self._last_t = -(1 << 62)
+        self._ring_k = np.full(self.WINDOW, -1, np.int64)  # index of the sample in each slot
+        self._ring_seq = np.zeros(self.WINDOW, np.int64)  # and its sequence number
 
     def restart(self) -> None:
         """A new stream (a handshake): the next sample starts a new index."""
         self.expected_seq = None
 
-    def times(self, seq: np.ndarray, now: int) -> tuple[np.ndarray, int, int]:
-        """(sample times in ms, gaps, samples lost) for a block of sequence numbers that
-        arrived at ``now``."""
-        n = len(seq)
-        seq = seq.astype(np.int64)
-        gaps = lost = 0
+    def times(self, seq: np.ndarray, now: int) -> Timed:
+        """Times, accepted samples and counts for a block of sequence numbers that arrived
+        at ``now``."""
+        seq = np.asarray(seq).astype(np.int64)
+        if len(seq) == 0:
+            return Timed(np.zeros(0, np.int64), None, 0, 0, 0, 0)
         if self.expected_seq is None:
             self.index = 0
             self.expected_seq = int(seq[0])
             self._offset = None
+            self._ring_k[:] = -1
         steps = np.diff(np.concatenate(([self.expected_seq - 1], seq))) % 65536
+        keep = None
+        gaps = lost = replays = backwards = 0
         if np.any(steps != 1):
-            bad = steps != 1
-            jumps = steps[bad]
-            back = jumps >= 32768
-            if back.any():
-                # sequence went backwards: the bridge restarted; start a new anchor
-                self._offset = None
-            lost = int(np.sum(np.where(back, 0, jumps - 1)))
-            gaps = int(np.count_nonzero(~back))
-            steps = np.where(steps >= 32768, 1, steps)
+            keep, steps, gaps, lost, replays, backwards = self._classify(seq, now)
+            seq = seq[keep]
+            if len(seq) == 0:
+                return Timed(np.zeros(0, np.int64), keep, 0, 0, replays, backwards)
+        n = len(seq)
         k = self.index + np.cumsum(steps) - 1
         self.index = int(k[-1]) + 1
         self.expected_seq = (int(seq[-1]) + 1) % 65536
+        if keep is None:  # (the slow path fills the ring as it goes)
+            m = min(n, self.WINDOW)
+            self._ring_k[k[-m:] % self.WINDOW] = k[-m:]
+            self._ring_seq[k[-m:] % self.WINDOW] = seq[-m:]
         cand = now - k[-1] * self.period_ms
         if self._offset is None or cand < self._offset:
             self._offset = cand
@@ -151,7 +184,51 @@ class SampleTimeline:
         t = np.maximum.accumulate(t)
         self._last_t = int(t[-1])
         self._offset = min(self._offset + self.LEAK_MS * n, cand)
-        return t, gaps, lost
+        return Timed(t, keep, gaps, lost, replays, backwards)
+
+    def _classify(self, seq: np.ndarray, now: int):
+        """The block one sample at a time (only when it is not simply in order)."""
+        w = self.WINDOW
+        ring_k, ring_seq = self._ring_k, self._ring_seq
+        keep = np.zeros(len(seq), bool)
+        steps: list[int] = []
+        gaps = lost = replays = backwards = 0
+        e = self.expected_seq
+        idx = self.index  # the index the next accepted sample gets when in order
+        kmax = None
+        if self._offset is not None:
+            passed = max((now - self._offset) / self.period_ms - (idx - 1), 0.0)
+            kmax = idx - 1 + passed * (1 + self.RATE_SLACK) + self.BURST
+        for i, s in enumerate(seq.tolist()):
+            d = (s - e) % 65536
+            step = 1
+            if d:
+                behind = 65535 - d  # 0: the number of the last accepted sample
+                if behind < w:
+                    kb = idx - 1 - behind
+                    if kb >= 0 and ring_k[kb % w] == kb and ring_seq[kb % w] == s:
+                        replays += 1
+                    else:
+                        backwards += 1
+                    continue
+                jump = d
+                if kmax is not None:
+                    room = kmax - idx - d
+                    if room < 0:  # further ahead than the time that passed allows
+                        backwards += 1
+                        continue
+                    jump += 65536 * int(room // 65536)  # the sequence wrapped meanwhile
+                gaps += 1
+                lost += jump
+                step = jump + 1
+            k = idx + step - 1
+            ring_k[k % w] = k
+            ring_seq[k % w] = s
+            keep[i] = True
+            steps.append(step)
+            idx = k + 1
+            e = (s + 1) % 65536
+        return keep, np.asarray(steps, np.int64), gaps, lost, replays, backwards
 
 
 class ScaleCore:
@@ -192,9 +269,14 @@ class ScaleCore:
                 "reboots",
                 "commands_retried",
                 "commands_failed",
+                "seq_replay_errors",
+                "seq_backward_errors",
+                "reply_kind_errors",
+                "frames_ignored",
             ),
             0,
         )
+        self._problems: dict[str, int] = {}  # sample problems of one feed call, by message
 
     # -- counters -----------------------------------------------------------------------
     def counters(self) -> dict[str, int]:
@@ -261,19 +343,34 @@ class ScaleCore:
 
     # -- bytes in -----------------------------------------------------------------------
     def feed(self, data: bytes, now_ms: int | None = None) -> list:
+        """Bytes from the bridge in, events out. Never raises on the bytes: every frame is
+        used, or counted in one of ``counters()`` (see docs/SCALE.md, "Link counters")."""
         now = self.clock.now_ms() if now_ms is None else now_ms
         events: list = []
+        channels = self.cfg.channels
+        plen = 3 + 3 * channels
         if self.state == "streaming":
-            rows = self.parser.take_samples(data, sp.sample_frame_len(self.cfg.channels))
+            rows = self.parser.take_samples(data, sp.sample_frame_len(channels))
             data = b""
             if rows is not None:
-                events += self._sample_block(*sp.decode_sample_rows(rows, self.cfg.channels), now)
+                events += self._sample_block(*sp.decode_sample_rows(rows, channels), now)
         frames = self.parser.feed(data)
         payloads: list[bytes] = []
         for f in frames:
-            if f.mid == sp.MsgId.SAMPLE and len(f.payload) == 3 + 3 * self.cfg.channels:
-                if self.state == "streaming":
-                    payloads.append(f.payload)
+            if f.mid == sp.MsgId.SAMPLE:
+                if len(f.payload) != plen:
+                    self.stats["payload_errors"] += 1
+                    self._problem(
+                        f"sample frames with {(len(f.payload) - 3) // 3} channels "
+                        f"(profile: {channels}) dropped"
+                    )
+                elif self.state == "streaming":
+                    payloads.append(f.payload)  # (flags are checked with the block)
+                elif f.payload[2] & sp.reserved_flags(channels):
+                    self.stats["payload_errors"] += 1
+                    self._problem("sample frames with reserved flag bits set dropped")
+                else:
+                    self.stats["frames_ignored"] += 1  # not streaming (yet): not ours to use
                 continue
             if payloads:
                 events += self._samples(payloads, now)
@@ -287,17 +384,50 @@ class ScaleCore:
             events += self._message(msg, now, f.seq)
         if payloads:
             events += self._samples(payloads, now)
+        if self._problems:
+            for what, n in self._problems.items():
+                events.append(self.status("error", f"{n} {what}"))
+            self._problems.clear()
         return events
+
+    def _problem(self, what: str, n: int = 1) -> None:
+        """Reported once per feed call, with how many there were."""
+        self._problems[what] = self._problems.get(what, 0) + n
+
+    @staticmethod
+    def _answers(r: Request, msg: sp.Ack | sp.Identify) -> bool:
+        """Whether ``msg`` is an answer of the right kind to ``r``: IDENTIFY gets an
+        IDENTIFY_REPLY (or a refusal), every other command an ACK naming it."""
+        if isinstance(msg, sp.Identify):
+            return r.mid == sp.MsgId.IDENTIFY
+        if msg.command != r.mid:
+            return False
+        return r.mid != sp.MsgId.IDENTIFY or msg.code != sp.AckCode.OK
 
     def _message(self, msg, now, seq: int) -> list:
         events = []
         if isinstance(msg, (sp.Ack, sp.Identify)):
             r = self._pending.get(seq)
-            want = sp.MsgId.IDENTIFY if isinstance(msg, sp.Identify) else msg.command
-            if r is not None and r.mid != want:
-                r = None
             if r is None:
-                return events  # a late duplicate answer to a retried command
+                self.stats["frames_ignored"] += 1  # a late duplicate answer to a retried command
+                return events
+            if not self._answers(r, msg):
+                # an answer under this command's tag, but not to it: count, and ask again at
+                # the next outgoing() (within the command's retry limit)
+                self.stats["reply_kind_errors"] += 1
+                got = (
+                    "IDENTIFY_REPLY"
+                    if isinstance(msg, sp.Identify)
+                    else f"ACK of 0x{msg.command:02x}"
+                )
+                r.due_ms = min(r.due_ms, now)
+                return [
+                    self.status(
+                        "error",
+                        f"bridge answered command 0x{r.mid:02x} (tag "
+                        f"{r.seq}) with {got}; asking again",
+                    )
+                ]
             del self._pending[r.seq]
             r.done, r.reply = True, msg
             if isinstance(msg, sp.Ack) and msg.code != sp.AckCode.OK:
@@ -306,6 +436,8 @@ class ScaleCore:
             events += self._handshake_step(r, now)
         elif isinstance(msg, sp.Status):
             events += self._bridge_status(msg)
+        else:
+            self.stats["frames_ignored"] += 1  # a host command id from the bridge (an echo)
         return events
 
     def _handshake_step(self, r: Request, now: int) -> list:
@@ -386,11 +518,29 @@ class ScaleCore:
         return self._sample_block(*sp.decode_samples(payloads, self.cfg.channels), now)
 
     def _sample_block(self, seq, flags, counts, now: int) -> list:
-        t, gaps, lost = self.timeline.times(seq, now)
-        self.stats["gaps"] += gaps
-        self.stats["samples_lost"] += lost
-        self.stats["samples"] += len(seq)
-        return self.pipeline.process(t, counts, flags)
+        bad = (flags & sp.reserved_flags(self.cfg.channels)) != 0
+        if bad.any():
+            nbad = int(np.count_nonzero(bad))
+            self.stats["payload_errors"] += nbad
+            self._problem("sample frames with reserved flag bits set dropped", nbad)
+            seq, flags, counts = seq[~bad], flags[~bad], counts[~bad]
+        r = self.timeline.times(seq, now)
+        if r.keep is not None:
+            flags, counts = flags[r.keep], counts[r.keep]
+        self.stats["gaps"] += r.gaps
+        self.stats["samples_lost"] += r.lost
+        self.stats["samples"] += len(r.t)
+        if r.replays:
+            self.stats["seq_replay_errors"] += r.replays
+            self._problem(
+                "replayed sample frames (sequence number already received) dropped", r.replays
+            )
+        if r.backwards:
+            self.stats["seq_backward_errors"] += r.backwards
+            self._problem(
+                "sample frames with a sequence number going backwards dropped", r.backwards
+            )
+        return self.pipeline.process(r.t, counts, flags)
 
 
-__all__ = ["DEVICE", "Request", "SampleTimeline", "ScaleCore", "ScalePipeline"]
+__all__ = ["DEVICE", "Request", "SampleTimeline", "ScaleCore", "ScalePipeline", "Timed"]

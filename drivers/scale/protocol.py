@@ -74,8 +74,15 @@ class StatusCode(IntEnum):
 
 
 # Sample flag bits (one byte): bit c set = channel c's value is stale (ADC not ready this
-# period; the previous value is repeated). Bit 7 never set in version 1.
+# period; the previous value is repeated). The bits above the frame's channel count (bits 4..7
+# with four channels) are reserved and must be zero in version 1: a frame with one set is a
+# payload error.
 FLAG_STALE_MASK = 0x0F
+
+
+def reserved_flags(channels: int) -> int:
+    """The sample flag bits that must be zero in a frame of ``channels`` channels."""
+    return 0xFF & ~((1 << channels) - 1)
 
 
 def crc16(data: bytes | bytearray | memoryview, init: int = 0xFFFF) -> int:
@@ -215,6 +222,10 @@ def encode_sample(seq: int, flags: int, counts) -> bytes:
     counts = list(counts)
     if not 1 <= len(counts) <= MAX_CHANNELS:
         raise ProtocolError(f"{len(counts)} channels; 1..{MAX_CHANNELS} allowed")
+    if not 0 <= flags <= 0xFF or flags & reserved_flags(len(counts)):
+        raise ProtocolError(
+            f"sample flags 0x{flags:02x} set reserved bits for {len(counts)} channels"
+        )
     out = bytearray(struct.pack(">HB", seq & 0xFFFF, flags))
     for c in counts:
         if not COUNTS_MIN <= c <= COUNTS_MAX:
@@ -233,6 +244,10 @@ def decode_message(frame: Frame) -> Message:
         counts = tuple(
             int.from_bytes(p[i : i + 3], "big", signed=True) for i in range(3, len(p), 3)
         )
+        if flags & reserved_flags(len(counts)):
+            raise ProtocolError(
+                f"sample flags 0x{flags:02x} set reserved bits for {len(counts)} channels"
+            )
         return Sample(seq, flags, counts)
     if mid == MsgId.ACK:
         return Ack(frame.seq, p[0], p[1])
@@ -404,6 +419,9 @@ def encode_samples(seq: np.ndarray, flags: np.ndarray, counts: np.ndarray) -> by
         raise ProtocolError(f"{ch} channels; 1..{MAX_CHANNELS} allowed")
     if n and (counts.min() < COUNTS_MIN or counts.max() > COUNTS_MAX):
         raise ProtocolError("count outside the 24-bit range")
+    flags = np.asarray(flags, dtype=np.int64)
+    if n and (flags.min() < 0 or flags.max() > 0xFF or np.any(flags & reserved_flags(ch))):
+        raise ProtocolError(f"sample flags set reserved bits for {ch} channels")
     flen = sample_frame_len(ch)
     rows = np.empty((n, flen), dtype=np.uint8)
     rows[:, 0] = flen

@@ -1,7 +1,9 @@
 """Regenerate vectors.json from the host codec: ``python hardware/scale-bridge/make_vectors.py``.
 
-Run it only when the protocol version changes; the file is the golden reference that both the
-firmware encoder and the host codec are tested against (tests/scale/test_vectors.py).
+Run it only when the protocol version changes or a clarification of the specification adds
+cases; the file is the golden reference that both the firmware encoder and the host codec are
+tested against (tests/scale/test_protocol.py). ``rejects`` are well-framed, CRC-valid frames
+that break a payload rule: every receiver counts them as payload errors and drops them.
 """
 
 import json
@@ -68,6 +70,49 @@ for code, ch, value in ((1, 0, 3), (2, 2, 150), (3, 0, 17), (4, 3, 0), (5, 0, 65
         sp.encode_status(code, ch, value),
     )
 
+# well framed and CRC-valid, but not a valid message: every receiver counts them as payload
+# errors and drops them
+R = []
+
+
+def reject(name, frame, reason):
+    R.append({"name": name, "reason": reason, "hex": frame.hex()})
+
+
+def sample_payload(seq, flags, counts):
+    return bytes((seq >> 8, seq & 0xFF, flags)) + b"".join(
+        (c & 0xFFFFFF).to_bytes(3, "big") for c in counts
+    )
+
+
+reject(
+    "sample reserved flag bit 4",
+    sp.encode_frame(0, sp.MsgId.SAMPLE, sample_payload(7, 0x10, [1, 2, 3, 4])),
+    "reserved flag bits set (4 channels: bits 4..7)",
+)
+reject(
+    "sample reserved flag bit 7",
+    sp.encode_frame(0, sp.MsgId.SAMPLE, sample_payload(8, 0x81, [1, 2, 3, 4])),
+    "reserved flag bits set (4 channels: bits 4..7)",
+)
+reject(
+    "one-channel sample flag bit 1",
+    sp.encode_frame(0, sp.MsgId.SAMPLE, sample_payload(9, 0x02, [5])),
+    "reserved flag bits set (1 channel: bits 1..7)",
+)
+reject(
+    "identify reply 9 channels",
+    sp.encode_frame(1, sp.MsgId.IDENTIFY_REPLY, bytes((1, 1, 0, 0, 9, 0, 80, 128, 24, 1))),
+    "channels outside 1..8",
+)
+reject(
+    "identify reply name not printable",
+    sp.encode_frame(
+        1, sp.MsgId.IDENTIFY_REPLY, bytes((1, 1, 0, 0, 4, 0, 80, 128, 24, 1)) + b"ab\x07"
+    ),
+    "name not printable ASCII",
+)
+
 out = Path(__file__).with_name("vectors.json")
 out.write_text(
     json.dumps(
@@ -76,9 +121,10 @@ out.write_text(
             "crc": "CRC-16/CCITT-FALSE poly 0x1021 init 0xFFFF; check('123456789') = 0x29B1",
             "crc_check": {"ascii": "123456789", "crc": sp.crc16(b"123456789")},
             "vectors": V,
+            "rejects": R,
         },
         indent=1,
     )
     + "\n"
 )
-print(f"wrote {len(V)} vectors to {out}")
+print(f"wrote {len(V)} vectors and {len(R)} rejects to {out}")

@@ -106,7 +106,7 @@ def test_block_encoder_equals_scalar_and_decodes_back():
 
 frame_st = st.one_of(
     st.builds(
-        lambda s, f, c: sp.encode_sample(s, f, c),
+        lambda s, f, c: sp.encode_sample(s, f & ((1 << len(c)) - 1), c),
         st.integers(0, 65535),
         st.integers(0, 15),
         st.lists(st.integers(sp.COUNTS_MIN, sp.COUNTS_MAX), min_size=1, max_size=8),
@@ -177,3 +177,36 @@ def test_payload_checked_against_message_id():
         assert "channels" in str(e)
     else:
         raise AssertionError("9 channels accepted")
+
+
+def test_reject_vectors_are_well_framed_but_payload_errors_for_host_and_core():
+    from cart.common.clock import ManualClock
+    from drivers.scale.config import ScaleConfig
+    from drivers.scale.core import ScaleCore
+
+    assert len(VECTORS["rejects"]) >= 5
+    for v in VECTORS["rejects"]:
+        raw = bytes.fromhex(v["hex"])
+        frames = sp.FrameParser().feed(raw)
+        assert len(frames) == 1, v["name"]  # CRC and length are fine
+        try:
+            sp.decode_message(frames[0])
+        except sp.ProtocolError:
+            pass
+        else:
+            raise AssertionError(f"{v['name']} accepted")
+        core = ScaleCore(ScaleConfig(), ManualClock(0))
+        core.feed(raw, 0)
+        assert core.counters()["payload_errors"] == 1, v["name"]
+
+
+def test_firmware_encoder_refuses_reserved_flag_bits(firmware):
+    p = firmware.proto
+    assert p.encode_sample(1, 0x0F, [0, 0, 0, 0]) == sp.encode_sample(1, 0x0F, [0, 0, 0, 0])
+    for flags, counts in ((0x10, [0, 0, 0, 0]), (0x80, [0, 0, 0, 0]), (0x02, [0])):
+        try:
+            p.encode_sample(1, flags, counts)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(f"flags 0x{flags:02x} with {len(counts)} channels encoded")

@@ -69,6 +69,9 @@ def encode_frame(seq, mid, payload=b""):
 
 
 def encode_sample(seq, flags, counts):
+    # flag bit c: channel c is stale; the bits above the channel count are reserved (zero)
+    if flags < 0 or flags >> len(counts):
+        raise ValueError("reserved flag bits set")
     p = bytearray(3 + 3 * len(counts))
     p[0] = (seq >> 8) & 0xFF
     p[1] = seq & 0xFF
