@@ -1,8 +1,9 @@
 """The ``cart`` console command.
 
-Subcommands live in ``cart/commands/*.py``. Each module defines ``register(subparsers)`` that adds
-its subcommands (each with ``set_defaults(func=...)``), and may define ``register_bench(subparsers)``
-that adds ``cart bench NAME``. A handler takes the parsed arguments and returns an exit code.
+Subcommands live in ``cart/commands/*.py``. Each module defines ``register(subparsers)`` that
+adds its subcommands (each with ``set_defaults(func=...)``), and may define
+``register_bench(subparsers)`` that adds ``cart bench NAME``. A handler takes the parsed arguments
+and returns an exit code.
 Command modules import heavy libraries (OpenCV, Textual, LiteRT) inside their handlers, never at
 module level, so ``cart --help`` and light commands stay fast on a Pi.
 """

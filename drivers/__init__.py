@@ -1,1 +1,2 @@
-"""Device drivers. Each opens a pyserial URL (or a camera/file source) and emits ``cart.common.events``."""
+"""Device drivers. Each opens a pyserial URL (or a camera/file source or input device node) and
+emits ``cart.common.events``, on the one device base in ``drivers.base``."""

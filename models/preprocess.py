@@ -28,7 +28,7 @@ class ImageError(ValueError):
 
 
 def load_rgb(path: str | Path) -> np.ndarray:
-    """Read an image file as an ``H x W x 3`` RGB ``uint8`` array; raise ``ImageError`` if unusable."""
+    """Read an image file as an ``H x W x 3`` RGB ``uint8`` array; ``ImageError`` if unusable."""
     import cv2
 
     path = Path(path)
@@ -82,5 +82,5 @@ def prepare_file(path: str | Path, size: int = INPUT_SIZE) -> np.ndarray:
 
 
 def normalize(pixels: np.ndarray) -> np.ndarray:
-    """Float input as the backbone expects it: ``(x - 127) / 128`` (done inside the shipped model)."""
+    """Float input as the backbone expects it: ``(x - 127) / 128`` (inside the shipped model)."""
     return (pixels.astype(np.float32) - PIXEL_MEAN) / PIXEL_SCALE

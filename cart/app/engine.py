@@ -19,20 +19,20 @@ import hashlib
 import json
 import logging
 
-from cart.common import events as ev_types
-from cart.store.barcodes import lookup, printable
+from cart.app import actions as ui
+from cart.app.runtime import EngineView
+from cart.app.view import AlertView, Choice, LineView, Receipt, Totals
 from cart.basket.fold import ApplyCoupon, BasketError
-from cart.store.model import CatalogProduct, Store
-from cart.common.events import DeviceEvent, Scan, WeightSettled
 from cart.basket.journal import JournalError
 from cart.basket.receipt import render_text
-from cart.app.runtime import EngineView
-from cart.app import actions as ui
-from cart.app.view import AlertView, Choice, LineView, Receipt, Totals
+from cart.common import events as ev_types
+from cart.common.events import DeviceEvent, Scan, WeightSettled
 from cart.fusion import FusionConfig
 from cart.fusion import actions as fa
 from cart.fusion.alerts import AlertKind, CheckedOut, Flag
 from cart.fusion.session import FusionSession, basket_line_id
+from cart.store.barcodes import lookup, printable
+from cart.store.model import CatalogProduct, Store
 
 log = logging.getLogger(__name__)
 
@@ -322,10 +322,7 @@ class FusionEngine:
         view = self._line_cache.get(key)
         if view is None:
             per_kg = ln.sold_by == "weight" and not ln.fixed_price
-            if ln.sold_by == "weight":
-                qty = f"{ln.grams / 1000:.3f} kg"
-            else:
-                qty = str(ln.qty)
+            qty = f"{ln.grams / 1000:.3f} kg" if ln.sold_by == "weight" else str(ln.qty)
             view = LineView(
                 line_id,
                 ln.name,

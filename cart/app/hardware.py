@@ -112,10 +112,10 @@ def build(
     section is loaded and fed by the basket camera (``cart.app.vision``); fusion then weighs
     its verdicts. A missing model or no camera: the cart runs without vision and the status
     bar says why."""
-    from cart.store.loading import DEMO_STORE, CatalogError, load_store
-    from cart.basket.journal import JournalError
     from cart.app.stack import build_runtime
     from cart.app.vision import attach, tap_camera
+    from cart.basket.journal import JournalError
+    from cart.store.loading import DEMO_STORE, CatalogError, load_store
     from drivers.camera import Camera
     from drivers.hid_scanner import HidScanner, HidScannerConfig
     from drivers.scale.driver import ScaleDriver

@@ -38,8 +38,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from cart.common.clock import Clock, SystemClock
-from cart.common.events import DeviceEvent, DeviceStatus, WeightMoving, WeightSettled
 from cart.app.actions import ScreenAction
 from cart.app.view import (
     AlertView,
@@ -51,6 +49,8 @@ from cart.app.view import (
     ScaleView,
     Totals,
 )
+from cart.common.clock import Clock, SystemClock
+from cart.common.events import DeviceEvent, DeviceStatus, WeightMoving, WeightSettled
 from drivers.base import Device
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from cart.common.clock import Clock, SystemClock
 from cart.app.runtime import Runtime
+from cart.common.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,8 @@ def build_runtime(
 ) -> Runtime:
     """A runtime over a store (default: the demo store) and its journal (default: the cart's).
     ``exit_signer``: the cart's key (:func:`exit_key`); without one, exit codes are unsigned."""
-    from cart.store.loading import load_store
     from cart.basket.journal import Journal, default_journal_path
+    from cart.store.loading import load_store
 
     store = store or load_store()
     clock = clock or SystemClock()

@@ -43,8 +43,8 @@ import numpy as np
 
 from cart.common.clock import Clock, SystemClock
 from cart.common.events import DeviceStatus, VisionVerdict, WeightMoving, WeightSettled
-from drivers.base import Device
 from cart.common.paths import grocery_store_dir
+from drivers.base import Device
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cart.store.model import Coupon, Store
 from cart.pricing.engine import (
     EMPTY_TOTALS,
     AppliedCoupon,
@@ -27,6 +26,7 @@ from cart.pricing.engine import (
     PricedTotals,
     price_lines,
 )
+from cart.store.model import Coupon, Store
 
 if TYPE_CHECKING:
     from cart.store.barcodes import ScanMatch

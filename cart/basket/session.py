@@ -25,8 +25,8 @@ from cart.basket.fold import (
     OpenSession,
     is_basket_kind,
 )
-from cart.store.model import Store
 from cart.basket.journal import Entry, Journal, JournalError
+from cart.store.model import Store
 
 Row = tuple[int, str, dict[str, Any]]
 

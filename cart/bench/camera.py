@@ -19,10 +19,7 @@ def bench_camera(frames: int = 150, photos: str | None = None) -> dict:
     from drivers.decode import zxing_decode
 
     cv2.setNumThreads(1)
-    if photos:
-        root = Path(photos)
-    else:
-        root = grocery_store_dir()
+    root = Path(photos) if photos else grocery_store_dir()
     listed = grocery_photos(root)
     photo = listed[len(listed) // 2] if listed else None
     still = CameraSim(photo, conditions=Conditions(noise=2.0), seed=1)

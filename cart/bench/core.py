@@ -12,10 +12,10 @@ def run(events: int, seed: int) -> dict:
     import time
 
     from cart.basket.fold import Basket, OpenSession
-    from cart.store.loading import load_store
-    from cart.sim.eventgen import event_stream
     from cart.basket.journal import Journal
     from cart.basket.session import CartSession
+    from cart.sim.eventgen import event_stream
+    from cart.store.loading import load_store
 
     store = load_store()
     n = max(100, events)

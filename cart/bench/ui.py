@@ -234,10 +234,10 @@ def ui_stack(lines: int = 200, *, classifier: bool = True):
     import shutil
     import tempfile
 
-    from cart.store.loading import load_store
+    from cart.app.stack import build_runtime
     from cart.common.clock import ManualClock
     from cart.common.events import Scan
-    from cart.app.stack import build_runtime
+    from cart.store.loading import load_store
 
     clf = load_classifier() if classifier else None
     store = load_store()

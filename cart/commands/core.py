@@ -68,9 +68,9 @@ def _catalog_check(args) -> int:
 
 
 def _barcode(args) -> int:
+    from cart.common.clock import SystemClock
     from cart.store.barcodes import lookup
     from cart.store.loading import DEMO_STORE, CatalogError, load_store
-    from cart.common.clock import SystemClock
 
     try:
         store = load_store(args.store or DEMO_STORE)
@@ -118,9 +118,8 @@ def _barcode_text(m, fmt) -> int:
     if not it.ok:
         print(f"rejected: {printable(it.text, 60)!s}: {visible(it.reason)}", file=sys.stderr)
         return 1
-    print(
-        f"code:    {printable(it.text, 60)}  ({it.kind}{', ' + it.symbology if it.symbology else ''})"
-    )
+    symbology = f", {it.symbology}" if it.symbology else ""
+    print(f"code:    {printable(it.text, 60)}  ({it.kind}{symbology})")
     if it.gtin:
         print(f"GTIN:    {it.gtin}")
     if it.plu:

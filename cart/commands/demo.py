@@ -65,12 +65,12 @@ def run_screen(args) -> int:
     from cart.commands.ui import screen_settings
 
     screen_settings()
-    from cart.store.loading import DEMO_STORE, CatalogError, load_store
-    from cart.basket.journal import JournalError, default_journal_path
-    from cart.sim.demo_app import DemoApp
-    from cart.sim.demo import DemoWorld, demo_clock, demo_vision
     from cart.app.stack import build_runtime, exit_key, fresh_trip
     from cart.app.vision import attach
+    from cart.basket.journal import JournalError, default_journal_path
+    from cart.sim.demo import DemoWorld, demo_clock, demo_vision
+    from cart.sim.demo_app import DemoApp
+    from cart.store.loading import DEMO_STORE, CatalogError, load_store
 
     logging.basicConfig(filename="var/demo.log" if _var() else None, level=logging.WARNING)
     try:

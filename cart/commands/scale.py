@@ -11,8 +11,8 @@ def _guard(fn):
     def run(args) -> int:
         import sys
 
-        from drivers.scale.loadcell import CalibrationError, NotCalibrated
         from drivers.scale.config import ConfigError
+        from drivers.scale.loadcell import CalibrationError, NotCalibrated
 
         try:
             return fn(args)

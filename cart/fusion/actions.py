@@ -1,8 +1,9 @@
 """What the shopper and the staff tell the cart through the screen.
 
 These are the only inputs the screen sends to fusion. Each is immutable, carries ``t_ms`` from
-the injected clock like the device events in ``cart.common.events``, and names the alert it answers by
-``flag_id`` where it answers one. Fusion validates every action against its state (an unknown
+the injected clock like the device events in ``cart.common.events``, and names the alert it
+answers by ``flag_id`` where it answers one. Fusion validates every action against its state (an
+unknown
 flag, a picker choice that was not offered, a staff action without a staff login are refused
 with a ``Notice``, never applied), so a screen bug cannot corrupt the basket.
 """

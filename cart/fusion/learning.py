@@ -5,7 +5,8 @@ Each product starts from the catalogue: mean = ``unit_weight_g`` and σ = ``tole
 the weight and the camera did not object) updates the estimate:
 
 - the observation is clipped to mean ± ``clip_sigma`` σ (Huber-style), so one outlier — a
-  damp bag, an item placed on a hand — moves the mean by at most ``clip_sigma`` σ / (n + prior_n + 1);
+  damp bag, an item placed on a hand — moves the mean by at most
+  ``clip_sigma`` σ / (n + prior_n + 1);
 - the catalogue seed counts as ``prior_n`` (5) observations, so one placement cannot replace it;
 - the running weight n is capped at ``max_n`` so the estimate keeps following slow changes
   (a supplier changes the packaging) without forgetting everything at once;

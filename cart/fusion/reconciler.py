@@ -46,7 +46,7 @@ from cart.fusion.rules.scan import on_scan
 from cart.fusion.rules.settle import on_settled
 from cart.fusion.rules.verdict import on_verdict
 from cart.fusion.staff import StaffGate
-from cart.fusion.state import FusionState, FusionLine, State
+from cart.fusion.state import FusionLine, FusionState, State
 
 __all__ = [
     "FusionConfig",

@@ -2,8 +2,9 @@
 
 A store keeps ``staff_id -> "pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>"`` (the core
 store's ``staff_pin_hash``; key ``"*"`` is a PIN shared by all staff); ``cart.store.secrets``
-makes and checks those strings. The PIN itself is never stored or journaled. After ``max_failures`` wrong
-PINs in a row the keypad is locked for ``lockout_ms`` (simulated or real time, from the events'
+makes and checks those strings. The PIN itself is never stored or journaled. After
+``max_failures`` wrong PINs in a row the keypad is locked for ``lockout_ms`` (simulated or real
+time, from the events'
 ``t_ms``); a staff session ends by logout or after ``idle_ms`` without a staff action.
 """
 

@@ -1,8 +1,9 @@
 """The core store seen through fusion's small product interface.
 
 ``StoreProducts(store)`` implements ``cart.fusion.products.ProductSource`` on a
-``cart.store.model.Store``: codes are interpreted by ``cart.store.barcodes.lookup`` (EAN/UPC, GS1, in-store
-weight and price labels, PLUs), so fusion never parses a barcode itself. Coarse classifier labels
+``cart.store.model.Store``: codes are interpreted by ``cart.store.barcodes.lookup`` (EAN/UPC,
+GS1, in-store weight and price labels, PLUs), so fusion never parses a barcode itself. Coarse
+classifier labels
 come from ``models/labels.csv`` when it is there.
 """
 

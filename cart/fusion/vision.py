@@ -19,8 +19,9 @@ confirm(verdict, scanned_label, hierarchy) -> Confirmation
 
 suggest(verdict, products, hierarchy) -> up to three Suggestions (PLU, label, score), best first,
     for produce placed with no code. ``products`` is a ``cart.store.model.Catalog`` (only the labels
-    of the coarse classes in the verdict are looked up) or any iterable of products. A product's score is its fine label's probability; ties and
-    products whose label is outside the top-k are ordered by their coarse class's probability.
+    of the coarse classes in the verdict are looked up) or any iterable of products. A
+    product's score is its fine label's probability; ties and products whose label is outside the
+    top-k are ordered by their coarse class's probability.
 """
 
 from __future__ import annotations

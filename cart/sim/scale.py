@@ -66,9 +66,9 @@ class SimScale:
         pushes: str = "full",
     ) -> None:
         from cart.common.clock import ManualClock
-        from drivers.scale.loadcell import Calibration
         from drivers.scale.config import ScaleConfig
         from drivers.scale.core import ScaleCore
+        from drivers.scale.loadcell import Calibration
 
         self.clock = clock or ManualClock()
         self.cfg = config or config_for(profile)

@@ -16,6 +16,7 @@ Three ways to use it, cheapest first:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import tempfile
@@ -139,10 +140,8 @@ class ScannerSim:
             self._cond.notify_all()
         if self._pty is not None:
             self._close_pty()
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(self._link)  # the device node is gone, and so is its link
-            except OSError:
-                pass
 
     def replug(self) -> None:
         with self._cond:
@@ -175,10 +174,8 @@ class ScannerSim:
         master, slave = self._pty
         self._pty = None
         for fd in (master, slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
     def close(self) -> None:
         """Release the pty and symlink (idempotent)."""
@@ -186,14 +183,10 @@ class ScannerSim:
             self._close_pty()
         if self._link is not None:
             for path in (self._link,):
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(path)
-                except OSError:
-                    pass
-            try:
+            with contextlib.suppress(OSError):
                 os.rmdir(self._tmpdir)
-            except OSError:
-                pass
             self._link = None
         with _REGISTRY_LOCK:
             if _REGISTRY.get(self.name, lambda: None)() is self:

@@ -33,7 +33,7 @@ from cart.fusion.alerts import (
 from cart.fusion.products import Product
 from cart.fusion.reconciler import FusionConfig
 from cart.pricing.rounding import weight_amount
-from cart.sim.shopper import Op, Profile, Trip, TruthItem
+from cart.sim.shopper import Op, Profile, Trip, TruthItem, _code
 
 T0 = 1_767_225_600_000
 STAFF_ID, STAFF_PIN = "s1", "2468"  # the demo store's staff PIN
@@ -362,8 +362,8 @@ class TripRunner:
 
 class _Play:
     def __init__(self, runner: TripRunner, trip: Trip) -> None:
-        from cart.fusion.session import FusionSession
         from cart.basket.journal import Journal
+        from cart.fusion.session import FusionSession
 
         self.r, self.trip = runner, trip
         vision = runner.vision_factory(trip.seed) if runner.vision_factory else None
@@ -862,9 +862,6 @@ class _Play:
             self.log,
             same_items=same_items,
         )
-
-
-from cart.sim.shopper import _code
 
 
 def _plu(p: Product) -> str:

@@ -227,7 +227,7 @@ def _gtin14(code: Any) -> tuple[str | None, str]:
 def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfig | None:
     top = _Entry(doc, file, "file", problems, {"store", "tax", "rcn", "spot_check"})
     s = _Entry(
-        doc.get("store", None) or {},
+        doc.get("store") or {},
         file,
         "store",
         problems,

@@ -21,6 +21,7 @@ from textual.theme import Theme
 from textual.widgets import Footer, Label
 
 from cart.app import actions
+from cart.app.view import ANSWER_KEYS, CartView, Choice
 from cart.fusion.alerts import AlertKind
 from cart.ui.literal import literal
 from cart.ui.screens import (
@@ -30,7 +31,6 @@ from cart.ui.screens import (
     ProduceScreen,
     StaffScreen,
 )
-from cart.app.view import ANSWER_KEYS, CartView, Choice
 from cart.ui.widgets import (
     AlertBanner,
     BasketHeader,

@@ -13,9 +13,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from cart.app.view import Choice, Receipt
 from cart.ui.literal import literal
 from cart.ui.qr import qr_text
-from cart.app.view import Choice, Receipt
 
 
 def choice_option(index: int, choice: Choice) -> Option:

@@ -19,10 +19,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Digits, Static
 
-from cart.ui.literal import literal, visible
 from cart.app.view import AlertView, CartView, DeviceView, LineView, ScaleView, format_grams
 from cart.common.money import Money
 from cart.fusion.alerts import AlertKind
+from cart.ui.literal import literal, visible
 
 ALERT_ICONS = {
     "place": "⬇",

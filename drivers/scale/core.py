@@ -1,7 +1,7 @@
 """The scale's sans-I/O core: the protocol session and the pipeline, bytes in, events out.
 
-- ``ScalePipeline``: counts -> grams (``drivers.scale.loadcell``) -> filters -> stability detector ->
-  ``WeightSettled`` / ``WeightMoving`` events. No I/O.
+- ``ScalePipeline``: counts -> grams (``drivers.scale.loadcell``) -> filters -> stability
+  detector -> ``WeightSettled`` / ``WeightMoving`` events. No I/O.
 - ``SampleTimeline``: sample sequence numbers -> sample times; counts gaps and lost samples.
 - ``ScaleCore``: the protocol session without I/O: parses bytes (``FrameParser``), checks the
   identify reply, sends acknowledged commands with retries and exponential backoff, counts CRC

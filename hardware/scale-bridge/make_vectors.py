@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from drivers.scale import protocol as sp
+from drivers.scale import protocol as sp  # noqa: E402 - after the path set-up above
 
 V = []
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from models.preprocess import INPUT_SIZE, normalize
 from models.training.dataset import eval_view
 from models.training.net import BN_EPS
-from models.preprocess import INPUT_SIZE, normalize
 
 INT8_NAME = "grocery_lite0_int8.tflite"
 F16_NAME = "grocery_lite0_f16.tflite"
@@ -45,10 +45,8 @@ def _tf_module(model):
 
     def conv_params(cbn, depthwise=False):
         w, b = _fold(cbn.conv, cbn.bn)
-        if depthwise:  # (C, 1, k, k) -> (k, k, C, 1)
-            w = w.transpose(2, 3, 0, 1)
-        else:  # (O, I, k, k) -> (k, k, I, O)
-            w = w.transpose(2, 3, 1, 0)
+        # depthwise (C, 1, k, k) -> (k, k, C, 1); otherwise (O, I, k, k) -> (k, k, I, O)
+        w = w.transpose(2, 3, 0, 1) if depthwise else w.transpose(2, 3, 1, 0)
         return tf.constant(w.astype(np.float32)), tf.constant(b), cbn.stride, cbn.act
 
     layers = [("conv", conv_params(model.stem))]

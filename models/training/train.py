@@ -10,8 +10,9 @@ TensorFlow for the LiteRT conversion). Cheap by design, so a store can retrain o
 2. The remaining blocks, the head convolution and a new 81-class layer are fine-tuned on those
    cached features (each epoch draws one view per photo), with label smoothing and a cosine
    learning-rate schedule, and the epoch with the best fine top-1 on the val split is kept.
-3. ``models.training.convert`` rebuilds the network in TensorFlow, writes an int8 LiteRT model (and a
-   float16 one for comparison), and ``models/reference.json`` records the float model's output on
+3. ``models.training.convert`` rebuilds the network in TensorFlow, writes an int8 LiteRT model
+   (and a float16 one for comparison), and ``models/reference.json`` records the float model's
+   output on
    a few val photos (the tests check the shipped model against it).
 
 Everything is seeded; the same data and arguments give the same model.
@@ -28,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.training.dataset import augment, eval_view, read_classes, read_split
 from models.preprocess import INPUT_SIZE, load_rgb, normalize, prepare
+from models.training.dataset import augment, eval_view, read_classes, read_split
 from models.training.train_args import add_arguments
 
 CACHE_VERSION = 2

@@ -1,4 +1,5 @@
-"""Command-line options of ``models.training.train`` (standard library only, so ``cart --help`` stays fast)."""
+"""Command-line options of ``models.training.train`` (standard library only, so ``cart --help``
+stays fast)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ DEFAULT_CACHE = Path(
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The training options (shared by ``python -m models.training.train`` and ``cart model train``)."""
+    """The training options (of ``python -m models.training.train`` and ``cart model train``)."""
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="grocery-store folder")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache folder")
     p.add_argument(

@@ -11,10 +11,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from cart.store.loading import load_store
-from cart.sim.eventgen import event_stream
 from cart.basket.journal import Journal
 from cart.basket.session import CartSession
+from cart.sim.eventgen import event_stream
+from cart.store.loading import load_store
 
 T0 = 1_767_225_600_000
 

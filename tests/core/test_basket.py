@@ -26,9 +26,9 @@ from cart.basket.fold import (
     WeighProduce,
     event_from_row,
 )
-from cart.sim.eventgen import event_stream
 from cart.basket.journal import Journal, JournalError
 from cart.basket.session import CartSession, RecoveryError, replay
+from cart.sim.eventgen import event_stream
 from tests.core.conftest import T0
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from cart.store.loading import DEMO_STORE
 from cart.cli import main
+from cart.store.loading import DEMO_STORE
 from tests.core.conftest import CATALOG_TOML
 
 

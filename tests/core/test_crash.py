@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from cart.basket.fold import Basket, OpenSession
-from cart.sim.eventgen import event_stream
 from cart.basket.journal import Journal
 from cart.basket.session import CartSession
+from cart.sim.eventgen import event_stream
 from tests.core.crash_child import T0, batch_size, boundaries
 
 CHILD = Path(__file__).with_name("crash_child.py")

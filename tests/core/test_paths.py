@@ -8,7 +8,7 @@ from cart.common.paths import REPO_ROOT, grocery_store_dir, shared_data_root
 
 
 def test_repo_root_is_this_checkout():
-    assert REPO_ROOT == Path(__file__).resolve().parents[2]
+    assert Path(__file__).resolve().parents[2] == REPO_ROOT
     assert (REPO_ROOT / "pyproject.toml").is_file()
 
 

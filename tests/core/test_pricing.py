@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cart.basket.fold import Basket, OpenSession
-from cart.store.loading import load_store
-from cart.sim.eventgen import event_stream
 from cart.pricing.engine import LineInput, price_lines
 from cart.pricing.rounding import allocate, allocate_latest, round_half_up, weight_amount
+from cart.sim.eventgen import event_stream
+from cart.store.loading import load_store
 from tests.core.conftest import CATALOG_TOML, T0
 
 PROMO_CATALOG = (

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from cart.common.events import WeightMoving, WeightSettled
-from drivers.scale.loadcell import Calibration, CalibrationError, LoadCells, NotCalibrated
 from drivers.scale.filters import MedianFilter, MovingAverage, StabilityConfig, StabilityDetector
+from drivers.scale.loadcell import Calibration, CalibrationError, LoadCells, NotCalibrated
 
 
 def test_no_grams_until_calibrated():

@@ -1,3 +1,4 @@
+import contextlib
 import json
 from pathlib import Path
 
@@ -132,10 +133,8 @@ def test_any_bytes_never_crash_the_parser(data, cuts):
     pos = 0
     for c in cuts + [len(data)]:
         for f in p.feed(data[pos : pos + c]):
-            try:
+            with contextlib.suppress(sp.ProtocolError):
                 sp.decode_message(f)
-            except sp.ProtocolError:
-                pass
         pos += c
     assert p.pending <= max(len(data), sp.MAX_FRAME)
 

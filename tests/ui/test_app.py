@@ -8,9 +8,9 @@ import numpy as np
 import zxingcpp
 
 from cart.app import actions
+from cart.app.view import AlertView, Choice, LineView, Receipt, ScaleView, Totals
 from cart.ui.app import HIGH_CONTRAST_THEME, CartApp
 from cart.ui.screens import CheckoutScreen, PickerScreen, ProduceScreen, StaffScreen
-from cart.app.view import AlertView, Choice, LineView, Receipt, ScaleView, Totals
 from cart.ui.widgets import BasketLines
 
 from .conftest import WHICH_REMOVED, RecordingBackend, sample_view

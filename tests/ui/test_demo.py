@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from cart.store.loading import load_store
-from cart.sim.demo_app import DemoApp
-from cart.sim.demo import DemoWorld, demo_clock, shelf_from_store
-from cart.ui.screens import CheckoutScreen, PickerScreen, ProduceScreen
 from cart.app.stack import build_runtime
+from cart.sim.demo import DemoWorld, demo_clock, shelf_from_store
+from cart.sim.demo_app import DemoApp
+from cart.store.loading import load_store
+from cart.ui.screens import CheckoutScreen, PickerScreen, ProduceScreen
 
 from .screen_text import screen_text
 

@@ -7,13 +7,13 @@ import threading
 
 import pytest
 
-from cart.store.loading import load_store
-from cart.common.clock import ManualClock
-from cart.common.events import Scan, WeightSettled
-from cart.basket.journal import Journal
 from cart.app import actions
 from cart.app.stack import build_runtime, fresh_trip
+from cart.basket.journal import Journal
+from cart.common.clock import ManualClock
+from cart.common.events import Scan, WeightSettled
 from cart.fusion.session import basket_line_id
+from cart.store.loading import load_store
 
 MILK_A = "7310000100147"  # arla-standard-milk, 1580 g
 MILK_B = "7310000100130"  # arla-medium-fat-milk, 1580 g

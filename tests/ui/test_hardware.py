@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from cart.ui.app import CartApp
 from cart.app.hardware import ProfileError, build, load_profile
+from cart.ui.app import CartApp
 
 from .screen_text import screen_text
 

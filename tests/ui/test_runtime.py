@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 
+from cart.app import actions
+from cart.app.runtime import EngineView, Runtime
+from cart.app.view import LineView, Totals
 from cart.common.clock import ManualClock
 from cart.common.events import DeviceStatus, Scan, WeightMoving, WeightSettled
-from cart.app.runtime import EngineView, Runtime
-from cart.app import actions
-from cart.app.view import LineView, Totals
 
 
 class CountingEngine:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from cart.app.view import AlertView, Choice, Receipt, ScaleView
 from cart.ui.app import CartApp
 from cart.ui.screens import CheckoutScreen, PickerScreen, ProduceScreen, StaffScreen
-from cart.app.view import AlertView, Choice, Receipt, ScaleView
 
 from .conftest import WHICH_REMOVED, RecordingBackend, sample_view
 

@@ -10,12 +10,6 @@ import time
 
 import pytest
 
-from cart.store.loading import load_store
-from cart.common.clock import ManualClock
-from cart.common.events import Scan, VisionVerdict, WeightMoving, WeightSettled
-from cart.sim.camera import CameraSim, Conditions
-from cart.sim.demo_app import DemoApp
-from cart.ui.app import CartApp
 from cart.app.stack import build_runtime
 from cart.app.vision import (
     FrameBuffer,
@@ -25,6 +19,12 @@ from cart.app.vision import (
     class_photos,
     load_worker,
 )
+from cart.common.clock import ManualClock
+from cart.common.events import Scan, VisionVerdict, WeightMoving, WeightSettled
+from cart.sim.camera import CameraSim, Conditions
+from cart.sim.demo_app import DemoApp
+from cart.store.loading import load_store
+from cart.ui.app import CartApp
 
 from .screen_text import screen_text
 

@@ -183,7 +183,7 @@ class BagSlump(Rule):
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
         pl = st.last_placement
         r, t = x.r, x.t
-        if not 1.0 < r or pl is None or t - pl.t_ms > self.s.slump_ms or r > 0.5 * pl.grams:
+        if not r > 1.0 or pl is None or t - pl.t_ms > self.s.slump_ms or r > 0.5 * pl.grams:
             return False
         if pl.flag_id is not None and pl.flag_id in st.questions and pl.id in st.placements:
             o = st.questions[pl.flag_id]
