@@ -6,7 +6,11 @@ and only then applies them and returns the new snapshot. If validation or the jo
 nothing changes and the error is raised: a change is never shown unless it is journaled.
 
 ``CartSession.recover(journal, store)`` rebuilds the unfinished session exactly, by replaying
-its rows through the same fold.
+its rows through the same fold. Only rows that verified are replayed (``cart.basket.journal``):
+an unfinished session with a fault is set aside and its verified prefix goes on as a new
+session; the fault waits in the journal for a staff question (``Journal.pending_faults``, which
+``cart.fusion.session`` raises). A session recorded before the chain is replayed as recorded,
+with a staff question too.
 """
 
 from __future__ import annotations
@@ -97,6 +101,17 @@ class CartSession:
             if info is None:
                 return None
             session_id = info.id
+            if journal.damaged(session_id) is not None:
+                # never shown as it is: what verified goes on in a new session; the faults wait
+                # in the journal for the staff question (``Journal.pending_faults``)
+                session_id = journal.set_aside(session_id)
+                if session_id is None:
+                    return None
+            elif journal.unchained(session_id):
+                journal.note(
+                    f"session {session_id!r} was recorded before the journal was chained: it "
+                    "is shown as recorded, without proof"
+                )
         basket = replay(
             journal, store, session_id, allow_catalog_change=allow_catalog_change, on_row=on_row
         )

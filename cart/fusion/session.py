@@ -9,7 +9,10 @@ rebuilds its state exactly (it is deterministic), while the core rebuilds the ba
 rows. A staff login is journaled with its outcome, never with the PIN.
 
 Time passing with no input (``tick(t_ms)``) is an input too: it is journaled when it changed
-something (an expectation timed out), so a replay raises the same alerts at the same time.
+something (an expectation timed out), so a replay raises the same alerts at the same time. A
+settled reading that changed nothing (no effect, and the reconciler's state, but for its clock,
+the same before and after: an idle scale re-settling at the same weight) is not journaled
+either: replaying it would change nothing, so an idle cart writes nothing.
 
 Recovery checks itself. A session opens with a ``fusion.rules`` row (``RULES_VERSION`` and the
 store digest) in the same transaction as the open. After the replay, the reconciler's lines
@@ -17,7 +20,9 @@ store digest) in the same transaction as the open. After the replay, the reconci
 or the journal was written by other rules (or priced with another store), a ``recovery_check``
 alert that only staff resolve is raised, journaled as a ``fusion.input`` row (so a later replay
 raises it again, once) and logged. A journal without the row (older than it) is checked by the
-comparison alone.
+comparison alone. The journal's own faults (rows that did not verify, commits lost, see
+``cart.basket.journal``) are asked about the same way, with ``DAMAGED_MESSAGE``, in the
+recovered session or, when nothing of it verified, in the new one.
 """
 
 from __future__ import annotations
@@ -57,6 +62,9 @@ RECOVERY_CHECK = (
     AlertKind.RECOVERY_CHECK
 )  # the alert kind, and the fusion.input type that raises it
 RECOVERY_MESSAGE = "The basket could not be checked after a restart: staff will check it"
+DAMAGED_MESSAGE = (
+    "The cart's record is damaged: the basket shows what could be verified; staff will check it"
+)
 
 _TYPES: dict[str, type] = {
     cls.__name__: cls
@@ -115,9 +123,47 @@ def basket_flag_id(n: int) -> str:
     return f"F{n}"
 
 
-def _ask_staff(rec: Reconciler, t_ms: int, out: list[Effect]) -> None:
+def _ask_staff(
+    rec: Reconciler, t_ms: int, out: list[Effect], message: str = RECOVERY_MESSAGE
+) -> None:
     """Open the recovery question (no shopper or device input raises it: the session does)."""
-    out.extend(rec.ask_staff(t_ms, AlertKind.RECOVERY_CHECK, RECOVERY_MESSAGE))
+    out.extend(rec.ask_staff(t_ms, AlertKind.RECOVERY_CHECK, message))
+
+
+_STATE_CONTEXT = frozenset({"catalogue", "match", "camera", "facts", "rules", "t", "moving"})
+
+
+def _fingerprint(x, depth: int = 0):
+    """A comparable copy of the reconciler's state (its plain data, recursively; catalogue
+    objects by identity), to tell that an input changed nothing."""
+    if x is None or isinstance(x, (bool, int, float, str, bytes)):
+        return x
+    if depth > 12:
+        return ("deep", id(x))
+    if isinstance(x, dict):
+        return tuple((k, _fingerprint(v, depth + 1)) for k, v in x.items())
+    if isinstance(x, (list, tuple)):
+        return tuple(_fingerprint(v, depth + 1) for v in x)
+    if isinstance(x, (set, frozenset)):
+        return frozenset(x) if all(isinstance(v, (int, str)) for v in x) else ("set", id(x))
+    if dataclasses.is_dataclass(x) and not x.__dataclass_params__.frozen:
+        return (type(x).__name__,) + tuple(
+            _fingerprint(getattr(x, f.name), depth + 1) for f in dataclasses.fields(x)
+        )
+    if dataclasses.is_dataclass(x):
+        return x  # frozen: compared by value
+    if hasattr(x, "__dict__"):  # the weight model, the staff gate
+        return (type(x).__name__, _fingerprint(vars(x), depth + 1))
+    return (type(x).__name__, id(x))
+
+
+def state_fingerprint(rec: Reconciler):
+    """Everything of the reconciler's state a replay rebuilds (learnt weights and the staff
+    gate included), but its clock (``t``, which the next input or tick sets), ``moving`` (set
+    by the platform moving, which is not journaled, cleared by every settle) and the catalogue
+    and settings it is given."""
+    st = rec._st
+    return tuple((k, _fingerprint(v)) for k, v in vars(st).items() if k not in _STATE_CONTEXT)
 
 
 class FusionSession:
@@ -147,7 +193,9 @@ class FusionSession:
         from cart.basket.session import CartSession
 
         rules = (t_ms, RULES_ROW, {"version": RULES_VERSION, "catalog_digest": store.digest})
-        return cls(CartSession.start(journal, store, t_ms, extra=[rules]), **kw)
+        fs = cls(CartSession.start(journal, store, t_ms, extra=[rules]), **kw)
+        fs.ask_about_faults(t_ms)
+        return fs
 
     @classmethod
     def recover(cls, journal, store, **kw) -> FusionSession | None:
@@ -175,17 +223,34 @@ class FusionSession:
             if d.get("type") == "tick":
                 fs.rec.advance(int(d["t_ms"]))
             elif d.get("type") == RECOVERY_CHECK:
-                _ask_staff(fs.rec, int(d["t_ms"]), [])
+                _ask_staff(fs.rec, int(d["t_ms"]), [], str(d.get("message", RECOVERY_MESSAGE)))
                 asked.add(str(d.get("reason", "")))
             else:
                 fs.rec.handle(decode_input(d))
         fs._check_recovered(rules[0] if rules else None, t, asked)
         return fs
 
+    def _journal_faults(self) -> tuple[list[int], list[str]]:
+        """The journal's faults no staff question has been raised for yet."""
+        from cart.basket.journal import JournalError
+
+        try:
+            pending = self.cart.journal.pending_faults()
+        except JournalError as exc:
+            return [], [str(exc)]
+        return [i for i, _ in pending], [text for _, text in pending]
+
+    def ask_about_faults(self, t_ms: int) -> None:
+        """A new session on a journal with faults found at open: one staff question."""
+        ids, faults = self._journal_faults()
+        if faults:
+            self._ask(t_ms, faults, DAMAGED_MESSAGE, ids)
+
     def _check_recovered(self, rules: dict | None, t_ms: int, asked: set[str]) -> None:
-        """After a replay: on any disagreement, one staff question (unless this very
-        disagreement was asked about before) and a log line."""
-        problems = []
+        """After a replay: on any disagreement, or any fault of the journal, one staff question
+        (unless this very disagreement was asked about before) and a log line."""
+        fault_ids, problems = self._journal_faults()
+        message = DAMAGED_MESSAGE if problems else RECOVERY_MESSAGE
         if rules is not None:
             if rules.get("version") != RULES_VERSION:
                 problems.append(
@@ -197,8 +262,17 @@ class FusionSession:
                     f"replayed with {self.cart.store.digest[:12]}"
                 )
         problems += self.disagreements()
-        if not problems:
-            return
+        if problems:
+            self._ask(t_ms, problems, message, fault_ids, asked)
+
+    def _ask(
+        self,
+        t_ms: int,
+        problems: list[str],
+        message: str,
+        fault_ids: list[int],
+        asked: frozenset | set = frozenset(),
+    ) -> None:
         reason = "; ".join(problems[:8]) + (
             f"; {len(problems) - 8} more" if len(problems) > 8 else ""
         )
@@ -206,12 +280,12 @@ class FusionSession:
         if reason in asked:
             return  # the same question was raised before (open, or staff checked it)
         effects: list[Effect] = []
-        _ask_staff(self.rec, t_ms, effects)
-        self._commit(
-            t_ms,
-            effects,
-            [(t_ms, "fusion.input", {"type": RECOVERY_CHECK, "t_ms": t_ms, "reason": reason})],
-        )
+        _ask_staff(self.rec, t_ms, effects, message)
+        row = {"type": RECOVERY_CHECK, "t_ms": t_ms, "reason": reason}
+        if message != RECOVERY_MESSAGE:
+            row["message"] = message
+        self._commit(t_ms, effects, [(t_ms, "fusion.input", row)])
+        self.cart.journal.mark_raised(fault_ids, self.cart.id)
 
     def disagreements(self) -> list[str]:
         """Where the reconciler and the basket differ: each line's product and quantity (or
@@ -261,7 +335,10 @@ class FusionSession:
                     extra=[(x.t_ms, "fusion.input", encode_input(x))],
                 )
                 return []
+        before = state_fingerprint(self.rec) if isinstance(x, E.WeightSettled) else None
         effects = self.rec.handle(x)
+        if before is not None and not effects and state_fingerprint(self.rec) == before:
+            return effects  # a reading that changed nothing (an idle scale): nothing to replay
         row = x
         if isinstance(x, A.StaffLogin):
             res = next(

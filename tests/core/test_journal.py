@@ -68,7 +68,7 @@ def test_a_failing_transaction_rolls_back_whole(tmp_path):
         j.append("a", [(T0, "x.one", {})])
         # another writer sneaks a row in with the next seq: our batch must fail as a whole
         other = sqlite3.connect(path)
-        other.execute("INSERT INTO events VALUES ('a', 3, 0, 'x.sneak', '{}')")
+        other.execute("INSERT INTO events VALUES ('a', 3, 0, 'x.sneak', '{}', NULL, NULL)")
         other.commit()
         other.close()
         with pytest.raises(JournalError):
