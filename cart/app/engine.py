@@ -109,6 +109,31 @@ class FusionEngine:
         fs = FusionSession.recover(journal, store, config=cls.config(vision))
         return None if fs is None else cls(fs, store, vision)
 
+    @classmethod
+    def recover_paid(cls, journal, store: Store, *, vision: bool = True) -> FusionEngine | None:
+        """The last trip, when it was paid and the shopper has not left yet (no new trip was
+        started after it): its receipt and exit code are shown again (``show_receipt``)."""
+        last = journal.latest()
+        if last is None or last.status != "checked_out" or journal.damaged(last.id):
+            return None
+        fs = FusionSession.recover(journal, store, last.id, config=cls.config(vision))
+        return None if fs is None else cls(fs, store, vision)
+
+    def show_receipt(self) -> None:
+        """After a restart on a paid trip: the receipt and the exit code issued (journaled)."""
+        if not self.session.closed or self.session.snapshot().state != "checked_out":
+            return
+        journal, sid = self.session.journal, self.session.id
+        try:
+            stored, receipt = journal.exit_code(sid), journal.receipt(sid)
+        except JournalError as exc:
+            self._message = f"Paid, but the receipt could not be read back: {exc}"
+            return
+        if stored is None or receipt is None:
+            self._closed_with_receipt()  # the code was never issued: issue it now
+        else:
+            self._receipt = Receipt(sid, render_text(receipt), stored[0])
+
     def _new_session(self, t_ms: int) -> None:
         """The next trip keeps what the cart learnt about product weights."""
         self.fs = FusionSession.start(
@@ -119,9 +144,19 @@ class FusionEngine:
             weights=self.fs.rec.weights,
         )
         self.session = self.fs.cart
+        self.prune(t_ms)
         self._receipt, self._message = None, ""
         self._seen = None
         self._line_cache.clear()
+
+    def prune(self, t_ms: int) -> int:
+        """Drop trips finished more than the store's ``[journal] keep_days`` ago."""
+        days = self.store.config.journal_keep_days
+        try:
+            return self.session.journal.prune(t_ms - days * 86_400_000)
+        except JournalError as exc:
+            log.error("old trips could not be pruned: %s", exc)
+            return 0
 
     # ---- inputs ----------------------------------------------------------------------------
     def handle_event(self, event: DeviceEvent, t_ms: int) -> None:
@@ -306,13 +341,14 @@ class FusionEngine:
             self._line_cache.clear()
         t = snap.totals
         coupons = tuple(c.name + (f" ({c.note})" if c.note else "") for c in snap.coupons)
+        lost = self.session.journal.lost  # the journal went from under the cart: say so
         return EngineView(
             lines=lines,
             totals=Totals(t.subtotal, t.savings, t.tax, t.total, t.tax_inclusive),
             alerts=tuple(self._alert(f) for f in state.flags),
             coupons=coupons,
             staff=state.staff is not None,
-            message=self._message,
+            message=f"Not saved: {lost}" if lost else self._message,
             receipt=self._receipt,
             suggestions=self._suggestions(),
         )

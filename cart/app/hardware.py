@@ -29,6 +29,8 @@ def load_profile(path: str | Path) -> dict:
         raise ProfileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise ProfileError(f"{path}: not readable TOML: nested too deeply") from None
     unknown = sorted(set(doc) - set(SECTIONS))
     if unknown:
         raise ProfileError(
@@ -46,7 +48,10 @@ def keys_folder(path: str | Path, doc: dict) -> Path:
     section = doc.get("keys", {})
     if not isinstance(section, dict):
         raise ProfileError(f"{path}: [keys] must be a table")
-    reject_unknown_keys("keys", section, ("dir",), ProfileError)
+    try:
+        reject_unknown_keys("keys", section, ("dir",), ProfileError)
+    except ProfileError as exc:
+        raise ProfileError(f"{path}: {exc}") from None
     folder = section.get("dir")
     if folder is not None and (not isinstance(folder, str) or not folder):
         raise ProfileError(f"{path}: [keys] dir must be a folder path")
@@ -63,6 +68,20 @@ def exit_signer(path: str | Path, doc: dict):
         return exit_key(keys_folder(path, doc))
     except KeyFileError as exc:
         raise ProfileError(f"{path}: [keys]: {exc}") from exc
+
+
+def store_settings(path: str | Path, doc: dict):
+    """The validated ``[store]`` section (``cart.store.loading.store_profile``: ``path``,
+    ``journal``, ``journal_synchronous``; relative paths from the working directory), or None
+    when the profile has none (then the demo store and ``$CART_JOURNAL`` / ``var``)."""
+    from cart.store.loading import CatalogError, store_profile
+
+    if "store" not in doc:
+        return None
+    try:
+        return store_profile(doc["store"], str(path))
+    except CatalogError as exc:
+        raise ProfileError("; ".join(str(p) for p in exc.problems)) from exc
 
 
 def classifier_settings(path: str | Path, doc: dict):
@@ -90,6 +109,8 @@ def device_configs(path: str | Path, doc: dict):
     except (ConfigError, scanner.ScannerConfigError, camera.CameraConfigError) as exc:
         raise ProfileError(f"{path}: {exc}") from exc
     classifier_settings(path, doc)
+    store_settings(path, doc)
+    keys_folder(path, doc)
     return scale, scanners, cameras
 
 
@@ -106,7 +127,8 @@ def build(
     clock: Clock | None = None,
     vision: bool = True,
 ):
-    """The runtime with the profile's drivers started and attached as its sources.
+    """The runtime with the profile's drivers started and attached as its sources, on the
+    profile's store and journal (``[store]``; ``store_path`` / ``journal_path`` override them).
 
     With a camera in the profile (and ``vision``), the classifier of the ``[classifier]``
     section is loaded and fed by the basket camera (``cart.app.vision``); fusion then weighs
@@ -123,7 +145,10 @@ def build(
 
     doc = load_profile(profile)
     scale_cfg, scanner_cfgs, camera_cfgs = device_configs(profile, doc)
-    store_dir = store_path or doc.get("store", {}).get("path") or DEMO_STORE
+    prof = store_settings(profile, doc)
+    store_dir = store_path or (prof.path if prof else None) or DEMO_STORE
+    journal_path = journal_path or (prof.journal if prof else None)
+    synchronous = prof.journal_synchronous if prof else "FULL"
     try:
         store = load_store(store_dir)
     except CatalogError as exc:
@@ -148,6 +173,7 @@ def build(
             store,
             journal_path,
             clock=clock,
+            synchronous=synchronous,
             vision=worker is not None and worker.classifier is not None,
             exit_signer=key,
         )

@@ -12,16 +12,35 @@ from cart.common.clock import Clock, SystemClock
 log = logging.getLogger(__name__)
 
 
-def open_engine(store, journal, t_ms: int, *, vision: bool = False):
+def open_engine(store, journal, t_ms: int, *, vision: bool = False, paid: bool = True):
     """The engine for ``store`` on ``journal``: the unfinished session if there is one (the
-    basket exactly as journaled), else a new one. ``vision``: a camera with the classifier sends
-    verdicts (else fusion does without them)."""
+    basket exactly as journaled, as far as it verifies), else the last trip when it was paid and
+    the shopper has not left (``paid``: its receipt and exit code shown again), else a new one.
+    ``vision``: a camera with the classifier sends verdicts (else fusion does without them).
+    A journal that cannot be replayed raises ``JournalError`` (a sentence)."""
     from cart.app.engine import FusionEngine
+    from cart.basket.journal import JournalError
+    from cart.basket.session import RecoveryError
 
-    engine = FusionEngine.recover(journal, store, vision=vision)
-    if engine is None:
-        engine = FusionEngine.start(journal, store, t_ms, vision=vision)
+    try:
+        engine = FusionEngine.recover(journal, store, vision=vision)
+        if engine is None and paid:
+            engine = FusionEngine.recover_paid(journal, store, vision=vision)
+        if engine is None:
+            engine = FusionEngine.start(journal, store, t_ms, vision=vision)
+    except RecoveryError as exc:
+        raise JournalError(f"{journal.path}: the trip cannot be replayed: {exc}") from exc
+    engine.prune(t_ms)
     return engine
+
+
+def journal_key(exit_signer):
+    """The journal's chain key from the cart's key (HMAC-SHA256), or None (SHA-256) without
+    one, or with an ephemeral demo key (a journal it chained could not be read after a
+    restart)."""
+    if exit_signer is None or getattr(exit_signer, "ephemeral", False):
+        return None
+    return exit_signer.derive("journal")
 
 
 def exit_key(folder=None, *, demo: bool = False):
@@ -76,9 +95,13 @@ def build_runtime(
     idle_gc: bool = True,
     vision: bool = False,
     exit_signer=None,
+    paid: bool = True,
 ) -> Runtime:
     """A runtime over a store (default: the demo store) and its journal (default: the cart's).
-    ``exit_signer``: the cart's key (:func:`exit_key`); without one, exit codes are unsigned."""
+    ``exit_signer``: the cart's key (:func:`exit_key`); without one, exit codes are unsigned,
+    and the journal is chained with SHA-256 instead of the key's HMAC (:func:`journal_key`).
+    ``paid``: a paid trip the shopper has not left shows its receipt again (see
+    :func:`open_engine`). The journal stays locked for the runtime's life (one writer)."""
     from cart.basket.journal import Journal, default_journal_path
     from cart.store.loading import load_store
 
@@ -87,9 +110,14 @@ def build_runtime(
     path = str(journal_path or default_journal_path())
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    journal = Journal(path, synchronous=synchronous)
-    engine = open_engine(store, journal, clock.now_ms(), vision=vision)
+    journal = Journal(path, synchronous=synchronous, key=journal_key(exit_signer))
+    try:
+        engine = open_engine(store, journal, clock.now_ms(), vision=vision, paid=paid)
+    except BaseException:
+        journal.close()
+        raise
     engine.exit_signer = exit_signer
+    engine.show_receipt()
     close_engine = engine.close
 
     def close() -> None:

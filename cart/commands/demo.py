@@ -86,7 +86,12 @@ def run_screen(args) -> int:
         if not args.resume:
             fresh_trip(store, path, clock.now_ms())
         runtime = build_runtime(
-            store, path, clock=clock, vision=camera is not None, exit_signer=exit_key(demo=True)
+            store,
+            path,
+            clock=clock,
+            vision=camera is not None,
+            exit_signer=exit_key(demo=True),
+            paid=args.resume,
         )
     except JournalError as exc:
         if worker is not None:

@@ -52,7 +52,7 @@ def register_simulators(profile) -> list[str]:
     try:
         with open(profile, "rb") as f:
             doc = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError):
+    except (OSError, tomllib.TOMLDecodeError, RecursionError):
         return []
 
     def urls(node):

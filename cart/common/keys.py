@@ -74,6 +74,16 @@ class CartKey:
     def public_hex(self) -> str:
         return self.public_bytes.hex()
 
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte secret for ``purpose`` (``"journal"``: the journal's HMAC chain key),
+        derived from the private key with HKDF-SHA256; the same key, the same secret."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        seed = self.private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        info = f"cart {self.cart_id} {purpose}".encode()
+        return HKDF(hashes.SHA256(), 32, salt=b"cart-key-derive-v1", info=info).derive(seed)
+
     def sign(self, message: bytes) -> bytes:
         """The 64-byte Ed25519 signature (deterministic: the same message, the same bytes)."""
         return self.private.sign(message)
@@ -179,6 +189,8 @@ def load_key(folder: str | os.PathLike) -> CartKey:
         raise KeysMissing(f"{exc.filename}: missing (run `cart keys init`)") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise KeyFileError(f"{folder}: cannot read the key pair: {exc}") from exc
+    except RecursionError:
+        raise KeyFileError(f"{pub}: not readable TOML: nested too deeply") from None
     if not _HEX64.match(seed_hex):
         raise KeyFileError(f"{priv}: not a 64-hex-digit Ed25519 private key")
     cart_id, public_hex = doc.get("cart"), doc.get("public_key")
@@ -200,6 +212,8 @@ def load_carts(path: str | os.PathLike) -> dict[str, bytes]:
         raise KeyFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise KeyFileError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise KeyFileError(f"{path}: not readable TOML: nested too deeply") from None
     unknown = sorted(set(doc) - {"carts"})
     if unknown:
         raise KeyFileError(f"{path}: unknown key(s) {', '.join(unknown)} (only [carts])")

@@ -198,9 +198,10 @@ class FusionSession:
         return fs
 
     @classmethod
-    def recover(cls, journal, store, **kw) -> FusionSession | None:
-        """Rebuild the unfinished session: the basket from core rows, fusion from its inputs;
-        then check that the two agree (see the module docstring)."""
+    def recover(cls, journal, store, session_id: str | None = None, **kw) -> FusionSession | None:
+        """Rebuild the unfinished session (or ``session_id``, e.g. the last one, paid): the
+        basket from core rows, fusion from its inputs; then check that the two agree (see the
+        module docstring)."""
         from cart.basket.session import CartSession
 
         inputs: list[dict] = []
@@ -212,7 +213,7 @@ class FusionSession:
             elif entry.kind == RULES_ROW:
                 rules.append(entry.payload)
 
-        cart = CartSession.recover(journal, store, on_row=on_row)
+        cart = CartSession.recover(journal, store, session_id, on_row=on_row)
         if cart is None:
             return None
         fs = cls(cart, **kw)
@@ -262,7 +263,9 @@ class FusionSession:
                     f"replayed with {self.cart.store.digest[:12]}"
                 )
         problems += self.disagreements()
-        if problems:
+        if problems and self.cart.closed:
+            log.warning("session %s (closed) after a restart: %s", self.cart.id, problems)
+        elif problems:
             self._ask(t_ms, problems, message, fault_ids, asked)
 
     def _ask(

@@ -148,6 +148,8 @@ def _parse_toml(data: bytes, name: str, problems: list[Problem]) -> dict[str, An
         problems.append(Problem(name, "file", "", f"not UTF-8 text at byte {exc.start}"))
     except tomllib.TOMLDecodeError as exc:
         problems.append(Problem(name, "file", "", f"not valid TOML: {exc}"))
+    except RecursionError:
+        problems.append(Problem(name, "file", "", "not readable TOML: nested too deeply"))
     return {}
 
 
@@ -225,7 +227,7 @@ def _gtin14(code: Any) -> tuple[str | None, str]:
 
 
 def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfig | None:
-    top = _Entry(doc, file, "file", problems, {"store", "tax", "rcn", "spot_check"})
+    top = _Entry(doc, file, "file", problems, {"store", "tax", "rcn", "spot_check", "journal"})
     s = _Entry(
         doc.get("store") or {},
         file,
@@ -319,6 +321,9 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
     for fld, msg in spotcheck.problems(doc.get("spot_check")):
         problems.append(Problem(file, "spot_check", fld, msg))
 
+    jr = _Entry(doc.get("journal", {}), file, "journal", problems, {"keep_days"})
+    keep_days = jr.integer("keep_days", 30, lo=1, hi=3650)
+
     values = (sid, name, country, currency, minor, tax_mode, tz, pin, loyalty, rcn_country, expired)
     if any(v is None for v in values) or len(problems) and any(p.file == file for p in problems):
         return None
@@ -336,6 +341,7 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
         rcn_country=rcn_country,
         rcn_layouts=tuple(layouts),
         expired_policy=expired,
+        journal_keep_days=keep_days if keep_days is not None else 30,
     )
 
 

@@ -60,6 +60,8 @@ class StoreConfig:
     rcn_layouts: tuple[RcnLayout, ...]
     # "block": an item past its (17) expiry date needs staff approval; "warn": a warning only
     expired_policy: str = "block"
+    # [journal] keep_days: finished trips are pruned from the cart's journal after this many days
+    journal_keep_days: int = 30
 
     @property
     def tax_inclusive(self) -> bool:

@@ -53,7 +53,7 @@ def test_checkout_shows_a_signed_code_the_gate_opens_for_once(store, tmp_path):
     assert claim.store == store.config.id and claim.session == view.receipt.session_id
     assert claim.total == view.totals.total > 0 and claim.items == 1
     assert claim.band == "low"
-    with Journal(path) as j:
+    with Journal(path, key=key.derive("journal")) as j:  # the cart's journal, keyed
         stored_code, decision = j.exit_code(claim.session)
         assert stored_code == code and decision["spot_check"] == claim.spot_check
         assert decision["band"] == "low" and decision["cart"] == "cart-12"
@@ -139,7 +139,7 @@ def test_a_trip_with_questions_scores_from_its_journal(store, tmp_path):
         rt.submit(actions.Pay())
         view = views.wait(lambda v: v.receipt is not None)
     claim = exitcode.verify(view.receipt.exit_code, {key.cart_id: key.public_bytes})
-    with Journal(path) as j:
+    with Journal(path, key=key.derive("journal")) as j:
         _, decision = j.exit_code(claim.session)
     assert decision["signals"] == {"questions": 1, "personal": 1}
     assert decision["score"] == 2.0 and decision["band"] == claim.band == "medium"
