@@ -103,12 +103,12 @@ class Mark:
 class HighWaterMark:
     """Two alternating MAC'd slots in ``path`` (see the module docstring)."""
 
-    def __init__(self, path: str, chain: Chain, *, sync: bool) -> None:
+    def __init__(self, path: str, chain: Chain, *, sync: bool, readonly: bool = False) -> None:
         self.path = path
         self.chain = chain
         self.sync = sync
         self.existed = os.path.exists(path)
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        flags = (os.O_RDONLY if readonly else os.O_RDWR | os.O_CREAT) | getattr(os, "O_CLOEXEC", 0)
         self.fd = os.open(path, flags, 0o600)
 
     def close(self) -> None:

@@ -264,6 +264,7 @@ class Journal:
         self._identity: tuple[int, int] | None = None
         self._lost = ""  # why nothing more is committed (the file went from under us)
         self._head = Mark(0, "", 0, "")
+        self._readonly_mark = False  # readonly, on disk: a missing mark is a fault too
         self.check: JournalCheck | None = None
         on_disk = self.path != ":memory:"
         try:
@@ -278,6 +279,12 @@ class Journal:
                 )
             if on_disk and readonly and not os.path.exists(self.path):
                 raise JournalError(f"{self.path}: no such journal")
+            if on_disk and readonly:
+                self._readonly_mark = True
+                if os.path.exists(self.path + ".head"):
+                    self._mark = HighWaterMark(
+                        self.path + ".head", self.chain, sync=False, readonly=True
+                    )
             self._open_db(on_disk)
         except JournalLocked as exc:
             self.close()
@@ -541,10 +548,10 @@ class Journal:
                 )
 
     def _check_mark(self, check: JournalCheck, mark: Mark | None, bad_slots: int) -> None:
-        if self._mark is None:
+        if self._mark is None and not self._readonly_mark:
             return
         head = self._head
-        name = os.path.basename(self._mark.path)
+        name = os.path.basename(self.path) + ".head"
         if bad_slots == 2 or (mark is None and bad_slots):
             check.faults.append(f"the high-water mark {name} does not verify")
         if mark is None:
