@@ -92,7 +92,8 @@ CREATE TABLE IF NOT EXISTS exit_codes (
     session TEXT PRIMARY KEY REFERENCES sessions(id),
     t_ms INTEGER NOT NULL,
     code TEXT NOT NULL,
-    decision TEXT NOT NULL
+    decision TEXT NOT NULL,
+    mac BLOB
 );
 CREATE TABLE IF NOT EXISTS faults (
     id INTEGER PRIMARY KEY,
@@ -106,6 +107,7 @@ _MIGRATE_1 = (
     "ALTER TABLE sessions ADD COLUMN seal BLOB",
     "ALTER TABLE events ADD COLUMN c INTEGER",
     "ALTER TABLE events ADD COLUMN h BLOB",
+    "ALTER TABLE exit_codes ADD COLUMN mac BLOB",
 )
 
 
@@ -126,7 +128,7 @@ def storage_error(path: str, exc: BaseException) -> str:
     """An SQLite or OS error as a sentence naming the file."""
     text = str(exc) or type(exc).__name__
     low = text.lower()
-    if "malformed" in low or "corrupt" in low:
+    if "malformed" in low or "corrupt" in low or isinstance(exc, UnicodeDecodeError):
         why = f"the file is damaged (SQLite: {text})"
     elif "not a database" in low:
         why = f"it is not a journal: the file is not an SQLite database (SQLite: {text})"
@@ -292,7 +294,7 @@ class Journal:
         except OSError as exc:
             self.close()
             raise JournalError(storage_error(self.path, exc)) from exc
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             self.close()
             raise JournalError(storage_error(self.path, exc)) from exc
         except JournalError:
@@ -310,6 +312,7 @@ class Journal:
                 self.path, isolation_level=None, check_same_thread=False, timeout=5.0
             )
         db = self._db
+        db.text_factory = _text  # bytes that are not UTF-8 read as U+FFFD: their hash fails
         has_meta = (
             db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
             is not None
@@ -380,6 +383,8 @@ class Journal:
             chain = db.execute("SELECT value FROM meta WHERE key='chain'").fetchone()
             if chain is None:
                 db.execute("INSERT INTO meta VALUES ('chain', ?)", (self.chain.mode,))
+                if self.chain.key is not None:  # keyed from the start: no session may be unkeyed
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('keyed_after', '0')")
             elif chain[0] != self.chain.mode and chain[0] != "sha256":
                 raise JournalError(
                     f"{self.path}: this journal is chained with cart key {chain[0][5:]}, and "
@@ -446,6 +451,15 @@ class Journal:
         ).fetchall()
         for (sid,) in orphans:
             check.faults.append(f"rows of session {sid!r}, which the journal has no record of")
+        for sid, t_ms, code, decision, mac in db.execute(
+            "SELECT session, t_ms, code, decision, mac FROM exit_codes"
+        ).fetchall():
+            sc = check.sessions.get(sid)
+            if sc is None or sc.unchained or sc.faults:
+                continue
+            want = self._exit_mac(db, sid, t_ms, code, decision)
+            if want is None or mac != want:
+                sc.faults.append(f"session {sid!r}: its exit code does not verify")
         for digest, store_toml, catalog_toml in db.execute(
             "SELECT digest, store_toml, catalog_toml FROM stores"
         ).fetchall():
@@ -684,7 +698,7 @@ class Journal:
     def _read(self, sql: str, args: tuple):
         try:
             return self._conn().execute(sql, args)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             raise JournalError(storage_error(self.path, exc)) from exc
 
     # -- writing --------------------------------------------------------------------------------
@@ -1095,15 +1109,25 @@ class Journal:
                 raise JournalError(f"session {session!r} is not checked out")
 
             def body(db, n: int) -> None:
+                mac = self._exit_mac(db, session, int(t_ms), code, text)
                 db.execute(
-                    "INSERT OR IGNORE INTO exit_codes VALUES (?, ?, ?, ?)",
-                    (session, int(t_ms), code, text),
+                    "INSERT OR IGNORE INTO exit_codes VALUES (?, ?, ?, ?, ?)",
+                    (session, int(t_ms), code, text, mac),
                 )
 
             self._commit(body)
         found = self.exit_code(session)
         assert found is not None
         return found
+
+    def _exit_mac(self, db, session: str, t_ms: int, code: str, decision: str) -> bytes | None:
+        """An exit code's MAC, bound to its session's seal (None for an unchained session)."""
+        row = db.execute("SELECT chain, seal FROM sessions WHERE id=?", (session,)).fetchone()
+        if row is None or row[0] is None or row[1] is None:
+            return None
+        chain = Chain(None) if row[0] == "sha256" else self.chain
+        body = json.dumps([t_ms, code, decision], ensure_ascii=False).encode()
+        return chain.mac(b"exit\0" + bytes(row[1]) + body)
 
     def exit_code(self, session: str) -> tuple[str, dict[str, Any]] | None:
         """The exit code issued for ``session`` and its decision, if one was issued."""
@@ -1120,6 +1144,10 @@ class Journal:
             return self._read("SELECT COUNT(*) FROM events WHERE session=?", (session,)).fetchone()[
                 0
             ]
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 def _store_digest(store_toml: bytes, catalog_toml: bytes) -> str:
