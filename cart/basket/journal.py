@@ -103,11 +103,11 @@ CREATE TABLE IF NOT EXISTS faults (
 """
 # schema 1 -> 2: the chain columns (rows before it stay unchained) and the faults table
 _MIGRATE_1 = (
-    "ALTER TABLE sessions ADD COLUMN chain TEXT",
-    "ALTER TABLE sessions ADD COLUMN seal BLOB",
-    "ALTER TABLE events ADD COLUMN c INTEGER",
-    "ALTER TABLE events ADD COLUMN h BLOB",
-    "ALTER TABLE exit_codes ADD COLUMN mac BLOB",
+    ("sessions", "chain", "TEXT"),
+    ("sessions", "seal", "BLOB"),
+    ("events", "c", "INTEGER"),
+    ("events", "h", "BLOB"),
+    ("exit_codes", "mac", "BLOB"),
 )
 
 
@@ -368,9 +368,11 @@ class Journal:
         ver = self._schema_version(db) if has_meta else 0
         db.execute("BEGIN IMMEDIATE")
         try:
+            for table, column, kind in _MIGRATE_1 if ver else ():
+                have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             if ver == 1:
-                for stmt in _MIGRATE_1:
-                    db.execute(stmt)
                 top = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM sessions").fetchone()[0]
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('unchained_upto', ?)", (str(top),))
             for stmt in _SCHEMA.split(";"):
