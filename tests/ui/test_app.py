@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 import zxingcpp
 
 from cart.app import actions
@@ -218,6 +219,7 @@ async def test_produce_from_the_classifier_top3(backend):
         assert backend.actions == [actions.AddProduce("p-apple-gd", 3)]
 
 
+@pytest.mark.slow
 async def test_produce_by_plu_and_by_name(backend):
     app = CartApp(backend)
     async with app.run_test(size=SIZE) as pilot:
