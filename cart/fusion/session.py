@@ -292,10 +292,11 @@ class FusionSession:
     def _commit(self, t_ms: int, effects: list[Effect], extra: list) -> None:
         from cart.basket import fold as B
 
-        evs = []
+        evs: list[B.BasketEvent] = []
         for e in effects:
             if isinstance(e, LineAdded):
                 p = self.products.get(e.product_id)
+                assert p is not None  # fusion bills only products of its own catalogue
                 plu = self.cart.store.catalog.get(e.product_id).plu
                 if p.by_weight and e.price_minor is None and plu:
                     evs.append(

@@ -89,6 +89,7 @@ class PutBackUnexplainedRemoval(Rule):
             return False
         fid = -min(back)[1]
         o = st.questions[fid]
+        assert o.placement is not None  # fid was chosen among questions with a placement
         st.undo = Undo(x.t, st.settled - x.r, reopen=o.flag, reopen_grams=o.placement.grams)
         st.resolve(out, x.t, fid, "put back", "cart")
         return True
@@ -267,7 +268,7 @@ class MoreOfLastScanned(Rule):
         fits = ev.counts_that_fit(x.r, mean, sig, x.noise, max(1, n - 2), n, st.match)
         verdict = x.pl.verdict
         post = st.posterior(p, None, verdict)
-        seen = bool(verdict) and dict(verdict).get(p.label or "", 0.0) >= 0.3
+        seen = bool(verdict and dict(verdict).get(p.label or "", 0.0) >= 0.3)
         telling = len(fits) == 1 and st.tol(sig * sig, x.noise) < mean / 3
         if (
             fits

@@ -84,7 +84,7 @@ def fitting_placement(st: State, x: Scanned, window_ms: int) -> Placement | None
     for pl in st.placements.values():
         if x.t - pl.t_ms > window_ms:
             continue  # an old question: a new scan is more likely a new item
-        o = st.questions.get(pl.flag_id)
+        o = st.questions.get(pl.flag_id) if pl.flag_id is not None else None
         if o is not None and o.flag.needs_staff:
             continue  # staff decide this one
         z = abs(pl.grams - x.mean) / st.tol(x.sig * x.sig, noise)
@@ -399,7 +399,7 @@ class ScanThenPlace(Rule):
         if len(recent) < 2:
             return
         for pl in sorted(st.placements.values(), key=lambda q: -q.t_ms):
-            o = st.questions.get(pl.flag_id)
+            o = st.questions.get(pl.flag_id) if pl.flag_id is not None else None
             if o is not None and o.flag.needs_staff:
                 continue  # staff decide this one (a refused "it's mine" among them)
             after = [x for x in recent if x.t_ms >= pl.t_ms and x.flag_id is None]
