@@ -271,56 +271,18 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
         s.fail("expired", f"must be one of {', '.join(EXPIRED_POLICIES)}, got {expired!r}")
         expired = None
 
-    taxes: dict[str, TaxClass] = {}
-    tax_doc = doc.get("tax")
-    if not isinstance(tax_doc, dict) or not tax_doc:
-        top.fail("tax", "at least one [tax.<class>] table is required")
-        tax_doc = {}
-    for tid, tdata in tax_doc.items():
-        t = _Entry(tdata, file, f"tax.{tid}", problems, {"name", "rate_bp"})
-        if not _ID_RE.match(tid):
-            t.fail("", f"tax class id {tid!r} must match {_ID_RE.pattern}")
-        rate = t.integer("rate_bp", lo=0, hi=10_000)
-        tname = t.text("name", tid)
-        if rate is not None and tname is not None:
-            taxes[tid] = TaxClass(tid, tname, rate)
-
-    from cart.store.barcodes import BUILTIN_RCN_LAYOUTS
-
-    rcn = _Entry(doc.get("rcn", {}), file, "rcn", problems, {"country", "layout"})
-    rcn_country = rcn.text("country", "", pattern=re.compile(r"^[a-z]{2}$"))
-    layouts: list[RcnLayout] = []
-    if "layout" in rcn.data:
-        raw = rcn.data["layout"]
-        if not isinstance(raw, list):
-            rcn.fail("layout", "must be an array of tables ([[rcn.layout]])")
-            raw = []
-        for i, ldata in enumerate(raw):
-            lay = _validate_layout(ldata, file, f"rcn.layout[{i}]", problems)
-            if lay is not None:
-                layouts.append(lay)
-    elif rcn_country:
-        if rcn_country not in BUILTIN_RCN_LAYOUTS:
-            rcn.fail(
-                "country",
-                f"no built-in layouts for {rcn_country!r}; "
-                f"known: {', '.join(sorted(BUILTIN_RCN_LAYOUTS))}; or give [[rcn.layout]]",
-            )
-        else:
-            layouts = list(BUILTIN_RCN_LAYOUTS[rcn_country])
-    seen: set[str] = set()
-    for lay in layouts:
-        if lay.prefix in seen:
-            rcn.fail("layout", f"prefix {lay.prefix} has two layouts")
-        seen.add(lay.prefix)
+    taxes = _validate_taxes(doc.get("tax"), top, problems)
+    rcn_country, layouts = _validate_rcn(doc.get("rcn", {}), file, problems)
 
     from cart.store import spotcheck  # [spot_check]: the exit gate's audit rates
 
     for fld, msg in spotcheck.problems(doc.get("spot_check")):
         problems.append(Problem(file, "spot_check", fld, msg))
 
-    values = (sid, name, country, currency, minor, tax_mode, tz, pin, loyalty, rcn_country, expired)
-    if any(v is None for v in values) or len(problems) and any(p.file == file for p in problems):
+    values = (sid, name, country, currency, minor, tax_mode, tz, pin, loyalty, expired)
+    if rcn_country is None or any(v is None for v in values):
+        return None
+    if len(problems) and any(p.file == file for p in problems):
         return None
     return StoreConfig(
         id=sid,
@@ -337,6 +299,69 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
         rcn_layouts=tuple(layouts),
         expired_policy=expired,
     )
+
+
+def _validate_taxes(tax_doc: object, top: _Entry, problems: list[Problem]) -> dict[str, TaxClass]:
+    """The ``[tax.<class>]`` tables: the valid tax classes by id (at least one is required)."""
+    taxes: dict[str, TaxClass] = {}
+    if not isinstance(tax_doc, dict) or not tax_doc:
+        top.fail("tax", "at least one [tax.<class>] table is required")
+        tax_doc = {}
+    for tid, tdata in tax_doc.items():
+        t = _Entry(tdata, top.file, f"tax.{tid}", problems, {"name", "rate_bp"})
+        if not _ID_RE.match(tid):
+            t.fail("", f"tax class id {tid!r} must match {_ID_RE.pattern}")
+        rate = t.integer("rate_bp", lo=0, hi=10_000)
+        tname = t.text("name", tid)
+        if rate is not None and tname is not None:
+            taxes[tid] = TaxClass(tid, tname, rate)
+    return taxes
+
+
+def _validate_rcn(
+    rcn_doc: object, file: str, problems: list[Problem]
+) -> tuple[str | None, list[RcnLayout]]:
+    """The ``[rcn]`` table: its country (None when invalid) and its barcode layouts.
+
+    Layouts are the ``[[rcn.layout]]`` tables when given, else the country's built-in ones; no
+    two may share a prefix.
+    """
+    from cart.store.barcodes import BUILTIN_RCN_LAYOUTS
+
+    rcn = _Entry(rcn_doc, file, "rcn", problems, {"country", "layout"})
+    rcn_country = rcn.text("country", "", pattern=re.compile(r"^[a-z]{2}$"))
+    layouts: list[RcnLayout] = []
+    if "layout" in rcn.data:
+        layouts = _validate_layouts(rcn, problems)
+    elif rcn_country:
+        if rcn_country not in BUILTIN_RCN_LAYOUTS:
+            rcn.fail(
+                "country",
+                f"no built-in layouts for {rcn_country!r}; "
+                f"known: {', '.join(sorted(BUILTIN_RCN_LAYOUTS))}; or give [[rcn.layout]]",
+            )
+        else:
+            layouts = list(BUILTIN_RCN_LAYOUTS[rcn_country])
+    seen: set[str] = set()
+    for lay in layouts:
+        if lay.prefix in seen:
+            rcn.fail("layout", f"prefix {lay.prefix} has two layouts")
+        seen.add(lay.prefix)
+    return rcn_country, layouts
+
+
+def _validate_layouts(rcn: _Entry, problems: list[Problem]) -> list[RcnLayout]:
+    """The valid ``[[rcn.layout]]`` tables of the ``[rcn]`` table."""
+    raw = rcn.data["layout"]
+    if not isinstance(raw, list):
+        rcn.fail("layout", "must be an array of tables ([[rcn.layout]])")
+        raw = []
+    layouts: list[RcnLayout] = []
+    for i, ldata in enumerate(raw):
+        lay = _validate_layout(ldata, rcn.file, f"rcn.layout[{i}]", problems)
+        if lay is not None:
+            layouts.append(lay)
+    return layouts
 
 
 def _validate_layout(ldata, file, entry, problems) -> RcnLayout | None:
@@ -391,7 +416,30 @@ def _entries(doc, key, file, problems) -> list:
 def _validate_catalog(doc, file, tax_ids, problems, digest) -> Catalog | None:
     n_before = len(problems)
     _Entry(doc, file, "file", problems, {"product", "promotion", "coupon"})
+    promotions = _validate_promotions(doc, file, problems)
+    products, seen = _validate_products(doc, file, tax_ids, promotions, problems)
+    coupons = _validate_coupons(doc, file, seen, problems)
+    if len(problems) > n_before:
+        return None
+    return Catalog(tuple(products), promotions, coupons, digest)
 
+
+@dataclass(slots=True)
+class _SeenCodes:
+    """The product ids, GTINs and PLUs met so far in the catalogue, to find duplicates.
+
+    ``gtins`` and ``plus`` map to the product id as written (whatever the file holds there).
+    """
+
+    ids: dict[str, int]  # product id -> index of its [[product]] entry
+    gtins: dict[str, object]  # GTIN-14 -> product id
+    plus: dict[str, object]  # PLU -> product id
+
+
+def _validate_promotions(
+    doc: dict[str, Any], file: str, problems: list[Problem]
+) -> dict[str, Promotion]:
+    """The ``[[promotion]]`` entries: the valid promotions by id (the last of a duplicate id)."""
     promotions: dict[str, Promotion] = {}
     for i, pdata in enumerate(_entries(doc, "promotion", file, problems)):
         pid = pdata.get("id") if isinstance(pdata, dict) else None
@@ -401,11 +449,20 @@ def _validate_catalog(doc, file, tax_ids, problems, digest) -> Catalog | None:
             if promo.id in promotions:
                 e.fail("id", f"duplicate promotion id {promo.id!r}")
             promotions[promo.id] = promo
+    return promotions
 
+
+def _validate_products(
+    doc: dict[str, Any],
+    file: str,
+    tax_ids: set[str],
+    promotions: dict[str, Promotion],
+    problems: list[Problem],
+) -> tuple[list[CatalogProduct], _SeenCodes]:
+    """The ``[[product]]`` entries (at least one): the valid products, and the ids and codes
+    of all entries."""
     products: list[CatalogProduct] = []
-    ids: dict[str, int] = {}
-    gtins: dict[str, str] = {}
-    plus: dict[str, str] = {}
+    seen = _SeenCodes({}, {}, {})
     raw_products = _entries(doc, "product", file, problems)
     if not raw_products:
         problems.append(Problem(file, "product", "", "the catalogue has no products"))
@@ -413,48 +470,59 @@ def _validate_catalog(doc, file, tax_ids, problems, digest) -> Catalog | None:
         pid = pdata.get("id") if isinstance(pdata, dict) else None
         e = _Entry(pdata, file, f"product[{i}] {pid!r}", problems, _PRODUCT_KEYS)
         prod = _validate_product(e, tax_ids, promotions)
-        # Duplicates are checked on the raw entry too, so an otherwise bad entry still reports
-        # the codes it would clash on.
-        raw = pdata if isinstance(pdata, dict) else {}
-        rid = raw.get("id")
-        if isinstance(rid, str):
-            if rid in ids:
-                e.fail("id", f"duplicate product id (also product[{ids[rid]}])")
-            else:
-                ids[rid] = i
-        raw_gtins = raw.get("gtins")
-        for g in raw_gtins if isinstance(raw_gtins, list) else []:
-            g14, _ = _gtin14(g)
-            if g14 is None:
-                continue
-            if g14 in gtins and gtins[g14] != rid:
-                e.fail("gtins", f"GTIN {g} is also on product {gtins[g14]!r}")
-            gtins.setdefault(g14, rid)
-        rplu = raw.get("plu")
-        if isinstance(rplu, str) and rplu:
-            if rplu in plus:
-                e.fail("plu", f"PLU {rplu} is also on product {plus[rplu]!r}")
-            else:
-                plus[rplu] = rid
+        _check_duplicates(e, i, pdata, seen)
         if prod is not None:
             products.append(prod)
+    return products, seen
 
+
+def _check_duplicates(e: _Entry, i: int, pdata: object, seen: _SeenCodes) -> None:
+    """Report a product id, GTIN or PLU of entry ``i`` already met, and record them in ``seen``.
+
+    Duplicates are checked on the raw entry, so an otherwise bad entry still reports the codes
+    it would clash on.
+    """
+    raw = pdata if isinstance(pdata, dict) else {}
+    rid: object = raw.get("id")
+    if isinstance(rid, str):
+        if rid in seen.ids:
+            e.fail("id", f"duplicate product id (also product[{seen.ids[rid]}])")
+        else:
+            seen.ids[rid] = i
+    raw_gtins = raw.get("gtins")
+    for g in raw_gtins if isinstance(raw_gtins, list) else []:
+        g14, _ = _gtin14(g)
+        if g14 is None:
+            continue
+        if g14 in seen.gtins and seen.gtins[g14] != rid:
+            e.fail("gtins", f"GTIN {g} is also on product {seen.gtins[g14]!r}")
+        seen.gtins.setdefault(g14, rid)
+    rplu = raw.get("plu")
+    if isinstance(rplu, str) and rplu:
+        if rplu in seen.plus:
+            e.fail("plu", f"PLU {rplu} is also on product {seen.plus[rplu]!r}")
+        else:
+            seen.plus[rplu] = rid
+
+
+def _validate_coupons(
+    doc: dict[str, Any], file: str, seen: _SeenCodes, problems: list[Problem]
+) -> dict[str, Coupon]:
+    """The ``[[coupon]]`` entries: the valid coupons by GTIN-14 (a code may be neither another
+    coupon's nor a product's GTIN)."""
     coupons: dict[str, Coupon] = {}
     for i, cdata in enumerate(_entries(doc, "coupon", file, problems)):
         code = cdata.get("code") if isinstance(cdata, dict) else None
         e = _Entry(cdata, file, f"coupon[{i}] {code!r}", problems, _COUPON_KEYS)
-        c = _validate_coupon(e, ids)
+        c = _validate_coupon(e, seen.ids)
         if c is None:
             continue
         if c.gtin in coupons:
             e.fail("code", "duplicate coupon code")
-        if c.gtin in gtins:
-            e.fail("code", f"coupon code is also product {gtins[c.gtin]!r}'s GTIN")
+        if c.gtin in seen.gtins:
+            e.fail("code", f"coupon code is also product {seen.gtins[c.gtin]!r}'s GTIN")
         coupons[c.gtin] = c
-
-    if len(problems) > n_before:
-        return None
-    return Catalog(tuple(products), promotions, coupons, digest)
+    return coupons
 
 
 def _validate_promotion(e: _Entry) -> Promotion | None:
@@ -496,7 +564,9 @@ def _validate_promotion(e: _Entry) -> Promotion | None:
     )
 
 
-def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> CatalogProduct | None:
+def _validate_product(
+    e: _Entry, tax_ids: set[str], promotions: dict[str, Promotion]
+) -> CatalogProduct | None:
     n_before = len(e.problems)
     pid = e.text("id", pattern=_ID_RE)
     name = e.text("name")
@@ -504,25 +574,8 @@ def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Catalog
     if sold_by is not None and sold_by not in SOLD_BY:
         e.fail("sold_by", f"must be 'each' or 'weight', got {sold_by!r}")
         sold_by = None
-    price = None
-    if sold_by == "each":
-        price = e.integer("price_each", lo=0)
-        if "price_per_kg" in e.data:
-            e.fail("price_per_kg", "only for products sold by weight")
-    elif sold_by == "weight":
-        price = e.integer("price_per_kg", lo=0)
-        if "price_each" in e.data:
-            e.fail("price_each", "only for products sold each")
-    raw_gtins = e.get("gtins", list, [], what="a list of strings")
-    gtins: list[str] = []
-    for g in raw_gtins or []:
-        g14, why = _gtin14(g)
-        if g14 is None:
-            e.fail("gtins", why)
-        elif g14 in gtins:
-            e.fail("gtins", f"{g!r} listed twice")
-        else:
-            gtins.append(g14)
+    price = _product_price(e, sold_by)
+    gtins = _product_gtins(e)
     plu = e.text("plu", "", pattern=re.compile(r"^(?:[3-4]\d{3}|9[3-4]\d{3})$"))
     if plu == "" and not gtins:
         e.fail("gtins", "a product needs at least one GTIN or a PLU")
@@ -541,13 +594,9 @@ def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Catalog
     variable = e.get("variable_measure", bool, sold_by == "weight", what="true or false")
     if sold_by == "weight" and variable is False:
         e.fail("variable_measure", "a product sold by weight is always variable measure")
-    promos = e.get("promotions", list, [], what="a list of promotion ids")
-    for p in promos or []:
-        if not isinstance(p, str) or p not in promotions:
-            e.fail("promotions", f"unknown promotion {p!r}")
-        elif promotions[p].kind == "per_kg_discount" and sold_by != "weight":
-            e.fail("promotions", f"{p!r} is a per-kg discount but the product is sold each")
-    if len(e.problems) > n_before:
+    promos = _product_promotions(e, sold_by, promotions)
+    # A price is None only with a problem recorded (sold_by or its price field invalid).
+    if len(e.problems) > n_before or price is None:
         return None
     return CatalogProduct(
         id=pid,
@@ -562,10 +611,57 @@ def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Catalog
         tare_g=tare,
         label=label,
         age_min=age,
-        promotions=tuple(promos),
+        promotions=promos,
         organic=len(plu) == 5,
         variable_measure=bool(variable),
     )
+
+
+def _product_price(e: _Entry, sold_by: str | None) -> int | None:
+    """The price field of how the product is sold (price_each or price_per_kg), None when it
+    is invalid or how the product is sold is not known; the other price field is refused."""
+    price = None
+    if sold_by == "each":
+        price = e.integer("price_each", lo=0)
+        if "price_per_kg" in e.data:
+            e.fail("price_per_kg", "only for products sold by weight")
+    elif sold_by == "weight":
+        price = e.integer("price_per_kg", lo=0)
+        if "price_each" in e.data:
+            e.fail("price_each", "only for products sold each")
+    return price
+
+
+def _product_gtins(e: _Entry) -> list[str]:
+    """The product's valid GTINs as GTIN-14, each once."""
+    raw_gtins = e.get("gtins", list, [], what="a list of strings")
+    gtins: list[str] = []
+    for g in raw_gtins or []:
+        g14, why = _gtin14(g)
+        if g14 is None:
+            e.fail("gtins", why)
+        elif g14 in gtins:
+            e.fail("gtins", f"{g!r} listed twice")
+        else:
+            gtins.append(g14)
+    return gtins
+
+
+def _product_promotions(
+    e: _Entry, sold_by: str | None, promotions: dict[str, Promotion]
+) -> tuple[str, ...]:
+    """The product's valid promotion ids, in the order listed; each must be a known promotion,
+    and a per-kg discount only on a product sold by weight."""
+    promos = e.get("promotions", list, [], what="a list of promotion ids")
+    valid: list[str] = []
+    for p in promos or []:
+        if not isinstance(p, str) or p not in promotions:
+            e.fail("promotions", f"unknown promotion {p!r}")
+        elif promotions[p].kind == "per_kg_discount" and sold_by != "weight":
+            e.fail("promotions", f"{p!r} is a per-kg discount but the product is sold each")
+        else:
+            valid.append(p)
+    return tuple(valid)
 
 
 def _validate_coupon(e: _Entry, product_ids: dict[str, int]) -> Coupon | None:
@@ -589,6 +685,7 @@ def _validate_coupon(e: _Entry, product_ids: dict[str, int]) -> Coupon | None:
         e.fail("product", f"unknown product {product!r}")
     if kind == "amount_off" and product:
         e.fail("product", "only for product_amount_off")
-    if len(e.problems) > n_before:
+    # g14 is None only with a problem recorded (code missing or not a GTIN).
+    if len(e.problems) > n_before or g14 is None:
         return None
     return Coupon(code, g14, name, kind, amount, min_spend, product)
