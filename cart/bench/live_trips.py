@@ -62,7 +62,7 @@ def failures(results) -> dict:
     review = [r for r in bad if r.review and not r.age_check]
     open_kinds: Counter = Counter()
     for r in review:
-        open_kinds.update(set(getattr(r, "open_at_pay", {})) or {"(none open: paid refused)"})
+        open_kinds.update(set(r.open_at_pay) or {"(none open)"})
     return {
         "honest_not_exact": len(bad),
         "staff_review": len(review),
@@ -139,6 +139,7 @@ def run_live_bench(
     live = summarize(results, time.perf_counter() - t0)
     sides = {"modelled": _side(modelled, modelled_results), "live": _side(live, results)}
     sides["live"].update(live_detail(results))
+    sides["modelled"]["scale_calibration"] = modelled.get("scale_calibration")
     ratio = {
         k: (round(sides["live"][k] / sides["modelled"][k], 4) if sides["modelled"][k] else None)
         for k in RATIO

@@ -39,6 +39,7 @@ import itertools
 import re
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,7 +74,6 @@ class LiveTripResult(TripResult):
     refused: dict[str, int] = field(default_factory=dict)  # kind -> answers the engine refused
     notices: dict[str, int] = field(default_factory=dict)  # what the screen said, by wording
     keyed_plu: int = 0  # codes without a barcode the shopper had to key (PLU stickers)
-    open_at_pay: dict[str, int] = field(default_factory=dict)  # kind -> questions left for staff
     physics: dict = field(default_factory=dict)
 
 
@@ -123,7 +123,6 @@ class LiveCart:
         self.scale_config = scale_config
         self.runtime.post(DeviceStatus(t0, "scale", "connected", "simulated bridge"))
         self.sync()
-        self._last_scan: tuple[str, int] | None = None
 
     # ---- threads -----------------------------------------------------------------------------
     def _tap(self, event) -> None:
@@ -170,22 +169,21 @@ class LiveCart:
     def scan(self, t_ms: int, code: str) -> bool:
         """The trigger pulled on ``code``: its bytes through the real driver. False when the
         driver's duplicate filter dropped it (a repeat within its window)."""
-        now = self.at(t_ms)
-        window = self.scanner.config.duplicate_window_ms
-        dropped = self._last_scan is not None and (
-            self._last_scan[0] == code and now - self._last_scan[1] < window
-        )
-        self._last_scan = (code, now)
+        self.at(t_ms)
+        dup = self.scanner.decoder.duplicates
         with self._cond:
-            before = self._scans
+            before, dropped = self._scans, dup.dropped
         self.scanner_sim.scan(code, "]E0")
-        if dropped:
-            return False
+        deadline = time.monotonic() + WAIT_S
         with self._cond:
-            if not self._cond.wait_for(lambda: self._scans > before, WAIT_S):
-                raise LiveCartError(f"the scanner driver did not deliver {code}")
+            # the reader thread either posts the scan (the tap wakes us) or drops it (polled)
+            while not (self._scans > before or dup.dropped > dropped):
+                if time.monotonic() > deadline:
+                    raise LiveCartError(f"the scanner driver did not deliver {code}")
+                self._cond.wait(0.002)
+            passed = self._scans > before
         self.sync()
-        return True
+        return passed
 
     def close(self) -> None:
         self.runtime.close()
@@ -466,7 +464,6 @@ class _LivePlay(_Play):
             refused=dict(self.refused),
             notices=dict(self.notices),
             keyed_plu=self.keyed_plu,
-            open_at_pay=dict(self.open_at_pay),
             physics=dict(self.physics.drawn) if self.physics else {},
         )
 

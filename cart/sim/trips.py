@@ -330,6 +330,7 @@ class TripResult:
     same_items: bool = True  # every product billed the right number of times (weights aside)
     # questions that needed an answer (by the shopper, or staff at check-out), by kind
     prompts: dict[str, int] = field(default_factory=dict)
+    open_at_pay: dict[str, int] = field(default_factory=dict)  # questions left for staff, by kind
 
 
 class TripRunner:
@@ -912,6 +913,7 @@ class _Play:
             self.log,
             same_items=same_items,
             prompts=_count(self.prompts.values()),
+            open_at_pay=dict(self.open_at_pay),
         )
 
 
