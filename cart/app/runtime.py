@@ -100,6 +100,11 @@ class _Stop:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class _Tick:
+    pass
+
+
 class Runtime(Device):
     """Owns the worker thread, the engine and the sources. A context manager; ``close()`` is
     idempotent (``drivers.base.Device``)."""
@@ -155,6 +160,12 @@ class Runtime(Device):
     def submit(self, action: ScreenAction) -> int:
         """A shopper or staff action from the screen. Returns its sequence number."""
         return self._put(action)
+
+    def tick(self) -> int:
+        """Let time pass now, in order with the inputs queued before (the engine's ``advance``
+        at the clock's present). The worker does this by itself after ``tick_ms`` without
+        input; a simulation on an injected clock calls it whenever it moves the clock."""
+        return self._put(_Tick())
 
     def _put(self, item) -> int:
         with self._lock:
@@ -254,6 +265,9 @@ class Runtime(Device):
 
     def _apply(self, item) -> None:
         now = self.clock.now_ms()
+        if isinstance(item, _Tick):
+            self._guard(self.engine.advance, now)
+            return
         if isinstance(item, WeightMoving):
             self._scale = ScaleView(grams=item.grams, stable=False)
         elif isinstance(item, WeightSettled):

@@ -119,12 +119,14 @@ class BridgeScale:
     pipeline, in simulated time. Same interface as ``ModelledScale``; about 15 ms of CPU per
     placement, so the bench uses it with ``--scale bridge`` (or to calibrate the model)."""
 
-    def __init__(self, profile: Profile, seed: int, t0_ms: int = T0) -> None:
+    def __init__(
+        self, profile: Profile, seed: int, t0_ms: int = T0, *, config=None, clock=None
+    ) -> None:
         from cart.common.clock import ManualClock
         from cart.sim.scale import SimScale
 
-        self.clock = ManualClock(t0_ms)
-        self.sim = SimScale(seed=seed, profile=profile.name, clock=self.clock)
+        self.clock = clock or ManualClock(t0_ms)
+        self.sim = SimScale(seed=seed, profile=profile.name, clock=self.clock, config=config)
         self.rng = random.Random(seed + 4242)
         self.sim.run_until(t0_ms + 500)
 
@@ -160,10 +162,12 @@ class BridgeScale:
         return self._run(end + 1500)
 
 
-def calibrate_scale(profile: Profile, n: int = 40, seed: int = 99) -> dict:
+def calibrate_scale(profile: Profile, n: int = 40, seed: int = 99, config=None) -> dict:
     """Measure the real pipeline's settled-change error on ``n`` simulated placements
-    (5 g to 5 kg, pushes between): the σ the modelled scale then uses, in the same run."""
-    rig = BridgeScale(profile, seed)
+    (5 g to 5 kg, pushes between): the σ the modelled scale then uses, in the same run.
+    ``config``: the scale's physics (``cart.sim.scale_model.ScaleSimConfig``; default: the
+    profile's)."""
+    rig = BridgeScale(profile, seed, config=config)
     rng = random.Random(seed)
     t = T0 + 1000
     errs: list[float] = []
@@ -324,6 +328,9 @@ class TripResult:
     kinds: dict[str, int] = field(default_factory=dict)
     log: list = field(default_factory=list)
     same_items: bool = True  # every product billed the right number of times (weights aside)
+    # questions that needed an answer (by the shopper, or staff at check-out), by kind
+    prompts: dict[str, int] = field(default_factory=dict)
+    open_at_pay: dict[str, int] = field(default_factory=dict)  # questions left for staff, by kind
 
 
 class TripRunner:
@@ -370,7 +377,6 @@ class _Play:
         self.rig = Rig(
             runner.profile, runner.labels, trip.seed, vision, runner.scale, runner.scale_sigma_g
         )
-        self.rng = random.Random(trip.seed * 31 + 5)
         self.journal = Journal(":memory:")
         self.fs = FusionSession.start(
             self.journal,
@@ -380,6 +386,11 @@ class _Play:
             weights=runner.weights,
             products=runner.products,
         )
+        self._shopper_state()
+
+    def _shopper_state(self) -> None:
+        """What the shopper knows and the score keeps, before the first step."""
+        self.rng = random.Random(self.trip.seed * 31 + 5)
         self.t = T0
         self.lines: dict[int, LineAdded] = {}
         self.flags: dict[int, object] = {}
@@ -405,6 +416,11 @@ class _Play:
         self._updating: str | None = None  # the kind of an alert being re-raised
         self._rescanned: set[int] = set()
         self.scanned: set[int] = set()  # items the shopper scanned (or scanned a code for)
+        # questions that needed an answer: the first id of each (a re-raise keeps it) -> kind
+        self.prompts: dict[int, str] = {}
+        self._origin: dict[int, int] = {}  # a re-raised question's id -> its first id
+        self._updated_from: int | None = None
+        self.open_at_pay: dict[str, int] = {}  # questions left for staff at check-out, by kind
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -437,12 +453,17 @@ class _Play:
                 # the same question, reworded or grown (the reconciler re-raises it under a
                 # new id so the journal shows both): one alert for the shopper, not two
                 self._updating = None
+                if self._updated_from is not None:
+                    self._origin[e.flag.id] = self._origin.get(
+                        self._updated_from, self._updated_from
+                    )
                 return
             self.kinds[e.flag.kind] = self.kinds.get(e.flag.kind, 0) + 1
             self.flag_legit.setdefault(e.flag.id, self._legit(e.flag))
         elif isinstance(e, FlagResolved):
             self.flags.pop(e.flag_id, None)
             self._updating = e.kind if e.resolution == "updated" else None
+            self._updated_from = e.flag_id if e.resolution == "updated" else None
         elif isinstance(e, CheckedOut):
             self.checked_out = True
 
@@ -603,7 +624,14 @@ class _Play:
         if f.needs_staff:
             return False
         answer = _ANSWERS.get(f.kind)
-        return getattr(self, answer)(f, cheat, t) if answer is not None else False
+        acted = getattr(self, answer)(f, cheat, t) if answer is not None else False
+        if acted:
+            self.prompted(f)
+        return acted
+
+    def prompted(self, f) -> None:
+        """``f`` needed an answer (the shopper gave one, or staff did at check-out)."""
+        self.prompts.setdefault(self._origin.get(f.id, f.id), str(f.kind))
 
     def _answer_unscanned(self, f, cheat, t) -> bool:
         """Something weighed but not billed (scan it, choose it, count it, or declare it)."""
@@ -798,6 +826,9 @@ class _Play:
             return
         self.staff = True
         self.staff_reasons = {f.kind for f in self.flags.values()}
+        for f in self.flags.values():
+            self.prompted(f)
+            self.open_at_pay[str(f.kind)] = self.open_at_pay.get(str(f.kind), 0) + 1
         self.advance(60_000)
         self.feed([A.CallStaff(self.t), A.StaffLogin(self.t + 1, STAFF_ID, STAFF_PIN)])
         for f in sorted(self.flags.values(), key=lambda f: f.id):
@@ -881,7 +912,16 @@ class _Play:
             dict(self.kinds),
             self.log,
             same_items=same_items,
+            prompts=_count(self.prompts.values()),
+            open_at_pay=dict(self.open_at_pay),
         )
+
+
+def _count(kinds) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for k in kinds:
+        out[k] = out.get(k, 0) + 1
+    return out
 
 
 def _plu(p: Product) -> str:
