@@ -147,8 +147,8 @@ class FusionEngine:
             case ui.EnterCoupon(code=code):
                 self._coupon(code, t_ms)
                 return
-            case ui.AddProduce(code=code, alert_id=alert_id):
-                x = fa.SelectProduce(t_ms, alert_id, code)
+            case ui.AddProduce(code=code, alert_id=alert_id, bagged=bagged):
+                x = self._produce_entry(code, alert_id, bagged, t_ms)
             case ui.EnterStaffPin(pin=pin, staff_id=staff_id):
                 x = fa.StaffLogin(t_ms, staff_id or STAFF_ID, pin)  # journaled without the PIN
             case ui.LeaveStaffMode():
@@ -172,6 +172,15 @@ class FusionEngine:
             self._run(x)
             if isinstance(x, fa.StaffLogin) and self.fs.state().staff is None:
                 self._message = self._message or "Wrong PIN"
+
+    def _produce_entry(self, code: str, alert_id: int | None, bagged: bool | None, t_ms: int):
+        """A code keyed on the produce screen. A PLU of produce sold each (a melon, an avocado:
+        only a sticker, no barcode) is entered like a scan of that product; produce sold by
+        weight is chosen for its placement, in a store bag unless the shopper said not."""
+        p = self.store.catalog.by_plu(code)
+        if p is not None and not p.by_weight:
+            return fa.EnterCode(t_ms, code)
+        return fa.SelectProduce(t_ms, alert_id, code, True if bagged is None else bagged)
 
     def _answer(self, flag_id: int, choice: str, t_ms: int):
         kind = next((f.kind for f in self.fs.rec.open_flags if f.id == flag_id), None)

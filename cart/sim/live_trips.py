@@ -348,8 +348,8 @@ class _LivePlay(_Play):
 
     def _screen_action(self, x):
         match x:
-            case A.SelectProduce(flag_id=fid, code=code):
-                return ui.AddProduce(code, fid)  # the screen has no "in a bag" key
+            case A.SelectProduce(flag_id=fid, code=code, bagged=bagged):
+                return ui.AddProduce(code, fid, bagged)
             case A.DeclarePersonal(flag_id=fid):
                 return ui.Answer(fid, "personal")
             case A.CancelScan(flag_id=fid):
