@@ -93,6 +93,9 @@ class FusionEngine:
         self._seen: tuple[int, tuple[Choice, ...]] | None = None  # (t_ms, produce suggestions)
         self._hierarchy = None
         self._now = 0
+        # the monotonic clock stamped on every input for fusion's staff gate (build_runtime sets
+        # it; None: fusion times staff mode by the inputs' t_ms, as simulations do)
+        self.mono = None
 
     @staticmethod
     def config(vision: bool) -> FusionConfig:
@@ -227,14 +230,14 @@ class FusionEngine:
 
     def _run_tick(self, t_ms: int) -> None:
         try:
-            self.fs.tick(t_ms)
+            self.fs.tick(t_ms, self._mono_ms())
         except (BasketError, JournalError) as exc:
             self._message = f"Not done: {exc}"
 
     def _run(self, x) -> None:
         seen = len(self.fs.notices)
         try:
-            effects = self.fs.handle(x)
+            effects = self.fs.handle(x, self._mono_ms())
         except BasketError as exc:
             self._message = f"Not done: {exc}"
             return
@@ -249,6 +252,9 @@ class FusionEngine:
             del self.fs.notices[:500]
         if any(isinstance(e, CheckedOut) for e in effects) and self.session.closed:
             self._closed_with_receipt()
+
+    def _mono_ms(self) -> int | None:
+        return None if self.mono is None else self.mono.now_ms()
 
     def _may_start_new_trip(self) -> bool:
         if not self.session.closed:

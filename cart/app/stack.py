@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from cart.app.runtime import Runtime
-from cart.common.clock import Clock, SystemClock
+from cart.common.clock import Clock, MonotonicClock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,13 @@ def build_runtime(
     idle_gc: bool = True,
     vision: bool = False,
     exit_signer=None,
+    mono: Clock | None = None,
 ) -> Runtime:
     """A runtime over a store (default: the demo store) and its journal (default: the cart's).
-    ``exit_signer``: the cart's key (:func:`exit_key`); without one, exit codes are unsigned."""
+    ``exit_signer``: the cart's key (:func:`exit_key`); without one, exit codes are unsigned.
+    ``mono``: the monotonic clock stamped on every input for staff-mode timeouts and lock-outs
+    (default: ``clock`` itself when it is monotonic, as a ``ManualClock`` is, else
+    ``MonotonicClock``)."""
     from cart.basket.journal import Journal, default_journal_path
     from cart.store.loading import load_store
 
@@ -90,6 +94,7 @@ def build_runtime(
     journal = Journal(path, synchronous=synchronous)
     engine = open_engine(store, journal, clock.now_ms(), vision=vision)
     engine.exit_signer = exit_signer
+    engine.mono = mono or (clock if getattr(clock, "monotonic", False) else MonotonicClock())
     close_engine = engine.close
 
     def close() -> None:

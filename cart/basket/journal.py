@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
+from cart.common.files import narrow, private_file
+
 SCHEMA_VERSION = 1
 DEFAULT_JOURNAL = "var/journal.sqlite"  # relative to the working directory; CART_JOURNAL overrides
 SYNC_MODES = ("FULL", "NORMAL", "EXTRA", "OFF")
@@ -138,6 +140,10 @@ class Journal:
             except OSError as exc:
                 raise JournalError(f"{self.path}: cannot create its folder: {exc}") from exc
         try:
+            if self.path != ":memory:":  # owner-only: SQLite gives -wal and -shm the db's mode
+                private_file(self.path)
+                for suffix in ("-wal", "-shm"):
+                    narrow(self.path + suffix)
             self._db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=5.0
             )
@@ -156,7 +162,7 @@ class Journal:
                 raise JournalError(
                     f"{self.path}: journal schema {ver[0]}, this software reads {SCHEMA_VERSION}"
                 )
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             self.close()
             raise JournalError(f"{self.path}: {exc}") from exc
         except JournalError:

@@ -5,6 +5,13 @@ A store is a folder with (schema in ``docs/CATALOG.md``):
 - ``store.toml``: ``[store]`` (id, name, currency, minor units, tax mode, time zone, staff PIN
   hash), ``[tax.<class>]`` rates, ``[rcn]`` restricted-circulation barcode layouts.
 - ``catalog.toml``: ``[[product]]``, ``[[promotion]]`` and ``[[coupon]]`` entries.
+- ``staff.toml`` (optional): ``[[staff]]`` id and argon2id PIN hash per staff member
+  (``cart.store.staff``). Read with the folder, never kept in ``Store.sources`` (the bytes a
+  journal copies).
+
+Staff secrets are judged when a store is loaded from its folder: a hash below the floor of
+``cart.store.secrets.weakness`` is a load error. A store rebuilt from a journal's copy
+(``load_store_bytes``) checks only their form: an old session must still replay.
 
 Every problem is collected (file, entry, field, message) and reported together in one
 :class:`CatalogError`; nothing is half-loaded. The types it builds are in ``cart.store.model``.
@@ -36,7 +43,8 @@ from cart.store.model import (
     StoreProfile,
     TaxClass,
 )
-from cart.store.secrets import PIN_HASH_FORMAT, is_pin_hash
+from cart.store.secrets import PIN_HASH_FORMAT, is_pin_hash, weakness
+from cart.store.staff import STAFF_FILE, parse_staff
 
 STORE_FILE = "store.toml"
 CATALOG_FILE = "catalog.toml"
@@ -79,10 +87,11 @@ class CatalogError(ValueError):
 def store_profile(section: Any, file: str = "profile", base: Path | None = None) -> StoreProfile:
     """Validate a profile's ``[store]`` table. Relative paths are taken from ``base``."""
     problems: list[Problem] = []
-    e = _Entry(section, file, "store", problems, {"path", "journal", "journal_synchronous"})
+    e = _Entry(section, file, "store", problems, {"path", "journal", "journal_synchronous", "demo"})
     path = e.text("path", max_len=400)
     journal = e.text("journal", max_len=400)
     sync = e.text("journal_synchronous", "FULL")
+    demo = e.get("demo", bool, False, what="true or false")
     if sync is not None and sync not in ("FULL", "NORMAL", "EXTRA"):
         e.fail("journal_synchronous", "must be FULL, EXTRA or NORMAL")
     if problems:
@@ -92,7 +101,7 @@ def store_profile(section: Any, file: str = "profile", base: Path | None = None)
         folder = base / folder
     if base is not None and journal != ":memory:" and not Path(journal).is_absolute():
         journal = str(base / journal)
-    return StoreProfile(folder, journal, sync)
+    return StoreProfile(folder, journal, sync, bool(demo))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,26 +117,52 @@ def load_store(path: str | Path = DEMO_STORE) -> Store:
     folder = p if p.is_dir() else p.parent
     problems: list[Problem] = []
     data: dict[str, bytes] = {}
-    for name in (STORE_FILE, CATALOG_FILE):
+    for name in (STORE_FILE, CATALOG_FILE, STAFF_FILE):
         try:
             data[name] = (folder / name).read_bytes()
+        except FileNotFoundError as exc:
+            if name != STAFF_FILE:
+                problems.append(Problem(name, "file", "", f"cannot read: {exc.strerror or exc}"))
         except OSError as exc:
             problems.append(Problem(name, "file", "", f"cannot read: {exc.strerror or exc}"))
     if problems:
         raise CatalogError(problems)
-    return load_store_bytes(data[STORE_FILE], data[CATALOG_FILE], path=folder)
+    return load_store_bytes(
+        data[STORE_FILE], data[CATALOG_FILE], path=folder, staff=data.get(STAFF_FILE, b"")
+    )
 
 
 def load_store_bytes(
-    store_toml: bytes, catalog_toml: bytes, *, path: str | Path = "<memory>"
+    store_toml: bytes,
+    catalog_toml: bytes,
+    *,
+    path: str | Path = "<memory>",
+    staff: bytes | None = None,
 ) -> Store:
-    """Validate a store from the bytes of its two files (e.g. the copy kept in a journal)."""
+    """Validate a store from the bytes of its files (e.g. the copy kept in a journal).
+
+    ``staff``: the bytes of ``staff.toml`` (``b""``: a folder without one); given (a store
+    folder), the staff secrets are also judged for strength. Without it (a journal's copy) a
+    legacy ``staff_pin_hash`` need only be well formed."""
     problems: list[Problem] = []
     store_doc = _parse_toml(store_toml, STORE_FILE, problems)
     catalog_doc = _parse_toml(catalog_toml, CATALOG_FILE, problems)
     if problems:
         raise CatalogError(problems)
-    config = _validate_store(store_doc, STORE_FILE, problems)
+    members = ()
+    if staff is not None:
+        members, found = parse_staff(staff)
+        problems += [Problem(STAFF_FILE, e, f, m) for e, f, m in found]
+    config = _validate_store(store_doc, STORE_FILE, problems, strict=staff is not None)
+    if config is not None and config.staff_pin_hash and members:
+        problems.append(
+            Problem(
+                STORE_FILE,
+                "store",
+                "staff_pin_hash",
+                f"the store has {STAFF_FILE}: delete this legacy shared PIN",
+            )
+        )
     tax_ids = set(config.tax_classes) if config else set()
     digest = hashlib.sha256(store_toml + b"\0" + catalog_toml).hexdigest()
     catalog = _validate_catalog(catalog_doc, CATALOG_FILE, tax_ids, problems, digest)
@@ -138,6 +173,7 @@ def load_store_bytes(
         catalog=catalog,
         path=Path(path),
         sources=(bytes(store_toml), bytes(catalog_toml)),
+        staff=tuple(members),
     )
 
 
@@ -224,7 +260,9 @@ def _gtin14(code: Any) -> tuple[str | None, str]:
         return None, str(exc)
 
 
-def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfig | None:
+def _validate_store(
+    doc: dict, file: str, problems: list[Problem], *, strict: bool = False
+) -> StoreConfig | None:
     top = _Entry(doc, file, "file", problems, {"store", "tax", "rcn", "spot_check"})
     s = _Entry(
         doc.get("store") or {},
@@ -262,9 +300,11 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
             zoneinfo.ZoneInfo(tz)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             s.fail("timezone", f"unknown time zone {tz!r}")
-    pin = s.text("staff_pin_hash", max_len=400)
-    if pin is not None and not is_pin_hash(pin):
+    pin = s.text("staff_pin_hash", "", max_len=400)  # legacy shared PIN; staff.toml replaces it
+    if pin and not is_pin_hash(pin):
         s.fail("staff_pin_hash", f"must be {PIN_HASH_FORMAT}")
+    elif pin and strict and weakness(pin):
+        s.fail("staff_pin_hash", weakness(pin))
     loyalty = s.text("loyalty_program", "")
     expired = s.text("expired", "block")
     if expired is not None and expired not in EXPIRED_POLICIES:
