@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 # The version of fusion's rules: bump it with any change that can make the same inputs give other
 # effects. A journal records the version that wrote it (``RULES_ROW``); recovery replays its
 # inputs with the running rules, so a journal of other rules is checked by staff.
-RULES_VERSION = 1
+RULES_VERSION = 2  # 2: scans read with their symbology and time; labels, expiry, refusals
 RULES_ROW = "fusion.rules"
 RECOVERY_CHECK = (
     AlertKind.RECOVERY_CHECK
@@ -252,7 +252,7 @@ class FusionSession:
     def handle(self, x) -> list[Effect]:
         """One device event or action: reconcile, journal, apply. Returns the effects."""
         if isinstance(x, E.Scan):
-            coupon = self.products.coupon(x.code)
+            coupon = self.products.coupon(x.code, x.symbology)
             if coupon is not None:
                 from cart.basket.fold import ApplyCoupon
 
