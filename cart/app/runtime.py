@@ -68,6 +68,8 @@ class EngineView:
     message: str = ""
     receipt: Receipt | None = None
     suggestions: tuple[Choice, ...] = ()  # produce the camera saw last, best first
+    # counters the engine keeps for a device (a scanner's rejected reads), by device name
+    device_counters: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
 
 
 class Engine(Protocol):
@@ -303,7 +305,7 @@ class Runtime(Device):
             lines=ev.lines,
             totals=ev.totals,
             scale=self._scale,
-            devices=tuple(self._devices[k] for k in sorted(self._devices)),
+            devices=self._device_views(ev.device_counters),
             alerts=ev.alerts,
             coupons=ev.coupons,
             staff=ev.staff,
@@ -311,6 +313,17 @@ class Runtime(Device):
             receipt=ev.receipt,
             suggestions=ev.suggestions,
         )
+
+    def _device_views(self, extra) -> tuple[DeviceView, ...]:
+        """The devices' own status, with the counters the engine keeps for them (a device
+        that has reported no status yet but delivered inputs is shown connected)."""
+        devices = dict(self._devices)
+        for name, counters in extra:
+            d = devices.get(name) or DeviceView(name, "connected")
+            keys = {k for k, _ in counters}
+            merged = tuple(c for c in d.counters if c[0] not in keys) + tuple(counters)
+            devices[name] = replace(d, counters=merged)
+        return tuple(devices[k] for k in sorted(devices))
 
     def _publish(self, view: CartView) -> None:
         self._view = view

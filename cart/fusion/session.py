@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 # The version of fusion's rules: bump it with any change that can make the same inputs give other
 # effects. A journal records the version that wrote it (``RULES_ROW``); recovery replays its
 # inputs with the running rules, so a journal of other rules is checked by staff.
-RULES_VERSION = 1
+RULES_VERSION = 2  # 2: scans read with their symbology and time; labels, expiry, refusals
 RULES_ROW = "fusion.rules"
 RECOVERY_CHECK = (
     AlertKind.RECOVERY_CHECK
@@ -281,7 +281,7 @@ class FusionSession:
         stamp = {} if mono_ms is None else {"mono_ms": int(mono_ms)}
         self.staff.clock(x.t_ms, mono_ms)
         if isinstance(x, E.Scan):
-            coupon = self.products.coupon(x.code)
+            coupon = self.products.coupon(x.code, x.symbology)
             if coupon is not None:
                 from cart.basket.fold import ApplyCoupon
 

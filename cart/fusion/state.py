@@ -407,7 +407,12 @@ class State:
         self.resolve_line_flags(ln, t, out, "item left")
 
     def resolve_line_flags(self, ln: Line, t: int, out: list[Effect], why: str) -> None:
-        for fid, o in self.open_of(AlertKind.PLACE_SCANNED, AlertKind.LOOKS_DIFFERENT):
+        for fid, o in self.open_of(
+            AlertKind.PLACE_SCANNED,
+            AlertKind.LOOKS_DIFFERENT,
+            AlertKind.EXPIRED,
+            AlertKind.LABEL_WEIGHT,
+        ):
             if o.flag.line_id == ln.id or self.flag_line(o) is ln:
                 self.resolve(out, t, fid, why, "cart")
 

@@ -283,20 +283,23 @@ class Rig:
             self.scale = ModelledScale(profile, self.rng, sigma_g=scale_sigma_g)
         self.vision = vision or ModelledVision(labels, 0.86, self.rng)
         try:
-            from cart.sim.scanner import ScannerSim
+            from cart.sim.scanner import ScannerSim, aim_for
             from drivers.scanner import ScanDecoder, ScannerConfig
 
             self._sim = ScannerSim("trip", seed=seed)
+            self._aim = aim_for
             self._dec = ScanDecoder(ScannerConfig(name="trip"))
         except ImportError:  # the scanner driver is not installed: plain events
             self._sim = self._dec = None
+            self._aim = lambda code: "]C0" if len(code) in (4, 5) else "]E0"
 
     def scan(self, t: int, code: str) -> list:
         if self.rng.random() < self.profile.scan_misread_rate:
             t += int(self.rng.uniform(700, 2000))  # no read; the shopper tries again
+        aim = self._aim(code)
         if self._dec is None:
-            return [Scan(t, code, "]E0", "scanner:trip")]
-        return self._dec.feed(self._sim.frame(code, "]E0"), t)
+            return [Scan(t, code, aim, "scanner:trip")]
+        return self._dec.feed(self._sim.frame(code, aim), t)
 
     def view(self, t: int, label: str | None, *, held: bool = False) -> list:
         if not held and getattr(self.vision, "blind", False):
