@@ -44,7 +44,7 @@ from cart.store.model import (
     TaxClass,
 )
 from cart.store.secrets import PIN_HASH_FORMAT, is_pin_hash, weakness
-from cart.store.staff import STAFF_FILE, parse_staff
+from cart.store.staff import STAFF_FILE, StaffMember, parse_staff
 
 STORE_FILE = "store.toml"
 CATALOG_FILE = "catalog.toml"
@@ -149,7 +149,7 @@ def load_store_bytes(
     catalog_doc = _parse_toml(catalog_toml, CATALOG_FILE, problems)
     if problems:
         raise CatalogError(problems)
-    members = ()
+    members: tuple[StaffMember, ...] = ()
     if staff is not None:
         members, found = parse_staff(staff)
         problems += [Problem(STAFF_FILE, e, f, m) for e, f, m in found]

@@ -231,7 +231,7 @@ class Store:
         """True when ``pin`` is ``staff_id``'s (or the shared) PIN."""
         pins = self.staff_pins()
         h = pins.get(staff_id) or pins.get(SHARED)
-        return bool(h) and verify_pin(h, pin)
+        return h is not None and bool(h) and verify_pin(h, pin)
 
 
 @dataclass(frozen=True, slots=True)

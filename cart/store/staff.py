@@ -80,7 +80,7 @@ def parse_staff(data: bytes) -> tuple[tuple[StaffMember, ...], list[tuple[str, s
             problems.append((where, "hash", why))
         if isinstance(sid, str):
             seen.add(sid)
-        if isinstance(sid, str) and isinstance(name, str) and not why:
+        if isinstance(sid, str) and isinstance(name, str) and isinstance(h, str) and not why:
             members.append(StaffMember(sid, name, h))
     if SHARED in seen and len(raw) > 1:
         problems.append(("staff", "id", f"{SHARED!r} (a PIN shared by all) must be the only entry"))
