@@ -255,9 +255,9 @@ class FrameSource:
                 self._index = 0
             path = self._files[self._index]
             self._index += 1
-            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if frame is not None:
-                return frame
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is not None:
+                return image
             self.unreadable += 1  # a bad file is skipped, like a dropped frame
             log.warning("%s: %s is not a readable image; skipped", self.config.device, path)
         raise OSError(f"{self.config.source}: no readable image in folder")

@@ -33,8 +33,13 @@ import numpy as np
 import zxingcpp
 
 TEXT_MODE = zxingcpp.TextMode.Plain
-RETAIL = zxingcpp.BarcodeFormat.AllRetail
-LINEAR = frozenset(f.name for f in zxingcpp.barcode_formats_list(zxingcpp.BarcodeFormat.AllLinear))
+RETAIL = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.AllRetail)
+LINEAR = frozenset(
+    f.name
+    for f in zxingcpp.barcode_formats_list(
+        zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.AllLinear)
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +84,15 @@ def _results(barcodes, scale: float, stage: str) -> list[Decoded]:
     return out
 
 
-def zxing_decode(image: np.ndarray, formats=None) -> list[Decoded]:
+def zxing_decode(
+    image: np.ndarray, formats: zxingcpp.BarcodeFormats | None = None
+) -> list[Decoded]:
     """zxing-cpp alone with its default options (text as plain digits). The baseline."""
-    kw = {"text_mode": TEXT_MODE}
-    if formats is not None:
-        kw["formats"] = formats
-    return _results(zxingcpp.read_barcodes(image, **kw), 1.0, "zxing")
+    if formats is None:
+        found = zxingcpp.read_barcodes(image, text_mode=TEXT_MODE)
+    else:
+        found = zxingcpp.read_barcodes(image, formats=formats, text_mode=TEXT_MODE)
+    return _results(found, 1.0, "zxing")
 
 
 # -- extra passes ---------------------------------------------------------------------------

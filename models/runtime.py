@@ -61,7 +61,7 @@ def load_labels(path: str | Path = DEFAULT_LABELS) -> tuple[Label, ...]:
     rows = list(csv.reader(text.splitlines()))
     if not rows or rows[0] != ["fine_id", "name", "coarse_id", "coarse"]:
         raise ClassifierError(f"{path}: expected header 'fine_id,name,coarse_id,coarse'")
-    labels = []
+    labels: list[Label] = []
     for n, row in enumerate(rows[1:], 2):
         if not row:
             continue

@@ -26,11 +26,15 @@ class AddProduce:
 
     ``code`` is the product's PLU (or GTIN) as :meth:`search_products` offered it; ``alert_id``
     is the produce question it answers, None before placing. The weight is the scale's settled
-    change, which fusion knows.
+    change, which fusion knows. ``bagged``: the produce is in one of the store's bags, whose
+    tare (the catalogue's ``tare_g``) is taken off; None means the store's default, in a bag
+    (loose produce goes into the store's bags, and taking off a bag that is not there costs
+    the shopper nothing, while billing a bag's weight would overcharge them).
     """
 
     code: str
     alert_id: int | None = None
+    bagged: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

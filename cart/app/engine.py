@@ -37,6 +37,9 @@ from cart.store.model import CatalogProduct, Store
 log = logging.getLogger(__name__)
 
 STAFF_ID = "staff"
+# fusion's notices for a scanned code it did not bill (``cart.fusion.rules.scan.refused``)
+REJECTED_READS = frozenset({"misread", "refused_code", "unknown_code", "lookup_error"})
+REJECTED_COUNTER = "rejected_reads"  # the device counter on the status bar
 
 
 def exit_code(store: Store, session_id: str, receipt: dict, key=None, journal=None) -> str:
@@ -93,6 +96,10 @@ class FusionEngine:
         self._seen: tuple[int, tuple[Choice, ...]] | None = None  # (t_ms, produce suggestions)
         self._hierarchy = None
         self._now = 0
+        # the monotonic clock stamped on every input for fusion's staff gate (build_runtime sets
+        # it; None: fusion times staff mode by the inputs' t_ms, as simulations do)
+        self.mono = None
+        self._rejected: dict[str, int] = {}  # scanner (the scan's source) -> rejected reads
 
     @staticmethod
     def config(vision: bool) -> FusionConfig:
@@ -167,13 +174,10 @@ class FusionEngine:
             self._saw(event)
         if isinstance(event, ev_types.DeviceStatus) or self.session.closed:
             return
-        if isinstance(event, Scan):
-            m = lookup(self.store, event.code, event.symbology, t_ms=event.t_ms)
-            if m.coupon is None and not m.ok and m.interpretation.kind == "rejected":
-                # the core says exactly why (check digit, bad GS1 data); fusion need not see it
-                self._message = f"Not accepted: {printable(event.code, 40)}: {m.reason}"
-                return
-        self._run(event)
+        notices = self._run(event)
+        if isinstance(event, Scan) and any(n.kind in REJECTED_READS for n in notices):
+            # fusion told the shopper why and journaled it; the scanner's status counts it
+            self._rejected[event.source] = self._rejected.get(event.source, 0) + 1
 
     def handle_action(self, action: ui.ScreenAction, t_ms: int) -> None:
         self._message = ""
@@ -182,8 +186,8 @@ class FusionEngine:
             case ui.EnterCoupon(code=code):
                 self._coupon(code, t_ms)
                 return
-            case ui.AddProduce(code=code, alert_id=alert_id):
-                x = fa.SelectProduce(t_ms, alert_id, code)
+            case ui.AddProduce(code=code, alert_id=alert_id, bagged=bagged):
+                x = self._produce_entry(code, alert_id, bagged, t_ms)
             case ui.EnterStaffPin(pin=pin, staff_id=staff_id):
                 x = fa.StaffLogin(t_ms, staff_id or STAFF_ID, pin)  # journaled without the PIN
             case ui.LeaveStaffMode():
@@ -207,6 +211,15 @@ class FusionEngine:
             self._run(x)
             if isinstance(x, fa.StaffLogin) and self.fs.state().staff is None:
                 self._message = self._message or "Wrong PIN"
+
+    def _produce_entry(self, code: str, alert_id: int | None, bagged: bool | None, t_ms: int):
+        """A code keyed on the produce screen. A PLU of produce sold each (a melon, an avocado:
+        only a sticker, no barcode) is entered like a scan of that product; produce sold by
+        weight is chosen for its placement, in a store bag unless the shopper said not."""
+        p = self.store.catalog.by_plu(code)
+        if p is not None and not p.by_weight:
+            return fa.EnterCode(t_ms, code)
+        return fa.SelectProduce(t_ms, alert_id, code, True if bagged is None else bagged)
 
     def _answer(self, flag_id: int, choice: str, t_ms: int):
         kind = next((f.kind for f in self.fs.rec.open_flags if f.id == flag_id), None)
@@ -253,28 +266,34 @@ class FusionEngine:
 
     def _run_tick(self, t_ms: int) -> None:
         try:
-            self.fs.tick(t_ms)
+            self.fs.tick(t_ms, self._mono_ms())
         except (BasketError, JournalError) as exc:
             self._message = f"Not done: {exc}"
 
-    def _run(self, x) -> None:
+    def _run(self, x) -> list:
+        """Hand ``x`` to fusion; show its last notice. Returns fusion's notices for ``x``."""
         seen = len(self.fs.notices)
         try:
-            effects = self.fs.handle(x)
+            effects = self.fs.handle(x, self._mono_ms())
         except BasketError as exc:
             self._message = f"Not done: {exc}"
-            return
+            return []
         except JournalError as exc:
             log.error("journal refused %r: %s", x, exc)
             self._message = f"Could not save the basket: {exc}"
-            return
-        notices = [n for n in self.fs.notices[seen:] if n.kind != "out_of_order"]
+            return []
+        new = self.fs.notices[seen:]
+        notices = [n for n in new if n.kind != "out_of_order"]
         if notices:
             self._message = notices[-1].text
         if len(self.fs.notices) > 1000:
             del self.fs.notices[:500]
         if any(isinstance(e, CheckedOut) for e in effects) and self.session.closed:
             self._closed_with_receipt()
+        return new
+
+    def _mono_ms(self) -> int | None:
+        return None if self.mono is None else self.mono.now_ms()
 
     def _may_start_new_trip(self) -> bool:
         if not self.session.closed:
@@ -351,6 +370,9 @@ class FusionEngine:
             message=f"Not saved: {lost}" if lost else self._message,
             receipt=self._receipt,
             suggestions=self._suggestions(),
+            device_counters=tuple(
+                (source, ((REJECTED_COUNTER, n),)) for source, n in sorted(self._rejected.items())
+            ),
         )
 
     def _line(self, ln, line_id: int, flagged: set[int]) -> LineView:

@@ -84,6 +84,30 @@ def store_settings(path: str | Path, doc: dict):
         raise ProfileError("; ".join(str(p) for p in exc.problems)) from exc
 
 
+def is_demo(path: str | Path, doc: dict) -> bool:
+    """``[store] demo = true``: a demo cart (the demo store and its PIN are allowed)."""
+    section = doc.get("store", {})
+    demo = section.get("demo", False) if isinstance(section, dict) else False
+    if not isinstance(demo, bool):
+        raise ProfileError(f"{path}: [store] demo must be true or false, got {demo!r}")
+    return demo
+
+
+def check_production(path: str | Path, doc: dict, store, enabled: bool = True) -> None:
+    """A production profile (no ``[store] demo = true``) refuses demo staff secrets."""
+    from cart.store.staff import production_problems
+
+    if not enabled or is_demo(path, doc):
+        return
+    problems = production_problems(store)
+    if problems:
+        raise ProfileError(
+            f"{path}: a production cart (no `demo = true` under [store]) will not start: "
+            + "; ".join(problems)
+            + " (or add `demo = true` under [store] to run a demo)"
+        )
+
+
 def classifier_settings(path: str | Path, doc: dict):
     """The validated ``[classifier]`` section (defaults when absent), or None where
     ``cart.fusion.vision`` is not installed."""
@@ -126,9 +150,15 @@ def build(
     journal_path=None,
     clock: Clock | None = None,
     vision: bool = True,
+    production_check: bool = False,
 ):
     """The runtime with the profile's drivers started and attached as its sources, on the
     profile's store and journal (``[store]``; ``store_path`` / ``journal_path`` override them).
+
+    ``production_check`` (``cart run``): unless the profile says ``demo = true`` under
+    ``[store]``, it is a production cart, and its store must have staff secrets of its own
+    (``cart.store.staff.production_problems``: not the demo store's staff file, no staff PIN
+    that is the demo PIN, no legacy ``staff_pin_hash``); otherwise a ProfileError says why.
 
     With a camera in the profile (and ``vision``), the classifier of the ``[classifier]``
     section is loaded and fed by the basket camera (``cart.app.vision``); fusion then weighs
@@ -153,6 +183,7 @@ def build(
         store = load_store(store_dir)
     except CatalogError as exc:
         raise ProfileError(str(exc)) from exc
+    check_production(profile, doc, store, production_check)
     key = exit_signer(profile, doc)
     clock = clock or SystemClock()
     worker = None

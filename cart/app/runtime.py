@@ -68,6 +68,8 @@ class EngineView:
     message: str = ""
     receipt: Receipt | None = None
     suggestions: tuple[Choice, ...] = ()  # produce the camera saw last, best first
+    # counters the engine keeps for a device (a scanner's rejected reads), by device name
+    device_counters: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
 
 
 class Engine(Protocol):
@@ -97,6 +99,11 @@ class Source(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class _Stop:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Tick:
     pass
 
 
@@ -155,6 +162,12 @@ class Runtime(Device):
     def submit(self, action: ScreenAction) -> int:
         """A shopper or staff action from the screen. Returns its sequence number."""
         return self._put(action)
+
+    def tick(self) -> int:
+        """Let time pass now, in order with the inputs queued before (the engine's ``advance``
+        at the clock's present). The worker does this by itself after ``tick_ms`` without
+        input; a simulation on an injected clock calls it whenever it moves the clock."""
+        return self._put(_Tick())
 
     def _put(self, item) -> int:
         with self._lock:
@@ -254,6 +267,9 @@ class Runtime(Device):
 
     def _apply(self, item) -> None:
         now = self.clock.now_ms()
+        if isinstance(item, _Tick):
+            self._guard(self.engine.advance, now)
+            return
         if isinstance(item, WeightMoving):
             self._scale = ScaleView(grams=item.grams, stable=False)
         elif isinstance(item, WeightSettled):
@@ -289,7 +305,7 @@ class Runtime(Device):
             lines=ev.lines,
             totals=ev.totals,
             scale=self._scale,
-            devices=tuple(self._devices[k] for k in sorted(self._devices)),
+            devices=self._device_views(ev.device_counters),
             alerts=ev.alerts,
             coupons=ev.coupons,
             staff=ev.staff,
@@ -297,6 +313,17 @@ class Runtime(Device):
             receipt=ev.receipt,
             suggestions=ev.suggestions,
         )
+
+    def _device_views(self, extra) -> tuple[DeviceView, ...]:
+        """The devices' own status, with the counters the engine keeps for them (a device
+        that has reported no status yet but delivered inputs is shown connected)."""
+        devices = dict(self._devices)
+        for name, counters in extra:
+            d = devices.get(name) or DeviceView(name, "connected")
+            keys = {k for k, _ in counters}
+            merged = tuple(c for c in d.counters if c[0] not in keys) + tuple(counters)
+            devices[name] = replace(d, counters=merged)
+        return tuple(devices[k] for k in sorted(devices))
 
     def _publish(self, view: CartView) -> None:
         self._view = view

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from cart.app.runtime import Runtime
-from cart.common.clock import Clock, SystemClock
+from cart.common.clock import Clock, MonotonicClock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +95,16 @@ def build_runtime(
     idle_gc: bool = True,
     vision: bool = False,
     exit_signer=None,
+    mono: Clock | None = None,
     paid: bool = True,
 ) -> Runtime:
     """A runtime over a store (default: the demo store) and its journal (default: the cart's).
     ``exit_signer``: the cart's key (:func:`exit_key`); without one, exit codes are unsigned,
     and the journal is chained with SHA-256 instead of the key's HMAC (:func:`journal_key`).
-    ``paid``: a paid trip the shopper has not left shows its receipt again (see
-    :func:`open_engine`). The journal stays locked for the runtime's life (one writer)."""
+    ``mono``: the monotonic clock stamped on every input for staff-mode timeouts and lock-outs
+    (default: ``clock`` itself when it is monotonic, as a ``ManualClock`` is, else
+    ``MonotonicClock``). ``paid``: a paid trip the shopper has not left shows its receipt again
+    (see :func:`open_engine`). The journal stays locked for the runtime's life (one writer)."""
     from cart.basket.journal import Journal, default_journal_path
     from cart.store.loading import load_store
 
@@ -117,6 +120,7 @@ def build_runtime(
         journal.close()
         raise
     engine.exit_signer = exit_signer
+    engine.mono = mono or (clock if getattr(clock, "monotonic", False) else MonotonicClock())
     engine.show_receipt()
     close_engine = engine.close
 

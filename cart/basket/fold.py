@@ -513,6 +513,7 @@ class Basket:
 
     def _do_weigh_produce(self, ev: WeighProduce) -> None:
         p = self.store.catalog.by_plu(ev.plu)
+        assert p is not None  # _check_weigh_produce refused an unknown PLU
         self._add(ev.line, p.id, 1, ev.grams, None, ev.plu, ev.t_ms)
 
     def _do_remove_line(self, ev: RemoveLine) -> None:
@@ -528,10 +529,14 @@ class Basket:
         self._inputs[ev.line] = LineInput(li.line_id, li.product, ev.qty, li.grams, li.fixed_price)
 
     def _do_apply_coupon(self, ev: ApplyCoupon) -> None:
-        self._coupons.append(self._coupon(ev.code))
+        c = self._coupon(ev.code)
+        assert c is not None  # _check_apply_coupon refused an unknown coupon
+        self._coupons.append(c)
 
     def _do_remove_coupon(self, ev: RemoveCoupon) -> None:
-        g = self._coupon(ev.code).gtin
+        c = self._coupon(ev.code)
+        assert c is not None  # _check_remove_coupon refused a coupon not applied
+        g = c.gtin
         self._coupons = [c for c in self._coupons if c.gtin != g]
 
     def _do_set_loyalty(self, ev: SetLoyalty) -> None:

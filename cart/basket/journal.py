@@ -55,6 +55,7 @@ from typing import Any, Self
 from urllib.parse import quote
 
 from cart.basket.chain import Chain, HighWaterMark, JournalLocked, Mark, WriterLock, same_file
+from cart.common.files import narrow, private_file
 
 SCHEMA_VERSION = 2
 DEFAULT_JOURNAL = "var/journal.sqlite"  # relative to the working directory; CART_JOURNAL overrides
@@ -275,6 +276,9 @@ class Journal:
                     Path(self.path).parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     raise JournalError(f"{self.path}: cannot create its folder: {exc}") from exc
+                private_file(self.path)  # owner-only: SQLite gives -wal and -shm the db's mode
+                for suffix in ("-wal", "-shm"):
+                    narrow(self.path + suffix)
                 self._writer = WriterLock(self.path + ".lock", self.path)
                 self._mark = HighWaterMark(
                     self.path + ".head", self.chain, sync=sync in ("FULL", "EXTRA")

@@ -24,6 +24,7 @@ from cart.basket.fold import (
     Basket,
     BasketError,
     BasketEvent,
+    BasketSnapshot,
     CancelSession,
     CheckOut,
     OpenSession,
@@ -136,7 +137,7 @@ class CartSession:
             fn(snap)
         return snap
 
-    def _apply_locked(self, events, extra):
+    def _apply_locked(self, events: tuple[BasketEvent, ...], extra: list[Row]) -> BasketSnapshot:
         for _, kind, _ in extra:
             if is_basket_kind(kind):
                 raise BasketError(f'extra rows must be namespaced ("area.kind"), got {kind!r}')

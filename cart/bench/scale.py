@@ -67,6 +67,49 @@ def _pct(a, q):
     return round(float(np.percentile(a, q)), 2) if len(a) else None
 
 
+def _random_action(sim, rng, inside: list[str], n_items: int, t0: int):
+    """One thing the shopper does to the basket, drawn from ``rng``: take an item out, put in
+    several at once, a bagged item, or a single item. Returns the placements, their kind and
+    the new item count."""
+    r = rng.random()
+    if inside and r < 0.15:
+        item = inside.pop(int(rng.integers(len(inside))))
+        pls = [sim.remove(item)]
+        kind = "remove"
+    elif r < 0.30:
+        k = int(rng.integers(2, 5))
+        pls = []
+        for j in range(k):
+            name = f"i{n_items}"
+            n_items += 1
+            m = float(math.exp(rng.uniform(math.log(5), math.log(3000))))
+            pls.append(
+                sim.place(
+                    name,
+                    m,
+                    *rng.uniform(0.1, 0.9, 2),
+                    t_ms=t0 + int(rng.integers(0, 250)) * (j > 0),
+                )
+            )
+            inside.append(name)
+        kind = "several"
+    elif r < 0.42:
+        name = f"i{n_items}"
+        n_items += 1
+        m = float(rng.uniform(200, 3000))
+        pls = [sim.place(name, m, *rng.uniform(0.1, 0.9, 2), bag=True)]
+        inside.append(name)
+        kind = "bag"
+    else:
+        name = f"i{n_items}"
+        n_items += 1
+        m = float(math.exp(rng.uniform(math.log(5), math.log(10000))))
+        pls = [sim.place(name, m, *rng.uniform(0.05, 0.95, 2))]
+        inside.append(name)
+        kind = "single"
+    return pls, kind, n_items
+
+
 def run_bench(
     placements: int = 300,
     seed: int = 1,
@@ -99,42 +142,7 @@ def run_bench(
     inside: list[str] = []
     for _ in range(placements):
         t0 = clock.now_ms()
-        r = rng.random()
-        if inside and r < 0.15:
-            item = inside.pop(int(rng.integers(len(inside))))
-            pls = [sim.remove(item)]
-            kind = "remove"
-        elif r < 0.30:
-            k = int(rng.integers(2, 5))
-            pls = []
-            for j in range(k):
-                name = f"i{n_items}"
-                n_items += 1
-                m = float(math.exp(rng.uniform(math.log(5), math.log(3000))))
-                pls.append(
-                    sim.place(
-                        name,
-                        m,
-                        *rng.uniform(0.1, 0.9, 2),
-                        t_ms=t0 + int(rng.integers(0, 250)) * (j > 0),
-                    )
-                )
-                inside.append(name)
-            kind = "several"
-        elif r < 0.42:
-            name = f"i{n_items}"
-            n_items += 1
-            m = float(rng.uniform(200, 3000))
-            pls = [sim.place(name, m, *rng.uniform(0.1, 0.9, 2), bag=True)]
-            inside.append(name)
-            kind = "bag"
-        else:
-            name = f"i{n_items}"
-            n_items += 1
-            m = float(math.exp(rng.uniform(math.log(5), math.log(10000))))
-            pls = [sim.place(name, m, *rng.uniform(0.05, 0.95, 2))]
-            inside.append(name)
-            kind = "single"
+        pls, kind, n_items = _random_action(sim, rng, inside, n_items, t0)
         mech = max(p.t_settle_ms for p in pls)
         change = sum(p.grams for p in pls)
         t_end = mech + int(rng.integers(1000, 3000))

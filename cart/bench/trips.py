@@ -100,12 +100,16 @@ def run_bench(
     scale: str = "model",
     calibration: str = "held-out",
     progress=None,
+    physics: str = "profile",
+    results_out: list | None = None,
 ) -> dict:
+    """``physics``: "profile" (the profile's scale) or "random" (the modelled settles' σ
+    measured on scales drawn by ``cart.sim.scale_model.random_physics``). ``results_out``: a
+    list that receives every ``TripResult``."""
     from cart.fusion.reconciler import FusionConfig
-    from cart.sim.trips import calibrate_scale
 
     prof = PROFILES[profile]
-    cal = calibrate_scale(prof, seed=seed) if scale == "model" else None
+    cal = _calibration(prof, seed, scale, physics)
     sigma = cal["reading_sigma_g"] if cal else None
     factory, vision_info = vision_setup(store, vision)
     # (config, camera) pairs; trip i is played by runner i % len(runners)
@@ -159,7 +163,11 @@ def run_bench(
         if progress and (i + 1) % 100 == 0:
             progress(i + 1)
     dt = time.perf_counter() - t0
+    if results_out is not None:
+        results_out.extend(results)
     out = {"bench": "trips", "profile": profile, "seed": seed}
+    if physics != "profile":
+        out["physics"] = physics
     if scenario is not None:
         out["scenario"] = scenario
     out.update(summarize(results, dt))
@@ -204,6 +212,40 @@ def run_bench(
             c: (round(cr[c] / bcr[c], 3) if bcr.get(c) else None) for c in cr
         }
     return out
+
+
+def _calibration(prof, seed: int, scale: str, physics: str) -> dict | None:
+    """The modelled settles' σ, measured on the simulated bridge (None: no modelled settles)."""
+    from cart.sim.trips import calibrate_scale
+
+    if scale != "model":
+        return None
+    if physics == "random":
+        return calibrate_random_physics(prof, seed)
+    return calibrate_scale(prof, seed=seed)
+
+
+def calibrate_random_physics(prof, seed: int, draws: int = 8, n: int = 10) -> dict:
+    """The modelled settles' σ under random physics: the bridge's settled-change error
+    measured on ``draws`` scales drawn from the random ranges (``n`` placements each), pooled
+    as the root mean square of each draw's σ."""
+    import math
+
+    from cart.sim.scale_model import random_physics
+    from cart.sim.trips import calibrate_scale
+
+    cals = [
+        calibrate_scale(prof, n=n, seed=seed + k, config=random_physics(seed * 101 + k).config)
+        for k in range(draws)
+    ]
+    sigma = math.sqrt(sum(c["reading_sigma_g"] ** 2 for c in cals) / len(cals))
+    return {
+        "placements": draws * n,
+        "physics_draws": draws,
+        "delta_error_g_p50": round(sorted(c["delta_error_g_p50"] for c in cals)[draws // 2], 2),
+        "delta_error_g_p95_worst": max(c["delta_error_g_p95"] for c in cals),
+        "reading_sigma_g": round(sigma, 3),
+    }
 
 
 def _fresh(trip):

@@ -237,6 +237,7 @@ def ui_stack(lines: int = 200, *, classifier: bool = True):
     from cart.app.stack import build_runtime
     from cart.common.clock import ManualClock
     from cart.common.events import Scan
+    from cart.sim.scanner import aim_for
     from cart.store.loading import load_store
 
     clf = load_classifier() if classifier else None
@@ -258,7 +259,8 @@ def ui_stack(lines: int = 200, *, classifier: bool = True):
 
     def scan(i: int) -> Scan:
         clock.advance(1)  # events in time order; no expectation times out during the run
-        return Scan(clock.now_ms(), codes[i % len(codes)], "]E0", "scanner:bench")
+        code = codes[i % len(codes)]
+        return Scan(clock.now_ms(), code, aim_for(code), "scanner:bench")
 
     fill = [scan(i) for i in range(lines)]
     stack = BenchStack(runtime, fill, lambda i: scan(i), classifier_loaded=clf is not None)

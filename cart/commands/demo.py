@@ -72,6 +72,10 @@ def run_screen(args) -> int:
     from cart.sim.demo_app import DemoApp
     from cart.store.loading import DEMO_STORE, CatalogError, load_store
 
+    if _var():
+        from cart.common.files import private_file
+
+        private_file("var/demo.log")  # owner-only (0600) before logging appends to it
     logging.basicConfig(filename="var/demo.log" if _var() else None, level=logging.WARNING)
     try:
         store = load_store(args.store or DEMO_STORE)
@@ -238,7 +242,7 @@ def _script_weigh(cart, store, arg: str, t: int):
 def _script_staff(cart, store, pin: str, t: int):
     from cart.basket.fold import ResolveFlag
 
-    if not store.config.verify_staff_pin(pin):
+    if not store.verify_staff_pin(pin):
         print("  staff   wrong PIN")
         return None
     snap = cart.snapshot()

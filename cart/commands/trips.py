@@ -41,6 +41,21 @@ def register_bench(sub) -> None:
         help="model: settles with the bridge's measured noise (fast); bridge: every "
         "placement through the simulated bridge and the real pipeline (slow)",
     )
+    p.add_argument(
+        "--path",
+        choices=("model", "live"),
+        default="model",
+        help="model: modelled settles straight into fusion; live: the same trips also through "
+        "the assembled cart (real drivers on simulated devices, runtime, journal, the screen's "
+        "actions), both reported side by side",
+    )
+    p.add_argument(
+        "--physics",
+        choices=("profile", "random"),
+        default="profile",
+        help="profile: the profile's scale; random: each trip's scale and basket drawn from "
+        "wide ranges (docs/FUSION.md)",
+    )
     p.add_argument("--store", default=None)
     p.set_defaults(func=_bench)
 
@@ -74,6 +89,25 @@ def _bench(args) -> int:
     from cart.bench.trips import run_bench
 
     try:
+        if args.path == "live":
+            if args.scenario is not None:
+                print(
+                    "--path live plays the shopper model's trips, not --scenario", file=sys.stderr
+                )
+                return 2
+            from cart.bench.live_trips import run_live_bench
+
+            out = run_live_bench(
+                store,
+                trips=args.trips,
+                seed=args.seed,
+                profile=args.profile,
+                vision=args.vision,
+                physics=args.physics,
+                progress=lambda k: print(f"{k} live trips", file=sys.stderr),
+            )
+            print(json.dumps(out, sort_keys=False))
+            return 0
         out = run_bench(
             store,
             trips=args.trips,
@@ -85,6 +119,7 @@ def _bench(args) -> int:
             scale=args.scale,
             calibration=args.calibration,
             progress=lambda k: print(f"{k} trips", file=sys.stderr),
+            physics=args.physics,
         )
     except ScenarioError as exc:
         for problem in exc.problems:

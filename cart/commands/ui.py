@@ -76,7 +76,9 @@ def _run(args) -> int:
     register_simulators(args.profile)
 
     try:
-        runtime = build(args.profile, store_path=args.store, journal_path=args.journal)
+        runtime = build(
+            args.profile, store_path=args.store, journal_path=args.journal, production_check=True
+        )
     except ProfileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

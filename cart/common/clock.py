@@ -17,12 +17,16 @@ class Clock(Protocol):
 class SystemClock:
     """Wall-clock epoch milliseconds. For the runtime and drivers only, never the core."""
 
+    monotonic = False  # it steps (NTP, a Pi without a real-time clock)
+
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000
 
 
 class MonotonicClock:
-    """Monotonic milliseconds, for measuring intervals in drivers."""
+    """Monotonic milliseconds, for measuring intervals (drivers; staff-mode timeouts)."""
+
+    monotonic = True
 
     def now_ms(self) -> int:
         return time.monotonic_ns() // 1_000_000
@@ -30,6 +34,8 @@ class MonotonicClock:
 
 class ManualClock:
     """A clock that moves only when told to. Simulations and tests use it."""
+
+    monotonic = True  # it never goes backwards
 
     def __init__(self, start_ms: int = 1_767_225_600_000) -> None:  # 2026-01-01T00:00:00Z
         self._now = int(start_ms)

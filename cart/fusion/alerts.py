@@ -28,6 +28,8 @@ class AlertKind(StrEnum):
     TAKE_OUT = "take_out"
     AGE_CHECK = "age_check"
     RECOVERY_CHECK = "recovery_check"
+    EXPIRED = "expired"
+    LABEL_WEIGHT = "label_weight"
 
     def __repr__(self) -> str:
         return repr(self.value)
@@ -51,6 +53,8 @@ KINDS: dict[str, str] = {
     "again)",
     AlertKind.AGE_CHECK: "Staff will check your age",
     AlertKind.RECOVERY_CHECK: "Staff will check the basket against the cart",
+    AlertKind.EXPIRED: "Staff will check the date (approve the sale, or remove the item)",
+    AlertKind.LABEL_WEIGHT: "Staff will check the label against the item",
 }
 
 

@@ -36,10 +36,34 @@ class Lookup:
     code: str
     weight_g: float | None = None  # net weight printed in the code (pre-packed, GS1 310n)
     price_minor: int | None = None  # price printed in the code (pre-packed)
+    needs_staff: str = ""  # why staff must approve the sale ("" when not: an expired item)
+    warnings: tuple[str, ...] = ()  # what to tell the shopper about the code (expired, ...)
+
+    @property
+    def labelled(self) -> bool:
+        """The code carries the item's own weight or price (a deli, bakery or pre-packed label):
+        it is billed by the label, and the scale checks the label."""
+        return self.weight_g is not None or self.price_minor is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A code that was read but is not accepted: broken (``misread``: scan it again), not
+    something this store sells as coded (``reason``, e.g. a price printed on a fixed-price
+    product), or simply unknown here (``reason`` empty)."""
+
+    code: str
+    reason: str = ""
+    misread: bool = False
 
 
 class ProductSource(Protocol):
     def lookup(self, code: str) -> Lookup | None: ...
+
+    def read(self, code: str, symbology: str = "", t_ms: int | None = None) -> Lookup | Refused:
+        """A scanned code, read as the scanner reported it (its AIM ``symbology``) at ``t_ms``
+        (expiry dates): what it bills, or why it is refused."""
+        ...
 
     def get(self, product_id: str) -> Product | None: ...
 
@@ -72,6 +96,9 @@ class SimpleCatalogue:
     def lookup(self, code: str) -> Lookup | None:
         p = self._by_code.get(code)
         return Lookup(p, code) if p else None
+
+    def read(self, code: str, symbology: str = "", t_ms: int | None = None) -> Lookup | Refused:
+        return self.lookup(code) or Refused(code)
 
     def get(self, product_id: str) -> Product | None:
         return self._by_id.get(product_id)

@@ -32,6 +32,7 @@ claims it explains it), over the state in ``cart.fusion.state``; the evidence ma
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from cart.common.events import DeviceStatus, Scan, VisionVerdict, WeightMoving, WeightSettled
 from cart.fusion import actions as A
@@ -58,6 +59,18 @@ __all__ = [
 ]
 
 Handler = Callable[[State, object, int, list[Effect]], None]
+E = TypeVar("E")
+
+
+def _typed(cls: type[E], h: Callable[[State, E, int, list[Effect]], None]) -> Handler:
+    """``h``, the handler of ``cls`` inputs, as a ``Handler``: ``handle`` looks handlers up by
+    ``type(x)``, so the input this one is given is always a ``cls`` (the check says so)."""
+
+    def handler(st: State, x: object, t: int, out: list[Effect]) -> None:
+        assert isinstance(x, cls)
+        h(st, x, t, out)
+
+    return handler
 
 
 def _moving(st: State, ev: WeightMoving, t: int, out: list[Effect]) -> None:
@@ -83,12 +96,12 @@ class Reconciler:
         self._st.rules = self.rules
         sh, sf = self.rules.shopper, self.rules.staff
         self._handlers: dict[type, Handler] = {
-            Scan: on_scan,
-            A.EnterCode: on_scan,
-            WeightSettled: on_settled,
-            WeightMoving: _moving,
-            DeviceStatus: _health,
-            VisionVerdict: on_verdict,
+            Scan: _typed(Scan, on_scan),
+            A.EnterCode: _typed(A.EnterCode, on_scan),
+            WeightSettled: _typed(WeightSettled, on_settled),
+            WeightMoving: _typed(WeightMoving, _moving),
+            DeviceStatus: _typed(DeviceStatus, _health),
+            VisionVerdict: _typed(VisionVerdict, on_verdict),
             A.SelectProduce: sh.select_produce,
             A.PickRemoved: sh.pick_removed,
             A.CancelScan: sh.cancel_scan,

@@ -8,6 +8,17 @@ anything is shown. Recovery replays the ``fusion.input`` rows through a fresh re
 rebuilds its state exactly (it is deterministic), while the core rebuilds the basket from its own
 rows. A staff login is journaled with its outcome, never with the PIN.
 
+Monotonic time. ``handle(x, mono_ms=...)`` and ``tick(t_ms, mono_ms=...)`` take the monotonic
+reading the app stamped on the input (``cart.app.engine``, from its injected
+``cart.common.clock.MonotonicClock``); it is journaled in the input's row (``"mono_ms"``) and handed
+to the staff gate before the input, live and in a replay alike, so staff-mode timeouts and
+lock-outs are decided on the same readings both times (``cart.fusion.staff``). Without one
+(simulations) the gate uses the inputs' ``t_ms`` and the rows are as before.
+
+A restart ends staff mode: after a replay the gate's ``restart`` logs staff out and re-arms
+running locks; when that changed anything, a ``{"type": "restart"}`` input row records it, so a
+later replay ends staff mode at the same point.
+
 Time passing with no input (``tick(t_ms)``) is an input too: it is journaled when it changed
 something (an expectation timed out), so a replay raises the same alerts at the same time. A
 settled reading that changed nothing (no effect, and the reconciler's state, but for its clock,
@@ -56,7 +67,7 @@ log = logging.getLogger(__name__)
 # The version of fusion's rules: bump it with any change that can make the same inputs give other
 # effects. A journal records the version that wrote it (``RULES_ROW``); recovery replays its
 # inputs with the running rules, so a journal of other rules is checked by staff.
-RULES_VERSION = 1
+RULES_VERSION = 2  # 2: scans read with their symbology and time; labels, expiry, refusals
 RULES_ROW = "fusion.rules"
 RECOVERY_CHECK = (
     AlertKind.RECOVERY_CHECK
@@ -65,6 +76,7 @@ RECOVERY_MESSAGE = "The basket could not be checked after a restart: staff will 
 DAMAGED_MESSAGE = (
     "The cart's record is damaged: the basket shows what could be verified; staff will check it"
 )
+RESTART = "restart"  # the fusion.input type that records a restart that ended staff mode
 
 _TYPES: dict[str, type] = {
     cls.__name__: cls
@@ -103,6 +115,7 @@ def encode_input(x) -> dict:
 
 def decode_input(d: dict):
     d = dict(d)
+    d.pop("mono_ms", None)  # the app's monotonic stamp: for the staff gate, not the input
     cls = _TYPES.get(d.pop("type", ""))
     if cls is None:
         raise ValueError(f"unknown fusion input {d!r}")
@@ -177,10 +190,12 @@ class FusionSession:
         weights: WeightModel | None = None,
         products: StoreProducts | None = None,
         record_moving: bool = False,
+        pins: dict[str, str] | None = None,
     ) -> None:
         self.cart = cart
         self.products = products or StoreProducts(cart.store)
-        self.staff = StaffGate({"*": cart.store.config.staff_pin_hash})
+        # the live store's staff (a journal's copy of a store has none): start/recover pass it
+        self.staff = StaffGate(dict(pins if pins is not None else cart.store.staff_pins()))
         self.rec = Reconciler(self.products, config=config, weights=weights, staff=self.staff)
         self.record_moving = record_moving
         self.notices: list[Notice] = []
@@ -193,6 +208,7 @@ class FusionSession:
         from cart.basket.session import CartSession
 
         rules = (t_ms, RULES_ROW, {"version": RULES_VERSION, "catalog_digest": store.digest})
+        kw.setdefault("pins", store.staff_pins())
         fs = cls(CartSession.start(journal, store, t_ms, extra=[rules]), **kw)
         fs.ask_about_faults(t_ms)
         return fs
@@ -216,18 +232,28 @@ class FusionSession:
         cart = CartSession.recover(journal, store, session_id, on_row=on_row)
         if cart is None:
             return None
+        kw.setdefault("pins", store.staff_pins())
         fs = cls(cart, **kw)
         t = cart.snapshot().t_ms
         asked: set[str] = set()
         for d in inputs:
             t = max(t, int(d.get("t_ms", t)))
-            if d.get("type") == "tick":
+            kind = d.get("type")
+            if kind == RESTART:
+                fs.staff.restart(int(d["t_ms"]))
+                continue
+            if kind != RECOVERY_CHECK:
+                mono = d.get("mono_ms")
+                fs.staff.clock(int(d["t_ms"]), None if mono is None else int(mono))
+            if kind == "tick":
                 fs.rec.advance(int(d["t_ms"]))
-            elif d.get("type") == RECOVERY_CHECK:
+            elif kind == RECOVERY_CHECK:
                 _ask_staff(fs.rec, int(d["t_ms"]), [], str(d.get("message", RECOVERY_MESSAGE)))
                 asked.add(str(d.get("reason", "")))
             else:
                 fs.rec.handle(decode_input(d))
+        if fs.staff.restart(t) and not cart.closed:  # nobody is logged in; locks re-arm
+            fs.cart.record((t, "fusion.input", {"type": RESTART, "t_ms": t}))
         fs._check_recovered(rules[0] if rules else None, t, asked)
         return fs
 
@@ -326,16 +352,19 @@ class FusionSession:
     def subscribe(self, fn: Callable[[list[Effect]], None]) -> None:
         self._listeners.append(fn)
 
-    def handle(self, x) -> list[Effect]:
-        """One device event or action: reconcile, journal, apply. Returns the effects."""
+    def handle(self, x, mono_ms: int | None = None) -> list[Effect]:
+        """One device event or action: reconcile, journal, apply. Returns the effects.
+        ``mono_ms``: the app's monotonic reading for this input (see the module docstring)."""
+        stamp = {} if mono_ms is None else {"mono_ms": int(mono_ms)}
+        self.staff.clock(x.t_ms, mono_ms)
         if isinstance(x, E.Scan):
-            coupon = self.products.coupon(x.code)
+            coupon = self.products.coupon(x.code, x.symbology)
             if coupon is not None:
                 from cart.basket.fold import ApplyCoupon
 
                 self.cart.apply(
                     ApplyCoupon(t_ms=x.t_ms, code=x.code),
-                    extra=[(x.t_ms, "fusion.input", encode_input(x))],
+                    extra=[(x.t_ms, "fusion.input", encode_input(x) | stamp)],
                 )
                 return []
         before = state_fingerprint(self.rec) if isinstance(x, E.WeightSettled) else None
@@ -359,23 +388,26 @@ class FusionSession:
             and not self.record_moving
         ):
             return effects  # live display only: nothing to replay
-        self._commit(x.t_ms, effects, [(x.t_ms, "fusion.input", encode_input(row))])
+        self._commit(x.t_ms, effects, [(x.t_ms, "fusion.input", encode_input(row) | stamp)])
         return effects
 
-    def tick(self, t_ms: int) -> list[Effect]:
-        """Let time pass; journaled only when an expectation timed out."""
+    def tick(self, t_ms: int, mono_ms: int | None = None) -> list[Effect]:
+        """Let time pass; journaled only when an expectation timed out (or staff mode did)."""
+        self.staff.clock(t_ms, mono_ms)
         effects = self.rec.advance(t_ms)
         if effects:
-            self._commit(t_ms, effects, [(t_ms, "fusion.input", {"type": "tick", "t_ms": t_ms})])
+            row = {"type": "tick", "t_ms": t_ms} | ({} if mono_ms is None else {"mono_ms": mono_ms})
+            self._commit(t_ms, effects, [(t_ms, "fusion.input", row)])
         return effects
 
     def _commit(self, t_ms: int, effects: list[Effect], extra: list) -> None:
         from cart.basket import fold as B
 
-        evs = []
+        evs: list[B.BasketEvent] = []
         for e in effects:
             if isinstance(e, LineAdded):
                 p = self.products.get(e.product_id)
+                assert p is not None  # fusion bills only products of its own catalogue
                 plu = self.cart.store.catalog.get(e.product_id).plu
                 if p.by_weight and e.price_minor is None and plu:
                     evs.append(

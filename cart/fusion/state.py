@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from cart.common.events import WeightSettled
 from cart.fusion import evidence as ev
 from cart.fusion.alerts import (
     KINDS,
@@ -86,7 +87,7 @@ class Deferred:
     """A light change the camera did not see, held a moment: a push that shifts the load
     settles back within a few seconds, and then nothing happened."""
 
-    ev: object  # the WeightSettled held
+    ev: WeightSettled  # the settled change held
     t_ms: int
     before_g: float
     noise: float
@@ -257,8 +258,9 @@ class State:
 
     def take_verdict(self, t: int, settle_ms: int, before_ms: int):
         """The verdict that belongs to a change settled at ``t`` (consumed), or None."""
-        if self.verdict_near(t, settle_ms, before_ms):
-            v, self.last_verdict = self.last_verdict, None
+        v = self.last_verdict
+        if v is not None and self.verdict_near(t, settle_ms, before_ms):
+            self.last_verdict = None
             return v[1]
         return None
 
@@ -405,7 +407,12 @@ class State:
         self.resolve_line_flags(ln, t, out, "item left")
 
     def resolve_line_flags(self, ln: Line, t: int, out: list[Effect], why: str) -> None:
-        for fid, o in self.open_of(AlertKind.PLACE_SCANNED, AlertKind.LOOKS_DIFFERENT):
+        for fid, o in self.open_of(
+            AlertKind.PLACE_SCANNED,
+            AlertKind.LOOKS_DIFFERENT,
+            AlertKind.EXPIRED,
+            AlertKind.LABEL_WEIGHT,
+        ):
             if o.flag.line_id == ln.id or self.flag_line(o) is ln:
                 self.resolve(out, t, fid, why, "cart")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from cart.fusion.products import Lookup, Product
+from cart.fusion.products import Lookup, Product, Refused
 
 _LABELS = Path(__file__).resolve().parents[2] / "models" / "labels.csv"
 
@@ -26,6 +26,18 @@ def coarse_labels(path: Path = _LABELS) -> dict[str, str]:
             return {row["name"]: row["coarse"] for row in csv.DictReader(f)}
     except (OSError, KeyError):
         return {}
+
+
+# Rejections of a code that is itself broken (a misread, a damaged label): scanning it again
+# may read it right. Any other rejection is what the code says, and is told as it is.
+_MISREAD = ("check digit", "cannot interpret", "empty code", "malformed aim")
+
+
+def misread(reason: str) -> bool:
+    """``reason`` (``Interpretation.reason``) says the code was read wrong, not that it means
+    something this store refuses."""
+    low = reason.lower()
+    return any(w in low for w in _MISREAD)
 
 
 def scan_code(gtin14: str) -> str:
@@ -59,37 +71,57 @@ class StoreProducts:
         for p in self._products.values():
             if p.label:
                 self._by_label[p.label] = (*self._by_label.get(p.label, ()), p)
-        self._cache: dict[str, Lookup | None] = {}
-        self._coupons: dict[str, object] = {}
+        self._cache: dict[tuple[str, str], Lookup | Refused] = {}
+        self._coupons: dict[tuple[str, str], object] = {}
 
-    def lookup(self, code: str) -> Lookup | None:
-        if code in self._cache:
-            return self._cache[code]
+    def read(self, code: str, symbology: str = "", t_ms: int | None = None) -> Lookup | Refused:
+        """``cart.store.barcodes.lookup`` with the scan's symbology and time: the product and
+        what its label carries, or why the code is refused. Only interpretations that cannot
+        depend on the date (plain GTINs, in-store numbers, PLUs, rejections) are kept: a GS1
+        element string or Digital Link may carry an expiry date, so it is read again each
+        time."""
+        key = (code, symbology)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
         from cart.store.barcodes import lookup
 
-        m = lookup(self.store, code)
-        found = None
+        m = lookup(self.store, code, symbology, t_ms)
+        it = m.interpretation
+        found: Lookup | Refused
         if m.ok and m.product is not None:
-            it = m.interpretation
             found = Lookup(
                 self._products[m.product.id],
                 code,
                 weight_g=float(it.weight_g) if it.weight_g is not None else None,
                 price_minor=int(it.price) if it.price is not None else None,
+                needs_staff=m.needs_staff,
+                warnings=it.warnings,
             )
-        if len(self._cache) < 4096:
-            self._cache[code] = found
+        elif not it.ok:
+            found = Refused(code, it.reason, misread=misread(it.reason))
+        elif m.product is not None:  # a weight or price the product may not carry
+            found = Refused(code, m.reason)
+        else:  # unknown here, or a coupon (the session applies coupons before fusion)
+            found = Refused(code)
+        if it.kind in ("gtin", "rcn", "plu", "rejected") and len(self._cache) < 4096:
+            self._cache[key] = found
         return found
 
-    def coupon(self, code: str):
-        if code in self._coupons:
-            return self._coupons[code]
+    def lookup(self, code: str, symbology: str = "", t_ms: int | None = None) -> Lookup | None:
+        found = self.read(code, symbology, t_ms)
+        return found if isinstance(found, Lookup) else None
+
+    def coupon(self, code: str, symbology: str = ""):
+        key = (code, symbology)
+        if key in self._coupons:
+            return self._coupons[key]
         from cart.store.barcodes import lookup
 
-        m = lookup(self.store, code)
+        m = lookup(self.store, code, symbology)
         c = m.coupon if m.ok else None
         if len(self._coupons) < 4096:
-            self._coupons[code] = c
+            self._coupons[key] = c
         return c
 
     def get(self, product_id: str) -> Product | None:

@@ -53,7 +53,7 @@ class Hierarchy:
     coarse_of: Mapping[str, str]
     _members: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         members: dict[str, int] = {}
         for coarse in self.coarse_of.values():
             members[coarse] = members.get(coarse, 0) + 1
@@ -189,7 +189,7 @@ def suggest(
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     top = _checked_top(verdict)
-    fine = {}
+    fine: dict[str, float] = {}
     for label, p in top:
         fine[label] = fine.get(label, 0.0) + p
     mass = _coarse_mass(top, hierarchy)
@@ -209,7 +209,7 @@ def suggest(
             continue
         seen_plus.add(plu)
         score = fine.get(label, 0.0)
-        cscore = mass.get(hierarchy.coarse(label), 0.0)
+        cscore = mass.get(hierarchy.coarse_of[label], 0.0)  # label in hierarchy: checked above
         if score <= 0.0 and cscore <= 0.0:
             continue
         ranked.append(Suggestion(str(plu), label, round(score, 4), round(cscore, 4)))

@@ -127,133 +127,209 @@ def _promotion_saving(
     return 0
 
 
+# A priced line's identity in the caller's cache: everything its PricedLine is built from.
+LineKey = tuple[str, str, int, int, int | None, int, int, str]
+PriceCache = dict[LineKey, PricedLine]
+
+
 def price_lines(
     lines: Sequence[LineInput],
     catalog: Catalog,
     config: StoreConfig,
     coupons: Sequence[Coupon] = (),
     loyalty: bool = False,
-    cache: dict | None = None,
+    cache: PriceCache | None = None,
 ) -> Priced:
     """Price a basket. Pure; cost is linear in the number of lines.
 
     ``cache`` (optional, owned by the caller) lets unchanged lines reuse their PricedLine.
     """
-    n = len(lines)
-    amounts = [0] * n
-    savings = [0] * n
-    promo_name = [""] * n
-    groups: dict[str, list[int]] = {}
-    for i, li in enumerate(lines):
+    amounts = _line_amounts(lines)
+    savings, promo_name = _apply_promotions(lines, amounts, catalog, loyalty)
+    applied, coupon_alloc = _apply_coupons(lines, amounts, savings, coupons, config)
+    keys = [_line_key(li, amounts[i], savings[i], promo_name[i]) for i, li in enumerate(lines)]
+    priced = [
+        _priced_line(li, amounts[i], savings[i], promo_name[i], keys[i], cache)
+        for i, li in enumerate(lines)
+    ]
+    if cache is not None:
+        _prune_cache(cache, keys)
+    paid = [a - s_ - c_ for a, s_, c_ in zip(amounts, savings, coupon_alloc, strict=True)]
+    taxes = _taxes(_class_bases(lines, paid), config)
+    totals = _totals(lines, amounts, savings, coupon_alloc, taxes, config)
+    return Priced(tuple(priced), tuple(applied), totals)
+
+
+def _line_amounts(lines: Sequence[LineInput]) -> list[int]:
+    """Each line's amount before savings (a fixed price, a weighed price or a unit price)."""
+    amounts = []
+    for li in lines:
         p = li.product
         if li.fixed_price is not None:
-            amounts[i] = li.fixed_price * li.qty
+            amounts.append(li.fixed_price * li.qty)
         elif p.sold_by == "weight":
-            amounts[i] = weight_amount(p.price, li.grams) * li.qty
+            amounts.append(weight_amount(p.price, li.grams) * li.qty)
         else:
-            amounts[i] = p.price * li.qty
-            if p.promotions:
-                groups.setdefault(p.id, []).append(i)
-        if li.fixed_price is None and p.promotions and p.sold_by == "weight":
-            groups.setdefault(p.id, []).append(i)
+            amounts.append(p.price * li.qty)
+    return amounts
 
-    # Promotions: per product over all its lines that are not fixed-price; the best one wins.
-    for idx in groups.values():
-        group_lines = [lines[i] for i in idx]
+
+def _promotion_groups(lines: Sequence[LineInput]) -> dict[str, list[int]]:
+    """The indices of each promoted product's lines that are not fixed-price, by product id."""
+    groups: dict[str, list[int]] = {}
+    for i, li in enumerate(lines):
+        if li.fixed_price is None and li.product.promotions:
+            groups.setdefault(li.product.id, []).append(i)
+    return groups
+
+
+def _best_promotion(
+    group_lines: list[LineInput], group_amounts: list[int], catalog: Catalog, loyalty: bool
+) -> tuple[int, Promotion | None]:
+    """The largest saving one of the product's promotions gives on its lines, and that promotion.
+
+    The first promotion listed wins a tie; a saving never exceeds what the lines cost.
+    """
+    best, best_promo = 0, None
+    for pid in group_lines[0].product.promotions:
+        promo = catalog.promotions.get(pid)
+        if promo is None:
+            continue
+        s_ = min(_promotion_saving(promo, group_lines, group_amounts, loyalty), sum(group_amounts))
+        if s_ > best:
+            best, best_promo = s_, promo
+    return best, best_promo
+
+
+def _apply_promotions(
+    lines: Sequence[LineInput], amounts: list[int], catalog: Catalog, loyalty: bool
+) -> tuple[list[int], list[str]]:
+    """Promotion savings per line and the name of the promotion that gave each.
+
+    Per product over all its lines that are not fixed-price; the best promotion wins and its
+    saving is shared out over those lines, latest first.
+    """
+    savings = [0] * len(lines)
+    promo_name = [""] * len(lines)
+    for idx in _promotion_groups(lines).values():
         group_amounts = [amounts[i] for i in idx]
-        best, best_promo = 0, None
-        for pid in group_lines[0].product.promotions:
-            promo = catalog.promotions.get(pid)
-            if promo is None:
-                continue
-            s_ = min(
-                _promotion_saving(promo, group_lines, group_amounts, loyalty), sum(group_amounts)
-            )
-            if s_ > best:
-                best, best_promo = s_, promo
-        if best_promo is not None:
-            shares = allocate_latest(best, group_amounts) if len(idx) > 1 else [best]
-            for i, share in zip(idx, shares, strict=True):
-                savings[i] = share
-                if share:
-                    promo_name[i] = best_promo.name
+        best, best_promo = _best_promotion([lines[i] for i in idx], group_amounts, catalog, loyalty)
+        if best_promo is None:
+            continue
+        shares = allocate_latest(best, group_amounts) if len(idx) > 1 else [best]
+        for i, share in zip(idx, shares, strict=True):
+            savings[i] = share
+            if share:
+                promo_name[i] = best_promo.name
+    return savings, promo_name
 
-    # Coupons, in the order they were scanned; each gives at most what is left to pay.
+
+def _apply_coupons(
+    lines: Sequence[LineInput],
+    amounts: list[int],
+    savings: list[int],
+    coupons: Sequence[Coupon],
+    config: StoreConfig,
+) -> tuple[list[AppliedCoupon], list[int]]:
+    """Apply the coupons in the order they were scanned; each gives at most what is left to pay.
+
+    Returns each coupon as applied and the coupon savings per line.
+    """
     applied: list[AppliedCoupon] = []
-    coupon_alloc = [0] * n if coupons else None
+    coupon_alloc = [0] * len(lines)
     for c in coupons:
         remaining = [a - s_ - c_ for a, s_, c_ in zip(amounts, savings, coupon_alloc, strict=True)]
         if c.kind == "product_amount_off":
-            idx = [i for i, li in enumerate(lines) if li.product.id == c.product]
-            pool = sum(remaining[i] for i in idx)
-            if not idx or pool <= 0:
-                applied.append(AppliedCoupon(c.code, c.name, 0, "product not in the basket"))
-                continue
-            give = min(c.amount, pool)
-            for i, share in zip(idx, allocate(give, [remaining[i] for i in idx]), strict=True):
-                coupon_alloc[i] += share
-            applied.append(AppliedCoupon(c.code, c.name, give))
+            applied.append(_apply_product_coupon(c, lines, remaining, coupon_alloc))
         else:  # amount_off
-            pool = sum(remaining)
-            if pool < c.min_spend or pool <= 0:
-                need = config.format_money(c.min_spend)
-                applied.append(AppliedCoupon(c.code, c.name, 0, f"spend {need} to use"))
-                continue
-            give = min(c.amount, pool)
-            for i, share in enumerate(allocate(give, remaining)):
-                coupon_alloc[i] += share
-            applied.append(AppliedCoupon(c.code, c.name, give))
+            applied.append(_apply_basket_coupon(c, remaining, coupon_alloc, config))
+    return applied, coupon_alloc
 
-    # Tax per class on what is paid for each class.
-    base_by_class: dict[str, int] = {}
-    priced = []
-    use_cache = cache is not None
-    for i, li in enumerate(lines):
-        a, s_ = amounts[i], savings[i]
-        paid = a - s_ - (coupon_alloc[i] if coupon_alloc is not None else 0)
+
+def _apply_product_coupon(
+    c: Coupon, lines: Sequence[LineInput], remaining: list[int], coupon_alloc: list[int]
+) -> AppliedCoupon:
+    """Apply an amount off one product, shared over its lines; adds the shares to coupon_alloc."""
+    idx = [i for i, li in enumerate(lines) if li.product.id == c.product]
+    pool = sum(remaining[i] for i in idx)
+    if not idx or pool <= 0:
+        return AppliedCoupon(c.code, c.name, 0, "product not in the basket")
+    give = min(c.amount, pool)
+    for i, share in zip(idx, allocate(give, [remaining[i] for i in idx]), strict=True):
+        coupon_alloc[i] += share
+    return AppliedCoupon(c.code, c.name, give)
+
+
+def _apply_basket_coupon(
+    c: Coupon, remaining: list[int], coupon_alloc: list[int], config: StoreConfig
+) -> AppliedCoupon:
+    """Apply an amount off the basket, shared over all lines; adds the shares to coupon_alloc."""
+    pool = sum(remaining)
+    if pool < c.min_spend or pool <= 0:
+        need = config.format_money(c.min_spend)
+        return AppliedCoupon(c.code, c.name, 0, f"spend {need} to use")
+    give = min(c.amount, pool)
+    for i, share in enumerate(allocate(give, remaining)):
+        coupon_alloc[i] += share
+    return AppliedCoupon(c.code, c.name, give)
+
+
+def _line_key(li: LineInput, amount: int, saving: int, promo_name: str) -> LineKey:
+    """The cache key of a line as priced."""
+    return (li.line_id, li.product.id, li.qty, li.grams, li.fixed_price, amount, saving, promo_name)
+
+
+def _priced_line(
+    li: LineInput,
+    amount: int,
+    saving: int,
+    promo_name: str,
+    key: LineKey,
+    cache: PriceCache | None,
+) -> PricedLine:
+    """The line as priced, reused from the cache when unchanged (and stored there when new)."""
+    pl = cache.get(key) if cache is not None else None
+    if pl is None:
         p = li.product
-        base_by_class[p.tax_class] = base_by_class.get(p.tax_class, 0) + paid
-        key = (
-            (li.line_id, p.id, li.qty, li.grams, li.fixed_price, a, s_, promo_name[i])
-            if use_cache
-            else None
+        pl = PricedLine(
+            li.line_id,
+            p.id,
+            p.name,
+            p.sold_by,
+            li.qty,
+            li.grams,
+            li.fixed_price if li.fixed_price is not None else p.price,
+            amount,
+            saving,
+            amount - saving,
+            promo_name,
+            p.tax_class,
+            li.fixed_price is not None,
         )
-        pl = cache.get(key) if use_cache else None
-        if pl is None:
-            pl = PricedLine(
-                li.line_id,
-                p.id,
-                p.name,
-                p.sold_by,
-                li.qty,
-                li.grams,
-                li.fixed_price if li.fixed_price is not None else p.price,
-                a,
-                s_,
-                a - s_,
-                promo_name[i],
-                p.tax_class,
-                li.fixed_price is not None,
-            )
-            if use_cache:
-                cache[key] = pl
-        priced.append(pl)
-    if use_cache and len(cache) > 4 * n + 64:
-        keep = {
-            (
-                li.line_id,
-                li.product.id,
-                li.qty,
-                li.grams,
-                li.fixed_price,
-                amounts[i],
-                savings[i],
-                promo_name[i],
-            )
-            for i, li in enumerate(lines)
-        }
+        if cache is not None:
+            cache[key] = pl
+    return pl
+
+
+def _prune_cache(cache: PriceCache, keys: list[LineKey]) -> None:
+    """Drop the entries of lines no longer in the basket once the cache has grown large."""
+    if len(cache) > 4 * len(keys) + 64:
+        keep = set(keys)
         for k in [k for k in cache if k not in keep]:
             del cache[k]
+
+
+def _class_bases(lines: Sequence[LineInput], paid: list[int]) -> dict[str, int]:
+    """What is paid for each tax class, after all savings."""
+    base_by_class: dict[str, int] = {}
+    for li, amount in zip(lines, paid, strict=True):
+        cls = li.product.tax_class
+        base_by_class[cls] = base_by_class.get(cls, 0) + amount
+    return base_by_class
+
+
+def _taxes(base_by_class: dict[str, int], config: StoreConfig) -> list[TaxLine]:
+    """The tax of each class on what is paid for it, in tax-class order."""
     taxes = []
     for cls in sorted(base_by_class):
         tc = config.tax_classes[cls]
@@ -263,13 +339,24 @@ def price_lines(
         else:
             tax = round_half_up(base * tc.rate_bp, 10_000)
         taxes.append(TaxLine(cls, tc.name, tc.rate_bp, base, tax))
+    return taxes
 
+
+def _totals(
+    lines: Sequence[LineInput],
+    amounts: list[int],
+    savings: list[int],
+    coupon_alloc: list[int],
+    taxes: list[TaxLine],
+    config: StoreConfig,
+) -> PricedTotals:
+    """The basket's totals from its line amounts, savings and taxes."""
     subtotal = sum(amounts)
     promo_savings = sum(savings)
-    coupon_savings = sum(coupon_alloc) if coupon_alloc is not None else 0
+    coupon_savings = sum(coupon_alloc)
     tax = sum(t.tax for t in taxes)
     total = subtotal - promo_savings - coupon_savings + (0 if config.tax_inclusive else tax)
-    totals = PricedTotals(
+    return PricedTotals(
         subtotal=subtotal,
         savings=promo_savings + coupon_savings,
         tax=tax,
@@ -282,4 +369,3 @@ def price_lines(
         tax_inclusive=config.tax_inclusive,
         items=sum(li.qty for li in lines),
     )
-    return Priced(tuple(priced), tuple(applied), totals)

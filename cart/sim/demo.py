@@ -64,7 +64,8 @@ def shelf_from_store(store, rng: random.Random, size: int = 24) -> list[ShelfIte
             produce.append(
                 ShelfItem(p.id, p.name, "", p.plu, n * p.unit_weight_g + 5, True, p.label or "")
             )
-        elif not p.by_weight and p.gtins and p.unit_weight_g:
+        elif not p.by_weight and p.gtins and p.unit_weight_g and p.gtins[0][:2] != "02":
+            # (an in-store number is printed with its price on a label, not on a shelf item)
             g = p.gtins[0]
             code = g.removeprefix("0")  # printed as EAN-13
             produce_or_each = ShelfItem(
@@ -263,6 +264,8 @@ class DemoWorld(Device):
             fn()
 
     def _do(self, cmd: str, arg) -> None:
+        from cart.sim.scanner import aim_for
+
         if cmd == "take":
             item = next((s for s in self.shelf if s.product_id == arg), None)
             if item is not None:
@@ -283,12 +286,12 @@ class DemoWorld(Device):
                 if last is None:
                     self._say("Nothing in hand to scan")
                 else:
-                    self.scanner_sim.scan(last.code, "]E0")
+                    self.scanner_sim.scan(last.code, aim_for(last.code))
                     self._say(f"Scanned {last.name} in the cart")
             elif not self.hand.code:
                 self._say(f"{self.hand.name} has no barcode: place it and choose it (P)")
             else:
-                self.scanner_sim.scan(self.hand.code, "]E0")
+                self.scanner_sim.scan(self.hand.code, aim_for(self.hand.code))
                 self._say(f"Scanned {self.hand.name}: now place it (L)")
         elif cmd == "place":
             if self.hand is None:

@@ -94,7 +94,8 @@ class SimScale:
             raise RuntimeError(f"simulated bridge handshake failed: {self.core.error}")
         if calibrate == "factory":
             rng = np.random.default_rng(seed + 77)
-            gpc = 1.0 / self.model.counts_per_g * (1 + rng.uniform(-2e-4, 2e-4, 4))
+            err = self.cfg.calibration_error
+            gpc = 1.0 / self.model.counts_per_g * (1 + rng.uniform(-err, err, 4))
             tare = self.model.offset + self.model.dead * self.model.counts_per_g
             cal = Calibration(4, tuple(float(x) for x in tare), tuple(float(x) for x in gpc))
             self.core.pipeline.set_calibration(cal)

@@ -59,6 +59,18 @@ class SimScannerConfig:
             raise ValueError(f"noise {self.noise!r}: a probability, 0..1")
 
 
+def aim_for(code: str) -> str:
+    """The AIM symbology identifier a scanner reports for ``code`` as the simulated shelves
+    print it: a produce PLU (4 or 5 digits) is on a store label in Code 128 (``]C0``; EAN-13
+    cannot carry 4 digits), an 8-digit code is an EAN-8 (``]E4``), anything else an EAN-13
+    (``]E0``)."""
+    if code.isdigit() and len(code) in (4, 5):
+        return "]C0"
+    if code.isdigit() and len(code) == 8:
+        return "]E4"
+    return "]E0"
+
+
 class ScannerSim:
     """One simulated scanner. Thread-safe; one port reads it at a time, like a tty."""
 

@@ -119,12 +119,14 @@ class BridgeScale:
     pipeline, in simulated time. Same interface as ``ModelledScale``; about 15 ms of CPU per
     placement, so the bench uses it with ``--scale bridge`` (or to calibrate the model)."""
 
-    def __init__(self, profile: Profile, seed: int, t0_ms: int = T0) -> None:
+    def __init__(
+        self, profile: Profile, seed: int, t0_ms: int = T0, *, config=None, clock=None
+    ) -> None:
         from cart.common.clock import ManualClock
         from cart.sim.scale import SimScale
 
-        self.clock = ManualClock(t0_ms)
-        self.sim = SimScale(seed=seed, profile=profile.name, clock=self.clock)
+        self.clock = clock or ManualClock(t0_ms)
+        self.sim = SimScale(seed=seed, profile=profile.name, clock=self.clock, config=config)
         self.rng = random.Random(seed + 4242)
         self.sim.run_until(t0_ms + 500)
 
@@ -160,10 +162,12 @@ class BridgeScale:
         return self._run(end + 1500)
 
 
-def calibrate_scale(profile: Profile, n: int = 40, seed: int = 99) -> dict:
+def calibrate_scale(profile: Profile, n: int = 40, seed: int = 99, config=None) -> dict:
     """Measure the real pipeline's settled-change error on ``n`` simulated placements
-    (5 g to 5 kg, pushes between): the σ the modelled scale then uses, in the same run."""
-    rig = BridgeScale(profile, seed)
+    (5 g to 5 kg, pushes between): the σ the modelled scale then uses, in the same run.
+    ``config``: the scale's physics (``cart.sim.scale_model.ScaleSimConfig``; default: the
+    profile's)."""
+    rig = BridgeScale(profile, seed, config=config)
     rng = random.Random(seed)
     t = T0 + 1000
     errs: list[float] = []
@@ -279,20 +283,23 @@ class Rig:
             self.scale = ModelledScale(profile, self.rng, sigma_g=scale_sigma_g)
         self.vision = vision or ModelledVision(labels, 0.86, self.rng)
         try:
-            from cart.sim.scanner import ScannerSim
+            from cart.sim.scanner import ScannerSim, aim_for
             from drivers.scanner import ScanDecoder, ScannerConfig
 
             self._sim = ScannerSim("trip", seed=seed)
+            self._aim = aim_for
             self._dec = ScanDecoder(ScannerConfig(name="trip"))
         except ImportError:  # the scanner driver is not installed: plain events
             self._sim = self._dec = None
+            self._aim = lambda code: "]C0" if len(code) in (4, 5) else "]E0"
 
     def scan(self, t: int, code: str) -> list:
         if self.rng.random() < self.profile.scan_misread_rate:
             t += int(self.rng.uniform(700, 2000))  # no read; the shopper tries again
+        aim = self._aim(code)
         if self._dec is None:
-            return [Scan(t, code, "]E0", "scanner:trip")]
-        return self._dec.feed(self._sim.frame(code, "]E0"), t)
+            return [Scan(t, code, aim, "scanner:trip")]
+        return self._dec.feed(self._sim.frame(code, aim), t)
 
     def view(self, t: int, label: str | None, *, held: bool = False) -> list:
         if not held and getattr(self.vision, "blind", False):
@@ -324,6 +331,9 @@ class TripResult:
     kinds: dict[str, int] = field(default_factory=dict)
     log: list = field(default_factory=list)
     same_items: bool = True  # every product billed the right number of times (weights aside)
+    # questions that needed an answer (by the shopper, or staff at check-out), by kind
+    prompts: dict[str, int] = field(default_factory=dict)
+    open_at_pay: dict[str, int] = field(default_factory=dict)  # questions left for staff, by kind
 
 
 class TripRunner:
@@ -370,7 +380,6 @@ class _Play:
         self.rig = Rig(
             runner.profile, runner.labels, trip.seed, vision, runner.scale, runner.scale_sigma_g
         )
-        self.rng = random.Random(trip.seed * 31 + 5)
         self.journal = Journal(":memory:")
         self.fs = FusionSession.start(
             self.journal,
@@ -380,6 +389,11 @@ class _Play:
             weights=runner.weights,
             products=runner.products,
         )
+        self._shopper_state()
+
+    def _shopper_state(self) -> None:
+        """What the shopper knows and the score keeps, before the first step."""
+        self.rng = random.Random(self.trip.seed * 31 + 5)
         self.t = T0
         self.lines: dict[int, LineAdded] = {}
         self.flags: dict[int, object] = {}
@@ -405,6 +419,11 @@ class _Play:
         self._updating: str | None = None  # the kind of an alert being re-raised
         self._rescanned: set[int] = set()
         self.scanned: set[int] = set()  # items the shopper scanned (or scanned a code for)
+        # questions that needed an answer: the first id of each (a re-raise keeps it) -> kind
+        self.prompts: dict[int, str] = {}
+        self._origin: dict[int, int] = {}  # a re-raised question's id -> its first id
+        self._updated_from: int | None = None
+        self.open_at_pay: dict[str, int] = {}  # questions left for staff at check-out, by kind
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -437,12 +456,17 @@ class _Play:
                 # the same question, reworded or grown (the reconciler re-raises it under a
                 # new id so the journal shows both): one alert for the shopper, not two
                 self._updating = None
+                if self._updated_from is not None:
+                    self._origin[e.flag.id] = self._origin.get(
+                        self._updated_from, self._updated_from
+                    )
                 return
             self.kinds[e.flag.kind] = self.kinds.get(e.flag.kind, 0) + 1
             self.flag_legit.setdefault(e.flag.id, self._legit(e.flag))
         elif isinstance(e, FlagResolved):
             self.flags.pop(e.flag_id, None)
             self._updating = e.kind if e.resolution == "updated" else None
+            self._updated_from = e.flag_id if e.resolution == "updated" else None
         elif isinstance(e, CheckedOut):
             self.checked_out = True
 
@@ -499,74 +523,88 @@ class _Play:
         return self.score()
 
     def step(self, op: Op) -> None:
+        """Play one shopper operation on the simulated devices."""
+        getattr(self, f"_step_{op.kind}")(op)
+
+    def _step_scan(self, op: Op) -> None:
         rig, t = self.rig, self.t
-        if op.kind == "scan":
-            it = self.item(op.items[0])
-            code = op.code or _code(it.claimed or it.product)
-            evs = rig.scan(t, code)
-            self.feed(evs)
-            if any(o[0] == "item" and o[1] is it for o in self.owed):
-                self.owed = [o for o in self.owed if o[1] is not it]
-            elif it.idx in self.shown:
-                self.extra_scans.append(it)  # scanned a second time
-            self.shown.update(op.items)  # a quantity group: one scan for all of them
-            self.scanned.update(op.items)
-            self.group_extra += [self.item(i) for i in op.items[1:]]
-        elif op.kind == "select_produce":
-            it = self.item(op.items[0])
-            code = op.code or _code(it.claimed or it.product)
-            self.feed([A.SelectProduce(t, None, code, it.bagged)])
-            self.shown.add(it.idx)
-            self.preselected.append(it)
-        elif op.kind == "place":
-            its = [self.item(i) for i in op.items]
-            evs, sevs, t_end = [], [], t
-            for k, it in enumerate(its):  # several items: one after the other
-                at = t if k == 0 else t_end + int(self.rng.uniform(150, 600))
-                # the camera sees each item entering, just before its weight settles
-                evs += rig.view(at + 200, it.product.label)
-                e, t_end = rig.scale.place(at, f"i{it.idx}", it.grams, it.bagged)
-                sevs += e
-            self.last_placed = its[0]
-            self.group_size = len(its)
-            for it in its:  # what the shopper knows they still owe, before the cart asks
-                it.in_cart = True
-                if it.idx not in self.shown:
-                    if it.product.by_weight:
-                        self.owed.append(("produce", it))
-                    elif it.cheat is None:
-                        self.owed.append(("item", it))
-                    self.shown.add(it.idx)
-            back = [it for it in its if it in self.removed]
-            for it in back:
-                self.removed.remove(it)
-            self.feed(evs + sevs)
-            self.t = max(self.t, t_end)
-            for it in back:  # put back: if the screen did not bill it again, they owe it
-                pid = it.product.id
-                billed = sum(1 for ln in self.lines.values() if ln.product_id == pid)
-                have = sum(1 for x in self.trip.items if x.in_cart and x.product.id == pid)
-                if billed < have and it.cheat is None:
-                    self.owed.append(("produce" if it.product.by_weight else "item", it))
-        elif op.kind == "remove":
-            it = self.item(op.items[0])
-            sevs, t_end = rig.scale.remove(t, f"i{it.idx}")
-            it.in_cart = False
-            self.removed.append(it)
-            self.feed(sevs)
-            self.t = max(self.t, t_end)
-        elif op.kind == "bag":
-            self.bags += 1
-            self.owed.append(("bag", op.grams))
-            sevs, t_end = rig.scale.place(t, f"bag{self.bags}", op.grams)
-            self.feed(rig.view(t + 200, None) + sevs)
-            self.t = max(self.t, t_end)
-        elif op.kind == "push":
-            sevs, t_end = rig.scale.push(t, op.ms)
-            self.feed(sevs)
-            self.t = max(self.t, t_end)
-        elif op.kind == "checkout":
-            self.checkout()
+        it = self.item(op.items[0])
+        code = op.code or _code(it.claimed or it.product)
+        evs = rig.scan(t, code)
+        self.feed(evs)
+        if any(o[0] == "item" and o[1] is it for o in self.owed):
+            self.owed = [o for o in self.owed if o[1] is not it]
+        elif it.idx in self.shown:
+            self.extra_scans.append(it)  # scanned a second time
+        self.shown.update(op.items)  # a quantity group: one scan for all of them
+        self.scanned.update(op.items)
+        self.group_extra += [self.item(i) for i in op.items[1:]]
+
+    def _step_select_produce(self, op: Op) -> None:
+        t = self.t
+        it = self.item(op.items[0])
+        code = op.code or _code(it.claimed or it.product)
+        self.feed([A.SelectProduce(t, None, code, it.bagged)])
+        self.shown.add(it.idx)
+        self.preselected.append(it)
+
+    def _step_place(self, op: Op) -> None:
+        rig, t = self.rig, self.t
+        its = [self.item(i) for i in op.items]
+        evs, sevs, t_end = [], [], t
+        for k, it in enumerate(its):  # several items: one after the other
+            at = t if k == 0 else t_end + int(self.rng.uniform(150, 600))
+            # the camera sees each item entering, just before its weight settles
+            evs += rig.view(at + 200, it.product.label)
+            e, t_end = rig.scale.place(at, f"i{it.idx}", it.grams, it.bagged)
+            sevs += e
+        self.last_placed = its[0]
+        self.group_size = len(its)
+        for it in its:  # what the shopper knows they still owe, before the cart asks
+            it.in_cart = True
+            if it.idx not in self.shown:
+                if it.product.by_weight:
+                    self.owed.append(("produce", it))
+                elif it.cheat is None:
+                    self.owed.append(("item", it))
+                self.shown.add(it.idx)
+        back = [it for it in its if it in self.removed]
+        for it in back:
+            self.removed.remove(it)
+        self.feed(evs + sevs)
+        self.t = max(self.t, t_end)
+        for it in back:  # put back: if the screen did not bill it again, they owe it
+            pid = it.product.id
+            billed = sum(1 for ln in self.lines.values() if ln.product_id == pid)
+            have = sum(1 for x in self.trip.items if x.in_cart and x.product.id == pid)
+            if billed < have and it.cheat is None:
+                self.owed.append(("produce" if it.product.by_weight else "item", it))
+
+    def _step_remove(self, op: Op) -> None:
+        rig, t = self.rig, self.t
+        it = self.item(op.items[0])
+        sevs, t_end = rig.scale.remove(t, f"i{it.idx}")
+        it.in_cart = False
+        self.removed.append(it)
+        self.feed(sevs)
+        self.t = max(self.t, t_end)
+
+    def _step_bag(self, op: Op) -> None:
+        rig, t = self.rig, self.t
+        self.bags += 1
+        self.owed.append(("bag", op.grams))
+        sevs, t_end = rig.scale.place(t, f"bag{self.bags}", op.grams)
+        self.feed(rig.view(t + 200, None) + sevs)
+        self.t = max(self.t, t_end)
+
+    def _step_push(self, op: Op) -> None:
+        rig, t = self.rig, self.t
+        sevs, t_end = rig.scale.push(t, op.ms)
+        self.feed(sevs)
+        self.t = max(self.t, t_end)
+
+    def _step_checkout(self, _op: Op) -> None:
+        self.checkout()
 
     # -- answering the cart -----------------------------------------------------------------
 
@@ -588,126 +626,139 @@ class _Play:
         t = self.t
         if f.needs_staff:
             return False
-        if f.kind in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE, AlertKind.QUANTITY):
-            if self.next_scan is not None:
-                return False  # about to scan it anyway
-            extra = next(
-                (
-                    it
-                    for it in self.group_extra
-                    if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)
-                ),
-                self.group_extra[0]
-                if self.group_extra and f.kind != AlertKind.WEIGH_PRODUCE
-                else None,
-            )
-            if extra is not None:  # one more of what they scanned once: scan it too
-                self.group_extra.remove(extra)
-                self.feed(self.rig.scan(t, _code(extra.product)))
-                return True
-            pre = next(
-                (
-                    it
-                    for it in self.preselected
-                    if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)
-                ),
-                None,
-            )
-            if pre is not None:  # produce they chose before placing: choose it again here
-                self.preselected.remove(pre)
-                self.feed([A.SelectProduce(t, f.id, _code(pre.claimed or pre.product), pre.bagged)])
-                return True
-            if f.kind == AlertKind.QUANTITY and self._fits_owed(f) is None:
-                return self._answer_quantity(f, cheat, t)
-            it = self.last_placed
-            if (
-                not self.owed
-                and f.kind == AlertKind.SCAN_ADDED
-                and it is not None
-                and it.idx in self.scanned
-                and not it.product.by_weight
-                and f.id not in self._rescanned
-                and abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)
-            ):
-                # "scan the item you just added": they scanned it already, so they scan it
-                # again (a cheater scans the code they used)
-                self._rescanned.add(f.id)
-                self.feed(self.rig.scan(t, _code(it.claimed or it.product)))
-                return True
-            if not self.owed:
-                if (
-                    cheat == "never_scanned"
-                    and f.kind == AlertKind.SCAN_ADDED
-                    and f.id not in self.shown_flags()
-                ):
-                    self._shown_flags.add(f.id)
-                    self.feed([A.DeclarePersonal(t, f.id)])  # the cheater's lie
-                    return True
-                return False
-            i = self._owed_for(f.grams or 0.0)
-            what, x = self.owed[i]
-            g = x if what == "bag" else x.grams
-            if abs(g - (f.grams or 0.0)) > max(15.0, 0.1 * g):
-                return False  # not what they put in: they cannot answer this one
-            self.owed.pop(i)
-            if what == "bag":
-                self.feed([A.DeclarePersonal(t, f.id)])
-            elif what == "produce":
-                self.feed([A.SelectProduce(t, f.id, _code(x.product), x.bagged)])
-            else:
-                self.feed(self.rig.scan(t, _code(x.product)))
+        answer = _ANSWERS.get(f.kind)
+        acted = getattr(self, answer)(f, cheat, t) if answer is not None else False
+        if acted:
+            self.prompted(f)
+        return acted
+
+    def prompted(self, f) -> None:
+        """``f`` needed an answer (the shopper gave one, or staff did at check-out)."""
+        self.prompts.setdefault(self._origin.get(f.id, f.id), str(f.kind))
+
+    def _answer_unscanned(self, f, cheat, t) -> bool:
+        """Something weighed but not billed (scan it, choose it, count it, or declare it)."""
+        if self.next_scan is not None:
+            return False  # about to scan it anyway
+        extra = next(
+            (
+                it
+                for it in self.group_extra
+                if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)
+            ),
+            self.group_extra[0] if self.group_extra and f.kind != AlertKind.WEIGH_PRODUCE else None,
+        )
+        if extra is not None:  # one more of what they scanned once: scan it too
+            self.group_extra.remove(extra)
+            self.feed(self.rig.scan(t, _code(extra.product)))
             return True
-        if f.kind == AlertKind.PLACE_SCANNED:
-            spare = next(
-                (
-                    it
-                    for it in self.extra_scans
-                    if self.lines.get(f.line_id)
-                    and self.lines[f.line_id].product_id == it.product.id
-                ),
-                None,
-            )
-            if spare is not None:
-                self.extra_scans.remove(spare)
+        pre = next(
+            (
+                it
+                for it in self.preselected
+                if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)
+            ),
+            None,
+        )
+        if pre is not None:  # produce they chose before placing: choose it again here
+            self.preselected.remove(pre)
+            self.feed([A.SelectProduce(t, f.id, _code(pre.claimed or pre.product), pre.bagged)])
+            return True
+        if f.kind == AlertKind.QUANTITY and self._fits_owed(f) is None:
+            return self._answer_quantity(f, cheat, t)
+        it = self.last_placed
+        if (
+            not self.owed
+            and f.kind == AlertKind.SCAN_ADDED
+            and it is not None
+            and it.idx in self.scanned
+            and not it.product.by_weight
+            and f.id not in self._rescanned
+            and abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)
+        ):
+            # "scan the item you just added": they scanned it already, so they scan it
+            # again (a cheater scans the code they used)
+            self._rescanned.add(f.id)
+            self.feed(self.rig.scan(t, _code(it.claimed or it.product)))
+            return True
+        if not self.owed:
+            if (
+                cheat == "never_scanned"
+                and f.kind == AlertKind.SCAN_ADDED
+                and f.id not in self.shown_flags()
+            ):
+                self._shown_flags.add(f.id)
+                self.feed([A.DeclarePersonal(t, f.id)])  # the cheater's lie
+                return True
+            return False
+        i = self._owed_for(f.grams or 0.0)
+        what, x = self.owed[i]
+        g = x if what == "bag" else x.grams
+        if abs(g - (f.grams or 0.0)) > max(15.0, 0.1 * g):
+            return False  # not what they put in: they cannot answer this one
+        self.owed.pop(i)
+        if what == "bag":
+            self.feed([A.DeclarePersonal(t, f.id)])
+        elif what == "produce":
+            self.feed([A.SelectProduce(t, f.id, _code(x.product), x.bagged)])
+        else:
+            self.feed(self.rig.scan(t, _code(x.product)))
+        return True
+
+    def _answer_place_scanned(self, f, cheat, t) -> bool:
+        """A scanned item the scale has not seen: cancel a spare scan."""
+        spare = next(
+            (
+                it
+                for it in self.extra_scans
+                if self.lines.get(f.line_id) and self.lines[f.line_id].product_id == it.product.id
+            ),
+            None,
+        )
+        if spare is not None:
+            self.extra_scans.remove(spare)
+            self.feed([A.CancelScan(t, f.id)])
+            return True
+        ln = self.lines.get(f.line_id)
+        if cheat is None and ln is not None:
+            # honest: more of that product on the bill than in the cart: the spare goes
+            pid = ln.product_id
+            have = sum(1 for x in self.trip.items if x.in_cart and x.product.id == pid)
+            billed = sum(1 for x in self.lines.values() if x.product_id == pid)
+            if billed > have:
                 self.feed([A.CancelScan(t, f.id)])
                 return True
-            ln = self.lines.get(f.line_id)
-            if cheat is None and ln is not None:
-                # honest: more of that product on the bill than in the cart: the spare goes
-                pid = ln.product_id
-                have = sum(1 for x in self.trip.items if x.in_cart and x.product.id == pid)
-                billed = sum(1 for x in self.lines.values() if x.product_id == pid)
-                if billed > have:
-                    self.feed([A.CancelScan(t, f.id)])
-                    return True
-            return False
-        if f.kind == AlertKind.WHICH_REMOVED:
-            for c in f.candidates:
-                if not c.key.startswith("line:"):
-                    continue  # "my own bag": the honest shopper knows it stayed
-                lid = int(c.key.split(":")[1])
-                ln = self.lines.get(lid)
-                if ln and self.removed and self.removed[-1].product.id == ln.product_id:
-                    self.feed([A.PickRemoved(t, f.id, lid)])
-                    return True
-            return False
-        if f.kind == AlertKind.LOOKS_DIFFERENT:
-            if f.id in self.shown_flags():
-                return False
-            self._shown_flags.add(f.id)
-            ln = self.lines.get(f.line_id)
-            it = next(
-                (
-                    x
-                    for x in reversed(self.trip.items)
-                    if x.in_cart and ln is not None and (x.claimed or x.product).id == ln.product_id
-                ),
-                self.last_placed,
-            )
-            self.feed([A.ShowAgain(t, f.id)])  # the shopper shows the item it asks about
-            self.feed(self.rig.view(t + 1500, it.product.label if it else None, held=True))
-            return True
         return False
+
+    def _answer_which_removed(self, f, cheat, t) -> bool:
+        """Which item came out: the shopper knows what they took."""
+        for c in f.candidates:
+            if not c.key.startswith("line:"):
+                continue  # "my own bag": the honest shopper knows it stayed
+            lid = int(c.key.split(":")[1])
+            ln = self.lines.get(lid)
+            if ln and self.removed and self.removed[-1].product.id == ln.product_id:
+                self.feed([A.PickRemoved(t, f.id, lid)])
+                return True
+        return False
+
+    def _answer_looks_different(self, f, cheat, t) -> bool:
+        """The camera doubts the item: show it again, once."""
+        if f.id in self.shown_flags():
+            return False
+        self._shown_flags.add(f.id)
+        ln = self.lines.get(f.line_id)
+        it = next(
+            (
+                x
+                for x in reversed(self.trip.items)
+                if x.in_cart and ln is not None and (x.claimed or x.product).id == ln.product_id
+            ),
+            self.last_placed,
+        )
+        self.feed([A.ShowAgain(t, f.id)])  # the shopper shows the item it asks about
+        self.feed(self.rig.view(t + 1500, it.product.label if it else None, held=True))
+        return True
 
     def _fits_owed(self, f):
         if not self.owed:
@@ -778,6 +829,9 @@ class _Play:
             return
         self.staff = True
         self.staff_reasons = {f.kind for f in self.flags.values()}
+        for f in self.flags.values():
+            self.prompted(f)
+            self.open_at_pay[str(f.kind)] = self.open_at_pay.get(str(f.kind), 0) + 1
         self.advance(60_000)
         self.feed([A.CallStaff(self.t), A.StaffLogin(self.t + 1, STAFF_ID, STAFF_PIN)])
         for f in sorted(self.flags.values(), key=lambda f: f.id):
@@ -861,8 +915,28 @@ class _Play:
             dict(self.kinds),
             self.log,
             same_items=same_items,
+            prompts=_count(self.prompts.values()),
+            open_at_pay=dict(self.open_at_pay),
         )
+
+
+def _count(kinds) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for k in kinds:
+        out[k] = out.get(k, 0) + 1
+    return out
 
 
 def _plu(p: Product) -> str:
     return next((c for c in p.codes if len(c) in (4, 5)), p.codes[0] if p.codes else "")
+
+
+# What the simulated shopper does about each kind of question (the method that answers it).
+_ANSWERS = {
+    AlertKind.SCAN_ADDED: "_answer_unscanned",
+    AlertKind.WEIGH_PRODUCE: "_answer_unscanned",
+    AlertKind.QUANTITY: "_answer_unscanned",
+    AlertKind.PLACE_SCANNED: "_answer_place_scanned",
+    AlertKind.WHICH_REMOVED: "_answer_which_removed",
+    AlertKind.LOOKS_DIFFERENT: "_answer_looks_different",
+}

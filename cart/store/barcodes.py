@@ -371,6 +371,9 @@ def _from_rcn(text, sym, g13: str, layout: RcnLayout, config) -> Interpretation:
     from biip.checksums import gs1_price_weight_check_digit, gs1_standard_check_digit
 
     vs, cs = _slice(layout.pattern, "V"), _slice(layout.pattern, "C")
+    # Every layout has value digits: loaded patterns match P{2,}C?V{3,6}, and so do the built-in
+    # layouts.
+    assert vs is not None, f"RCN layout pattern {layout.pattern!r} has no V"
     value = g13[vs]
     if cs is not None:
         want = gs1_price_weight_check_digit(value)
@@ -521,7 +524,7 @@ def _from_elements(text, sym, elements, config, t_ms, kind) -> Interpretation:
     elements = _distinct(elements)
     if isinstance(elements, str):
         return _reject(text, sym, elements)
-    problem = _contradiction(elements)
+    problem: str | None = _contradiction(elements)
     if problem:
         return _reject(text, sym, problem)
     found: dict = {"gtin": "", "price": None, "weight_g": None, "expiry": "", "expired": False}

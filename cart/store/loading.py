@@ -5,6 +5,13 @@ A store is a folder with (schema in ``docs/CATALOG.md``):
 - ``store.toml``: ``[store]`` (id, name, currency, minor units, tax mode, time zone, staff PIN
   hash), ``[tax.<class>]`` rates, ``[rcn]`` restricted-circulation barcode layouts.
 - ``catalog.toml``: ``[[product]]``, ``[[promotion]]`` and ``[[coupon]]`` entries.
+- ``staff.toml`` (optional): ``[[staff]]`` id and argon2id PIN hash per staff member
+  (``cart.store.staff``). Read with the folder, never kept in ``Store.sources`` (the bytes a
+  journal copies).
+
+Staff secrets are judged when a store is loaded from its folder: a hash below the floor of
+``cart.store.secrets.weakness`` is a load error. A store rebuilt from a journal's copy
+(``load_store_bytes``) checks only their form: an old session must still replay.
 
 Every problem is collected (file, entry, field, message) and reported together in one
 :class:`CatalogError`; nothing is half-loaded. The types it builds are in ``cart.store.model``.
@@ -36,7 +43,8 @@ from cart.store.model import (
     StoreProfile,
     TaxClass,
 )
-from cart.store.secrets import PIN_HASH_FORMAT, is_pin_hash
+from cart.store.secrets import PIN_HASH_FORMAT, is_pin_hash, weakness
+from cart.store.staff import STAFF_FILE, StaffMember, parse_staff
 
 STORE_FILE = "store.toml"
 CATALOG_FILE = "catalog.toml"
@@ -79,10 +87,11 @@ class CatalogError(ValueError):
 def store_profile(section: Any, file: str = "profile", base: Path | None = None) -> StoreProfile:
     """Validate a profile's ``[store]`` table. Relative paths are taken from ``base``."""
     problems: list[Problem] = []
-    e = _Entry(section, file, "store", problems, {"path", "journal", "journal_synchronous"})
+    e = _Entry(section, file, "store", problems, {"path", "journal", "journal_synchronous", "demo"})
     path = e.text("path", max_len=400)
     journal = e.text("journal", max_len=400)
     sync = e.text("journal_synchronous", "FULL")
+    demo = e.get("demo", bool, False, what="true or false")
     if sync is not None and sync not in ("FULL", "NORMAL", "EXTRA"):
         e.fail("journal_synchronous", "must be FULL, EXTRA or NORMAL")
     if problems:
@@ -92,7 +101,7 @@ def store_profile(section: Any, file: str = "profile", base: Path | None = None)
         folder = base / folder
     if base is not None and journal != ":memory:" and not Path(journal).is_absolute():
         journal = str(base / journal)
-    return StoreProfile(folder, journal, sync)
+    return StoreProfile(folder, journal, sync, bool(demo))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,26 +117,52 @@ def load_store(path: str | Path = DEMO_STORE) -> Store:
     folder = p if p.is_dir() else p.parent
     problems: list[Problem] = []
     data: dict[str, bytes] = {}
-    for name in (STORE_FILE, CATALOG_FILE):
+    for name in (STORE_FILE, CATALOG_FILE, STAFF_FILE):
         try:
             data[name] = (folder / name).read_bytes()
+        except FileNotFoundError as exc:
+            if name != STAFF_FILE:
+                problems.append(Problem(name, "file", "", f"cannot read: {exc.strerror or exc}"))
         except OSError as exc:
             problems.append(Problem(name, "file", "", f"cannot read: {exc.strerror or exc}"))
     if problems:
         raise CatalogError(problems)
-    return load_store_bytes(data[STORE_FILE], data[CATALOG_FILE], path=folder)
+    return load_store_bytes(
+        data[STORE_FILE], data[CATALOG_FILE], path=folder, staff=data.get(STAFF_FILE, b"")
+    )
 
 
 def load_store_bytes(
-    store_toml: bytes, catalog_toml: bytes, *, path: str | Path = "<memory>"
+    store_toml: bytes,
+    catalog_toml: bytes,
+    *,
+    path: str | Path = "<memory>",
+    staff: bytes | None = None,
 ) -> Store:
-    """Validate a store from the bytes of its two files (e.g. the copy kept in a journal)."""
+    """Validate a store from the bytes of its files (e.g. the copy kept in a journal).
+
+    ``staff``: the bytes of ``staff.toml`` (``b""``: a folder without one); given (a store
+    folder), the staff secrets are also judged for strength. Without it (a journal's copy) a
+    legacy ``staff_pin_hash`` need only be well formed."""
     problems: list[Problem] = []
     store_doc = _parse_toml(store_toml, STORE_FILE, problems)
     catalog_doc = _parse_toml(catalog_toml, CATALOG_FILE, problems)
     if problems:
         raise CatalogError(problems)
-    config = _validate_store(store_doc, STORE_FILE, problems)
+    members: tuple[StaffMember, ...] = ()
+    if staff is not None:
+        members, found = parse_staff(staff)
+        problems += [Problem(STAFF_FILE, e, f, m) for e, f, m in found]
+    config = _validate_store(store_doc, STORE_FILE, problems, strict=staff is not None)
+    if config is not None and config.staff_pin_hash and members:
+        problems.append(
+            Problem(
+                STORE_FILE,
+                "store",
+                "staff_pin_hash",
+                f"the store has {STAFF_FILE}: delete this legacy shared PIN",
+            )
+        )
     tax_ids = set(config.tax_classes) if config else set()
     digest = hashlib.sha256(store_toml + b"\0" + catalog_toml).hexdigest()
     catalog = _validate_catalog(catalog_doc, CATALOG_FILE, tax_ids, problems, digest)
@@ -138,6 +173,7 @@ def load_store_bytes(
         catalog=catalog,
         path=Path(path),
         sources=(bytes(store_toml), bytes(catalog_toml)),
+        staff=tuple(members),
     )
 
 
@@ -226,7 +262,9 @@ def _gtin14(code: Any) -> tuple[str | None, str]:
         return None, str(exc)
 
 
-def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfig | None:
+def _validate_store(
+    doc: dict, file: str, problems: list[Problem], *, strict: bool = False
+) -> StoreConfig | None:
     top = _Entry(doc, file, "file", problems, {"store", "tax", "rcn", "spot_check", "journal"})
     s = _Entry(
         doc.get("store") or {},
@@ -264,57 +302,19 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
             zoneinfo.ZoneInfo(tz)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             s.fail("timezone", f"unknown time zone {tz!r}")
-    pin = s.text("staff_pin_hash", max_len=400)
-    if pin is not None and not is_pin_hash(pin):
+    pin = s.text("staff_pin_hash", "", max_len=400)  # legacy shared PIN; staff.toml replaces it
+    if pin and not is_pin_hash(pin):
         s.fail("staff_pin_hash", f"must be {PIN_HASH_FORMAT}")
+    elif pin and strict and weakness(pin):
+        s.fail("staff_pin_hash", weakness(pin))
     loyalty = s.text("loyalty_program", "")
     expired = s.text("expired", "block")
     if expired is not None and expired not in EXPIRED_POLICIES:
         s.fail("expired", f"must be one of {', '.join(EXPIRED_POLICIES)}, got {expired!r}")
         expired = None
 
-    taxes: dict[str, TaxClass] = {}
-    tax_doc = doc.get("tax")
-    if not isinstance(tax_doc, dict) or not tax_doc:
-        top.fail("tax", "at least one [tax.<class>] table is required")
-        tax_doc = {}
-    for tid, tdata in tax_doc.items():
-        t = _Entry(tdata, file, f"tax.{tid}", problems, {"name", "rate_bp"})
-        if not _ID_RE.match(tid):
-            t.fail("", f"tax class id {tid!r} must match {_ID_RE.pattern}")
-        rate = t.integer("rate_bp", lo=0, hi=10_000)
-        tname = t.text("name", tid)
-        if rate is not None and tname is not None:
-            taxes[tid] = TaxClass(tid, tname, rate)
-
-    from cart.store.barcodes import BUILTIN_RCN_LAYOUTS
-
-    rcn = _Entry(doc.get("rcn", {}), file, "rcn", problems, {"country", "layout"})
-    rcn_country = rcn.text("country", "", pattern=re.compile(r"^[a-z]{2}$"))
-    layouts: list[RcnLayout] = []
-    if "layout" in rcn.data:
-        raw = rcn.data["layout"]
-        if not isinstance(raw, list):
-            rcn.fail("layout", "must be an array of tables ([[rcn.layout]])")
-            raw = []
-        for i, ldata in enumerate(raw):
-            lay = _validate_layout(ldata, file, f"rcn.layout[{i}]", problems)
-            if lay is not None:
-                layouts.append(lay)
-    elif rcn_country:
-        if rcn_country not in BUILTIN_RCN_LAYOUTS:
-            rcn.fail(
-                "country",
-                f"no built-in layouts for {rcn_country!r}; "
-                f"known: {', '.join(sorted(BUILTIN_RCN_LAYOUTS))}; or give [[rcn.layout]]",
-            )
-        else:
-            layouts = list(BUILTIN_RCN_LAYOUTS[rcn_country])
-    seen: set[str] = set()
-    for lay in layouts:
-        if lay.prefix in seen:
-            rcn.fail("layout", f"prefix {lay.prefix} has two layouts")
-        seen.add(lay.prefix)
+    taxes = _validate_taxes(doc.get("tax"), top, problems)
+    rcn_country, layouts = _validate_rcn(doc.get("rcn", {}), file, problems)
 
     from cart.store import spotcheck  # [spot_check]: the exit gate's audit rates
 
@@ -324,8 +324,10 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
     jr = _Entry(doc.get("journal", {}), file, "journal", problems, {"keep_days"})
     keep_days = jr.integer("keep_days", 30, lo=1, hi=3650)
 
-    values = (sid, name, country, currency, minor, tax_mode, tz, pin, loyalty, rcn_country, expired)
-    if any(v is None for v in values) or len(problems) and any(p.file == file for p in problems):
+    values = (sid, name, country, currency, minor, tax_mode, tz, pin, loyalty, expired)
+    if rcn_country is None or any(v is None for v in values):
+        return None
+    if len(problems) and any(p.file == file for p in problems):
         return None
     return StoreConfig(
         id=sid,
@@ -343,6 +345,69 @@ def _validate_store(doc: dict, file: str, problems: list[Problem]) -> StoreConfi
         expired_policy=expired,
         journal_keep_days=keep_days if keep_days is not None else 30,
     )
+
+
+def _validate_taxes(tax_doc: object, top: _Entry, problems: list[Problem]) -> dict[str, TaxClass]:
+    """The ``[tax.<class>]`` tables: the valid tax classes by id (at least one is required)."""
+    taxes: dict[str, TaxClass] = {}
+    if not isinstance(tax_doc, dict) or not tax_doc:
+        top.fail("tax", "at least one [tax.<class>] table is required")
+        tax_doc = {}
+    for tid, tdata in tax_doc.items():
+        t = _Entry(tdata, top.file, f"tax.{tid}", problems, {"name", "rate_bp"})
+        if not _ID_RE.match(tid):
+            t.fail("", f"tax class id {tid!r} must match {_ID_RE.pattern}")
+        rate = t.integer("rate_bp", lo=0, hi=10_000)
+        tname = t.text("name", tid)
+        if rate is not None and tname is not None:
+            taxes[tid] = TaxClass(tid, tname, rate)
+    return taxes
+
+
+def _validate_rcn(
+    rcn_doc: object, file: str, problems: list[Problem]
+) -> tuple[str | None, list[RcnLayout]]:
+    """The ``[rcn]`` table: its country (None when invalid) and its barcode layouts.
+
+    Layouts are the ``[[rcn.layout]]`` tables when given, else the country's built-in ones; no
+    two may share a prefix.
+    """
+    from cart.store.barcodes import BUILTIN_RCN_LAYOUTS
+
+    rcn = _Entry(rcn_doc, file, "rcn", problems, {"country", "layout"})
+    rcn_country = rcn.text("country", "", pattern=re.compile(r"^[a-z]{2}$"))
+    layouts: list[RcnLayout] = []
+    if "layout" in rcn.data:
+        layouts = _validate_layouts(rcn, problems)
+    elif rcn_country:
+        if rcn_country not in BUILTIN_RCN_LAYOUTS:
+            rcn.fail(
+                "country",
+                f"no built-in layouts for {rcn_country!r}; "
+                f"known: {', '.join(sorted(BUILTIN_RCN_LAYOUTS))}; or give [[rcn.layout]]",
+            )
+        else:
+            layouts = list(BUILTIN_RCN_LAYOUTS[rcn_country])
+    seen: set[str] = set()
+    for lay in layouts:
+        if lay.prefix in seen:
+            rcn.fail("layout", f"prefix {lay.prefix} has two layouts")
+        seen.add(lay.prefix)
+    return rcn_country, layouts
+
+
+def _validate_layouts(rcn: _Entry, problems: list[Problem]) -> list[RcnLayout]:
+    """The valid ``[[rcn.layout]]`` tables of the ``[rcn]`` table."""
+    raw = rcn.data["layout"]
+    if not isinstance(raw, list):
+        rcn.fail("layout", "must be an array of tables ([[rcn.layout]])")
+        raw = []
+    layouts: list[RcnLayout] = []
+    for i, ldata in enumerate(raw):
+        lay = _validate_layout(ldata, rcn.file, f"rcn.layout[{i}]", problems)
+        if lay is not None:
+            layouts.append(lay)
+    return layouts
 
 
 def _validate_layout(ldata, file, entry, problems) -> RcnLayout | None:
@@ -397,7 +462,30 @@ def _entries(doc, key, file, problems) -> list:
 def _validate_catalog(doc, file, tax_ids, problems, digest) -> Catalog | None:
     n_before = len(problems)
     _Entry(doc, file, "file", problems, {"product", "promotion", "coupon"})
+    promotions = _validate_promotions(doc, file, problems)
+    products, seen = _validate_products(doc, file, tax_ids, promotions, problems)
+    coupons = _validate_coupons(doc, file, seen, problems)
+    if len(problems) > n_before:
+        return None
+    return Catalog(tuple(products), promotions, coupons, digest)
 
+
+@dataclass(slots=True)
+class _SeenCodes:
+    """The product ids, GTINs and PLUs met so far in the catalogue, to find duplicates.
+
+    ``gtins`` and ``plus`` map to the product id as written (whatever the file holds there).
+    """
+
+    ids: dict[str, int]  # product id -> index of its [[product]] entry
+    gtins: dict[str, object]  # GTIN-14 -> product id
+    plus: dict[str, object]  # PLU -> product id
+
+
+def _validate_promotions(
+    doc: dict[str, Any], file: str, problems: list[Problem]
+) -> dict[str, Promotion]:
+    """The ``[[promotion]]`` entries: the valid promotions by id (the last of a duplicate id)."""
     promotions: dict[str, Promotion] = {}
     for i, pdata in enumerate(_entries(doc, "promotion", file, problems)):
         pid = pdata.get("id") if isinstance(pdata, dict) else None
@@ -407,11 +495,20 @@ def _validate_catalog(doc, file, tax_ids, problems, digest) -> Catalog | None:
             if promo.id in promotions:
                 e.fail("id", f"duplicate promotion id {promo.id!r}")
             promotions[promo.id] = promo
+    return promotions
 
+
+def _validate_products(
+    doc: dict[str, Any],
+    file: str,
+    tax_ids: set[str],
+    promotions: dict[str, Promotion],
+    problems: list[Problem],
+) -> tuple[list[CatalogProduct], _SeenCodes]:
+    """The ``[[product]]`` entries (at least one): the valid products, and the ids and codes
+    of all entries."""
     products: list[CatalogProduct] = []
-    ids: dict[str, int] = {}
-    gtins: dict[str, str] = {}
-    plus: dict[str, str] = {}
+    seen = _SeenCodes({}, {}, {})
     raw_products = _entries(doc, "product", file, problems)
     if not raw_products:
         problems.append(Problem(file, "product", "", "the catalogue has no products"))
@@ -419,48 +516,59 @@ def _validate_catalog(doc, file, tax_ids, problems, digest) -> Catalog | None:
         pid = pdata.get("id") if isinstance(pdata, dict) else None
         e = _Entry(pdata, file, f"product[{i}] {pid!r}", problems, _PRODUCT_KEYS)
         prod = _validate_product(e, tax_ids, promotions)
-        # Duplicates are checked on the raw entry too, so an otherwise bad entry still reports
-        # the codes it would clash on.
-        raw = pdata if isinstance(pdata, dict) else {}
-        rid = raw.get("id")
-        if isinstance(rid, str):
-            if rid in ids:
-                e.fail("id", f"duplicate product id (also product[{ids[rid]}])")
-            else:
-                ids[rid] = i
-        raw_gtins = raw.get("gtins")
-        for g in raw_gtins if isinstance(raw_gtins, list) else []:
-            g14, _ = _gtin14(g)
-            if g14 is None:
-                continue
-            if g14 in gtins and gtins[g14] != rid:
-                e.fail("gtins", f"GTIN {g} is also on product {gtins[g14]!r}")
-            gtins.setdefault(g14, rid)
-        rplu = raw.get("plu")
-        if isinstance(rplu, str) and rplu:
-            if rplu in plus:
-                e.fail("plu", f"PLU {rplu} is also on product {plus[rplu]!r}")
-            else:
-                plus[rplu] = rid
+        _check_duplicates(e, i, pdata, seen)
         if prod is not None:
             products.append(prod)
+    return products, seen
 
+
+def _check_duplicates(e: _Entry, i: int, pdata: object, seen: _SeenCodes) -> None:
+    """Report a product id, GTIN or PLU of entry ``i`` already met, and record them in ``seen``.
+
+    Duplicates are checked on the raw entry, so an otherwise bad entry still reports the codes
+    it would clash on.
+    """
+    raw = pdata if isinstance(pdata, dict) else {}
+    rid: object = raw.get("id")
+    if isinstance(rid, str):
+        if rid in seen.ids:
+            e.fail("id", f"duplicate product id (also product[{seen.ids[rid]}])")
+        else:
+            seen.ids[rid] = i
+    raw_gtins = raw.get("gtins")
+    for g in raw_gtins if isinstance(raw_gtins, list) else []:
+        g14, _ = _gtin14(g)
+        if g14 is None:
+            continue
+        if g14 in seen.gtins and seen.gtins[g14] != rid:
+            e.fail("gtins", f"GTIN {g} is also on product {seen.gtins[g14]!r}")
+        seen.gtins.setdefault(g14, rid)
+    rplu = raw.get("plu")
+    if isinstance(rplu, str) and rplu:
+        if rplu in seen.plus:
+            e.fail("plu", f"PLU {rplu} is also on product {seen.plus[rplu]!r}")
+        else:
+            seen.plus[rplu] = rid
+
+
+def _validate_coupons(
+    doc: dict[str, Any], file: str, seen: _SeenCodes, problems: list[Problem]
+) -> dict[str, Coupon]:
+    """The ``[[coupon]]`` entries: the valid coupons by GTIN-14 (a code may be neither another
+    coupon's nor a product's GTIN)."""
     coupons: dict[str, Coupon] = {}
     for i, cdata in enumerate(_entries(doc, "coupon", file, problems)):
         code = cdata.get("code") if isinstance(cdata, dict) else None
         e = _Entry(cdata, file, f"coupon[{i}] {code!r}", problems, _COUPON_KEYS)
-        c = _validate_coupon(e, ids)
+        c = _validate_coupon(e, seen.ids)
         if c is None:
             continue
         if c.gtin in coupons:
             e.fail("code", "duplicate coupon code")
-        if c.gtin in gtins:
-            e.fail("code", f"coupon code is also product {gtins[c.gtin]!r}'s GTIN")
+        if c.gtin in seen.gtins:
+            e.fail("code", f"coupon code is also product {seen.gtins[c.gtin]!r}'s GTIN")
         coupons[c.gtin] = c
-
-    if len(problems) > n_before:
-        return None
-    return Catalog(tuple(products), promotions, coupons, digest)
+    return coupons
 
 
 def _validate_promotion(e: _Entry) -> Promotion | None:
@@ -502,7 +610,9 @@ def _validate_promotion(e: _Entry) -> Promotion | None:
     )
 
 
-def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> CatalogProduct | None:
+def _validate_product(
+    e: _Entry, tax_ids: set[str], promotions: dict[str, Promotion]
+) -> CatalogProduct | None:
     n_before = len(e.problems)
     pid = e.text("id", pattern=_ID_RE)
     name = e.text("name")
@@ -510,25 +620,8 @@ def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Catalog
     if sold_by is not None and sold_by not in SOLD_BY:
         e.fail("sold_by", f"must be 'each' or 'weight', got {sold_by!r}")
         sold_by = None
-    price = None
-    if sold_by == "each":
-        price = e.integer("price_each", lo=0)
-        if "price_per_kg" in e.data:
-            e.fail("price_per_kg", "only for products sold by weight")
-    elif sold_by == "weight":
-        price = e.integer("price_per_kg", lo=0)
-        if "price_each" in e.data:
-            e.fail("price_each", "only for products sold each")
-    raw_gtins = e.get("gtins", list, [], what="a list of strings")
-    gtins: list[str] = []
-    for g in raw_gtins or []:
-        g14, why = _gtin14(g)
-        if g14 is None:
-            e.fail("gtins", why)
-        elif g14 in gtins:
-            e.fail("gtins", f"{g!r} listed twice")
-        else:
-            gtins.append(g14)
+    price = _product_price(e, sold_by)
+    gtins = _product_gtins(e)
     plu = e.text("plu", "", pattern=re.compile(r"^(?:[3-4]\d{3}|9[3-4]\d{3})$"))
     if plu == "" and not gtins:
         e.fail("gtins", "a product needs at least one GTIN or a PLU")
@@ -547,13 +640,9 @@ def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Catalog
     variable = e.get("variable_measure", bool, sold_by == "weight", what="true or false")
     if sold_by == "weight" and variable is False:
         e.fail("variable_measure", "a product sold by weight is always variable measure")
-    promos = e.get("promotions", list, [], what="a list of promotion ids")
-    for p in promos or []:
-        if not isinstance(p, str) or p not in promotions:
-            e.fail("promotions", f"unknown promotion {p!r}")
-        elif promotions[p].kind == "per_kg_discount" and sold_by != "weight":
-            e.fail("promotions", f"{p!r} is a per-kg discount but the product is sold each")
-    if len(e.problems) > n_before:
+    promos = _product_promotions(e, sold_by, promotions)
+    # A price is None only with a problem recorded (sold_by or its price field invalid).
+    if len(e.problems) > n_before or price is None:
         return None
     return CatalogProduct(
         id=pid,
@@ -568,10 +657,57 @@ def _validate_product(e: _Entry, tax_ids: set[str], promotions: dict) -> Catalog
         tare_g=tare,
         label=label,
         age_min=age,
-        promotions=tuple(promos),
+        promotions=promos,
         organic=len(plu) == 5,
         variable_measure=bool(variable),
     )
+
+
+def _product_price(e: _Entry, sold_by: str | None) -> int | None:
+    """The price field of how the product is sold (price_each or price_per_kg), None when it
+    is invalid or how the product is sold is not known; the other price field is refused."""
+    price = None
+    if sold_by == "each":
+        price = e.integer("price_each", lo=0)
+        if "price_per_kg" in e.data:
+            e.fail("price_per_kg", "only for products sold by weight")
+    elif sold_by == "weight":
+        price = e.integer("price_per_kg", lo=0)
+        if "price_each" in e.data:
+            e.fail("price_each", "only for products sold each")
+    return price
+
+
+def _product_gtins(e: _Entry) -> list[str]:
+    """The product's valid GTINs as GTIN-14, each once."""
+    raw_gtins = e.get("gtins", list, [], what="a list of strings")
+    gtins: list[str] = []
+    for g in raw_gtins or []:
+        g14, why = _gtin14(g)
+        if g14 is None:
+            e.fail("gtins", why)
+        elif g14 in gtins:
+            e.fail("gtins", f"{g!r} listed twice")
+        else:
+            gtins.append(g14)
+    return gtins
+
+
+def _product_promotions(
+    e: _Entry, sold_by: str | None, promotions: dict[str, Promotion]
+) -> tuple[str, ...]:
+    """The product's valid promotion ids, in the order listed; each must be a known promotion,
+    and a per-kg discount only on a product sold by weight."""
+    promos = e.get("promotions", list, [], what="a list of promotion ids")
+    valid: list[str] = []
+    for p in promos or []:
+        if not isinstance(p, str) or p not in promotions:
+            e.fail("promotions", f"unknown promotion {p!r}")
+        elif promotions[p].kind == "per_kg_discount" and sold_by != "weight":
+            e.fail("promotions", f"{p!r} is a per-kg discount but the product is sold each")
+        else:
+            valid.append(p)
+    return tuple(valid)
 
 
 def _validate_coupon(e: _Entry, product_ids: dict[str, int]) -> Coupon | None:
@@ -595,6 +731,7 @@ def _validate_coupon(e: _Entry, product_ids: dict[str, int]) -> Coupon | None:
         e.fail("product", f"unknown product {product!r}")
     if kind == "amount_off" and product:
         e.fail("product", "only for product_amount_off")
-    if len(e.problems) > n_before:
+    # g14 is None only with a problem recorded (code missing or not a GTIN).
+    if len(e.problems) > n_before or g14 is None:
         return None
     return Coupon(code, g14, name, kind, amount, min_spend, product)

@@ -1,5 +1,6 @@
-"""The store's data types: its configuration (currency, tax, barcode layouts, staff PIN hash) and
-its catalogue (products, promotions, coupons), all immutable.
+"""The store's data types: its configuration (currency, tax, barcode layouts, a legacy shared staff
+PIN hash), its catalogue (products, promotions, coupons) and its staff (``staff.toml``), all
+immutable.
 
 ``cart.store.loading`` builds them from a store folder (``load_store``), validating everything
 first; ``docs/CATALOG.md`` is the file schema.
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from cart.common.money import Money, format_with_code
 from cart.store.secrets import verify_pin
+from cart.store.staff import SHARED, StaffMember
 
 SOLD_BY = ("each", "weight")
 TAX_MODES = ("inclusive", "exclusive")
@@ -53,7 +55,7 @@ class StoreConfig:
     minor_digits: int
     tax_mode: str  # "inclusive" | "exclusive"
     timezone: str
-    staff_pin_hash: str
+    staff_pin_hash: str  # legacy: one PIN for all staff; "" when the store has a staff.toml
     loyalty_program: str
     tax_classes: dict[str, TaxClass]
     rcn_country: str
@@ -77,8 +79,8 @@ class StoreConfig:
         return format_with_code(minor, self.currency, self.minor_digits)
 
     def verify_staff_pin(self, pin: str) -> bool:
-        """True when ``pin`` matches the configured PBKDF2-SHA256 hash (constant-time compare)."""
-        return verify_pin(self.staff_pin_hash, pin)
+        """True when ``pin`` matches the legacy shared ``staff_pin_hash`` (none: never)."""
+        return bool(self.staff_pin_hash) and verify_pin(self.staff_pin_hash, pin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,16 +208,32 @@ class Store:
 
     ``sources`` are the exact bytes of ``store.toml`` and ``catalog.toml`` it was loaded from;
     the journal keeps a copy per digest so a session always replays with the prices it had.
+    ``staff`` (from ``staff.toml``, ``cart.store.staff``) is deliberately not among them: staff
+    hashes never reach a journal, and a store loaded from a journal's copy has no staff.
     """
 
     config: StoreConfig
     catalog: Catalog
     path: Path
     sources: tuple[bytes, bytes] = field(default=(b"", b""), repr=False, compare=False)
+    staff: tuple[StaffMember, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def digest(self) -> str:
         return self.catalog.digest
+
+    def staff_pins(self) -> dict[str, str]:
+        """staff id -> PIN hash, for fusion's staff gate: the staff file's members, else the
+        legacy shared ``staff_pin_hash`` under ``"*"`` (any id), else none (nobody logs in)."""
+        if self.staff:
+            return {m.id: m.hash for m in self.staff}
+        return {SHARED: self.config.staff_pin_hash} if self.config.staff_pin_hash else {}
+
+    def verify_staff_pin(self, pin: str, staff_id: str = SHARED) -> bool:
+        """True when ``pin`` is ``staff_id``'s (or the shared) PIN."""
+        pins = self.staff_pins()
+        h = pins.get(staff_id) or pins.get(SHARED)
+        return h is not None and bool(h) and verify_pin(h, pin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,3 +243,4 @@ class StoreProfile:
     path: Path
     journal: str
     journal_synchronous: str = "FULL"
+    demo: bool = False  # [store] demo = true: a demo cart (the demo PIN is allowed)

@@ -289,6 +289,7 @@ STATE_MARK = {"connected": "●", "reconnecting": "◐", "disconnected": "○", 
 # Counters worth the shopper's or the staff's eye (totals such as "frames" are not).
 ERROR_WORDS = (
     "error",
+    "reject",
     "gap",
     "overflow",
     "lost",

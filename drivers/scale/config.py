@@ -36,12 +36,16 @@ class ScaleConfig:
         d = dict(d)
         plain = {f.name: f for f in fields(cls) if f.name not in ("stability", "calibration")}
         reject_unknown_keys("scale", d, set(plain) | {"stability", "calibration"}, ConfigError)
-        kw = {}
+        port = cls.port
+        kw: dict[str, int] = {}
         for name, value in d.items():
-            if name in plain:
-                want = str if name == "port" else int
-                if not isinstance(value, want) or isinstance(value, bool):
-                    raise ConfigError(f"[scale].{name} must be {want.__name__}")
+            if name == "port":
+                if not isinstance(value, str):
+                    raise ConfigError("[scale].port must be str")
+                port = value
+            elif name in plain:
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise ConfigError(f"[scale].{name} must be int")
                 kw[name] = value
         channels = kw.get("channels", 4)
         st = d.get("stability", {})
@@ -52,7 +56,7 @@ class ScaleConfig:
             calibration = Calibration.from_dict(d.get("calibration", {}), channels)
         except (TypeError, ValueError) as e:
             raise ConfigError(f"[scale]: {e}") from e
-        cfg = cls(**kw, stability=stability, calibration=calibration)
+        cfg = cls(port=port, **kw, stability=stability, calibration=calibration)
         if not 1 <= cfg.channels <= sp.MAX_CHANNELS:
             raise ConfigError("[scale].channels must be 1..8")
         if cfg.command_retries < 0 or cfg.command_timeout_ms < 10:

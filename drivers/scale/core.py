@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from cart.common.clock import Clock
-from cart.common.events import DeviceStatus
+from cart.common.events import DeviceEvent, DeviceStatus
 from drivers.scale import protocol as sp
 from drivers.scale.config import ScaleConfig
 from drivers.scale.filters import Chain, MedianFilter, StabilityConfig, StabilityDetector
@@ -405,7 +405,7 @@ class ScaleCore:
         return r.mid != sp.MsgId.IDENTIFY or msg.code != sp.AckCode.OK
 
     def _message(self, msg, now, seq: int) -> list:
-        events = []
+        events: list[DeviceEvent] = []
         if isinstance(msg, (sp.Ack, sp.Identify)):
             r = self._pending.get(seq)
             if r is None:
@@ -448,6 +448,9 @@ class ScaleCore:
             return [self.status("error", r.error)]
         if self.state == "identify":
             ident = r.reply
+            # The handshake's IDENTIFY is answered by an IDENTIFY_REPLY, or refused by an ACK
+            # (r.error, handled above); _answers() lets no other reply complete it.
+            assert isinstance(ident, sp.Identify), f"IDENTIFY completed by {ident!r}"
             problem = None
             if ident.protocol != sp.PROTOCOL_VERSION:
                 problem = f"bridge speaks protocol {ident.protocol}, host {sp.PROTOCOL_VERSION}"
@@ -470,13 +473,15 @@ class ScaleCore:
             self._handshake = None
             self.timeline.restart()
             self.pipeline.reset()
+            ident = self.identity
+            assert ident is not None, "the start state follows an accepted IDENTIFY_REPLY"
             ev = [
                 self.status(
                     "connected",
-                    f"{self.identity.name} firmware "
-                    f"{self.identity.firmware_version}, "
-                    f"{self.identity.channels} ch "
-                    f"{self.identity.rate_sps} SPS",
+                    f"{ident.name} firmware "
+                    f"{ident.firmware_version}, "
+                    f"{ident.channels} ch "
+                    f"{ident.rate_sps} SPS",
                 )
             ]
             if not self.pipeline.calibrated:
@@ -517,7 +522,9 @@ class ScaleCore:
     def _samples(self, payloads: list[bytes], now: int) -> list:
         return self._sample_block(*sp.decode_samples(payloads, self.cfg.channels), now)
 
-    def _sample_block(self, seq, flags, counts, now: int) -> list:
+    def _sample_block(
+        self, seq: np.ndarray, flags: np.ndarray, counts: np.ndarray, now: int
+    ) -> list:
         bad = (flags & sp.reserved_flags(self.cfg.channels)) != 0
         if bad.any():
             nbad = int(np.count_nonzero(bad))

@@ -259,8 +259,8 @@ class StabilityDetector:
         # noise estimate: residual spread around the reference
         if len(xs) >= 4:
             var = float(np.var(xs))
-            w = min(len(xs) / 400.0, 1.0)
-            est = (1 - w) * self.noise**2 + w * var
+            share = min(len(xs) / 400.0, 1.0)
+            est = (1 - share) * self.noise**2 + share * var
             self.noise = min(max(cfg.min_noise_g, float(np.sqrt(est))), 3 * cfg.noise_g)
         room = max(cfg.refine_samples - self.ref_n, 0)
         head, rest = xs[:room], xs[room:]

@@ -437,7 +437,7 @@ def encode_samples(seq: np.ndarray, flags: np.ndarray, counts: np.ndarray) -> by
     rows[:, 8 : 8 + 3 * ch : 3] = c & 0xFF
     if n > 16:
         flat = rows.reshape(-1)
-        mv = memoryview(flat)
+        mv = flat.data  # a memoryview of the frames' bytes
         crc = np.fromiter(
             (binascii.crc_hqx(mv[i : i + flen - 3], 0xFFFF) for i in range(0, n * flen, flen)),
             dtype=np.uint16,
@@ -451,7 +451,11 @@ def encode_samples(seq: np.ndarray, flags: np.ndarray, counts: np.ndarray) -> by
     return rows.tobytes()
 
 
-def decode_sample_rows(a: np.ndarray, channels: int):
+# A block of samples as arrays: (seq uint16[n], flags uint8[n], counts int32[n, channels]).
+SampleArrays = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def decode_sample_rows(a: np.ndarray, channels: int) -> SampleArrays:
     """Payload rows (uint8 [n, 3 + 3 * channels]) -> (seq, flags, counts)."""
     n = a.shape[0]
     seq = (a[:, 0].astype(np.uint16) << 8) | a[:, 1]
@@ -462,7 +466,7 @@ def decode_sample_rows(a: np.ndarray, channels: int):
     return seq, flags, counts
 
 
-def decode_samples(payloads: list[bytes], channels: int):
+def decode_samples(payloads: list[bytes], channels: int) -> SampleArrays:
     """Sample payloads (all of one channel count) -> (seq uint16[n], flags uint8[n],
     counts int32[n, channels]). Payloads of another length raise ``ProtocolError``."""
     plen = 3 + 3 * channels

@@ -88,6 +88,7 @@ def _sets(root):
                 yield d.name, img
 
 
+@pytest.mark.slow
 def test_reference_photos_rate_and_no_false_positives(barcode_sets):
     """The decoder beats zxing-cpp alone on the reference sets and never reads a code in the
     images that hold none (both at 0 and 180 degrees)."""
@@ -183,6 +184,7 @@ def test_region_gate_finds_the_code_and_skips_plain_images():
     seed=st.integers(0, 2**16),
     stripes=st.booleans(),
 )
+@pytest.mark.slow
 def test_decoder_never_raises_on_any_image(h, w, channels, seed, stripes):
     rng = np.random.default_rng(seed)
     img = rng.integers(0, 256, (h, w) if channels == 0 else (h, w, channels), dtype=np.uint8)

@@ -156,6 +156,7 @@ def test_cart_barcode(aim, code, want):
         assert got["interpretation"]["price"] is None or got["product"] is not None
 
 
+@pytest.mark.slow
 def test_cart_barcode_text_output_for_the_issue_codes():
     for code in ("]C10107310000100147392200001", "https://id.gs1.org/01/07310000100147?3922=0001"):
         out = _cli(code)

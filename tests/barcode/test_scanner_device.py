@@ -85,6 +85,7 @@ def test_duplicates_within_window_are_dropped(backend):
         assert scanner.counters()["duplicates"] == 1
 
 
+@pytest.mark.slow
 def test_unplugged_scanner_is_read_again_within_2_s_of_replug(backend):
     sim, url = backend
     with open_scanner(url) as scanner:

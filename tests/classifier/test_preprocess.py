@@ -77,6 +77,7 @@ def test_shipped_model_reproduces_training_outputs(grocery, classifier):
     assert agree >= len(ref) - 1
 
 
+@pytest.mark.slow
 @given(h=st.integers(8, 700), w=st.integers(8, 700), seed=st.integers(0, 2**32 - 1))
 def test_prepare_shapes(h, w, seed):
     rng = np.random.default_rng(seed)

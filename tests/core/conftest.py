@@ -21,7 +21,7 @@ currency = "{currency}"
 minor_digits = 2
 tax_mode = "{tax_mode}"
 timezone = "{timezone}"
-staff_pin_hash = "pbkdf2_sha256$1000$00112233445566778899aabbccddeeff$b8ad0f1dacec0beb4f418fadcb2ee5939ef45823391bb89692028dd1b67e9cef"
+staff_pin_hash = "pbkdf2_sha256$200000$00112233445566778899aabbccddeeff$98cd56f19733a361768b76706415776c6f3e161aef907b7e88c5ea3fe5639ab7"
 
 [tax.food]
 name = "Food"

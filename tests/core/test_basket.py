@@ -289,6 +289,7 @@ def test_a_session_keeps_its_prices_when_the_catalogue_changes(store, make_store
             CartSession.recover(j, new_store, "b")
 
 
+@pytest.mark.slow
 @given(seed=st.integers(0, 2**32), n=st.integers(0, 150), batch=st.integers(1, 5))
 def test_replaying_any_journal_gives_the_same_basket(store, seed, n, batch):
     with Journal(":memory:") as j:

@@ -75,9 +75,12 @@ def test_lookups(store):
 
 
 def test_staff_pin(store, make_store):
-    assert store.config.verify_staff_pin("2468")
-    assert not store.config.verify_staff_pin("2469")
-    s = load_store(make_store())
+    # the demo store: staff.toml's shared PIN; its store.toml (journaled) holds no staff hash
+    assert store.verify_staff_pin("2468") and store.verify_staff_pin("2468", "anyone")
+    assert not store.verify_staff_pin("2469")
+    assert not store.config.staff_pin_hash and b"argon2" not in store.sources[0]
+    s = load_store(make_store())  # a legacy store.toml staff_pin_hash still works
+    assert s.verify_staff_pin(STAFF_PIN)
     assert s.config.verify_staff_pin(STAFF_PIN)
     assert not s.config.verify_staff_pin("")
 
@@ -196,7 +199,7 @@ measure = "volume"
 pattern = "PPPPPPPPVVV"
 decimals = 7
 """,
-    ).replace("pbkdf2_sha256$1000$", "md5$")
+    ).replace("pbkdf2_sha256$200000$", "md5$")
     (folder / "store.toml").write_text(text)
     probs = problems_of(folder)
     got = {(p.entry, p.field) for p in probs}

@@ -63,7 +63,10 @@ class DeviceCart:
 
     def scan(self, product_id: str | None = None, *, code: str | None = None) -> None:
         self.wait(1500)
-        data = self.scanner.frame(code or self.code(product_id), "]E0")
+        from cart.sim.scanner import aim_for
+
+        code = code or self.code(product_id)
+        data = self.scanner.frame(code, aim_for(code))
         self._feed(self.decoder.feed(data, self.t))
 
     def place(

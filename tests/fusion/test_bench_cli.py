@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from cart.cli import main
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "cart" / "sim" / "scenarios"
 
 
+@pytest.mark.slow
 def test_bench_trips_prints_the_metrics_last(capsys):
     assert main(["bench", "trips", "--trips", "30", "--seed", "3", "--profile", "clean"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

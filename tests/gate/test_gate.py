@@ -185,6 +185,7 @@ def test_command_revocation_and_missing_carts_file(store_dir, tmp_path, make_cod
     assert "REFUSE: gate_not_configured" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_real_command_line_exit_statuses(store_dir, tmp_path, make_code):
     code = make_code()
     base = [

@@ -125,6 +125,7 @@ def test_threaded_driver_over_url_settles_and_survives_unplug():
     assert drv.closed
 
 
+@pytest.mark.slow
 def test_driver_through_a_pty():
     master, slave = os.openpty()
     model = BasketModel(config_for("typical"), seed=4, t0_ms=0)
@@ -198,6 +199,7 @@ def test_bench_prints_json_last(capsys):
     assert sp.PROTOCOL_VERSION == 1
 
 
+@pytest.mark.slow
 def test_tare_and_corner_calibration_workflow_over_url(tmp_path):
     from dataclasses import replace
 
@@ -234,6 +236,7 @@ def test_tare_and_corner_calibration_workflow_over_url(tmp_path):
     assert np.all(dev < 3e-3)
 
 
+@pytest.mark.slow
 def test_cli_tare_writes_the_profile_and_monitor_prints_json(tmp_path, capsys):
     import json
     import shutil

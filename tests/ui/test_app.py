@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 import zxingcpp
 
 from cart.app import actions
-from cart.app.view import AlertView, Choice, LineView, Receipt, ScaleView, Totals
+from cart.app.view import AlertView, Choice, DeviceView, LineView, Receipt, ScaleView, Totals
 from cart.ui.app import HIGH_CONTRAST_THEME, CartApp
 from cart.ui.screens import CheckoutScreen, PickerScreen, ProduceScreen, StaffScreen
 from cart.ui.widgets import BasketLines
@@ -38,6 +39,18 @@ async def test_basket_totals_scale_and_devices_are_shown(backend):
         ):
             assert expected in text, expected
         assert app.query_one("#total").value == "€16.37"
+
+
+async def test_the_status_bar_counts_the_scanners_rejected_reads():
+    devices = (
+        DeviceView("scale", "connected"),
+        DeviceView("scanner:hand", "connected", counters=(("reads", 9), ("rejected_reads", 3))),
+    )
+    app = CartApp(RecordingBackend(sample_view(devices=devices)))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "rejected_reads=3" in text and "reads=9" not in text
 
 
 async def test_everything_fits_at_80x24(backend):
@@ -218,6 +231,7 @@ async def test_produce_from_the_classifier_top3(backend):
         assert backend.actions == [actions.AddProduce("p-apple-gd", 3)]
 
 
+@pytest.mark.slow
 async def test_produce_by_plu_and_by_name(backend):
     app = CartApp(backend)
     async with app.run_test(size=SIZE) as pilot:

@@ -16,6 +16,9 @@ from cart.ui.screens import CheckoutScreen, PickerScreen, ProduceScreen
 
 from .screen_text import screen_text
 
+# The demo world runs in real time: each test takes seconds.
+pytestmark = pytest.mark.slow
+
 
 async def until(pilot, pred, timeout=15.0):
     """Wait (bounded) for the app to reach a state; real simulated devices take real time."""

@@ -202,7 +202,7 @@ def test_produce_chosen_before_placing_is_weighed_by_fusion(store):
     # scanned with the scanner does the same: each is billed at its own placement's weight
     rt, views, clock = start(store, ":memory:")
     with rt:
-        rt.submit(actions.AddProduce("4021"))  # Golden Delicious by PLU, before placing
+        rt.submit(actions.AddProduce("4021", bagged=False))  # Golden Delicious, loose, first
         rt.post(settle(clock, 612.0, 612.0))
         view = views.wait(lambda v: v.seq == 2)
         assert view.alerts == () and [ln.quantity for ln in view.lines] == ["0.612 kg"]
@@ -285,7 +285,7 @@ def test_produce_chosen_on_screen_is_billed_by_weight(store):
         view = views.wait(lambda v: v.alerts)
         alert = view.alerts[0]
         assert alert.kind in ("scan_added", "weigh_produce")
-        rt.submit(actions.AddProduce("4021", alert.alert_id))  # Golden Delicious by PLU
+        rt.submit(actions.AddProduce("4021", alert.alert_id, bagged=False))  # loose, by PLU
         view = views.wait(lambda v: v.lines and not v.alerts)
         line = view.lines[0]
         assert line.per_kg and line.quantity == "0.612 kg"
@@ -364,3 +364,22 @@ async def test_catalogue_text_with_markup_is_shown_literally(tmp_path):
         await pilot.pause()
         assert evil in screen_text(app)
     rt.close()
+
+
+def test_produce_chosen_on_screen_is_in_a_store_bag_unless_said_otherwise(store):
+    # the screen's default: the store bag's tare comes off (never bill a bag's weight); a PLU of
+    # produce sold each (only a sticker) is entered like a scan of it
+    from cart.fusion import FusionConfig
+
+    p = store.catalog.by_plu("4021")
+    bag = p.tare_g or FusionConfig().bag_tare_g  # the product's own tare, else a store bag's
+    rt, views, clock = start(store, ":memory:")
+    with rt:
+        rt.submit(actions.AddProduce("4021"))
+        rt.post(settle(clock, 612.0, 612.0))
+        view = views.wait(lambda v: v.seq == 2)
+        assert [ln.quantity for ln in view.lines] == [f"{(612 - bag) / 1000:.3f} kg"]
+        each = next(q for q in store.catalog.products if q.plu and not q.by_weight)
+        rt.submit(actions.AddProduce(each.plu))
+        view = views.wait(lambda v: v.seq == 3)
+        assert [ln.name for ln in view.lines][-1] == each.name

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from cart.app import actions
 from cart.app.runtime import EngineView, Runtime
 from cart.app.view import LineView, Totals
@@ -149,6 +151,7 @@ def test_time_passes_without_input():
         assert 1_500 in engine.advanced
 
 
+@pytest.mark.slow
 def test_bench_harness_measures_event_to_screen():
     from cart.bench import ui as bench
 
@@ -165,6 +168,7 @@ def test_bench_harness_measures_event_to_screen():
     assert result["errors"] == 0
 
 
+@pytest.mark.slow
 def test_bench_on_the_real_stack_reports_every_figure():
     from cart.bench import ui as bench
 

@@ -398,6 +398,7 @@ def test_live_cart_with_a_missing_model_runs_without_vision(tmp_path):
 # ---- the demo ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_demo_camera_shows_the_placed_items_photo_to_the_classifier(photos):
     from cart.sim.demo import DemoWorld, demo_clock, demo_vision
 

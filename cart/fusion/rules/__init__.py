@@ -6,7 +6,8 @@ module for its chain and order):
 - ``settle.SETTLE``: a settled weight — a change at all? (drift, load shifts, undo, slumps);
 - ``placement.PLACEMENT``: a rise — which scan, produce, put-back or question it is;
 - ``removal.REMOVAL``: a drop — which line, tare or question it is;
-- ``scan.SCAN``: a scan — which question it answers, or a new expectation;
+- ``scan.SCAN``: a scan — which question it answers, or a new expectation; then
+  ``scan.AFTER_SCAN``: what its code still needs (staff for an expired item, a warning);
 - ``verdict.VERDICT``: a camera verdict — which placement or question it is about.
 
 ``steps`` holds what several chains share (the camera judging a line, asking about an
@@ -25,7 +26,7 @@ from cart.fusion.config import FusionConfig, settings_from
 from cart.fusion.rules.base import Rule, Step, first_claim
 from cart.fusion.rules.placement import PLACEMENT, Rise
 from cart.fusion.rules.removal import REMOVAL, Drop
-from cart.fusion.rules.scan import SCAN
+from cart.fusion.rules.scan import AFTER_SCAN, SCAN
 from cart.fusion.rules.settle import SETTLE
 from cart.fusion.rules.shopper import ShopperAnswers
 from cart.fusion.rules.staff import StaffAnswers
@@ -35,6 +36,7 @@ from cart.fusion.rules.verdict import VERDICT
 from cart.fusion.state import State
 
 __all__ = [
+    "AFTER_SCAN",
     "PLACEMENT",
     "REMOVAL",
     "SCAN",
@@ -74,6 +76,7 @@ class Rules:
         self.placement = chain(PLACEMENT)
         self.removal = chain(REMOVAL)
         self.scan = chain(SCAN)
+        self.after_scan = chain(AFTER_SCAN)
         self.verdict = chain(VERDICT)
         self.judge = Judge.from_config(cfg)
         self.ask_unexplained = AskUnexplained.from_config(cfg)

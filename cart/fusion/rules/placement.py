@@ -9,7 +9,13 @@ A rise is explained by the FIRST of these rules that claims it, in this order (`
 5. ``MoreOfLastScanned`` — more of the item just scanned and placed, put in one by one;
 6. ``ItemComingBack`` — an item taken out a moment ago, put back (the camera must see it);
 7. ``QuantityOfPending`` — n × one pending product: a quantity question;
-8. ``Unexplained`` — anything else: ``weigh_produce`` or ``scan_added``.
+8. ``PriceLabelPlaced`` — a pending price label whose product has no typical weight: that item;
+9. ``LabelWeightDiffers`` — a pending label the rise does not fit: ``label_weight`` (staff);
+10. ``Unexplained`` — anything else: ``weigh_produce`` or ``scan_added``.
+
+A deli or bakery label's item is expected at the label's net weight (plus the product's tare),
+to the scale's tolerance, so ``PendingScans`` places it when the scale agrees with the label;
+rules 8 and 9 say what a rise is when it does not.
 """
 
 from __future__ import annotations
@@ -89,6 +95,7 @@ class PutBackUnexplainedRemoval(Rule):
             return False
         fid = -min(back)[1]
         o = st.questions[fid]
+        assert o.placement is not None  # fid was chosen among questions with a placement
         st.undo = Undo(x.t, st.settled - x.r, reopen=o.flag, reopen_grams=o.placement.grams)
         st.resolve(out, x.t, fid, "put back", "cart")
         return True
@@ -267,7 +274,7 @@ class MoreOfLastScanned(Rule):
         fits = ev.counts_that_fit(x.r, mean, sig, x.noise, max(1, n - 2), n, st.match)
         verdict = x.pl.verdict
         post = st.posterior(p, None, verdict)
-        seen = bool(verdict) and dict(verdict).get(p.label or "", 0.0) >= 0.3
+        seen = bool(verdict and dict(verdict).get(p.label or "", 0.0) >= 0.3)
         telling = len(fits) == 1 and st.tol(sig * sig, x.noise) < mean / 3
         if (
             fits
@@ -395,6 +402,76 @@ class QuantityOfPending(Rule):
         return True
 
 
+def label_lines(x: Rise) -> list[Line]:
+    """The pending scans billed by their label's weight or price, oldest first."""
+    return [ln for ln in x.pend if ln.weight_g is not None or ln.price_minor is not None]
+
+
+def typical_weight(p: Product) -> bool:
+    """The catalogue says what one item of ``p`` weighs (a range to check a price label by)."""
+    return p.unit_weight_g > 0 and p.tolerance_g > 0
+
+
+class PriceLabelPlaced(Rule):
+    """Claims a rise, that no pending scan fits, while a price label (no weight in it) is
+    pending whose product has no typical weight in the catalogue: the scale has nothing to
+    check the label by, so the rise is that item (the oldest such label), billed at the
+    label's price."""
+
+    def apply(self, st: State, x: Rise, out: list[Effect]) -> bool:
+        ln = next(
+            (ln for ln in label_lines(x) if ln.weight_g is None and not typical_weight(ln.product)),
+            None,
+        )
+        if ln is None:
+            return False
+        st.mark_placed(ln, x.t, out, x.r, alone=True)
+        x.pl.line_ids = [ln.id]
+        return True
+
+
+class LabelWeightDiffers(Rule):
+    """Claims a rise, that no pending scan fits, while a label is pending that the scale can
+    check: a label weight (its net weight plus the product's tare), or a price label on a
+    product with a typical weight. The rise is taken for the newest such item, placed at the
+    weight measured, and ``label_weight``, a question only staff answer, says what the label
+    and the scale disagree on (staff approve, or remove the line)."""
+
+    def apply(self, st: State, x: Rise, out: list[Effect]) -> bool:
+        lines = [
+            ln for ln in label_lines(x) if ln.weight_g is not None or typical_weight(ln.product)
+        ]
+        if not lines:
+            return False
+        ln = lines[-1]
+        p = ln.product
+        st.mark_placed(ln, x.t, out, x.r, alone=True)
+        x.pl.line_ids = [ln.id]
+        if ln.weight_g is not None:
+            net = max(0.0, x.r - p.tare_g)
+            message = (
+                f"{p.name}: the label says {ln.weight_g:.0f} g but the scale weighed "
+                f"{net:.0f} g: staff will check"
+            )
+        else:
+            lo, hi = p.unit_weight_g - p.tolerance_g, p.unit_weight_g + p.tolerance_g
+            message = (
+                f"{p.name} weighed {x.r:.0f} g; one usually weighs {max(0.0, lo):.0f}-{hi:.0f}"
+                " g: staff will check"
+            )
+        st.ask(
+            out,
+            x.t,
+            AlertKind.LABEL_WEIGHT,
+            message,
+            line_id=ln.id,
+            grams=x.r,
+            needs_staff=True,
+            product=p,
+        )
+        return True
+
+
 class Unexplained(Rule):
     """Claims every rise that reaches it: an unexplained placement, asked about
     (``AskUnexplained``: ``weigh_produce`` when the camera sees produce, else ``scan_added``)."""
@@ -412,5 +489,7 @@ PLACEMENT: tuple[type[Rule], ...] = (
     MoreOfLastScanned,
     ItemComingBack,
     QuantityOfPending,
+    PriceLabelPlaced,
+    LabelWeightDiffers,
     Unexplained,
 )

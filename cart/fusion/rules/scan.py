@@ -11,6 +11,16 @@ A scan is explained by the FIRST of these rules that claims it, in this order (`
 7. ``AnswersLooksDifferent`` — the right item scanned under ``looks_different``;
 8. ``PutBackWasNew`` — an item just re-billed as put back was a new one, scanned now;
 9. ``ScanThenPlace`` — bill now and expect the item on the scale.
+
+A code the catalogue refuses is told to the shopper and journaled (``fusion.unknown_code``),
+never billed (``on_scan``). A code with a weight or price of its own (a deli or bakery label) is
+billed by the label, and its item is expected on the scale at the label's weight (the placement
+rules check it). Once the chain has explained a scan, what its code still needs is the FIRST
+of these (``AFTER_SCAN``):
+
+1. ``ExpiredNeedsStaff`` — past its expiry date (store policy ``block``): ``expired`` (staff);
+2. ``CodeWarnings`` — anything else the code says (expired under ``warn``, a best-before date
+   passed): told to the shopper.
 """
 
 from __future__ import annotations
@@ -18,12 +28,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cart.common.events import Scan
+from cart.common.text import printable
 from cart.fusion import actions as A
 from cart.fusion.alerts import AlertKind, Audit, Effect, LineRemoved, Notice
-from cart.fusion.products import Lookup, Product
+from cart.fusion.products import Lookup, Product, Refused
 from cart.fusion.rules.base import Rule, first_claim
 from cart.fusion.rules.steps import pending_items
-from cart.fusion.state import PendingProduce, Placement, State
+from cart.fusion.state import Line, PendingProduce, Placement, State
+
+UNKNOWN_MESSAGE = "This code is not sold here. Put the item aside or call staff"
+MISREAD_MESSAGE = "Could not read that code, scan again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +58,11 @@ class Scanned:
     def price(self) -> int | None:
         return self.found.price_minor
 
+    @property
+    def weight(self) -> float | None:
+        """The net weight the code's label carries (billed by it), or None."""
+        return self.found.weight_g
+
     @classmethod
     def of(cls, st: State, found: Lookup, t: int) -> Scanned:
         p = found.product
@@ -58,22 +77,39 @@ class Scanned:
 
 
 def on_scan(st: State, ev: Scan | A.EnterCode, t: int, out: list[Effect]) -> None:
-    """Look the code up (an unknown or broken code is told, never fatal), then run the scan
-    chain."""
+    """Read the code as scanned (its symbology, and the time for expiry dates); a refused,
+    unknown or broken code is told and journaled, never fatal. Then run the scan chain, and
+    ``AFTER_SCAN`` on what it billed."""
+    symbology = ev.symbology if isinstance(ev, Scan) else ""
     try:
-        found = st.catalogue.lookup(ev.code)
+        found = st.catalogue.read(ev.code, symbology, t)
     except (ValueError, KeyError, TypeError) as exc:  # a bad catalogue entry: not fatal
         out.append(Notice(t, "lookup_error", f"could not look up the code: {exc}"))
         return
-    if found is None:
-        out.append(
-            Notice(
-                t, "unknown_code", "This code is not sold here. Put the item aside or call staff"
-            )
-        )
-        out.append(Audit(t, "fusion.unknown_code", (("code", ev.code),)))
+    if isinstance(found, Refused):
+        refused(found, symbology, t, out)
         return
-    first_claim(st.rules.scan, st, Scanned.of(st, found, t), out)
+    x = Scanned.of(st, found, t)
+    first = st.next_line
+    first_claim(st.rules.scan, st, x, out)
+    billed = tuple(st.lines[i] for i in range(first, st.next_line) if i in st.lines)
+    first_claim(st.rules.after_scan, st, Billed(x, billed), out)
+
+
+def refused(r: Refused, symbology: str, t: int, out: list[Effect]) -> None:
+    """Tell the shopper why a code is not billed, and journal it (``fusion.unknown_code``, the
+    row the spot-check risk score counts), with the reason when there is one."""
+    code = printable(r.code, 40)
+    if r.misread:
+        out.append(Notice(t, "misread", f"{MISREAD_MESSAGE} ({code}: {r.reason})"))
+    elif r.reason:
+        out.append(Notice(t, "refused_code", f"This code is not sold here: {r.reason} ({code})"))
+    else:
+        out.append(Notice(t, "unknown_code", UNKNOWN_MESSAGE))
+    data: tuple[tuple[str, object], ...] = (("code", r.code),)
+    if r.reason:
+        data += (("reason", r.reason), ("symbology", symbology))
+    out.append(Audit(t, "fusion.unknown_code", data))
 
 
 def fitting_placement(st: State, x: Scanned, window_ms: int) -> Placement | None:
@@ -84,7 +120,7 @@ def fitting_placement(st: State, x: Scanned, window_ms: int) -> Placement | None
     for pl in st.placements.values():
         if x.t - pl.t_ms > window_ms:
             continue  # an old question: a new scan is more likely a new item
-        o = st.questions.get(pl.flag_id)
+        o = st.questions.get(pl.flag_id) if pl.flag_id is not None else None
         if o is not None and o.flag.needs_staff:
             continue  # staff decide this one
         z = abs(pl.grams - x.mean) / st.tol(x.sig * x.sig, noise)
@@ -156,6 +192,7 @@ class NotMoreOfThose(Rule):
                     placed=True,
                     measured=o.placement.grams,
                     expect=(x.mean, x.sig),
+                    weight_g=x.weight,
                     price_minor=x.price,
                 )
                 return True
@@ -189,6 +226,7 @@ class OneMoreOfQuantity(Rule):
             measured=x.mean,
             alone=False,
             expect=(x.mean, x.sig),
+            weight_g=x.weight,
             price_minor=x.price,
         )
         o.count -= 1
@@ -213,6 +251,7 @@ class ScannedAgainAfterTakeOut(Rule):
                     placed=True,
                     measured=o.placement.grams if o.placement else x.mean,
                     expect=(x.mean, x.sig),
+                    weight_g=x.weight,
                     price_minor=x.price,
                 )
                 st.resolve(out, x.t, fid, "scanned again", "cart")
@@ -255,6 +294,7 @@ class ExplainsPlacement(Rule):
                 if not ln.placed
                 and ln.product.id == p.id
                 and ln.price_minor == x.price
+                and ln.weight_g == x.weight
                 and ln.flag_id is None
                 and t - ln.t_ms <= self.s.answer_window_ms
             ),
@@ -276,12 +316,13 @@ class ExplainsPlacement(Rule):
             placed=True,
             measured=pl.grams,
             expect=(x.mean, x.sig),
+            weight_g=x.weight,
             price_minor=x.price,
         )
         if pl.flag_id in st.questions:
             st.resolve(out, t, pl.flag_id, "scanned", "cart")
         pl.flag_id = None
-        if x.price is None:
+        if not x.found.labelled:  # a label's own weight or price is checked by the scale
             st.rules.judge(st, pl, ln, t, out, learn=True)
         return True
 
@@ -333,6 +374,7 @@ class AnswersLooksDifferent(Rule):
             placed=True,
             measured=g,
             expect=(x.mean, x.sig),
+            weight_g=x.weight,
             price_minor=x.price,
         )
 
@@ -384,6 +426,7 @@ class ScanThenPlace(Rule):
             x.p,
             x.found.code,
             expect=(x.mean, x.sig),
+            weight_g=x.weight,
             price_minor=x.price,
             deadline=x.t + self.s.place_timeout_ms,
         )
@@ -399,7 +442,7 @@ class ScanThenPlace(Rule):
         if len(recent) < 2:
             return
         for pl in sorted(st.placements.values(), key=lambda q: -q.t_ms):
-            o = st.questions.get(pl.flag_id)
+            o = st.questions.get(pl.flag_id) if pl.flag_id is not None else None
             if o is not None and o.flag.needs_staff:
                 continue  # staff decide this one (a refused "it's mine" among them)
             after = [x for x in recent if x.t_ms >= pl.t_ms and x.flag_id is None]
@@ -429,3 +472,52 @@ SCAN: tuple[type[Rule], ...] = (
     PutBackWasNew,
     ScanThenPlace,
 )
+
+
+# ---- after the chain: what the billed scan's code still needs ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Billed:
+    """A scan the chain explained, and the lines it billed (none: its item was billed
+    already, or it waits to be weighed)."""
+
+    scan: Scanned
+    lines: tuple[Line, ...]
+
+
+class ExpiredNeedsStaff(Rule):
+    """Claims a scan whose code is past its expiry date (17) under the store's ``expired =
+    "block"`` policy (``Lookup.needs_staff``): the item stays billed, and ``expired``, a
+    question only staff answer, blocks check-out until they approve the sale or remove the
+    line."""
+
+    def apply(self, st: State, x: Billed, out: list[Effect]) -> bool:
+        if not x.scan.found.needs_staff:
+            return False
+        p = x.scan.p
+        st.ask(
+            out,
+            x.scan.t,
+            AlertKind.EXPIRED,
+            f"{p.name} is past its expiry date: staff will check it",
+            line_id=x.lines[-1].id if x.lines else None,
+            needs_staff=True,
+            product=p,
+        )
+        return True
+
+
+class CodeWarnings(Rule):
+    """Claims a scan whose code carries warnings (an expiry date passed under ``expired =
+    "warn"``, a best-before date passed): tells the shopper, once, with the product's name."""
+
+    def apply(self, st: State, x: Billed, out: list[Effect]) -> bool:
+        w = x.scan.found.warnings
+        if not w:
+            return False
+        out.append(Notice(x.scan.t, "code_warning", f"{x.scan.p.name}: " + "; ".join(w)))
+        return True
+
+
+AFTER_SCAN: tuple[type[Rule], ...] = (ExpiredNeedsStaff, CodeWarnings)

@@ -135,9 +135,10 @@ class UndoLastChange(Rule):
 
     def rebill(self, st: State, x: Reading, u, out: list[Effect]) -> bool:
         t = x.t
+        v = st.last_verdict
         top = (
-            st.last_verdict[1]
-            if st.verdict_near(t, x.ev.settle_ms, self.s.verdict_before_ms)
+            v[1]
+            if v is not None and st.verdict_near(t, x.ev.settle_ms, self.s.verdict_before_ms)
             else None
         )
         for ln in u.lines:

@@ -85,7 +85,7 @@ class ShopperAnswers(Step):
         o = question_for(st, a.flag_id, (AlertKind.PLACE_SCANNED,), t, out)
         if o is None:
             return
-        ln = st.lines.get(o.flag.line_id)
+        ln = st.lines.get(o.flag.line_id) if o.flag.line_id is not None else None
         if ln is not None and not ln.placed:
             del st.lines[ln.id]
             out.append(LineRemoved(t, ln.id, "scan cancelled"))
@@ -95,6 +95,7 @@ class ShopperAnswers(Step):
         o = question_for(st, a.flag_id, (AlertKind.QUANTITY,), t, out)
         if o is None:
             return
+        assert o.product is not None  # a quantity question is always asked about a product
         mean, sig = st.sigma(o.product)
         # N in the question counts the items scanned for it before and since it was asked
         scanned = (len(o.placement.line_ids) if o.placement is not None else 0) + o.answered
@@ -129,6 +130,7 @@ class ShopperAnswers(Step):
         if o is None:
             return
         pl = o.placement
+        assert pl is not None  # scan_added / weigh_produce are always asked about a placement
         seen_product = False
         if pl.verdict:
             label, prob = pl.verdict[0]

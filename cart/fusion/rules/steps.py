@@ -135,6 +135,9 @@ class WeighProduce(Step):
     ) -> None:
         o = st.questions[fid]
         pl = o.placement
+        # weighed only for scan_added / weigh_produce (always about a placement) or a quantity
+        # question its caller checked has one
+        assert pl is not None
         tare = bag_tare(p, self.s.bag_tare_g) if bagged else 0.0
         net = pl.grams - tare
         if net <= 0:

@@ -91,6 +91,7 @@ class ShownAgain(Rule):
         grams = ln.measured_g if ln.weight_g is None else None
         post = st.posterior(ln.product, grams, x.top)
         pl = o.placement
+        assert pl is not None  # apply judges only questions whose placement is rechecked
         first = pl.verdict[0][0] if pl.verdict else None
         pl.views += 1
         below = self.s.vision_flag_below
