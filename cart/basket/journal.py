@@ -460,12 +460,12 @@ class Journal:
         for sid, t_ms, code, decision, mac in db.execute(
             "SELECT session, t_ms, code, decision, mac FROM exit_codes"
         ).fetchall():
-            sc = check.sessions.get(sid)
-            if sc is None or sc.unchained or sc.faults:
+            known = check.sessions.get(sid)
+            if known is None or known.unchained or known.faults:
                 continue
             want = self._exit_mac(db, sid, t_ms, code, decision)
             if want is None or mac != want:
-                sc.faults.append(f"session {sid!r}: its exit code does not verify")
+                known.faults.append(f"session {sid!r}: its exit code does not verify")
         for digest, store_toml, catalog_toml in db.execute(
             "SELECT digest, store_toml, catalog_toml FROM stores"
         ).fetchall():
@@ -798,7 +798,7 @@ class Journal:
                     (store[0], bytes(store[1]), bytes(store[2])),
                 )
             out.extend((seqs, last_h))
-            return Mark(n, session, len(seqs), last_h.hex()) if seqs else None
+            return Mark(n, session, len(seqs), (last_h or b"").hex()) if seqs else None
 
         with self._lock:
             self._commit(body)
@@ -855,11 +855,13 @@ class Journal:
             last, prev = self._open_seq(session)
             out: list = []
 
-            def body(db, n: int) -> Mark:
+            def body(db, n: int) -> Mark | None:
                 seqs, last_h = self._insert(db, session, last, prev, encoded, n)
                 seal = None
-                if last_h is not None or self._chain_of(session) is not None:
+                if last_h is not None:
                     seal = self.chain_for(session).seal(last_h, status, int(t_ms), receipt_text)
+                elif self._chain_of(session) is not None:
+                    raise JournalError(f"session {session!r} is chained but has no chain head")
                 db.execute(
                     "UPDATE sessions SET status=?, closed_ms=?, receipt=?, seal=? WHERE id=?",
                     (status, int(t_ms), receipt_text, seal, session),
@@ -888,7 +890,11 @@ class Journal:
         chain = None if prev is None else self.chain_for(session)
         rows = []
         for s, (t, k, p) in zip(seqs, encoded, strict=True):
-            h = None if chain is None else chain.row(prev, session, s, commit, t, k, p)
+            h = (
+                None
+                if chain is None or prev is None
+                else chain.row(prev, session, s, commit, t, k, p)
+            )
             rows.append((session, s, t, k, p, commit, h))
             prev = h
         db.executemany(
@@ -970,7 +976,7 @@ class Journal:
                 prev = self.chain.genesis(new, info.opened_ms)
                 seqs, last_h = self._insert(db, new, 0, prev, encoded, n)
                 out.extend((len(seqs), last_h))
-                return Mark(n, new, len(seqs), last_h.hex())
+                return Mark(n, new, len(seqs), (last_h or b"").hex())
 
             self._commit(body)
             self._status[session] = "cancelled"

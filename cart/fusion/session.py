@@ -159,7 +159,8 @@ def _fingerprint(x, depth: int = 0):
         return tuple(_fingerprint(v, depth + 1) for v in x)
     if isinstance(x, (set, frozenset)):
         return frozenset(x) if all(isinstance(v, (int, str)) for v in x) else ("set", id(x))
-    if dataclasses.is_dataclass(x) and not x.__dataclass_params__.frozen:
+    params = getattr(x, "__dataclass_params__", None)  # set on dataclasses and their instances
+    if params is not None and not isinstance(x, type) and not params.frozen:
         return (type(x).__name__,) + tuple(
             _fingerprint(getattr(x, f.name), depth + 1) for f in dataclasses.fields(x)
         )
