@@ -123,6 +123,7 @@ def build(
 
     doc = load_profile(profile)
     scale_cfg, scanner_cfgs, camera_cfgs = device_configs(profile, doc)
+    journal_path = journal_path or doc.get("store", {}).get("journal")  # then $CART_JOURNAL
     store_dir = store_path or doc.get("store", {}).get("path") or DEMO_STORE
     try:
         store = load_store(store_dir)

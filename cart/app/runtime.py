@@ -100,6 +100,10 @@ class _Stop:
     pass
 
 
+def _no_heartbeat() -> None:
+    pass
+
+
 class Runtime(Device):
     """Owns the worker thread, the engine and the sources. A context manager; ``close()`` is
     idempotent (``drivers.base.Device``)."""
@@ -139,6 +143,8 @@ class Runtime(Device):
         self._view = CartView(store=store, money=self.money)
         self._idle = threading.Condition()
         self.errors = 0
+        # Called by the worker on every loop (at least once per tick_ms): cart.app.watchdog.
+        self.heartbeat: Callable[[], None] = _no_heartbeat
 
     # ---- inputs (any thread) ---------------------------------------------------------------
     def post(self, event: DeviceEvent) -> int:
@@ -214,6 +220,7 @@ class Runtime(Device):
     def _run(self) -> None:
         timeout = self.tick_ms / 1000
         while True:
+            self.heartbeat()
             try:
                 first = self._inbox.get(timeout=timeout)
             except queue.Empty:
