@@ -22,8 +22,10 @@ ROOT=/
 UNINSTALL=0
 PURGE=0
 VENV=auto
+# The kiosk (cage, the VTE terminal, a font), the venv, and a C compiler for the one dependency
+# that PyPI has no aarch64 wheel of (evdev, built at install time against the kernel headers).
 PACKAGES=(cage xwayland python3-gi gir1.2-gtk-3.0 gir1.2-vte-2.91 fonts-dejavu-core
-  python3-venv python3-pip)
+  python3-venv python3-pip python3-dev gcc libc6-dev linux-libc-dev)
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 say() { echo "install: $*"; }
@@ -109,7 +111,7 @@ source_files() {  # the checkout's files that the cart needs, one path a line, s
   else
     (cd "$SRC" && find cart drivers models hardware docs pyproject.toml README.md -type f \
       -not -path '*/__pycache__/*' -not -name '*.pyc')
-  fi | grep -v '^models/training/' | LC_ALL=C sort
+  fi | LC_ALL=C sort  # models/training too: `cart classify` registers its arguments from it
 }
 
 systemctl_root() { if [ $LIVE = 1 ]; then systemctl "$@"; else systemctl --root="$ROOT" "$@"; fi; }
@@ -197,6 +199,7 @@ if [ "$VENV" = yes ]; then
     python3 -m venv "$R/opt/cart/venv"
     "$R/opt/cart/venv/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check \
       "$R/opt/cart/src"
+    rm -rf "$R/opt/cart/src/build" "$R/opt/cart/src/"*.egg-info  # setuptools' leftovers
     echo "$stamp" > "$R/opt/cart/venv/.source-sha256"
     CHANGED=$((CHANGED + 1))
   fi

@@ -129,6 +129,7 @@ class Watchdog:
         # systemd's watchdog period; without one, READY is still sent and ticks send nothing.
         self.period_ms = period_ms
         self.ready = False
+        self.ready_status = "running"  # STATUS= sent with READY=1 (systemctl status shows it)
         self.pings = 0
         self.missed: list[str] = []  # the stale parts at the last tick that sent no ping
         self._stop = threading.Event()
@@ -162,7 +163,7 @@ class Watchdog:
     def _started(self) -> None:
         if not self.ready:
             self.ready = True
-            self.notifier.notify(READY=1, STATUS="running")
+            self.notifier.notify(READY=1, STATUS=self.ready_status.replace("\n", " "))
             log.info("every part is up: READY sent to systemd")
 
     def tick(self) -> bool:

@@ -113,7 +113,7 @@ def _out_of_service(reason: str, watchdog, code: int) -> int:
     import os
 
     logging.getLogger("cart.run").error("out of service: %s", reason)
-    watchdog.status(f"Out of service: {reason}")
+    watchdog.ready_status = f"Out of service: {reason}"
     print(f"error: {reason}", file=sys.stderr)
     if os.isatty(sys.__stdout__.fileno()) and os.isatty(sys.__stdin__.fileno()):
         from cart.ui.service import OutOfServiceApp
