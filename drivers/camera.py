@@ -220,7 +220,7 @@ class FrameSource:
             if not self._files:
                 raise OSError(f"{src}: no images in folder")
             self.kind = "folder"
-        elif src.isdigit() or src.startswith("/dev/video"):
+        elif src.isdigit() or src.startswith("/dev/"):  # /dev/video0, /dev/cart-camera
             index = int(src) if src.isdigit() else src
             self._cap = cv2.VideoCapture(index, cv2.CAP_V4L2)
             self.kind = "v4l2"

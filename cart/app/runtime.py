@@ -107,6 +107,10 @@ class _Tick:
     pass
 
 
+def _no_heartbeat() -> None:
+    pass
+
+
 class Runtime(Device):
     """Owns the worker thread, the engine and the sources. A context manager; ``close()`` is
     idempotent (``drivers.base.Device``)."""
@@ -146,6 +150,8 @@ class Runtime(Device):
         self._view = CartView(store=store, money=self.money)
         self._idle = threading.Condition()
         self.errors = 0
+        # Called by the worker on every loop (at least once per tick_ms): cart.app.watchdog.
+        self.heartbeat: Callable[[], None] = _no_heartbeat
 
     # ---- inputs (any thread) ---------------------------------------------------------------
     def post(self, event: DeviceEvent) -> int:
@@ -227,6 +233,7 @@ class Runtime(Device):
     def _run(self) -> None:
         timeout = self.tick_ms / 1000
         while True:
+            self.heartbeat()
             try:
                 first = self._inbox.get(timeout=timeout)
             except queue.Empty:

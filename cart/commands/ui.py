@@ -16,6 +16,11 @@ def register(sub) -> None:
         help="journal file (default: $CART_JOURNAL or var/journal.sqlite)",
     )
     p.add_argument("--high-contrast", action="store_true", help="black, white and yellow")
+    p.add_argument(
+        "--log",
+        default=None,
+        help="log file, or 'journal' for the system journal (default: $CART_LOG or var/cart.log)",
+    )
     p.set_defaults(func=_run)
 
 
@@ -70,25 +75,57 @@ def register_simulators(profile) -> list[str]:
 
 
 def _run(args) -> int:
+    """The cart on its devices. Logging goes to ``--log`` (never the screen); under systemd the
+    watchdog is fed while the runtime and the screen run. A profile, store or journal that
+    cannot be used shows "Out of service" on the screen and ends with ``EXIT_CONFIG``."""
+    import os
+
     screen_settings()
+    from cart.app import logs
+    from cart.app.watchdog import EXIT_CONFIG, Watchdog
+
+    logs.setup(args.log or os.environ.get("CART_LOG") or "var/cart.log")
     from cart.app.hardware import ProfileError, build
 
     register_simulators(args.profile)
-
     try:
         runtime = build(
             args.profile, store_path=args.store, journal_path=args.journal, production_check=True
         )
     except ProfileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _out_of_service(str(exc), Watchdog.from_env(("screen",)), EXIT_CONFIG)
     from cart.ui.app import CartApp
 
+    watchdog = Watchdog.from_env(("runtime", "screen"))
+    runtime.heartbeat = watchdog.beater("runtime")
+    app = CartApp(runtime, high_contrast=args.high_contrast)
+    app.heartbeat = watchdog.beater("screen")
+    watchdog.start()
     try:
-        CartApp(runtime, high_contrast=args.high_contrast).run()
+        app.run()
     finally:
         runtime.close()
+        watchdog.close()
     return 0
+
+
+def _out_of_service(reason: str, watchdog, code: int) -> int:
+    """Say why on stderr (the log) and, on a terminal, on the screen until stopped."""
+    import logging
+    import os
+
+    logging.getLogger("cart.run").error("out of service: %s", reason)
+    watchdog.ready_status = f"Out of service: {reason}"
+    print(f"error: {reason}", file=sys.stderr)
+    if os.isatty(sys.__stdout__.fileno()) and os.isatty(sys.__stdin__.fileno()):
+        from cart.ui.service import OutOfServiceApp
+
+        watchdog.start()
+        try:
+            OutOfServiceApp(reason, heartbeat=watchdog.beater("screen")).run()
+        finally:
+            watchdog.close()
+    return code
 
 
 def _bench(args) -> int:

@@ -124,6 +124,7 @@ class CartApp(App):
         self._seen_alerts: set[str] = set()
         self._parts: tuple = ()
         self.view_shown: Callable[[CartView], None] | None = None  # after the screen refreshed
+        self.heartbeat: Callable[[], None] | None = None  # each second while the app runs
         self.register_theme(CART_THEME)
         self.register_theme(HIGH_CONTRAST_THEME)
         self.theme = HIGH_CONTRAST_THEME.name if high_contrast else CART_THEME.name
@@ -162,6 +163,9 @@ class CartApp(App):
         self._render_view(self.view)
         self.query_one(BasketLines).focus()
         self.backend.attach(self.show_view)
+        if self.heartbeat is not None:  # the screen's beat for the watchdog (cart.app.watchdog)
+            self.heartbeat()
+            self.set_interval(1.0, self.heartbeat)
         # Everything built so far (libraries, widgets, catalogue) lives as long as the cart:
         # keep it out of the cyclic collector's full passes, which otherwise stall the screen
         # for tens of milliseconds on a Pi.

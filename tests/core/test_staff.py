@@ -136,10 +136,13 @@ def test_a_production_start_refuses_demo_staff_secrets(folder, tmp_path, capsys)
     assert problems and "demo PIN 2468" in problems[0]
     add_staff(folder, "s1", "1357")
     assert production_problems(load_store(folder)) == []
-    # `cart run` with a profile without demo = true: a sentence, exit 2, no traceback
+    # `cart run` with a profile without demo = true: a sentence, the configuration-error exit
+    # status (systemd does not restart it), no traceback
+    from cart.app.watchdog import EXIT_CONFIG
+
     profile = tmp_path / "cart.toml"
     profile.write_text(f'[store]\npath = "{DEMO_STORE}"\njournal = ":memory:"\n')
-    assert main(["run", "--profile", str(profile), "--journal", ":memory:"]) == 2
+    assert main(["run", "--profile", str(profile), "--journal", ":memory:"]) == EXIT_CONFIG
     err = capsys.readouterr().err
     assert "production cart" in err and "demo store's staff file" in err
     assert "Traceback" not in err
