@@ -8,6 +8,8 @@ import io
 import os
 import shutil
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -127,6 +129,7 @@ def test_the_staff_hash_never_reaches_the_journal(folder, tmp_path):
     assert b"login_ok" in data  # the login itself is audited
 
 
+@pytest.mark.slow
 def test_a_production_start_refuses_demo_staff_secrets(folder, tmp_path, capsys):
     demo = load_store()
     assert any("demo store's staff file" in p for p in production_problems(demo))
@@ -142,10 +145,19 @@ def test_a_production_start_refuses_demo_staff_secrets(folder, tmp_path, capsys)
 
     profile = tmp_path / "cart.toml"
     profile.write_text(f'[store]\npath = "{DEMO_STORE}"\njournal = ":memory:"\n')
-    assert main(["run", "--profile", str(profile), "--journal", ":memory:"]) == EXIT_CONFIG
-    err = capsys.readouterr().err
-    assert "production cart" in err and "demo store's staff file" in err
-    assert "Traceback" not in err
+    log = tmp_path / "cart.log"  # `cart run` routes stderr into its log
+    out = subprocess.run(
+        [sys.executable, "-m", "cart", "run", "--profile", str(profile), "--log", str(log)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == EXIT_CONFIG, out.stderr
+    said = log.read_text() + out.stderr
+    assert "production cart" in said and "demo store's staff file" in said
+    assert "Traceback" not in said
     from cart.app.hardware import check_production, load_profile
 
     profile.write_text(f'[store]\npath = "{DEMO_STORE}"\ndemo = true\n')
