@@ -268,3 +268,22 @@ def test_bag_taken_for_more_of_the_last_item_is_asked_whole_when_it_settles_agai
     f(A.SelectProduce(f.t, q.id, "4053"))
     assert sorted(ln.weight_g or 0.0 for ln in f.r.state().lines) == [0.0, pytest.approx(753.0)]
     assert f.lines() == ["cream", "lemon"]
+
+
+def test_rest_of_a_bag_that_rings_long_is_still_the_same_placement():
+    # demo autoplay, harsh: the rest of the bag began to move 50 ms after the first settle,
+    # but the lightly damped basket took 3.5 s to settle; a second produce line was billed
+    f = Feed()
+    f.settle(467.0)
+    (q,) = f.r.open_flags
+    f.t += 1400
+    f(A.SelectProduce(f.t, q.id, "4053"))
+    f.t += 2170  # 3.57 s after the first settle, moving since 50 ms after it
+    f(WeightMoving(f.t - 3520, f.g))
+    f.g += 78.5
+    out = f(WeightSettled(f.t, f.g, 78.5, 3520, 1.6))
+    assert [ln.weight_g for ln in f.r.state().lines] == [pytest.approx(545.5)]
+    assert not any(isinstance(e, FlagRaised) and e.flag.kind == "scan_added" for e in out)
+    # an item put in later (moving 3.4 s after the bag settled) is not the bag's rest
+    f.settle(60.0, after=4000)
+    assert [x.kind for x in f.r.open_flags if x.kind != "looks_different"] == ["scan_added"]

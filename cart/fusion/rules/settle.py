@@ -171,22 +171,29 @@ class UndoLastChange(Rule):
 
 
 class BagSlump(Rule):
-    """Claims a small rise (over 1 g, at most half the placement) within ``slump_ms`` of the
-    last placement, when that was produce or is unexplained: a bag slumps, and the scale
-    settles once on most of it and again on the rest. An unexplained one, or one only guessed
-    at by a quantity question ("Looks like 2 more × ..." for most of a bag), is explained
-    afresh as the whole (scans it had marked placed wait for their item again); a produce line
-    is re-weighed (its line replaced)."""
+    """Claims a small rise (over 1 g, at most half the placement) that settled within
+    ``slump_ms`` of the last placement, or began to move within ``slump_start_ms`` of it (a
+    basket that rings long settles late), when that was produce or is unexplained: a bag
+    slumps, and the scale settles once on most of it and again on the rest (docs/SCALE.md:
+    the rest slumps 0.1-0.5 s after the hand-over, so it moves at once after the first
+    settle). An unexplained one, or one
+    only guessed at by a quantity question ("Looks like 2 more × ..." for most of a bag), is
+    explained afresh as the whole (scans it had marked placed wait for their item again); a
+    produce line is re-weighed (its line replaced)."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
         slump_ms: int
+        slump_start_ms: int
         scale_sigma_g: float
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
         pl = st.last_placement
         r, t = x.r, x.t
-        if not r > 1.0 or pl is None or t - pl.t_ms > self.s.slump_ms or r > 0.5 * pl.grams:
+        if not r > 1.0 or pl is None or r > 0.5 * pl.grams:
+            return False
+        began = t - x.ev.settle_ms  # the rest of a bag moves at once; a slow ring takes long
+        if t - pl.t_ms > self.s.slump_ms and began - pl.t_ms > self.s.slump_start_ms:
             return False
         guessed = next(
             (fid for fid, o in st.open_of(AlertKind.QUANTITY) if o.placement is pl), None
