@@ -37,7 +37,8 @@ class FusionConfig:
     verdict_before_ms: int = 4_000  # a camera verdict this long before a settle belongs to it
     verdict_after_ms: int = 1_500  # ... or this long after it
     recheck_window_ms: int = 10_000  # "show it again": the verdict must come this soon
-    slump_ms: int = 3_000  # a small rise this soon after a produce placement is its rest
+    slump_ms: int = 3_000  # a small rise this soon after a produce placement is its rest ...
+    slump_start_ms: int = 1_000  # ... or one that began to move this soon (a long ring)
     undo_ms: int = 5_000  # a drop the weight comes straight back from this soon did not happen
     defer_below_g: float = 30.0  # lighter changes the camera did not see wait a moment ...
     defer_ms: int = 4_000  # ... this long, for the load to settle back (then nothing happened)

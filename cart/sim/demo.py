@@ -12,7 +12,9 @@ A :class:`DemoWorld` owns the simulated devices and the shopper's hands:
 
 Everything the world does goes through its own thread (the simulated scale is single-threaded),
 so the screen's keys only queue commands. All events share one clock (``DemoClock``), which the
-world moves with the wall clock.
+world moves with the wall clock (``wall_ms``: a test may pass its own and call
+:meth:`DemoWorld.step` instead of starting the thread, in accelerated time). The autoplay
+shopper keeps its pace on that clock too.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import itertools
 import logging
 import queue
 import random
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cart.common.clock import ManualClock, SystemClock
@@ -144,8 +146,10 @@ class DemoWorld(Device):
         seed: int = 7,
         profile: str = "typical",
         camera: DemoCamera | None = None,
+        wall_ms: Callable[[], int] | None = None,
     ) -> None:
         super().__init__()
+        self._wall_ms = wall_ms or SystemClock().now_ms  # what the world catches up with
         self.runtime = runtime
         self.store = store
         self.clock = clock
@@ -158,7 +162,8 @@ class DemoWorld(Device):
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = self._worker(self._run, "demo-world")
         self.autoplay = False
-        self._auto_at = 0.0
+        self._auto_at = 0.0  # seconds on the world's clock
+        self.scans_sent = 0  # scans the simulated scanner was told to send (tests)
         self.scale = None
         self.scanner = None
         self.scanner_sim = None
@@ -169,7 +174,9 @@ class DemoWorld(Device):
         self.camera = camera  # None: the demo runs without vision
 
     # ---- life --------------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, *, thread: bool = True) -> None:
+        """Build the devices and start the world's thread (``thread=False``: the caller moves
+        the world with :meth:`step`)."""
         from cart.sim.scale import SimScale
         from cart.sim.scanner import ScannerSim
         from drivers.scanner import Scanner, ScannerConfig
@@ -189,7 +196,8 @@ class DemoWorld(Device):
             )
             self.camera.show(None)
         self.runtime.add_source(self)
-        self._thread.start()
+        if thread:
+            self._thread.start()
 
     def _close(self) -> None:
         self._thread.stop()
@@ -225,38 +233,65 @@ class DemoWorld(Device):
 
     # ---- the world's thread ----------------------------------------------------------------------
     def _sync_clock(self) -> int:
-        now = SystemClock().now_ms()
+        now = self._wall_ms()
         if now > self.clock.now_ms():
             self.clock.set(now)
         return self.clock.now_ms()
 
+    def _now_s(self) -> float:
+        return self.clock.now_ms() / 1000
+
+    @property
+    def period_s(self) -> float:
+        """How long the world waits for a command between steps: longer while nothing moves."""
+        quiet = self.scale.model.quiet and not self.autoplay
+        return STEP_S if quiet else STEP_MOVING_S
+
     def _run(self) -> None:
         while not self._thread.stopping:
-            quiet = self.scale.model.quiet and not self.autoplay
             try:
-                cmd, arg = self._commands.get(timeout=STEP_S if quiet else STEP_MOVING_S)
+                cmd, arg = self._commands.get(timeout=self.period_s)
             except queue.Empty:
-                cmd = None
-            target = SystemClock().now_ms()
-            try:
-                for ev in self.scale.run_until(max(target, self.clock.now_ms())):
-                    self.runtime.post(ev)
-                if self.camera is not None:
-                    self.camera.step(self.clock.now_ms())
-                if cmd is not None:
-                    self._do(cmd, arg)
-                if self.autoplay and time.monotonic() >= self._auto_at:
-                    self._auto_step()
-                if self._after_unload is not None and self._scale_at_rest():
-                    then, self._after_unload = self._after_unload, None
-                    then()
-            except Exception as exc:  # the demo keeps going; the error is shown
-                log.exception("demo world step failed")
-                self._say(f"Simulation error: {exc}")
+                cmd, arg = None, None
+            self._step(cmd, arg)
+
+    def step(self) -> None:
+        """One step of the world up to ``wall_ms()``, with the next queued command if any:
+        what the world's thread does each period."""
+        try:
+            cmd, arg = self._commands.get_nowait()
+        except queue.Empty:
+            cmd, arg = None, None
+        self._step(cmd, arg)
+
+    def _step(self, cmd, arg) -> None:
+        target = self._wall_ms()
+        try:
+            for ev in self.scale.run_until(max(target, self.clock.now_ms())):
+                self.runtime.post(ev)
+            if self.camera is not None:
+                self.camera.step(self.clock.now_ms())
+            if cmd is not None:
+                self._do(cmd, arg)
+            if self.autoplay and self._now_s() >= self._auto_at:
+                self._auto_step()
+            if self._after_unload is not None and self._scale_at_rest():
+                then, self._after_unload = self._after_unload, None
+                then()
+        except Exception as exc:  # the demo keeps going; the error is shown
+            log.exception("demo world step failed")
+            self._say(f"Simulation error: {exc}")
 
     def _scale_at_rest(self) -> bool:
-        view = self.runtime.view
-        return self.scale.model.quiet and view.scale.stable and abs(view.scale.grams or 0) < 20
+        return self._scale_settled() and abs(self.runtime.view.scale.grams or 0) < 20
+
+    def _scale_settled(self) -> bool:
+        """Nothing moves on the scale, and the driver has said where it settled."""
+        return (
+            self.scale.model.quiet
+            and self.scale.core.pipeline.detector.stable
+            and self.runtime.view.scale.stable
+        )
 
     def _say(self, note: str) -> None:
         self.note = note
@@ -287,11 +322,13 @@ class DemoWorld(Device):
                     self._say("Nothing in hand to scan")
                 else:
                     self.scanner_sim.scan(last.code, aim_for(last.code))
+                    self.scans_sent += 1
                     self._say(f"Scanned {last.name} in the cart")
             elif not self.hand.code:
                 self._say(f"{self.hand.name} has no barcode: place it and choose it (P)")
             else:
                 self.scanner_sim.scan(self.hand.code, aim_for(self.hand.code))
+                self.scans_sent += 1
                 self._say(f"Scanned {self.hand.name}: now place it (L)")
         elif cmd == "place":
             if self.hand is None:
@@ -339,7 +376,7 @@ class DemoWorld(Device):
             self._say("Unloading the cart at the car")
         elif cmd == "autoplay":
             self.autoplay = bool(arg)
-            self._auto_at = time.monotonic() + 0.5
+            self._auto_at = self._now_s() + 0.5
             self._say("Autoplay on (O turns it off)" if arg else "Autoplay off")
 
     def _auto_step(self) -> None:
@@ -352,17 +389,17 @@ class DemoWorld(Device):
         if view.receipt is not None:
             # show the receipt a while, then the shopper leaves and the next one comes
             if self._paid_at is None:
-                self._paid_at = time.monotonic()
-            elif self._after_unload is None and time.monotonic() - self._paid_at > 5.0:
+                self._paid_at = self._now_s()
+            elif self._after_unload is None and self._now_s() - self._paid_at > 5.0:
                 self._do("unload", lambda: self.runtime.submit(ui.NewTrip()))
                 self._say("Autoplay: paid; the next shopper is on the way")
-            self._auto_at = time.monotonic() + 1.0
+            self._auto_at = self._now_s() + 1.0
             return
         self._paid_at = None
-        produce_alert = next(
-            (a for a in view.alerts if a.kind in (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED)),
-            None,
-        )
+        # a question about the produce just placed (taken for more of the item before it,
+        # "Looks like 1 more × ...", when the camera does not tell): the shopper chooses it
+        asks = (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED, AlertKind.QUANTITY)
+        produce_alert = next((a for a in view.alerts if a.kind in asks), None)
         if produce_alert is not None and self.cart and self.cart[-1].shelf.produce:
             self.runtime.submit(ui.AddProduce(self.cart[-1].shelf.plu, produce_alert.alert_id))
             self._say(f"Autoplay: chose {self.cart[-1].shelf.name} on the screen")
@@ -379,6 +416,8 @@ class DemoWorld(Device):
             pause = 3.0
         elif view.alerts:
             pause = 3.0  # let the evidence settle the question, or wait for the shopper
+        elif not self._scale_settled():
+            pause = 0.5  # the item placed last is weighed (and asked about) first
         elif self.hand is not None:
             self._do("place", None)
             pause = 2.5
@@ -391,7 +430,7 @@ class DemoWorld(Device):
                 choice = next(s for s in self.shelf if s.produce)
             elif n == 4 and self.rng.random() < 0.5:
                 self._do("push", None)
-                self._auto_at = time.monotonic() + 4.0
+                self._auto_at = self._now_s() + 4.0
                 return
             else:
                 choice = self.rng.choice([s for s in self.shelf if not s.produce])
@@ -399,7 +438,7 @@ class DemoWorld(Device):
             if not choice.produce:
                 self._do("scan", None)
             pause = 1.5
-        self._auto_at = time.monotonic() + pause
+        self._auto_at = self._now_s() + pause
 
 
 def demo_vision(clock, seed: int = 7, photos: dict | None = None):

@@ -233,3 +233,57 @@ def test_show_produce_question_follows_the_bag_that_settled_again():
     f.t += 1500
     f(VisionVerdict(f.t, (("Lemon", 0.9),), "camera:basket"))
     assert f.r.open_flags == []
+
+
+def test_produce_chosen_before_its_bag_settled_again_is_re_weighed():
+    # demo under load: the scale thread stalled while the shopper chose the produce, so the
+    # answer came between the bag's two settles; the rest of the bag (82 g) was then asked
+    # about as a new item ("Scan the item you just added (82 g)")
+    f = Feed()
+    f.settle(477.0)  # most of the bag: unexplained, nothing seen
+    (q,) = f.r.open_flags
+    assert q.kind == "scan_added"
+    f.t += 300
+    f(A.SelectProduce(f.t, q.id, "4053"))
+    assert [ln.weight_g for ln in f.r.state().lines] == [pytest.approx(477.0)]
+    out = f.settle(82.0, after=700)  # the rest of the bag settles
+    assert [ln.weight_g for ln in f.r.state().lines] == [pytest.approx(559.0)]
+    assert not any(isinstance(e, FlagRaised) and e.flag.kind == "scan_added" for e in out)
+    assert all(x.kind == "looks_different" for x in f.r.open_flags)  # show it to the camera
+
+
+def test_bag_taken_for_more_of_the_last_item_is_asked_whole_when_it_settles_again():
+    # demo autoplay: the first settle of a 559 g bag of produce fitted 2 × the item just
+    # scanned ("Looks like 2 more × ..."), and the rest of the bag became a produce question
+    # of its own (the produce billed at 82 g; the quantity question open for ever)
+    f = Feed()
+    f.scan("7310000100192")
+    f.settle(320.0)  # the sour cream, placed
+    f.settle(640.0, after=3000)  # most of a bag of lemons: unseen, weighs 2 × sour cream
+    assert [x.kind for x in f.r.open_flags] == ["quantity"]
+    f.settle(113.0, after=700)  # the rest of the bag settles
+    (q,) = f.r.open_flags
+    assert q.kind == "scan_added" and q.grams == pytest.approx(753.0)
+    f.t += 500
+    f(A.SelectProduce(f.t, q.id, "4053"))
+    assert sorted(ln.weight_g or 0.0 for ln in f.r.state().lines) == [0.0, pytest.approx(753.0)]
+    assert f.lines() == ["cream", "lemon"]
+
+
+def test_rest_of_a_bag_that_rings_long_is_still_the_same_placement():
+    # demo autoplay, harsh: the rest of the bag began to move 50 ms after the first settle,
+    # but the lightly damped basket took 3.5 s to settle; a second produce line was billed
+    f = Feed()
+    f.settle(467.0)
+    (q,) = f.r.open_flags
+    f.t += 1400
+    f(A.SelectProduce(f.t, q.id, "4053"))
+    f.t += 2170  # 3.57 s after the first settle, moving since 50 ms after it
+    f(WeightMoving(f.t - 3520, f.g))
+    f.g += 78.5
+    out = f(WeightSettled(f.t, f.g, 78.5, 3520, 1.6))
+    assert [ln.weight_g for ln in f.r.state().lines] == [pytest.approx(545.5)]
+    assert not any(isinstance(e, FlagRaised) and e.flag.kind == "scan_added" for e in out)
+    # an item put in later (moving 3.4 s after the bag settled) is not the bag's rest
+    f.settle(60.0, after=4000)
+    assert [x.kind for x in f.r.open_flags if x.kind != "looks_different"] == ["scan_added"]

@@ -9,7 +9,8 @@ this order (``SETTLE``):
    explained now, before this reading (then the chain goes on);
 2. ``WeightCameBack`` — back where it was before the last unexplained change;
 3. ``UndoLastChange`` — straight back from the last drop (or put-back) taken for an item;
-4. ``BagSlump`` — the rest of a bag of produce, settling in a second step;
+4. ``BagSlump`` — the rest of a bag of produce, settling in a second step (after a question
+   about the first step, its answer, or a quantity guess);
 5. ``ShiftSettledBack`` — a small unexplained shift that settled back;
 6. ``Drift`` — under ``min_change_g``: no item (slow drift is followed);
 7. ``LoadShift`` — light, unseen and expected by nothing: the load shifted;
@@ -171,36 +172,60 @@ class UndoLastChange(Rule):
 
 
 class BagSlump(Rule):
-    """Claims a small rise (over 1 g, at most half the placement) within ``slump_ms`` of the
-    last placement, when that was produce or is unexplained: a bag slumps, and the scale
-    settles once on most of it and again on the rest. An unexplained one is explained afresh
-    as the whole; a produce line is re-weighed (its line replaced)."""
+    """Claims a small rise (over 1 g, at most half the placement) that settled within
+    ``slump_ms`` of the last placement, or began to move within ``slump_start_ms`` of it (a
+    basket that rings long settles late), when that was produce or is unexplained: a bag
+    slumps, and the scale settles once on most of it and again on the rest (docs/SCALE.md:
+    the rest slumps 0.1-0.5 s after the hand-over, so it moves at once after the first
+    settle). An unexplained one, or one
+    only guessed at by a quantity question ("Looks like 2 more × ..." for most of a bag), is
+    explained afresh as the whole (scans it had marked placed wait for their item again); a
+    produce line is re-weighed (its line replaced)."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
         slump_ms: int
+        slump_start_ms: int
         scale_sigma_g: float
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
         pl = st.last_placement
         r, t = x.r, x.t
-        if not r > 1.0 or pl is None or t - pl.t_ms > self.s.slump_ms or r > 0.5 * pl.grams:
+        if not r > 1.0 or pl is None or r > 0.5 * pl.grams:
             return False
-        if pl.flag_id is not None and pl.flag_id in st.questions and pl.id in st.placements:
-            o = st.questions[pl.flag_id]
-            if o.flag.kind not in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE):
+        began = t - x.ev.settle_ms  # the rest of a bag moves at once; a slow ring takes long
+        if t - pl.t_ms > self.s.slump_ms and began - pl.t_ms > self.s.slump_start_ms:
+            return False
+        guessed = next(
+            (fid for fid, o in st.open_of(AlertKind.QUANTITY) if o.placement is pl), None
+        )
+        if guessed is not None:
+            for lid in pl.line_ids:  # the scans it took for this placement: pending again
+                ln = st.lines.get(lid)
+                if ln is not None:
+                    ln.placed, ln.measured_g, ln.measured_alone = False, None, False
+            pl.line_ids = []
+            self.afresh(st, pl, guessed, r, t, out)
+        elif pl.flag_id is not None and pl.flag_id in st.questions and pl.id in st.placements:
+            if st.questions[pl.flag_id].flag.kind not in (
+                AlertKind.SCAN_ADDED,
+                AlertKind.WEIGH_PRODUCE,
+            ):
                 return False
-            # the whole placement, explained afresh (it may be an item coming back, or one
-            # that was scanned)
-            st.resolve(out, t, pl.flag_id, "updated", "cart")
-            del st.placements[pl.id]
-            if pl.verdict is not None:
-                st.last_verdict = (t, pl.verdict)
-            st.rules.rise(st, pl.grams + r, t, 0, self.s.scale_sigma_g, out)
+            self.afresh(st, pl, pl.flag_id, r, t, out)
         elif not self.reweigh(st, pl, r, t, out):
             return False
         st.accounted = x.ev.grams  # the rest of a bag that settled in two steps
         return True
+
+    def afresh(self, st: State, pl: Placement, fid: int, r: float, t: int, out) -> None:
+        """The whole placement, explained afresh (it may be an item coming back, or one that
+        was scanned): its question closes, and the whole rise goes down the placement rules."""
+        st.resolve(out, t, fid, "updated", "cart")
+        st.placements.pop(pl.id, None)
+        if pl.verdict is not None:
+            st.last_verdict = (t, pl.verdict)
+        st.rules.rise(st, pl.grams + r, t, 0, self.s.scale_sigma_g, out)
 
     def reweigh(self, st: State, pl: Placement, r: float, t: int, out: list[Effect]) -> bool:
         if len(pl.line_ids) != 1 or pl.line_ids[0] not in st.lines:

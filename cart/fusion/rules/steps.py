@@ -147,4 +147,5 @@ class WeighProduce(Step):
         ln = st.add_line(out, t, p, code, weight_g=round(net, 1), placed=True, measured=pl.grams)
         st.resolve(out, t, fid, f"weighed as {p.name}", "shopper")
         pl.flag_id = None
+        pl.line_ids = [ln.id]  # billed for this placement (a bag settling again re-weighs it)
         st.rules.judge(st, pl, ln, t, out)
