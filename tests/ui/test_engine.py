@@ -362,3 +362,38 @@ async def test_catalogue_text_with_markup_is_shown_literally(tmp_path):
         await pilot.pause()
         assert evil in screen_text(app)
     rt.close()
+
+
+@pytest.mark.parametrize(("plu", "name"), [("3017", "Pear Conference"), ("4067", "Zucchini")])
+async def test_a_plu_typed_key_by_key_on_the_produce_screen_bills_that_produce(store, plu, name):
+    # produce placed, the camera unsure between three pears: the produce question opens by
+    # itself with those three; the shopper types the PLU from the sticker at once, key by key.
+    # No digit is lost and none picks a suggestion: the typed product is billed, by weight.
+    from cart.common.events import VisionVerdict
+    from cart.ui.app import CartApp
+    from cart.ui.screens import ProduceScreen
+
+    clock = ManualClock()
+    rt = build_runtime(store, ":memory:", clock=clock, synchronous="NORMAL", vision=True)
+    views = Views()
+    rt.attach(views)
+    app = CartApp(rt)
+    async with app.run_test(size=(100, 30)) as pilot:
+        seen = (("Anjou", 0.9), ("Kaiser", 0.05), ("Golden-Delicious", 0.03))
+        rt.post(VisionVerdict(clock.now_ms() + 200, seen, "camera:basket"))
+        rt.post(settle(clock, 612.0, 612.0))
+        view = views.wait(lambda v: v.seq == 2 and v.alerts)
+        assert view.alerts[0].kind == "weigh_produce" and len(view.alerts[0].choices) >= 3
+        for _ in range(50):
+            if isinstance(app.screen, ProduceScreen):
+                break
+            await pilot.pause()
+        assert isinstance(app.screen, ProduceScreen)
+        for key in plu:
+            await pilot.press(key)
+        assert app.screen.query_one("#query").value == plu
+        await pilot.press("enter")
+        view = views.wait(lambda v: v.lines)  # (a zucchini the camera saw as a pear is asked
+        assert [(ln.name, ln.quantity) for ln in view.lines] == [(name, "0.612 kg")]  # about)
+        assert not any(a.kind == "weigh_produce" for a in view.alerts)
+    rt.close()
