@@ -397,3 +397,84 @@ async def test_a_plu_typed_key_by_key_on_the_produce_screen_bills_that_produce(s
         assert [(ln.name, ln.quantity) for ln in view.lines] == [(name, "0.612 kg")]  # about)
         assert not any(a.kind == "weigh_produce" for a in view.alerts)
     rt.close()
+
+
+async def _screen(app, pilot, cls):
+    for _ in range(50):
+        if isinstance(app.screen, cls):
+            return app.screen
+        await pilot.pause()
+    raise AssertionError(f"no {cls.__name__}; on {app.screen}")
+
+
+async def test_a_cancel_answers_only_the_scan_it_was_asked_about(store):
+    # two scans not yet in the cart, each asked about at the till; the shopper opens the first
+    # ("cancel the scan?"); meanwhile that item reaches the scale (the camera sees it): its
+    # question is settled and the prompt closes. The cancel key then cancels nothing: it used
+    # to go to the other scan's question (the same kind), dropping the juice from the bill
+    from cart.common.events import VisionVerdict
+    from cart.ui.app import CartApp
+    from cart.ui.screens import PickerScreen
+
+    clock = ManualClock()
+    rt = build_runtime(store, ":memory:", clock=clock, synchronous="NORMAL", vision=True)
+    views = Views()
+    rt.attach(views)
+    app = CartApp(rt)
+    async with app.run_test(size=(100, 30)) as pilot:
+        rt.post(scan(clock, MILK_A))
+        rt.post(scan(clock, JUICE))
+        rt.submit(actions.Pay())
+        view = views.wait(lambda v: v.seq == 3 and len(v.alerts) == 2)
+        milk_q, juice_q = view.alerts
+        assert {milk_q.kind, juice_q.kind} == {"place_scanned"}
+        await pilot.pause()
+        await pilot.press("enter")
+        await _screen(app, pilot, PickerScreen)
+        # the milk is put in after all
+        rt.post(VisionVerdict(clock.now_ms() + 200, (("Arla-Standard-Milk", 0.9),), "camera"))
+        rt.post(settle(clock, 1580.0, 1580.0))
+        views.wait(lambda v: v.seq == 5)
+        for _ in range(20):
+            await pilot.pause()
+            if not isinstance(app.screen, PickerScreen):
+                break
+        await pilot.press("1")  # the "cancel" of the milk's prompt, if it were still open
+        await pilot.pause()
+        assert not isinstance(app.screen, PickerScreen)
+        view = views.last
+        assert [a.alert_id for a in view.alerts] == [juice_q.alert_id]
+        names = {store.catalog.by_gtin(MILK_A).name, store.catalog.by_gtin(JUICE).name}
+        assert {ln.name for ln in view.lines} == names
+        # now the shopper changes their mind about the juice: its own question cancels it
+        await pilot.press("enter")
+        await _screen(app, pilot, PickerScreen)
+        await pilot.press("1")
+        view = views.wait(lambda v: not v.alerts)
+        assert [ln.name for ln in view.lines] == [store.catalog.by_gtin(MILK_A).name]
+    rt.close()
+
+
+async def test_enter_answers_the_shoppers_question_beside_one_for_staff(store):
+    # an age check (staff's) is open; the juice scanned and not put in is asked about: Enter
+    # opens the juice's question (it used to say "staff will help" and offer no cancel)
+    from cart.ui.app import CartApp
+    from cart.ui.screens import PickerScreen
+
+    rt, views, clock = start(store, ":memory:")
+    app = CartApp(rt)
+    async with app.run_test(size=(100, 30)) as pilot:
+        rt.post(scan(clock, LAGER))
+        rt.post(settle(clock, 530.0, 530.0))
+        rt.post(scan(clock, JUICE))
+        rt.submit(actions.Pay())
+        view = views.wait(lambda v: v.seq == 4 and any(a.kind == "place_scanned" for a in v.alerts))
+        assert view.alerts[0].staff_only
+        await pilot.pause()
+        await pilot.press("enter")
+        await _screen(app, pilot, PickerScreen)
+        await pilot.press("1")  # cancel the scan
+        view = views.wait(lambda v: not any(a.kind == "place_scanned" for a in v.alerts))
+        assert store.catalog.by_gtin(JUICE).name not in [ln.name for ln in view.lines]
+        assert [a.kind for a in view.alerts] == ["age_check"]
+    rt.close()
