@@ -303,6 +303,8 @@ class CartApp(App):
                     self.notify("That question is already answered")
                 else:
                     self.backend.submit(actions.Answer(alert_id, choice))
+                if choice == "staff":  # staff come to the cart: their PIN opens staff mode
+                    self.action_staff()
 
         picker = PickerScreen(alert.message, alert.action, alert.choices)
         self._asks(picker, alert.alert_id, {alert.kind})

@@ -370,3 +370,17 @@ def test_one_scanned_then_put_in_with_others_then_those_scanned(cart):
     assert cart.lines() == sorted(p for p, _ in group)
     cart.wait(60_000)
     assert cart.open == () and cart.checkout()
+
+
+def test_showing_again_cannot_clear_a_question_staff_now_decide(cart):
+    cart.scan(MILK)
+    cart.place("milk", 1580.0, looks_like="Arla-Lactose-Medium-Fat-Milk", p=0.97)
+    f = cart.flag("looks_different")
+    cart.act(A.ShowAgain, flag_id=f.id)
+    cart.show("Arla-Lactose-Medium-Fat-Milk")  # still not what was scanned: staff decide
+    g = cart.flag("looks_different")
+    assert g.needs_staff and "staff will check" in g.message
+    out = cart.act(A.ShowAgain, flag_id=g.id)  # refused: no more showing again
+    assert any(getattr(e, "kind", "") == "refused" for e in out)
+    cart.show("Arla-Standard-Milk")
+    assert [x.id for x in cart.open] == [g.id] and not cart.checkout()

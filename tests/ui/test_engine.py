@@ -15,6 +15,8 @@ from cart.common.events import Scan, WeightSettled
 from cart.fusion.session import basket_line_id
 from cart.store.loading import load_store
 
+from .screen_text import screen_text
+
 MILK_A = "7310000100147"  # arla-standard-milk, 1580 g
 MILK_B = "7310000100130"  # arla-medium-fat-milk, 1580 g
 JUICE = "7310000100017"  # bravo-apple-juice, 1060 g
@@ -477,4 +479,36 @@ async def test_enter_answers_the_shoppers_question_beside_one_for_staff(store):
         view = views.wait(lambda v: not any(a.kind == "place_scanned" for a in v.alerts))
         assert store.catalog.by_gtin(JUICE).name not in [ln.name for ln in view.lines]
         assert [a.kind for a in view.alerts] == ["age_check"]
+    rt.close()
+
+
+async def test_call_staff_from_looks_different_opens_the_staff_pin_prompt(store):
+    # the camera doubts the milk; the shopper asks for staff from the question: the staff PIN
+    # prompt opens on the screen, and the right PIN opens staff mode with the question in it
+    from cart.common.events import VisionVerdict
+    from cart.ui.app import CartApp
+    from cart.ui.screens import EntryScreen, PickerScreen, StaffScreen
+
+    clock = ManualClock()
+    rt = build_runtime(store, ":memory:", clock=clock, synchronous="NORMAL", vision=True)
+    views = Views()
+    rt.attach(views)
+    app = CartApp(rt)
+    async with app.run_test(size=(100, 30)) as pilot:
+        rt.post(scan(clock, MILK_A))
+        seen = (("Arla-Lactose-Medium-Fat-Milk", 0.97),)
+        rt.post(VisionVerdict(clock.now_ms() + 1000, seen, "camera:basket"))
+        rt.post(settle(clock, 1580.0, 1580.0))
+        view = views.wait(lambda v: any(a.kind == "looks_different" for a in v.alerts))
+        (alert,) = view.alerts
+        assert [c.key for c in alert.choices][-2:] == ["show_again", "staff"]
+        await pilot.pause()
+        await pilot.press("enter")
+        await _screen(app, pilot, PickerScreen)
+        await pilot.press(str(len(alert.choices)))  # "Call staff"
+        await _screen(app, pilot, EntryScreen)
+        assert "Staff PIN" in screen_text(app)
+        await pilot.press(*"2468", "enter")
+        await _screen(app, pilot, StaffScreen)
+        assert "does not look like" in screen_text(app)
     rt.close()
