@@ -71,7 +71,10 @@ EXTRA_CHOICES: dict[str, tuple[Choice, ...]] = {
     AlertKind.SCAN_ADDED: (Choice("personal", "It is my own item (bag, coat)"),),
     AlertKind.WEIGH_PRODUCE: (Choice("personal", "It is my own item (bag, coat)"),),
     AlertKind.QUANTITY: (Choice("confirm", "Yes: bill all of them"),),
-    AlertKind.LOOKS_DIFFERENT: (Choice("show_again", "Show it to the camera again"),),
+    AlertKind.LOOKS_DIFFERENT: (
+        Choice("show_again", "Show it to the camera again"),
+        Choice("staff", "Call staff"),
+    ),
     AlertKind.UNEXPLAINED_REMOVAL: (Choice("staff", "Call staff"),),
 }
 

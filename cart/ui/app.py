@@ -220,9 +220,9 @@ class CartApp(App):
                 self.pop_screen()
         elif view.staff and not previous.staff:
             self.push_screen(StaffScreen())
-        # A prompt whose question was settled meanwhile (by the scale, a scan or staff) closes.
-        kinds = getattr(self.screen, "answers_kinds", None)
-        if kinds and not any(a.kind in kinds for a in view.alerts):
+        # A prompt whose question was settled meanwhile (by the scale, a scan or staff) closes,
+        # unless that question was asked again under a new id (the weight changed again).
+        if getattr(self.screen, "answers_kinds", None) and self._current(self.screen) is None:
             self.screen.dismiss(None)
         if view.receipt is not None and previous.receipt is None:
             self.push_screen(CheckoutScreen(view.receipt))
@@ -262,9 +262,10 @@ class CartApp(App):
         self.action_answer()
 
     def action_answer(self) -> None:
+        """The first question the shopper can answer (one staff must see waits for them)."""
         if not self.view.alerts:
             return
-        alert = self.view.alerts[0]
+        alert = next((a for a in self.view.alerts if not a.staff_only), self.view.alerts[0])
         if alert.staff_only:
             self.notify("Staff will help: press S for staff", severity="warning")
         elif alert.choices or alert.kind in PRODUCE_KINDS:
@@ -272,14 +273,27 @@ class CartApp(App):
         else:
             self.notify(alert.action)
 
-    def _current(self, alert_id: int | None, kinds) -> int | None:
-        """The open question a prompt answers. A question can be re-asked under a new id while
-        its prompt is open (the weight changed again); then the answer goes to the new one."""
+    def _asks(self, prompt, alert_id: int, kinds) -> None:
+        """Mark ``prompt`` as the answer to question ``alert_id`` (of one of ``kinds``)."""
+        prompt.answers_id = alert_id
+        prompt.answers_kinds = frozenset(kinds)
+        prompt.answers_known = frozenset(a.alert_id for a in self.view.alerts)
+
+    def _current(self, prompt) -> int | None:
+        """The open question ``prompt`` answers: its own, or, when that one was asked again
+        under a new id while the prompt was open (the weight changed again), the new one of
+        its kinds. Never another question that was already open beside it (another scan's
+        "put it in the cart": a "cancel" meant for one scan must not cancel another); None when
+        its question is settled."""
         ids = [a.alert_id for a in self.view.alerts]
-        if alert_id is None or alert_id in ids:
-            return alert_id
-        same = [a.alert_id for a in self.view.alerts if a.kind in kinds]
-        return same[-1] if same else alert_id
+        if prompt.answers_id in ids:
+            return prompt.answers_id
+        asked_again = [
+            a.alert_id
+            for a in self.view.alerts
+            if a.kind in prompt.answers_kinds and a.alert_id not in prompt.answers_known
+        ]
+        return asked_again[-1] if asked_again else None
 
     def _open_alert(self, alert) -> None:
         if alert.kind in PRODUCE_KINDS:
@@ -288,12 +302,16 @@ class CartApp(App):
 
         def answered(choice: str | None) -> None:
             if choice is not None:
-                alert_id = self._current(alert.alert_id, {alert.kind})
-                if alert_id is not None:
+                alert_id = self._current(picker)
+                if alert_id is None:
+                    self.notify("That question is already answered")
+                else:
                     self.backend.submit(actions.Answer(alert_id, choice))
+                if choice == "staff":  # staff come to the cart: their PIN opens staff mode
+                    self.action_staff()
 
         picker = PickerScreen(alert.message, alert.action, alert.choices)
-        picker.answers_kinds = {alert.kind}
+        self._asks(picker, alert.alert_id, {alert.kind})
         self.push_screen(picker, answered)
 
     def _open_produce(
@@ -302,15 +320,17 @@ class CartApp(App):
         def chosen(key: str | None) -> None:
             if key is None:
                 return
-            answering = self._current(alert_id, PRODUCE_KINDS | {AlertKind.SCAN_ADDED})
-            if answering is not None and key in ANSWER_KEYS:  # "my own item", not a product
+            answering = None if alert_id is None else self._current(screen)
+            if alert_id is not None and answering is None:
+                self.notify("That question is already answered")
+            elif answering is not None and key in ANSWER_KEYS:  # "my own item", not a product
                 self.backend.submit(actions.Answer(answering, key))
             else:
                 self.backend.submit(actions.AddProduce(key, answering))
 
         screen = ProduceScreen(suggestions, self.backend.search_products)
         if alert_id is not None:
-            screen.answers_kinds = PRODUCE_KINDS | {AlertKind.SCAN_ADDED}
+            self._asks(screen, alert_id, PRODUCE_KINDS | {AlertKind.SCAN_ADDED})
         self.push_screen(screen, chosen)
 
     def action_produce(self) -> None:

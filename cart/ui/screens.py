@@ -18,8 +18,8 @@ from cart.ui.literal import literal
 from cart.ui.qr import qr_text
 
 
-def choice_option(index: int, choice: Choice) -> Option:
-    prompt = Text(f"{index}  " if index <= 9 else "   ")
+def choice_option(index: int, choice: Choice, *, numbered: bool = True) -> Option:
+    prompt = Text(f"{index}  " if numbered and index <= 9 else "   ")
     prompt.append_text(literal(choice.label, style="bold"))
     if choice.detail:
         prompt.append("  ")
@@ -62,13 +62,27 @@ class PickerScreen(ModalScreen[str | None]):
         self.dismiss(event.option.id)
 
 
-class ProduceScreen(ModalScreen[str | None]):
-    """Produce entry: type a PLU (keypad digits) or part of a name; the classifier's top 3 are
-    listed first and chosen with 1–3. Enter takes the highlighted product."""
+class ResultList(OptionList, can_focus=False):
+    """The produce screen's list: highlighted with the arrow keys while the typing field keeps
+    the focus, so no key typed for a PLU or a name can ever pick from it."""
 
+
+class ProduceScreen(ModalScreen[str | None]):
+    """Produce entry: type a PLU (keypad digits) or part of a name, or move through the list
+    (the classifier's top 3 first) with the arrow keys; Enter takes the highlighted product.
+
+    Every character goes to the typing field, which always has the focus: a digit is always part
+    of a PLU (PLUs start with any digit: 3017 Conference pears), never a pick from the list, and
+    a key pressed while the screen is still opening is kept, not lost. A choice from the list is
+    made only with the arrows and Enter (or a tap on it), on the row the screen highlights. A PLU
+    typed in full is taken exactly; a partial one is not completed to some other product unless
+    the shopper moved the highlight onto it."""
+
+    AUTO_FOCUS = "#query"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Back"),
-        Binding("down", "focus_list", "List", show=False),
+        Binding("down", "move(1)", "Next", show=False),
+        Binding("up", "move(-1)", "Previous", show=False),
     ]
 
     def __init__(
@@ -77,43 +91,65 @@ class ProduceScreen(ModalScreen[str | None]):
         super().__init__(classes="prompt")
         self._suggestions = suggestions
         self._search = search
+        self._query = ""
         self._shown: tuple[Choice, ...] = suggestions
+        self._moved = False  # the shopper moved the highlight with the arrows
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Produce: what is on the scale?", classes="dialog-title")
-            yield Static(
-                "Type the PLU from the sticker or part of the name"
-                + ("; 1–3 choose from the list below." if self._suggestions else "."),
-                classes="dialog-prompt",
-            )
-            yield Input(placeholder="PLU or name", id="query", max_length=40)
-            yield OptionList(
-                *(choice_option(i, c) for i, c in enumerate(self._suggestions, 1)), id="results"
+            yield Static(self._prompt(), id="produce-prompt", classes="dialog-prompt")
+            yield Input(placeholder="PLU or name", id="query", max_length=40, select_on_focus=False)
+            yield ResultList(
+                *(choice_option(i, c, numbered=False) for i, c in enumerate(self._suggestions, 1)),
+                id="results",
             )
             yield Footer()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        query = event.value.strip()
+    def _prompt(self) -> str:
+        return "Type the PLU from the sticker or part of the name" + (
+            "; or ↑↓ and Enter choose from the list below." if self._suggestions else "."
+        )
+
+    def _say(self, text: str) -> None:
+        """Tell the shopper in the dialog itself, where they are looking."""
+        for prompt in self.query("#produce-prompt").results(Static):
+            prompt.update(text)
+
+    def _show(self, query: str) -> None:
+        """List what ``query`` finds (the suggestions while it is empty)."""
+        self._query = query
         self._shown = tuple(self._search(query, 8)) if query else self._suggestions
+        self._moved = False
+        self._say(self._prompt())
         results = self._results()
         if results is None:
             return
         results.clear_options()
-        results.add_options([choice_option(i, c) for i, c in enumerate(self._shown, 1)])
-        if self._shown:
-            results.highlighted = 0
+        results.add_options(
+            [choice_option(i, c, numbered=False) for i, c in enumerate(self._shown, 1)]
+        )
+        results.highlighted = 0 if self._shown else None
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._show(event.value.strip())
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        query = event.value.strip()
+        if query != self._query:
+            self._show(query)  # Enter before the list caught up with the typing
         results = self._results()
         if results is None:
             return
-        if self._shown:
-            index = results.highlighted or 0
-            self.dismiss(self._shown[index].key)
+        index = results.highlighted or 0
+        if not self._shown:
+            self._say("No product matches: type the PLU from the sticker or part of the name.")
+        elif query.isdigit() and not self._moved and self._shown[index].key != query:
+            # a partial or mistyped PLU: never bill the first product that starts with it
+            self._say(f"No product has the PLU {query}: type the whole PLU, or choose with ↑↓.")
         else:
-            self.notify("No product matches", severity="warning")
+            self.dismiss(self._shown[index].key)
 
     def _results(self) -> OptionList | None:
         """The result list, or None while the screen is still mounting or already closing (the
@@ -124,30 +160,28 @@ class ProduceScreen(ModalScreen[str | None]):
         results = self._results()
         if self._suggestions and results is not None:
             results.highlighted = 0
-            results.focus()
-        else:
-            for query in self.query("#query").results(Input):
-                query.focus()
 
     def on_key(self, event) -> None:
-        """With the suggestions focused, 1–3 choose one; any other character starts a search."""
+        """A character that reached the screen, not the typing field (the field was not focused
+        yet), is typed into the field all the same: at its end, in the order it came."""
         query = next(self.query("#query").results(Input), None)
         if query is None or query.has_focus or not event.is_printable or not event.character:
             return
-        if event.character in "123" and int(event.character) <= len(self._shown):
-            event.stop()
-            event.prevent_default()
-            self.dismiss(self._shown[int(event.character) - 1].key)
-        elif event.character.isalnum() or event.character in " -'":
-            event.stop()
-            event.prevent_default()
-            query.focus()
-            query.insert_text_at_cursor(event.character)
+        event.stop()
+        event.prevent_default()
+        query.value += event.character
+        query.cursor_position = len(query.value)
+        query.focus()
 
-    def action_focus_list(self) -> None:
+    def action_move(self, step: int) -> None:
         results = self._results()
-        if results is not None:
-            results.focus()
+        if results is None or not self._shown:
+            return
+        if step > 0:
+            results.action_cursor_down()
+        else:
+            results.action_cursor_up()
+        self._moved = True
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

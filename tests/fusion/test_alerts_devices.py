@@ -3,6 +3,8 @@ simulated scale bridge with the real driver pipeline (see conftest.DeviceCart)."
 
 from __future__ import annotations
 
+import pytest
+
 from cart.fusion import actions as A
 
 MILK, JUICE, SOUR = "arla-standard-milk", "bravo-apple-juice", "arla-sour-cream"
@@ -334,3 +336,52 @@ def test_push_does_not_raise_alerts(cart):
         cart.push(5000)
     assert cart.raised == []
     assert cart.checkout()
+
+
+def test_several_put_in_together_then_scanned_slowly_are_each_billed_once(cart):
+    # three items in one placement, then scanned one by one, slowly: the first scan's wait for
+    # its item runs out while the others are scanned (its item was already in the cart)
+    group = [
+        ("alpro-shelf-soy-milk", 1037.0),
+        ("arla-medium-fat-milk", 1567.0),
+        ("arla-lactose-medium-fat-milk", 1565.0),
+    ]
+    cart.place_together(group)
+    assert cart.flag("scan_added").grams == pytest.approx(4169, abs=3)
+    for product, _ in group:
+        cart.wait(12_000)
+        cart.scan(product)
+    assert cart.open == ()
+    assert cart.lines() == sorted(p for p, _ in group)
+    cart.wait(60_000)  # nothing is left waiting
+    assert cart.open == () and cart.checkout()
+
+
+def test_one_scanned_then_put_in_with_others_then_those_scanned(cart):
+    # the biscuits scanned, then put in together with two more items, which are scanned after
+    # (a barcode each: a bakery price label is checked against the scale on its own)
+    group = [("oat-biscuits", 215.0), ("god-morgon-apple-juice", 1074.0)]
+    group.append(("alpro-vanilla-soyghurt", 521.0))
+    cart.scan("oat-biscuits")
+    cart.place_together(group)
+    assert [f.kind for f in cart.open] == ["scan_added"]
+    cart.scan("god-morgon-apple-juice")
+    cart.scan("alpro-vanilla-soyghurt")
+    assert cart.open == ()
+    assert cart.lines() == sorted(p for p, _ in group)
+    cart.wait(60_000)
+    assert cart.open == () and cart.checkout()
+
+
+def test_showing_again_cannot_clear_a_question_staff_now_decide(cart):
+    cart.scan(MILK)
+    cart.place("milk", 1580.0, looks_like="Arla-Lactose-Medium-Fat-Milk", p=0.97)
+    f = cart.flag("looks_different")
+    cart.act(A.ShowAgain, flag_id=f.id)
+    cart.show("Arla-Lactose-Medium-Fat-Milk")  # still not what was scanned: staff decide
+    g = cart.flag("looks_different")
+    assert g.needs_staff and "staff will check" in g.message
+    out = cart.act(A.ShowAgain, flag_id=g.id)  # refused: no more showing again
+    assert any(getattr(e, "kind", "") == "refused" for e in out)
+    cart.show("Arla-Standard-Milk")
+    assert [x.id for x in cart.open] == [g.id] and not cart.checkout()

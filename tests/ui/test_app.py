@@ -226,9 +226,76 @@ async def test_produce_from_the_classifier_top3(backend):
         await pilot.pause()
         assert isinstance(app.screen, ProduceScreen)
         assert "Golden Delicious apples" in screen_text(app)
-        await pilot.press("2")
+        await pilot.press("down", "enter")  # the second suggestion, with the arrows
         await pilot.pause()
         assert backend.actions == [actions.AddProduce("p-apple-gd", 3)]
+
+
+PLU_PRODUCTS = [
+    Choice("3017", "Pear Conference", "PLU 3017"),
+    Choice("3028", "Satsumas", "PLU 3028"),
+    Choice("4067", "Zucchini", "PLU 4067"),
+    Choice("4021", "Golden Delicious apples", "PLU 4021"),
+]
+
+
+@pytest.mark.parametrize("plu", ["3017", "4067", "1", "2"])
+async def test_every_digit_typed_goes_to_the_plu_even_right_after_the_screen_opens(plu):
+    # the produce screen opens by itself with the classifier's 3 suggestions; the shopper types
+    # at once, key by key: no digit is lost and none picks a suggestion (1–3 used to)
+    backend = RecordingBackend(sample_view(), products=PLU_PRODUCTS)
+    app = CartApp(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        backend.push(sample_view(alerts=(PRODUCE,), seq=5))
+        await pilot.pause()
+        assert isinstance(app.screen, ProduceScreen)
+        for key in plu:
+            await pilot.press(key)
+        assert isinstance(app.screen, ProduceScreen)
+        assert app.screen.query_one("#query").value == plu
+        assert backend.actions == []
+        await pilot.press("enter")
+        await pilot.pause()
+        if plu in {c.key for c in PLU_PRODUCTS}:
+            assert backend.actions == [actions.AddProduce(plu, 3)]
+        else:  # no product has that PLU: nothing billed, the screen stays open
+            assert backend.actions == [] and isinstance(app.screen, ProduceScreen)
+
+
+async def test_keys_typed_as_the_produce_key_opens_the_screen_are_kept():
+    backend = RecordingBackend(sample_view(suggestions=PRODUCE.choices), products=PLU_PRODUCTS)
+    app = CartApp(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p", "3", "0", "1", "7", "enter")
+        await pilot.pause()
+        assert backend.actions == [actions.AddProduce("3017")]
+
+
+async def test_a_partial_plu_is_not_completed_to_another_product(backend):
+    # "402" starts 4021 Golden Delicious: Enter does not bill it unless the shopper chose it
+    backend.products = PLU_PRODUCTS
+    app = CartApp(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p", *"402", "enter")
+        await pilot.pause(0.3)
+        assert backend.actions == [] and isinstance(app.screen, ProduceScreen)
+        assert "No product has the PLU 402" in screen_text(app)
+        await pilot.press("down", "up", "enter")  # highlighted on purpose: taken
+        await pilot.pause()
+        assert backend.actions == [actions.AddProduce("4021")]
+
+
+async def test_a_suggestion_is_chosen_by_a_tap(backend):
+    app = CartApp(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        backend.push(sample_view(alerts=(PRODUCE,), seq=5))
+        await pilot.pause()
+        assert isinstance(app.screen, ProduceScreen)
+        results = app.screen.query_one("#results")
+        assert not results.can_focus and app.screen.query_one("#query").has_focus
+        await pilot.click(results, offset=(4, 3))  # the third row: Lemons
+        await pilot.pause()
+        assert backend.actions == [actions.AddProduce("p-lemon", 3)]
 
 
 @pytest.mark.slow
@@ -243,7 +310,7 @@ async def test_produce_by_plu_and_by_name(backend):
         await pilot.press("p", *"apple")
         await pilot.pause()
         assert "Granny Smith apples" in screen_text(app)
-        await pilot.press("down", "down", "enter")
+        await pilot.press("down", "enter")  # the arrows move the highlight, the typing stays
         await pilot.pause()
         assert backend.actions[-1] == actions.AddProduce("p-apple-gs")
         await pilot.press("p", *"zzz", "enter")

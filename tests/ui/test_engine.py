@@ -15,6 +15,8 @@ from cart.common.events import Scan, WeightSettled
 from cart.fusion.session import basket_line_id
 from cart.store.loading import load_store
 
+from .screen_text import screen_text
+
 MILK_A = "7310000100147"  # arla-standard-milk, 1580 g
 MILK_B = "7310000100130"  # arla-medium-fat-milk, 1580 g
 JUICE = "7310000100017"  # bravo-apple-juice, 1060 g
@@ -383,3 +385,152 @@ def test_produce_chosen_on_screen_is_in_a_store_bag_unless_said_otherwise(store)
         rt.submit(actions.AddProduce(each.plu))
         view = views.wait(lambda v: v.seq == 3)
         assert [ln.name for ln in view.lines][-1] == each.name
+
+
+@pytest.mark.parametrize(("plu", "name"), [("3017", "Pear Conference"), ("4067", "Zucchini")])
+async def test_a_plu_typed_key_by_key_on_the_produce_screen_bills_that_produce(store, plu, name):
+    # produce placed, the camera unsure between three pears: the produce question opens by
+    # itself with those three; the shopper types the PLU from the sticker at once, key by key.
+    # No digit is lost and none picks a suggestion: the typed product is billed, by weight.
+    from cart.common.events import VisionVerdict
+    from cart.ui.app import CartApp
+    from cart.ui.screens import ProduceScreen
+
+    clock = ManualClock()
+    rt = build_runtime(store, ":memory:", clock=clock, synchronous="NORMAL", vision=True)
+    views = Views()
+    rt.attach(views)
+    app = CartApp(rt)
+    async with app.run_test(size=(100, 30)) as pilot:
+        seen = (("Anjou", 0.9), ("Kaiser", 0.05), ("Golden-Delicious", 0.03))
+        rt.post(VisionVerdict(clock.now_ms() + 200, seen, "camera:basket"))
+        rt.post(settle(clock, 612.0, 612.0))
+        view = views.wait(lambda v: v.seq == 2 and v.alerts)
+        assert view.alerts[0].kind == "weigh_produce" and len(view.alerts[0].choices) >= 3
+        for _ in range(50):
+            if isinstance(app.screen, ProduceScreen):
+                break
+            await pilot.pause()
+        assert isinstance(app.screen, ProduceScreen)
+        for key in plu:
+            await pilot.press(key)
+        assert app.screen.query_one("#query").value == plu
+        await pilot.press("enter")
+        view = views.wait(lambda v: v.lines)  # (a zucchini the camera saw as a pear is asked
+        # in a store bag (the screen's default): its tare, 5 g, comes off
+        assert [(ln.name, ln.quantity) for ln in view.lines] == [(name, "0.607 kg")]  # about)
+        assert not any(a.kind == "weigh_produce" for a in view.alerts)
+    rt.close()
+
+
+async def _screen(app, pilot, cls):
+    for _ in range(50):
+        if isinstance(app.screen, cls):
+            return app.screen
+        await pilot.pause()
+    raise AssertionError(f"no {cls.__name__}; on {app.screen}")
+
+
+async def test_a_cancel_answers_only_the_scan_it_was_asked_about(store):
+    # two scans not yet in the cart, each asked about at the till; the shopper opens the first
+    # ("cancel the scan?"); meanwhile that item reaches the scale (the camera sees it): its
+    # question is settled and the prompt closes. The cancel key then cancels nothing: it used
+    # to go to the other scan's question (the same kind), dropping the juice from the bill
+    from cart.common.events import VisionVerdict
+    from cart.ui.app import CartApp
+    from cart.ui.screens import PickerScreen
+
+    clock = ManualClock()
+    rt = build_runtime(store, ":memory:", clock=clock, synchronous="NORMAL", vision=True)
+    views = Views()
+    rt.attach(views)
+    app = CartApp(rt)
+    async with app.run_test(size=(100, 30)) as pilot:
+        rt.post(scan(clock, MILK_A))
+        rt.post(scan(clock, JUICE))
+        rt.submit(actions.Pay())
+        view = views.wait(lambda v: v.seq == 3 and len(v.alerts) == 2)
+        milk_q, juice_q = view.alerts
+        assert {milk_q.kind, juice_q.kind} == {"place_scanned"}
+        await pilot.pause()
+        await pilot.press("enter")
+        await _screen(app, pilot, PickerScreen)
+        # the milk is put in after all
+        rt.post(VisionVerdict(clock.now_ms() + 200, (("Arla-Standard-Milk", 0.9),), "camera"))
+        rt.post(settle(clock, 1580.0, 1580.0))
+        views.wait(lambda v: v.seq == 5)
+        for _ in range(20):
+            await pilot.pause()
+            if not isinstance(app.screen, PickerScreen):
+                break
+        await pilot.press("1")  # the "cancel" of the milk's prompt, if it were still open
+        await pilot.pause()
+        assert not isinstance(app.screen, PickerScreen)
+        view = views.last
+        assert [a.alert_id for a in view.alerts] == [juice_q.alert_id]
+        names = {store.catalog.by_gtin(MILK_A).name, store.catalog.by_gtin(JUICE).name}
+        assert {ln.name for ln in view.lines} == names
+        # now the shopper changes their mind about the juice: its own question cancels it
+        await pilot.press("enter")
+        await _screen(app, pilot, PickerScreen)
+        await pilot.press("1")
+        view = views.wait(lambda v: not v.alerts)
+        assert [ln.name for ln in view.lines] == [store.catalog.by_gtin(MILK_A).name]
+    rt.close()
+
+
+async def test_enter_answers_the_shoppers_question_beside_one_for_staff(store):
+    # an age check (staff's) is open; the juice scanned and not put in is asked about: Enter
+    # opens the juice's question (it used to say "staff will help" and offer no cancel)
+    from cart.ui.app import CartApp
+    from cart.ui.screens import PickerScreen
+
+    rt, views, clock = start(store, ":memory:")
+    app = CartApp(rt)
+    async with app.run_test(size=(100, 30)) as pilot:
+        rt.post(scan(clock, LAGER))
+        rt.post(settle(clock, 530.0, 530.0))
+        rt.post(scan(clock, JUICE))
+        rt.submit(actions.Pay())
+        view = views.wait(lambda v: v.seq == 4 and any(a.kind == "place_scanned" for a in v.alerts))
+        assert view.alerts[0].staff_only
+        await pilot.pause()
+        await pilot.press("enter")
+        await _screen(app, pilot, PickerScreen)
+        await pilot.press("1")  # cancel the scan
+        view = views.wait(lambda v: not any(a.kind == "place_scanned" for a in v.alerts))
+        assert store.catalog.by_gtin(JUICE).name not in [ln.name for ln in view.lines]
+        assert [a.kind for a in view.alerts] == ["age_check"]
+    rt.close()
+
+
+async def test_call_staff_from_looks_different_opens_the_staff_pin_prompt(store):
+    # the camera doubts the milk; the shopper asks for staff from the question: the staff PIN
+    # prompt opens on the screen, and the right PIN opens staff mode with the question in it
+    from cart.common.events import VisionVerdict
+    from cart.ui.app import CartApp
+    from cart.ui.screens import EntryScreen, PickerScreen, StaffScreen
+
+    clock = ManualClock()
+    rt = build_runtime(store, ":memory:", clock=clock, synchronous="NORMAL", vision=True)
+    views = Views()
+    rt.attach(views)
+    app = CartApp(rt)
+    async with app.run_test(size=(100, 30)) as pilot:
+        rt.post(scan(clock, MILK_A))
+        seen = (("Arla-Lactose-Medium-Fat-Milk", 0.97),)
+        rt.post(VisionVerdict(clock.now_ms() + 1000, seen, "camera:basket"))
+        rt.post(settle(clock, 1580.0, 1580.0))
+        view = views.wait(lambda v: any(a.kind == "looks_different" for a in v.alerts))
+        (alert,) = view.alerts
+        assert [c.key for c in alert.choices][-2:] == ["show_again", "staff"]
+        await pilot.pause()
+        await pilot.press("enter")
+        await _screen(app, pilot, PickerScreen)
+        await pilot.press(str(len(alert.choices)))  # "Call staff"
+        await _screen(app, pilot, EntryScreen)
+        assert "Staff PIN" in screen_text(app)
+        await pilot.press(*"2468", "enter")
+        await _screen(app, pilot, StaffScreen)
+        assert "does not look like" in screen_text(app)
+    rt.close()

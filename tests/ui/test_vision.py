@@ -185,7 +185,7 @@ async def test_produce_entry_lists_the_classifiers_top_three(photos):
             text = screen_text(app)
             for name, pct in expected:
                 assert name in text and pct in text, text
-            await pilot.press("1")  # the first suggestion
+            await pilot.press("enter")  # the first suggestion, highlighted
             await until(pilot, lambda: any("Granny" in ln.name for ln in app.view.lines))
             await until(pilot, lambda: not app.view.alerts)
             # later, with no question open, produce entry still offers what the camera saw

@@ -409,9 +409,9 @@ class PutBackWasNew(Rule):
 
 class ScanThenPlace(Rule):
     """Claims every scan that reaches it: bills it now and expects the item on the scale
-    within ``place_timeout_ms``. Several items put in together and then scanned one by one:
-    once the recent scans (within 4 × ``quantity_window_ms``, this one among them) add up to
-    an unexplained placement made before them, they explain it."""
+    within ``place_timeout_ms``. Several items put in together and then scanned one by one
+    (``several_put_in_then_scanned``): once the recent scans (within 4 × ``quantity_window_ms``,
+    this one among them) add up to an unexplained placement, they explain it."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
@@ -445,7 +445,7 @@ class ScanThenPlace(Rule):
             o = st.questions.get(pl.flag_id) if pl.flag_id is not None else None
             if o is not None and o.flag.needs_staff:
                 continue  # staff decide this one (a refused "it's mine" among them)
-            after = [x for x in recent if x.t_ms >= pl.t_ms and x.flag_id is None]
+            after = group_scans(recent, pl)
             if len(after) < 2:
                 continue
             best = st.best_subset(
@@ -459,6 +459,21 @@ class ScanThenPlace(Rule):
                 if pl.flag_id in st.questions:
                     st.resolve(out, t, pl.flag_id, "scanned", "cart")
                 return
+
+
+def group_scans(recent: list[Line], pl: Placement) -> list[Line]:
+    """The scans that can be items of a group put in together at ``pl``: each one scanned
+    since (one whose wait for its item ran out while the rest of the group was being scanned
+    among them: its item was already in), and each one still waiting for its item when the
+    group went in (scanned first, then put in with the others). A scan that had already
+    timed out before the group went in is not one of them (staff decide)."""
+    return [
+        x
+        for x in recent
+        if x.t_ms >= pl.t_ms
+        or x.flag_id is None
+        or (x.deadline_ms is not None and x.deadline_ms > pl.t_ms)
+    ]
 
 
 SCAN: tuple[type[Rule], ...] = (

@@ -159,7 +159,9 @@ class ShopperAnswers(Step):
 
     def show_again(self, st: State, a: A.ShowAgain, t: int, out: list[Effect]) -> None:
         o = question_for(st, a.flag_id, (AlertKind.LOOKS_DIFFERENT,), t, out)
-        if o is not None and o.placement is not None:
+        if o is not None and o.flag.needs_staff:
+            out.append(Notice(t, "refused", "Staff will check this item"))
+        elif o is not None and o.placement is not None:
             o.placement.recheck, o.placement.recheck_ms = True, t
 
     def call_staff(self, st: State, a: A.CallStaff, t: int, out: list[Effect]) -> None:
