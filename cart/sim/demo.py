@@ -299,85 +299,95 @@ class DemoWorld(Device):
             fn()
 
     def _do(self, cmd: str, arg) -> None:
+        """One of the shopper's commands, on the world's thread."""
+        getattr(self, f"_do_{cmd}")(arg)
+
+    def _do_take(self, arg) -> None:
+        item = next((s for s in self.shelf if s.product_id == arg), None)
+        if item is not None:
+            self.hand = item
+            self._say(
+                f"Holding {item.name}: "
+                + (
+                    "place it (L), then choose it on the screen (P)"
+                    if item.produce
+                    else "scan it (N), then place it (L)"
+                )
+            )
+
+    def _do_scan(self, _arg) -> None:
         from cart.sim.scanner import aim_for
 
-        if cmd == "take":
-            item = next((s for s in self.shelf if s.product_id == arg), None)
-            if item is not None:
-                self.hand = item
-                self._say(
-                    f"Holding {item.name}: "
-                    + (
-                        "place it (L), then choose it on the screen (P)"
-                        if item.produce
-                        else "scan it (N), then place it (L)"
-                    )
-                )
-        elif cmd == "scan":
-            if self.hand is None:
-                # Empty hand: the shopper aims the scanner into the basket at the item put in
-                # last ("scan the item you just added").
-                last = next((c.shelf for c in reversed(self.cart) if c.shelf.code), None)
-                if last is None:
-                    self._say("Nothing in hand to scan")
-                else:
-                    self.scanner_sim.scan(last.code, aim_for(last.code))
-                    self.scans_sent += 1
-                    self._say(f"Scanned {last.name} in the cart")
-            elif not self.hand.code:
-                self._say(f"{self.hand.name} has no barcode: place it and choose it (P)")
+        if self.hand is None:
+            # Empty hand: the shopper aims the scanner into the basket at the item put in
+            # last ("scan the item you just added").
+            last = next((c.shelf for c in reversed(self.cart) if c.shelf.code), None)
+            if last is None:
+                self._say("Nothing in hand to scan")
             else:
-                self.scanner_sim.scan(self.hand.code, aim_for(self.hand.code))
+                self.scanner_sim.scan(last.code, aim_for(last.code))
                 self.scans_sent += 1
-                self._say(f"Scanned {self.hand.name}: now place it (L)")
-        elif cmd == "place":
-            if self.hand is None:
-                self._say("Nothing in hand to place")
-                return
-            item = self.hand
-            grams = item.grams * self.rng.uniform(0.97, 1.03) if item.produce else item.grams
-            entry = InCart(f"i{next(self._ids)}", item, grams)
-            self.scale.place(
-                entry.item_id,
-                grams,
-                x=self.rng.uniform(0.2, 0.8),
-                y=self.rng.uniform(0.2, 0.8),
-                bag=item.produce,
-            )
-            self.cart.append(entry)
-            self.hand = None
+                self._say(f"Scanned {last.name} in the cart")
+        elif not self.hand.code:
+            self._say(f"{self.hand.name} has no barcode: place it and choose it (P)")
+        else:
+            self.scanner_sim.scan(self.hand.code, aim_for(self.hand.code))
+            self.scans_sent += 1
+            self._say(f"Scanned {self.hand.name}: now place it (L)")
+
+    def _do_place(self, _arg) -> None:
+        if self.hand is None:
+            self._say("Nothing in hand to place")
+            return
+        item = self.hand
+        grams = item.grams * self.rng.uniform(0.97, 1.03) if item.produce else item.grams
+        entry = InCart(f"i{next(self._ids)}", item, grams)
+        self.scale.place(
+            entry.item_id,
+            grams,
+            x=self.rng.uniform(0.2, 0.8),
+            y=self.rng.uniform(0.2, 0.8),
+            bag=item.produce,
+        )
+        self.cart.append(entry)
+        self.hand = None
+        if self.camera is not None:
+            self.camera.show(item)
+        self._say(f"Placed {item.name} ({grams:.0f} g)")
+
+    def _do_remove(self, arg) -> None:
+        entry = next((c for c in self.cart if c.item_id == arg), None)
+        if entry is not None:
+            self.scale.remove(entry.item_id)
+            self.cart.remove(entry)
             if self.camera is not None:
-                self.camera.show(item)
-            self._say(f"Placed {item.name} ({grams:.0f} g)")
-        elif cmd == "remove":
-            entry = next((c for c in self.cart if c.item_id == arg), None)
-            if entry is not None:
-                self.scale.remove(entry.item_id)
-                self.cart.remove(entry)
-                if self.camera is not None:
-                    self.camera.show(self.cart[-1].shelf if self.cart else None)
-                self._say(f"Took {entry.shelf.name} out of the cart")
-        elif cmd == "show":
-            if self.camera is None:
-                self._say("The demo runs without a camera")
-            elif self.cart:
-                last = self.cart[-1].shelf
-                self.camera.show(last)
-                self._say(f"Showed {last.name} to the camera")
-        elif cmd == "push":
-            self.scale.push(duration_ms=3000, intensity=1.0)
-            self._say("Pushing the cart to the next aisle")
-        elif cmd == "unload":
-            for entry in self.cart:
-                self.scale.remove(entry.item_id)
-            self.cart.clear()
-            self.hand = None
-            self._after_unload = arg
-            self._say("Unloading the cart at the car")
-        elif cmd == "autoplay":
-            self.autoplay = bool(arg)
-            self._auto_at = self._now_s() + 0.5
-            self._say("Autoplay on (O turns it off)" if arg else "Autoplay off")
+                self.camera.show(self.cart[-1].shelf if self.cart else None)
+            self._say(f"Took {entry.shelf.name} out of the cart")
+
+    def _do_show(self, _arg) -> None:
+        if self.camera is None:
+            self._say("The demo runs without a camera")
+        elif self.cart:
+            last = self.cart[-1].shelf
+            self.camera.show(last)
+            self._say(f"Showed {last.name} to the camera")
+
+    def _do_push(self, _arg) -> None:
+        self.scale.push(duration_ms=3000, intensity=1.0)
+        self._say("Pushing the cart to the next aisle")
+
+    def _do_unload(self, arg) -> None:
+        for entry in self.cart:
+            self.scale.remove(entry.item_id)
+        self.cart.clear()
+        self.hand = None
+        self._after_unload = arg
+        self._say("Unloading the cart at the car")
+
+    def _do_autoplay(self, arg) -> None:
+        self.autoplay = bool(arg)
+        self._auto_at = self._now_s() + 0.5
+        self._say("Autoplay on (O turns it off)" if arg else "Autoplay off")
 
     def _auto_step(self) -> None:
         """One step of the autoplay shopper: a small, honest trip with one produce item, one
