@@ -152,6 +152,7 @@ class Runtime(Device):
         self.errors = 0
         # Called by the worker on every loop (at least once per tick_ms): cart.app.watchdog.
         self.heartbeat: Callable[[], None] = _no_heartbeat
+        self.staff_named = False  # the store's staff log in with an id and their own PIN
 
     # ---- inputs (any thread) ---------------------------------------------------------------
     def post(self, event: DeviceEvent) -> int:

@@ -129,9 +129,12 @@ def build_runtime(
         journal.close()
 
     engine.close = close
-    return Runtime(
+    runtime = Runtime(
         engine, clock=clock, store=store.config.name, money=store.config.money, idle_gc=idle_gc
     )
+    # a store whose staff each have their own PIN: the screen asks who is logging in first
+    runtime.staff_named = bool(store.staff_pins()) and "*" not in store.staff_pins()
+    return runtime
 
 
 def fresh_trip(store, journal_path: str | Path, t_ms: int) -> None:

@@ -354,11 +354,23 @@ class CartApp(App):
             self.push_screen(StaffScreen())
             return
 
-        def entered(pin: str | None) -> None:
-            if pin:
-                self.backend.submit(actions.EnterStaffPin(pin))
+        def ask_pin(staff_id: str = "") -> None:
+            def entered(pin: str | None) -> None:
+                if pin:
+                    self.backend.submit(actions.EnterStaffPin(pin, staff_id))
 
-        self.push_screen(EntryScreen("Staff", "Staff PIN:", password=True, digits=True), entered)
+            pin_screen = EntryScreen("Staff", "Staff PIN:", password=True, digits=True)
+            self.push_screen(pin_screen, entered)
+
+        if not getattr(self.backend, "staff_named", False):
+            ask_pin()  # one PIN shared by the store's staff
+            return
+
+        def identified(staff_id: str | None) -> None:
+            if staff_id and staff_id.strip():
+                ask_pin(staff_id.strip())
+
+        self.push_screen(EntryScreen("Staff", "Staff ID:"), identified)
 
     def action_checkout(self) -> None:
         if self.view.alerts:

@@ -534,3 +534,39 @@ async def test_call_staff_from_looks_different_opens_the_staff_pin_prompt(store)
         await _screen(app, pilot, StaffScreen)
         assert "does not look like" in screen_text(app)
     rt.close()
+
+
+async def test_named_staff_log_in_on_the_screen_with_their_id_and_own_pin(tmp_path):
+    # a store whose staff each have a PIN: the screen asks who, then the PIN; the right id
+    # with the right PIN opens staff mode, another member's PIN for that id does not
+    import shutil
+
+    from cart.store.loading import DEMO_STORE
+    from cart.store.staff import add_staff
+    from cart.ui.app import CartApp
+
+    folder = tmp_path / "store"
+    folder.mkdir()
+    for name in ("store.toml", "catalog.toml"):
+        shutil.copy(DEMO_STORE / name, folder / name)
+    add_staff(folder, "anna", "1357")
+    add_staff(folder, "bo", "8642")
+    store = load_store(folder)
+    clock = ManualClock()
+    rt = build_runtime(store, ":memory:", clock=clock, synchronous="NORMAL")
+    assert rt.staff_named
+    views = Views()
+    rt.attach(views)
+    app = CartApp(rt)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("s", *"anna", "enter")
+        await pilot.pause()
+        await pilot.press(*"8642", "enter")  # bo's PIN, not anna's
+        view = views.wait(lambda v: v.message)
+        assert not view.staff
+        await pilot.press("s", *"anna", "enter")
+        await pilot.pause()
+        await pilot.press(*"1357", "enter")
+        view = views.wait(lambda v: v.staff)
+        assert view.staff
+    rt.close()
