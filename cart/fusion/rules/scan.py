@@ -76,6 +76,12 @@ class Scanned:
         return abs(grams - self.mean) <= st.tol(self.sig * self.sig, st.match.scale_sigma_g)
 
 
+def bill(st: State, out: list[Effect], x: Scanned, **kw):
+    """Put the scanned product on the bill: with the label's weight or price when its code
+    carries one (a deli or bakery label), else at the catalogue's price."""
+    return st.add_line(out, x.t, x.p, x.found.code, weight_g=x.weight, price_minor=x.price, **kw)
+
+
 def on_scan(st: State, ev: Scan | A.EnterCode, t: int, out: list[Effect]) -> None:
     """Read the code as scanned (its symbology, and the time for expiry dates); a refused,
     unknown or broken code is told and journaled, never fatal. Then run the scan chain, and
@@ -184,16 +190,13 @@ class NotMoreOfThose(Rule):
                     if ln is not None:
                         st.unwait(ln, x.t, self.s.place_timeout_ms)
                 st.resolve(out, x.t, fid, f"it was {x.p.name}", "cart")
-                st.add_line(
+                bill(
+                    st,
                     out,
-                    x.t,
-                    x.p,
-                    x.found.code,
+                    x,
                     placed=True,
                     measured=o.placement.grams,
                     expect=(x.mean, x.sig),
-                    weight_g=x.weight,
-                    price_minor=x.price,
                 )
                 return True
         return False
@@ -217,17 +220,14 @@ class OneMoreOfQuantity(Rule):
         if not asked or fitting_placement(st, x, self.s.answer_window_ms) is not None:
             return False
         fid, o = asked[0]
-        st.add_line(
+        bill(
+            st,
             out,
-            x.t,
-            x.p,
-            x.found.code,
+            x,
             placed=True,
             measured=x.mean,
             alone=False,
             expect=(x.mean, x.sig),
-            weight_g=x.weight,
-            price_minor=x.price,
         )
         o.count -= 1
         o.answered += 1
@@ -243,16 +243,13 @@ class ScannedAgainAfterTakeOut(Rule):
     def apply(self, st: State, x: Scanned, out: list[Effect]) -> bool:
         for fid, o in st.open_of(AlertKind.TAKE_OUT):
             if o.product is not None and o.product.id == x.p.id:
-                st.add_line(
+                bill(
+                    st,
                     out,
-                    x.t,
-                    x.p,
-                    x.found.code,
+                    x,
                     placed=True,
                     measured=o.placement.grams if o.placement else x.mean,
                     expect=(x.mean, x.sig),
-                    weight_g=x.weight,
-                    price_minor=x.price,
                 )
                 st.resolve(out, x.t, fid, "scanned again", "cart")
                 return True
@@ -366,16 +363,13 @@ class AnswersLooksDifferent(Rule):
         else:  # produce weighed under the wrong PLU: that weight was this item
             del st.lines[old.id]
             out.append(LineRemoved(x.t, old.id, "replaced by the right item"))
-        st.add_line(
+        bill(
+            st,
             out,
-            x.t,
-            x.p,
-            x.found.code,
+            x,
             placed=True,
             measured=g,
             expect=(x.mean, x.sig),
-            weight_g=x.weight,
-            price_minor=x.price,
         )
 
 
