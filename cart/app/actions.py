@@ -78,6 +78,12 @@ class NewTrip:
     """After check-out: the next shopper's trip (refused until the cart is empty)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ToggleLanguage:
+    """The shopper's language button: the next of the store's languages. The screen handles it
+    itself (what it shows changes, the basket does not); it is never journaled."""
+
+
 ScreenAction = (
     Answer
     | AddProduce

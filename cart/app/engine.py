@@ -420,16 +420,16 @@ class FusionEngine:
             found += [p for p in cat.products if p.plu.startswith(q) and p not in found]
         else:
             found = list(cat.search(q, limit))
-        return [
-            Choice(
-                produce_code(p),
-                p.name,
-                (f"PLU {p.plu}  " if p.plu else "")
-                + self.money.format(p.price)
-                + ("/kg" if p.by_weight else ""),
-            )
-            for p in found[:limit]
-        ]
+        return [self._product_choice(p) for p in found[:limit]]
+
+    def produce_products(self, limit: int) -> list[Choice]:
+        """The store's produce (every product with a PLU), by name: the produce screen's tiles."""
+        found = sorted((p for p in self.store.catalog.products if p.plu), key=lambda p: p.name)
+        return [self._product_choice(p) for p in found[:limit]]
+
+    def _product_choice(self, p: CatalogProduct) -> Choice:
+        price = self.money.format(p.price) + ("/kg" if p.by_weight else "")
+        return Choice(produce_code(p), p.name, (f"PLU {p.plu}  " if p.plu else "") + price)
 
     def close(self) -> None:
         pass

@@ -220,6 +220,11 @@ class Runtime(Device):
     def search_products(self, query: str, limit: int) -> list[Choice]:
         return self.engine.search_products(query, limit)
 
+    def produce_products(self, limit: int = 200) -> list[Choice]:
+        """The store's produce, by name (none from an engine without a catalogue of them)."""
+        produce = getattr(self.engine, "produce_products", None)
+        return produce(limit) if produce is not None else []
+
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Wait until every input accepted so far has been processed (tests, benchmarks)."""
         deadline = time.monotonic() + timeout

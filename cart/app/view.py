@@ -34,6 +34,61 @@ class LineView:
     savings: int = 0  # minor units, positive
     flagged: bool = False  # an open question concerns this line
     note: str = ""  # "age check", promotion name, ... (shown literally)
+    # the basket lines this row shows (several when identical items are shown as one row with
+    # their quantity: see :func:`group_lines`); empty means just ``line_id``
+    line_ids: tuple[int, ...] = ()
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        """Every basket line this row stands for, oldest first."""
+        return self.line_ids or (self.line_id,)
+
+
+def group_lines(lines: tuple[LineView, ...]) -> tuple[LineView, ...]:
+    """Identical items on one row with their quantity: two scans of the same milk are two basket
+    lines (and stay two in the journal), shown as one row "2". Lines sold per item with the same
+    name and unit price are one row, where the first of them was, with the quantities, totals
+    and savings added and flagged when any of them is; its ``line_id`` is the newest line (the
+    one a removal takes first) and ``line_ids`` all of them. Lines by weight stay rows of their
+    own. Pure, and returns ``lines`` itself when nothing is grouped."""
+    groups: dict[tuple, list[LineView]] = {}
+    order: list[object] = []
+    for ln in lines:
+        if ln.per_kg or not ln.quantity.isdigit():
+            order.append(ln)
+            continue
+        key = (ln.name, ln.unit_price)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(ln)
+    if all(len(g) == 1 for g in groups.values()):
+        return lines
+    out = []
+    for entry in order:
+        if isinstance(entry, LineView):
+            out.append(entry)
+            continue
+        group = groups[entry]
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        notes = dict.fromkeys(ln.note for ln in group if ln.note)
+        out.append(
+            LineView(
+                group[-1].line_id,
+                group[0].name,
+                str(sum(int(ln.quantity) for ln in group)),
+                group[0].unit_price,
+                False,
+                sum(ln.total for ln in group),
+                sum(ln.savings for ln in group),
+                any(ln.flagged for ln in group),
+                " · ".join(notes),
+                tuple(i for ln in group for i in ln.ids),
+            )
+        )
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +178,8 @@ class CartView:
     @property
     def item_count(self) -> int:
         return len(self.lines)
+
+    @property
+    def rows(self) -> tuple[LineView, ...]:
+        """The lines as the screen shows them: identical items on one row (:func:`group_lines`)."""
+        return group_lines(self.lines)

@@ -24,13 +24,15 @@ from cart.app import actions
 from cart.app.view import ANSWER_KEYS, CartView, Choice
 from cart.fusion.alerts import AlertKind
 from cart.ui.literal import literal
+from cart.ui.produce import ProduceScreen
 from cart.ui.screens import (
     CheckoutScreen,
     EntryScreen,
     PickerScreen,
-    ProduceScreen,
     StaffScreen,
 )
+from cart.ui.touch import TouchButton
+from cart.ui.tr import _
 from cart.ui.widgets import (
     AlertBanner,
     BasketHeader,
@@ -76,6 +78,8 @@ HIGH_CONTRAST_THEME = Theme(
 )
 
 
+LARGE_TEXT_SCALE = 1.4  # the kiosk font's scale in large-text mode: 106×33 cells become 75×23
+
 # Alerts answered on the produce screen, and alerts whose picker opens by itself.
 PRODUCE_KINDS = frozenset({"produce", AlertKind.WEIGH_PRODUCE})
 AUTO_OPEN_KINDS = frozenset({AlertKind.WHICH_REMOVED, "produce", AlertKind.WEIGH_PRODUCE})
@@ -110,12 +114,16 @@ class CartApp(App):
         Binding("k", "checkout", "Pay"),
         Binding("s", "staff", "Staff"),
         Binding("f2", "toggle_contrast", "Contrast"),
+        Binding("f3", "toggle_large_text", "Large text", show=False),
+        Binding("f4", "toggle_language", "Language", show=False),
     ]
 
     class ViewUpdated(Message):
         """A new snapshot is waiting (posted from the runtime's thread)."""
 
-    def __init__(self, backend: Backend, *, high_contrast: bool = False) -> None:
+    def __init__(
+        self, backend: Backend, *, high_contrast: bool = False, large_text: bool = False
+    ) -> None:
         super().__init__()
         self.backend = backend
         self.view = CartView()
@@ -128,6 +136,7 @@ class CartApp(App):
         self.register_theme(CART_THEME)
         self.register_theme(HIGH_CONTRAST_THEME)
         self.theme = HIGH_CONTRAST_THEME.name if high_contrast else CART_THEME.name
+        self.large_text = large_text
 
     # ---- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -139,9 +148,24 @@ class CartApp(App):
             yield Sums(id="sums")
             yield ScaleReading(id="scale")
             yield TotalDigits("0.00", id="total")
+        with Horizontal(id="actions", classes="button-bar"):
+            yield from self.compose_buttons()
         yield from self.compose_bars()
         yield StatusBar(id="status")
         yield Footer(compact=True)
+
+    def compose_buttons(self) -> ComposeResult:
+        """The shopper's touch actions (each also a key, for staff and development)."""
+        for action, label in (
+            ("produce", _("Produce")),
+            ("coupon", _("Coupon")),
+            ("checkout", _("Pay")),
+            ("staff", _("Staff")),
+            ("toggle_language", _("Language")),
+            ("toggle_contrast", _("Contrast")),
+            ("toggle_large_text", _("Text size")),
+        ):
+            yield TouchButton(label, action=f"app.{action}", id=f"do-{action.replace('_', '-')}")
 
     def compose_bars(self) -> ComposeResult:
         """Extra one-line bars above the status bar (the demo adds the shopper's hands)."""
@@ -162,6 +186,7 @@ class CartApp(App):
         )
         self._render_view(self.view)
         self.query_one(BasketLines).focus()
+        self.set_class(self.large_text, "-large-text")
         self.backend.attach(self.show_view)
         if self.heartbeat is not None:  # the screen's beat for the watchdog (cart.app.watchdog)
             self.heartbeat()
@@ -193,7 +218,8 @@ class CartApp(App):
     def _render_view(self, view: CartView) -> None:
         previous, self.view = self.view, view
         title = literal(view.store, style="bold")
-        title.append(f"   {view.item_count} line{'s' if view.item_count != 1 else ''}")
+        rows = view.rows
+        title.append(f"   {len(rows)} line{'s' if len(rows) != 1 else ''}")
         if view.coupons:
             title.append(f"   coupons: {len(view.coupons)}")
         label, banner, basket, sums, total, scale, status = self._parts
@@ -201,7 +227,7 @@ class CartApp(App):
             label._plain = title.plain
             label.update(title, layout=False)
         banner.show(view.alerts, view.message)
-        basket.show(view.lines, view.money)
+        basket.show(rows, view.money)
         sums.show(view)
         total.show(view)
         scale.show(view.scale)
@@ -256,6 +282,11 @@ class CartApp(App):
         return True
 
     # ---- shopper actions -------------------------------------------------------------------
+    def on_alert_banner_tapped(self, event) -> None:
+        """A tap on the question's banner answers it, as Enter does."""
+        event.stop()
+        self.action_answer()
+
     def on_basket_lines_selected(self, event) -> None:
         """Enter on the basket (which has the focus) answers the open question."""
         event.stop()
@@ -267,7 +298,7 @@ class CartApp(App):
             return
         alert = next((a for a in self.view.alerts if not a.staff_only), self.view.alerts[0])
         if alert.staff_only:
-            self.notify("Staff will help: press S for staff", severity="warning")
+            self.notify(_("Staff will come to help you"), severity="warning")
         elif alert.choices or alert.kind in PRODUCE_KINDS:
             self._open_alert(alert)
         else:
@@ -328,7 +359,11 @@ class CartApp(App):
             else:
                 self.backend.submit(actions.AddProduce(key, answering))
 
-        screen = ProduceScreen(suggestions, self.backend.search_products)
+        screen = ProduceScreen(
+            suggestions,
+            self.backend.search_products,
+            getattr(self.backend, "produce_products", None),
+        )
         if alert_id is not None:
             self._asks(screen, alert_id, PRODUCE_KINDS | {AlertKind.SCAN_ADDED})
         self.push_screen(screen, chosen)
@@ -347,7 +382,9 @@ class CartApp(App):
             if code:
                 self.backend.submit(actions.EnterCoupon(code))
 
-        self.push_screen(EntryScreen("Coupon", "Scan the coupon or type its code."), entered)
+        self.push_screen(
+            EntryScreen(_("Coupon"), _("Scan the coupon or type its code."), upper=True), entered
+        )
 
     def action_staff(self) -> None:
         if self.view.staff:
@@ -374,7 +411,7 @@ class CartApp(App):
 
     def action_checkout(self) -> None:
         if self.view.alerts:
-            self.notify("Please answer the open question first", severity="warning")
+            self.notify(_("Please answer the open question first"), severity="warning")
             return
         self.backend.submit(actions.Pay())
 
@@ -382,6 +419,26 @@ class CartApp(App):
         self.theme = (
             CART_THEME.name if self.theme == HIGH_CONTRAST_THEME.name else HIGH_CONTRAST_THEME.name
         )
+
+    def action_toggle_large_text(self) -> None:
+        """Large text: the kiosk's terminal draws a larger font (the screen then has fewer,
+        larger cells and lays itself out again; ``cart.ui.kiosk``), and the screen's own
+        emphasis grows."""
+        self.large_text = not self.large_text
+        self.set_class(self.large_text, "-large-text")
+        from cart.ui.kiosk import request_font_scale
+
+        request_font_scale(self, LARGE_TEXT_SCALE if self.large_text else 1.0)
+
+    def action_toggle_language(self) -> None:
+        """The language button: :class:`cart.app.actions.ToggleLanguage`, which the screen
+        handles itself (the basket does not change)."""
+        self.apply_local(actions.ToggleLanguage())
+
+    def apply_local(self, action: actions.ToggleLanguage) -> None:
+        """A screen-only action (never submitted to the runtime)."""
+        # TEMP until the languages change lands: it wires set_language and the re-render here.
+        self.notify(_("Only one language is available on this cart"))
 
     def action_new_trip(self) -> None:
         """Check-out screen: the next shopper (the engine waits for an empty cart)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -10,12 +9,24 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from cart.app.view import Choice, Receipt
 from cart.ui.literal import literal
+from cart.ui.produce import ProduceScreen
 from cart.ui.qr import qr_text
+from cart.ui.touch import Keys, TouchButton, keyboard, keypad, type_key
+from cart.ui.tr import _
+
+__all__ = [
+    "CheckoutScreen",
+    "EntryScreen",
+    "PickerScreen",
+    "ProduceScreen",
+    "StaffScreen",
+    "choice_option",
+]
 
 
 def choice_option(index: int, choice: Choice, *, numbered: bool = True) -> Option:
@@ -27,28 +38,67 @@ def choice_option(index: int, choice: Choice, *, numbered: bool = True) -> Optio
     return Option(prompt, id=choice.key)
 
 
-class PickerScreen(ModalScreen[str | None]):
-    """Choose one of a few answers (keys 1–9, or arrows and Enter); Escape closes."""
+def choice_label(index: int, choice: Choice, *, highlighted: bool = False) -> Text:
+    """A choice as a button's words: its number (the key that picks it), name and detail; the
+    highlighted one marked ▶ (never by colour alone)."""
+    text = Text("▶ " if highlighted else "  ", style="bold")
+    text.append(f"{index}  " if index <= 9 else "   ")
+    text.append_text(literal(choice.label, style="bold"))
+    if choice.detail:
+        text.append("  ")
+        text.append_text(literal(choice.detail))
+    return text
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Back")]
+
+class PickerScreen(ModalScreen[str | None]):
+    """Choose one of a few answers: tap it, or keys 1–9, or arrows and Enter; Back (Escape)
+    closes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Back"),
+        Binding("down", "move(1)", "Next", show=False),
+        Binding("up", "move(-1)", "Previous", show=False),
+        Binding("enter", "pick", "Choose", show=False),
+    ]
 
     def __init__(self, title: str, prompt: str, choices: tuple[Choice, ...]) -> None:
         super().__init__(classes="prompt")
         self._title = title
         self._prompt = prompt
         self._choices = choices
+        self._index = 0
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(literal(self._title), classes="dialog-title")
             yield Static(literal(self._prompt), classes="dialog-prompt")
-            yield OptionList(
-                *(choice_option(i, c) for i, c in enumerate(self._choices, 1)), id="choices"
-            )
+            with VerticalScroll(id="choices"):
+                for i, c in enumerate(self._choices, 1):
+                    yield TouchButton(
+                        choice_label(i, c, highlighted=i == 1),
+                        name=c.key,
+                        id=f"choice-{i}",
+                        classes="choice -highlight" if i == 1 else "choice",
+                    )
+            yield TouchButton(_("Back"), id="picker-back", classes="back")
             yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one(OptionList).highlighted = 0 if self._choices else None
+    def _buttons(self) -> list[TouchButton]:
+        return list(self.query(".choice").results(TouchButton))
+
+    def action_move(self, step: int) -> None:
+        buttons = self._buttons()
+        if not buttons:
+            return
+        self._index = max(0, min(len(buttons) - 1, self._index + step))
+        for i, (button, choice) in enumerate(zip(buttons, self._choices, strict=False)):
+            button.label = choice_label(i + 1, choice, highlighted=i == self._index)
+            button.set_class(i == self._index, "-highlight")
+        buttons[self._index].scroll_visible(animate=False)
+
+    def action_pick(self) -> None:
+        if self._index < len(self._choices):
+            self.dismiss(self._choices[self._index].key)
 
     def on_key(self, event) -> None:
         if event.character and event.character.isdigit() and event.character != "0":
@@ -57,163 +107,71 @@ class PickerScreen(ModalScreen[str | None]):
                 event.stop()
                 self.dismiss(self._choices[index].key)
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+    def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(event.option.id)
-
-
-class ResultList(OptionList, can_focus=False):
-    """The produce screen's list: highlighted with the arrow keys while the typing field keeps
-    the focus, so no key typed for a PLU or a name can ever pick from it."""
-
-
-class ProduceScreen(ModalScreen[str | None]):
-    """Produce entry: type a PLU (keypad digits) or part of a name, or move through the list
-    (the classifier's top 3 first) with the arrow keys; Enter takes the highlighted product.
-
-    Every character goes to the typing field, which always has the focus: a digit is always part
-    of a PLU (PLUs start with any digit: 3017 Conference pears), never a pick from the list, and
-    a key pressed while the screen is still opening is kept, not lost. A choice from the list is
-    made only with the arrows and Enter (or a tap on it), on the row the screen highlights. A PLU
-    typed in full is taken exactly; a partial one is not completed to some other product unless
-    the shopper moved the highlight onto it."""
-
-    AUTO_FOCUS = "#query"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Back"),
-        Binding("down", "move(1)", "Next", show=False),
-        Binding("up", "move(-1)", "Previous", show=False),
-    ]
-
-    def __init__(
-        self, suggestions: tuple[Choice, ...], search: Callable[[str, int], list[Choice]]
-    ) -> None:
-        super().__init__(classes="prompt")
-        self._suggestions = suggestions
-        self._search = search
-        self._query = ""
-        self._shown: tuple[Choice, ...] = suggestions
-        self._moved = False  # the shopper moved the highlight with the arrows
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label("Produce: what is on the scale?", classes="dialog-title")
-            yield Static(self._prompt(), id="produce-prompt", classes="dialog-prompt")
-            yield Input(placeholder="PLU or name", id="query", max_length=40, select_on_focus=False)
-            yield ResultList(
-                *(choice_option(i, c, numbered=False) for i, c in enumerate(self._suggestions, 1)),
-                id="results",
-            )
-            yield Footer()
-
-    def _prompt(self) -> str:
-        return "Type the PLU from the sticker or part of the name" + (
-            "; or ↑↓ and Enter choose from the list below." if self._suggestions else "."
-        )
-
-    def _say(self, text: str) -> None:
-        """Tell the shopper in the dialog itself, where they are looking."""
-        for prompt in self.query("#produce-prompt").results(Static):
-            prompt.update(text)
-
-    def _show(self, query: str) -> None:
-        """List what ``query`` finds (the suggestions while it is empty)."""
-        self._query = query
-        self._shown = tuple(self._search(query, 8)) if query else self._suggestions
-        self._moved = False
-        self._say(self._prompt())
-        results = self._results()
-        if results is None:
-            return
-        results.clear_options()
-        results.add_options(
-            [choice_option(i, c, numbered=False) for i, c in enumerate(self._shown, 1)]
-        )
-        results.highlighted = 0 if self._shown else None
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self._show(event.value.strip())
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        query = event.value.strip()
-        if query != self._query:
-            self._show(query)  # Enter before the list caught up with the typing
-        results = self._results()
-        if results is None:
-            return
-        index = results.highlighted or 0
-        if not self._shown:
-            self._say("No product matches: type the PLU from the sticker or part of the name.")
-        elif query.isdigit() and not self._moved and self._shown[index].key != query:
-            # a partial or mistyped PLU: never bill the first product that starts with it
-            self._say(f"No product has the PLU {query}: type the whole PLU, or choose with ↑↓.")
-        else:
-            self.dismiss(self._shown[index].key)
-
-    def _results(self) -> OptionList | None:
-        """The result list, or None while the screen is still mounting or already closing (the
-        question it answers can be replaced at any moment by the cart)."""
-        return next(self.query("#results").results(OptionList), None)
-
-    def on_mount(self) -> None:
-        results = self._results()
-        if self._suggestions and results is not None:
-            results.highlighted = 0
-
-    def on_key(self, event) -> None:
-        """A character that reached the screen, not the typing field (the field was not focused
-        yet), is typed into the field all the same: at its end, in the order it came."""
-        query = next(self.query("#query").results(Input), None)
-        if query is None or query.has_focus or not event.is_printable or not event.character:
-            return
-        event.stop()
-        event.prevent_default()
-        query.value += event.character
-        query.cursor_position = len(query.value)
-        query.focus()
-
-    def action_move(self, step: int) -> None:
-        results = self._results()
-        if results is None or not self._shown:
-            return
-        if step > 0:
-            results.action_cursor_down()
-        else:
-            results.action_cursor_up()
-        self._moved = True
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(event.option.id)
+        if event.button.id == "picker-back":
+            self.dismiss(None)
+        elif event.button.has_class("choice"):
+            self.dismiss(event.button.name)
 
 
 class EntryScreen(ModalScreen[str | None]):
-    """One line of input (a coupon code, the staff PIN)."""
+    """One line of input (a coupon code, the staff id, the staff PIN), typed on the keys or on
+    the on-screen keypad (``digits``) or keyboard; OK (Enter) takes it, Back (Escape) closes.
+    The typing field keeps the focus (the on-screen keys cannot take it)."""
 
+    AUTO_FOCUS = "#entry"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Back")]
 
-    def __init__(self, title: str, prompt: str, *, password: bool = False, digits: bool = False):
+    def __init__(
+        self,
+        title: str,
+        prompt: str,
+        *,
+        password: bool = False,
+        digits: bool = False,
+        upper: bool = False,
+    ):
         super().__init__(classes="prompt")
         self._title, self._prompt = title, prompt
-        self._password, self._digits = password, digits
+        self._password, self._digits, self._upper = password, digits, upper
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog entry-dialog" + (" -digits" if self._digits else "")):
             yield Label(self._title, classes="dialog-title")
             yield Static(self._prompt, classes="dialog-prompt")
-            yield Input(
-                password=self._password,
-                restrict=r"[0-9]*" if self._digits else None,
-                max_length=16 if self._digits else 64,
-                id="entry",
-            )
+            with Horizontal(id="entry-row"):
+                yield Input(
+                    password=self._password,
+                    restrict=r"[0-9]*" if self._digits else None,
+                    max_length=16 if self._digits else 64,
+                    id="entry",
+                )
+                yield TouchButton(_("Back"), id="entry-back", classes="back")
+            if self._digits:
+                yield keypad(id="entry-keys")
+            else:
+                yield keyboard(upper=self._upper, id="entry-keys")
             yield Footer()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.value.strip():
-            self.dismiss(event.value.strip())
+        self._submit(event.value)
+
+    def _submit(self, value: str) -> None:
+        if value.strip():
+            self.dismiss(value.strip())
+
+    def on_keys_pressed(self, event: Keys.Pressed) -> None:
+        event.stop()
+        field = self.query_one("#entry", Input)
+        if type_key(field, event.key, upper=self._upper):
+            self._submit(field.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "entry-back":
+            event.stop()
+            self.dismiss(None)
 
 
 class StaffScreen(Screen):
@@ -239,6 +197,10 @@ class StaffScreen(Screen):
             with Vertical():
                 yield Label("Basket lines")
                 yield OptionList(id="staff-lines")
+        with Horizontal(classes="button-bar", id="staff-actions"):
+            yield TouchButton("Approve/resolve", action="screen.approve", id="staff-approve")
+            yield TouchButton("Remove line", action="screen.remove_line", id="staff-remove")
+            yield TouchButton("Log out", action="screen.logout", id="staff-logout")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -251,7 +213,7 @@ class StaffScreen(Screen):
         # the options are in the view's order: the highlighted index names the alert or line
         self._ids = {
             "#staff-alerts": tuple(a.alert_id for a in view.alerts),
-            "#staff-lines": tuple(ln.line_id for ln in view.lines),
+            "#staff-lines": tuple(ln.line_id for ln in view.rows),
         }
         alerts.clear_options()
         alerts.add_options([Option(literal(f"{a.message} → {a.action}")) for a in view.alerts])
@@ -259,13 +221,13 @@ class StaffScreen(Screen):
         lines.add_options(
             [
                 Option(literal(f"{ln.name}  {ln.quantity}  {view.money.format(ln.total)}"))
-                for ln in view.lines
+                for ln in view.rows
             ]
         )
         if view.alerts:
             alerts.highlighted = min(keep_a or 0, len(view.alerts) - 1)
-        if view.lines:
-            lines.highlighted = min(keep_l or 0, len(view.lines) - 1)
+        if view.rows:
+            lines.highlighted = min(keep_l or 0, len(view.rows) - 1)
 
     def _selected(self, selector: str) -> int | None:
         """The id of the highlighted alert or line, as the view gave it."""
@@ -314,6 +276,7 @@ class CheckoutScreen(Screen):
                 yield Static(qr_text(self.receipt.exit_code), id="exit-qr")
                 yield Static(literal(self.receipt.exit_code), id="exit-code")
                 yield Static(id="checkout-note")
+                yield TouchButton(_("Done: next shopper"), action="app.new_trip", id="next-shopper")
         yield Footer(compact=True)
 
     def note(self, text: str) -> None:

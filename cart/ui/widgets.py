@@ -23,6 +23,7 @@ from cart.app.view import AlertView, CartView, DeviceView, LineView, ScaleView, 
 from cart.common.money import Money
 from cart.fusion.alerts import AlertKind
 from cart.ui.literal import literal, visible
+from cart.ui.tr import _
 
 ALERT_ICONS = {
     "place": "⬇",
@@ -72,14 +73,19 @@ def header_row(width: int) -> str:
     return "".join(t for t, _ in _exact([(" " + " ".join(cells), "")], max(width, 0)))
 
 
-def line_row(line: LineView, money: Money, width: int) -> list[tuple[str, str]]:
-    """One basket line as (text, style name) pieces exactly ``width`` cells wide."""
+def line_row(
+    line: LineView, money: Money, width: int, *, cursor: bool = False
+) -> list[tuple[str, str]]:
+    """One basket line as (text, style name) pieces exactly ``width`` cells wide; the cursor's
+    row starts with ▸ (so it is never shown by colour alone)."""
     w_item, w_qty, w_price, w_total, w_save = row_layout(width)
     name = visible(line.name) + (" · " + visible(line.note) if line.note else "")
+    if line.flagged:  # marked in words, not only in colour
+        name = "⚑ " + name
     unit = money.format(line.unit_price) + ("/kg" if line.per_kg else "")
     saving = "-" + money.format(line.savings) if line.savings else ""
     pieces = [
-        (" ", ""),
+        ("▸" if cursor else " ", ""),
         (_fit(name, w_item, False), "flag" if line.flagged else "name"),
         (" " + _fit(line.quantity, w_qty, True), ""),
         (" " + _fit(unit, w_price, True), ""),
@@ -149,14 +155,16 @@ class BasketLines(ScrollView, can_focus=True):
     def show(self, lines: tuple[LineView, ...], money: Money) -> None:
         if lines == self.lines and money == self.money:
             return
-        old = {ln.line_id for ln in self.lines}
-        added = any(ln.line_id not in old for ln in lines)
+        old = {i for ln in self.lines for i in ln.ids}
+        new = [r for r, ln in enumerate(lines) if not old.issuperset(ln.ids)]
+        added = new[-1] if new else None
         self.lines, self.money = lines, money
         if len(self._cache) > 4 * len(lines) + 200:
             self._cache.clear()
         self._set_rows(len(lines))
-        if added or self.cursor_row >= len(lines):
-            self.cursor_row = max(0, len(lines) - 1)
+        if added is not None or self.cursor_row >= len(lines):
+            # onto the row that changed (a second milk is the milk row's "2"), else the last
+            self.cursor_row = max(0, len(lines) - 1) if added is None else added
             self._cursor_into_view()
         self.refresh()
 
@@ -222,7 +230,8 @@ class BasketLines(ScrollView, can_focus=True):
                 "flag": base + self.get_component_rich_style("basket--flag", partial=True),
                 "saving": base + self.get_component_rich_style("basket--saving", partial=True),
             }
-            strip = Strip([Segment(t, styles[s]) for t, s in line_row(line, self.money, width)])
+            pieces = line_row(line, self.money, width, cursor=kind == "cursor")
+            strip = Strip([Segment(t, styles[s]) for t, s in pieces])
             self._cache[key] = strip
         return strip
 
@@ -339,7 +348,15 @@ class StatusBar(_Fixed):
 
 
 class AlertBanner(Static):
-    """The first open question, with the one action it needs and the key that does it."""
+    """The first open question, with the one action it needs; a tap on it answers it."""
+
+    class Tapped(Message):
+        """The shopper tapped the question."""
+
+    def on_click(self, event) -> None:
+        event.stop()
+        if self.has_class("-alert"):
+            self.post_message(self.Tapped())
 
     def show(self, alerts: tuple[AlertView, ...], message: str) -> None:
         if not alerts:
@@ -367,7 +384,7 @@ class AlertBanner(Static):
 
 def alert_hint(alert: AlertView) -> str:
     if alert.staff_only:
-        return "S: staff"
+        return _("staff will help")
     if alert.kind in ("produce", AlertKind.WEIGH_PRODUCE) or alert.choices:
-        return "Enter: choose"
+        return _("tap here to choose")
     return ""

@@ -55,6 +55,9 @@ class RecordingBackend:
         q = query.lower()
         return [p for p in self.products if q in p.label.lower() or p.key.startswith(q)][:limit]
 
+    def produce_products(self, limit: int) -> list[Choice]:
+        return sorted(self.products, key=lambda p: p.label)[:limit]
+
     def close(self) -> None:
         self.closed = True
 

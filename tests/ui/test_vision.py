@@ -193,8 +193,9 @@ async def test_produce_entry_lists_the_classifiers_top_three(photos):
             await until(pilot, lambda: not isinstance(app.screen, ProduceScreen))
             await pilot.press("p")
             await until(pilot, lambda: isinstance(app.screen, ProduceScreen))
-            assert app.screen._suggestions == app.view.suggestions
-            assert app.screen._suggestions[0].detail == f"{100 * verdict.top[0][1]:.0f}%"
+            first = app.screen.query_one("#tile-0")
+            assert first.choice.key == app.view.suggestions[0].key
+            assert f"camera {100 * verdict.top[0][1]:.0f}%" in str(first.render())
     finally:
         rig.close()
 
