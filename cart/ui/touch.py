@@ -13,14 +13,13 @@ would lose the second "1" of a PLU tapped quickly).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input
-
-from cart.ui.tr import _
 
 MIN_TARGET = (5, 3)  # cells (width, height): 9 mm on the cart's panel at the kiosk's font
 
@@ -91,7 +90,8 @@ def keyboard(*, upper: bool = False, **kwargs) -> Keys:
 
 
 def type_key(field: Input, key: str, *, upper: bool = False) -> bool:
-    """Apply a tapped key to ``field`` (at its end, as typed); True for OK."""
+    """Apply a tapped key to ``field`` (at its end, as typed; refused as the field refuses a
+    typed key: a letter in a PIN, one character too many); True for OK."""
     if key == OK:
         return True
     value = field.value
@@ -101,19 +101,8 @@ def type_key(field: Input, key: str, *, upper: bool = False) -> bool:
         value = ""
     else:
         value += " " if key == SPACE else (key.upper() if upper else key)
-    if field.restrict is None or field.restrict and _allowed(field, value):
-        if field.max_length is None or field.max_length <= 0 or len(value) <= field.max_length:
-            field.value = value
+    fits = not field.max_length or len(value) <= field.max_length
+    if fits and (not field.restrict or re.fullmatch(field.restrict, value)):
+        field.value = value
     field.cursor_position = len(field.value)
     return False
-
-
-def _allowed(field: Input, value: str) -> bool:
-    import re
-
-    return re.fullmatch(field.restrict or ".*", value) is not None
-
-
-def label_for(key: str) -> str:
-    """The words a screen reader (or a test) uses for a key."""
-    return {BACK: _("Delete"), OK: _("OK"), SPACE: _("Space"), CLEAR: _("Clear")}.get(key, key)
