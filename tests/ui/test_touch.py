@@ -1,0 +1,249 @@
+"""The screen by touch alone: every flow driven with ``pilot.click`` (no key is pressed), the size
+of every touch target, and identical items shown as one row."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from cart.app import actions
+from cart.app.view import Choice, LineView, Receipt, group_lines
+from cart.ui.app import HIGH_CONTRAST_THEME, CartApp
+from cart.ui.produce import ProduceScreen, ProduceTile
+from cart.ui.screens import CheckoutScreen, EntryScreen, PickerScreen, StaffScreen
+from cart.ui.touch import MIN_TARGET, Keys, TouchButton
+
+from .conftest import WHICH_REMOVED, RecordingBackend, sample_view
+from .screen_text import screen_text
+from .test_app import PRODUCE
+
+SIZES = [(80, 24), (106, 33)]  # the smallest supported, and the cart's panel at the kiosk font
+
+
+async def tap(pilot, target) -> None:
+    """One tap (a click at the middle of the widget), then let the screen answer it."""
+    await pilot.click(target)
+    await pilot.pause()
+
+
+def key(screen, name: str) -> TouchButton:
+    """The on-screen key ``name`` ("1", "a", "ok", "back") of the screen's visible keys."""
+    return next(
+        b
+        for keys in screen.query(Keys)
+        if keys.display
+        for b in keys.query(TouchButton)
+        if b.name == name
+    )
+
+
+async def tap_keys(pilot, text: str) -> None:
+    for ch in text:
+        await tap(pilot, key(pilot.app.screen, ch))
+
+
+# ---- identical items -------------------------------------------------------------------------
+
+
+def test_identical_items_are_one_row_with_their_quantity():
+    milk = [LineView(i, "Milk 1 l", "1", 129, False, 129) for i in (1, 3, 4)]
+    bananas = LineView(2, "Bananas", "0.412 kg", 199, True, 82)
+    more_bananas = LineView(5, "Bananas", "0.300 kg", 199, True, 60)
+    oats = LineView(6, "Oat drink", "2", 199, False, 398, 199, note="3 for 2")
+    lines = (milk[0], bananas, milk[1], milk[2], more_bananas, oats)
+    rows = group_lines(lines)
+    assert [(r.name, r.quantity, r.total) for r in rows] == [
+        ("Milk 1 l", "3", 387),  # where the first milk was, all three
+        ("Bananas", "0.412 kg", 82),  # by weight: a row each
+        ("Bananas", "0.300 kg", 60),
+        ("Oat drink", "2", 398),
+    ]
+    assert rows[0].ids == (1, 3, 4) and rows[0].line_id == 4  # the newest is removed first
+    assert rows[3].savings == 199 and rows[3].note == "3 for 2"
+    assert group_lines(lines[1:2]) == lines[1:2]  # nothing to group: the same lines
+    same_name_other_price = (milk[0], LineView(9, "Milk 1 l", "1", 99, False, 99))
+    assert len(group_lines(same_name_other_price)) == 2
+
+
+async def test_two_scans_of_the_same_milk_show_one_row_and_one_removal_leaves_one():
+    milk = LineView(1, "Milk 1 l", "1", 129, False, 129)
+    backend = RecordingBackend(sample_view(lines=(milk,)))
+    app = CartApp(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        backend.push(sample_view(lines=(milk, LineView(2, "Milk 1 l", "1", 129, False, 129))))
+        await pilot.pause()
+        row = next(ln for ln in screen_text(app).splitlines() if "Milk 1 l" in ln)
+        assert row.split()[-3:] == ["2", "€1.29", "€2.58"]
+        assert "1 line " in screen_text(app)
+        backend.push(sample_view(lines=(milk,), seq=6))  # one taken out: its line left
+        await pilot.pause()
+        row = next(ln for ln in screen_text(app).splitlines() if "Milk 1 l" in ln)
+        assert row.split()[-3:] == ["1", "€1.29", "€1.29"]
+
+
+# ---- targets -----------------------------------------------------------------------------------
+
+
+def _targets(app):
+    return [
+        w
+        for w in app.screen.query("TouchButton, ProduceTile")
+        if w.display and w.region.width and w.region.height
+    ]
+
+
+def _assert_finger_sized(app, where: str) -> int:
+    targets = _targets(app)
+    for w in targets:
+        assert w.region.width >= MIN_TARGET[0] and w.region.height >= MIN_TARGET[1], (
+            where,
+            w,
+            w.region,
+        )
+    return len(targets)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_every_touch_target_is_finger_sized_on_every_screen(size):
+    backend = RecordingBackend(sample_view(), products=[Choice("4011", "Bananas", "PLU 4011")])
+    app = CartApp(backend)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        assert _assert_finger_sized(app, "main") == 7
+        await tap(pilot, "#do-produce")
+        assert isinstance(app.screen, ProduceScreen)
+        assert _assert_finger_sized(app, "produce") >= 4
+        for toggle in ("#show-keypad", "#show-keyboard"):
+            await tap(pilot, toggle)
+            assert _assert_finger_sized(app, toggle) > 14
+        await tap(pilot, "#produce-back")
+        await tap(pilot, "#do-coupon")
+        assert isinstance(app.screen, EntryScreen)
+        assert _assert_finger_sized(app, "coupon") == 44  # the keyboard (43 keys) and Back
+        await tap(pilot, "#entry-back")
+        await tap(pilot, "#do-staff")
+        assert _assert_finger_sized(app, "pin") == 13  # the keypad and Back
+        await tap(pilot, "#entry-back")
+        backend.push(sample_view(alerts=(WHICH_REMOVED,), seq=5))
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        assert _assert_finger_sized(app, "picker") == 3
+
+
+# ---- each flow by taps -------------------------------------------------------------------------
+
+
+async def test_the_picker_is_answered_by_a_tap(backend):
+    app = CartApp(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        backend.push(sample_view(alerts=(WHICH_REMOVED,), seq=5))
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        await tap(pilot, "#picker-back")  # closed without an answer
+        assert backend.actions == [] and not isinstance(app.screen, PickerScreen)
+        await tap(pilot, "#alert")  # the question's banner opens it again
+        assert isinstance(app.screen, PickerScreen)
+        await tap(pilot, "#choice-2")
+        assert backend.actions == [actions.Answer(1, "3")]
+
+
+async def test_produce_by_tiles_and_by_the_on_screen_keyboard_and_keypad(backend):
+    backend.products.append(Choice("3017", "Pear Conference", "PLU 3017"))
+    app = CartApp(backend)
+    async with app.run_test(size=(106, 33)) as pilot:
+        backend.push(sample_view(alerts=(PRODUCE,), seq=5))
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProduceScreen)
+        tiles = [t.choice.label for t in screen.query(ProduceTile) if t.display]
+        # the camera's top 3 first, then the store's produce by name
+        assert tiles[:3] == [c.label for c in PRODUCE.choices]
+        assert "Bananas" in tiles and "Pear Conference" in tiles
+        await tap(pilot, "#show-keyboard")
+        await tap_keys(pilot, "lem")
+        assert screen.query_one("#query", Input).value == "lem"
+        shown = [t for t in screen.query(ProduceTile) if t.display]
+        assert [t.choice.key for t in shown] == ["p-lemon"]
+        await tap(pilot, key(screen, "back"))
+        await tap(pilot, key(screen, "back"))
+        await tap(pilot, key(screen, "back"))
+        await tap(pilot, "#show-keypad")  # a PLU on the keypad: taken with OK
+        await tap_keys(pilot, "301")
+        await tap(pilot, key(screen, "ok"))
+        assert backend.actions == [] and isinstance(app.screen, ProduceScreen)  # partial
+        assert "No product has the PLU 301" in screen_text(app)
+        await tap_keys(pilot, "7")
+        await tap(pilot, key(screen, "ok"))
+        assert backend.actions == [actions.AddProduce("3017", 3)]
+
+
+async def test_a_produce_tile_is_chosen_by_a_tap(backend):
+    app = CartApp(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await tap(pilot, "#do-produce")
+        bananas = next(t for t in app.screen.query(ProduceTile) if t.choice.label == "Bananas")
+        await tap(pilot, bananas)
+        assert backend.actions == [actions.AddProduce("p-banana")]
+
+
+async def test_coupon_and_staff_pin_on_the_on_screen_keys(backend):
+    app = CartApp(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await tap(pilot, "#do-coupon")
+        await tap_keys(pilot, "save5")
+        await tap(pilot, key(app.screen, "ok"))
+        assert backend.actions == [actions.EnterCoupon("SAVE5")]  # coupon codes in capitals
+        await tap(pilot, "#do-staff")
+        await tap_keys(pilot, "2468")
+        await tap(pilot, key(app.screen, "back"))
+        await tap_keys(pilot, "9")
+        assert "2469" not in screen_text(app) and "•" * 4 in screen_text(app)
+        await tap(pilot, key(app.screen, "ok"))
+        assert backend.actions[-1] == actions.EnterStaffPin("2469")
+        backend.push(sample_view(staff=True, seq=5))
+        await pilot.pause()
+        assert isinstance(app.screen, StaffScreen)
+        await tap(pilot, "#staff-remove")
+        assert backend.actions[-1] == actions.StaffRemoveLine(1)  # the highlighted row
+        await tap(pilot, "#staff-logout")
+        assert backend.actions[-1] == actions.LeaveStaffMode()
+
+
+async def test_pay_and_next_shopper_by_taps(backend):
+    app = CartApp(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await tap(pilot, "#do-checkout")
+        assert backend.actions == [actions.Pay()]
+        receipt = Receipt("S-42", "Demo Market\nTOTAL 16.37", "CART1:S-42:1637:9f3a")
+        backend.push(sample_view(receipt=receipt, seq=7))
+        await pilot.pause()
+        assert isinstance(app.screen, CheckoutScreen)
+        await tap(pilot, "#next-shopper")
+        assert backend.actions[-1] == actions.NewTrip()
+
+
+async def test_contrast_text_size_and_language_buttons(backend):
+    app = CartApp(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await tap(pilot, "#do-toggle-contrast")
+        assert app.theme == HIGH_CONTRAST_THEME.name
+        await tap(pilot, "#do-toggle-large-text")
+        assert app.large_text and app.has_class("-large-text")
+        await tap(pilot, "#do-toggle-large-text")
+        assert not app.large_text
+        await tap(pilot, "#do-toggle-language")
+        assert backend.actions == []  # the language is the screen's: nothing reaches the basket
+
+
+async def test_a_tap_on_a_question_without_choices_says_what_to_do(backend):
+    from cart.app.view import AlertView
+
+    alert = AlertView(2, "scan", "Item added but not scanned", "Scan the item you just added")
+    app = CartApp(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        backend.push(sample_view(alerts=(alert,), seq=5))
+        await pilot.pause()
+        await tap(pilot, "#do-checkout")  # refused while a question is open
+        assert backend.actions == []
+        await tap(pilot, "#alert")
+        assert len(app.screen_stack) == 1 and backend.actions == []
