@@ -1,0 +1,121 @@
+"""A whole trip by touch: scan, place, produce by tiles, remove via the picker, coupon, pay, on
+the demo's simulated devices, the real drivers, runtime, fusion and core. The screen is driven
+by clicks only (no key is pressed); the shopper's hands (take, scan, place, take out) are the
+demo world's, as in the cart they are the shopper's."""
+
+from __future__ import annotations
+
+import pytest
+
+from cart.app.stack import build_runtime
+from cart.sim.demo import DemoWorld, demo_clock
+from cart.sim.demo_app import DemoApp
+from cart.store.loading import load_store
+from cart.ui.produce import ProduceScreen, ProduceTile
+from cart.ui.screens import CheckoutScreen, EntryScreen, PickerScreen
+
+from .test_demo import until
+from .test_touch import key, tap, tap_keys
+
+pytestmark = pytest.mark.slow
+
+MILK = "arla-standard-milk"  # 1580 g, as heavy as the Garant milk: taking one out asks which
+OTHER_MILK = "garant-ecological-medium-fat-milk"
+PRODUCE = "granny-smith"
+COUPON = "9900000200022"  # 20.00 off when you spend 200.00
+
+
+@pytest.fixture
+def demo():
+    store = load_store()
+    clock = demo_clock()
+    runtime = build_runtime(store, ":memory:", clock=clock)
+    world = DemoWorld(runtime, store, clock, seed=3, profile="clean")
+    world.start()
+    yield store, runtime, world
+    runtime.close()
+
+
+async def settled(pilot, lines: int, grams: float) -> None:
+    """Until the basket has ``lines`` lines, nothing is asked, and the scale has settled at
+    about ``grams`` (a change the world made has reached the scale and the basket)."""
+    app = pilot.app
+
+    def done() -> bool:
+        view = app.view
+        weight = view.scale.grams or 0.0
+        return (
+            len(view.lines) == lines
+            and not view.alerts
+            and view.scale.stable
+            and abs(weight - grams) < 60
+        )
+
+    await until(pilot, done, timeout=20)
+
+
+def in_cart(world) -> float:
+    return sum(c.grams for c in world.cart)
+
+
+async def test_a_whole_trip_by_touch(demo):
+    store, runtime, world = demo
+    shelf = {s.product_id: s for s in world.shelf}
+    assert {MILK, OTHER_MILK, PRODUCE} <= set(shelf)
+    app = DemoApp(runtime, world)
+    async with app.run_test(size=(106, 33)) as pilot:
+        await until(pilot, lambda: any(d.name == "scale" for d in app.view.devices))
+        # scan and place: two of the same milk, then another milk
+        grams = 0.0
+        for n, product in enumerate((MILK, MILK, OTHER_MILK), 1):
+            world.take(product)
+            world.scan()
+            await until(pilot, lambda n=n: len(app.view.lines) == n)
+            world.place()
+            grams += shelf[product].grams
+            await settled(pilot, n, grams)
+        assert len(app.view.rows) == 2  # the two Arla milks are one row...
+        assert app.view.rows[0].quantity == "2" and len(app.view.lines) == 3  # ...of 2 lines
+        # produce by tiles: placed, then searched for by name on the on-screen keyboard
+        world.take(PRODUCE)
+        world.place()
+        await until(pilot, lambda: bool(app.view.alerts))
+        await until(pilot, lambda: app.view.scale.stable)
+        if not isinstance(app.screen, ProduceScreen):
+            await tap(pilot, "#do-produce")
+        assert isinstance(app.screen, ProduceScreen)
+        await tap(pilot, "#show-keyboard")
+        await tap_keys(pilot, "gran")
+        tile = next(t for t in app.screen.query(ProduceTile) if t.display)
+        assert tile.choice.label == shelf[PRODUCE].name
+        await tap(pilot, tile)
+        await settled(pilot, 4, in_cart(world))
+        apples = app.view.lines[-1]
+        apples_g = in_cart(world) - grams
+        assert apples.name == shelf[PRODUCE].name and apples.per_kg
+        # one milk out: two products weigh that much, so the cart asks which
+        milk_item = next(c for c in world.cart if c.shelf.product_id == MILK)
+        world.remove(milk_item.item_id)
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen), timeout=20)
+        await pilot.pause()
+        choice = next(b for b in app.screen.query(".choice") if shelf[MILK].name in str(b.label))
+        await tap(pilot, choice)
+        await settled(pilot, 3, grams - shelf[MILK].grams + apples_g)
+        milk_row = next(r for r in app.view.rows if r.name == shelf[MILK].name)
+        assert milk_row.quantity == "1"
+        assert sum(ln.name == shelf[OTHER_MILK].name for ln in app.view.lines) == 1
+        # a coupon on the on-screen keyboard
+        await tap(pilot, "#do-coupon")
+        assert isinstance(app.screen, EntryScreen)
+        await tap_keys(pilot, COUPON)
+        await tap(pilot, key(app.screen, "ok"))
+        await until(pilot, lambda: bool(app.view.coupons))
+        assert "20.00 off" in app.view.coupons[0]
+        # pay, and the next shopper
+        await tap(pilot, "#do-checkout")
+        await until(pilot, lambda: isinstance(app.screen, CheckoutScreen))
+        receipt = app.view.receipt.text
+        assert shelf[MILK].name in receipt and shelf[PRODUCE].name in receipt
+        await tap(pilot, "#next-shopper")
+        await until(pilot, lambda: not isinstance(app.screen, CheckoutScreen), timeout=20)
+        assert app.view.lines == () and not world.cart
