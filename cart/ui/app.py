@@ -22,6 +22,7 @@ from textual.widgets import Footer, Label
 
 from cart.app import actions
 from cart.app.view import ANSWER_KEYS, CartView, Choice
+from cart.common.i18n import _
 from cart.fusion.alerts import AlertKind
 from cart.ui.literal import literal
 from cart.ui.produce import ProduceScreen
@@ -32,7 +33,6 @@ from cart.ui.screens import (
     StaffScreen,
 )
 from cart.ui.touch import TouchButton
-from cart.ui.tr import _
 from cart.ui.widgets import (
     AlertBanner,
     BasketHeader,

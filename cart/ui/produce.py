@@ -23,9 +23,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from cart.app.view import ANSWER_KEYS, Choice
+from cart.common.i18n import _
 from cart.ui.literal import literal
 from cart.ui.touch import Keys, TouchButton, keyboard, keypad, type_key
-from cart.ui.tr import _
 
 MAX_TILES = 64  # a store's produce fits; a search shows at most this many
 SEARCH_TILES = 24  # at least this many tiles for a search's results

@@ -13,11 +13,11 @@ from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from cart.app.view import Choice, Receipt
+from cart.common.i18n import _
 from cart.ui.literal import literal
 from cart.ui.produce import ProduceScreen
 from cart.ui.qr import qr_text
 from cart.ui.touch import Keys, TouchButton, keyboard, keypad, type_key
-from cart.ui.tr import _
 
 __all__ = [
     "CheckoutScreen",

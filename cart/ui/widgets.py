@@ -20,10 +20,10 @@ from textual.strip import Strip
 from textual.widgets import Digits, Static
 
 from cart.app.view import AlertView, CartView, DeviceView, LineView, ScaleView, format_grams
+from cart.common.i18n import _
 from cart.common.money import Money
 from cart.fusion.alerts import AlertKind
 from cart.ui.literal import literal, visible
-from cart.ui.tr import _
 
 ALERT_ICONS = {
     "place": "⬇",
