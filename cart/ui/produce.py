@@ -10,69 +10,176 @@ sure the camera is.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.text import Text
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.events import Click
+from textual.containers import Horizontal, Vertical
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from cart.app.view import ANSWER_KEYS, Choice
 from cart.common.i18n import _
-from cart.ui.literal import literal
-from cart.ui.touch import Keys, TouchButton, keyboard, keypad, type_key
+from cart.ui.literal import visible
+from cart.ui.touch import GAP, Keys, TouchButton, keyboard, keypad, type_key
 
-MAX_TILES = 64  # a store's produce fits; a search shows at most this many
-SEARCH_TILES = 24  # at least this many tiles for a search's results
-TILE_WIDTH = 26  # cells, gutter included: 3 tiles at 80 columns, 4 on the panel's 106
+MAX_TILES = 200  # a store's produce fits; a search shows at most this many
+TILE_WIDTH = 26  # cells, gap included: 3 tiles at 80 columns, 4 on the panel's 106
+TILE_HEIGHT = 4  # rows: at least the 3 a finger needs (cart.ui.touch.MIN_TARGET)
+PITCH = TILE_HEIGHT + 1  # a blank row between two rows of tiles
 
 
-class ProduceTile(Static, can_focus=False):
-    """One product (or an answer such as "it is my own item") as a tile; a tap chooses it."""
+@dataclass(frozen=True, slots=True)
+class Tile:
+    """One tile as shown: a product (or an answer such as "it is my own item")."""
+
+    choice: Choice
+    suggested: str = ""  # the camera's score ("72%") for one of its top 3
+    highlighted: bool = False
+
+
+class TileGrid(ScrollView, can_focus=False):
+    """The tiles, drawn by one widget (as :class:`~cart.ui.widgets.BasketLines` draws the
+    basket): a grid of :data:`TILE_HEIGHT`-row tiles about :data:`TILE_WIDTH` columns wide,
+    one row and one column apart, scrolled when there are more than fit. A tap posts
+    :class:`TileGrid.Chosen` with the tile's index. Each tile: the name (two lines at most),
+    the price and PLU, and for a camera suggestion how sure the camera is; the highlighted one
+    marked ▶ (never by colour alone)."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "tiles--tile",
+        "tiles--highlight",
+        "tiles--answer",
+        "tiles--mark",
+    }
 
     class Chosen(Message):
         def __init__(self, index: int) -> None:
             super().__init__()
             self.index = index
 
-    def __init__(self, index: int) -> None:
-        super().__init__(id=f"tile-{index}", classes="tile")
-        self.index = index
-        self.choice: Choice | None = None
-        self.display = False
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.tiles: tuple[Tile, ...] = ()
+        self._cache: dict[tuple, list[tuple[str, str]]] = {}
 
-    def set_choice(
-        self, choice: Choice | None, *, suggested: str = "", highlighted: bool = False
-    ) -> None:
-        self.choice = choice
-        self.display = choice is not None
-        if choice is None:
-            return
-        mark = "▶ " if highlighted else ""  # the highlight is never colour alone
-        text = Text(mark, style="bold")
-        text.append_text(literal(choice.label, style="bold"))
-        if choice.detail:
-            text.append("\n")
-            text.append_text(literal(choice.detail))
-        if suggested:
-            text.append("\n")
-            text.append(_("camera") + f" {suggested}", style="italic")
-        if choice.key in ANSWER_KEYS:
-            text.stylize("italic")
-        self.update(text)
-        self.set_class(highlighted, "-highlight")
-        self.set_class(choice.key in ANSWER_KEYS, "-answer")
-        self.set_class(bool(suggested), "-suggested")
+    def show(self, tiles: tuple[Tile, ...]) -> None:
+        self.tiles = tiles
+        self._resize()
+        self.refresh()
 
-    def on_click(self, event: Click) -> None:
+    def _layout(self) -> tuple[int, int]:
+        """(columns, tile width) at the widget's width."""
+        width = self.scrollable_content_region.width
+        cols = max(1, (width + GAP) // TILE_WIDTH)
+        return cols, max(1, (width - GAP * (cols - 1)) // cols)
+
+    def _resize(self) -> None:
+        cols, _w = self._layout()
+        rows = -(-len(self.tiles) // cols)
+        self.virtual_size = Size(self.scrollable_content_region.width, rows * PITCH)
+
+    def on_resize(self) -> None:
+        self._resize()
+
+    def region_of(self, index: int) -> Region:
+        """Where tile ``index`` is, in the grid's content (before scrolling)."""
+        cols, width = self._layout()
+        r, c = divmod(index, cols)
+        return Region(c * (width + GAP), r * PITCH, width, TILE_HEIGHT)
+
+    def scroll_to_tile(self, index: int) -> None:
+        if 0 <= index < len(self.tiles):
+            self.scroll_to_region(self.region_of(index), animate=False, immediate=True)
+
+    def offset_of(self, index: int) -> tuple[int, int]:
+        """The middle of tile ``index`` on screen (for a test's click), scrolled into view."""
+        self.scroll_to_tile(index)
+        region = self.region_of(index)
+        return (region.x + region.width // 2, region.y + 1 - self.scroll_offset.y)
+
+    def index_at(self, x: int, y: int) -> int | None:
+        cols, width = self._layout()
+        r, line = divmod(y, PITCH)
+        c, across = divmod(x, width + GAP)
+        if line >= TILE_HEIGHT or across >= width or c >= cols:
+            return None
+        index = r * cols + c
+        return index if index < len(self.tiles) else None
+
+    def on_click(self, event) -> None:
         event.stop()
-        if self.choice is not None:
-            self.post_message(self.Chosen(self.index))
+        index = self.index_at(event.x, event.y + self.scroll_offset.y)
+        if index is not None:
+            self.post_message(self.Chosen(index))
+
+    def _lines(self, tile: Tile, width: int) -> list[tuple[str, str]]:
+        """A tile's rows of text (style names), ``width`` wide, :data:`TILE_HEIGHT` of them."""
+        key = (tile, width)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        inner = max(1, width - 2)
+        mark = "▶ " if tile.highlighted else ""
+        name = textwrap.wrap(mark + visible(tile.choice.label), inner) or [""]
+        if len(name) > 2:
+            name = [name[0], _fit(" ".join(name[1:]), inner)]
+        rows = [(n, "name") for n in name]
+        if tile.choice.detail:
+            rows.append((_fit(visible(tile.choice.detail), inner), ""))
+        if tile.suggested:
+            rows.append((_fit(_("camera") + " " + tile.suggested, inner), "camera"))
+        rows = rows[:TILE_HEIGHT] + [("", "")] * (TILE_HEIGHT - len(rows))
+        out = [(" " + text + " " * (inner - cell_len(text)) + " ", style) for text, style in rows]
+        if len(self._cache) > 4 * MAX_TILES:
+            self._cache.clear()
+        self._cache[key] = out
+        return out
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        r, line = divmod(self.scroll_offset.y + y, PITCH)
+        cols, tile_w = self._layout()
+        blank = self.rich_style
+        if line >= TILE_HEIGHT or r * cols >= len(self.tiles):
+            return Strip.blank(width, blank)
+        segments = []
+        for c in range(cols):
+            index = r * cols + c
+            if index >= len(self.tiles):
+                break
+            if c:
+                segments.append(Segment(" " * GAP, blank))
+            tile = self.tiles[index]
+            kind = "highlight" if tile.highlighted else "tile"
+            base = self.get_component_rich_style(f"tiles--{kind}")
+            if tile.choice.key in ANSWER_KEYS:
+                base += self.get_component_rich_style("tiles--answer", partial=True)
+            text, style = self._lines(tile, tile_w)[line]
+            if tile.suggested:  # the camera's: a mark down the left edge
+                mark = base + self.get_component_rich_style("tiles--mark", partial=True)
+                segments.append(Segment("▌", mark))
+                text = text[1:]
+            if style == "name":
+                base += Style(bold=True)
+            elif style == "camera":
+                base += Style(italic=True)
+            segments.append(Segment(text, base))
+        return Strip(segments).adjust_cell_length(width, blank)
+
+
+def _fit(text: str, width: int) -> str:
+    return text if cell_len(text) <= width else set_cell_size(text, width - 1) + "…"
 
 
 class ProduceScreen(ModalScreen[str | None]):
@@ -108,7 +215,6 @@ class ProduceScreen(ModalScreen[str | None]):
         store = produce(MAX_TILES) if produce is not None else []
         first = {c.key for c in suggestions}
         self._all = (*self._suggestions, *(c for c in store if c.key not in first))[:MAX_TILES]
-        self._pool = max(len(self._all), SEARCH_TILES)  # tiles made once, filled as searched
         self._query = ""
         self._shown: tuple[Choice, ...] = self._all
         self._index = 0
@@ -133,9 +239,7 @@ class ProduceScreen(ModalScreen[str | None]):
                 yield TouchButton(_("PLU"), id="show-keypad")
                 yield TouchButton(_("Back"), id="produce-back")
             with Horizontal(id="produce-body"):
-                with VerticalScroll(id="tiles"):
-                    for i in range(self._pool):
-                        yield ProduceTile(i)
+                yield TileGrid(id="tiles")
                 yield keypad(id="produce-keypad")
             yield keyboard(id="produce-keyboard")
             yield Footer()
@@ -153,24 +257,22 @@ class ProduceScreen(ModalScreen[str | None]):
         self.query_one("#produce-keyboard").display = False
         self._fill()
 
-    def on_resize(self) -> None:
-        tiles = next(self.query("#tiles").results(VerticalScroll), None)
-        if tiles is not None and tiles.size.width:
-            tiles.styles.grid_size_columns = max(1, tiles.size.width // TILE_WIDTH)
-
     def _fill(self) -> None:
-        tiles = list(self.query(ProduceTile).results(ProduceTile))
-        for tile in tiles:
-            choice = self._shown[tile.index] if tile.index < len(self._shown) else None
-            suggested = self._scores.get(choice.key, "") if choice and not self._query else ""
-            tile.set_choice(choice, suggested=suggested, highlighted=tile.index == self._index)
-        if tiles and self._index < len(tiles) and tiles[self._index].display:
-            tiles[self._index].scroll_visible(animate=False)
+        grid = next(self.query("#tiles").results(TileGrid), None)
+        if grid is None:  # still opening, or already closing
+            return
+        scores = {} if self._query else self._scores
+        grid.show(
+            tuple(
+                Tile(c, scores.get(c.key, ""), i == self._index) for i, c in enumerate(self._shown)
+            )
+        )
+        grid.scroll_to_tile(self._index)
 
     def _show(self, query: str) -> None:
         """Tiles for what ``query`` finds (the camera's and the store's produce while empty)."""
         self._query = query
-        self._shown = tuple(self._search(query, self._pool)) if query else self._all
+        self._shown = tuple(self._search(query, MAX_TILES)) if query else self._all
         self._index = 0
         self._moved = False
         self._say(self._prompt())
@@ -218,7 +320,7 @@ class ProduceScreen(ModalScreen[str | None]):
         self._moved = True
         self._fill()
 
-    def on_produce_tile_chosen(self, event: ProduceTile.Chosen) -> None:
+    def on_tile_grid_chosen(self, event: TileGrid.Chosen) -> None:
         event.stop()
         if event.index < len(self._shown):
             self.dismiss(self._shown[event.index].key)

@@ -15,13 +15,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import ClassVar
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from rich.cells import cell_len
+from rich.segment import Segment
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Button, Input
 
 MIN_TARGET = (5, 3)  # cells (width, height): 9 mm on the cart's panel at the kiosk's font
+KEY_HEIGHT = 3  # rows of an on-screen key
+GAP = 1  # columns between two keys
 
 
 class TouchButton(Button, can_focus=False):
@@ -54,9 +60,17 @@ KEYBOARD_ROWS: tuple[tuple[str, ...], ...] = (
 )
 
 
-class Keys(Vertical):
-    """Rows of keys; a tap posts :class:`Keys.Pressed` with the key (a character, or
-    :data:`BACK`, :data:`OK`, :data:`SPACE`, :data:`CLEAR`)."""
+class Keys(Widget, can_focus=False):
+    """Rows of keys drawn by one widget (a keyboard of 43 buttons as widgets costs a screen
+    100 ms of CPU to open, on a fast machine); a tap posts :class:`Keys.Pressed` with the key
+    under it (a character, or :data:`BACK`, :data:`OK`, :data:`SPACE`, :data:`CLEAR`). Each key
+    is :data:`KEY_HEIGHT` rows high and as wide as its row allows, one column apart; the key
+    just tapped is shown pressed for a moment."""
+
+    DEFAULT_CSS = """
+    Keys { height: auto; }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"keys--key", "keys--edge", "keys--pressed"}
 
     class Pressed(Message):
         def __init__(self, keys: Keys, key: str) -> None:
@@ -66,19 +80,76 @@ class Keys(Vertical):
 
     def __init__(self, rows: Sequence[Sequence[str]], *, upper: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._rows = rows
-        self._upper = upper
+        self.rows = tuple(tuple(r) for r in rows)
+        self.upper = upper
+        self._pressed: str | None = None
 
-    def compose(self) -> ComposeResult:
-        for row in self._rows:
-            with Horizontal(classes="key-row"):
-                for key in row:
-                    label = LABELS.get(key) or (key.upper() if self._upper else key)
-                    yield TouchButton(label, name=key, classes="key")
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return KEY_HEIGHT * len(self.rows)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    def label(self, key: str) -> str:
+        return LABELS.get(key) or (key.upper() if self.upper else key)
+
+    def key_regions(self, width: int | None = None) -> dict[str, Region]:
+        """Where each key is, in the widget's own cells."""
+        width = self.content_region.width if width is None else width
+        out = {}
+        for r, row in enumerate(self.rows):
+            size = max(1, (width - GAP * (len(row) - 1)) // len(row))
+            for c, key in enumerate(row):
+                out[key] = Region(c * (size + GAP), r * KEY_HEIGHT, size, KEY_HEIGHT)
+        return out
+
+    def key_at(self, x: int, y: int) -> str | None:
+        for key, region in self.key_regions().items():
+            if region.contains(x, y):
+                return key
+        return None
+
+    def offset_of(self, key: str) -> tuple[int, int]:
+        """The middle of ``key`` (for a test's click)."""
+        region = self.key_regions()[key]
+        return region.x + region.width // 2, region.y + region.height // 2
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_region.width
+        r, line = divmod(y, KEY_HEIGHT)
+        if r >= len(self.rows) or width <= 0:
+            return Strip.blank(width, self.rich_style)
+        row = self.rows[r]
+        size = max(1, (width - GAP * (len(row) - 1)) // len(row))
+        blank = self.rich_style
+        segments = []
+        for c, key in enumerate(row):
+            if c:
+                segments.append(Segment(" " * GAP, blank))
+            style = self.get_component_rich_style(
+                "keys--pressed" if key == self._pressed else "keys--key"
+            )
+            if line == KEY_HEIGHT // 2:
+                text = self.label(key)
+                pad = size - cell_len(text)
+                segments.append(Segment(" " * (pad // 2) + text + " " * (pad - pad // 2), style))
+            elif line == KEY_HEIGHT - 1:
+                edge = style + self.get_component_rich_style("keys--edge", partial=True)
+                segments.append(Segment("▁" * size, edge))
+            else:
+                segments.append(Segment(" " * size, style))
+        return Strip(segments).adjust_cell_length(width, blank)
+
+    def on_click(self, event) -> None:
         event.stop()
-        self.post_message(self.Pressed(self, event.button.name or ""))
+        key = self.key_at(event.x, event.y)
+        if key is None:
+            return
+        self._pressed = key
+        self.refresh()
+        self.set_timer(0.15, self._release)
+        self.post_message(self.Pressed(self, key))
+
+    def _release(self) -> None:
+        self._pressed = None
+        self.refresh()
 
 
 def keypad(**kwargs) -> Keys:

@@ -292,10 +292,10 @@ async def test_a_suggestion_is_chosen_by_a_tap(backend):
         backend.push(sample_view(alerts=(PRODUCE,), seq=5))
         await pilot.pause()
         assert isinstance(app.screen, ProduceScreen)
-        tile = app.screen.query_one("#tile-2")
-        assert not tile.can_focus and app.screen.query_one("#query").has_focus
-        assert "Lemons" in str(tile.render())
-        await pilot.click(tile)  # the third suggestion: Lemons
+        grid = app.screen.query_one("#tiles")
+        assert not grid.can_focus and app.screen.query_one("#query").has_focus
+        assert grid.tiles[2].choice.label == "Lemons"
+        await pilot.click(grid, offset=grid.offset_of(2))  # the third suggestion: Lemons
         await pilot.pause()
         assert backend.actions == [actions.AddProduce("p-lemon", 3)]
 

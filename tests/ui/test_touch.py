@@ -9,9 +9,9 @@ from textual.widgets import Input
 from cart.app import actions
 from cart.app.view import Choice, LineView, Receipt, group_lines
 from cart.ui.app import HIGH_CONTRAST_THEME, CartApp
-from cart.ui.produce import ProduceScreen, ProduceTile
+from cart.ui.produce import ProduceScreen, TileGrid
 from cart.ui.screens import CheckoutScreen, EntryScreen, PickerScreen, StaffScreen
-from cart.ui.touch import MIN_TARGET, Keys, TouchButton
+from cart.ui.touch import MIN_TARGET, Keys
 
 from .conftest import WHICH_REMOVED, RecordingBackend, sample_view
 from .screen_text import screen_text
@@ -20,26 +20,34 @@ from .test_app import PRODUCE
 SIZES = [(80, 24), (106, 33)]  # the smallest supported, and the cart's panel at the kiosk font
 
 
-async def tap(pilot, target) -> None:
-    """One tap (a click at the middle of the widget), then let the screen answer it."""
-    await pilot.click(target)
+async def tap(pilot, target, offset=None) -> None:
+    """One tap (a click at the middle of the widget, or at ``offset`` in it), then let the
+    screen answer it."""
+    if offset is None:
+        await pilot.click(target)
+    else:
+        await pilot.click(target, offset=offset)
     await pilot.pause()
 
 
-def key(screen, name: str) -> TouchButton:
-    """The on-screen key ``name`` ("1", "a", "ok", "back") of the screen's visible keys."""
-    return next(
-        b
-        for keys in screen.query(Keys)
-        if keys.display
-        for b in keys.query(TouchButton)
-        if b.name == name
-    )
+async def tap_key(pilot, name: str) -> None:
+    """Tap the on-screen key ``name`` ("1", "a", "ok", "back") of the screen's visible keys."""
+    keys = next(k for k in pilot.app.screen.query(Keys) if k.display and name in k.key_regions())
+    await tap(pilot, keys, keys.offset_of(name))
 
 
-async def tap_keys(pilot, text: str) -> None:
+async def tap_keys(pilot, text) -> None:
     for ch in text:
-        await tap(pilot, key(pilot.app.screen, ch))
+        await tap_key(pilot, ch)
+
+
+def tiles(screen) -> TileGrid:
+    return screen.query_one(TileGrid)
+
+
+async def tap_tile(pilot, index: int) -> None:
+    grid = tiles(pilot.app.screen)
+    await tap(pilot, grid, grid.offset_of(index))
 
 
 # ---- identical items -------------------------------------------------------------------------
@@ -85,21 +93,23 @@ async def test_two_scans_of_the_same_milk_show_one_row_and_one_removal_leaves_on
 
 
 def _targets(app):
-    return [
-        w
-        for w in app.screen.query("TouchButton, ProduceTile")
-        if w.display and w.region.width and w.region.height
-    ]
+    """Every touch target on the screen: (what, its size in cells)."""
+    out = []
+    for w in app.screen.query("TouchButton"):
+        if w.display and w.region.width and w.region.height:
+            out.append((w, w.region.size))
+    for keys in app.screen.query(Keys):
+        if keys.display and keys.region.width:
+            out += [(k, r.size) for k, r in keys.key_regions().items()]
+    for grid in app.screen.query(TileGrid):
+        out += [(t.choice.label, grid.region_of(i).size) for i, t in enumerate(grid.tiles)]
+    return out
 
 
 def _assert_finger_sized(app, where: str) -> int:
     targets = _targets(app)
-    for w in targets:
-        assert w.region.width >= MIN_TARGET[0] and w.region.height >= MIN_TARGET[1], (
-            where,
-            w,
-            w.region,
-        )
+    for what, size in targets:
+        assert size.width >= MIN_TARGET[0] and size.height >= MIN_TARGET[1], (where, what, size)
     return len(targets)
 
 
@@ -155,25 +165,22 @@ async def test_produce_by_tiles_and_by_the_on_screen_keyboard_and_keypad(backend
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ProduceScreen)
-        tiles = [t.choice.label for t in screen.query(ProduceTile) if t.display]
+        shown = [t.choice.label for t in tiles(screen).tiles]
         # the camera's top 3 first, then the store's produce by name
-        assert tiles[:3] == [c.label for c in PRODUCE.choices]
-        assert "Bananas" in tiles and "Pear Conference" in tiles
+        assert shown[:3] == [c.label for c in PRODUCE.choices]
+        assert "Bananas" in shown and "Pear Conference" in shown
         await tap(pilot, "#show-keyboard")
         await tap_keys(pilot, "lem")
         assert screen.query_one("#query", Input).value == "lem"
-        shown = [t for t in screen.query(ProduceTile) if t.display]
-        assert [t.choice.key for t in shown] == ["p-lemon"]
-        await tap(pilot, key(screen, "back"))
-        await tap(pilot, key(screen, "back"))
-        await tap(pilot, key(screen, "back"))
+        assert [t.choice.key for t in tiles(screen).tiles] == ["p-lemon"]
+        await tap_keys(pilot, ["back"] * 3)
         await tap(pilot, "#show-keypad")  # a PLU on the keypad: taken with OK
         await tap_keys(pilot, "301")
-        await tap(pilot, key(screen, "ok"))
+        await tap_key(pilot, "ok")
         assert backend.actions == [] and isinstance(app.screen, ProduceScreen)  # partial
         assert "No product has the PLU 301" in screen_text(app)
         await tap_keys(pilot, "7")
-        await tap(pilot, key(screen, "ok"))
+        await tap_key(pilot, "ok")
         assert backend.actions == [actions.AddProduce("3017", 3)]
 
 
@@ -181,8 +188,9 @@ async def test_a_produce_tile_is_chosen_by_a_tap(backend):
     app = CartApp(backend)
     async with app.run_test(size=(80, 24)) as pilot:
         await tap(pilot, "#do-produce")
-        bananas = next(t for t in app.screen.query(ProduceTile) if t.choice.label == "Bananas")
-        await tap(pilot, bananas)
+        grid = tiles(app.screen)
+        bananas = next(i for i, t in enumerate(grid.tiles) if t.choice.label == "Bananas")
+        await tap_tile(pilot, bananas)
         assert backend.actions == [actions.AddProduce("p-banana")]
 
 
@@ -191,14 +199,12 @@ async def test_coupon_and_staff_pin_on_the_on_screen_keys(backend):
     async with app.run_test(size=(80, 24)) as pilot:
         await tap(pilot, "#do-coupon")
         await tap_keys(pilot, "save5")
-        await tap(pilot, key(app.screen, "ok"))
+        await tap_key(pilot, "ok")
         assert backend.actions == [actions.EnterCoupon("SAVE5")]  # coupon codes in capitals
         await tap(pilot, "#do-staff")
-        await tap_keys(pilot, "2468")
-        await tap(pilot, key(app.screen, "back"))
-        await tap_keys(pilot, "9")
+        await tap_keys(pilot, [*"2468", "back", "9"])
         assert "2469" not in screen_text(app) and "•" * 4 in screen_text(app)
-        await tap(pilot, key(app.screen, "ok"))
+        await tap_key(pilot, "ok")
         assert backend.actions[-1] == actions.EnterStaffPin("2469")
         backend.push(sample_view(staff=True, seq=5))
         await pilot.pause()

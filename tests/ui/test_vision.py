@@ -193,9 +193,10 @@ async def test_produce_entry_lists_the_classifiers_top_three(photos):
             await until(pilot, lambda: not isinstance(app.screen, ProduceScreen))
             await pilot.press("p")
             await until(pilot, lambda: isinstance(app.screen, ProduceScreen))
-            first = app.screen.query_one("#tile-0")
+            first = app.screen.query_one("#tiles").tiles[0]
             assert first.choice.key == app.view.suggestions[0].key
-            assert f"camera {100 * verdict.top[0][1]:.0f}%" in str(first.render())
+            assert first.suggested == f"{100 * verdict.top[0][1]:.0f}%"
+            assert f"camera {first.suggested}" in screen_text(app)
     finally:
         rig.close()
 
