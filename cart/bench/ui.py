@@ -1,4 +1,5 @@
-"""``cart bench ui``: device event → updated total on screen, idle CPU, start-up and memory.
+"""``cart bench ui``: device event → updated total on screen, tap → response, idle CPU,
+start-up and memory.
 
 Runs the real screen headless (Textual's headless driver, 80×24) on the real runtime and
 engine, pinned to one CPU core. For each device event posted by a simulated driver thread it
@@ -7,7 +8,8 @@ times ``Runtime.post`` to the moment the screen has refreshed with a snapshot th
 first, as the peer for the 200-line figure (``ratio_p99_200_vs_empty``). With the classifier
 loaded, its vision worker runs as on the cart (``classifier_loaded``) and ``vision_ms_p50/p99``
 time a placement request to the posted verdict (one int8 inference on the same core); the
-resident memory is taken after that.
+resident memory is taken after that. Then taps (``click_ms_*``, :func:`measure_clicks`): a tap
+delivered as the terminal delivers it, to the refresh that shows what it did.
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ def run(
     events: int = 200,
     idle_s: float = 5.0,
     one_core: bool = True,
+    clicks: int = 40,
 ) -> dict:
     cpu = pin_to_one_core() if one_core else None
     from cart.ui.app import CartApp
@@ -160,10 +163,13 @@ def run(
         result.update(vision)
 
     async def main() -> None:
-        async with app.run_test(headless=True, size=(80, 24)):
+        async with app.run_test(headless=True, size=(80, 24)) as pilot:
             if not await asyncio.to_thread(shown.first_event.wait, 60):
                 raise TimeoutError("the screen did not paint within 60 s")
             await asyncio.to_thread(driver, shown.first)
+            if clicks:
+                result.update(await measure_clicks(app, pilot, clicks))
+                result["rss_mb_after_clicks"] = round(rss_mb(), 1)
 
     try:
         asyncio.run(main())
@@ -180,6 +186,103 @@ def run(
         classifier_loaded=stack.classifier_loaded,
         errors=getattr(runtime, "errors", 0),
     )
+    return result
+
+
+async def _tap(app, target, offset, done: Callable[[], bool]) -> float:
+    """One tap as the terminal delivers it (mouse down, up, click, back to back, into the
+    screen's event path), then wait for the app to do what it does and for the refresh that
+    shows it. Returns the milliseconds from the tap to that refresh."""
+    from textual import events
+    from textual.pilot import _get_mouse_message_arguments
+
+    loop = asyncio.get_running_loop()
+    if offset is None:  # the middle of the target
+        offset = (target.region.width // 2, target.region.height // 2)
+    args = _get_mouse_message_arguments(target, offset, button=1)
+    screen = app.screen
+    t0 = time.perf_counter()
+    for cls in (events.MouseDown, events.MouseUp, events.Click):
+        screen._forward_event(cls(**({**args, "chain": 1} if cls is events.Click else args)))
+    deadline = t0 + 10
+    while not done():
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"no response to a tap on {target}")
+        await asyncio.sleep(0)
+    painted = loop.create_future()
+    app.call_after_refresh(lambda: painted.done() or painted.set_result(time.perf_counter()))
+    return (await asyncio.wait_for(painted, 10) - t0) * 1000
+
+
+async def measure_clicks(app, pilot, n: int) -> dict:
+    """Tap to the screen's response, three kinds, ``n`` taps each: a keypad key on the staff
+    PIN screen (the field shows one more •), a letter on the produce screen's keyboard (the
+    tiles show what it finds), and the Produce button and the produce screen's Back (the
+    screen opens, closes). ``click_ms_p99`` is over all of them."""
+    from textual.widgets import Input
+
+    from cart.ui.produce import ProduceScreen, TileGrid
+    from cart.ui.screens import EntryScreen
+    from cart.ui.touch import Keys
+
+    out: dict[str, list[float]] = {"key": [], "search": [], "screen": []}
+
+    async def until(pred) -> None:
+        for _ in range(1000):
+            if pred():
+                await pilot.pause()
+                return
+            await asyncio.sleep(0.005)
+        raise TimeoutError("the screen did not open")
+
+    app.action_staff()  # the PIN keypad
+    await until(lambda: isinstance(app.screen, EntryScreen))
+    keys = app.screen.query_one(Keys)
+    field = app.screen.query_one("#entry", Input)
+    for i in range(n):
+        key = "back" if i % 2 else str(i % 10)
+        before = field.value
+        out["key"].append(
+            await _tap(app, keys, keys.offset_of(key), lambda b=before: field.value != b)
+        )
+    app.screen.dismiss(None)
+    await until(lambda: not isinstance(app.screen, EntryScreen))
+    for i in range(n):
+        button = app.query_one("#do-produce")
+        out["screen"].append(
+            await _tap(
+                app,
+                button,
+                None,
+                lambda: isinstance(app.screen, ProduceScreen) and app.screen.query(TileGrid),
+            )
+        )
+        await pilot.pause()
+        if i == 0:
+            await pilot.click("#show-keyboard")
+            keys = next(k for k in app.screen.query(Keys) if k.display)
+            grid = app.screen.query_one(TileGrid)
+            for j in range(n):
+                before = grid.tiles
+                key = "back" if j % 2 else "a"
+                out["search"].append(
+                    await _tap(
+                        app, keys, keys.offset_of(key), lambda b=before, g=grid: g.tiles != b
+                    )
+                )
+        back = app.screen.query_one("#produce-back")
+        out["screen"].append(
+            await _tap(app, back, None, lambda: not isinstance(app.screen, ProduceScreen))
+        )
+        await pilot.pause()
+    every = [v for values in out.values() for v in values]
+    result = {
+        "click_ms_p50": round(statistics.median(every), 2),
+        "click_ms_p99": round(percentile(every, 0.99), 2),
+        "clicks": len(every),
+    }
+    for kind, values in out.items():
+        result[f"click_ms_p99_{kind}"] = round(percentile(values, 0.99), 2)
     return result
 
 

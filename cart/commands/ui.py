@@ -1,5 +1,6 @@
 """``cart run --profile hardware/profiles/NAME.toml`` (the cart on its hardware) and
-``cart bench ui`` (device event → total on screen, idle CPU, start-up, memory)."""
+``cart bench ui`` (device event → total on screen, tap → response, idle CPU, start-up,
+memory)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def register_bench(sub) -> None:
     b.add_argument("--idle-seconds", type=float, default=5.0)
     b.add_argument("--all-cores", action="store_true", help="do not pin to one core")
     b.add_argument("--no-classifier", action="store_true", help="do not load the classifier")
+    b.add_argument("--clicks", type=int, default=40, help="taps timed, of each kind (0: none)")
     b.set_defaults(func=_bench)
 
 
@@ -139,6 +141,7 @@ def _bench(args) -> int:
         events=args.events,
         idle_s=args.idle_seconds,
         one_core=not args.all_cores,
+        clicks=args.clicks,
     )
     print(json.dumps(result))
     return 0

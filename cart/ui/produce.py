@@ -26,7 +26,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from cart.app.view import ANSWER_KEYS, Choice
 from cart.common.i18n import _
@@ -242,7 +242,6 @@ class ProduceScreen(ModalScreen[str | None]):
                 yield TileGrid(id="tiles")
                 yield keypad(id="produce-keypad")
             yield keyboard(id="produce-keyboard")
-            yield Footer()
 
     def _prompt(self) -> str:
         return _("Tap your produce, or search by name or by the PLU on the sticker.")
