@@ -219,6 +219,7 @@ class ProduceScreen(ModalScreen[str | None]):
         self._shown: tuple[Choice, ...] = self._all
         self._index = 0
         self._moved = False  # the shopper moved the highlight with the arrows
+        self._said = self._prompt()  # what the prompt line says now
 
     def _priced(self, choice: Choice) -> Choice:
         """A camera suggestion ("72%") with the product's price and PLU, as the store has it."""
@@ -248,6 +249,9 @@ class ProduceScreen(ModalScreen[str | None]):
 
     def _say(self, text: str) -> None:
         """Tell the shopper in the dialog itself, where they are looking."""
+        if text == self._said:
+            return  # an update re-lays the dialog out: not at every key typed
+        self._said = text
         for prompt in self.query("#produce-prompt").results(Static):
             prompt.update(text)
 

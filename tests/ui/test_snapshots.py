@@ -21,8 +21,30 @@ PRODUCE = AlertView(
 )
 
 
+PANEL = (106, 33)  # the cart's 10.1" 1280x800 panel at the kiosk's font (cart/ui/touch.py)
+
+STORE_PRODUCE = [
+    Choice("4011", "Bananas", "PLU 4011  €2.49/kg"),
+    Choice("p-apple-gd", "Golden Delicious apples", "PLU 4021  €2.99/kg"),
+    Choice("p-apple-gs", "Granny Smith apples", "PLU 4017  €3.29/kg"),
+    Choice("p-lemon", "Lemons", "PLU 4053  €3.99/kg"),
+    Choice("4080", "Asparagus green", "PLU 4080  €12.90/kg"),
+    Choice("4046", "Avocado Hass", "PLU 4046  €1.49"),
+    Choice("4562", "Carrots loose", "PLU 4562  €1.29/kg"),
+    Choice("4650", "Mushrooms brown cap", "PLU 4650  €6.99/kg"),
+    Choice("3017", "Pear Conference", "PLU 3017  €3.49/kg"),
+    Choice("4064", "Tomato", "PLU 4064  €2.99/kg"),
+]
+
+RECEIPT = Receipt(
+    "S-42",
+    "Demo Market\nArla Standard Milk 1 l   2 x €1.29   €2.58\nTOTAL   €16.37",
+    "CART1:S-42:1637",
+)
+
+
 def app_with(view, **kwargs) -> CartApp:
-    return CartApp(RecordingBackend(view), **kwargs)
+    return CartApp(RecordingBackend(view, products=STORE_PRODUCE), **kwargs)
 
 
 def until_screen(kind, then_show=None):
@@ -84,10 +106,20 @@ def test_staff_mode(snap_compare):
 
 
 def test_checkout(snap_compare):
-    receipt = Receipt(
-        "S-42",
-        "Demo Market\nArla Standard Milk 1 l   2 x €1.29   €2.58\nTOTAL   €16.37",
-        "CART1:S-42:1637",
-    )
-    wait = until_screen(CheckoutScreen, sample_view(receipt=receipt, seq=5))
+    wait = until_screen(CheckoutScreen, sample_view(receipt=RECEIPT, seq=5))
     assert snap_compare(app_with(sample_view()), terminal_size=(80, 24), run_before=wait)
+
+
+def test_panel_main_screen_with_a_question(snap_compare):
+    alert = AlertView(2, "scan", "Item added but not scanned (+412 g)", "Scan the item you added")
+    assert snap_compare(app_with(sample_view(alerts=(alert,))), terminal_size=PANEL)
+
+
+def test_panel_produce_entry(snap_compare):
+    wait = until_screen(ProduceScreen, sample_view(alerts=(PRODUCE,), seq=5))
+    assert snap_compare(app_with(sample_view()), terminal_size=PANEL, run_before=wait)
+
+
+def test_panel_checkout(snap_compare):
+    wait = until_screen(CheckoutScreen, sample_view(receipt=RECEIPT, seq=5))
+    assert snap_compare(app_with(sample_view()), terminal_size=PANEL, run_before=wait)
