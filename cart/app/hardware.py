@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cart.common.clock import Clock, SystemClock
 
-SECTIONS = ("store", "scale", "scanner", "camera", "classifier", "keys")
+SECTIONS = ("store", "scale", "scanner", "camera", "classifier", "keys", "screen")
 
 
 class ProfileError(ValueError):
@@ -121,6 +121,27 @@ def classifier_settings(path: str | Path, doc: dict):
         raise ProfileError(f"{path}: {exc}") from exc
 
 
+SCREEN_MODES = ("high_contrast", "large_text")  # [screen] booleans (cart.ui.app.CartApp)
+
+
+def screen_modes(path: str | Path, doc: dict) -> dict[str, bool]:
+    """``[screen] high_contrast`` and ``large_text`` (both false when absent): the modes the
+    screen starts in on this cart; the shopper toggles them with one touch."""
+    from cart.common.profile import reject_unknown_keys
+
+    section = doc.get("screen", {})
+    if not isinstance(section, dict):
+        raise ProfileError(f"{path}: [screen] must be a table")
+    try:
+        reject_unknown_keys("screen", section, (*SCREEN_MODES, "language"), ProfileError)
+    except ProfileError as exc:
+        raise ProfileError(f"{path}: {exc}") from None
+    for key in SCREEN_MODES:
+        if not isinstance(section.get(key, False), bool):
+            raise ProfileError(f"{path}: [screen] {key} must be true or false")
+    return {key: section.get(key, False) for key in SCREEN_MODES}
+
+
 def device_configs(path: str | Path, doc: dict):
     """(scale config or None, scanner configs, camera configs), each validated by its driver."""
     from drivers import camera, scanner
@@ -135,6 +156,7 @@ def device_configs(path: str | Path, doc: dict):
     classifier_settings(path, doc)
     store_settings(path, doc)
     keys_folder(path, doc)
+    screen_modes(path, doc)
     return scale, scanners, cameras
 
 

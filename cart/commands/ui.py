@@ -87,20 +87,25 @@ def _run(args) -> int:
     from cart.app.watchdog import EXIT_CONFIG, Watchdog
 
     logs.setup(args.log or os.environ.get("CART_LOG") or "var/cart.log")
-    from cart.app.hardware import ProfileError, build
+    from cart.app.hardware import ProfileError, build, load_profile, screen_modes
 
     register_simulators(args.profile)
     try:
         runtime = build(
             args.profile, store_path=args.store, journal_path=args.journal, production_check=True
         )
+        modes = screen_modes(args.profile, load_profile(args.profile))
     except ProfileError as exc:
         return _out_of_service(str(exc), Watchdog.from_env(("screen",)), EXIT_CONFIG)
     from cart.ui.app import CartApp
 
     watchdog = Watchdog.from_env(("runtime", "screen"))
     runtime.heartbeat = watchdog.beater("runtime")
-    app = CartApp(runtime, high_contrast=args.high_contrast)
+    app = CartApp(
+        runtime,
+        high_contrast=args.high_contrast or modes["high_contrast"],
+        large_text=modes["large_text"],
+    )
     app.heartbeat = watchdog.beater("screen")
     watchdog.start()
     try:

@@ -75,3 +75,28 @@ async def test_profile_devices_feed_the_screen(tmp_path):
         await pilot.pause()
         assert "scale error: not calibrated" in screen_text(app)
     runtime.close()
+
+
+def test_screen_modes_from_the_profile(tmp_path):
+    from cart.app.hardware import screen_modes
+
+    p = tmp_path / "cart.toml"
+    p.write_text("[screen]\nhigh_contrast = true\nlarge_text = true\n")
+    assert screen_modes(p, load_profile(p)) == {"high_contrast": True, "large_text": True}
+    p.write_text("")
+    assert screen_modes(p, load_profile(p)) == {"high_contrast": False, "large_text": False}
+    p.write_text('[screen]\nlarge_text = "yes"\n')
+    with pytest.raises(ProfileError, match="large_text must be true or false"):
+        screen_modes(p, load_profile(p))
+    p.write_text("[screen]\nlarge_txt = true\n")
+    with pytest.raises(ProfileError, match="unknown key.*large_txt"):
+        build(p, journal_path=":memory:")
+
+
+async def test_the_profiles_screen_modes_start_the_screen_in_them():
+    from .conftest import RecordingBackend, sample_view
+
+    app = CartApp(RecordingBackend(sample_view()), high_contrast=True, large_text=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.theme == "cart-high-contrast" and app.has_class("-large-text")

@@ -253,3 +253,32 @@ async def test_a_tap_on_a_question_without_choices_says_what_to_do(backend):
         assert backend.actions == []
         await tap(pilot, "#alert")
         assert len(app.screen_stack) == 1 and backend.actions == []
+
+
+def test_large_text_asks_the_kiosk_terminal_for_a_larger_font():
+    from cart.ui.kiosk import font_scale_request, request_font_scale
+
+    assert font_scale_request(1.4) == "\x1b]2;cart-font-scale=1.4\x07"
+    assert font_scale_request(1.0) == "\x1b]2;cart-font-scale=1\x07"
+
+    class Headless:
+        is_headless = True
+        _driver = object()
+
+    assert request_font_scale(Headless(), 1.4) is False  # nothing written in tests
+
+    written = []
+
+    class Driver:
+        def write(self, data):
+            written.append(data)
+
+        def flush(self):
+            written.append("flush")
+
+    class Terminal:
+        is_headless = False
+        _driver = Driver()
+
+    assert request_font_scale(Terminal(), 1.4) is True
+    assert written == ["\x1b]2;cart-font-scale=1.4\x07", "flush"]
