@@ -244,6 +244,11 @@ class ProduceScreen(ModalScreen[str | None]):
                 yield keypad(id="produce-keypad")
             yield keyboard(id="produce-keyboard")
 
+    @property
+    def shown_query(self) -> str:
+        """What the tiles show the results of ("" for the camera's and the store's produce)."""
+        return self._query
+
     def _prompt(self) -> str:
         return _("Tap your produce, or search by name or by the PLU on the sticker.")
 

@@ -160,8 +160,10 @@ def test_bench_harness_measures_event_to_screen():
         fill = [Scan(i, f"fill-{i}") for i in range(200)]
         return bench.BenchStack(rt, fill, lambda i: Scan(1000 + i, f"ev-{i}"))
 
-    result = bench.run(build, events=20, idle_s=0.2, one_core=False)
+    result = bench.run(build, events=20, idle_s=0.2, one_core=False, clicks=4)
     assert result["lines"] == 200 + 20  # filled, after the near-empty round
+    assert result["clicks"] == 4 * 4  # keypad, keyboard, and the produce screen opened, closed
+    assert result["click_ms_p99"] >= result["click_ms_p50"] > 0
     for key in ("latency_ms_p50", "latency_ms_p99", "idle_cpu_pct", "startup_s", "rss_mb"):
         assert result[key] is not None and result[key] >= 0, key
     assert result["latency_ms_p99"] >= result["latency_ms_p50"] > 0
