@@ -80,8 +80,9 @@ class NewTrip:
 
 @dataclass(frozen=True, slots=True)
 class ToggleLanguage:
-    """The shopper's language button: the next of the store's languages. The screen handles it
-    itself (what it shows changes, the basket does not); it is never journaled."""
+    """The shopper's one touch on the language button: the screen speaks the next language
+    (``cart.common.i18n.next_language``) from the next snapshot on. Not a basket change: the
+    runtime handles it and nothing is journaled."""
 
 
 ScreenAction = (
@@ -94,4 +95,5 @@ ScreenAction = (
     | StaffRemoveLine
     | Pay
     | NewTrip
+    | ToggleLanguage
 )

@@ -431,14 +431,9 @@ class CartApp(App):
         request_font_scale(self, LARGE_TEXT_SCALE if self.large_text else 1.0)
 
     def action_toggle_language(self) -> None:
-        """The language button: :class:`cart.app.actions.ToggleLanguage`, which the screen
-        handles itself (the basket does not change)."""
-        self.apply_local(actions.ToggleLanguage())
-
-    def apply_local(self, action: actions.ToggleLanguage) -> None:
-        """A screen-only action (never submitted to the runtime)."""
-        # TEMP until the languages change lands: it wires set_language and the re-render here.
-        self.notify(_("Only one language is available on this cart"))
+        """One touch: the next language (the runtime switches it; the next snapshot, in it,
+        re-renders the screen's words)."""
+        self.backend.submit(actions.ToggleLanguage())
 
     def action_new_trip(self) -> None:
         """Check-out screen: the next shopper (the engine waits for an empty cart)."""

@@ -238,7 +238,7 @@ async def test_contrast_text_size_and_language_buttons(backend):
         await tap(pilot, "#do-toggle-large-text")
         assert not app.large_text
         await tap(pilot, "#do-toggle-language")
-        assert backend.actions == []  # the language is the screen's: nothing reaches the basket
+        assert backend.actions == [actions.ToggleLanguage()]  # the runtime switches it
 
 
 async def test_a_tap_on_a_question_without_choices_says_what_to_do(backend):
