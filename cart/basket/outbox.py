@@ -229,6 +229,21 @@ class Outbox:
             **{k: int(state.get(k, 0)) for k in ("bytes", "written", "acked", "dropped")},
         }
 
+    def add(self, records: Iterable[Record], *, seen: str | None = None) -> None:
+        """Records of the link's own (a command and what became of it), and optionally a
+        ``link_state`` key marking it seen, in one transaction."""
+        records = list(records)
+        limits = getattr(self.journal, "outbox_limits", None) or OutboxLimits()
+
+        def body(db) -> None:
+            insert(db, records, limits)
+            if seen is not None:
+                db.execute(
+                    "INSERT INTO link_state VALUES (?, '1') ON CONFLICT(key) DO NOTHING", (seen,)
+                )
+
+        self.journal.transact(body)
+
     def get(self, key: str) -> str | None:
         rows = self.journal.query("SELECT value FROM link_state WHERE key=?", (key,))
         return rows[0][0] if rows else None

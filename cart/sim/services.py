@@ -107,6 +107,8 @@ class Broker:
         self.proc: subprocess.Popen | None = None
         self.exe = mosquitto_path()
         lines = [
+            # as root Mosquitto would switch to its own user, who cannot read the test's files
+            *(["user root"] if os.geteuid() == 0 else []),
             "per_listener_settings true",
             "persistence true",
             f"persistence_location {self.folder}/",
