@@ -154,7 +154,10 @@ class StoreService:
                     items.append(self._inbox.get_nowait())
                 except queue.Empty:
                     break
-            self._handle(items)
+            try:
+                self._handle(items)
+            except Exception:  # a bug must not stop the service; the carts send again
+                log.exception("store service: a batch could not be handled")
 
     def _handle(self, items: list[tuple[str, bytes]]) -> None:
         records: list[tuple[str, dict]] = []
@@ -164,6 +167,7 @@ class StoreService:
             if parsed is None or parsed[0] != self.store_id:
                 continue
             _, cart, leaf = parsed
+            doc = None
             try:
                 doc = wire.loads(payload) if payload else None
                 if leaf == "record":
