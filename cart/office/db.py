@@ -2,10 +2,11 @@
 telemetry, staff actions and commands, and the carts' public keys for the gates.
 
 Exactly once: ``records`` is keyed on ``(cart, id)``, the record id the cart gave it
-(``cart.basket.outbox``); :func:`store_records` inserts a batch with ``ON CONFLICT DO NOTHING``
-and fills the kind's own table in the same transaction, so a record sent twice (a resend after
-an outage, a redelivery after the service restarted) lands once. The cart id is the one in the
-MQTT topic, which the broker's ACL ties to the cart's certificate.
+(``cart.basket.journal.outbox``); :func:`store_records` inserts a batch with
+``ON CONFLICT DO NOTHING`` and fills the kind's own table in the same transaction, so a record
+sent twice (a resend after an outage, a redelivery after the service restarted) lands once.
+The cart id is the one in the MQTT topic, which the broker's ACL ties to the cart's
+certificate.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from cart.basket.outbox import KINDS
+from cart.basket.journal.outbox import KINDS
 from cart.common import wire
 from cart.common.mqtt import Endpoint, client, connect_properties
 from cart.office import db

@@ -28,7 +28,7 @@ from cart.app.link.client import CartLink
 from cart.app.link.commands import CommandHandler
 from cart.basket.issuer import issue_exit_code
 from cart.basket.journal import Journal
-from cart.basket.outbox import Outbox, OutboxLimits
+from cart.basket.journal.outbox import Outbox, OutboxLimits
 from cart.common.keys import generate
 from cart.common.mqtt import Endpoint
 

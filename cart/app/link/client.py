@@ -1,7 +1,7 @@
 """The cart's MQTT 5 client: it empties the journal's outbox into the store and listens for the
 store's acknowledgements, catalogue bundles and commands.
 
-- **Outbox** (``cart.basket.outbox``): every pending record is published QoS 1 on
+- **Outbox** (``cart.basket.journal.outbox``): every pending record is published QoS 1 on
   ``.../cart/C/record``; it stays in the journal until the store service acknowledges it on
   ``.../cart/C/ack`` (after its database commit). Not acknowledged within ``resend_s`` (doubling
   with each try, at most ``max_resend_s``) it is sent again; after a reconnect everything pending
@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cart.basket.outbox import Outbox
+from cart.basket.journal.outbox import Outbox
 from cart.common import wire
 from cart.common.mqtt import Endpoint, client, connect_properties
 

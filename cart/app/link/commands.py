@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cart.basket.outbox import Outbox, Record
+from cart.basket.journal.outbox import Outbox, Record
 from cart.common import wire
 
 log = logging.getLogger(__name__)
