@@ -72,9 +72,11 @@ class StoreService:
         *,
         client_id: str = "store-service",
         batch: int = 500,
+        reconnect_max_s: int = 30,
     ) -> None:
         self.dsn, self.store_id, self.endpoint = dsn, store_id, endpoint
         self.client_id, self.batch = client_id, batch
+        self.reconnect_max_s = reconnect_max_s
         self.stats = ServiceStats()
         self._inbox: queue.Queue = queue.Queue()
         self._stop = threading.Event()
@@ -91,7 +93,7 @@ class StoreService:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
-        c.reconnect_delay_set(min_delay=1, max_delay=30)
+        c.reconnect_delay_set(min_delay=1, max_delay=self.reconnect_max_s)
         c.connect_async(
             self.endpoint.host,
             self.endpoint.port,

@@ -81,12 +81,18 @@ class SimCart:
         resend_s: float = 2.0,
         poll_s: float = 0.1,
         health_s: float = 30.0,
+        reconnect_max_s: int = 2,
     ) -> None:
         self.folder, self.cart_id, self.store = Path(folder), cart_id, store
         self.folder.mkdir(parents=True, exist_ok=True)
         self.key = generate(cart_id)
         self.endpoint, self.store_keys = endpoint, store_keys
-        self.link_args = {"resend_s": resend_s, "poll_s": poll_s, "health_s": health_s}
+        self.link_args = {
+            "resend_s": resend_s,
+            "poll_s": poll_s,
+            "health_s": health_s,
+            "reconnect_max_s": reconnect_max_s,
+        }
         self.next_store = None
         self.catalog_version = 0
         self.locked = ""

@@ -66,12 +66,14 @@ class CartLink:
         window: int = 200,
         poll_s: float = 0.2,
         health_s: float = 60.0,
+        reconnect_max_s: int = 60,
     ) -> None:
         self.outbox = Outbox(journal)
         self.store_id, self.cart_id, self.endpoint = store_id, cart_id, endpoint
         self.health, self.on_catalog, self.on_command = health, on_catalog, on_command
         self.resend_s, self.max_resend_s = resend_s, max_resend_s
         self.window, self.poll_s, self.health_s = window, poll_s, health_s
+        self.reconnect_max_s = reconnect_max_s
         self.stats = LinkStats()
         self.connected = threading.Event()
         self._inflight: dict[str, float] = {}  # record id -> monotonic time sent
@@ -93,7 +95,7 @@ class CartLink:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
-        c.reconnect_delay_set(min_delay=1, max_delay=60)
+        c.reconnect_delay_set(min_delay=1, max_delay=self.reconnect_max_s)
         c.connect_async(
             self.endpoint.host,
             self.endpoint.port,
