@@ -245,6 +245,10 @@ class CartLink:
         if c is None:
             return
         self._health_at = time.monotonic()
+        c.publish(self.topic("health"), wire.canonical(self.health_doc()), qos=1, retain=True)
+
+    def health_doc(self) -> dict[str, Any]:
+        """The health message (docs/link/v1/health.schema.json)."""
         body = {"v": 1, "cart": self.cart_id, **self.health()}
         body["outbox"] = self.outbox.stats()
         body["link"] = {
@@ -253,7 +257,7 @@ class CartLink:
             "published": self.stats.published,
             "resent": self.stats.resent,
         }
-        c.publish(self.topic("health"), wire.canonical(body), qos=1, retain=True)
+        return body
 
     def inflight(self) -> int:
         with self._lock:
