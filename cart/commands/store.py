@@ -71,6 +71,42 @@ def register(sub) -> None:
     cm.set_defaults(func=_command)
 
 
+def register_bench(sub) -> None:
+    b = sub.add_parser(
+        "link", help="carts x a day of trips over loopback MQTT into PostgreSQL; the bridge run"
+    )
+    b.add_argument("--carts", type=int, default=200)
+    b.add_argument("--trips", type=int, default=30, help="trips per cart (a day)")
+    b.add_argument("--pool", type=int, default=40, help="distinct simulated trips played")
+    b.add_argument("--outage-s", type=float, default=0.0, help="stop the broker mid-day")
+    b.add_argument("--no-bridge", action="store_true", help="skip the two-broker bridge run")
+    b.add_argument("--seed", type=int, default=1)
+    b.set_defaults(func=_bench)
+
+
+def _bench(args) -> int:
+    import json
+
+    from cart.bench.link import run_bench
+    from cart.sim.services import ServiceUnavailable
+
+    try:
+        out = run_bench(
+            carts=args.carts,
+            trips=args.trips,
+            pool=args.pool,
+            bridge=not args.no_bridge,
+            outage_s=args.outage_s,
+            seed=args.seed,
+            progress=lambda m: print(m, file=sys.stderr),
+        )
+    except ServiceUnavailable as exc:
+        print(f"cart bench link: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(out))
+    return 0
+
+
 def _endpoint(args):
     from pathlib import Path
 
