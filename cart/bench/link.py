@@ -19,6 +19,7 @@ topics to a central broker, where the service is.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -154,7 +155,8 @@ def run_day(
                     health_s=60.0,
                 ).start()
             )
-        _wait_online(dsn, carts)  # every cart connected, the service (and bridge) passing it on
+        # every cart connected, the service (and the bridge) passing their presence on
+        _wait_online(dsn, carts, timeout=120.0 + 2.0 * carts)
         t0 = time.time()
         k = 0
         outage_at = trips // 2 if outage_s > 0 else -1
@@ -194,6 +196,7 @@ def run_day(
         broker.stop()
         if central is not None:
             central.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     delays = [
         (got[(c.cart_id, rid)] - t) * 1000
         for c in fleet
