@@ -21,7 +21,9 @@ def wait_for(cond, timeout: float = 20.0, step: float = 0.05) -> bool:
 class Raw:
     """A connected paho client that records what it receives."""
 
-    def __init__(self, cn: str, endpoint: Endpoint, subscribe: list[str] = ()) -> None:
+    def __init__(
+        self, cn: str, endpoint: Endpoint, subscribe: list[str] = (), timeout: float = 10.0
+    ) -> None:
         self.got: list[tuple[str, bytes]] = []
         self.c = client(cn, endpoint)
         ready = threading.Event()
@@ -37,7 +39,9 @@ class Raw:
         self.c.on_message = lambda c, u, m: self.got.append((m.topic, bytes(m.payload)))
         self.c.connect(endpoint.host, endpoint.port)
         self.c.loop_start()
-        assert ready.wait(10), "no CONNACK"
+        if not ready.wait(timeout):
+            self.close()
+            raise ConnectionError("no CONNACK")
         time.sleep(0.2)  # the subscriptions are in place
 
     def publish(self, topic: str, payload: bytes, retain: bool = False):

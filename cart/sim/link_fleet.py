@@ -222,3 +222,52 @@ class SimCart:
         if self.link is not None:
             self.link.kick()
         return session
+
+
+def fleet_worker(conn, folder: str, carts: list[tuple[str, Endpoint]], pool, resend_s: float):
+    """One process's share of a simulated fleet, driven over a pipe (``cart bench link``): a
+    process holds at most a few dozen carts, as paho's loop uses ``select()``, which cannot
+    watch file numbers above 1023, and each cart holds a journal's files and a socket.
+
+    Messages in: ``("round", r)`` one trip per cart; ``("drain", timeout_s)`` wait until every
+    outbox is empty; ``("close",)``. Replies: ``("ready",)``, ``("done", r)``,
+    ``("drained", pending, written, {(cart, record id): wall time written})``, ``("closed",)``.
+    """
+    from cart.store.loading import load_store
+
+    store = load_store()
+    fleet = [
+        SimCart(
+            Path(folder) / cid,
+            cid,
+            store,
+            endpoint=ep,
+            store_keys={},
+            resend_s=resend_s,
+            poll_s=0.2,
+            health_s=60.0,
+        ).start()
+        for cid, ep in carts
+    ]
+    conn.send(("ready",))
+    k = 0
+    while True:
+        msg = conn.recv()
+        if msg[0] == "round":
+            for c in fleet:
+                c.write_trip(pool[k % len(pool)], f"{c.cart_id}-t{msg[1]:03d}")
+                k += 1
+            conn.send(("done", msg[1]))
+        elif msg[0] == "drain":
+            deadline = time.time() + msg[1]
+            while time.time() < deadline and any(c.outbox.stats()["pending"] for c in fleet):
+                time.sleep(0.2)
+            pending = sum(c.outbox.stats()["pending"] for c in fleet)
+            written = sum(c.outbox.stats()["written"] for c in fleet)
+            times = {(c.cart_id, rid): t for c in fleet for rid, t in c.written.items()}
+            conn.send(("drained", pending, written, times))
+        else:
+            for c in fleet:
+                c.close()
+            conn.send(("closed",))
+            return
