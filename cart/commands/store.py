@@ -167,13 +167,25 @@ def _carts(args) -> int:
         for r in rows:
             print(json.dumps(r, ensure_ascii=True))
         return 0
-    print(f"{'cart':<20} {'online':<7} {'battery':<8} {'trips':>6} {'catalog':>8}  errors")
+    import datetime as dt
+
+    head = f"{'cart':<16} {'online':<6} {'battery':<7} {'trips':>5} {'last trip':<16}"
+    print(f"{head} {'catalog':>7} {'software':<10} {'outbox':>6}  errors")
     for r in rows:
         bat = "-" if r["battery"] is None else f"{r['battery']}%"
-        cat = r["versions"].get("catalog", "-")
+        v = r["versions"]
+        last = (
+            dt.datetime.fromtimestamp(r["last_trip_ms"] / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M")
+            if r["last_trip_ms"]
+            else "-"
+        )
         errs = "; ".join(r["errors"]) or "-"
         online = "yes" if r["online"] else "no"
-        print(f"{r['cart']:<20} {online:<7} {bat:<8} {r['trips']:>6} {cat!s:>8}  {errs}")
+        pending = r["outbox"].get("pending", "-")
+        print(
+            f"{r['cart']:<16} {online:<6} {bat:<7} {r['trips']:>5} {last:<16} "
+            f"{v.get('catalog', '-')!s:>7} {v.get('software', '-')!s:<10} {pending!s:>6}  {errs}"
+        )
     return 0
 
 
