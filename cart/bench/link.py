@@ -8,6 +8,11 @@ Trips come from the trip simulator: a pool is played once, then each cart journa
 from it under its own session ids (its receipts, audits, telemetry and staff actions are its
 journal's own outbox records).
 
+Runs: ``single`` journals the day as fast as the carts can (a capacity test: its delays are
+queueing behind the store service), ``paced`` a few rounds with every cart finishing a trip
+every ``pace_s`` seconds (still far busier than a store: the delay a trip's records see),
+``bridge`` the day again through the bridge.
+
 Measured: records per second into PostgreSQL (first to last commit), the end-to-end delay of
 each receipt, audit and telemetry record (the cart's journal commit to the store database's
 commit, both on this host's clock) as p50/p99, the broker's and the service's resident memory,
@@ -146,6 +151,7 @@ def run_day(
     trips: int,
     bridge: bool,
     outage_s: float,
+    pace_s: float = 0.0,
     progress=None,
 ) -> dict:
     from cart.office import db
@@ -192,6 +198,7 @@ def run_day(
                 conn.send(("round", r))
             for conn, _ in workers:
                 conn.recv()
+            time.sleep(pace_s)
             if progress:
                 progress(f"round {r + 1}/{trips}: {carts * (r + 1)} trips journaled")
         written = time.time() - t0
@@ -243,11 +250,21 @@ def run_day(
         "broker_rss_kib": broker_rss,
         "service_rss_kib": service_rss,
         "outage_s": outage_s,
+        "pace_s": pace_s,
     }
 
 
 def run_bench(
-    *, carts: int, trips: int, pool: int, bridge: bool, outage_s: float, seed: int, progress=None
+    *,
+    carts: int,
+    trips: int,
+    pool: int,
+    bridge: bool,
+    outage_s: float,
+    seed: int,
+    paced_trips: int = 5,
+    pace_s: float = 3.0,
+    progress=None,
 ) -> dict:
     from cart.sim.link_fleet import play_trips
     from cart.sim.services import Postgres
@@ -264,6 +281,18 @@ def run_bench(
             trips=trips,
             bridge=False,
             outage_s=outage_s,
+            progress=progress,
+        )
+        # the delay at a store's pace: the same carts, a trip each every few seconds (a real
+        # store's 200 carts finish a trip every few seconds between them, not every cart)
+        out["paced"] = run_day(
+            pg=pg,
+            pool=played,
+            carts=carts,
+            trips=paced_trips,
+            bridge=False,
+            outage_s=0.0,
+            pace_s=pace_s,
             progress=progress,
         )
         if bridge:

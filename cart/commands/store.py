@@ -80,6 +80,8 @@ def register_bench(sub) -> None:
     b.add_argument("--pool", type=int, default=40, help="distinct simulated trips played")
     b.add_argument("--outage-s", type=float, default=0.0, help="stop the broker mid-day")
     b.add_argument("--no-bridge", action="store_true", help="skip the two-broker bridge run")
+    b.add_argument("--paced-trips", type=int, default=5, help="trips per cart, paced run")
+    b.add_argument("--pace-s", type=float, default=3.0, help="seconds between paced rounds")
     b.add_argument("--seed", type=int, default=1)
     b.set_defaults(func=_bench)
 
@@ -98,6 +100,8 @@ def _bench(args) -> int:
             bridge=not args.no_bridge,
             outage_s=args.outage_s,
             seed=args.seed,
+            paced_trips=args.paced_trips,
+            pace_s=args.pace_s,
             progress=lambda m: print(m, file=sys.stderr),
         )
     except ServiceUnavailable as exc:

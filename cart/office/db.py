@@ -116,87 +116,89 @@ def connect(dsn: str):
     return conn
 
 
-def _cart_row(cur, cart: str, store: str) -> None:
+def _cart_row(cur, cart: str, store: str) -> None:  # one cart's row, if new
     cur.execute(
         "INSERT INTO carts (cart, store) VALUES (%s, %s) ON CONFLICT (cart) DO NOTHING",
         (cart, store),
     )
 
 
-def _typed(cur, cart: str, rec: Mapping[str, Any]) -> None:
-    """The kind's own table (idempotent too)."""
+def _typed_rows(cart: str, rec: Mapping[str, Any]) -> tuple[str, tuple] | None:
+    """The kind's own table and row (inserted idempotently too)."""
     kind, sid, t_ms, body = rec["kind"], rec["session"], rec["t_ms"], rec["body"]
     if kind == "receipt":
         totals = body.get("totals", {})
-        cur.execute(
-            "INSERT INTO receipts VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (
-                cart,
-                sid,
-                str(body.get("store", {}).get("id", "")),
-                t_ms,
-                str(body.get("state", "")),
-                int(totals.get("total", 0)),
-                int(totals.get("items", 0)),
-                json.dumps(body),
-            ),
+        store = str(body.get("store", {}).get("id", ""))
+        row: tuple = (cart, sid, store, t_ms, str(body.get("state", "")))
+        return "receipts", (
+            *row,
+            int(totals.get("total", 0)),
+            int(totals.get("items", 0)),
+            json.dumps(body),
         )
-    elif kind == "audit":
+    if kind == "audit":
         d = body.get("decision", {})
-        cur.execute(
-            "INSERT INTO audits VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (
-                cart,
-                sid,
-                t_ms,
-                bool(d.get("spot_check")),
-                str(d.get("band", "")),
-                str(body.get("exit_code", "")),
-                json.dumps(d),
-            ),
+        return "audits", (
+            cart,
+            sid,
+            t_ms,
+            bool(d.get("spot_check")),
+            str(d.get("band", "")),
+            str(body.get("exit_code", "")),
+            json.dumps(d),
         )
-    elif kind == "telemetry":
-        cur.execute(
-            "INSERT INTO telemetry VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (cart, sid, t_ms, json.dumps(body)),
-        )
-    elif kind == "staff":
-        cur.execute(
-            "INSERT INTO staff_actions VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (cart, rec["id"], sid, t_ms, str(body.get("action", "")), json.dumps(body.get("row"))),
-        )
-    elif kind == "command":
-        cur.execute(
-            "INSERT INTO commands VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (cart, rec["id"], t_ms, str(body.get("outcome", "")), json.dumps(body)),
-        )
+    if kind == "telemetry":
+        return "telemetry", (cart, sid, t_ms, json.dumps(body))
+    if kind == "staff":
+        action, row_body = str(body.get("action", "")), json.dumps(body.get("row"))
+        return "staff_actions", (cart, rec["id"], sid, t_ms, action, row_body)
+    if kind == "command":
+        return "commands", (cart, rec["id"], t_ms, str(body.get("outcome", "")), json.dumps(body))
+    return None
 
 
 def store_records(conn, store: str, batch: Iterable[tuple[str, Mapping[str, Any]]]) -> int:
-    """Insert ``(cart, record)`` pairs in one transaction; returns how many were new."""
-    new = 0
+    """Insert ``(cart, record)`` pairs in one transaction (pipelined); returns how many were
+    new. A record already there, or twice in the batch, is kept once."""
+    batch = list(batch)
+    carts = sorted({c for c, _ in batch})
+    rows = [
+        (c, r["id"], r["kind"], r["session"], r["t_ms"], json.dumps(r["body"])) for c, r in batch
+    ]
+    new: set[tuple[str, str]] = set()
     with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO carts (cart, store) VALUES (%s, %s) ON CONFLICT (cart) DO NOTHING",
+            [(c, store) for c in carts],
+        )
+        cur.executemany(
+            "INSERT INTO records (cart, id, kind, session, t_ms, body) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING cart, id",
+            rows,
+            returning=True,
+        )
+        while True:
+            new.update((c, i) for c, i in cur.fetchall())
+            if not cur.nextset():
+                break
+        typed: dict[str, list[tuple]] = {}
+        done: set[tuple[str, str]] = set()
         for cart, rec in batch:
-            _cart_row(cur, cart, store)
+            key = (cart, rec["id"])
+            if key in new and key not in done:
+                done.add(key)
+                t = _typed_rows(cart, rec)
+                if t is not None:
+                    typed.setdefault(t[0], []).append(t[1])
+        for table, trows in typed.items():
+            marks = ", ".join(["%s"] * len(trows[0]))
+            cur.executemany(f"INSERT INTO {table} VALUES ({marks}) ON CONFLICT DO NOTHING", trows)
+        if new:
             cur.execute(
-                "INSERT INTO records (cart, id, kind, session, t_ms, body) "
-                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (
-                    cart,
-                    rec["id"],
-                    rec["kind"],
-                    rec["session"],
-                    rec["t_ms"],
-                    json.dumps(rec["body"]),
-                ),
+                "UPDATE carts SET last_record_at = clock_timestamp() WHERE cart = ANY(%s)",
+                (sorted({c for c, _ in new}),),
             )
-            if cur.rowcount:
-                new += 1
-                _typed(cur, cart, rec)
-                cur.execute(
-                    "UPDATE carts SET last_record_at = clock_timestamp() WHERE cart = %s", (cart,)
-                )
-    return new
+    return len(new)
 
 
 def set_presence(conn, store: str, cart: str, online: bool) -> None:

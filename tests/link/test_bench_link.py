@@ -11,9 +11,28 @@ from cart.cli import main
 
 @pytest.mark.slow
 def test_bench_link_prints_its_numbers_last(capsys, pg):  # pg: skip (or fail in CI) without it
-    assert main(["bench", "link", "--carts", "3", "--trips", "2", "--pool", "3"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "link",
+                "--carts",
+                "3",
+                "--trips",
+                "2",
+                "--pool",
+                "3",
+                "--paced-trips",
+                "1",
+                "--pace-s",
+                "0",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["bench"] == "link"
+    assert out["paced"]["exactly_once"] and out["paced"]["trips"] == 3
     for run in ("single", "bridge"):
         r = out[run]
         assert r["exactly_once"] and r["trips"] == 6
