@@ -99,11 +99,12 @@ class StoreDbError(RuntimeError):
 
 
 def connect(dsn: str):
-    """A connection with the schema in place (created on first use)."""
+    """A connection (autocommit: each call below is its own transaction) with the schema in
+    place (created on first use)."""
     import psycopg
 
     try:
-        conn = psycopg.connect(dsn, connect_timeout=5)
+        conn = psycopg.connect(dsn, connect_timeout=5, autocommit=True)
     except psycopg.Error as exc:
         raise StoreDbError(f"the store database cannot be reached: {exc}".strip()) from None
     with conn.transaction():

@@ -134,3 +134,35 @@ def command_outcomes(dsn):
     with db.connect(dsn) as conn:
         rows = conn.execute("SELECT outcome, count(*) FROM commands GROUP BY outcome").fetchall()
     return dict(rows)
+
+
+def test_publish_and_command_from_the_command_line(store_net, cart, dsn, tmp_path):
+    from cart.cli import main
+    from cart.common.keys import init_keys
+
+    key = init_keys(tmp_path / "store-keys", "store-key-1")
+    cart.keeper.keys = {key.cart_id: key.public_bytes}
+    cart.commands.keys = {key.cart_id: key.public_bytes}
+    ep = store_net.endpoint("store-service")
+    broker = [
+        "--broker",
+        f"127.0.0.1:{ep.port}",
+        "--ca",
+        str(ep.ca),
+        "--cert",
+        str(ep.cert),
+        "--key",
+        str(ep.key),
+    ]
+    sign = ["--signing-key", str(tmp_path / "store-keys")]
+    for _ in range(2):  # the version is the database's last + 1
+        assert main(["store", "publish-catalog", str(DEMO_STORE), *sign, "--db", dsn, *broker]) == 0
+    assert wait_for(lambda: cart.catalog_version == 2), (
+        cart.keeper.version,
+        cart.keeper.last_refusal,
+    )
+    with db.connect(dsn) as conn:
+        assert db.latest_catalog(conn, store_net.id) == 2
+    assert main(["store", "command", "cart-01", "lock", "--reason", "stop", *sign, *broker]) == 0
+    assert wait_for(lambda: cart.locked == "stop")
+    assert main(["store", "command", "cart-01", "spot_check_rate", *sign, *broker]) == 2
