@@ -166,3 +166,16 @@ def test_publish_and_command_from_the_command_line(store_net, cart, dsn, tmp_pat
     assert main(["store", "command", "cart-01", "lock", "--reason", "stop", *sign, *broker]) == 0
     assert wait_for(lambda: cart.locked == "stop")
     assert main(["store", "command", "cart-01", "spot_check_rate", *sign, *broker]) == 2
+
+
+def test_a_cart_that_vanishes_is_reported_offline_by_its_last_will(store_net, cart, dsn):
+    svc = StoreService(dsn, store_net.id, store_net.endpoint("store-service")).start()
+    try:
+        with db.connect(dsn) as conn:
+            assert wait_for(lambda: db.fleet(conn) and db.fleet(conn)[0]["online"])
+            c = cart.link._client
+            c.loop_stop()  # the cart dies: no DISCONNECT, the socket just goes
+            c.socket().close()
+            assert wait_for(lambda: not db.fleet(conn)[0]["online"])
+    finally:
+        svc.stop()
