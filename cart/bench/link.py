@@ -16,8 +16,8 @@ every ``pace_s`` seconds (still far busier than a store: the delay a trip's reco
 Measured: records per second into PostgreSQL (first to last commit), the end-to-end delay of
 each receipt, audit and telemetry record (the cart's journal commit to the store database's
 commit, both on this host's clock) as p50/p99, the broker's and the service's resident memory,
-and exactly once (every record in the database once). ``--outage-s`` stops the store broker that
-long in the middle of the day. The bridge run: the carts on a store broker that bridges their
+and exactly once (every record in the database once). ``--outage-s`` stops the store broker for the
+middle third of the day (at least that long) while the carts go on journaling trips. The bridge run: the carts on a store broker that bridges their
 topics to a central broker, where the service is.
 """
 
@@ -188,11 +188,16 @@ def run_day(
         # every cart connected, the service (and the bridge) passing their presence on
         _wait_online(dsn, carts, timeout=120.0 + 2.0 * carts)
         t0 = time.time()
-        outage_at = trips // 2 if outage_s > 0 else -1
+        # the outage: the broker down from a third of the day to two thirds, the carts
+        # journaling all along, and down for outage_s at least
+        down = (trips // 3, 2 * trips // 3) if outage_s > 0 else (-1, -1)
+        down_at = 0.0
         for r in range(trips):
-            if r == outage_at:
+            if r == down[0]:
                 broker.stop()
-                time.sleep(outage_s)
+                down_at = time.time()
+            if r == down[1]:
+                time.sleep(max(0.0, outage_s - (time.time() - down_at)))
                 broker.start()
             for conn, _ in workers:
                 conn.send(("round", r))
