@@ -16,9 +16,10 @@ every ``pace_s`` seconds (still far busier than a store: the delay a trip's reco
 Measured: records per second into PostgreSQL (first to last commit), the end-to-end delay of
 each receipt, audit and telemetry record (the cart's journal commit to the store database's
 commit, both on this host's clock) as p50/p99, the broker's and the service's resident memory,
-and exactly once (every record in the database once). ``--outage-s`` stops the store broker for the
-middle third of the day (at least that long) while the carts go on journaling trips. The bridge run: the carts on a store broker that bridges their
-topics to a central broker, where the service is.
+and exactly once (every record in the database once). ``--outage-s`` stops the store broker
+for the middle third of the day (at least that long) while the carts go on journaling trips.
+The bridge run: the carts on a store broker that bridges their topics to a central broker,
+where the service is.
 """
 
 from __future__ import annotations
