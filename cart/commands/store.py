@@ -88,6 +88,10 @@ def register_bench(sub) -> None:
 
 def _bench(args) -> int:
     import json
+    import signal
+
+    # a stopped benchmark stops its brokers, service and database too (the finally blocks run)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     from cart.bench.link import run_bench
     from cart.sim.services import ServiceUnavailable
