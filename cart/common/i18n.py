@@ -149,6 +149,69 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+class Phrase(str):
+    """A sentence for the shopper that keeps its msgid and parameters.
+
+    As a ``str`` it is the English text with the parameters filled in, so the journal, logs,
+    comparisons and fingerprints see plain, language-neutral English (the core stays
+    deterministic and never reads the current language); :func:`say` puts it in the shopper's
+    language where it is shown. ``Phrase("Put the {name} in the cart", name=p.name)``; the
+    msgid is extracted by ``./dev i18n`` (``Phrase`` is one of its keywords)."""
+
+    msgid: str
+    params: dict[str, object]
+
+    def __new__(cls, msgid: str, /, **params: object) -> Phrase:
+        self = super().__new__(cls, msgid.format(**params) if params else msgid)
+        self.msgid = msgid
+        self.params = params
+        return self
+
+    def __reduce__(self):
+        return _phrase, (self.msgid, self.params)
+
+
+def _phrase(msgid: str, params: dict[str, object]) -> Phrase:
+    return Phrase(msgid, **params)
+
+
+class LocalName(str):
+    """A catalogue name that has translations: as a ``str`` the one name the catalogue gives
+    (what the journal and receipts keep), in :func:`say` the name in the shopper's language."""
+
+    names: dict[str, str]
+
+    def __new__(cls, name: str, names: dict[str, str]) -> LocalName:
+        self = super().__new__(cls, name)
+        self.names = dict(names)
+        return self
+
+    def __reduce__(self):
+        return LocalName, (str(self), self.names)
+
+    def local(self, code: str | None = None) -> str:
+        return self.names.get(code or _current) or str(self)
+
+
+def say(text: object) -> str:
+    """Text for the shopper in the current language: a :class:`Phrase` translated with its
+    parameters said too, a :class:`LocalName` in the language's name, any other string looked up
+    as a msgid (constants written in full are their own msgids) and shown as it is when the
+    catalogue does not know it. A translation whose placeholders do not fit falls back to the
+    English (never a traceback on the screen)."""
+    if isinstance(text, Phrase):
+        params = {k: say(v) if isinstance(v, str) else v for k, v in text.params.items()}
+        try:
+            return _(text.msgid).format(**params) if params else _(text.msgid)
+        except (KeyError, IndexError, ValueError):
+            return text.msgid.format(**params) if params else str(text)
+    if isinstance(text, LocalName):
+        return text.local()
+    if isinstance(text, str):
+        return _(text) if text else text
+    return str(text)
+
+
 @contextmanager
 def language(code: str) -> Iterator[str]:
     """Speak ``code`` inside the block, then the language before it again (tests, a receipt
