@@ -160,6 +160,7 @@ class Phrase(str):
 
     msgid: str
     params: dict[str, object]
+    plural: str | None = None  # a counted phrase (:func:`Counted`): its plural msgid
 
     def __new__(cls, msgid: str, /, **params: object) -> Phrase:
         self = super().__new__(cls, msgid.format(**params) if params else msgid)
@@ -168,11 +169,20 @@ class Phrase(str):
         return self
 
     def __reduce__(self):
-        return _phrase, (self.msgid, self.params)
+        return _phrase, (self.msgid, self.params, self.plural)
 
 
-def _phrase(msgid: str, params: dict[str, object]) -> Phrase:
-    return Phrase(msgid, **params)
+def _phrase(msgid: str, params: dict[str, object], plural: str | None = None) -> Phrase:
+    phrase = Phrase(msgid, **params)
+    phrase.plural = plural
+    return phrase
+
+
+def Counted(msgid: str, plural: str, /, *, n: int, **params: object) -> Phrase:  # noqa: N802
+    """A :class:`Phrase` that counts ``n``: as a ``str`` the ``msgid`` filled in (whatever ``n``
+    is: the core's text never changes), said with the language's plural form of ``msgid`` /
+    ``plural`` (an English catalogue entry gives English its proper forms)."""
+    return _phrase(msgid, {"n": n, **params}, plural)
 
 
 class LocalName(str):
@@ -200,9 +210,14 @@ def say(text: object) -> str:
     catalogue does not know it. A translation whose placeholders do not fit falls back to the
     English (never a traceback on the screen)."""
     if isinstance(text, Phrase):
-        params = {k: say(v) if isinstance(v, str) else v for k, v in text.params.items()}
+        params = {k: localize(v) for k, v in text.params.items()}
+        if text.plural is not None:
+            n = text.params.get("n", 1)
+            template = ngettext(text.msgid, text.plural, n if isinstance(n, int) else 1)
+        else:
+            template = _(text.msgid)
         try:
-            return _(text.msgid).format(**params) if params else _(text.msgid)
+            return template.format(**params) if params else template
         except (KeyError, IndexError, ValueError):
             return text.msgid.format(**params) if params else str(text)
     if isinstance(text, LocalName):
@@ -210,6 +225,22 @@ def say(text: object) -> str:
     if isinstance(text, str):
         return _(text) if text else text
     return str(text)
+
+
+def local_name(name: str) -> str:
+    """A catalogue name in the current language (never looked up as a msgid: a product called
+    "Pay" stays "Pay")."""
+    return name.local() if isinstance(name, LocalName) else name
+
+
+def localize(value: object) -> object:
+    """A phrase in the language, a name in its language, anything else (a product name without
+    translations, a code, a number) as it is: a phrase's parameters, an answer's label."""
+    if isinstance(value, Phrase):
+        return say(value)
+    if isinstance(value, LocalName):
+        return value.local()
+    return value
 
 
 @contextmanager

@@ -90,6 +90,12 @@ def format_decimal_number(minor: int, digits: int, locale: str) -> str:
     return pattern.apply(Decimal(int(minor)).scaleb(-digits), loc).translate(_SPACES)
 
 
+def format_fixed(minor: int, digits: int) -> str:
+    """A fixed-point number in the current language: ``format_fixed(1234, 3)`` → ``"1.234"``
+    in English, ``"1,234"`` in Swedish (weights in kilograms from grams)."""
+    return format_decimal_number(minor, digits, i18n.babel_locale())
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     """How the screen formats an amount: currency code and number of minor-unit digits, in the
