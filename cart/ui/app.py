@@ -152,6 +152,7 @@ class CartApp(App):
 
     def on_mount(self) -> None:
         self._titles()
+        relabel_bindings(self)
         self._parts = (
             self.query_one("#title", Label),
             self.query_one(AlertBanner),

@@ -15,7 +15,11 @@ from dataclasses import replace
 from textual.binding import Binding
 from textual.dom import DOMNode
 
-from cart.common.i18n import _
+from cart.common.i18n import _, language_name, next_language
+
+# Keys whose description is not a msgid but says something of the moment: the language key
+# names the language it switches to, in that language ("Svenska" on an English screen).
+DYNAMIC = {"toggle_language": lambda: language_name(next_language())}
 
 
 def relabel_bindings(node: DOMNode) -> None:
@@ -28,11 +32,14 @@ def relabel_bindings(node: DOMNode) -> None:
             continue
         for key, found in bindings.key_to_bindings.items():
             bindings.key_to_bindings[key] = [
-                replace(b, description=_(msgids[(key, b.action)]))
-                if msgids.get((key, b.action))
-                else b
-                for b in found
+                _described(b, msgids.get((key, b.action))) for b in found
             ]
+
+
+def _described(binding: Binding, msgid: str | None) -> Binding:
+    if binding.action in DYNAMIC:
+        return replace(binding, description=DYNAMIC[binding.action]())
+    return replace(binding, description=_(msgid)) if msgid else binding
 
 
 def _msgids(cls: type) -> dict[tuple[str, str], str]:
