@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from cart.common.i18n import available_languages
 from cart.common.text import printable, visible
 
 
@@ -33,6 +34,13 @@ def register(sub) -> None:
         help="continue the unfinished demo trip in the journal (default: a new trip)",
     )
     p.add_argument("--high-contrast", action="store_true", help="black, white and yellow")
+    p.add_argument(
+        "--lang",
+        default=None,
+        choices=available_languages(),
+        help="the language the screen starts in (default: the store's); L switches",
+    )
+    p.add_argument("--no-sound", action="store_true", help="no sound cues")
     p.add_argument(
         "--profile",
         default="typical",
@@ -96,6 +104,7 @@ def run_screen(args) -> int:
             vision=camera is not None,
             exit_signer=exit_key(demo=True),
             paid=args.resume,
+            language=args.lang,
         )
     except JournalError as exc:
         if worker is not None:
