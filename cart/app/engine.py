@@ -41,6 +41,8 @@ STAFF_ID = "staff"
 # fusion's notices for a scanned code it did not bill (``cart.fusion.rules.scan.refused``)
 REJECTED_READS = frozenset({"misread", "refused_code", "unknown_code", "lookup_error"})
 REJECTED_COUNTER = "rejected_reads"  # the device counter on the status bar
+# fusion's notices that say an input was not done (the others inform: a code warning)
+REFUSAL_NOTICES = REJECTED_READS | {"refused", "checkout_refused", "staff_login", "checked_out"}
 
 
 def exit_code(store: Store, session_id: str, receipt: dict, key=None, journal=None) -> str:
@@ -104,6 +106,7 @@ class FusionEngine:
         # it; None: fusion times staff mode by the inputs' t_ms, as simulations do)
         self.mono = None
         self._rejected: dict[str, int] = {}  # scanner (the scan's source) -> rejected reads
+        self.refusals = 0  # refused inputs and errors so far (the screen's "refused" sound cue)
 
     @staticmethod
     def config(vision: bool) -> FusionConfig:
@@ -212,7 +215,7 @@ class FusionEngine:
                 x = self._answer(alert_id, choice, t_ms)
             case _:
                 x = None
-                self._message = Phrase("Not available here: {action}", action=type(action).__name__)
+                self._refuse(Phrase("Not available here: {action}", action=type(action).__name__))
         if x is not None:
             self._run(x)
             if isinstance(x, fa.StaffLogin) and self.fs.state().staff is None:
@@ -230,7 +233,7 @@ class FusionEngine:
     def _answer(self, flag_id: int, choice: str, t_ms: int):
         kind = next((f.kind for f in self.fs.rec.open_flags if f.id == flag_id), None)
         if kind is None:
-            self._message = N_("That question is already answered")
+            self._refuse(N_("That question is already answered"))
             return None
         if choice.startswith("line:"):
             return fa.PickRemoved(t_ms, flag_id, int(choice.removeprefix("line:")))
@@ -245,8 +248,8 @@ class FusionEngine:
             return simple[choice](t_ms, flag_id)
         if kind in (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED):
             return fa.SelectProduce(t_ms, flag_id, choice)
-        self._message = Phrase(
-            "Not an answer to that question: {choice}", choice=printable(choice, 20)
+        self._refuse(
+            Phrase("Not an answer to that question: {choice}", choice=printable(choice, 20))
         )
         return None
 
@@ -254,16 +257,16 @@ class FusionEngine:
         """A coupon typed on the screen (a scanned one reaches the basket through fusion)."""
         m = lookup(self.store, code.strip(), t_ms=t_ms)
         if m.coupon is None:
-            self._message = Phrase("Not a coupon: {code}", code=printable(code, 40))
+            self._refuse(Phrase("Not a coupon: {code}", code=printable(code, 40)))
             return
         try:
             self.session.apply(ApplyCoupon(t_ms, code=m.coupon.code))
         except BasketError as exc:
-            self._message = f"Not done: {exc}"
+            self._refuse(Phrase("Not done: {error}", error=exc))
             return
         except JournalError as exc:
             log.error("journal refused coupon %r: %s", m.coupon.code, exc)
-            self._message = f"Could not save the basket: {exc}"
+            self._refuse(Phrase("Could not save the basket: {error}", error=exc))
             return
         self._message = Phrase("Coupon: {name}", name=m.coupon.name)
 
@@ -276,7 +279,7 @@ class FusionEngine:
         try:
             self.fs.tick(t_ms, self._mono_ms())
         except (BasketError, JournalError) as exc:
-            self._message = f"Not done: {exc}"
+            self._refuse(Phrase("Not done: {error}", error=exc))
 
     def _run(self, x) -> list:
         """Hand ``x`` to fusion; show its last notice. Returns fusion's notices for ``x``."""
@@ -284,31 +287,37 @@ class FusionEngine:
         try:
             effects = self.fs.handle(x, self._mono_ms())
         except BasketError as exc:
-            self._message = f"Not done: {exc}"
+            self._refuse(Phrase("Not done: {error}", error=exc))
             return []
         except JournalError as exc:
             log.error("journal refused %r: %s", x, exc)
-            self._message = f"Could not save the basket: {exc}"
+            self._refuse(Phrase("Could not save the basket: {error}", error=exc))
             return []
         new = self.fs.notices[seen:]
         notices = [n for n in new if n.kind != "out_of_order"]
         if notices:
             self._message = notices[-1].text
+        self.refusals += sum(n.kind in REFUSAL_NOTICES for n in notices)
         if len(self.fs.notices) > 1000:
             del self.fs.notices[:500]
         if any(isinstance(e, CheckedOut) for e in effects) and self.session.closed:
             self._closed_with_receipt()
         return new
 
+    def _refuse(self, message: str) -> None:
+        """Tell the shopper why an action was not done (and count it: the refused cue)."""
+        self._message = message
+        self.refusals += 1
+
     def _mono_ms(self) -> int | None:
         return None if self.mono is None else self.mono.now_ms()
 
     def _may_start_new_trip(self) -> bool:
         if not self.session.closed:
-            self._message = N_("This trip is not paid yet")
+            self._refuse(N_("This trip is not paid yet"))
             return False
         if self._settled_g is not None and abs(self._settled_g) > self.EMPTY_CART_G:
-            self._message = N_("Take everything out of the cart to start a new trip")
+            self._refuse(N_("Take everything out of the cart to start a new trip"))
             return False
         return True
 
@@ -377,6 +386,7 @@ class FusionEngine:
             staff=state.staff is not None,
             message=say(Phrase("Not saved: {error}", error=lost) if lost else self._message),
             receipt=self._receipt,
+            refusals=self.refusals,
             suggestions=tuple(
                 Choice(c.key, local_name(c.label), c.detail) for c in self._suggestions()
             ),

@@ -69,6 +69,7 @@ class EngineView:
     message: str = ""
     receipt: Receipt | None = None
     suggestions: tuple[Choice, ...] = ()  # produce the camera saw last, best first
+    refusals: int = 0  # inputs refused so far (cart.app.sound: the refused cue)
     # counters the engine keeps for a device (a scanner's rejected reads), by device name
     device_counters: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
 
@@ -342,6 +343,7 @@ class Runtime(Device):
             receipt=ev.receipt,
             suggestions=ev.suggestions,
             language=current_language(),
+            refusals=ev.refusals + self.errors,
         )
 
     def _device_views(self, extra) -> tuple[DeviceView, ...]:

@@ -127,6 +127,7 @@ class CartView:
     receipt: Receipt | None = None
     suggestions: tuple[Choice, ...] = ()  # produce the camera saw last (classifier's top 3)
     language: str = DEFAULT_LANGUAGE  # the language every text above is in (cart.common.i18n)
+    refusals: int = 0  # inputs refused (and errors) so far: a rise sounds the refused cue
 
     @property
     def item_count(self) -> int:

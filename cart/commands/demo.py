@@ -113,6 +113,10 @@ def run_screen(args) -> int:
         return 1
     if worker is not None:
         attach(runtime, worker)
+    if not args.no_sound:
+        from cart.app.sound import SoundSettings, attach_sound
+
+        attach_sound(runtime, SoundSettings())
     world = DemoWorld(runtime, store, clock, seed=args.seed, profile=args.profile, camera=camera)
     try:
         world.start()
