@@ -27,6 +27,7 @@ import io
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 DOMAIN = "cart"
@@ -42,6 +43,7 @@ LANGUAGE_NAMES = {"en": "English", "sv": "Svenska"}
 _lock = threading.Lock()
 _catalogues: dict[str, gettext.NullTranslations] = {}
 _current = DEFAULT_LANGUAGE
+_active: gettext.NullTranslations = gettext.NullTranslations()  # the current one's catalogue
 
 
 def po_path(code: str) -> Path:
@@ -52,9 +54,14 @@ def po_path(code: str) -> Path:
 def available_languages() -> tuple[str, ...]:
     """The languages the screen can speak: the source language and every one with a catalogue,
     sorted (``("en", "sv")``)."""
+    return _available(LOCALE_DIR)
+
+
+@lru_cache(maxsize=8)
+def _available(folder: Path) -> tuple[str, ...]:
     codes = {SOURCE_LANGUAGE}
-    if LOCALE_DIR.is_dir():
-        codes.update(p.name for p in LOCALE_DIR.iterdir() if po_path(p.name).is_file())
+    if folder.is_dir():
+        codes.update(p.name for p in folder.iterdir() if po_path(p.name).is_file())
     return tuple(sorted(codes))
 
 
@@ -97,9 +104,9 @@ def catalogue(code: str) -> gettext.NullTranslations:
 def set_language(code: str) -> str:
     """Make ``code`` the current language (its catalogue compiled now, so a bad catalogue fails
     here rather than mid-screen); returns the normalized code."""
-    global _current
+    global _current, _active
     code = normalize(code)
-    catalogue(code)
+    _active = catalogue(code)
     _current = code
     return code
 
@@ -131,7 +138,7 @@ def language_name(code: str) -> str:
 
 def _(msgid: str) -> str:
     """``msgid`` in the current language (the English msgid where the catalogue lacks it)."""
-    return catalogue(_current).gettext(msgid)
+    return _active.gettext(msgid)
 
 
 def gettext_in(code: str, msgid: str) -> str:
@@ -141,7 +148,7 @@ def gettext_in(code: str, msgid: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of a counted sentence for ``n`` in the current language's plural rule."""
-    return catalogue(_current).ngettext(singular, plural, n)
+    return _active.ngettext(singular, plural, n)
 
 
 def N_(msgid: str) -> str:

@@ -39,6 +39,7 @@ def locale_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
     monkeypatch.setattr(i18n, "_catalogues", {})
     monkeypatch.setattr(i18n, "_current", "en")
+    monkeypatch.setattr(i18n, "_active", i18n.gettext.NullTranslations())
     return tmp_path
 
 
