@@ -109,3 +109,23 @@ def test_the_journal_keeps_english_whatever_the_screen_speaks(store, tmp_path):
         session = j.unfinished()
         flags = [e.payload for e in j.events(session.id) if e.kind == "raise_flag"]
     assert flags and flags[0]["message"] == "Scan the item you just added (300 g)"
+
+
+def test_product_names_in_the_language_where_the_catalogue_gives_them(store):
+    clock = ManualClock()
+    rt = build_runtime(store, ":memory:", clock=clock, synchronous="NORMAL", language="sv")
+    with rt:
+        rt.start()
+        rt.submit(actions.AddProduce("4011"))  # bananas, chosen on the screen before placing
+        clock.advance(1500)
+        rt.post(WeightSettled(clock.now_ms(), 512.0, 512.0, 400, 0.5))
+        clock.advance(800)
+        rt.post(Scan(clock.now_ms(), MILK, "]E0", "scanner:hand"))  # no Swedish name
+        assert rt.wait_idle()
+        names = [ln.name for ln in rt.view.lines]
+        assert names[0] == "Banan" and names[1] == store.catalog.by_gtin(MILK).name
+        assert rt.view.lines[0].quantity.endswith(" kg") and "," in rt.view.lines[0].quantity
+        assert [c.label for c in rt.search_products("banan", 5)][:1] == ["Banan"]
+        rt.submit(actions.ToggleLanguage())
+        assert rt.wait_idle()
+        assert rt.view.lines[0].name == "Banana" and "." in rt.view.lines[0].quantity
