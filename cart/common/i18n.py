@@ -25,8 +25,9 @@ from __future__ import annotations
 import gettext
 import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -240,13 +241,37 @@ def local_name(name: str) -> str:
     return name.local() if isinstance(name, LocalName) else name
 
 
+class Joined(str):
+    """Phrases joined by a separator (``"; "``): as a ``str`` the English parts joined, in
+    :func:`localize` each part in the language."""
+
+    parts: tuple[str, ...]
+    sep: str
+
+    def __new__(cls, sep: str, parts: Iterable[str]) -> Joined:
+        parts = tuple(parts)
+        self = super().__new__(cls, sep.join(parts))
+        self.parts, self.sep = parts, sep
+        return self
+
+    def __reduce__(self):
+        return Joined, (self.sep, self.parts)
+
+
 def localize(value: object) -> object:
-    """A phrase in the language, a name in its language, anything else (a product name without
-    translations, a code, a number) as it is: a phrase's parameters, an answer's label."""
+    """A phrase in the language, a name in its language, a date as the language writes it
+    (Babel), anything else (a product name without translations, a code, a number) as it is:
+    a phrase's parameters, an answer's label."""
     if isinstance(value, Phrase):
         return say(value)
     if isinstance(value, LocalName):
         return value.local()
+    if isinstance(value, Joined):
+        return value.sep.join(str(localize(p)) for p in value.parts)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        from babel.dates import format_date
+
+        return format_date(value, format="medium", locale=babel_locale())
     return value
 
 

@@ -132,3 +132,14 @@ def test_phrases_survive_pickling_and_json():
     name = pickle.loads(pickle.dumps(i18n.LocalName("Milk", {"sv": "Mjölk"})))
     assert name.names == {"sv": "Mjölk"}
     assert json.dumps({"m": p}) == '{"m": "3 items"}'
+
+
+def test_dates_and_joined_phrases_are_said_in_the_language():
+    from datetime import date
+
+    expired = i18n.Phrase("expired on {date}", date=date(2025, 12, 30))
+    p = i18n.Phrase("{name}: {warnings}", name="Juice", warnings=i18n.Joined("; ", [expired]))
+    assert p == "Juice: expired on 2025-12-30"  # what fusion journals and prints
+    assert i18n.say(p) == "Juice: expired on Dec 30, 2025"
+    with i18n.language("sv"):
+        assert i18n.say(p) == "Juice: utgången 30 dec. 2025"

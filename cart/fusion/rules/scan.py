@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cart.common.events import Scan
-from cart.common.i18n import Phrase
+from cart.common.i18n import Joined, Phrase
 from cart.common.text import printable
 from cart.fusion import actions as A
 from cart.fusion.alerts import AlertKind, Audit, Effect, LineRemoved, Notice
@@ -543,7 +543,13 @@ class CodeWarnings(Rule):
         w = x.scan.found.warnings
         if not w:
             return False
-        out.append(Notice(x.scan.t, "code_warning", f"{x.scan.p.name}: " + "; ".join(w)))
+        out.append(
+            Notice(
+                x.scan.t,
+                "code_warning",
+                Phrase("{name}: {warnings}", name=x.scan.p.name, warnings=Joined("; ", w)),
+            )
+        )
         return True
 
 
