@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import replace
 
 from cart.app import actions as ui
 from cart.app.runtime import EngineView
@@ -27,7 +28,7 @@ from cart.basket.journal import JournalError
 from cart.basket.receipt import render_text
 from cart.common import events as ev_types
 from cart.common.events import DeviceEvent, Scan, WeightSettled
-from cart.common.i18n import N_, Phrase, current_language, local_name, localize, say
+from cart.common.i18n import N_, Phrase, _, current_language, local_name, localize, say
 from cart.fusion import FusionConfig
 from cart.fusion import actions as fa
 from cart.fusion.alerts import AlertKind, CheckedOut, Flag
@@ -97,6 +98,8 @@ class FusionEngine:
         self.money = store.config.money
         self._message: str = ""  # a Phrase or a msgid: said in the language when shown
         self._receipt: Receipt | None = None
+        self._receipt_doc: dict = {}  # the journal's receipt, rendered in each language shown
+        self._receipt_language = ""
         self._settled_g: float | None = None  # the scale's last settled total
         self._line_cache: dict[object, LineView] = {}
         self._seen: tuple[int, tuple[Choice, ...]] | None = None  # (t_ms, produce suggestions)
@@ -148,7 +151,7 @@ class FusionEngine:
         if stored is None or receipt is None:
             self._closed_with_receipt()  # the code was never issued: issue it now
         else:
-            self._receipt = Receipt(sid, render_text(receipt), stored[0])
+            self._receipt = self._rendered(Receipt(sid, "", stored[0]), receipt)
 
     def _new_session(self, t_ms: int) -> None:
         """The next trip keeps what the cart learnt about product weights."""
@@ -330,9 +333,23 @@ class FusionEngine:
         code = exit_code(
             self.store, sid, receipt, getattr(self, "exit_signer", None), self.session.journal
         )
-        self._receipt = Receipt(sid, render_text(receipt), code)
+        self._receipt = self._rendered(Receipt(sid, "", code), receipt)
 
     # ---- the screen's view ---------------------------------------------------------------------
+    def _rendered(self, receipt: Receipt, doc: dict) -> Receipt:
+        """The receipt's text in the current language (rendered again after a switch)."""
+        self._receipt_doc, self._receipt_language = doc, current_language()
+        return replace(receipt, text=render_text(doc, tr=_, name=self._receipt_name))
+
+    def _receipt_name(self, line: dict) -> str:
+        p = self.store.catalog.get(line.get("product", ""))
+        return local_name(p.name) if p is not None else line["name"]
+
+    def _receipt_view(self) -> Receipt | None:
+        if self._receipt is not None and self._receipt_language != current_language():
+            self._receipt = self._rendered(self._receipt, self._receipt_doc)
+        return self._receipt
+
     def _saw(self, verdict: ev_types.VisionVerdict) -> None:
         """Keep the produce the classifier's verdict points to (``cart.fusion.vision.suggest``) for
         produce entry."""
@@ -385,7 +402,7 @@ class FusionEngine:
             coupons=coupons,
             staff=state.staff is not None,
             message=say(Phrase("Not saved: {error}", error=lost) if lost else self._message),
-            receipt=self._receipt,
+            receipt=self._receipt_view(),
             refusals=self.refusals,
             suggestions=tuple(
                 Choice(c.key, local_name(c.label), c.detail) for c in self._suggestions()

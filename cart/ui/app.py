@@ -400,6 +400,8 @@ class CartApp(App):
         self.query_one(BasketLines).relabel()
         for screen in self.screen_stack:
             relabel_bindings(screen)
+            if isinstance(screen, CheckoutScreen):
+                screen.relabel(self.view.receipt)
         relabel_bindings(self)
         self.refresh_bindings()
 

@@ -328,3 +328,12 @@ class CheckoutScreen(Screen):
 
     def note(self, text: str) -> None:
         self.query_one("#checkout-note", Static).update(literal(text))
+
+    def relabel(self, receipt: Receipt | None) -> None:
+        """The language changed: the title and the receipt (rendered again by the runtime)."""
+        self.query_one("#checkout-title", Label).update(
+            " " + _("Thank you: show this code at the exit") + " "
+        )
+        if receipt is not None:
+            self.receipt = receipt
+            self.query_one("#receipt-text", Static).update(literal(receipt.text, multiline=True))

@@ -129,3 +129,32 @@ def test_product_names_in_the_language_where_the_catalogue_gives_them(store):
         rt.submit(actions.ToggleLanguage())
         assert rt.wait_idle()
         assert rt.view.lines[0].name == "Banana" and "." in rt.view.lines[0].quantity
+
+
+async def test_the_receipt_in_the_shoppers_language(store):
+    from cart.ui.screens import CheckoutScreen
+
+    clock = ManualClock()
+    rt = build_runtime(store, ":memory:", clock=clock, synchronous="NORMAL", language="sv")
+    app = CartApp(rt)
+    async with app.run_test(size=(100, 30)) as pilot:
+        rt.submit(actions.AddProduce("4011"))
+        clock.advance(1500)
+        rt.post(WeightSettled(clock.now_ms(), 512.0, 512.0, 400, 0.5))
+        rt.submit(actions.Pay())
+        assert rt.wait_idle()
+        text = rt.view.receipt.text
+        assert "Banan" in text and "Delsumma" in text and "TOTALT SEK" in text
+        assert "Subtotal" not in text
+        for _ in range(10):
+            await pilot.pause()
+        assert isinstance(app.screen, CheckoutScreen)
+        assert "Delsumma" in screen_text(app) and "Tack: visa den här koden" in screen_text(app)
+        await pilot.press("l")
+        assert rt.wait_idle()
+        for _ in range(10):
+            await pilot.pause()
+        assert "Subtotal" in rt.view.receipt.text and "Banana" in rt.view.receipt.text
+        text = screen_text(app)
+        assert "Subtotal" in text and "Thank you: show this code" in text and "Delsumma" not in text
+    rt.close()
