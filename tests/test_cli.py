@@ -1,7 +1,9 @@
 import subprocess
 import sys
 
-from cart.cli import main
+import pytest
+
+from cart.cli import build_parser, main
 
 
 def test_version_subcommand(capsys):
@@ -20,10 +22,6 @@ def test_python_dash_m_cart():
 
 
 def test_demo_takes_the_start_language():
-    import pytest
-
-    from cart.cli import build_parser
-
     args = build_parser().parse_args(["demo", "--lang", "sv", "--no-sound"])
     assert args.lang == "sv" and args.no_sound
     assert build_parser().parse_args(["demo"]).lang is None  # the store's
