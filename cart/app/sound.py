@@ -10,8 +10,10 @@ the event: docs/SOUND.md has the figures).
 Playing is ALSA's ``aplay`` reading raw PCM from a pipe (``aplay -t raw -f S16_LE ...``): the
 cart's OS image has alsa-utils, nothing needs building (simpleaudio is unmaintained, pyalsaaudio
 builds against libasound headers, and neither wheels for the Pi's Python), and the volume is
-applied to the samples before they are written, so no mixer control is touched. A new cue cuts
-the one still playing (a till does the same). With no ``aplay`` or no sound device the cart
+applied to the samples before they are written, so no mixer control is touched. The next
+``aplay`` is started as soon as a cue has been written, and waits with its device open: a cue
+costs a pipe write, not a process start. A new cue cuts the one still playing (a till does the
+same). With no ``aplay`` or no sound device the cart
 stays silent and says so once in the log. Tests use :class:`NullPlayer`, which only records.
 
 The profile's ``[sound]`` section: ``enabled`` (default true), ``volume`` (0-1, default 0.6),
@@ -25,7 +27,7 @@ import queue
 import subprocess
 import threading
 import wave
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -146,9 +148,11 @@ class AplayPlayer:
         self.command = command
         self._pcm = {cue: load_cue(cue, settings.volume) for cue in Cue}
         self._queue: queue.SimpleQueue[Cue | None] = queue.SimpleQueue()
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen | None = None  # the cue playing (or played last)
+        self._ready: subprocess.Popen | None = None  # the next aplay, waiting for samples
         self.broken = ""  # why the player went silent, once it did
         self.started = 0  # cues handed to aplay
+        self.written: Callable[[Cue], None] | None = None  # told when a cue is in aplay's pipe
         self._thread = threading.Thread(target=self._run, name="cart-sound", daemon=True)
         self._thread.start()
 
@@ -168,30 +172,48 @@ class AplayPlayer:
                 log.warning(self.broken)
                 return
 
-    def _start(self, cue: Cue) -> None:
-        pcm, rate = self._pcm[cue]
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()  # a new cue cuts the old one
-            self._proc.wait()
+    def _spawn(self) -> subprocess.Popen:
+        rate = self._pcm[Cue.ACCEPTED][1]  # every cue has the same format (sound_make)
         args = [self.command, "-q", "-D", self.settings.device, "-t", "raw", "-f", "S16_LE"]
-        self._proc = subprocess.Popen(
+        return subprocess.Popen(
             [*args, "-r", str(rate), "-c", "1", "-"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
+    def _start(self, cue: Cue) -> None:
+        """Write the cue to the ``aplay`` started after the last one, which has its device open
+        and waits for samples (so a cue costs a pipe write, not a process start); then start
+        the next one. One that ended meanwhile (the device was busy) is replaced first."""
+        pcm, _ = self._pcm[cue]
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()  # a new cue cuts the old one
+            self._proc.wait()
+        ready, self._ready = self._ready, None
+        if ready is None or ready.poll() is not None:
+            ready = self._spawn()
+        self._proc = ready
         self.started += 1
-        assert self._proc.stdin is not None
+        assert ready.stdin is not None
         try:  # a few kB: the pipe takes it at once
-            self._proc.stdin.write(pcm)
-            self._proc.stdin.close()
-        except BrokenPipeError:  # aplay gave up (no device): seen on the next cue's poll
+            ready.stdin.write(pcm)
+            ready.stdin.close()
+        except BrokenPipeError:  # aplay gave up (no device): a fresh one next time
             pass
+        if self.written is not None:
+            self.written(cue)
+        self._ready = self._spawn()
 
     def close(self) -> None:
         """Stop taking cues; the one playing ends (a cue is under 200 ms), then aplay is reaped."""
         self._queue.put(None)
         self._thread.join(timeout=2.0)
+        if self._ready is not None:
+            self._ready.kill()  # never written to: nothing to play
+            self._ready.wait()
+            if self._ready.stdin is not None:
+                self._ready.stdin.close()
         if self._proc is not None:
             try:
                 self._proc.wait(timeout=1.0)
