@@ -111,7 +111,7 @@ class CartApp(App):
         Binding("c", "coupon", N_("Coupon")),
         Binding("k", "checkout", N_("Pay")),
         Binding("s", "staff", N_("Staff")),
-        Binding("l", "toggle_language", N_("Language")),
+        Binding("g", "toggle_language", N_("Language")),
         Binding("f2", "toggle_contrast", N_("Contrast")),
     ]
 

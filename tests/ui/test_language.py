@@ -30,7 +30,7 @@ async def test_the_language_key_asks_the_runtime_and_names_the_other_language():
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert "Svenska" in screen_text(app)  # English screen: the key offers Swedish
-        await pilot.press("l")
+        await pilot.press("g")
         await pilot.pause()
         assert backend.actions == [actions.ToggleLanguage()]
         # the runtime switched and sent a snapshot in Swedish: the screen follows
@@ -63,7 +63,7 @@ async def test_a_trip_in_swedish_then_english_with_one_touch(store):
         assert "Skanna varan du just lade i (300 g)" in text
         assert "18,95 kr" in text and "TOTALT kr" in text and "Delsumma" in text
         assert "Frukt & grönt" in text and "English" in text  # the keys, in Swedish
-        await pilot.press("l")
+        await pilot.press("g")
         assert rt.wait_idle()
         for _ in range(10):
             await pilot.pause()
@@ -150,7 +150,7 @@ async def test_the_receipt_in_the_shoppers_language(store):
             await pilot.pause()
         assert isinstance(app.screen, CheckoutScreen)
         assert "Delsumma" in screen_text(app) and "Tack: visa den här koden" in screen_text(app)
-        await pilot.press("l")
+        await pilot.press("g")
         assert rt.wait_idle()
         for _ in range(10):
             await pilot.pause()
