@@ -78,6 +78,22 @@ class NewTrip:
     """After check-out: the next shopper's trip (refused until the cart is empty)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ToggleLanguage:
+    """The shopper's one touch on the language button: the screen speaks the next language
+    (``cart.common.i18n.next_language``) from the next snapshot on. Not a basket change: the
+    runtime handles it and nothing is journaled."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetLanguage:
+    """Speak ``code`` (``"sv"``, ``"en"``) from the next snapshot on (a shopper's card, a test)."""
+
+    code: str
+
+
+LANGUAGE_ACTIONS = (ToggleLanguage, SetLanguage)
+
 ScreenAction = (
     Answer
     | AddProduce
@@ -88,4 +104,6 @@ ScreenAction = (
     | StaffRemoveLine
     | Pay
     | NewTrip
+    | ToggleLanguage
+    | SetLanguage
 )

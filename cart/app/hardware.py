@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cart.common.clock import Clock, SystemClock
 
-SECTIONS = ("store", "scale", "scanner", "camera", "classifier", "keys", "link")
+SECTIONS = ("store", "scale", "scanner", "camera", "classifier", "keys", "link", "screen", "sound")
 
 
 class ProfileError(ValueError):
@@ -121,6 +121,33 @@ def classifier_settings(path: str | Path, doc: dict):
         raise ProfileError(f"{path}: {exc}") from exc
 
 
+def screen_language(path: str | Path, doc: dict) -> str | None:
+    """``[screen] language``: the language each trip starts in on this cart (``"sv"``), or
+    None for the store's."""
+    from cart.common.i18n import normalize
+    from cart.common.profile import reject_unknown_keys
+
+    section = doc.get("screen", {})
+    if not isinstance(section, dict):
+        raise ProfileError(f"{path}: [screen] must be a table")
+    try:
+        reject_unknown_keys("screen", section, ("language",), ProfileError)
+        code = section.get("language")
+        return None if code is None else normalize(code)
+    except ValueError as exc:
+        raise ProfileError(f"{path}: [screen] {exc}") from None
+
+
+def sound_settings(path: str | Path, doc: dict):
+    """The validated ``[sound]`` section (``cart.app.sound.SoundSettings``; absent: on)."""
+    from cart.app.sound import SoundSettings
+
+    try:
+        return SoundSettings.from_profile(doc.get("sound"))
+    except ValueError as exc:
+        raise ProfileError(f"{path}: {exc}") from None
+
+
 def device_configs(path: str | Path, doc: dict):
     """(scale config or None, scanner configs, camera configs), each validated by its driver."""
     from drivers import camera, scanner
@@ -135,6 +162,8 @@ def device_configs(path: str | Path, doc: dict):
     classifier_settings(path, doc)
     store_settings(path, doc)
     keys_folder(path, doc)
+    screen_language(path, doc)
+    sound_settings(path, doc)
     return scale, scanners, cameras
 
 
@@ -227,12 +256,16 @@ def build(
             vision=worker is not None and worker.classifier is not None,
             exit_signer=key,
             outbox=_outbox(link_cfg),
+            language=screen_language(profile, doc),
         )
     except JournalError as exc:
         if worker is not None:
             worker.close()
         raise ProfileError(f"journal: {exc}") from exc
     try:
+        from cart.app.sound import attach_sound
+
+        attach_sound(runtime, sound_settings(profile, doc))
         if worker is not None:
             attach(runtime, worker)
         if scale_cfg is not None:

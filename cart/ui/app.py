@@ -22,7 +22,9 @@ from textual.widgets import Footer, Label
 
 from cart.app import actions
 from cart.app.view import ANSWER_KEYS, CartView, Choice
+from cart.common.i18n import N_, _, ngettext
 from cart.fusion.alerts import AlertKind
+from cart.ui.language import relabel_bindings
 from cart.ui.literal import literal
 from cart.ui.screens import (
     CheckoutScreen,
@@ -104,12 +106,13 @@ class CartApp(App):
     ENABLE_COMMAND_PALETTE = False
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "answer", "Answer", show=False),
-        Binding("p", "produce", "Produce"),
-        Binding("c", "coupon", "Coupon"),
-        Binding("k", "checkout", "Pay"),
-        Binding("s", "staff", "Staff"),
-        Binding("f2", "toggle_contrast", "Contrast"),
+        Binding("enter", "answer", N_("Answer"), show=False),
+        Binding("p", "produce", N_("Produce")),
+        Binding("c", "coupon", N_("Coupon")),
+        Binding("k", "checkout", N_("Pay")),
+        Binding("s", "staff", N_("Staff")),
+        Binding("g", "toggle_language", N_("Language")),
+        Binding("f2", "toggle_contrast", N_("Contrast")),
     ]
 
     class ViewUpdated(Message):
@@ -148,9 +151,8 @@ class CartApp(App):
         return iter(())
 
     def on_mount(self) -> None:
-        self.query_one("#sums").border_title = "Totals"
-        self.query_one("#scale").border_title = "Scale"
-        self.query_one("#total").border_title = "TOTAL"
+        self._titles()
+        relabel_bindings(self)
         self._parts = (
             self.query_one("#title", Label),
             self.query_one(AlertBanner),
@@ -193,10 +195,13 @@ class CartApp(App):
     def _render_view(self, view: CartView) -> None:
         previous, self.view = self.view, view
         title = literal(view.store, style="bold")
-        title.append(f"   {view.item_count} line{'s' if view.item_count != 1 else ''}")
+        lines = ngettext("{n} line", "{n} lines", view.item_count).format(n=view.item_count)
+        title.append(f"   {lines}")
         if view.coupons:
-            title.append(f"   coupons: {len(view.coupons)}")
+            title.append("   " + _("coupons: {n}").format(n=len(view.coupons)))
         label, banner, basket, sums, total, scale, status = self._parts
+        if view.language != previous.language:
+            self._relabel()
         if title.plain != getattr(label, "_plain", None):
             label._plain = title.plain
             label.update(title, layout=False)
@@ -267,7 +272,7 @@ class CartApp(App):
             return
         alert = next((a for a in self.view.alerts if not a.staff_only), self.view.alerts[0])
         if alert.staff_only:
-            self.notify("Staff will help: press S for staff", severity="warning")
+            self.notify(_("Staff will help: press S for staff"), severity="warning")
         elif alert.choices or alert.kind in PRODUCE_KINDS:
             self._open_alert(alert)
         else:
@@ -304,7 +309,7 @@ class CartApp(App):
             if choice is not None:
                 alert_id = self._current(picker)
                 if alert_id is None:
-                    self.notify("That question is already answered")
+                    self.notify(_("That question is already answered"))
                 else:
                     self.backend.submit(actions.Answer(alert_id, choice))
                 if choice == "staff":  # staff come to the cart: their PIN opens staff mode
@@ -322,7 +327,7 @@ class CartApp(App):
                 return
             answering = None if alert_id is None else self._current(screen)
             if alert_id is not None and answering is None:
-                self.notify("That question is already answered")
+                self.notify(_("That question is already answered"))
             elif answering is not None and key in ANSWER_KEYS:  # "my own item", not a product
                 self.backend.submit(actions.Answer(answering, key))
             else:
@@ -347,7 +352,7 @@ class CartApp(App):
             if code:
                 self.backend.submit(actions.EnterCoupon(code))
 
-        self.push_screen(EntryScreen("Coupon", "Scan the coupon or type its code."), entered)
+        self.push_screen(EntryScreen(_("Coupon"), _("Scan the coupon or type its code.")), entered)
 
     def action_staff(self) -> None:
         if self.view.staff:
@@ -359,7 +364,7 @@ class CartApp(App):
                 if pin:
                     self.backend.submit(actions.EnterStaffPin(pin, staff_id))
 
-            pin_screen = EntryScreen("Staff", "Staff PIN:", password=True, digits=True)
+            pin_screen = EntryScreen(_("Staff"), _("Staff PIN:"), password=True, digits=True)
             self.push_screen(pin_screen, entered)
 
         if not getattr(self.backend, "staff_named", False):
@@ -370,13 +375,41 @@ class CartApp(App):
             if staff_id and staff_id.strip():
                 ask_pin(staff_id.strip())
 
-        self.push_screen(EntryScreen("Staff", "Staff ID:"), identified)
+        self.push_screen(EntryScreen(_("Staff"), _("Staff ID:")), identified)
 
     def action_checkout(self) -> None:
         if self.view.alerts:
-            self.notify("Please answer the open question first", severity="warning")
+            self.notify(_("Please answer the open question first"), severity="warning")
             return
         self.backend.submit(actions.Pay())
+
+    def action_toggle_language(self) -> None:
+        """One touch: the next language (the runtime switches it; the next snapshot, in it,
+        re-renders the screen)."""
+        self.backend.submit(actions.ToggleLanguage())
+
+    def _titles(self) -> None:
+        self.query_one("#sums").border_title = _("Totals")
+        self.query_one("#scale").border_title = _("Scale")
+
+    def _relabel(self) -> None:
+        """The screen's own words in the view's language: titles, column heads, the cached
+        basket rows (money is written as the language writes it), key descriptions."""
+        self._titles()
+        self.query_one(BasketHeader).on_resize()
+        self.query_one(BasketLines).relabel()
+        for screen in self.screen_stack:
+            relabel_bindings(screen)
+            if isinstance(screen, CheckoutScreen):
+                screen.relabel(self.view.receipt)
+        relabel_bindings(self)
+        self.refresh_bindings()
+
+    def push_screen(self, screen, *args, **kwargs):
+        """Every screen opens with its keys described in the current language."""
+        if not isinstance(screen, str):
+            relabel_bindings(screen)
+        return super().push_screen(screen, *args, **kwargs)
 
     def action_toggle_contrast(self) -> None:
         self.theme = (

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from cart.app.view import Choice, Receipt
+from cart.common.i18n import N_, _
 from cart.ui.literal import literal
 from cart.ui.qr import qr_text
 
@@ -30,7 +31,7 @@ def choice_option(index: int, choice: Choice, *, numbered: bool = True) -> Optio
 class PickerScreen(ModalScreen[str | None]):
     """Choose one of a few answers (keys 1–9, or arrows and Enter); Escape closes."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", N_("Back"))]
 
     def __init__(self, title: str, prompt: str, choices: tuple[Choice, ...]) -> None:
         super().__init__(classes="prompt")
@@ -80,9 +81,9 @@ class ProduceScreen(ModalScreen[str | None]):
 
     AUTO_FOCUS = "#query"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Back"),
-        Binding("down", "move(1)", "Next", show=False),
-        Binding("up", "move(-1)", "Previous", show=False),
+        Binding("escape", "dismiss(None)", N_("Back")),
+        Binding("down", "move(1)", N_("Next"), show=False),
+        Binding("up", "move(-1)", N_("Previous"), show=False),
     ]
 
     def __init__(
@@ -97,9 +98,11 @@ class ProduceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Produce: what is on the scale?", classes="dialog-title")
+            yield Label(_("Produce: what is on the scale?"), classes="dialog-title")
             yield Static(self._prompt(), id="produce-prompt", classes="dialog-prompt")
-            yield Input(placeholder="PLU or name", id="query", max_length=40, select_on_focus=False)
+            yield Input(
+                placeholder=_("PLU or name"), id="query", max_length=40, select_on_focus=False
+            )
             yield ResultList(
                 *(choice_option(i, c, numbered=False) for i, c in enumerate(self._suggestions, 1)),
                 id="results",
@@ -107,9 +110,12 @@ class ProduceScreen(ModalScreen[str | None]):
             yield Footer()
 
     def _prompt(self) -> str:
-        return "Type the PLU from the sticker or part of the name" + (
-            "; or ↑↓ and Enter choose from the list below." if self._suggestions else "."
-        )
+        if self._suggestions:
+            return _(
+                "Type the PLU from the sticker or part of the name; or ↑↓ and Enter choose from "
+                "the list below."
+            )
+        return _("Type the PLU from the sticker or part of the name.")
 
     def _say(self, text: str) -> None:
         """Tell the shopper in the dialog itself, where they are looking."""
@@ -144,10 +150,14 @@ class ProduceScreen(ModalScreen[str | None]):
             return
         index = results.highlighted or 0
         if not self._shown:
-            self._say("No product matches: type the PLU from the sticker or part of the name.")
+            self._say(_("No product matches: type the PLU from the sticker or part of the name."))
         elif query.isdigit() and not self._moved and self._shown[index].key != query:
             # a partial or mistyped PLU: never bill the first product that starts with it
-            self._say(f"No product has the PLU {query}: type the whole PLU, or choose with ↑↓.")
+            self._say(
+                _("No product has the PLU {plu}: type the whole PLU, or choose with ↑↓.").format(
+                    plu=query
+                )
+            )
         else:
             self.dismiss(self._shown[index].key)
 
@@ -191,7 +201,7 @@ class ProduceScreen(ModalScreen[str | None]):
 class EntryScreen(ModalScreen[str | None]):
     """One line of input (a coupon code, the staff PIN)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", N_("Back"))]
 
     def __init__(self, title: str, prompt: str, *, password: bool = False, digits: bool = False):
         super().__init__(classes="prompt")
@@ -220,10 +230,10 @@ class StaffScreen(Screen):
     """Staff mode: every open question and every line, with the actions only staff may take."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "approve", "Approve/resolve"),
-        Binding("x", "remove_line", "Remove line"),
-        Binding("tab", "app.focus_next", "Switch list", show=False),
-        Binding("l", "logout", "Log out"),
+        Binding("a", "approve", N_("Approve/resolve")),
+        Binding("x", "remove_line", N_("Remove line")),
+        Binding("tab", "app.focus_next", N_("Switch list"), show=False),
+        Binding("l", "logout", N_("Log out")),
     ]
 
     def __init__(self) -> None:
@@ -231,13 +241,13 @@ class StaffScreen(Screen):
         self._ids: dict[str, tuple[int, ...]] = {}  # list selector -> the ids shown, in order
 
     def compose(self) -> ComposeResult:
-        yield Label(" STAFF MODE ", id="staff-title")
+        yield Label(" " + _("STAFF MODE") + " ", id="staff-title")
         with Horizontal(id="staff-body"):
             with Vertical():
-                yield Label("Open questions")
+                yield Label(_("Open questions"))
                 yield OptionList(id="staff-alerts")
             with Vertical():
-                yield Label("Basket lines")
+                yield Label(_("Basket lines"))
                 yield OptionList(id="staff-lines")
         yield Footer()
 
@@ -278,14 +288,14 @@ class StaffScreen(Screen):
     def action_approve(self) -> None:
         alert_id = self._selected("#staff-alerts")
         if alert_id is None:
-            self.notify("No open question")
+            self.notify(_("No open question"))
             return
         self.app.staff_resolve(alert_id)
 
     def action_remove_line(self) -> None:
         line_id = self._selected("#staff-lines")
         if line_id is None:
-            self.notify("No line selected")
+            self.notify(_("No line selected"))
             return
         self.app.staff_remove_line(line_id)
 
@@ -297,8 +307,8 @@ class CheckoutScreen(Screen):
     """The receipt and the exit code for the gate."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "app.new_trip", "Next shopper"),
-        Binding("escape", "app.new_trip", "Next shopper", show=False),
+        Binding("enter", "app.new_trip", N_("Next shopper")),
+        Binding("escape", "app.new_trip", N_("Next shopper"), show=False),
     ]
 
     def __init__(self, receipt: Receipt) -> None:
@@ -306,7 +316,7 @@ class CheckoutScreen(Screen):
         self.receipt = receipt
 
     def compose(self) -> ComposeResult:
-        yield Label(" Thank you: show this code at the exit ", id="checkout-title")
+        yield Label(" " + _("Thank you: show this code at the exit") + " ", id="checkout-title")
         with Horizontal(id="checkout-body"):
             with VerticalScroll(id="receipt"):
                 yield Static(literal(self.receipt.text, multiline=True), id="receipt-text")
@@ -318,3 +328,12 @@ class CheckoutScreen(Screen):
 
     def note(self, text: str) -> None:
         self.query_one("#checkout-note", Static).update(literal(text))
+
+    def relabel(self, receipt: Receipt | None) -> None:
+        """The language changed: the title and the receipt (rendered again by the runtime)."""
+        self.query_one("#checkout-title", Label).update(
+            " " + _("Thank you: show this code at the exit") + " "
+        )
+        if receipt is not None:
+            self.receipt = receipt
+            self.query_one("#receipt-text", Static).update(literal(receipt.text, multiline=True))

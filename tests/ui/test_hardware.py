@@ -75,3 +75,30 @@ async def test_profile_devices_feed_the_screen(tmp_path):
         await pilot.pause()
         assert "scale error: not calibrated" in screen_text(app)
     runtime.close()
+
+
+def test_the_screen_language_and_sound_sections(tmp_path):
+    from cart.app.hardware import screen_language, sound_settings
+    from cart.app.sound import SoundSettings
+    from cart.common import i18n
+
+    p = tmp_path / "cart.toml"
+    doc = {"screen": {"language": "sv_SE"}, "sound": {"volume": 0.3}}
+    assert screen_language(p, doc) == "sv" and screen_language(p, {}) is None
+    assert sound_settings(p, doc) == SoundSettings(volume=0.3)
+    assert sound_settings(p, {}) == SoundSettings()
+    for bad, words in (
+        ({"screen": {"language": "de"}}, r"\[screen\].*not one the cart speaks"),
+        ({"screen": {"lang": "sv"}}, "unknown key"),
+        ({"sound": {"volume": "loud"}}, "volume must be a number"),
+    ):
+        with pytest.raises(ProfileError, match=words):
+            screen_language(p, bad)
+            sound_settings(p, bad)
+    # a cart whose profile says Swedish starts its trips in Swedish (sound off: no device here)
+    p.write_text(PROFILE + '\n[screen]\nlanguage = "sv"\n\n[sound]\nenabled = false\n')
+    runtime = build(p, journal_path=":memory:")
+    try:
+        assert i18n.current_language() == "sv" and runtime.start_language == "sv"
+    finally:
+        runtime.close()
