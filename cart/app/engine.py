@@ -117,6 +117,7 @@ class FusionEngine:
         self.locked = ""
         self.store_notice = ""
         self.spot_check = None  # cart.store.spotcheck.SpotCheckConfig, else the store's own
+        self.refusals = 0  # refused inputs and errors so far (the screen's "refused" sound cue)
 
     def offer_store(self, store: Store) -> None:
         """A new catalogue: used from the next trip on; the trip under way keeps its prices."""
@@ -139,7 +140,6 @@ class FusionEngine:
             base = self.spot_check or spotcheck.for_store(self.store)
             bands = ("low", "medium", "high") if args["band"] == "all" else (args["band"],)
             self.spot_check = replace(base, **{b: args["rate"] for b in bands})
-        self.refusals = 0  # refused inputs and errors so far (the screen's "refused" sound cue)
 
     @staticmethod
     def config(vision: bool) -> FusionConfig:

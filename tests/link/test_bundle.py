@@ -34,9 +34,11 @@ def cheaper_banana(folder) -> None:
     """Change one price in the catalogue file (the text, so the rest stays as it is)."""
     p = folder / "catalog.toml"
     text = p.read_text()
-    old = 'id = "banana"\nname = "Banana"\nplu = "4011"\nsold_by = "weight"\nprice_per_kg = '
-    assert old in text
-    p.write_text(text.replace(old + "2495", old + "1995", 1))
+    banana = text.index('id = "banana"\n')
+    old = "price_per_kg = 2495\n"
+    at = text.index(old, banana)
+    assert text.find("[[product]]", banana, at) == -1  # the banana's own price
+    p.write_text(text[:at] + "price_per_kg = 1995\n" + text[at + len(old) :])
 
 
 def keeper(tmp_path, store_key, applied):
