@@ -85,6 +85,15 @@ class ToggleLanguage:
     runtime handles it and nothing is journaled."""
 
 
+@dataclass(frozen=True, slots=True)
+class SetLanguage:
+    """Speak ``code`` (``"sv"``, ``"en"``) from the next snapshot on (a shopper's card, a test)."""
+
+    code: str
+
+
+LANGUAGE_ACTIONS = (ToggleLanguage, SetLanguage)
+
 ScreenAction = (
     Answer
     | AddProduce
@@ -96,4 +105,5 @@ ScreenAction = (
     | Pay
     | NewTrip
     | ToggleLanguage
+    | SetLanguage
 )

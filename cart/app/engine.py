@@ -18,15 +18,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import replace
 
 from cart.app import actions as ui
 from cart.app.runtime import EngineView
-from cart.app.view import AlertView, Choice, LineView, Receipt, Totals
+from cart.app.view import AlertView, Choice, LineView, Receipt, Totals, format_kg
 from cart.basket.fold import ApplyCoupon, BasketError
 from cart.basket.journal import JournalError
 from cart.basket.receipt import render_text
 from cart.common import events as ev_types
 from cart.common.events import DeviceEvent, Scan, WeightSettled
+from cart.common.i18n import N_, Phrase, _, current_language, local_name, localize, say
 from cart.fusion import FusionConfig
 from cart.fusion import actions as fa
 from cart.fusion.alerts import AlertKind, CheckedOut, Flag
@@ -40,9 +42,13 @@ STAFF_ID = "staff"
 # fusion's notices for a scanned code it did not bill (``cart.fusion.rules.scan.refused``)
 REJECTED_READS = frozenset({"misread", "refused_code", "unknown_code", "lookup_error"})
 REJECTED_COUNTER = "rejected_reads"  # the device counter on the status bar
+# fusion's notices that say an input was not done (the others inform: a code warning)
+REFUSAL_NOTICES = REJECTED_READS | {"refused", "checkout_refused", "staff_login", "checked_out"}
 
 
-def exit_code(store: Store, session_id: str, receipt: dict, key=None, journal=None) -> str:
+def exit_code(
+    store: Store, session_id: str, receipt: dict, key=None, journal=None, policy=None
+) -> str:
     """What the exit gate scans (``cart gate verify``). With the cart's key (the engine's
     ``exit_signer``, ``cart.common.keys.CartKey``) and the journal: the signed code of
     ``cart.basket.exitcode``, its spot-check decision drawn and journaled
@@ -52,7 +58,7 @@ def exit_code(store: Store, session_id: str, receipt: dict, key=None, journal=No
         from cart.basket.issuer import issue_exit_code
 
         try:
-            return issue_exit_code(journal, store, key, session_id, receipt)[0]
+            return issue_exit_code(journal, store, key, session_id, receipt, policy=policy)[0]
         except (JournalError, ValueError) as exc:
             log.error("exit code for %s could not be signed: %s", session_id, exc)
     digest = hashlib.sha256(json.dumps(receipt, sort_keys=True).encode()).hexdigest()[:12]
@@ -67,15 +73,15 @@ def produce_code(p: CatalogProduct) -> str:
 
 # Answers an alert offers besides its candidates: (key, label).
 EXTRA_CHOICES: dict[str, tuple[Choice, ...]] = {
-    AlertKind.PLACE_SCANNED: (Choice("cancel", "I don't want it: cancel the scan"),),
-    AlertKind.SCAN_ADDED: (Choice("personal", "It is my own item (bag, coat)"),),
-    AlertKind.WEIGH_PRODUCE: (Choice("personal", "It is my own item (bag, coat)"),),
-    AlertKind.QUANTITY: (Choice("confirm", "Yes: bill all of them"),),
+    AlertKind.PLACE_SCANNED: (Choice("cancel", N_("I don't want it: cancel the scan")),),
+    AlertKind.SCAN_ADDED: (Choice("personal", N_("It is my own item (bag, coat)")),),
+    AlertKind.WEIGH_PRODUCE: (Choice("personal", N_("It is my own item (bag, coat)")),),
+    AlertKind.QUANTITY: (Choice("confirm", N_("Yes: bill all of them")),),
     AlertKind.LOOKS_DIFFERENT: (
-        Choice("show_again", "Show it to the camera again"),
-        Choice("staff", "Call staff"),
+        Choice("show_again", N_("Show it to the camera again")),
+        Choice("staff", N_("Call staff")),
     ),
-    AlertKind.UNEXPLAINED_REMOVAL: (Choice("staff", "Call staff"),),
+    AlertKind.UNEXPLAINED_REMOVAL: (Choice("staff", N_("Call staff")),),
 }
 
 
@@ -92,8 +98,10 @@ class FusionEngine:
         self.store = store
         self.vision = vision
         self.money = store.config.money
-        self._message = ""
+        self._message: str = ""  # a Phrase or a msgid: said in the language when shown
         self._receipt: Receipt | None = None
+        self._receipt_doc: dict = {}  # the journal's receipt, rendered in each language shown
+        self._receipt_language = ""
         self._settled_g: float | None = None  # the scale's last settled total
         self._line_cache: dict[object, LineView] = {}
         self._seen: tuple[int, tuple[Choice, ...]] | None = None  # (t_ms, produce suggestions)
@@ -103,6 +111,35 @@ class FusionEngine:
         # it; None: fusion times staff mode by the inputs' t_ms, as simulations do)
         self.mono = None
         self._rejected: dict[str, int] = {}  # scanner (the scan's source) -> rejected reads
+        # from the store (cart.app.link): a catalogue for the next trip, a lock, a staff call,
+        # a spot-check policy; set from the link's thread, read here (plain attribute swaps)
+        self.next_store: Store | None = None
+        self.locked = ""
+        self.store_notice = ""
+        self.spot_check = None  # cart.store.spotcheck.SpotCheckConfig, else the store's own
+        self.refusals = 0  # refused inputs and errors so far (the screen's "refused" sound cue)
+
+    def offer_store(self, store: Store) -> None:
+        """A new catalogue: used from the next trip on; the trip under way keeps its prices."""
+        self.next_store = store
+
+    def store_command(self, action: str, args: dict) -> None:
+        """A command from the store, already verified (``cart.app.link.commands``)."""
+        from dataclasses import replace
+
+        from cart.store import spotcheck
+
+        if action == "lock":
+            self.locked = args.get("reason") or "locked by the store"
+            self.store_notice = f"This cart is locked ({self.locked}): please ask staff"
+        elif action == "unlock":
+            self.locked, self.store_notice = "", ""
+        elif action == "call_staff":
+            self.store_notice = "Staff are on their way"
+        elif action == "spot_check_rate":
+            base = self.spot_check or spotcheck.for_store(self.store)
+            bands = ("low", "medium", "high") if args["band"] == "all" else (args["band"],)
+            self.spot_check = replace(base, **{b: args["rate"] for b in bands})
 
     @staticmethod
     def config(vision: bool) -> FusionConfig:
@@ -137,15 +174,21 @@ class FusionEngine:
         try:
             stored, receipt = journal.exit_code(sid), journal.receipt(sid)
         except JournalError as exc:
-            self._message = f"Paid, but the receipt could not be read back: {exc}"
+            self._message = Phrase(
+                "Paid, but the receipt could not be read back: {error}", error=exc
+            )
             return
         if stored is None or receipt is None:
             self._closed_with_receipt()  # the code was never issued: issue it now
         else:
-            self._receipt = Receipt(sid, render_text(receipt), stored[0])
+            self._receipt = self._rendered(Receipt(sid, "", stored[0]), receipt)
 
     def _new_session(self, t_ms: int) -> None:
-        """The next trip keeps what the cart learnt about product weights."""
+        """The next trip keeps what the cart learnt about product weights; a catalogue the
+        store sent since the last trip is taken now."""
+        if self.next_store is not None:
+            self.store, self.next_store = self.next_store, None
+            self.money = self.store.config.money
         self.fs = FusionSession.start(
             self.session.journal,
             self.store,
@@ -209,11 +252,11 @@ class FusionEngine:
                 x = self._answer(alert_id, choice, t_ms)
             case _:
                 x = None
-                self._message = f"Not available here: {type(action).__name__}"
+                self._refuse(Phrase("Not available here: {action}", action=type(action).__name__))
         if x is not None:
             self._run(x)
             if isinstance(x, fa.StaffLogin) and self.fs.state().staff is None:
-                self._message = self._message or "Wrong PIN"
+                self._message = self._message or N_("Wrong PIN")
 
     def _produce_entry(self, code: str, alert_id: int | None, bagged: bool | None, t_ms: int):
         """A code keyed on the produce screen. A PLU of produce sold each (a melon, an avocado:
@@ -227,7 +270,7 @@ class FusionEngine:
     def _answer(self, flag_id: int, choice: str, t_ms: int):
         kind = next((f.kind for f in self.fs.rec.open_flags if f.id == flag_id), None)
         if kind is None:
-            self._message = "That question is already answered"
+            self._refuse(N_("That question is already answered"))
             return None
         if choice.startswith("line:"):
             return fa.PickRemoved(t_ms, flag_id, int(choice.removeprefix("line:")))
@@ -242,25 +285,27 @@ class FusionEngine:
             return simple[choice](t_ms, flag_id)
         if kind in (AlertKind.WEIGH_PRODUCE, AlertKind.SCAN_ADDED):
             return fa.SelectProduce(t_ms, flag_id, choice)
-        self._message = f"Not an answer to that question: {printable(choice, 20)}"
+        self._refuse(
+            Phrase("Not an answer to that question: {choice}", choice=printable(choice, 20))
+        )
         return None
 
     def _coupon(self, code: str, t_ms: int) -> None:
         """A coupon typed on the screen (a scanned one reaches the basket through fusion)."""
         m = lookup(self.store, code.strip(), t_ms=t_ms)
         if m.coupon is None:
-            self._message = f"Not a coupon: {printable(code, 40)}"
+            self._refuse(Phrase("Not a coupon: {code}", code=printable(code, 40)))
             return
         try:
             self.session.apply(ApplyCoupon(t_ms, code=m.coupon.code))
         except BasketError as exc:
-            self._message = f"Not done: {exc}"
+            self._refuse(Phrase("Not done: {error}", error=exc))
             return
         except JournalError as exc:
             log.error("journal refused coupon %r: %s", m.coupon.code, exc)
-            self._message = f"Could not save the basket: {exc}"
+            self._refuse(Phrase("Could not save the basket: {error}", error=exc))
             return
-        self._message = f"Coupon: {m.coupon.name}"
+        self._message = Phrase("Coupon: {name}", name=m.coupon.name)
 
     def advance(self, t_ms: int) -> None:
         self._now = max(self._now, t_ms)
@@ -271,7 +316,7 @@ class FusionEngine:
         try:
             self.fs.tick(t_ms, self._mono_ms())
         except (BasketError, JournalError) as exc:
-            self._message = f"Not done: {exc}"
+            self._refuse(Phrase("Not done: {error}", error=exc))
 
     def _run(self, x) -> list:
         """Hand ``x`` to fusion; show its last notice. Returns fusion's notices for ``x``."""
@@ -279,31 +324,40 @@ class FusionEngine:
         try:
             effects = self.fs.handle(x, self._mono_ms())
         except BasketError as exc:
-            self._message = f"Not done: {exc}"
+            self._refuse(Phrase("Not done: {error}", error=exc))
             return []
         except JournalError as exc:
             log.error("journal refused %r: %s", x, exc)
-            self._message = f"Could not save the basket: {exc}"
+            self._refuse(Phrase("Could not save the basket: {error}", error=exc))
             return []
         new = self.fs.notices[seen:]
         notices = [n for n in new if n.kind != "out_of_order"]
         if notices:
             self._message = notices[-1].text
+        self.refusals += sum(n.kind in REFUSAL_NOTICES for n in notices)
         if len(self.fs.notices) > 1000:
             del self.fs.notices[:500]
         if any(isinstance(e, CheckedOut) for e in effects) and self.session.closed:
             self._closed_with_receipt()
         return new
 
+    def _refuse(self, message: str) -> None:
+        """Tell the shopper why an action was not done (and count it: the refused cue)."""
+        self._message = message
+        self.refusals += 1
+
     def _mono_ms(self) -> int | None:
         return None if self.mono is None else self.mono.now_ms()
 
     def _may_start_new_trip(self) -> bool:
+        if self.locked:
+            self._message = f"This cart is locked ({self.locked}): please ask staff"
+            return False
         if not self.session.closed:
-            self._message = "This trip is not paid yet"
+            self._refuse(N_("This trip is not paid yet"))
             return False
         if self._settled_g is not None and abs(self._settled_g) > self.EMPTY_CART_G:
-            self._message = "Take everything out of the cart to start a new trip"
+            self._refuse(N_("Take everything out of the cart to start a new trip"))
             return False
         return True
 
@@ -311,14 +365,33 @@ class FusionEngine:
         sid = self.session.id
         receipt = self.session.journal.receipt(sid)
         if receipt is None:
-            self._message = "Checked out, but the receipt could not be read back"
+            self._message = N_("Checked out, but the receipt could not be read back")
             return
         code = exit_code(
-            self.store, sid, receipt, getattr(self, "exit_signer", None), self.session.journal
+            self.store,
+            sid,
+            receipt,
+            getattr(self, "exit_signer", None),
+            self.session.journal,
+            policy=self.spot_check,
         )
-        self._receipt = Receipt(sid, render_text(receipt), code)
+        self._receipt = self._rendered(Receipt(sid, "", code), receipt)
 
     # ---- the screen's view ---------------------------------------------------------------------
+    def _rendered(self, receipt: Receipt, doc: dict) -> Receipt:
+        """The receipt's text in the current language (rendered again after a switch)."""
+        self._receipt_doc, self._receipt_language = doc, current_language()
+        return replace(receipt, text=render_text(doc, tr=_, name=self._receipt_name))
+
+    def _receipt_name(self, line: dict) -> str:
+        p = self.store.catalog.get(line.get("product", ""))
+        return local_name(p.name) if p is not None else line["name"]
+
+    def _receipt_view(self) -> Receipt | None:
+        if self._receipt is not None and self._receipt_language != current_language():
+            self._receipt = self._rendered(self._receipt, self._receipt_doc)
+        return self._receipt
+
     def _saw(self, verdict: ev_types.VisionVerdict) -> None:
         """Keep the produce the classifier's verdict points to (``cart.fusion.vision.suggest``) for
         produce entry."""
@@ -370,23 +443,30 @@ class FusionEngine:
             alerts=tuple(self._alert(f) for f in state.flags),
             coupons=coupons,
             staff=state.staff is not None,
-            message=f"Not saved: {lost}" if lost else self._message,
-            receipt=self._receipt,
-            suggestions=self._suggestions(),
+            message=say(
+                Phrase("Not saved: {error}", error=lost)
+                if lost
+                else (self._message or self.store_notice)
+            ),
+            receipt=self._receipt_view(),
+            refusals=self.refusals,
+            suggestions=tuple(
+                Choice(c.key, local_name(c.label), c.detail) for c in self._suggestions()
+            ),
             device_counters=tuple(
                 (source, ((REJECTED_COUNTER, n),)) for source, n in sorted(self._rejected.items())
             ),
         )
 
     def _line(self, ln, line_id: int, flagged: set[int]) -> LineView:
-        key = (ln, line_id, line_id in flagged)
+        key = (ln, line_id, line_id in flagged, current_language())
         view = self._line_cache.get(key)
         if view is None:
             per_kg = ln.sold_by == "weight" and not ln.fixed_price
-            qty = f"{ln.grams / 1000:.3f} kg" if ln.sold_by == "weight" else str(ln.qty)
+            qty = format_kg(ln.grams) if ln.sold_by == "weight" else str(ln.qty)
             view = LineView(
                 line_id,
-                ln.name,
+                self._name(ln),
                 qty,
                 ln.unit_price,
                 per_kg,
@@ -398,15 +478,29 @@ class FusionEngine:
             self._line_cache[key] = view
         return view
 
-    @staticmethod
-    def _alert(flag: Flag) -> AlertView:
+    def _name(self, ln) -> str:
+        """A basket line's product name in the shopper's language, where the catalogue gives
+        one (the journal keeps the one name)."""
+        p = self.store.catalog.get(ln.product_id)
+        return local_name(p.name) if p is not None else ln.name
+
+    def _alert(self, flag: Flag) -> AlertView:
+        """An open question in the shopper's language: fusion's message (a ``Phrase``), its
+        action (a msgid), its candidates (product names, or phrases) and the extra answers."""
         choices = [
-            Choice(c.key, c.name, f"{100 * float(c.score):.0f}%" if c.score else "")
+            Choice(c.key, str(localize(c.name)), f"{100 * float(c.score):.0f}%" if c.score else "")
             for c in flag.candidates
         ]
-        choices.extend(EXTRA_CHOICES.get(flag.kind, ()))
+        choices.extend(
+            Choice(c.key, say(c.label), c.detail) for c in EXTRA_CHOICES.get(flag.kind, ())
+        )
         return AlertView(
-            flag.id, flag.kind, flag.message, flag.action, tuple(choices), flag.needs_staff
+            flag.id,
+            flag.kind,
+            say(flag.message),
+            say(flag.action),
+            tuple(choices),
+            flag.needs_staff,
         )
 
     def search_products(self, query: str, limit: int) -> list[Choice]:
@@ -423,13 +517,18 @@ class FusionEngine:
         return [self._product_choice(p) for p in found[:limit]]
 
     def produce_products(self, limit: int) -> list[Choice]:
-        """The store's produce (every product with a PLU), by name: the produce screen's tiles."""
-        found = sorted((p for p in self.store.catalog.products if p.plu), key=lambda p: p.name)
+        """The store's produce (every product with a PLU), by its name in the current language:
+        the produce screen's tiles."""
+        found = sorted(
+            (p for p in self.store.catalog.products if p.plu), key=lambda p: local_name(p.name)
+        )
         return [self._product_choice(p) for p in found[:limit]]
 
     def _product_choice(self, p: CatalogProduct) -> Choice:
         price = self.money.format(p.price) + ("/kg" if p.by_weight else "")
-        return Choice(produce_code(p), p.name, (f"PLU {p.plu}  " if p.plu else "") + price)
+        return Choice(
+            produce_code(p), local_name(p.name), (f"PLU {p.plu}  " if p.plu else "") + price
+        )
 
     def close(self) -> None:
         pass

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cart.common.clock import Clock, SystemClock
 
-SECTIONS = ("store", "scale", "scanner", "camera", "classifier", "keys", "screen")
+SECTIONS = ("store", "scale", "scanner", "camera", "classifier", "keys", "link", "screen", "sound")
 
 
 class ProfileError(ValueError):
@@ -122,24 +122,53 @@ def classifier_settings(path: str | Path, doc: dict):
 
 
 SCREEN_MODES = ("high_contrast", "large_text")  # [screen] booleans (cart.ui.app.CartApp)
+SCREEN_KEYS = ("language", *SCREEN_MODES)
 
 
-def screen_modes(path: str | Path, doc: dict) -> dict[str, bool]:
-    """``[screen] high_contrast`` and ``large_text`` (both false when absent): the modes the
-    screen starts in on this cart; the shopper toggles them with one touch."""
+def _screen_section(path: str | Path, doc: dict) -> dict:
+    """The ``[screen]`` table (empty when absent), its keys checked: ``language`` and the modes."""
     from cart.common.profile import reject_unknown_keys
 
     section = doc.get("screen", {})
     if not isinstance(section, dict):
         raise ProfileError(f"{path}: [screen] must be a table")
     try:
-        reject_unknown_keys("screen", section, (*SCREEN_MODES, "language"), ProfileError)
+        reject_unknown_keys("screen", section, SCREEN_KEYS, ProfileError)
     except ProfileError as exc:
         raise ProfileError(f"{path}: {exc}") from None
+    return section
+
+
+def screen_modes(path: str | Path, doc: dict) -> dict[str, bool]:
+    """``[screen] high_contrast`` and ``large_text`` (both false when absent): the modes the
+    screen starts in on this cart; the shopper toggles them with one touch."""
+    section = _screen_section(path, doc)
     for key in SCREEN_MODES:
         if not isinstance(section.get(key, False), bool):
             raise ProfileError(f"{path}: [screen] {key} must be true or false")
     return {key: section.get(key, False) for key in SCREEN_MODES}
+
+
+def screen_language(path: str | Path, doc: dict) -> str | None:
+    """``[screen] language``: the language each trip starts in on this cart (``"sv"``), or
+    None for the store's."""
+    from cart.common.i18n import normalize
+
+    code = _screen_section(path, doc).get("language")
+    try:
+        return None if code is None else normalize(code)
+    except ValueError as exc:
+        raise ProfileError(f"{path}: [screen] {exc}") from None
+
+
+def sound_settings(path: str | Path, doc: dict):
+    """The validated ``[sound]`` section (``cart.app.sound.SoundSettings``; absent: on)."""
+    from cart.app.sound import SoundSettings
+
+    try:
+        return SoundSettings.from_profile(doc.get("sound"))
+    except ValueError as exc:
+        raise ProfileError(f"{path}: {exc}") from None
 
 
 def device_configs(path: str | Path, doc: dict):
@@ -157,7 +186,27 @@ def device_configs(path: str | Path, doc: dict):
     store_settings(path, doc)
     keys_folder(path, doc)
     screen_modes(path, doc)
+    screen_language(path, doc)
+    sound_settings(path, doc)
     return scale, scanners, cameras
+
+
+def link_settings(path: str | Path, doc: dict, key=None):
+    """The ``[link]`` section (``cart.app.link.config``), or None: the cart runs alone. The
+    link needs the cart's own key (its id names the cart to the store)."""
+    if "link" not in doc:
+        return None
+    if key is None or key.ephemeral:
+        raise ProfileError(f"{path}: [link] needs the cart's own key (cart keys init)")
+    from cart.app.link.config import LinkConfigError, from_section
+
+    section = doc["link"]
+    if not isinstance(section, dict):
+        raise ProfileError(f"{path}: [link] must be a table")
+    try:
+        return from_section(section, Path(path).parent)
+    except LinkConfigError as exc:
+        raise ProfileError(f"{path}: {exc}") from None
 
 
 def basket_camera(cameras):
@@ -207,6 +256,7 @@ def build(
         raise ProfileError(str(exc)) from exc
     check_production(profile, doc, store, production_check)
     key = exit_signer(profile, doc)
+    link_cfg = link_settings(profile, doc, key)
     clock = clock or SystemClock()
     worker = None
     cam_cfg = basket_camera(camera_cfgs)
@@ -229,12 +279,17 @@ def build(
             synchronous=synchronous,
             vision=worker is not None and worker.classifier is not None,
             exit_signer=key,
+            outbox=_outbox(link_cfg),
+            language=screen_language(profile, doc),
         )
     except JournalError as exc:
         if worker is not None:
             worker.close()
         raise ProfileError(f"journal: {exc}") from exc
     try:
+        from cart.app.sound import attach_sound
+
+        attach_sound(runtime, sound_settings(profile, doc))
         if worker is not None:
             attach(runtime, worker)
         if scale_cfg is not None:
@@ -255,7 +310,34 @@ def build(
             cam.start()
         if worker is not None:
             worker.start()
+        _start_link(runtime, link_cfg, key, worker, clock)
     except Exception:
         runtime.close()
         raise
     return runtime
+
+
+def _start_link(runtime, link_cfg, key, worker, clock) -> None:
+    if link_cfg is not None:
+        from cart.app.link.attach import attach_link
+
+        attach_link(runtime, link_cfg, key, versions=_versions(worker), clock=clock)
+
+
+def _outbox(link_cfg):
+    if link_cfg is None:
+        return None
+    from cart.basket.journal.outbox import OutboxLimits
+
+    return OutboxLimits(link_cfg.max_outbox_bytes)
+
+
+def _versions(worker) -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        software = version("smartcart")
+    except PackageNotFoundError:
+        software = "unknown"
+    model = getattr(getattr(worker, "classifier", None), "name", None) or "none"
+    return {"software": software, "model": str(model)}

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from cart.app.actions import ScreenAction
+from cart.app.actions import LANGUAGE_ACTIONS, NewTrip, ScreenAction, SetLanguage
 from cart.app.view import (
     AlertView,
     CartView,
@@ -51,6 +51,7 @@ from cart.app.view import (
 )
 from cart.common.clock import Clock, SystemClock
 from cart.common.events import DeviceEvent, DeviceStatus, WeightMoving, WeightSettled
+from cart.common.i18n import Phrase, current_language, next_language, say, set_language
 from drivers.base import Device
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class EngineView:
     message: str = ""
     receipt: Receipt | None = None
     suggestions: tuple[Choice, ...] = ()  # produce the camera saw last, best first
+    refusals: int = 0  # inputs refused so far (cart.app.sound: the refused cue)
     # counters the engine keeps for a device (a scanner's rejected reads), by device name
     device_counters: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
 
@@ -153,6 +155,9 @@ class Runtime(Device):
         # Called by the worker on every loop (at least once per tick_ms): cart.app.watchdog.
         self.heartbeat: Callable[[], None] = _no_heartbeat
         self.staff_named = False  # the store's staff log in with an id and their own PIN
+        # the language each trip starts in (the store's default, or the profile's); the
+        # shopper's switch lasts until the next trip
+        self.start_language = current_language()
 
     # ---- inputs (any thread) ---------------------------------------------------------------
     def post(self, event: DeviceEvent) -> int:
@@ -293,8 +298,23 @@ class Runtime(Device):
             )
         if isinstance(item, DeviceEvent):
             self._guard(self.engine.handle_event, item, getattr(item, "t_ms", now))
+        elif isinstance(item, LANGUAGE_ACTIONS):
+            self._language(item)
         else:
             self._guard(self.engine.handle_action, item, now)
+            if isinstance(item, NewTrip) and self.engine.view().receipt is None:
+                set_language(self.start_language)  # the next shopper starts in the store's
+
+    def _language(self, action) -> None:
+        """Switch the screen's language; the next snapshot is built in it (every text of the
+        view is said at build time), so the whole screen changes at once."""
+        code = action.code if isinstance(action, SetLanguage) else next_language()
+        try:
+            set_language(code)
+        except ValueError as exc:
+            self._error = str(exc)
+        else:
+            self._error = ""
 
     def _guard(self, fn, *args) -> None:
         """The cart keeps running: an engine error is logged, counted and shown, never fatal."""
@@ -303,11 +323,13 @@ class Runtime(Device):
         except Exception as exc:
             self.errors += 1
             log.exception("engine failed on %r", args[:1])
-            self._error = f"Internal error ({type(exc).__name__}): {exc}"
+            self._error = Phrase(
+                "Internal error ({error_type}): {error}", error_type=type(exc).__name__, error=exc
+            )
         else:
             self._error = ""
 
-    _error = ""
+    _error: str = ""  # a Phrase: said in the language of the snapshot
 
     def _build(self) -> CartView:
         ev = self.engine.view()
@@ -322,9 +344,11 @@ class Runtime(Device):
             alerts=ev.alerts,
             coupons=ev.coupons,
             staff=ev.staff,
-            message=self._error or ev.message,
+            message=say(self._error) if self._error else ev.message,
             receipt=ev.receipt,
             suggestions=ev.suggestions,
+            language=current_language(),
+            refusals=ev.refusals + self.errors,
         )
 
     def _device_views(self, extra) -> tuple[DeviceView, ...]:

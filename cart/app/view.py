@@ -10,14 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cart.common.money import Money
+from cart.common.i18n import DEFAULT_LANGUAGE
+from cart.common.money import Money, format_fixed
 
 
 def format_grams(grams: float) -> str:
-    """Weights under a kilogram in grams, above it in kilograms (3 decimals)."""
+    """Weights under a kilogram in grams, above it in kilograms (3 decimals), written as the
+    current language writes numbers (``1,234 kg`` in Swedish)."""
     if abs(grams) < 1000:
-        return f"{grams:.0f} g"
-    return f"{grams / 1000:.3f} kg"
+        return f"{format_fixed(round(grams), 0)} g"
+    return format_kg(grams)
+
+
+def format_kg(grams: float) -> str:
+    """A weight in kilograms, 3 decimals: ``412`` → ``0.412 kg`` (``0,412 kg`` in Swedish)."""
+    return f"{format_fixed(round(grams), 3)} kg"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +181,8 @@ class CartView:
     message: str = ""  # last notice for the shopper ("Unknown barcode: ...")
     receipt: Receipt | None = None
     suggestions: tuple[Choice, ...] = ()  # produce the camera saw last (classifier's top 3)
+    language: str = DEFAULT_LANGUAGE  # the language every text above is in (cart.common.i18n)
+    refusals: int = 0  # inputs refused (and errors) so far: a rise sounds the refused cue
 
     @property
     def item_count(self) -> int:

@@ -3,9 +3,11 @@ its plain-text rendering. All amounts are integer minor units in the JSON."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cart.basket.fold import BasketSnapshot
+from cart.common.i18n import N_
 from cart.common.money import format_number
 from cart.common.text import printable
 from cart.store.model import Store
@@ -73,8 +75,22 @@ def build_receipt(snap: BasketSnapshot, store: Store) -> dict[str, Any]:
     }
 
 
-def render_text(receipt: dict[str, Any], width: int = 42) -> str:
-    """The receipt as plain text (catalogue text is made printable, never interpreted)."""
+def _same(text: str) -> str:
+    return text
+
+
+def render_text(
+    receipt: dict[str, Any],
+    width: int = 42,
+    *,
+    tr: Callable[[str], str] = _same,
+    name: Callable[[dict[str, Any]], str] | None = None,
+) -> str:
+    """The receipt as plain text (catalogue text is made printable, never interpreted).
+
+    In English as the journal keeps it; the screen passes ``tr`` (``cart.common.i18n._``) for
+    the receipt's own words, marked with ``N_`` here, and ``name`` for a line's name in the
+    shopper's language. Amounts stay as the receipt writes them (``26.95``)."""
     st = receipt["store"]
     cur = st["currency"]
 
@@ -91,34 +107,37 @@ def render_text(receipt: dict[str, Any], width: int = 42) -> str:
     out = [printable(st["name"], width).center(width), "-" * width]
     for ln in receipt["lines"]:
         m = money(ln["amount"])
-        out.append(row(ln["name"], m))
+        out.append(row(name(ln) if name else ln["name"], m))
         if ln["sold_by"] == "weight" and ln["grams"]:
             kg = f"{ln['grams'] // 1000}.{ln['grams'] % 1000:03d} kg"
             if ln.get("fixed_price"):
-                out.append(row(f"  {kg}, price on label", ""))
+                out.append(row(f"  {kg}, " + tr(N_("price on label")), ""))
             else:
                 out.append(row(f"  {kg} x {money(ln['unit_price'])}/kg", ""))
         elif ln["qty"] > 1:
             out.append(row(f"  {ln['qty']} x {money(ln['unit_price'])}", ""))
         if ln["savings"]:
-            out.append(row(f"  {ln['promotion'] or 'saving'}", "-" + money(ln["savings"])))
+            saving = ln["promotion"] or tr(N_("saving"))
+            out.append(row(f"  {saving}", "-" + money(ln["savings"])))
+    coupon = tr(N_("Coupon: {name}"))
     for c in receipt["coupons"]:
         if c["amount"]:
-            out.append(row(f"Coupon: {c['name']}", "-" + money(c["amount"])))
+            out.append(row(coupon.format(name=c["name"]), "-" + money(c["amount"])))
         else:
-            out.append(row(f"Coupon: {c['name']} ({c['note']})", "0"))
+            out.append(row(coupon.format(name=c["name"]) + f" ({c['note']})", "0"))
     t = receipt["totals"]
     out.append("-" * width)
-    out.append(row("Subtotal", money(t["subtotal"])))
+    out.append(row(tr(N_("Subtotal")), money(t["subtotal"])))
     if t["savings"]:
-        out.append(row("Savings", "-" + money(t["savings"])))
+        out.append(row(tr(N_("Savings")), "-" + money(t["savings"])))
     for x in receipt["taxes"]:
         rate = f"{x['rate_bp'] // 100}.{x['rate_bp'] % 100:02d}".rstrip("0").rstrip(".")
-        word = "incl." if st["tax_mode"] == "inclusive" else "+"
-        out.append(row(f"  {word} {x['name']} {rate}% of {money(x['base'])}", money(x["tax"])))
-    out.append(row("TOTAL " + cur, money(t["total"])))
-    out.append(row("Items", str(t["items"])))
+        word = tr(N_("incl.")) if st["tax_mode"] == "inclusive" else "+"
+        of = tr(N_("{rate}% of {base}")).format(rate=rate, base=money(x["base"]))
+        out.append(row(f"  {word} {x['name']} {of}", money(x["tax"])))
+    out.append(row(tr(N_("TOTAL")) + " " + cur, money(t["total"])))
+    out.append(row(tr(N_("Items")), str(t["items"])))
     if receipt.get("state") == "cancelled":
-        out.append("*** SESSION CANCELLED ***".center(width))
-    out.append(row("Session", printable(receipt["session"], 24)))
+        out.append(tr(N_("*** SESSION CANCELLED ***")).center(width))
+    out.append(row(tr(N_("Session")), printable(receipt["session"], 24)))
     return "\n".join(out) + "\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from cart.common.i18n import available_languages
 from cart.common.text import printable, visible
 
 
@@ -33,6 +34,13 @@ def register(sub) -> None:
         help="continue the unfinished demo trip in the journal (default: a new trip)",
     )
     p.add_argument("--high-contrast", action="store_true", help="black, white and yellow")
+    p.add_argument(
+        "--lang",
+        default=None,
+        choices=available_languages(),
+        help="the language the screen starts in (default: the store's); L switches",
+    )
+    p.add_argument("--no-sound", action="store_true", help="no sound cues")
     p.add_argument(
         "--profile",
         default="typical",
@@ -96,6 +104,7 @@ def run_screen(args) -> int:
             vision=camera is not None,
             exit_signer=exit_key(demo=True),
             paid=args.resume,
+            language=args.lang,
         )
     except JournalError as exc:
         if worker is not None:
@@ -104,6 +113,10 @@ def run_screen(args) -> int:
         return 1
     if worker is not None:
         attach(runtime, worker)
+    if not args.no_sound:
+        from cart.app.sound import SoundSettings, attach_sound
+
+        attach_sound(runtime, SoundSettings())
     world = DemoWorld(runtime, store, clock, seed=args.seed, profile=args.profile, camera=camera)
     try:
         world.start()

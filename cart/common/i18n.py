@@ -25,8 +25,10 @@ from __future__ import annotations
 import gettext
 import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 DOMAIN = "cart"
@@ -42,6 +44,7 @@ LANGUAGE_NAMES = {"en": "English", "sv": "Svenska"}
 _lock = threading.Lock()
 _catalogues: dict[str, gettext.NullTranslations] = {}
 _current = DEFAULT_LANGUAGE
+_active: gettext.NullTranslations = gettext.NullTranslations()  # the current one's catalogue
 
 
 def po_path(code: str) -> Path:
@@ -52,9 +55,14 @@ def po_path(code: str) -> Path:
 def available_languages() -> tuple[str, ...]:
     """The languages the screen can speak: the source language and every one with a catalogue,
     sorted (``("en", "sv")``)."""
+    return _available(LOCALE_DIR)
+
+
+@lru_cache(maxsize=8)
+def _available(folder: Path) -> tuple[str, ...]:
     codes = {SOURCE_LANGUAGE}
-    if LOCALE_DIR.is_dir():
-        codes.update(p.name for p in LOCALE_DIR.iterdir() if po_path(p.name).is_file())
+    if folder.is_dir():
+        codes.update(p.name for p in folder.iterdir() if po_path(p.name).is_file())
     return tuple(sorted(codes))
 
 
@@ -97,9 +105,9 @@ def catalogue(code: str) -> gettext.NullTranslations:
 def set_language(code: str) -> str:
     """Make ``code`` the current language (its catalogue compiled now, so a bad catalogue fails
     here rather than mid-screen); returns the normalized code."""
-    global _current
+    global _current, _active
     code = normalize(code)
-    catalogue(code)
+    _active = catalogue(code)
     _current = code
     return code
 
@@ -131,7 +139,7 @@ def language_name(code: str) -> str:
 
 def _(msgid: str) -> str:
     """``msgid`` in the current language (the English msgid where the catalogue lacks it)."""
-    return catalogue(_current).gettext(msgid)
+    return _active.gettext(msgid)
 
 
 def gettext_in(code: str, msgid: str) -> str:
@@ -141,12 +149,130 @@ def gettext_in(code: str, msgid: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of a counted sentence for ``n`` in the current language's plural rule."""
-    return catalogue(_current).ngettext(singular, plural, n)
+    return _active.ngettext(singular, plural, n)
 
 
 def N_(msgid: str) -> str:
     """Marks ``msgid`` for extraction and returns it untranslated (translate where shown)."""
     return msgid
+
+
+class Phrase(str):
+    """A sentence for the shopper that keeps its msgid and parameters.
+
+    As a ``str`` it is the English text with the parameters filled in, so the journal, logs,
+    comparisons and fingerprints see plain, language-neutral English (the core stays
+    deterministic and never reads the current language); :func:`say` puts it in the shopper's
+    language where it is shown. ``Phrase("Put the {name} in the cart", name=p.name)``; the
+    msgid is extracted by ``./dev i18n`` (``Phrase`` is one of its keywords)."""
+
+    msgid: str
+    params: dict[str, object]
+    plural: str | None = None  # a counted phrase (:func:`Counted`): its plural msgid
+
+    def __new__(cls, msgid: str, /, **params: object) -> Phrase:
+        self = super().__new__(cls, msgid.format(**params) if params else msgid)
+        self.msgid = msgid
+        self.params = params
+        return self
+
+    def __reduce__(self):
+        return _phrase, (self.msgid, self.params, self.plural)
+
+
+def _phrase(msgid: str, params: dict[str, object], plural: str | None = None) -> Phrase:
+    phrase = Phrase(msgid, **params)
+    phrase.plural = plural
+    return phrase
+
+
+def Counted(msgid: str, plural: str, /, *, n: int, **params: object) -> Phrase:  # noqa: N802
+    """A :class:`Phrase` that counts ``n``: as a ``str`` the ``msgid`` filled in (whatever ``n``
+    is: the core's text never changes), said with the language's plural form of ``msgid`` /
+    ``plural`` (an English catalogue entry gives English its proper forms)."""
+    return _phrase(msgid, {"n": n, **params}, plural)
+
+
+class LocalName(str):
+    """A catalogue name that has translations: as a ``str`` the one name the catalogue gives
+    (what the journal and receipts keep), in :func:`say` the name in the shopper's language."""
+
+    names: dict[str, str]
+
+    def __new__(cls, name: str, names: dict[str, str]) -> LocalName:
+        self = super().__new__(cls, name)
+        self.names = dict(names)
+        return self
+
+    def __reduce__(self):
+        return LocalName, (str(self), self.names)
+
+    def local(self, code: str | None = None) -> str:
+        return self.names.get(code or _current) or str(self)
+
+
+def say(text: object) -> str:
+    """Text for the shopper in the current language: a :class:`Phrase` translated with its
+    parameters said too, a :class:`LocalName` in the language's name, any other string looked up
+    as a msgid (constants written in full are their own msgids) and shown as it is when the
+    catalogue does not know it. A translation whose placeholders do not fit falls back to the
+    English (never a traceback on the screen)."""
+    if isinstance(text, Phrase):
+        params = {k: localize(v) for k, v in text.params.items()}
+        if text.plural is not None:
+            n = text.params.get("n", 1)
+            template = ngettext(text.msgid, text.plural, n if isinstance(n, int) else 1)
+        else:
+            template = _(text.msgid)
+        try:
+            return template.format(**params) if params else template
+        except (KeyError, IndexError, ValueError):
+            return text.msgid.format(**params) if params else str(text)
+    if isinstance(text, LocalName):
+        return text.local()
+    if isinstance(text, str):
+        return _(text) if text else text
+    return str(text)
+
+
+def local_name(name: str) -> str:
+    """A catalogue name in the current language (never looked up as a msgid: a product called
+    "Pay" stays "Pay")."""
+    return name.local() if isinstance(name, LocalName) else name
+
+
+class Joined(str):
+    """Phrases joined by a separator (``"; "``): as a ``str`` the English parts joined, in
+    :func:`localize` each part in the language."""
+
+    parts: tuple[str, ...]
+    sep: str
+
+    def __new__(cls, sep: str, parts: Iterable[str]) -> Joined:
+        parts = tuple(parts)
+        self = super().__new__(cls, sep.join(parts))
+        self.parts, self.sep = parts, sep
+        return self
+
+    def __reduce__(self):
+        return Joined, (self.sep, self.parts)
+
+
+def localize(value: object) -> object:
+    """A phrase in the language, a name in its language, a date as the language writes it
+    (Babel), anything else (a product name without translations, a code, a number) as it is:
+    a phrase's parameters, an answer's label."""
+    if isinstance(value, Phrase):
+        return say(value)
+    if isinstance(value, LocalName):
+        return value.local()
+    if isinstance(value, Joined):
+        return value.sep.join(str(localize(p)) for p in value.parts)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        from babel.dates import format_date
+
+        return format_date(value, format="medium", locale=babel_locale())
+    return value
 
 
 @contextmanager

@@ -2,7 +2,11 @@
 
 An alert is a question to the shopper with one action (or a call for staff). Its ``kind`` is
 an ``AlertKind`` (the keys of ``KINDS``); ``message`` is plain text (never markup) naming the
-product as the catalogue spells it; ``action`` says what the screen offers. The screen shows
+product as the catalogue spells it; ``action`` says what the screen offers. Both are English,
+whatever language the screen speaks: a message is a ``cart.common.i18n.Phrase`` (the English
+text, keeping its msgid and parameters) and an action one of the msgids below, so the journal
+and every replay stay language-neutral; the app layer says them in the shopper's language
+(``cart.common.i18n.say``). The screen shows
 ``Flag`` objects from ``FusionState.flags`` and answers with the actions in
 ``cart.fusion.actions``.
 """
@@ -11,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from cart.common.i18n import N_
 
 
 class AlertKind(StrEnum):
@@ -42,19 +48,20 @@ class AlertKind(StrEnum):
 
 # kind -> the action the screen offers (which shopper/staff actions answer it)
 KINDS: dict[str, str] = {
-    AlertKind.PLACE_SCANNED: "Put the scanned item in the cart (or cancel the scan)",
-    AlertKind.SCAN_ADDED: "Scan the item you just added (or declare it your own)",
-    AlertKind.WHICH_REMOVED: "Which item did you take out? (pick one)",
-    AlertKind.UNEXPLAINED_REMOVAL: "Put back what you took out (or call staff)",
-    AlertKind.LOOKS_DIFFERENT: "Show the item again, or scan the right item",
-    AlertKind.WEIGH_PRODUCE: "Choose the produce (PLU, name search or suggestions)",
-    AlertKind.QUANTITY: "Confirm the quantity, or scan each item",
-    AlertKind.TAKE_OUT: "Take the item you removed from the list out of the cart (or scan it "
-    "again)",
-    AlertKind.AGE_CHECK: "Staff will check your age",
-    AlertKind.RECOVERY_CHECK: "Staff will check the basket against the cart",
-    AlertKind.EXPIRED: "Staff will check the date (approve the sale, or remove the item)",
-    AlertKind.LABEL_WEIGHT: "Staff will check the label against the item",
+    AlertKind.PLACE_SCANNED: N_("Put the scanned item in the cart (or cancel the scan)"),
+    AlertKind.SCAN_ADDED: N_("Scan the item you just added (or declare it your own)"),
+    AlertKind.WHICH_REMOVED: N_("Which item did you take out? (pick one)"),
+    AlertKind.UNEXPLAINED_REMOVAL: N_("Put back what you took out (or call staff)"),
+    AlertKind.LOOKS_DIFFERENT: N_("Show the item again, or scan the right item"),
+    AlertKind.WEIGH_PRODUCE: N_("Choose the produce (PLU, name search or suggestions)"),
+    AlertKind.QUANTITY: N_("Confirm the quantity, or scan each item"),
+    AlertKind.TAKE_OUT: N_(
+        "Take the item you removed from the list out of the cart (or scan it again)"
+    ),
+    AlertKind.AGE_CHECK: N_("Staff will check your age"),
+    AlertKind.RECOVERY_CHECK: N_("Staff will check the basket against the cart"),
+    AlertKind.EXPIRED: N_("Staff will check the date (approve the sale, or remove the item)"),
+    AlertKind.LABEL_WEIGHT: N_("Staff will check the label against the item"),
 }
 
 

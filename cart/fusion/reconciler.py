@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from cart.common.events import DeviceStatus, Scan, VisionVerdict, WeightMoving, WeightSettled
+from cart.common.i18n import N_
 from cart.fusion import actions as A
 from cart.fusion.actions import ReplayedStaffLogin
 from cart.fusion.alerts import AlertKind, Effect, Flag, Notice
@@ -128,7 +129,7 @@ class Reconciler:
             t = st.t
         self.rules.timeouts(st, t, out)
         if st.checked_out:
-            out.append(Notice(t, "checked_out", "this basket is already paid"))
+            out.append(Notice(t, "checked_out", N_("this basket is already paid")))
             return out
         h = self._handlers.get(type(x))
         if h is None:

@@ -43,6 +43,7 @@ import logging
 from collections.abc import Callable
 
 from cart.common import events as E
+from cart.common.i18n import N_
 from cart.fusion import actions as A
 from cart.fusion.actions import ReplayedStaffLogin
 from cart.fusion.alerts import (
@@ -72,8 +73,8 @@ RULES_ROW = "fusion.rules"
 RECOVERY_CHECK = (
     AlertKind.RECOVERY_CHECK
 )  # the alert kind, and the fusion.input type that raises it
-RECOVERY_MESSAGE = "The basket could not be checked after a restart: staff will check it"
-DAMAGED_MESSAGE = (
+RECOVERY_MESSAGE = N_("The basket could not be checked after a restart: staff will check it")
+DAMAGED_MESSAGE = N_(
     "The cart's record is damaged: the basket shows what could be verified; staff will check it"
 )
 RESTART = "restart"  # the fusion.input type that records a restart that ended staff mode

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cart.common.events import WeightSettled
+from cart.common.i18n import Phrase
 from cart.fusion import evidence as ev
 from cart.fusion.alerts import (
     KINDS,
@@ -385,7 +386,7 @@ class State:
             out,
             t,
             AlertKind.PLACE_SCANNED,
-            f"Put the scanned {ln.product.name} in the cart, or cancel the scan",
+            Phrase("Put the scanned {name} in the cart, or cancel the scan", name=ln.product.name),
             line_id=ln.id,
         )
         ln.flag_id = f.id

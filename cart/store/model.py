@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cart.common.i18n import LocalName
 from cart.common.money import Money, format_with_code
 from cart.store.secrets import verify_pin
 from cart.store.staff import SHARED, StaffMember
@@ -64,6 +65,9 @@ class StoreConfig:
     expired_policy: str = "block"
     # [journal] keep_days: finished trips are pruned from the cart's journal after this many days
     journal_keep_days: int = 30
+    # [store] language: the language a trip starts in (cart.common.i18n), unless the cart's
+    # profile or the command line says another
+    language: str = "en"
 
     @property
     def tax_inclusive(self) -> bool:
@@ -130,6 +134,14 @@ class CatalogProduct:
     # a variable measure trade item (GS1 General Specifications 2.1.11.2): a label on it may
     # carry its weight (310n) or price (392n). Always true for products sold by weight.
     variable_measure: bool = False
+    # the name in other languages, (language, name) pairs (catalog.toml ``name_sv = "..."``);
+    # ``name`` then becomes a ``cart.common.i18n.LocalName``: the one name wherever it is kept
+    # (journal, receipt), the shopper's language's on the screen
+    names: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.names and not isinstance(self.name, LocalName):
+            object.__setattr__(self, "name", LocalName(self.name, dict(self.names)))
 
     @property
     def by_weight(self) -> bool:
@@ -193,12 +205,17 @@ class Catalog:
         return frozenset(self._by_label)
 
     def search(self, text: str, limit: int = 10) -> tuple[CatalogProduct, ...]:
-        """Products whose name contains ``text`` (case-insensitive), for the produce search."""
+        """Products whose name, in any of its languages, contains ``text`` (case-insensitive),
+        for the produce search."""
         t = text.casefold().strip()
         if not t:
             return ()
-        hits = [p for p in self.products if t in p.name.casefold()]
-        hits.sort(key=lambda p: (not p.name.casefold().startswith(t), p.name))
+
+        def names(p: CatalogProduct) -> tuple[str, ...]:
+            return (p.name.casefold(), *(n.casefold() for _, n in p.names))
+
+        hits = [p for p in self.products if any(t in n for n in names(p))]
+        hits.sort(key=lambda p: (not any(n.startswith(t) for n in names(p)), p.name))
         return tuple(hits[:limit])
 
 

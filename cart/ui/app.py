@@ -17,13 +17,15 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.screen import ModalScreen
 from textual.theme import Theme
 from textual.widgets import Footer, Label
 
 from cart.app import actions
 from cart.app.view import ANSWER_KEYS, CartView, Choice
-from cart.common.i18n import _
+from cart.common.i18n import N_, _, ngettext
 from cart.fusion.alerts import AlertKind
+from cart.ui.language import DYNAMIC, relabel_bindings
 from cart.ui.literal import literal
 from cart.ui.produce import ProduceScreen
 from cart.ui.screens import (
@@ -108,14 +110,14 @@ class CartApp(App):
     ENABLE_COMMAND_PALETTE = False
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "answer", "Answer", show=False),
-        Binding("p", "produce", "Produce"),
-        Binding("c", "coupon", "Coupon"),
-        Binding("k", "checkout", "Pay"),
-        Binding("s", "staff", "Staff"),
-        Binding("f2", "toggle_contrast", "Contrast"),
-        Binding("f3", "toggle_large_text", "Large text", show=False),
-        Binding("f4", "toggle_language", "Language", show=False),
+        Binding("enter", "answer", N_("Answer"), show=False),
+        Binding("p", "produce", N_("Produce")),
+        Binding("c", "coupon", N_("Coupon")),
+        Binding("k", "checkout", N_("Pay")),
+        Binding("s", "staff", N_("Staff")),
+        Binding("g", "toggle_language", N_("Language")),
+        Binding("f2", "toggle_contrast", N_("Contrast")),
+        Binding("f3", "toggle_large_text", N_("Large text"), show=False),
     ]
 
     class ViewUpdated(Message):
@@ -156,25 +158,30 @@ class CartApp(App):
 
     def compose_buttons(self) -> ComposeResult:
         """The shopper's touch actions (each also a key, for staff and development)."""
-        for action, label in (
-            ("produce", _("Produce")),
-            ("coupon", _("Coupon")),
-            ("checkout", _("Pay")),
-            ("staff", _("Staff")),
-            ("toggle_language", _("Language")),
-            ("toggle_contrast", _("Contrast")),
-            ("toggle_large_text", _("Text size")),
+        for action, msgid in (
+            ("produce", N_("Produce")),
+            ("coupon", N_("Coupon")),
+            ("checkout", N_("Pay")),
+            ("staff", N_("Staff")),
+            ("toggle_language", None),
+            ("toggle_contrast", N_("Contrast")),
+            ("toggle_large_text", N_("Text size")),
         ):
-            yield TouchButton(label, action=f"app.{action}", id=f"do-{action.replace('_', '-')}")
+            yield TouchButton(
+                msgid=msgid,
+                # the language button names the language it switches to, in that language
+                words=DYNAMIC[action] if msgid is None else None,
+                action=f"app.{action}",
+                id=f"do-{action.replace('_', '-')}",
+            )
 
     def compose_bars(self) -> ComposeResult:
         """Extra one-line bars above the status bar (the demo adds the shopper's hands)."""
         return iter(())
 
     def on_mount(self) -> None:
-        self.query_one("#sums").border_title = "Totals"
-        self.query_one("#scale").border_title = "Scale"
-        self.query_one("#total").border_title = "TOTAL"
+        self._titles()
+        relabel_bindings(self)
         self._parts = (
             self.query_one("#title", Label),
             self.query_one(AlertBanner),
@@ -219,10 +226,13 @@ class CartApp(App):
         previous, self.view = self.view, view
         title = literal(view.store, style="bold")
         rows = view.rows
-        title.append(f"   {len(rows)} line{'s' if len(rows) != 1 else ''}")
+        lines = ngettext("{n} line", "{n} lines", len(rows)).format(n=len(rows))
+        title.append(f"   {lines}")
         if view.coupons:
-            title.append(f"   coupons: {len(view.coupons)}")
+            title.append("   " + _("coupons: {n}").format(n=len(view.coupons)))
         label, banner, basket, sums, total, scale, status = self._parts
+        if view.language != previous.language:
+            self._relabel()
         if title.plain != getattr(label, "_plain", None):
             label._plain = title.plain
             label.update(title, layout=False)
@@ -335,7 +345,7 @@ class CartApp(App):
             if choice is not None:
                 alert_id = self._current(picker)
                 if alert_id is None:
-                    self.notify("That question is already answered")
+                    self.notify(_("That question is already answered"))
                 else:
                     self.backend.submit(actions.Answer(alert_id, choice))
                 if choice == "staff":  # staff come to the cart: their PIN opens staff mode
@@ -353,7 +363,7 @@ class CartApp(App):
                 return
             answering = None if alert_id is None else self._current(screen)
             if alert_id is not None and answering is None:
-                self.notify("That question is already answered")
+                self.notify(_("That question is already answered"))
             elif answering is not None and key in ANSWER_KEYS:  # "my own item", not a product
                 self.backend.submit(actions.Answer(answering, key))
             else:
@@ -396,7 +406,7 @@ class CartApp(App):
                 if pin:
                     self.backend.submit(actions.EnterStaffPin(pin, staff_id))
 
-            pin_screen = EntryScreen("Staff", "Staff PIN:", password=True, digits=True)
+            pin_screen = EntryScreen(_("Staff"), _("Staff PIN:"), password=True, digits=True)
             self.push_screen(pin_screen, entered)
 
         if not getattr(self.backend, "staff_named", False):
@@ -407,13 +417,44 @@ class CartApp(App):
             if staff_id and staff_id.strip():
                 ask_pin(staff_id.strip())
 
-        self.push_screen(EntryScreen("Staff", "Staff ID:"), identified)
+        self.push_screen(EntryScreen(_("Staff"), _("Staff ID:")), identified)
 
     def action_checkout(self) -> None:
         if self.view.alerts:
             self.notify(_("Please answer the open question first"), severity="warning")
             return
         self.backend.submit(actions.Pay())
+
+    def action_toggle_language(self) -> None:
+        """One touch: the next language (the runtime switches it; the next snapshot, in it,
+        re-renders the screen)."""
+        self.backend.submit(actions.ToggleLanguage())
+
+    def _titles(self) -> None:
+        self.query_one("#sums").border_title = _("Totals")
+        self.query_one("#scale").border_title = _("Scale")
+
+    def _relabel(self) -> None:
+        """The screen's own words in the view's language: titles, column heads, the cached
+        basket rows (money is written as the language writes it), key descriptions."""
+        self._titles()
+        self.query_one(BasketHeader).on_resize()
+        self.query_one(BasketLines).relabel()
+        for screen in self.screen_stack:
+            relabel_bindings(screen)
+            if not isinstance(screen, ModalScreen):  # an open prompt keeps its words
+                for button in screen.query(TouchButton).results(TouchButton):
+                    button.relabel()
+            if isinstance(screen, CheckoutScreen):
+                screen.relabel(self.view.receipt)
+        relabel_bindings(self)
+        self.refresh_bindings()
+
+    def push_screen(self, screen, *args, **kwargs):
+        """Every screen opens with its keys described in the current language."""
+        if not isinstance(screen, str):
+            relabel_bindings(screen)
+        return super().push_screen(screen, *args, **kwargs)
 
     def action_toggle_contrast(self) -> None:
         self.theme = (
@@ -429,11 +470,6 @@ class CartApp(App):
         from cart.ui.kiosk import request_font_scale
 
         request_font_scale(self, LARGE_TEXT_SCALE if self.large_text else 1.0)
-
-    def action_toggle_language(self) -> None:
-        """One touch: the next language (the runtime switches it; the next snapshot, in it,
-        re-renders the screen's words)."""
-        self.backend.submit(actions.ToggleLanguage())
 
     def action_new_trip(self) -> None:
         """Check-out screen: the next shopper (the engine waits for an empty cart)."""

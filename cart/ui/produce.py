@@ -29,7 +29,7 @@ from textual.strip import Strip
 from textual.widgets import Button, Input, Label, Static
 
 from cart.app.view import ANSWER_KEYS, Choice
-from cart.common.i18n import _
+from cart.common.i18n import N_, _
 from cart.ui.literal import visible
 from cart.ui.touch import GAP, Keys, TouchButton, keyboard, keypad, type_key
 
@@ -197,9 +197,9 @@ class ProduceScreen(ModalScreen[str | None]):
 
     AUTO_FOCUS = "#query"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Back"),
-        Binding("down", "move(1)", "Next", show=False),
-        Binding("up", "move(-1)", "Previous", show=False),
+        Binding("escape", "dismiss(None)", N_("Back")),
+        Binding("down", "move(1)", N_("Next"), show=False),
+        Binding("up", "move(-1)", N_("Previous"), show=False),
     ]
 
     def __init__(
@@ -236,9 +236,9 @@ class ProduceScreen(ModalScreen[str | None]):
                 yield Input(
                     placeholder=_("PLU or name"), id="query", max_length=40, select_on_focus=False
                 )
-                yield TouchButton(_("Search"), id="show-keyboard")
-                yield TouchButton(_("PLU"), id="show-keypad")
-                yield TouchButton(_("Back"), id="produce-back")
+                yield TouchButton(msgid=N_("Search"), id="show-keyboard")
+                yield TouchButton(msgid=N_("PLU"), id="show-keypad")
+                yield TouchButton(msgid=N_("Back"), id="produce-back")
             with Horizontal(id="produce-body"):
                 yield TileGrid(id="tiles")
                 yield keypad(id="produce-keypad")

@@ -13,7 +13,7 @@ from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from cart.app.view import Choice, Receipt
-from cart.common.i18n import _
+from cart.common.i18n import N_, _
 from cart.ui.literal import literal
 from cart.ui.produce import ProduceScreen
 from cart.ui.qr import qr_text
@@ -55,10 +55,10 @@ class PickerScreen(ModalScreen[str | None]):
     closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Back"),
-        Binding("down", "move(1)", "Next", show=False),
-        Binding("up", "move(-1)", "Previous", show=False),
-        Binding("enter", "pick", "Choose", show=False),
+        Binding("escape", "dismiss(None)", N_("Back")),
+        Binding("down", "move(1)", N_("Next"), show=False),
+        Binding("up", "move(-1)", N_("Previous"), show=False),
+        Binding("enter", "pick", N_("Choose"), show=False),
     ]
 
     def __init__(self, title: str, prompt: str, choices: tuple[Choice, ...]) -> None:
@@ -80,7 +80,7 @@ class PickerScreen(ModalScreen[str | None]):
                         id=f"choice-{i}",
                         classes="choice -highlight" if i == 1 else "choice",
                     )
-            yield TouchButton(_("Back"), id="picker-back", classes="back")
+            yield TouchButton(msgid=N_("Back"), id="picker-back", classes="back")
             yield Footer()
 
     def _buttons(self) -> list[TouchButton]:
@@ -121,7 +121,7 @@ class EntryScreen(ModalScreen[str | None]):
     The typing field keeps the focus (the on-screen keys cannot take it)."""
 
     AUTO_FOCUS = "#entry"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", N_("Back"))]
 
     def __init__(
         self,
@@ -147,7 +147,7 @@ class EntryScreen(ModalScreen[str | None]):
                     max_length=16 if self._digits else 64,
                     id="entry",
                 )
-                yield TouchButton(_("Back"), id="entry-back", classes="back")
+                yield TouchButton(msgid=N_("Back"), id="entry-back", classes="back")
             if self._digits:
                 yield keypad(id="entry-keys")
             else:
@@ -178,10 +178,10 @@ class StaffScreen(Screen):
     """Staff mode: every open question and every line, with the actions only staff may take."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "approve", "Approve/resolve"),
-        Binding("x", "remove_line", "Remove line"),
-        Binding("tab", "app.focus_next", "Switch list", show=False),
-        Binding("l", "logout", "Log out"),
+        Binding("a", "approve", N_("Approve/resolve")),
+        Binding("x", "remove_line", N_("Remove line")),
+        Binding("tab", "app.focus_next", N_("Switch list"), show=False),
+        Binding("l", "logout", N_("Log out")),
     ]
 
     def __init__(self) -> None:
@@ -189,18 +189,22 @@ class StaffScreen(Screen):
         self._ids: dict[str, tuple[int, ...]] = {}  # list selector -> the ids shown, in order
 
     def compose(self) -> ComposeResult:
-        yield Label(" STAFF MODE ", id="staff-title")
+        yield Label(" " + _("STAFF MODE") + " ", id="staff-title")
         with Horizontal(id="staff-body"):
             with Vertical():
-                yield Label("Open questions")
+                yield Label(_("Open questions"))
                 yield OptionList(id="staff-alerts")
             with Vertical():
-                yield Label("Basket lines")
+                yield Label(_("Basket lines"))
                 yield OptionList(id="staff-lines")
         with Horizontal(classes="button-bar", id="staff-actions"):
-            yield TouchButton("Approve/resolve", action="screen.approve", id="staff-approve")
-            yield TouchButton("Remove line", action="screen.remove_line", id="staff-remove")
-            yield TouchButton("Log out", action="screen.logout", id="staff-logout")
+            yield TouchButton(
+                msgid=N_("Approve/resolve"), action="screen.approve", id="staff-approve"
+            )
+            yield TouchButton(
+                msgid=N_("Remove line"), action="screen.remove_line", id="staff-remove"
+            )
+            yield TouchButton(msgid=N_("Log out"), action="screen.logout", id="staff-logout")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -240,14 +244,14 @@ class StaffScreen(Screen):
     def action_approve(self) -> None:
         alert_id = self._selected("#staff-alerts")
         if alert_id is None:
-            self.notify("No open question")
+            self.notify(_("No open question"))
             return
         self.app.staff_resolve(alert_id)
 
     def action_remove_line(self) -> None:
         line_id = self._selected("#staff-lines")
         if line_id is None:
-            self.notify("No line selected")
+            self.notify(_("No line selected"))
             return
         self.app.staff_remove_line(line_id)
 
@@ -259,8 +263,8 @@ class CheckoutScreen(Screen):
     """The receipt and the exit code for the gate."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "app.new_trip", "Next shopper"),
-        Binding("escape", "app.new_trip", "Next shopper", show=False),
+        Binding("enter", "app.new_trip", N_("Next shopper")),
+        Binding("escape", "app.new_trip", N_("Next shopper"), show=False),
     ]
 
     def __init__(self, receipt: Receipt) -> None:
@@ -268,7 +272,7 @@ class CheckoutScreen(Screen):
         self.receipt = receipt
 
     def compose(self) -> ComposeResult:
-        yield Label(" Thank you: show this code at the exit ", id="checkout-title")
+        yield Label(" " + _("Thank you: show this code at the exit") + " ", id="checkout-title")
         with Horizontal(id="checkout-body"):
             with VerticalScroll(id="receipt"):
                 yield Static(literal(self.receipt.text, multiline=True), id="receipt-text")
@@ -276,8 +280,19 @@ class CheckoutScreen(Screen):
                 yield Static(qr_text(self.receipt.exit_code), id="exit-qr")
                 yield Static(literal(self.receipt.exit_code), id="exit-code")
                 yield Static(id="checkout-note")
-                yield TouchButton(_("Done: next shopper"), action="app.new_trip", id="next-shopper")
+                yield TouchButton(
+                    msgid=N_("Done: next shopper"), action="app.new_trip", id="next-shopper"
+                )
         yield Footer(compact=True)
 
     def note(self, text: str) -> None:
         self.query_one("#checkout-note", Static).update(literal(text))
+
+    def relabel(self, receipt: Receipt | None) -> None:
+        """The language changed: the title and the receipt (rendered again by the runtime)."""
+        self.query_one("#checkout-title", Label).update(
+            " " + _("Thank you: show this code at the exit") + " "
+        )
+        if receipt is not None:
+            self.receipt = receipt
+            self.query_one("#receipt-text", Static).update(literal(receipt.text, multiline=True))

@@ -14,7 +14,9 @@ from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-OUT_OF_SERVICE = "Out of service — call staff"
+from cart.common.i18n import N_, _
+
+OUT_OF_SERVICE = N_("Out of service — call staff")
 
 
 class OutOfServiceApp(App):
@@ -37,10 +39,10 @@ class OutOfServiceApp(App):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
-            yield Static(OUT_OF_SERVICE, id="headline")
+            yield Static(_(OUT_OF_SERVICE), id="headline")
             yield Static(self.reason, id="reason", markup=False)
             yield Static(
-                "Staff: fix the configuration in /etc/cart, then: sudo systemctl restart cart",
+                _("Staff: fix the configuration in /etc/cart, then: sudo systemctl restart cart"),
                 id="hint",
                 markup=False,
             )

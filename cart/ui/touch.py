@@ -14,7 +14,7 @@ would lose the second "1" of a PLU tapped quickly).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -25,13 +25,36 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Button, Input
 
+from cart.common.i18n import _
+
 MIN_TARGET = (5, 3)  # cells (width, height): 9 mm on the cart's panel at the kiosk's font
 KEY_HEIGHT = 3  # rows of an on-screen key
 GAP = 1  # columns between two keys
 
 
 class TouchButton(Button, can_focus=False):
-    """A button for a finger: never focused, pressed on every tap."""
+    """A button for a finger: never focused, pressed on every tap.
+
+    ``msgid`` (an ``N_()`` msgid) or ``words`` (a function of no arguments) give it words in the
+    current language, said again by :meth:`relabel` when the language changes."""
+
+    def __init__(
+        self,
+        label=None,
+        *args,
+        msgid: str | None = None,
+        words: Callable[[], str] | None = None,
+        **kwargs,
+    ) -> None:
+        if msgid is not None:
+            words = lambda: _(msgid)  # noqa: E731
+        self._words = words
+        super().__init__(label if words is None else words(), *args, **kwargs)
+
+    def relabel(self) -> None:
+        """Its words in the current language (a button given its label as such keeps it)."""
+        if self._words is not None:
+            self.label = self._words()
 
     async def _on_click(self, event) -> None:
         event.stop()

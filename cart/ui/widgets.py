@@ -20,7 +20,7 @@ from textual.strip import Strip
 from textual.widgets import Digits, Static
 
 from cart.app.view import AlertView, CartView, DeviceView, LineView, ScaleView, format_grams
-from cart.common.i18n import _
+from cart.common.i18n import N_, _
 from cart.common.money import Money
 from cart.fusion.alerts import AlertKind
 from cart.ui.literal import literal, visible
@@ -68,7 +68,7 @@ def _fit(text: str, width: int, right: bool) -> str:
 
 def header_row(width: int) -> str:
     widths = row_layout(width)
-    titles = ("Item", "Qty", "Price", "Total", "Saving")
+    titles = (_("Item"), _("Qty"), _("Price"), _("Total"), _("Saving"))
     cells = [_fit(t, w, i > 0) for i, (t, w) in enumerate(zip(titles, widths, strict=True))]
     return "".join(t for t, _ in _exact([(" " + " ".join(cells), "")], max(width, 0)))
 
@@ -82,7 +82,7 @@ def line_row(
     name = visible(line.name) + (" · " + visible(line.note) if line.note else "")
     if line.flagged:  # marked in words, not only in colour
         name = "⚑ " + name
-    unit = money.format(line.unit_price) + ("/kg" if line.per_kg else "")
+    unit = money.format(line.unit_price) + (_("/kg") if line.per_kg else "")
     saving = "-" + money.format(line.savings) if line.savings else ""
     pieces = [
         ("▸" if cursor else " ", ""),
@@ -204,6 +204,12 @@ class BasketLines(ScrollView, can_focus=True):
     def action_select(self) -> None:
         self.post_message(self.Selected())
 
+    def relabel(self) -> None:
+        """The language changed: every row is rendered again (money is written as the language
+        writes it)."""
+        self._cache.clear()
+        self.refresh()
+
     def on_resize(self) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, len(self.lines))
         self.call_after_refresh(self._cursor_into_view)
@@ -260,10 +266,12 @@ class Sums(_Fixed):
     def show(self, view: CartView) -> None:
         m, t = view.money, view.totals
         text = Text(no_wrap=True)
-        text.append(f"Subtotal {m.format(t.subtotal):>12}\n")
-        text.append(f"Savings  {'-' + m.format(t.savings) if t.savings else m.format(0):>12}\n")
-        tax = "incl." if t.tax_included else "+"
-        text.append(f"Tax {tax:<5}{m.format(t.tax):>12}")
+        subtotal, savings_, tax_ = _("Subtotal"), _("Savings"), _("Tax")
+        text.append(f"{subtotal:<8} {m.format(t.subtotal):>12}\n")
+        savings = "-" + m.format(t.savings) if t.savings else m.format(0)
+        text.append(f"{savings_:<8} {savings:>12}\n")
+        tax = _("incl.") if t.tax_included else "+"
+        text.append(f"{tax_} {tax:<5}{m.format(t.tax):>12}")
         self._set(text)
 
 
@@ -274,7 +282,8 @@ class TotalDigits(Digits):
     def show(self, view: CartView) -> None:
         m = view.money
         text = m.format(view.totals.total) if m.symbol else m.number(view.totals.total)
-        title = "TOTAL" if m.symbol else f"TOTAL {m.currency}"
+        total = _("TOTAL")
+        title = total if m.symbol else f"{total} {m.unit}"
         if text != self.value:
             self.update(text)
         if self.border_title != title:
@@ -284,17 +293,23 @@ class TotalDigits(Digits):
 class ScaleReading(_Fixed):
     def show(self, scale: ScaleView) -> None:
         if scale.grams is None:
-            self._set(Text("no reading", style="dim"))
+            self._set(Text(_("no reading"), style="dim"))
             self.set_class(False, "-moving")
             return
         text = Text(no_wrap=True)
         text.append(format_grams(scale.grams) + "\n", style="bold")
-        text.append("● stable" if scale.stable else "◌ moving")
+        text.append("● " + _("stable") if scale.stable else "◌ " + _("moving"))
         self._set(text)
         self.set_class(not scale.stable, "-moving")
 
 
 STATE_MARK = {"connected": "●", "reconnecting": "◐", "disconnected": "○", "error": "✖"}
+DEVICE_STATES = {
+    "connected": N_("connected"),
+    "reconnecting": N_("reconnecting"),
+    "disconnected": N_("disconnected"),
+    "error": N_("error"),
+}
 # Counters worth the shopper's or the staff's eye (totals such as "frames" are not).
 ERROR_WORDS = (
     "error",
@@ -322,10 +337,10 @@ class StatusBar(_Fixed):
     def show(self, devices: tuple[DeviceView, ...], staff: bool) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         if staff:
-            text.append(" STAFF ", style="bold reverse")
+            text.append(" " + _("STAFF") + " ", style="bold reverse")
             text.append(" ")
         if not devices:
-            text.append("no devices", style="dim")
+            text.append(_("no devices"), style="dim")
         # problems first, so a narrow screen still shows them
         ordered = sorted(devices, key=lambda d: d.state == "connected")
         for i, dev in enumerate(ordered):
@@ -337,7 +352,7 @@ class StatusBar(_Fixed):
             text.append(f"{STATE_MARK.get(dev.state, '?')} ", style=style)
             text.append_text(literal(dev.name, style=style))
             if dev.state != "connected":
-                text.append(f" {dev.state}", style=style)
+                text.append(" " + _(DEVICE_STATES.get(dev.state, dev.state)), style=style)
                 if dev.detail and dev.state == "error":
                     detail = dev.detail if len(dev.detail) <= 32 else dev.detail[:31] + "…"
                     text.append_text(literal(": " + detail, style=style))
@@ -378,7 +393,7 @@ class AlertBanner(Static):
         if hint:
             text.append(f"  [{hint}]", style="italic")
         if len(alerts) > 1:
-            text.append(f"  (+{len(alerts) - 1} more)", style="dim")
+            text.append("  " + _("(+{n} more)").format(n=len(alerts) - 1), style="dim")
         self.update(text)
 
 

@@ -395,3 +395,36 @@ def test_expired_policy(make_store):
     probs = problems_of(folder)
     assert [(p.entry, p.field) for p in probs] == [("store", "expired")]
     assert "block, warn" in probs[0].message
+
+
+def test_store_language(make_store):
+    assert load_store(make_store()).config.language == "en"  # the default
+    folder = make_store()
+    text = (folder / "store.toml").read_text()
+    (folder / "store.toml").write_text(text.replace("[tax.food]", 'language = "sv"\n\n[tax.food]'))
+    assert load_store(folder).config.language == "sv"
+    (folder / "store.toml").write_text(text.replace("[tax.food]", 'language = "de"\n\n[tax.food]'))
+    probs = problems_of(folder)
+    assert [(p.entry, p.field) for p in probs] == [("store", "language")]
+    assert "en, sv" in probs[0].message
+
+
+def test_product_names_per_language(make_store):
+    from cart.common import i18n
+
+    store = load_store(
+        make_store(CATALOG_TOML.replace('label = "Banana"', 'label = "Banana"\nname_sv = "Banan"'))
+    )
+    banana = next(p for p in store.catalog.products if p.label == "Banana")
+    assert banana.name == "Banana"  # the one name, wherever it is kept
+    assert dict(banana.names) == {"sv": "Banan"}
+    assert i18n.local_name(banana.name) == str(banana.name)
+    with i18n.language("sv"):
+        assert i18n.local_name(banana.name) == "Banan"
+    assert banana in store.catalog.search("banan") and banana in store.catalog.search("BANAN")
+    others = [p for p in store.catalog.products if p is not banana]
+    assert all(not p.names and type(p.name) is str for p in others)  # falls back to the one name
+    probs = problems_of(
+        make_store(CATALOG_TOML.replace('label = "Banana"', 'label = "Banana"\nname_de = "x"'))
+    )
+    assert [p.field for p in probs] == ["name_de"]

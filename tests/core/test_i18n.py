@@ -39,6 +39,7 @@ def locale_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
     monkeypatch.setattr(i18n, "_catalogues", {})
     monkeypatch.setattr(i18n, "_current", "en")
+    monkeypatch.setattr(i18n, "_active", i18n.gettext.NullTranslations())
     return tmp_path
 
 
@@ -99,3 +100,46 @@ def test_n_marks_without_translating(locale_dir: Path):
     with i18n.language("sv"):
         assert i18n.N_("Pay") == "Pay"
         assert i18n._(i18n.N_("Pay")) == "Betala"
+
+
+def test_a_phrase_is_english_text_that_the_screen_says_in_the_language(locale_dir: Path):
+    po = locale_dir / "sv" / "LC_MESSAGES" / "cart.po"
+    po.write_text(
+        PO + '\nmsgid "Put the {name} in the cart"\nmsgstr "Lägg {name} i vagnen"\n'
+        'msgid "Broken {name}"\nmsgstr "Trasig {namn}"\n',
+        encoding="utf-8",
+    )
+    milk = i18n.LocalName("Milk", {"sv": "Mjölk"})
+    p = i18n.Phrase("Put the {name} in the cart", name=milk)
+    assert p == "Put the Milk in the cart" and str(p) == "Put the Milk in the cart"
+    assert i18n.say(p) == "Put the Milk in the cart"
+    with i18n.language("sv"):
+        assert i18n.say(p) == "Lägg Mjölk i vagnen"
+        assert i18n.say("Pay") == "Betala"  # a constant is its own msgid
+        assert i18n.say("a device said: Pay") == "a device said: Pay"
+        assert i18n.say("") == ""
+        # a translation whose placeholder does not fit: the English, not a traceback
+        assert i18n.say(i18n.Phrase("Broken {name}", name="x")) == "Broken x"
+
+
+def test_phrases_survive_pickling_and_json():
+    import json
+    import pickle
+
+    p = i18n.Phrase("{n} items", n=3)
+    q = pickle.loads(pickle.dumps(p))
+    assert isinstance(q, i18n.Phrase) and q == p and q.params == {"n": 3}
+    name = pickle.loads(pickle.dumps(i18n.LocalName("Milk", {"sv": "Mjölk"})))
+    assert name.names == {"sv": "Mjölk"}
+    assert json.dumps({"m": p}) == '{"m": "3 items"}'
+
+
+def test_dates_and_joined_phrases_are_said_in_the_language():
+    from datetime import date
+
+    expired = i18n.Phrase("expired on {date}", date=date(2025, 12, 30))
+    p = i18n.Phrase("{name}: {warnings}", name="Juice", warnings=i18n.Joined("; ", [expired]))
+    assert p == "Juice: expired on 2025-12-30"  # what fusion journals and prints
+    assert i18n.say(p) == "Juice: expired on Dec 30, 2025"
+    with i18n.language("sv"):
+        assert i18n.say(p) == "Juice: utgången 30 dec. 2025"

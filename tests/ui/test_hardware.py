@@ -100,3 +100,44 @@ async def test_the_profiles_screen_modes_start_the_screen_in_them():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.theme == "cart-high-contrast" and app.has_class("-large-text")
+
+
+def test_the_screen_section_takes_the_language_and_the_modes_together(tmp_path):
+    from cart.app.hardware import screen_language, screen_modes
+
+    p = tmp_path / "cart.toml"
+    p.write_text(
+        PROFILE + '\n[screen]\nlanguage = "sv"\nhigh_contrast = true\n\n[sound]\nenabled = false\n'
+    )
+    doc = load_profile(p)
+    assert screen_language(p, doc) == "sv"
+    assert screen_modes(p, doc) == {"high_contrast": True, "large_text": False}
+    runtime = build(p, journal_path=":memory:")
+    runtime.close()
+
+
+def test_the_screen_language_and_sound_sections(tmp_path):
+    from cart.app.hardware import screen_language, sound_settings
+    from cart.app.sound import SoundSettings
+    from cart.common import i18n
+
+    p = tmp_path / "cart.toml"
+    doc = {"screen": {"language": "sv_SE"}, "sound": {"volume": 0.3}}
+    assert screen_language(p, doc) == "sv" and screen_language(p, {}) is None
+    assert sound_settings(p, doc) == SoundSettings(volume=0.3)
+    assert sound_settings(p, {}) == SoundSettings()
+    for bad, words in (
+        ({"screen": {"language": "de"}}, r"\[screen\].*not one the cart speaks"),
+        ({"screen": {"lang": "sv"}}, "unknown key"),
+        ({"sound": {"volume": "loud"}}, "volume must be a number"),
+    ):
+        with pytest.raises(ProfileError, match=words):
+            screen_language(p, bad)
+            sound_settings(p, bad)
+    # a cart whose profile says Swedish starts its trips in Swedish (sound off: no device here)
+    p.write_text(PROFILE + '\n[screen]\nlanguage = "sv"\n\n[sound]\nenabled = false\n')
+    runtime = build(p, journal_path=":memory:")
+    try:
+        assert i18n.current_language() == "sv" and runtime.start_language == "sv"
+    finally:
+        runtime.close()

@@ -85,7 +85,7 @@ async def test_a_whole_trip_by_touch(demo):
             await tap(pilot, "#do-produce")
         assert isinstance(app.screen, ProduceScreen)
         await tap(pilot, "#show-keyboard")
-        await tap_keys(pilot, "gran")
+        await tap_keys(pilot, "granny")
         assert tiles(app.screen).tiles[0].choice.label == shelf[PRODUCE].name
         await tap_tile(pilot, 0)
         await settled(pilot, 4, in_cart(world))

@@ -11,6 +11,7 @@ from typing import Self
 
 from cart.basket.chain import Chain, HighWaterMark, Mark, WriterLock
 from cart.basket.journal.errors import JournalError, storage_error
+from cart.basket.journal.outbox import OutboxLimits
 from cart.basket.journal.records import JournalCheck
 
 
@@ -34,6 +35,7 @@ class JournalBase:
     _lost: str
     _head: Mark
     _readonly_mark: bool
+    outbox_limits: OutboxLimits | None  # the outbox is written (cart.basket.journal.outbox)
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from cart.basket.chain import Chain, HighWaterMark, JournalLocked, Mark, WriterLock
 from cart.basket.journal.errors import JournalDamaged, JournalError, storage_error
+from cart.basket.journal.outbox import OutboxLimits
 from cart.basket.journal.records import JournalCheck, _text
 from cart.basket.journal.retention import JournalRetention
 from cart.basket.journal.schema import SYNC_MODES, WAL_SIZE_LIMIT
@@ -22,7 +23,9 @@ class Journal(JournalRetention):
 
     One writer (the cart process, enforced by a lock file). Thread-safe: calls are serialised by
     a lock. Use as a context manager or call :meth:`close` (idempotent). ``key``: the cart's
-    journal key (HMAC chain), else SHA-256. ``readonly``: verify and read only.
+    journal key (HMAC chain), else SHA-256. ``readonly``: verify and read only. ``outbox``:
+    also write the store link's records, each in the transaction of the rows it comes from
+    (``cart.basket.journal.outbox``).
     """
 
     def __init__(
@@ -32,6 +35,7 @@ class Journal(JournalRetention):
         synchronous: str = "FULL",
         key: bytes | None = None,
         readonly: bool = False,
+        outbox: OutboxLimits | None = None,
     ) -> None:
         sync = synchronous.upper()
         if sync not in SYNC_MODES:
@@ -39,6 +43,7 @@ class Journal(JournalRetention):
         self.path = str(path)
         self.synchronous = sync
         self.readonly = readonly
+        self.outbox_limits = outbox
         self.chain = Chain(key)
         self._lock = threading.RLock()
         self._last_seq: dict[str, int] = {}

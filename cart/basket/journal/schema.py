@@ -8,6 +8,7 @@ import os
 from cart.basket.chain import Mark
 from cart.basket.journal.base import JournalBase
 from cart.basket.journal.errors import JournalError
+from cart.basket.journal.outbox import SCHEMA as OUTBOX_SCHEMA
 
 SCHEMA_VERSION = 2
 DEFAULT_JOURNAL = "var/journal.sqlite"  # relative to the working directory; CART_JOURNAL overrides
@@ -93,7 +94,7 @@ class JournalSchema(JournalBase):
             if ver == 1:
                 top = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM sessions").fetchone()[0]
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('unchained_upto', ?)", (str(top),))
-            for stmt in _SCHEMA.split(";"):
+            for stmt in (_SCHEMA + OUTBOX_SCHEMA).split(";"):
                 if stmt.strip():
                     db.execute(stmt)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from cart.basket.chain import Mark, same_file
+from cart.basket.journal import outbox as ob
 from cart.basket.journal.errors import JournalDamaged, JournalError, storage_error
 from cart.basket.journal.reader import JournalReader
 from cart.basket.journal.records import _encode
@@ -100,6 +101,7 @@ class JournalWriter(JournalReader):
                 raise JournalError(f"session {session!r} already exists") from None
             prev = self.chain.genesis(session, int(t_ms))
             seqs, last_h = self._insert(db, session, 0, prev, encoded, n)
+            self._outbox_rows(db, session, seqs, encoded)
             if store is not None:
                 db.execute(
                     "INSERT OR IGNORE INTO stores VALUES (?, ?, ?)",
@@ -129,6 +131,7 @@ class JournalWriter(JournalReader):
 
             def body(db, n: int) -> Mark:
                 seqs, last_h = self._insert(db, session, last, prev, encoded, n)
+                self._outbox_rows(db, session, seqs, encoded)
                 out.extend((seqs, last_h))
                 return Mark(n, session, seqs[-1], (last_h or b"").hex())
 
@@ -174,6 +177,10 @@ class JournalWriter(JournalReader):
                     "UPDATE sessions SET status=?, closed_ms=?, receipt=?, seal=? WHERE id=?",
                     (status, int(t_ms), receipt_text, seal, session),
                 )
+                self._outbox_rows(db, session, seqs, encoded)
+                if self.outbox_limits is not None:
+                    recs = ob.close_records(db, session, status, int(t_ms), receipt)
+                    ob.insert(db, recs, self.outbox_limits)
                 out.append(seqs)
                 end = seqs[-1] if seqs else last
                 return Mark(n, session, end, (last_h or b"").hex()) if seqs else None
@@ -182,6 +189,21 @@ class JournalWriter(JournalReader):
             self._last_seq[session] = last + len(encoded)
             self._status[session] = status
             return out[0]
+
+    def _outbox_rows(self, db, session: str, seqs: list[int], encoded) -> None:
+        """The staff actions among rows just written, into the outbox (same transaction)."""
+        if self.outbox_limits is not None and seqs:
+            ob.insert(db, ob.staff_records(session, seqs, encoded), self.outbox_limits)
+
+    def query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """Rows of a read (for the parts beside the journal: the outbox)."""
+        with self._lock:
+            return self._read(sql, args).fetchall()
+
+    def transact(self, fn: Callable[[sqlite3.Connection], Any]) -> None:
+        """``fn(db)`` in one transaction of its own (no basket row: the head is unchanged)."""
+        with self._lock:
+            self._commit(lambda db, n: (fn(db), None)[1])
 
     def _insert(
         self, db, session: str, last: int, prev: bytes | None, encoded, commit: int
@@ -248,10 +270,13 @@ class JournalWriter(JournalReader):
 
             def body(db, n: int) -> None:
                 mac = self._exit_mac(db, session, int(t_ms), code, text)
-                db.execute(
+                cur = db.execute(
                     "INSERT OR IGNORE INTO exit_codes VALUES (?, ?, ?, ?, ?)",
                     (session, int(t_ms), code, text, mac),
                 )
+                if cur.rowcount and self.outbox_limits is not None:
+                    rec = ob.audit_record(session, int(t_ms), code, decision)
+                    ob.insert(db, [rec], self.outbox_limits)
 
             self._commit(body)
         found = self.exit_code(session)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cart.common.i18n import Phrase
 from cart.fusion import evidence as ev
 from cart.fusion.alerts import AlertKind, Candidate, Effect
 from cart.fusion.products import Product
@@ -76,7 +77,7 @@ class Rise:
 
 
 def quantity_candidates(p: Product, fits: list[int]) -> tuple[Candidate, ...]:
-    return tuple(Candidate(str(k), f"{k} × {p.name}") for k in fits)
+    return tuple(Candidate(str(k), Phrase("{count} × {name}", count=k, name=p.name)) for k in fits)
 
 
 class PutBackUnexplainedRemoval(Rule):
@@ -247,16 +248,24 @@ class MoreOfLastScanned(Rule):
                     x.t,
                     fid,
                     grams=o.placement.grams,
-                    message=f"Looks like {total} more × {p.name}; you scanned "
-                    "one. Confirm the quantity or scan each one",
+                    message=Phrase(
+                        "Looks like {count} more × {name}; you scanned one. Confirm the quantity "
+                        "or scan each one",
+                        count=total,
+                        name=p.name,
+                    ),
                 )
                 return True
         o = st.ask(
             out,
             x.t,
             AlertKind.QUANTITY,
-            f"Looks like {n} more × {p.name}; you scanned one. Confirm the quantity "
-            "or scan each one",
+            Phrase(
+                "Looks like {count} more × {name}; you scanned one. Confirm the quantity "
+                "or scan each one",
+                count=n,
+                name=p.name,
+            ),
             grams=x.r,
             candidates=quantity_candidates(p, fits),
             placement=pl,
@@ -377,14 +386,20 @@ class QuantityOfPending(Rule):
         for ln in lines:
             st.mark_placed(ln, x.t, out, mean)
         ask = (
-            (
-                f"Looks like {n} × {p.name}; you scanned {len(lines)}. "
-                "Confirm the quantity or scan each one"
+            Phrase(
+                "Looks like {count} × {name}; you scanned {scanned}. "
+                "Confirm the quantity or scan each one",
+                count=n,
+                name=p.name,
+                scanned=len(lines),
             )
             if len(fits) == 1
-            else (
-                f"How many {p.name} did you put in? Looks like {n}; you scanned "
-                f"{len(lines)}. Enter the number or scan each one"
+            else Phrase(
+                "How many {name} did you put in? Looks like {count}; you scanned "
+                "{scanned}. Enter the number or scan each one",
+                count=n,
+                name=p.name,
+                scanned=len(lines),
             )
         )
         o = st.ask(
@@ -449,15 +464,22 @@ class LabelWeightDiffers(Rule):
         x.pl.line_ids = [ln.id]
         if ln.weight_g is not None:
             net = max(0.0, x.r - p.tare_g)
-            message = (
-                f"{p.name}: the label says {ln.weight_g:.0f} g but the scale weighed "
-                f"{net:.0f} g: staff will check"
+            message = Phrase(
+                "{name}: the label says {label_g:.0f} g but the scale weighed "
+                "{net_g:.0f} g: staff will check",
+                name=p.name,
+                label_g=ln.weight_g,
+                net_g=net,
             )
         else:
             lo, hi = p.unit_weight_g - p.tolerance_g, p.unit_weight_g + p.tolerance_g
-            message = (
-                f"{p.name} weighed {x.r:.0f} g; one usually weighs {max(0.0, lo):.0f}-{hi:.0f}"
-                " g: staff will check"
+            message = Phrase(
+                "{name} weighed {grams:.0f} g; one usually weighs {low_g:.0f}-{high_g:.0f}"
+                " g: staff will check",
+                name=p.name,
+                grams=x.r,
+                low_g=max(0.0, lo),
+                high_g=hi,
             )
         st.ask(
             out,

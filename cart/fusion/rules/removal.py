@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from cart.common.i18n import Phrase
 from cart.fusion import evidence as ev
 from cart.fusion.alerts import AlertKind, Candidate, Effect
 from cart.fusion.rules.base import Rule
@@ -173,12 +174,12 @@ class AskWhichRemoved(Rule):
             by_prod[ln.product.id] = ln
         cands = [Candidate(f"line:{ln.id}", ln.product.name) for ln in by_prod.values()]
         if x.tare_i is not None:
-            cands.append(Candidate("personal", "My own bag or item"))
+            cands.append(Candidate("personal", Phrase("My own bag or item")))
         st.ask(
             out,
             x.t,
             AlertKind.WHICH_REMOVED,
-            f"Which item did you take out ({x.r:.0f} g)?",
+            Phrase("Which item did you take out ({grams:.0f} g)?", grams=x.r),
             grams=x.r,
             candidates=tuple(cands),
             placement=Placement(0, x.t, x.r),
@@ -219,7 +220,9 @@ class UnexplainedRemoval(Rule):
             out,
             x.t,
             AlertKind.UNEXPLAINED_REMOVAL,
-            f"Something of {x.r:.0f} g was taken out: put it back, or call staff",
+            Phrase(
+                "Something of {grams:.0f} g was taken out: put it back, or call staff", grams=x.r
+            ),
             grams=x.r,
             needs_staff=False,
             placement=Placement(0, x.t, x.r),

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cart.common.events import Scan
+from cart.common.i18n import Joined, Phrase
 from cart.common.text import printable
 from cart.fusion import actions as A
 from cart.fusion.alerts import AlertKind, Audit, Effect, LineRemoved, Notice
@@ -36,8 +37,7 @@ from cart.fusion.rules.base import Rule, first_claim
 from cart.fusion.rules.steps import pending_items
 from cart.fusion.state import Line, PendingProduce, Placement, State
 
-UNKNOWN_MESSAGE = "This code is not sold here. Put the item aside or call staff"
-MISREAD_MESSAGE = "Could not read that code, scan again"
+UNKNOWN_MESSAGE = Phrase("This code is not sold here. Put the item aside or call staff")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +90,9 @@ def on_scan(st: State, ev: Scan | A.EnterCode, t: int, out: list[Effect]) -> Non
     try:
         found = st.catalogue.read(ev.code, symbology, t)
     except (ValueError, KeyError, TypeError) as exc:  # a bad catalogue entry: not fatal
-        out.append(Notice(t, "lookup_error", f"could not look up the code: {exc}"))
+        out.append(
+            Notice(t, "lookup_error", Phrase("could not look up the code: {error}", error=str(exc)))
+        )
         return
     if isinstance(found, Refused):
         refused(found, symbology, t, out)
@@ -107,9 +109,25 @@ def refused(r: Refused, symbology: str, t: int, out: list[Effect]) -> None:
     row the spot-check risk score counts), with the reason when there is one."""
     code = printable(r.code, 40)
     if r.misread:
-        out.append(Notice(t, "misread", f"{MISREAD_MESSAGE} ({code}: {r.reason})"))
+        out.append(
+            Notice(
+                t,
+                "misread",
+                Phrase(
+                    "Could not read that code, scan again ({code}: {reason})",
+                    code=code,
+                    reason=r.reason,
+                ),
+            )
+        )
     elif r.reason:
-        out.append(Notice(t, "refused_code", f"This code is not sold here: {r.reason} ({code})"))
+        out.append(
+            Notice(
+                t,
+                "refused_code",
+                Phrase("This code is not sold here: {reason} ({code})", reason=r.reason, code=code),
+            )
+        )
     else:
         out.append(Notice(t, "unknown_code", UNKNOWN_MESSAGE))
     data: tuple[tuple[str, object], ...] = (("code", r.code),)
@@ -145,7 +163,7 @@ class AgeRestricted(Rule):
                 out,
                 x.t,
                 AlertKind.AGE_CHECK,
-                f"{x.p.name} is age-restricted: staff will check your age",
+                Phrase("{name} is age-restricted: staff will check your age", name=x.p.name),
                 needs_staff=True,
                 product=x.p,
             )
@@ -509,7 +527,7 @@ class ExpiredNeedsStaff(Rule):
             out,
             x.scan.t,
             AlertKind.EXPIRED,
-            f"{p.name} is past its expiry date: staff will check it",
+            Phrase("{name} is past its expiry date: staff will check it", name=p.name),
             line_id=x.lines[-1].id if x.lines else None,
             needs_staff=True,
             product=p,
@@ -525,7 +543,13 @@ class CodeWarnings(Rule):
         w = x.scan.found.warnings
         if not w:
             return False
-        out.append(Notice(x.scan.t, "code_warning", f"{x.scan.p.name}: " + "; ".join(w)))
+        out.append(
+            Notice(
+                x.scan.t,
+                "code_warning",
+                Phrase("{name}: {warnings}", name=x.scan.p.name, warnings=Joined("; ", w)),
+            )
+        )
         return True
 
 

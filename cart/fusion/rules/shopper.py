@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cart.common.i18n import Counted, Phrase
 from cart.fusion import actions as A
 from cart.fusion.alerts import AlertKind, Audit, CheckedOut, Effect, LineRemoved, Notice
 from cart.fusion.rules.base import Step
@@ -20,7 +21,7 @@ def question_for(
     """The open question ``fid`` when it is of one of ``kinds``; else refused (None)."""
     o = st.questions.get(fid) if fid is not None else None
     if o is None or o.flag.kind not in kinds:
-        out.append(Notice(t, "refused", f"alert {fid} is not open for that answer"))
+        out.append(Notice(t, "refused", Phrase("alert {id} is not open for that answer", id=fid)))
         return None
     return o
 
@@ -42,7 +43,7 @@ class ShopperAnswers(Step):
     def select_produce(self, st: State, a: A.SelectProduce, t: int, out: list[Effect]) -> None:
         found = st.catalogue.lookup(a.code)
         if found is None or not found.product.by_weight:
-            out.append(Notice(t, "refused", "That code is not produce sold by weight"))
+            out.append(Notice(t, "refused", Phrase("That code is not produce sold by weight")))
             return
         if a.flag_id is None:
             st.pending_produce.append(PendingProduce(found.product, a.code, a.bagged, t))
@@ -57,7 +58,7 @@ class ShopperAnswers(Step):
         if o is None:
             return
         if o.flag.kind == AlertKind.QUANTITY and (o.placement is None or o.placement.line_ids):
-            out.append(Notice(t, "refused", "Scan the items, or call staff"))
+            out.append(Notice(t, "refused", Phrase("Scan the items, or call staff")))
             return
         st.rules.weigh(st, a.flag_id, found.product, a.code, a.bagged, t, out)
 
@@ -70,13 +71,13 @@ class ShopperAnswers(Step):
             g = o.placement.grams if o.placement is not None else 0.0
             fit = [(abs(x - g), i) for i, x in enumerate(st.tare)]
             if "personal" not in keys or not fit:
-                out.append(Notice(t, "refused", "That choice was not offered"))
+                out.append(Notice(t, "refused", Phrase("That choice was not offered")))
                 return
             st.tare.pop(min(fit)[1])
             st.resolve(out, t, a.flag_id, "own item taken out", "shopper")
             return
         if f"line:{a.line_id}" not in keys or a.line_id not in st.lines:
-            out.append(Notice(t, "refused", "That line was not offered"))
+            out.append(Notice(t, "refused", Phrase("That line was not offered")))
             return
         st.take_out(st.lines[a.line_id], t, out, "picked as taken out")
         st.resolve(out, t, a.flag_id, f"line {a.line_id} taken out", "shopper")
@@ -112,8 +113,12 @@ class ShopperAnswers(Step):
                     Notice(
                         t,
                         "refused",
-                        f"{k} × {o.product.name} does not fit the "
-                        "weight: scan each one, or call staff",
+                        Phrase(
+                            "{count} × {name} does not fit the weight: scan each one, or call "
+                            "staff",
+                            count=k,
+                            name=o.product.name,
+                        ),
                     )
                 )
                 return
@@ -138,7 +143,7 @@ class ShopperAnswers(Step):
         late = st.next_line > 1  # own bags go in before the first item is scanned
         if pl.grams > self.s.personal_max_g or seen_product or late:
             st.replace_flag(
-                out, t, a.flag_id, needs_staff=True, message="Staff will check this item"
+                out, t, a.flag_id, needs_staff=True, message=Phrase("Staff will check this item")
             )
             out.append(Audit(t, "fusion.personal_refused", (("grams", round(pl.grams, 1)),)))
             return
@@ -149,7 +154,7 @@ class ShopperAnswers(Step):
     def remove_line(self, st: State, a: A.RemoveLine, t: int, out: list[Effect]) -> None:
         ln = st.lines.get(a.line_id)
         if ln is None:
-            out.append(Notice(t, "refused", f"no line {a.line_id}"))
+            out.append(Notice(t, "refused", Phrase("no line {id}", id=a.line_id)))
             return
         del st.lines[ln.id]
         out.append(LineRemoved(t, ln.id, "removed on screen"))
@@ -160,7 +165,7 @@ class ShopperAnswers(Step):
     def show_again(self, st: State, a: A.ShowAgain, t: int, out: list[Effect]) -> None:
         o = question_for(st, a.flag_id, (AlertKind.LOOKS_DIFFERENT,), t, out)
         if o is not None and o.flag.needs_staff:
-            out.append(Notice(t, "refused", "Staff will check this item"))
+            out.append(Notice(t, "refused", Phrase("Staff will check this item")))
         elif o is not None and o.placement is not None:
             o.placement.recheck, o.placement.recheck_ms = True, t
 
@@ -183,7 +188,11 @@ class ShopperAnswers(Step):
                 Notice(
                     t,
                     "checkout_refused",
-                    f"{len(st.questions)} question(s) to answer before paying",
+                    Counted(
+                        "{n} question(s) to answer before paying",
+                        "{n} questions to answer before paying",
+                        n=len(st.questions),
+                    ),
                 )
             )
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cart.common.i18n import Phrase
 from cart.fusion import actions as A
 from cart.fusion.alerts import AlertKind, Audit, Effect, LineRemoved, Notice
 from cart.fusion.rules.base import Step
@@ -21,7 +22,9 @@ class StaffAnswers(Step):
                 Notice(
                     t,
                     "staff_login",
-                    "Locked: try later" if res == "locked" else "Wrong staff id or PIN",
+                    Phrase("Locked: try later")
+                    if res == "locked"
+                    else Phrase("Wrong staff id or PIN"),
                 )
             )
 
@@ -33,7 +36,7 @@ class StaffAnswers(Step):
     def resolve(self, st: State, a: A.StaffResolve, t: int, out: list[Effect]) -> None:
         who = st.staff.current(t)
         if who is None:
-            out.append(Notice(t, "refused", "Staff mode is not active"))
+            out.append(Notice(t, "refused", Phrase("Staff mode is not active")))
             out.append(Audit(t, "fusion.staff.refused", (("flag_id", a.flag_id),)))
             return
         st.staff.touch(t)
@@ -79,7 +82,7 @@ class StaffAnswers(Step):
     ) -> bool:
         ln = st.lines.get(a.line_id if a.line_id is not None else o.flag.line_id or -1)
         if ln is None:
-            out.append(Notice(t, "refused", "no such line"))
+            out.append(Notice(t, "refused", Phrase("no such line")))
             return False
         del st.lines[ln.id]
         out.append(LineRemoved(t, ln.id, f"removed by staff {who}"))
@@ -91,7 +94,7 @@ class StaffAnswers(Step):
     ) -> bool:
         found = st.catalogue.lookup(a.code or "")
         if found is None or a.quantity < 1:
-            out.append(Notice(t, "refused", "unknown code or quantity"))
+            out.append(Notice(t, "refused", Phrase("unknown code or quantity")))
             return False
         p, pl = found.product, o.placement
         if p.by_weight:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cart.common.i18n import Phrase
 from cart.fusion import evidence as ev
 from cart.fusion.alerts import AlertKind, Candidate, Effect, Notice
 from cart.fusion.products import Product
@@ -59,7 +60,7 @@ class Judge(Step):
                     out,
                     t,
                     AlertKind.LOOKS_DIFFERENT,
-                    f"Show the {ln.product.name} to the camera",
+                    Phrase("Show the {name} to the camera", name=ln.product.name),
                     line_id=ln.id,
                     grams=ln.measured_g,
                     placement=pl,
@@ -76,7 +77,10 @@ class Judge(Step):
                 out,
                 t,
                 AlertKind.LOOKS_DIFFERENT,
-                f"This does not look like {ln.product.name}. Show it again, or scan the right item",
+                Phrase(
+                    "This does not look like {name}. Show it again, or scan the right item",
+                    name=ln.product.name,
+                ),
                 line_id=ln.id,
                 grams=ln.measured_g,
                 candidates=(Candidate(top_label, top_label, pl.verdict[0][1]),),
@@ -104,7 +108,7 @@ class AskUnexplained(Step):
                 out,
                 t,
                 AlertKind.WEIGH_PRODUCE,
-                f"Which produce did you add ({pl.grams:.0f} g)?",
+                Phrase("Which produce did you add ({grams:.0f} g)?", grams=pl.grams),
                 grams=pl.grams,
                 candidates=tuple(sugg[:3]),
             )
@@ -113,7 +117,7 @@ class AskUnexplained(Step):
                 out,
                 t,
                 AlertKind.SCAN_ADDED,
-                f"Scan the item you just added ({pl.grams:.0f} g)",
+                Phrase("Scan the item you just added ({grams:.0f} g)", grams=pl.grams),
                 grams=pl.grams,
             )
         pl.flag_id = f.id
@@ -141,7 +145,7 @@ class WeighProduce(Step):
         tare = bag_tare(p, self.s.bag_tare_g) if bagged else 0.0
         net = pl.grams - tare
         if net <= 0:
-            out.append(Notice(t, "refused", "That weighs less than the bag"))
+            out.append(Notice(t, "refused", Phrase("That weighs less than the bag")))
             return
         st.placements.pop(pl.id, None)
         ln = st.add_line(out, t, p, code, weight_g=round(net, 1), placed=True, measured=pl.grams)

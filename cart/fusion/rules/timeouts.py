@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cart.common.i18n import Phrase
 from cart.fusion.alerts import AlertKind, Audit, Effect
 from cart.fusion.rules.base import Step
 from cart.fusion.state import Placement, State
@@ -43,8 +44,11 @@ class Timeouts(Step):
                     out,
                     t,
                     AlertKind.TAKE_OUT,
-                    f"You removed {ln.product.name} from the list: take it out of the "
-                    "cart, or scan it again",
+                    Phrase(
+                        "You removed {name} from the list: take it out of the cart, or scan it "
+                        "again",
+                        name=ln.product.name,
+                    ),
                     grams=ln.measured_g,
                     line_id=ln.id,
                     product=ln.product,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cart.common.events import VisionVerdict
+from cart.common.i18n import Phrase
 from cart.fusion import evidence as ev
 from cart.fusion.alerts import AlertKind, Effect
 from cart.fusion.rules.base import Rule, first_claim
@@ -104,7 +105,12 @@ class ShownAgain(Rule):
             # the views disagree with each other: one more look decides
             pl.verdict = x.top
             st.replace_flag(
-                out, x.t, fid, message=f"Please show the {ln.product.name} to the camera once more"
+                out,
+                x.t,
+                fid,
+                message=Phrase(
+                    "Please show the {name} to the camera once more", name=ln.product.name
+                ),
             )
         else:
             st.replace_flag(
@@ -112,7 +118,10 @@ class ShownAgain(Rule):
                 x.t,
                 fid,
                 needs_staff=True,
-                message=f"This still does not look like {ln.product.name}: staff will check",
+                message=Phrase(
+                    "This still does not look like {name}: staff will check",
+                    name=ln.product.name,
+                ),
             )
 
 

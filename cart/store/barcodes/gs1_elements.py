@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
+from cart.common.i18n import Phrase
 from cart.common.text import printable
 from cart.store.barcodes.results import Interpretation, _reject
 
@@ -152,7 +153,7 @@ def _date_element(ai: str, es, t_ms, config, found: dict, warnings: list[str]) -
     if t_ms is not None and es.date < _local_date(t_ms, config):
         if ai == "17":
             found["expired"] = True
-            warnings.append(f"expired on {es.date.isoformat()}")
+            warnings.append(Phrase("expired on {date}", date=es.date))
         elif ai in ("15", "16"):
-            warnings.append(f"past its best-before/sell-by date {es.date.isoformat()}")
+            warnings.append(Phrase("past its best-before/sell-by date {date}", date=es.date))
     return None

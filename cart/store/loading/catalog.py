@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cart.common.i18n import available_languages
 from cart.store.loading.fields import (
     _ID_RE,
     _LABEL_RE,
@@ -42,6 +43,8 @@ _PRODUCT_KEYS = {
     "promotions",
     "variable_measure",
 }
+# a product's name in another language: name_sv = "Banan" (docs/CATALOG.md, docs/I18N.md)
+_NAME_KEYS = {f"name_{code}" for code in available_languages()}
 _PROMO_KEYS = {"id", "kind", "name", "buy", "pay", "price", "off_per_kg", "loyalty_only"}
 _COUPON_KEYS = {"code", "name", "kind", "amount", "min_spend", "product"}
 
@@ -109,7 +112,7 @@ def _validate_products(
         problems.append(Problem(file, "product", "", "the catalogue has no products"))
     for i, pdata in enumerate(raw_products):
         pid = pdata.get("id") if isinstance(pdata, dict) else None
-        e = _Entry(pdata, file, f"product[{i}] {pid!r}", problems, _PRODUCT_KEYS)
+        e = _Entry(pdata, file, f"product[{i}] {pid!r}", problems, _PRODUCT_KEYS | _NAME_KEYS)
         prod = _validate_product(e, tax_ids, promotions)
         _check_duplicates(e, i, pdata, seen)
         if prod is not None:
@@ -236,6 +239,11 @@ def _validate_product(
     if sold_by == "weight" and variable is False:
         e.fail("variable_measure", "a product sold by weight is always variable measure")
     promos = _product_promotions(e, sold_by, promotions)
+    names = tuple(
+        (key.removeprefix("name_"), text)
+        for key in sorted(_NAME_KEYS)
+        if key in e.data and (text := e.text(key)) is not None
+    )
     # A price is None only with a problem recorded (sold_by or its price field invalid).
     if len(e.problems) > n_before or price is None:
         return None
@@ -255,6 +263,7 @@ def _validate_product(
         promotions=promos,
         organic=len(plu) == 5,
         variable_measure=bool(variable),
+        names=names,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from cart.common.i18n import available_languages
 from cart.store.loading.fields import (
     _CURRENCY_RE,
     _ID_RE,
@@ -42,6 +43,7 @@ def _validate_store(
             "staff_pin_hash",
             "loyalty_program",
             "expired",
+            "language",
         },
     )
     if "store" not in doc:
@@ -73,6 +75,11 @@ def _validate_store(
         s.fail("expired", f"must be one of {', '.join(EXPIRED_POLICIES)}, got {expired!r}")
         expired = None
 
+    language = s.text("language", "en")
+    if language is not None and language not in available_languages():
+        s.fail("language", f"must be one of {', '.join(available_languages())}, got {language!r}")
+        language = None
+
     taxes = _validate_taxes(doc.get("tax"), top, problems)
     rcn_country, layouts = _validate_rcn(doc.get("rcn", {}), file, problems)
 
@@ -84,7 +91,7 @@ def _validate_store(
     jr = _Entry(doc.get("journal", {}), file, "journal", problems, {"keep_days"})
     keep_days = jr.integer("keep_days", 30, lo=1, hi=3650)
 
-    values = (sid, name, country, currency, minor, tax_mode, tz, pin, loyalty, expired)
+    values = (sid, name, country, currency, minor, tax_mode, tz, pin, loyalty, expired, language)
     if rcn_country is None or any(v is None for v in values):
         return None
     if len(problems) and any(p.file == file for p in problems):
@@ -104,6 +111,7 @@ def _validate_store(
         rcn_layouts=tuple(layouts),
         expired_policy=expired,
         journal_keep_days=keep_days if keep_days is not None else 30,
+        language=language,
     )
 
 
