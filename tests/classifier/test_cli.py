@@ -41,22 +41,54 @@ def test_classify_reports_bad_images_and_goes_on(grocery, tmp_path, capsys):
 
 def test_bench_prints_json_line_last(grocery, capsys):
     assert main(["bench", "classify", "--data", str(grocery), "--limit", "24"]) == 0
-    last = capsys.readouterr().out.strip().splitlines()[-1]
-    obj = json.loads(last)
-    for key in (
-        "fine_top1",
-        "fine_top3",
-        "coarse_top1",
-        "coarse_top3",
-        "ms_p50",
-        "ms_p95",
-        "peak_rss_mb",
-        "float_fine_top1",
-        "fine_top1_vs_float",
-    ):
-        assert key in obj, key
-    assert obj["images"] == 24 and obj["threads"] == 1
-    assert 0.0 <= obj["fine_top1"] <= obj["fine_top3"] <= 1.0
+    out = capsys.readouterr().out.strip().splitlines()
+    obj = json.loads(out[-1])
+    assert "fine top-1" in "\n".join(out[:-1])  # the side-by-side table comes first
+    assert obj["threads"] == 1 and obj["heldout_hash"]
+    assert obj["heldout_in_training"] in (True, False, None)
+    for split in ("heldout", "val"):
+        assert obj[split]["images"] == 24
+        for kind in ("int8", "float"):
+            figures = obj[split][kind]
+            for key in (
+                "fine_top1",
+                "fine_top3",
+                "coarse_top1",
+                "coarse_top3",
+                "ms_p50",
+                "ms_p95",
+                "pi4_ms_p50_est",
+                "model_bytes",
+                "peak_rss_mb",
+                "bench_peak_rss_mb",
+            ):
+                assert key in figures, (split, kind, key)
+            assert 0.0 <= figures["fine_top1"] <= figures["fine_top3"] <= 1.0
+            assert figures["coarse_top1"] >= figures["fine_top1"]
+            assert figures["ms_p50"] <= figures["ms_p95"]
+        assert obj[split]["int8"]["model_bytes"] < obj[split]["float"]["model_bytes"]
+
+
+def test_bench_one_split(grocery, capsys):
+    assert (
+        main(
+            [
+                "bench",
+                "classify",
+                "--data",
+                str(grocery),
+                "--limit",
+                "6",
+                "--split",
+                "val",
+                "--no-float",
+            ]
+        )
+        == 0
+    )
+    obj = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "heldout" not in obj and set(obj["val"]) >= {"images", "int8"}
+    assert "float" not in obj["val"]
 
 
 def test_bench_without_data_is_a_clear_error(tmp_path, capsys):
