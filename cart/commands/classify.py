@@ -72,7 +72,7 @@ def _open(args):
 
 
 def _classify(args) -> int:
-    from models.preprocess import ImageError
+    from models.preprocess import ImageError, load_rgb
     from models.runtime import ClassifierError
 
     try:
@@ -84,17 +84,21 @@ def _classify(args) -> int:
         print(f"cart classify: -k must be 1..{len(clf.labels)}", file=sys.stderr)
         return 2
     failed = 0
+    n_coarse = len({lb.coarse_id for lb in clf.labels})
     with clf:
         for path in args.images:
             try:
-                top = clf.classify_file(path, k=args.top)
+                probs = clf.probabilities(load_rgb(path))
             except ImageError as exc:
                 print(f"cart classify: {exc}", file=sys.stderr)
                 failed += 1
                 continue
+            top = clf.top(probs, k=args.top)
+            coarse = clf.coarse_top(probs, k=min(args.top, n_coarse))
             line = {
                 "path": str(path),
                 "top": [{"label": label, "score": round(p, 4)} for label, p in top],
+                "coarse": [{"label": label, "score": round(p, 4)} for label, p in coarse],
             }
             print(json.dumps(line), flush=True)
     return 1 if failed else 0

@@ -22,6 +22,22 @@ def test_classify_prints_one_json_line_per_image(grocery, capsys):
     assert json.loads(lines[0])["top"][0]["label"] == "Banana"
 
 
+def test_classify_prints_the_coarse_classes_beside_the_fine(grocery, capsys, hierarchy):
+    path = grocery / "val/Fruit/Apple/Granny-Smith/Granny-Smith_001.jpg"
+    assert main(["classify", str(path), "-k", "4"]) == 0
+    obj = json.loads(capsys.readouterr().out.strip())
+    coarse = obj["coarse"]
+    assert len(coarse) == 4
+    scores = [e["score"] for e in coarse]
+    assert scores == sorted(scores, reverse=True)
+    assert len({e["label"] for e in coarse}) == 4
+    # a coarse class holds at least what its fine classes listed hold
+    for e in coarse:
+        listed = sum(f["score"] for f in obj["top"] if hierarchy.coarse(f["label"]) == e["label"])
+        assert e["score"] >= listed - 1e-3
+    assert hierarchy.coarse(obj["top"][0]["label"]) in {e["label"] for e in coarse}
+
+
 def test_classify_reports_bad_images_and_goes_on(grocery, tmp_path, capsys):
     (tmp_path / "bad.jpg").write_bytes(b"not an image")
     code = main(
