@@ -68,7 +68,7 @@ class FusionConfig:
     # verdict whose best fine label is below vision_fine_sure is weighed by coarse class (the
     # camera says "an apple", not which apple); None: always by fine label
     camera_coarse: Mapping[str, str] | None = field(default=None, hash=False)
-    vision_fine_sure: float = 0.5
+    vision_fine_sure: float = 0.35
 
 
 def settings_from(cls: type[T], cfg: FusionConfig) -> T:
@@ -100,4 +100,4 @@ class CameraSettings:
     joint_views: bool
     camera_confusion: Mapping[str, Mapping[str, float]] | None = field(default=None, hash=False)
     camera_coarse: Mapping[str, str] | None = field(default=None, hash=False)
-    vision_fine_sure: float = 0.5
+    vision_fine_sure: float = 0.35
