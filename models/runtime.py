@@ -4,6 +4,7 @@
     with Classifier(threads=1) as clf:
         clf.classify(rgb_frame)            # [("Granny-Smith", 0.91), ...] best first, 5 entries
         clf.classify_file("photo.jpg", k=3)
+        clf.coarse_top(clf.probabilities(rgb_frame))  # [("Apple", 0.97), ...] by coarse class
 
 The interpreter comes from ``ai_edge_litert`` (or ``tflite_runtime`` where that is what is
 installed); TensorFlow and PyTorch are never imported here. Pre-processing is
@@ -206,6 +207,18 @@ class Classifier:
             raise ValueError(f"k must be 1..{len(self.labels)}, got {k}")
         idx = np.argsort(-probs, kind="stable")[:k]
         return [(self.labels[i].name, float(probs[i])) for i in idx]
+
+    def coarse_top(self, probs: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
+        """Top ``k`` ``(coarse class name, probability)``: each coarse class's probability is the
+        sum over its fine classes (all of them, not only the fine top-k), best first."""
+        names: dict[int, str] = {lb.coarse_id: lb.coarse for lb in self.labels}
+        if not 1 <= k <= len(names):
+            raise ValueError(f"k must be 1..{len(names)}, got {k}")
+        ids = np.array([lb.coarse_id for lb in self.labels])
+        sums = np.zeros(int(ids.max()) + 1)
+        np.add.at(sums, ids, probs)
+        order = [int(i) for i in np.argsort(-sums, kind="stable") if int(i) in names][:k]
+        return [(names[i], float(sums[i])) for i in order]
 
     def classify(self, rgb: np.ndarray, k: int = 5) -> list[tuple[str, float]]:
         """Top ``k`` ``(fine class name, probability)`` for an RGB frame, best first."""

@@ -15,6 +15,7 @@ stays plain text; the screen shows it literally.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -85,6 +86,19 @@ EXTRA_CHOICES: dict[str, tuple[Choice, ...]] = {
 }
 
 
+@functools.cache
+def _camera_coarse() -> dict[str, str] | None:
+    """The shipped classifier's fine label -> coarse class (``models/labels.csv``); None (fine
+    labels only) when the labels cannot be read."""
+    from cart.fusion.vision import Hierarchy
+
+    try:
+        return dict(Hierarchy.load().coarse_of)
+    except (ValueError, OSError, RuntimeError) as exc:
+        log.warning("classifier labels unavailable, vision judged by fine label: %s", exc)
+        return None
+
+
 class FusionEngine:
     """``cart.fusion.session.FusionSession`` (the reconciler kept in step with the core basket and
     its journal) behind the screen. See the module docstring."""
@@ -143,8 +157,11 @@ class FusionEngine:
 
     @staticmethod
     def config(vision: bool) -> FusionConfig:
-        # Without a camera, produce is billed on the shopper's choice and the scale alone.
-        return FusionConfig() if vision else FusionConfig(use_vision=False)
+        # Without a camera, produce is billed on the shopper's choice and the scale alone. With
+        # one, fusion knows the classifier's hierarchy: an unsure variety is judged by its kind.
+        if not vision:
+            return FusionConfig(use_vision=False)
+        return FusionConfig(camera_coarse=_camera_coarse())
 
     @classmethod
     def start(cls, journal, store: Store, t_ms: int, *, vision: bool = True) -> FusionEngine:

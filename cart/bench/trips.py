@@ -117,6 +117,10 @@ def run_bench(
     fusion_camera = None
     if factory is not None and getattr(factory, "table", None):
         from cart.fusion.reconciler import camera_confusion_from
+        from cart.fusion.vision import Hierarchy
+
+        # as on the cart (cart.app.engine): an unsure variety is judged by its coarse class
+        coarse = dict(Hierarchy.load().coarse_of)
 
         # The fusion knows the model by its measured behaviour on real photos. "held-out"
         # (two-fold): the confusion is measured on one half of each class's photos and the
@@ -126,14 +130,18 @@ def run_bench(
             setups = []
             for part in (0, 1):
                 measured, played = split_table(factory.table, part)
-                config = FusionConfig(camera_confusion=camera_confusion_from(measured))
+                config = FusionConfig(
+                    camera_confusion=camera_confusion_from(measured), camera_coarse=coarse
+                )
                 setups.append((config, vision_factory_for(played)))
             fusion_camera = (
                 "judged by the model's confusion measured on half of each class's "
                 "photos; trips draw from the other half (two-fold, held-out)"
             )
         elif calibration == "in-sample":
-            config = FusionConfig(camera_confusion=camera_confusion_from(factory.table))
+            config = FusionConfig(
+                camera_confusion=camera_confusion_from(factory.table), camera_coarse=coarse
+            )
             setups = [(config, factory)]
             fusion_camera = (
                 "judged by the model's confusion measured on the same photos the "

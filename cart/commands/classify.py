@@ -33,7 +33,10 @@ def register(sub) -> None:
 
 
 def register_bench(sub) -> None:
-    p = sub.add_parser("classify", help="accuracy and speed of the classifier on the val split")
+    p = sub.add_parser(
+        "classify",
+        help="accuracy, speed and memory of the classifier on the held-out split and val",
+    )
     p.add_argument(
         "--data",
         type=Path,
@@ -50,7 +53,13 @@ def register_bench(sub) -> None:
     p.add_argument("--no-float", action="store_true", help="skip the float model comparison")
     p.add_argument("--labels", type=Path, default=None)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--limit", type=int, default=0, help="use only the first N val photos")
+    p.add_argument("--limit", type=int, default=0, help="use only the first N photos of a split")
+    p.add_argument(
+        "--split",
+        choices=("heldout", "val", "both"),
+        default="both",
+        help="held-out part of train (models/heldout.txt), val, or both (default)",
+    )
     p.set_defaults(func=_bench)
 
 
@@ -63,7 +72,7 @@ def _open(args):
 
 
 def _classify(args) -> int:
-    from models.preprocess import ImageError
+    from models.preprocess import ImageError, load_rgb
     from models.runtime import ClassifierError
 
     try:
@@ -75,17 +84,21 @@ def _classify(args) -> int:
         print(f"cart classify: -k must be 1..{len(clf.labels)}", file=sys.stderr)
         return 2
     failed = 0
+    n_coarse = len({lb.coarse_id for lb in clf.labels})
     with clf:
         for path in args.images:
             try:
-                top = clf.classify_file(path, k=args.top)
+                probs = clf.probabilities(load_rgb(path))
             except ImageError as exc:
                 print(f"cart classify: {exc}", file=sys.stderr)
                 failed += 1
                 continue
+            top = clf.top(probs, k=args.top)
+            coarse = clf.coarse_top(probs, k=min(args.top, n_coarse))
             line = {
                 "path": str(path),
                 "top": [{"label": label, "score": round(p, 4)} for label, p in top],
+                "coarse": [{"label": label, "score": round(p, 4)} for label, p in coarse],
             }
             print(json.dumps(line), flush=True)
     return 1 if failed else 0
@@ -106,7 +119,7 @@ def _data_root(arg: Path | None) -> Path:
 
 
 def _bench(args) -> int:
-    from cart.bench.classify import run_bench
+    from cart.bench.classify import SPLITS, run_bench, table
 
     data = _data_root(args.data)
     if not (data / "val.txt").is_file():
@@ -119,7 +132,9 @@ def _bench(args) -> int:
         labels=args.labels,
         threads=args.threads,
         limit=args.limit,
+        splits=SPLITS if args.split == "both" else (args.split,),
         log=lambda s: print(s, file=sys.stderr, flush=True),
     )
+    print(table(result), flush=True)
     print(json.dumps(result), flush=True)
     return 0

@@ -64,6 +64,11 @@ class FusionConfig:
     # above vision_min_alt (a smoother classifier lists more of them, and the average dilutes)
     best_alternative: bool = True
     joint_views: bool = True  # "show it again": judge both views together, not the last alone
+    # the classifier's hierarchy: fine label -> coarse class (models/labels.csv). With it, a
+    # verdict whose best fine label is below vision_fine_sure is weighed by coarse class (the
+    # camera says "an apple", not which apple); None: always by fine label
+    camera_coarse: Mapping[str, str] | None = field(default=None, hash=False)
+    vision_fine_sure: float = 0.35
 
 
 def settings_from(cls: type[T], cfg: FusionConfig) -> T:
@@ -94,3 +99,5 @@ class CameraSettings:
     best_alternative: bool
     joint_views: bool
     camera_confusion: Mapping[str, Mapping[str, float]] | None = field(default=None, hash=False)
+    camera_coarse: Mapping[str, str] | None = field(default=None, hash=False)
+    vision_fine_sure: float = 0.35

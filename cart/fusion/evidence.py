@@ -182,17 +182,25 @@ def posterior(
     conf = s.camera_confusion
     top1 = top[0][0]
     w = s.confusion_weight
+    coarse = coarse_view(top, s)
 
     def vlik(label: str, prob: float) -> float:
         row = conf.get(label) if conf is not None else None
         if row is None:
             return prob
+        if coarse is not None:  # how often this label's photos come out in top-1's coarse class
+            shared = [v for k, v in row.items() if k and coarse.of.get(k) == coarse.top1]
+            return (1.0 - w) * prob + w * (sum(shared) if shared else row.get("", 0.0))
         return (1.0 - w) * prob + w * row.get(top1, row.get("", 0.0))
 
-    ps = prior * vlik(p.label, probs.get(p.label, floor)) * wlik(p)
+    if coarse is not None:
+        p_cam, seen = coarse.weigh(p.label, top, floor)
+    else:
+        p_cam = probs.get(p.label, floor)
+        seen = [(label, prob) for label, prob in top if prob >= s.vision_min_alt]
+    ps = prior * vlik(p.label, p_cam) * wlik(p)
     alts = []
-    seen = [(label, prob) for label, prob in top if prob >= s.vision_min_alt]
-    if conf is not None:  # labels whose photos often come out as this top-1
+    if conf is not None and coarse is None:  # labels whose photos often come out as this top-1
         seen += [
             (label, floor)
             for label, row in conf.items()
@@ -219,6 +227,50 @@ def posterior(
         return 1.0
     pa = (1.0 - prior) * (max(alts) if s.best_alternative else sum(alts) / len(alts))
     return ps / (ps + pa)
+
+
+@dataclass(frozen=True, slots=True)
+class CoarseView:
+    """A verdict read at the coarse level: its best fine label was unsure, its coarse class
+    may not be (three apple varieties at 0.3 each are one apple at 0.9)."""
+
+    of: Mapping[str, str]  # fine label -> coarse class
+    mass: Mapping[str, float]  # coarse class -> the verdict's probability for it
+    top1: str | None  # the verdict's best coarse class
+    min_alt: float
+
+    def weigh(
+        self, label: str, top: Verdict, floor: float
+    ) -> tuple[float, list[tuple[str, float]]]:
+        """(the camera's probability for ``label``, its alternatives) at the coarse level: a
+        label counts with its coarse class's probability; the labels of the scanned product's
+        own coarse class are no alternatives (the camera cannot tell them apart, the scan names
+        the variety); those of another coarse class holding at least ``min_alt`` are."""
+        mine = self.of.get(label)
+        p = self.mass.get(mine, floor) if mine is not None else dict(top).get(label, floor)
+        alts = []
+        for k, _ in top:
+            c = self.of.get(k)
+            if c is not None and c != mine and self.mass[c] >= self.min_alt:
+                alts.append((k, self.mass[c]))
+        return p, alts
+
+
+def coarse_view(top: Verdict, s: CameraSettings) -> CoarseView | None:
+    """The verdict at the coarse level when its best fine label is below ``vision_fine_sure``
+    and the hierarchy is known; None: weigh it by fine label."""
+    of = s.camera_coarse
+    if not of or not top or top[0][1] >= s.vision_fine_sure:
+        return None
+    mass: dict[str, float] = {}
+    for label, prob in top:
+        c = of.get(label)
+        if c is not None:
+            mass[c] = mass.get(c, 0.0) + prob
+    if not mass:
+        return None
+    best = max(mass.items(), key=lambda kv: kv[1])[0]
+    return CoarseView(of, mass, best, s.vision_min_alt)
 
 
 def camera_vetoes(

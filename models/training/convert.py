@@ -40,7 +40,7 @@ def _fold(conv, bn):
     return w, b.astype(np.float32)
 
 
-def _tf_module(model):
+def _tf_module(model, size: int = INPUT_SIZE):
     import tensorflow as tf
 
     def conv_params(cbn, depthwise=False):
@@ -70,11 +70,7 @@ def _tf_module(model):
         return tf.nn.relu6(x) if act else x
 
     class Net(tf.Module):
-        @tf.function(
-            input_signature=[
-                tf.TensorSpec([1, INPUT_SIZE, INPUT_SIZE, 3], tf.float32, name="pixels")
-            ]
-        )
+        @tf.function(input_signature=[tf.TensorSpec([1, size, size, 3], tf.float32, name="pixels")])
         def __call__(self, pixels):
             x = (pixels - 127.0) / 128.0
             for kind, params in layers:
@@ -93,10 +89,11 @@ def _tf_module(model):
 
 
 def convert(model, calibration: np.ndarray, out: Path) -> dict:
-    """Write the int8 and float16 models; ``calibration`` is ``N x 224 x 224 x 3`` uint8."""
+    """Write the int8 and float16 models; ``calibration`` is ``N x S x S x 3`` uint8 (S the
+    model's input size)."""
     import tensorflow as tf
 
-    net = _tf_module(model)
+    net = _tf_module(model, calibration.shape[1])
     fn = net.__call__.get_concrete_function()
 
     def representative():

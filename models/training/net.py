@@ -8,6 +8,7 @@ weights.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -77,11 +78,34 @@ class MBConv(nn.Module):
         return x + y if self.skip else y
 
 
+def specs_from_state(state: dict) -> list[tuple[int, int, int, int, int]]:
+    """The block specs of an EfficientNet-Lite checkpoint (Lite0-Lite4 share the stem, the head
+    and the stage layout; wider and deeper ones have more channels and repeats), read off its
+    weights: a stage begins where the output width changes, with that stage's stride."""
+    specs = []
+    cin = STEM_CHANNELS
+    stage = -1
+    for i in itertools.count():
+        p = f"_blocks.{i}"
+        if f"{p}._project_conv.weight" not in state:
+            break
+        cout, mid = state[f"{p}._project_conv.weight"].shape[:2]
+        kernel = state[f"{p}._depthwise_conv.weight"].shape[-1]
+        first = not specs or cout != specs[-1][1]
+        stage += 1 if first else 0
+        stride = STAGES[stage][1] if first else 1
+        specs.append((cin, int(cout), int(kernel), stride, int(mid) // cin))
+        cin = int(cout)
+    return specs
+
+
 class EfficientNetLite0(nn.Module):
-    def __init__(self, num_classes: int, dropout: float = 0.2):
+    """EfficientNet-Lite0 by default; ``specs`` (``specs_from_state``) builds a wider one."""
+
+    def __init__(self, num_classes: int, dropout: float = 0.2, specs=None):
         super().__init__()
         self.stem = ConvBN(3, STEM_CHANNELS, 3, 2)
-        self.blocks = nn.ModuleList(MBConv(*s) for s in block_specs())
+        self.blocks = nn.ModuleList(MBConv(*s) for s in (specs or block_specs()))
         self.head = ConvBN(self.blocks[-1].project.conv.out_channels, HEAD_CHANNELS, 1)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(HEAD_CHANNELS, num_classes)

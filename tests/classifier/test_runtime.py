@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from models.preprocess import ImageError
+from models.preprocess import ImageError, load_rgb
 from models.runtime import DEFAULT_LABELS, DEFAULT_MODEL, Classifier, ClassifierError, load_labels
 
 
@@ -110,3 +110,15 @@ def test_copied_model_loads_from_anywhere(tmp_path):
     shutil.copy(DEFAULT_LABELS, tmp_path / "l.csv")
     with Classifier(tmp_path / "m.tflite", tmp_path / "l.csv") as clf:
         assert clf.input_size == 224 and len(clf.labels) == 81
+
+
+def test_coarse_top_sums_every_fine_class_of_a_coarse_class(classifier, grocery):
+    probs = classifier.probabilities(load_rgb(grocery / "val/Fruit/Banana/Banana_003.jpg"))
+    coarse = classifier.coarse_top(probs, k=43)
+    assert len(coarse) == 43 and len({name for name, _ in coarse}) == 43
+    assert sum(p for _, p in coarse) == pytest.approx(1.0, abs=1e-6)
+    apples = sum(p for lb, p in zip(classifier.labels, probs, strict=True) if lb.coarse == "Apple")
+    assert dict(coarse)["Apple"] == pytest.approx(apples)
+    assert coarse[0][0] == "Banana"
+    with pytest.raises(ValueError, match="k must be"):
+        classifier.coarse_top(probs, k=44)
