@@ -1,11 +1,14 @@
-"""A whole trip by touch: scan, place, produce by tiles, remove via the picker, coupon, pay, on
-the demo's simulated devices, the real drivers, runtime, fusion and core. The screen is driven
-by clicks only (no key is pressed); the shopper's hands (take, scan, place, take out) are the
-demo world's, as in the cart they are the shopper's."""
+"""A whole trip by touch, in Swedish and in English: scan, place, produce by tiles, remove via
+the picker, coupon, pay, on the demo's simulated devices, the real drivers, runtime, fusion and
+core. The screen is driven by clicks only (no key is pressed); the shopper's hands (take, scan,
+place, take out) are the demo world's, as in the cart they are the shopper's. The words the
+shopper reads are checked in the trip's language: the buttons, the produce screen, its tiles,
+the picker, the coupon, the basket's lines and the receipt."""
 
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Label
 
 from cart.app.stack import build_runtime
 from cart.sim.demo import DemoWorld, demo_clock
@@ -25,14 +28,52 @@ PRODUCE = "granny-smith"
 COUPON = "9900000200022"  # 20.00 off when you spend 200.00
 
 
-@pytest.fixture
-def demo():
+# What the shopper reads, written out (not looked up in the catalogues: a missing translation
+# would then pass as its English msgid).
+WORDS = {
+    "en": {
+        "buttons": ("Produce", "Coupon", "Pay", "Staff", "Svenska", "Contrast", "Text size"),
+        "produce": "Produce: what is on the scale?",
+        "apples": "Apple Granny Smith",
+        "apple_price": "SEK 32.95/kg",
+        "which": "Which item did you take out",
+        "back": "Back",
+        "coupon": "Coupon",
+        "coupons": "coupons: 1",
+        "thanks": "Thank you: show this code at the exit",
+        "done": "Done: next shopper",
+    },
+    "sv": {
+        "buttons": (
+            "Frukt & grönt",
+            "Kupong",
+            "Betala",
+            "Personal",
+            "English",
+            "Kontrast",
+            "Textstorlek",
+        ),
+        "produce": "Frukt & grönt: vad ligger på vågen?",
+        "apples": "Äpple Granny Smith",
+        "apple_price": "32,95 kr/kg",
+        "which": "Vilken vara tog du ut",
+        "back": "Tillbaka",
+        "coupon": "Kupong",
+        "coupons": "kuponger: 1",
+        "thanks": "Tack: visa den här koden vid utgången",
+        "done": "Klar: nästa kund",
+    },
+}
+
+
+@pytest.fixture(params=["sv", "en"])
+def demo(request):
     store = load_store()
     clock = demo_clock()
-    runtime = build_runtime(store, ":memory:", clock=clock)
+    runtime = build_runtime(store, ":memory:", clock=clock, language=request.param)
     world = DemoWorld(runtime, store, clock, seed=3, profile="clean")
     world.start()
-    yield store, runtime, world
+    yield store, runtime, world, request.param
     runtime.close()
 
 
@@ -58,13 +99,21 @@ def in_cart(world) -> float:
     return sum(c.grams for c in world.cart)
 
 
+def label(widget) -> str:
+    return str(widget.label)
+
+
 async def test_a_whole_trip_by_touch(demo):
-    store, runtime, world = demo
+    store, runtime, world, lang = demo
+    words = WORDS[lang]
     shelf = {s.product_id: s for s in world.shelf}
     assert {MILK, OTHER_MILK, PRODUCE} <= set(shelf)
     app = DemoApp(runtime, world)
     async with app.run_test(size=(106, 33)) as pilot:
         await until(pilot, lambda: any(d.name == "scale" for d in app.view.devices))
+        assert app.view.language == lang
+        buttons = app.screen.query("#actions TouchButton")
+        assert tuple(label(b) for b in buttons) == words["buttons"]
         # scan and place: two of the same milk, then another milk
         grams = 0.0
         for n, product in enumerate((MILK, MILK, OTHER_MILK), 1):
@@ -84,19 +133,24 @@ async def test_a_whole_trip_by_touch(demo):
         if not isinstance(app.screen, ProduceScreen):
             await tap(pilot, "#do-produce")
         assert isinstance(app.screen, ProduceScreen)
+        assert str(app.screen.query_one(".dialog-title", Label).content) == words["produce"]
+        assert label(app.screen.query_one("#produce-back")) == words["back"]
         await tap(pilot, "#show-keyboard")
         await tap_keys(pilot, "granny")
-        assert tiles(app.screen).tiles[0].choice.label == shelf[PRODUCE].name
+        tile = tiles(app.screen).tiles[0].choice
+        assert tile.label == words["apples"] and words["apple_price"] in tile.detail
         await tap_tile(pilot, 0)
         await settled(pilot, 4, in_cart(world))
         apples = app.view.lines[-1]
         apples_g = in_cart(world) - grams
-        assert apples.name == shelf[PRODUCE].name and apples.per_kg
+        assert apples.name == words["apples"] and apples.per_kg
         # one milk out: two products weigh that much, so the cart asks which
         milk_item = next(c for c in world.cart if c.shelf.product_id == MILK)
         world.remove(milk_item.item_id)
         await until(pilot, lambda: isinstance(app.screen, PickerScreen), timeout=20)
         await pilot.pause()
+        assert str(app.screen.query_one(".dialog-title", Label).content).startswith(words["which"])
+        assert label(app.screen.query_one("#picker-back")) == words["back"]
         choice = next(b for b in app.screen.query(".choice") if shelf[MILK].name in str(b.label))
         await tap(pilot, choice)
         await settled(pilot, 3, grams - shelf[MILK].grams + apples_g)
@@ -106,15 +160,20 @@ async def test_a_whole_trip_by_touch(demo):
         # a coupon on the on-screen keyboard
         await tap(pilot, "#do-coupon")
         assert isinstance(app.screen, EntryScreen)
+        assert str(app.screen.query_one(".dialog-title", Label).content) == words["coupon"]
         await tap_keys(pilot, COUPON)
         await tap_key(pilot, "ok")
         await until(pilot, lambda: bool(app.view.coupons))
-        assert "20.00 off" in app.view.coupons[0]
+        assert "20.00 off" in app.view.coupons[0]  # the catalogue's name for it
+        await until(pilot, lambda: words["coupons"] in str(app.query_one("#title", Label).content))
         # pay, and the next shopper
         await tap(pilot, "#do-checkout")
         await until(pilot, lambda: isinstance(app.screen, CheckoutScreen))
         receipt = app.view.receipt.text
-        assert shelf[MILK].name in receipt and shelf[PRODUCE].name in receipt
+        assert shelf[MILK].name in receipt and words["apples"] in receipt
+        title = app.screen.query_one("#checkout-title", Label)
+        assert str(title.content).strip() == words["thanks"]
+        assert label(app.screen.query_one("#next-shopper")) == words["done"]
         await tap(pilot, "#next-shopper")
         await until(pilot, lambda: not isinstance(app.screen, CheckoutScreen), timeout=45)
         assert app.view.lines == () and not world.cart
