@@ -34,7 +34,7 @@ from cart.ui.screens import (
     PickerScreen,
     StaffScreen,
 )
-from cart.ui.touch import TouchButton
+from cart.ui.touch import ButtonBar, TouchButton
 from cart.ui.widgets import (
     AlertBanner,
     BasketHeader,
@@ -150,7 +150,7 @@ class CartApp(App):
             yield Sums(id="sums")
             yield ScaleReading(id="scale")
             yield TotalDigits("0.00", id="total")
-        with Horizontal(id="actions", classes="button-bar"):
+        with ButtonBar(id="actions", classes="button-bar"):
             yield from self.compose_buttons()
         yield from self.compose_bars()
         yield StatusBar(id="status")
@@ -445,6 +445,8 @@ class CartApp(App):
             if not isinstance(screen, ModalScreen):  # an open prompt keeps its words
                 for button in screen.query(TouchButton).results(TouchButton):
                     button.relabel()
+                for bar in screen.query(ButtonBar).results(ButtonBar):
+                    bar.fit()
             if isinstance(screen, CheckoutScreen):
                 screen.relabel(self.view.receipt)
         relabel_bindings(self)

@@ -17,7 +17,7 @@ from cart.common.i18n import N_, _
 from cart.ui.literal import literal
 from cart.ui.produce import ProduceScreen
 from cart.ui.qr import qr_text
-from cart.ui.touch import Keys, TouchButton, keyboard, keypad, type_key
+from cart.ui.touch import ButtonBar, Keys, TouchButton, keyboard, keypad, type_key
 
 __all__ = [
     "CheckoutScreen",
@@ -197,7 +197,7 @@ class StaffScreen(Screen):
             with Vertical():
                 yield Label(_("Basket lines"))
                 yield OptionList(id="staff-lines")
-        with Horizontal(classes="button-bar", id="staff-actions"):
+        with ButtonBar(classes="button-bar", id="staff-actions"):
             yield TouchButton(
                 msgid=N_("Approve/resolve"), action="screen.approve", id="staff-approve"
             )

@@ -19,6 +19,7 @@ from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
+from textual.containers import Horizontal
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
@@ -59,6 +60,28 @@ class TouchButton(Button, can_focus=False):
     async def _on_click(self, event) -> None:
         event.stop()
         self.press()
+
+
+class ButtonBar(Horizontal):
+    """A row of buttons sharing its width in proportion to the words each needs (at least
+    :data:`MIN_TARGET` wide), so that a long word ("Frukt & grönt", "Textstorlek" at 80
+    columns) is not cut while a short one ("Pay") leaves room; the shares are fractions of the
+    row (``fr``), so Textual's layout keeps them at every width with no second pass. Fitted
+    again when the buttons' words change (:meth:`fit`)."""
+
+    DEFAULT_CSS = """
+    ButtonBar { height: 3; }
+    """
+    EDGE = 2  # a button's tall border, left and right (the words are not padded: line_pad 0)
+
+    def on_mount(self) -> None:
+        self.fit()
+
+    def fit(self) -> None:
+        for button in self.query_children(TouchButton).results(TouchButton):
+            button.styles.line_pad = 0  # (CSS cannot say 0)
+            need = max(MIN_TARGET[0], cell_len(str(button.label)) + self.EDGE)
+            button.styles.width = f"{need}fr"
 
 
 # Keys that are not characters: (key, label).

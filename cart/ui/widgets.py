@@ -54,7 +54,7 @@ class BasketHeader(Static):
 
 def row_layout(width: int) -> tuple[int, ...]:
     """Column widths (item, qty, price, total, saving) for a row ``width`` cells wide."""
-    fixed = (9, 11, 9, 8)
+    fixed = (9, 11, 11, 10)  # "0,412 kg", "24,90 kr/kg", "1 234,56 kr", "-199,90 kr"
     item = max(8, width - sum(fixed) - len(fixed) - 2)
     return (item, *fixed)
 
