@@ -139,6 +139,7 @@ class CartApp(App):
         self.register_theme(HIGH_CONTRAST_THEME)
         self.theme = HIGH_CONTRAST_THEME.name if high_contrast else CART_THEME.name
         self.large_text = large_text
+        self._produce_screen: ProduceScreen | None = None  # installed at its first opening
 
     # ---- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -369,13 +370,24 @@ class CartApp(App):
             else:
                 self.backend.submit(actions.AddProduce(key, answering))
 
-        screen = ProduceScreen(
-            suggestions,
-            self.backend.search_products,
-            getattr(self.backend, "produce_products", None),
-        )
+        screen = self._produce_screen
+        if screen is None or screen in self.screen_stack:  # (one open already: a second one)
+            screen = ProduceScreen(
+                suggestions,
+                self.backend.search_products,
+                getattr(self.backend, "produce_products", None),
+            )
+            if self._produce_screen is None:
+                # one produce screen for the cart's life, refilled at each opening: building it
+                # is most of the cost of a tap on Produce
+                self._produce_screen = screen
+                self.install_screen(screen, "produce")
+        else:
+            screen.refill(suggestions)
         if alert_id is not None:
             self._asks(screen, alert_id, PRODUCE_KINDS | {AlertKind.SCAN_ADDED})
+        else:
+            screen.answers_id = screen.answers_kinds = screen.answers_known = None
         self.push_screen(screen, chosen)
 
     def action_produce(self) -> None:

@@ -210,9 +210,14 @@ class ProduceScreen(ModalScreen[str | None]):
     ) -> None:
         super().__init__(classes="prompt produce")
         self._search = search
+        self._produce = produce
+        self._load(suggestions)
+
+    def _load(self, suggestions: tuple[Choice, ...]) -> None:
+        """What the screen offers: the camera's suggestions first, then the store's produce."""
         self._suggestions = tuple(self._priced(c) for c in suggestions)
         self._scores = {c.key: c.detail for c in suggestions if c.key not in ANSWER_KEYS}
-        store = produce(MAX_TILES) if produce is not None else []
+        store = self._produce(MAX_TILES) if self._produce is not None else []
         first = {c.key for c in suggestions}
         self._all = (*self._suggestions, *(c for c in store if c.key not in first))[:MAX_TILES]
         self._query = ""
@@ -220,6 +225,28 @@ class ProduceScreen(ModalScreen[str | None]):
         self._index = 0
         self._moved = False  # the shopper moved the highlight with the arrows
         self._said = self._prompt()  # what the prompt line says now
+
+    def refill(self, suggestions: tuple[Choice, ...]) -> None:
+        """Open again, for another question: the app keeps one produce screen installed and
+        refills it (building it, about 60 ms of CPU, is the cost of opening it). Everything is
+        as a new screen would be: the suggestions and the store's produce (names and prices in
+        the current language), an empty field, the keys hidden, the first tile highlighted, and
+        the screen's own words in the current language."""
+        self._load(suggestions)
+        if not self.is_mounted:
+            return
+        field = self.query_one("#query", Input)
+        if field.value:
+            with field.prevent(Input.Changed):
+                field.value = ""
+        field.placeholder = _("PLU or name")
+        self.query_one("#produce-keypad").display = False
+        self.query_one("#produce-keyboard").display = False
+        self.query_one(".dialog-title", Label).update(_("Produce: what is on the scale?"))
+        self.query_one("#produce-prompt", Static).update(self._said)
+        for button in self.query(TouchButton).results(TouchButton):
+            button.relabel()
+        self._fill()
 
     def _priced(self, choice: Choice) -> Choice:
         """A camera suggestion ("72%") with the product's price and PLU, as the store has it."""

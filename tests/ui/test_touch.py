@@ -8,6 +8,7 @@ from textual.widgets import Input
 
 from cart.app import actions
 from cart.app.view import Choice, LineView, Receipt, group_lines
+from cart.common import i18n
 from cart.ui.app import HIGH_CONTRAST_THEME, CartApp
 from cart.ui.produce import ProduceScreen, TileGrid
 from cart.ui.screens import CheckoutScreen, EntryScreen, PickerScreen, StaffScreen
@@ -226,6 +227,41 @@ async def test_pay_and_next_shopper_by_taps(backend):
         assert isinstance(app.screen, CheckoutScreen)
         await tap(pilot, "#next-shopper")
         assert backend.actions[-1] == actions.NewTrip()
+
+
+async def test_the_produce_screen_is_built_once_and_opens_as_new_each_time(backend):
+    """One produce screen for the app's life, refilled at each opening: what the last shopper
+    typed, the keys they opened and the question it answered are gone, the new suggestions come
+    first, and a language switched meanwhile is the one it speaks."""
+    app = CartApp(backend)
+    async with app.run_test(size=(106, 33)) as pilot:
+        backend.push(sample_view(alerts=(PRODUCE,), seq=5))
+        await pilot.pause()
+        first = app.screen
+        assert isinstance(first, ProduceScreen) and first.answers_id == PRODUCE.alert_id
+        await tap(pilot, "#show-keyboard")
+        await tap_keys(pilot, "lem")
+        assert [t.choice.key for t in tiles(first).tiles] == ["p-lemon"]
+        await tap(pilot, "#produce-back")
+        assert not isinstance(app.screen, ProduceScreen)
+        backend.push(sample_view(seq=6))  # the question is settled; the cart now speaks Swedish
+        i18n.set_language("sv")
+        backend.push(sample_view(seq=7, language="sv"))
+        await pilot.pause()
+        await tap(pilot, "#do-produce")
+        again = app.screen
+        assert again is first  # the same screen, refilled
+        assert again.query_one("#query", Input).value == "" and again.shown_query == ""
+        assert not again.query_one("#produce-keyboard").display
+        assert again.answers_kinds is None  # it answers no question this time
+        grid = tiles(again)
+        assert [t.choice.label for t in grid.tiles] == sorted(c.label for c in backend.products)
+        assert grid.tiles[0].highlighted and not grid.tiles[0].suggested
+        text = screen_text(app)
+        assert "Frukt & grönt: vad ligger på vågen?" in text and "Tillbaka" in text
+        bananas = next(i for i, t in enumerate(grid.tiles) if t.choice.label == "Bananas")
+        await tap_tile(pilot, bananas)
+        assert backend.actions == [actions.AddProduce("p-banana")]
 
 
 async def test_contrast_text_size_and_language_buttons(backend):
