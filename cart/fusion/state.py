@@ -67,6 +67,7 @@ class Placement:
     recheck: bool = False
     recheck_ms: int = 0
     views: int = 1
+    noise: float = 0.0  # the scale's error sigma when it settled (0: not known)
 
 
 @dataclass

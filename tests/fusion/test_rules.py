@@ -671,11 +671,48 @@ def test_shown_again_claims_a_verdict_after_show_again_only():
 def test_late_verdict_claims_a_verdict_just_after_a_placement_only():
     c = Cart()
     c.settle(400.0)
-    assert c.see("Lemon", after=500) == ["verdict.LateVerdict"]
+    # the placement is explained afresh with its verdict: nothing else fits, so it is asked
+    assert c.see("Lemon", after=500) == ["verdict.LateVerdict", "placement.Unexplained"]
     assert c.flag(AlertKind.WEIGH_PRODUCE)  # the camera saw produce: which one?
+    assert [f.kind for f in c.r.open_flags] == [AlertKind.WEIGH_PRODUCE]
     c = Cart()
     c.settle(400.0)
     assert c.see("Lemon", after=3000) == ["verdict.RememberVerdict"]
+
+
+def test_late_verdict_finds_more_of_the_item_just_scanned():
+    # one scan, two passion fruits put in one after the other; the camera's verdict on the
+    # second comes just after its settle (the cart asks the camera when the weight settles)
+    c = Cart()
+    c.scan(PASSION)
+    c.settle(40.0, verdict=SEEN_PASSION)
+    assert c.settle(40.0) == ["settle.ExplainChange", "placement.Unexplained"]
+    assert c.see("Passion-Fruit", 0.9) == ["verdict.LateVerdict", "placement.MoreOfLastScanned"]
+    assert [f.kind for f in c.r.open_flags] == [AlertKind.QUANTITY]  # one question, not two
+
+
+def test_late_verdict_rebills_an_item_coming_back():
+    c = Cart()
+    c.scan(CREAM)
+    c.settle(320.0, verdict=SEEN_CREAM)
+    assert c.settle(-320.0) == ["settle.ExplainChange", "removal.OneProductOut"]
+    assert c.settle(320.0, after=8000) == ["settle.ExplainChange", "placement.Unexplained"]
+    assert c.see("Arla-Ecological-Sour-Cream", 0.9) == [
+        "verdict.LateVerdict",
+        "placement.ItemComingBack",
+    ]
+    assert c.r.open_flags == []
+    assert [ln.product_id for ln in c.r.state().lines] == ["cream"]
+
+
+def test_late_verdict_leaves_a_question_already_answered():
+    c = Cart()
+    c.settle(400.0)
+    c.act(A.SelectProduce, flag_id=c.flag(AlertKind.SCAN_ADDED).id, code=LEMON)
+    # chosen without a view, it was to be shown to the camera: this verdict is that view, and
+    # the placement, already explained, is not explained again
+    assert c.see("Lemon", after=200) == ["verdict.ShownAgain"]
+    assert c.r.open_flags == [] and len(c.r.state().lines) == 1
 
 
 @pytest.mark.parametrize("after", [500, 5000])

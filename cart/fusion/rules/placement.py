@@ -59,6 +59,7 @@ class Rise:
         """A new placement (with the camera verdict that belongs to it); produce chosen
         longer than ``produce_window_ms`` ago is dropped first."""
         pl = Placement(st.next_place, t, r, st.take_verdict(t, settle_ms, verdict_before_ms))
+        pl.noise = noise
         st.next_place += 1
         st.last_placement = pl
         seen = dict(pl.verdict or ())

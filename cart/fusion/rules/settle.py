@@ -221,11 +221,7 @@ class BagSlump(Rule):
     def afresh(self, st: State, pl: Placement, fid: int, r: float, t: int, out) -> None:
         """The whole placement, explained afresh (it may be an item coming back, or one that
         was scanned): its question closes, and the whole rise goes down the placement rules."""
-        st.resolve(out, t, fid, "updated", "cart")
-        st.placements.pop(pl.id, None)
-        if pl.verdict is not None:
-            st.last_verdict = (t, pl.verdict)
-        st.rules.rise(st, pl.grams + r, t, 0, self.s.scale_sigma_g, out)
+        st.rules.explain_afresh(st, pl, fid, pl.grams + r, t, out)
 
     def reweigh(self, st: State, pl: Placement, r: float, t: int, out: list[Effect]) -> bool:
         if len(pl.line_ids) != 1 or pl.line_ids[0] not in st.lines:

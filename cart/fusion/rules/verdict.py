@@ -119,14 +119,15 @@ class ShownAgain(Rule):
 class LateVerdict(Rule):
     """Claims a verdict within ``verdict_after_ms`` after the last placement settled, when
     that placement has no verdict yet and the platform has not moved since: the verdict is
-    its own. An unexplained ``scan_added`` the camera sees as produce (at least
-    ``produce_vision_min``) is asked again as ``weigh_produce``; a single line billed for it
-    without a price of its own is judged."""
+    its own (the cart's camera is asked when the weight settles, so its verdict comes just
+    after). A placement still unexplained (its ``scan_added`` unanswered) is explained afresh
+    with it (``Rules.explain_afresh``): what the camera sees may be more of the item just
+    scanned, an item taken out a moment ago coming back, or produce (asked as
+    ``weigh_produce``). A single line billed for it without a price of its own is judged."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
         verdict_after_ms: int
-        produce_vision_min: float
 
     def apply(self, st: State, x: Sighting, out: list[Effect]) -> bool:
         pl = st.last_placement
@@ -140,13 +141,8 @@ class LateVerdict(Rule):
         pl.verdict = x.top
         if pl.flag_id is not None and pl.flag_id in st.questions:
             o = st.questions[pl.flag_id]
-            if o.flag.kind == AlertKind.SCAN_ADDED:
-                sugg = ev.produce_suggestions(x.top, st.catalogue.by_label)
-                if sugg and sugg[0].score >= self.s.produce_vision_min:
-                    st.resolve(out, x.t, pl.flag_id, "produce seen", "cart")
-                    del st.placements[pl.id]
-                    pl.flag_id = None
-                    st.rules.ask_unexplained(st, pl, x.t, out)
+            if o.flag.kind == AlertKind.SCAN_ADDED and pl.id in st.placements:
+                st.rules.explain_afresh(st, pl, pl.flag_id, pl.grams, x.t, out)
         elif len(pl.line_ids) == 1 and pl.line_ids[0] in st.lines:
             ln = st.lines[pl.line_ids[0]]
             if ln.price_minor is None:
