@@ -322,6 +322,24 @@ def test_explain_change_uses_the_reading_around_the_action():
     assert c.settle(300.0) == ["settle.ExplainChange", "placement.Unexplained"]
 
 
+def test_explain_change_weighs_the_change_across_the_action():
+    # the scale followed 9 g of creep and drift while at rest (not reported: under its change
+    # resolution); its delta_g is the change across the placement, the readings differ by more
+    c = Cart()
+    c.act(A.SelectProduce, flag_id=None, code=LEMON)
+    c.t += 2000
+    claims = c.step(WeightMoving(c.t - 600, 0.0), WeightSettled(c.t, 409.0, 400.0, 600, 1.7))
+    assert claims == ["settle.ExplainChange", "placement.ProduceChosenFirst"]
+    (line,) = c.r.state().lines
+    assert line.weight_g == 400.0
+    # a scale that reports no change of its own is measured against the reading before
+    c = Cart()
+    c.act(A.SelectProduce, flag_id=None, code=LEMON)
+    c.t += 2000
+    c.step(WeightSettled(c.t, 409.0, 0.0, 600, 1.7))
+    assert c.r.state().lines[0].weight_g == 409.0
+
+
 # ---- placement ----------------------------------------------------------------------------
 
 

@@ -1,8 +1,10 @@
 """Settle rules: whether a settled reading is a change to explain at all, and which.
 
 The scale reports a ``WeightSettled`` after each action. Its change is measured against the
-weight everything so far accounts for (``r``) and against the reading just before (``r2``,
-which brackets the action). The reading goes to the FIRST of these rules that claims it, in
+weight everything so far accounts for (``r``) and across the action itself (``r2``: the
+scale's own ``delta_g``, measured against the weight it held just before the motion, which it
+follows through slow drift and creep while at rest; the reading just before when it reports
+none). The reading goes to the FIRST of these rules that claims it, in
 this order (``SETTLE``):
 
 1. ``HeldChangeSettles`` — a held light change: back where it was (nothing happened), or
@@ -31,7 +33,8 @@ from cart.fusion.state import Deferred, Placement, State
 @dataclass
 class Reading:
     """A settled reading, at ``t``: ``r`` against the weight accounted for (``before``),
-    ``r2`` against the reading just before; ``noise`` the scale's error σ for it."""
+    ``r2`` across the action (the scale's ``delta_g``, else against the reading just before);
+    ``noise`` the scale's error σ for it."""
 
     ev: WeightSettled
     t: int
@@ -47,7 +50,10 @@ def on_settled(st: State, ev: WeightSettled, t: int, out: list[Effect]) -> None:
     before = st.accounted
     st.settled = ev.grams
     noise = max(ev.noise_g, st.match.scale_sigma_g)
-    x = Reading(ev, t, before, ev.grams - before, ev.grams - prev, noise)
+    # the scale measures the change against the weight just before the motion (followed
+    # through drift and creep while at rest); the last reading sent may be older than that
+    across = ev.delta_g if ev.delta_g else ev.grams - prev
+    x = Reading(ev, t, before, ev.grams - before, across, noise)
     first_claim(st.rules.settle, st, x, out)
 
 
