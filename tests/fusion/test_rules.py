@@ -332,12 +332,30 @@ def test_explain_change_weighs_the_change_across_the_action():
     assert claims == ["settle.ExplainChange", "placement.ProduceChosenFirst"]
     (line,) = c.r.state().lines
     assert line.weight_g == 400.0
-    # a scale that reports no change of its own is measured against the reading before
+    # a reading without a change of its own (a source that reports none) is measured
+    # against the reading before
     c = Cart()
     c.act(A.SelectProduce, flag_id=None, code=LEMON)
     c.t += 2000
     c.step(WeightSettled(c.t, 409.0, 0.0, 600, 1.7))
     assert c.r.state().lines[0].weight_g == 409.0
+
+
+def test_scale_followed_drift_claims_a_small_move_the_scale_calls_no_change():
+    c = Cart()
+    c.scan(CREAM)
+    c.settle(320.0, verdict=SEEN_CREAM)
+    c.t += 20_000
+    # creep and zero drift the scale followed at rest: 15 g, under its resolution
+    assert c.step(WeightSettled(c.t, 305.0, 0.0, 300, 6.0)) == ["settle.ScaleFollowedDrift"]
+    assert c.r.open_flags == []
+    c.g = 305.0  # the zero moved, not the item: taking it out still takes 320 g
+    assert c.settle(-320.0)[-1] == "removal.OneProductOut"
+    # the same move reported as a change of its own is one: held, then asked
+    c = Cart()
+    c.scan(CREAM)
+    c.settle(320.0, verdict=SEEN_CREAM)
+    assert c.settle(-15.0, after=20_000) == ["settle.HoldLight"]
 
 
 # ---- placement ----------------------------------------------------------------------------

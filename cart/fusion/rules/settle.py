@@ -14,10 +14,12 @@ this order (``SETTLE``):
 4. ``BagSlump`` — the rest of a bag of produce, settling in a second step (after a question
    about the first step, its answer, or a quantity guess);
 5. ``ShiftSettledBack`` — a small unexplained shift that settled back;
-6. ``Drift`` — under ``min_change_g``: no item (slow drift is followed);
-7. ``LoadShift`` — light, unseen and expected by nothing: the load shifted;
-8. ``HoldLight`` — light and unseen: held a moment (``defer_ms``) for the load to settle back;
-9. ``ExplainChange`` — a rise or a drop, for the placement or removal rules.
+6. ``ScaleFollowedDrift`` — the scale says nothing changed (``delta_g`` 0) but its reading
+   moved a little: the creep and drift it followed while at rest;
+7. ``Drift`` — under ``min_change_g``: no item (slow drift is followed);
+8. ``LoadShift`` — light, unseen and expected by nothing: the load shifted;
+9. ``HoldLight`` — light and unseen: held a moment (``defer_ms``) for the load to settle back;
+10. ``ExplainChange`` — a rise or a drop, for the placement or removal rules.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Reading:
     r: float
     r2: float
     noise: float
+    moved: float = 0.0  # the reading against the reading just before
 
 
 def on_settled(st: State, ev: WeightSettled, t: int, out: list[Effect]) -> None:
@@ -53,7 +56,7 @@ def on_settled(st: State, ev: WeightSettled, t: int, out: list[Effect]) -> None:
     # the scale measures the change against the weight just before the motion (followed
     # through drift and creep while at rest); the last reading sent may be older than that
     across = ev.delta_g if ev.delta_g else ev.grams - prev
-    x = Reading(ev, t, before, ev.grams - before, across, noise)
+    x = Reading(ev, t, before, ev.grams - before, across, noise, ev.grams - prev)
     first_claim(st.rules.settle, st, x, out)
 
 
@@ -267,6 +270,24 @@ class ShiftSettledBack(Rule):
         return True
 
 
+class ScaleFollowedDrift(Rule):
+    """Claims a reading the scale reports as no change (``delta_g`` 0) whose weight moved,
+    by less than ``defer_below_g``, from the reading before: the scale followed creep and
+    zero drift while at rest (a change under its resolution, which it measures on its own
+    noise, is none). The accounted weight moves by as much; nothing is asked."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        defer_below_g: float
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        if x.ev.delta_g or not 0 < abs(x.moved) < self.s.defer_below_g:
+            return False
+        st.accounted += x.moved
+        out.append(Audit(x.t, "fusion.scale_drift", (("grams", round(x.moved, 1)),)))
+        return True
+
+
 class Drift(Rule):
     """Claims a change under ``min_change_g``: not an item. While both measures stay under
     half of it, the accounted weight follows (slow drift while nothing happens)."""
@@ -360,6 +381,7 @@ SETTLE: tuple[type[Rule], ...] = (
     UndoLastChange,
     BagSlump,
     ShiftSettledBack,
+    ScaleFollowedDrift,
     Drift,
     LoadShift,
     HoldLight,
