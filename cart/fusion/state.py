@@ -68,6 +68,7 @@ class Placement:
     recheck_ms: int = 0
     views: int = 1
     noise: float = 0.0  # the scale's error sigma when it settled (0: not known)
+    settled_ms: int | None = None  # when its reading settled (None: t_ms; a held change: its own)
 
 
 @dataclass

@@ -256,6 +256,25 @@ def test_load_shift_claims_a_light_unseen_change_but_not_one_the_camera_saw():
     assert "settle.LoadShift" not in c.settle(8.0, verdict=SEEN_PASSION)
 
 
+def test_bag_slump_joins_the_steps_of_an_item_lowered_slowly():
+    # a light item lowered slowly onto a noisy scale settles on part of it, then moves on at
+    # once: the rest (more than half of the first step) is the same placement
+    c = Cart()
+    assert c.settle(23.0) == ["settle.HoldLight"]
+    c.t += 700
+    claims = c.step(WeightMoving(c.t - 650, 23.0), WeightSettled(c.t, 38.0, 15.0, 650, 1.7))
+    # the held step is explained first (asked), then the rest joins it and it is asked again
+    assert claims == ["placement.Unexplained", "settle.BagSlump", "placement.Unexplained"]
+    assert [(f.kind, f.grams) for f in c.r.open_flags] == [(AlertKind.SCAN_ADDED, 38.0)]
+    # a rise that began well after the first step settled is another item
+    c = Cart()
+    c.settle(23.0)
+    c.t += 4000
+    claims = c.step(WeightMoving(c.t - 650, 23.0), WeightSettled(c.t, 38.0, 15.0, 650, 1.7))
+    assert claims == ["placement.Unexplained", "settle.HoldLight"]  # its own, held a moment
+    assert [f.grams for f in c.r.open_flags] == [23.0]
+
+
 def test_shift_settled_back_claims_only_a_return_to_the_old_weight():
     c = Cart()
     c.settle(8.0)

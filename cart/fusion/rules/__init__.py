@@ -102,7 +102,7 @@ class Rules:
         st.undo = None
         n_flags = st.next_flag
         if r > 0:
-            self.rise(st, r, t, ev.settle_ms, noise, out)
+            self.rise(st, r, t, ev.settle_ms, noise, out, settled_ms=ev.t_ms)
         else:
             self.drop(st, -r, t, noise, out)
         for fid in range(n_flags, st.next_flag):
@@ -111,8 +111,17 @@ class Rules:
                 st.last_unexplained = (fid, before)
 
     def rise(
-        self, st: State, r: float, t: int, settle_ms: int, noise: float, out: list[Effect]
+        self,
+        st: State,
+        r: float,
+        t: int,
+        settle_ms: int,
+        noise: float,
+        out: list[Effect],
+        settled_ms: int | None = None,
     ) -> Rule | None:
+        """A settled rise of ``r`` explained at ``t`` by the placement rules; ``settled_ms``:
+        when its reading settled, if earlier (a held change, a placement explained again)."""
         x = Rise.of(
             st,
             r,
@@ -122,6 +131,7 @@ class Rules:
             verdict_before_ms=self.s.verdict_before_ms,
             produce_window_ms=self.s.produce_window_ms,
         )
+        x.pl.settled_ms = settled_ms
         return first_claim(self.placement, st, x, out)
 
     def explain_afresh(
@@ -139,7 +149,7 @@ class Rules:
         was = back[1] if back is not None and back[0] == fid else None
         n_flags = st.next_flag
         noise = max(pl.noise, st.match.scale_sigma_g)
-        self.rise(st, grams, t, 0, noise, out)
+        self.rise(st, grams, t, 0, noise, out, settled_ms=pl.settled_ms or pl.t_ms)
         if was is not None:
             st.last_unexplained = None
             for new in range(n_flags, st.next_flag):

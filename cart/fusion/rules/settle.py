@@ -181,12 +181,14 @@ class UndoLastChange(Rule):
 
 
 class BagSlump(Rule):
-    """Claims a small rise (over 1 g, at most half the placement) that settled within
+    """Claims a small rise (over 1 g, at most half the placement, see below) that settled within
     ``slump_ms`` of the last placement, or began to move within ``slump_start_ms`` of it (a
     basket that rings long settles late), when that was produce or is unexplained: a bag
     slumps, and the scale settles once on most of it and again on the rest (docs/SCALE.md:
     the rest slumps 0.1-0.5 s after the hand-over, so it moves at once after the first
-    settle). An unexplained one, or one
+    settle). The rest of an unexplained placement may be larger than half when it began to
+    move at once (within ``slump_start_ms`` of the reading it settled at): an item lowered
+    slowly onto a noisy scale settles in steps. An unexplained one, or one
     only guessed at by a quantity question ("Looks like 2 more × ..." for most of a bag), is
     explained afresh as the whole (scans it had marked placed wait for their item again); a
     produce line is re-weighed (its line replaced)."""
@@ -200,10 +202,13 @@ class BagSlump(Rule):
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
         pl = st.last_placement
         r, t = x.r, x.t
-        if not r > 1.0 or pl is None or r > 0.5 * pl.grams:
+        if not r > 1.0 or pl is None:
             return False
         began = t - x.ev.settle_ms  # the rest of a bag moves at once; a slow ring takes long
-        if t - pl.t_ms > self.s.slump_ms and began - pl.t_ms > self.s.slump_start_ms:
+        at_once = began - (pl.settled_ms or pl.t_ms) <= self.s.slump_start_ms
+        if r > 0.5 * pl.grams and not (at_once and self.unexplained(st, pl)):
+            return False  # (an item still being lowered settles in steps of any size)
+        if t - pl.t_ms > self.s.slump_ms and not at_once:
             return False
         guessed = next(
             (fid for fid, o in st.open_of(AlertKind.QUANTITY) if o.placement is pl), None
@@ -226,6 +231,16 @@ class BagSlump(Rule):
             return False
         st.accounted = x.ev.grams  # the rest of a bag that settled in two steps
         return True
+
+    @staticmethod
+    def unexplained(st: State, pl: Placement) -> bool:
+        """``pl`` is still an unexplained placement, its question open."""
+        o = st.questions.get(pl.flag_id) if pl.flag_id is not None else None
+        return (
+            o is not None
+            and pl.id in st.placements
+            and o.flag.kind in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE)
+        )
 
     def afresh(self, st: State, pl: Placement, fid: int, r: float, t: int, out) -> None:
         """The whole placement, explained afresh (it may be an item coming back, or one that
