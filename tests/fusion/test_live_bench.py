@@ -42,6 +42,12 @@ def test_live_bench_reports_both_paths_side_by_side(store):
         assert got["honest_trips"] + sum(got["cheat_trips"].values()) == 5
         assert 0.0 <= got["exact_bill_rate"] <= 1.0
         assert got["prompts_per_honest_trip"] >= 0.0
+        # the produce screen is counted apart from the questions, and the two add up
+        by_kind = got["prompts_by_kind"]
+        assert got["produce_screens_per_honest_trip"] == by_kind.get("weigh_produce", 0.0)
+        assert got["prompts_per_honest_trip_with_produce_screens"] == pytest.approx(
+            sum(by_kind.values()), abs=1e-3
+        )
         f = got["failures"]
         exact = round(got["exact_bill_rate"] * got["honest_trips"])
         assert f["honest_not_exact"] == got["honest_trips"] - exact
