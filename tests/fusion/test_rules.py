@@ -746,6 +746,24 @@ def test_late_verdict_finds_more_of_the_item_just_scanned():
     assert [f.kind for f in c.r.open_flags] == [AlertKind.QUANTITY]  # one question, not two
 
 
+def test_an_answer_to_a_question_asked_again_reaches_it():
+    # the shopper answers "scan the item you just added" as the camera's verdict turns it
+    # into "which produce did you add?" under a new id: the answer is for the new question
+    c = Cart()
+    c.settle(400.0)
+    old = c.flag(AlertKind.SCAN_ADDED).id
+    c.see("Lemon")
+    new = c.flag(AlertKind.WEIGH_PRODUCE).id
+    assert new != old
+    c.act(A.SelectProduce, flag_id=old, code=LEMON)
+    assert not [e for e in c.effects if isinstance(e, Notice) and e.kind == "refused"]
+    assert [ln.product_id for ln in c.r.state().lines] == ["lemon"]
+    assert c.r.open_flags == []
+    # an answer to a question that is closed for good is still refused
+    c.act(A.SelectProduce, flag_id=old, code=LEMON)
+    assert [e.kind for e in c.effects if isinstance(e, Notice)] == ["refused"]
+
+
 def test_late_verdict_rebills_an_item_coming_back():
     c = Cart()
     c.scan(CREAM)

@@ -150,6 +150,9 @@ class Rules:
         n_flags = st.next_flag
         noise = max(pl.noise, st.match.scale_sigma_g)
         self.rise(st, grams, t, 0, noise, out, settled_ms=pl.settled_ms or pl.t_ms)
+        asked = [new for new in range(n_flags, st.next_flag) if new in st.questions]
+        if asked:
+            st.successor[fid] = asked[0]  # an answer to the question before is for this one
         if was is not None:
             st.last_unexplained = None
             for new in range(n_flags, st.next_flag):
