@@ -108,6 +108,10 @@ def test_random_physics_draws_from_the_documented_ranges():
     for d in draws:
         c = d.config
         assert 45.0 <= c.noise_nv_rms <= 270.0
+        # the wander a 10 SPS reading keeps stays within the datasheet's 10 SPS noise, times
+        # the same factor: sqrt(white^2 / 8 + wander^2) <= 50 nV x k
+        k = c.noise_nv_rms / 90.0
+        assert (c.noise_nv_rms**2 / 8 + c.flicker_nv_rms**2) ** 0.5 <= 50.0 * k * 1.001
         assert c.sensitivity_tol == 0.15
         assert 6.0 <= c.f_hz[0] <= c.f_hz[1] <= 20.0
         assert abs(c.rate_error) <= 0.05
