@@ -69,6 +69,7 @@ class Placement:
     views: int = 1
     noise: float = 0.0  # the scale's error sigma when it settled (0: not known)
     settled_ms: int | None = None  # when its reading settled (None: t_ms; a held change: its own)
+    choices: list[int] = field(default_factory=list)  # pending scans it was chosen from, unseen
 
 
 @dataclass

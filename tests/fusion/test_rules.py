@@ -764,6 +764,22 @@ def test_an_answer_to_a_question_asked_again_reaches_it():
     assert [e.kind for e in c.effects if isinstance(e, Notice)] == ["refused"]
 
 
+@pytest.mark.parametrize(
+    ("seen", "placed"), [("Arla-Ecological-Sour-Cream", "cream"), (None, "eco")]
+)
+def test_late_verdict_chooses_again_among_the_scans_the_weight_fits(seen, placed):
+    # two scans of the same weight wait; the item settles before the camera's verdict, so
+    # the weight alone chose the newest; the verdict just after the settle chooses again
+    c = Cart()
+    c.scan(CREAM)
+    c.scan(ECO)
+    assert c.settle(320.0)[-1] == "placement.PendingScans"
+    if seen is not None:
+        assert c.see(seen, 0.9) == ["verdict.LateVerdict"]
+    lines = {ln.product_id: ln.placed for ln in c.r.state().lines}
+    assert lines == {"cream": placed == "cream", "eco": placed == "eco"}
+
+
 def test_late_verdict_rebills_an_item_coming_back():
     c = Cart()
     c.scan(CREAM)

@@ -139,10 +139,15 @@ class PendingScans(Rule):
                 alone=len(best) == 1,
             )
         pl.line_ids = [ln.id for ln in best]
+        if len(best) == 1 and pl.verdict is None and len(x.pend) > 1:
+            # chosen by weight alone among several: the camera's verdict, when it comes just
+            # after the settle, may choose again (``LateVerdict``)
+            pl.choices = [ln.id for ln in x.pend]
         if len(best) == 1:
             ln = best[0]
             if not ln.product.by_weight and ln.price_minor is None:
-                st.rules.judge(st, pl, ln, x.t, out, learn=True)
+                # (a weight matched among several unseen is not learned: it may be another's)
+                st.rules.judge(st, pl, ln, x.t, out, learn=not pl.choices)
         return True
 
     def vetoed(self, st: State, p: Product, grams: float, top) -> bool:
