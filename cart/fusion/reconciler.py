@@ -135,7 +135,7 @@ class Reconciler:
         fid = getattr(x, "flag_id", None)
         if isinstance(fid, int) and fid not in st.questions and st.current_id(fid) != fid:
             # the question was asked again under a new id while the shopper answered it
-            x = dataclasses.replace(x, flag_id=st.current_id(fid))  # type: ignore[type-var]
+            x = dataclasses.replace(x, flag_id=st.current_id(fid))
         if h is None:
             out.append(Notice(t, "unsupported", f"unsupported input {type(x).__name__}"))
             return out
