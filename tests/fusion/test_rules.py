@@ -256,6 +256,30 @@ def test_load_shift_claims_a_light_unseen_change_but_not_one_the_camera_saw():
     assert "settle.LoadShift" not in c.settle(8.0, verdict=SEEN_PASSION)
 
 
+def test_settled_again_lower_is_the_same_placement_not_an_item_out():
+    # a slowly ringing basket biased the first flat window: the placement settles again
+    # 6 g lower at once; a produce line is re-weighed, a scanned item stays billed
+    c = Cart()
+    c.act(A.SelectProduce, flag_id=None, code=LEMON)
+    c.settle(400.0, verdict=(("Lemon", 0.9),))
+    c.t += 700
+    claims = c.step(WeightMoving(c.t - 650, 400.0), WeightSettled(c.t, 394.0, -6.0, 650, 1.7))
+    assert claims == ["settle.SettledAgainLower"]
+    assert [ln.weight_g for ln in c.r.state().lines] == [394.0] and c.r.open_flags == []
+    c = Cart()
+    c.scan(CREAM)
+    c.settle(320.0, verdict=SEEN_CREAM)
+    c.t += 700
+    claims = c.step(WeightMoving(c.t - 650, 320.0), WeightSettled(c.t, 314.0, -6.0, 650, 1.7))
+    assert claims == ["settle.SettledAgainLower"]
+    assert [ln.product_id for ln in c.r.state().lines] == ["cream"] and c.r.open_flags == []
+    # the same drop long after the placement is a change of its own (here: a load shift)
+    c = Cart()
+    c.scan(CREAM)
+    c.settle(320.0, verdict=SEEN_CREAM)
+    assert c.settle(-6.0, after=20_000) == ["settle.LoadShift"]
+
+
 def test_bag_slump_joins_the_steps_of_an_item_lowered_slowly():
     # a light item lowered slowly onto a noisy scale settles on part of it, then moves on at
     # once: the rest (more than half of the first step) is the same placement

@@ -13,6 +13,7 @@ this order (``SETTLE``):
 3. ``UndoLastChange`` — straight back from the last drop (or put-back) taken for an item;
 4. ``BagSlump`` — the rest of a bag of produce, settling in a second step (after a question
    about the first step, its answer, or a quantity guess);
+   ``SettledAgainLower`` — the last placement settling again a few grams lower;
 5. ``ShiftSettledBack`` — a small unexplained shift that settled back;
 6. ``ScaleFollowedDrift`` — the scale says nothing changed (``delta_g`` 0) but its reading
    moved a little: the creep and drift it followed while at rest;
@@ -248,25 +249,63 @@ class BagSlump(Rule):
         st.rules.explain_afresh(st, pl, fid, pl.grams + r, t, out)
 
     def reweigh(self, st: State, pl: Placement, r: float, t: int, out: list[Effect]) -> bool:
-        if len(pl.line_ids) != 1 or pl.line_ids[0] not in st.lines:
+        return reweigh(st, pl, r, t, out)
+
+
+def reweigh(st: State, pl: Placement, r: float, t: int, out: list[Effect]) -> bool:
+    """The produce line billed for ``pl`` re-weighed by ``r`` grams (its line replaced)."""
+    if len(pl.line_ids) != 1 or pl.line_ids[0] not in st.lines:
+        return False
+    ln = st.lines[pl.line_ids[0]]
+    if not ln.product.by_weight or ln.weight_g is None or ln.price_minor is not None:
+        return False
+    del st.lines[ln.id]
+    out.append(LineRemoved(t, ln.id, "re-weighed (the bag settled)"))
+    new = st.add_line(
+        out,
+        t,
+        ln.product,
+        ln.code,
+        weight_g=round(ln.weight_g + r, 1),
+        placed=True,
+        measured=(ln.measured_g or 0.0) + r,
+    )
+    pl.line_ids = [new.id]
+    pl.grams += r
+    pl.t_ms = t
+    return True
+
+
+class SettledAgainLower(Rule):
+    """Claims a small drop (over 1 g, under ``min_item_g`` and 5 % of the placement) that
+    settled within ``slump_ms`` of the last placement, or began to move within
+    ``slump_start_ms`` of the reading it settled at: the same placement settling again a
+    little lower (a slowly ringing basket biases the first flat window either way; the rest
+    of a bag is ``BagSlump``), not an item taken out. A produce line is re-weighed, an
+    unexplained placement is asked about again at its weight; a billed item stays billed."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        slump_ms: int
+        slump_start_ms: int
+        min_item_g: float
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        pl = st.last_placement
+        drop = -x.r
+        if pl is None or not 1.0 < drop < min(self.s.min_item_g, 0.05 * pl.grams):
             return False
-        ln = st.lines[pl.line_ids[0]]
-        if not ln.product.by_weight or ln.weight_g is None or ln.price_minor is not None:
+        began = x.t - x.ev.settle_ms
+        at_once = began - (pl.settled_ms or pl.t_ms) <= self.s.slump_start_ms
+        if x.t - pl.t_ms > self.s.slump_ms and not at_once:
             return False
-        del st.lines[ln.id]
-        out.append(LineRemoved(t, ln.id, "re-weighed (the bag settled)"))
-        new = st.add_line(
-            out,
-            t,
-            ln.product,
-            ln.code,
-            weight_g=round(ln.weight_g + r, 1),
-            placed=True,
-            measured=(ln.measured_g or 0.0) + r,
-        )
-        pl.line_ids = [new.id]
-        pl.grams += r
-        pl.t_ms = t
+        if BagSlump.unexplained(st, pl):
+            assert pl.flag_id is not None  # an unexplained placement has its question
+            st.rules.explain_afresh(st, pl, pl.flag_id, pl.grams - drop, x.t, out)
+        else:
+            reweigh(st, pl, -drop, x.t, out)  # (only a produce line is re-weighed)
+        st.accounted = x.ev.grams
+        out.append(Audit(x.t, "fusion.settled_again", (("grams", round(-drop, 1)),)))
         return True
 
 
@@ -395,6 +434,7 @@ SETTLE: tuple[type[Rule], ...] = (
     WeightCameBack,
     UndoLastChange,
     BagSlump,
+    SettledAgainLower,
     ShiftSettledBack,
     ScaleFollowedDrift,
     Drift,
