@@ -280,6 +280,18 @@ def test_settled_again_lower_is_the_same_placement_not_an_item_out():
     assert c.settle(-6.0, after=20_000) == ["settle.LoadShift"]
 
 
+def test_load_shift_leaves_a_light_rise_while_produce_waits_to_be_placed():
+    # a few asparagus chosen on the screen, then put in: 12 g, lighter than a load shift
+    c = Cart()
+    assert c.settle(12.0) == ["settle.LoadShift"]
+    c = Cart()
+    c.act(A.SelectProduce, flag_id=None, code=LEMON)
+    assert c.settle(12.0) == ["settle.HoldLight"]  # held a moment, then explained
+    c.t += 5000
+    c.r.advance(c.t)
+    assert [(ln.product_id, ln.weight_g) for ln in c.r.state().lines] == [("lemon", 12.0)]
+
+
 def test_bag_slump_joins_the_steps_of_an_item_lowered_slowly():
     # a light item lowered slowly onto a noisy scale settles on part of it, then moves on at
     # once: the rest (more than half of the first step) is the same placement

@@ -362,8 +362,10 @@ class Drift(Rule):
 class LoadShift(Rule):
     """Claims a change under ``min_item_g`` that the camera did not see (no verdict within
     ``verdict_before_ms``) and that no scanned item, tare or placement of that weight explains
-    (to twice ``match_floor_g``): lighter than anything the store sells, the load shifted (a
-    push, a bag folding). Accounted, with an audit; a reading back at the old weight later is
+    (to twice ``match_floor_g``), nor, for a rise, produce chosen and waiting to be placed (a
+    few asparagus in a bag weigh 20 g: taken for a load shift, the choice billed the next item
+    put in as asparagus): lighter than anything the store sells, the load shifted (a push, a
+    bag folding). Accounted, with an audit; a reading back at the old weight later is
     ``ShiftSettledBack``."""
 
     @dataclass(frozen=True, slots=True)
@@ -377,6 +379,7 @@ class LoadShift(Rule):
             abs(x.r) >= self.s.min_item_g
             or st.verdict_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms)
             or self.expected(st, abs(x.r))
+            or (x.r > 0 and st.pending_produce)  # produce chosen, not yet placed: it, light
         ):
             return False
         st.shifted_from = x.before
