@@ -309,6 +309,15 @@ def test_bag_slump_joins_the_steps_of_an_item_lowered_slowly():
     claims = c.step(WeightMoving(c.t - 650, 23.0), WeightSettled(c.t, 38.0, 15.0, 650, 1.7))
     assert claims == ["placement.Unexplained", "settle.HoldLight"]  # its own, held a moment
     assert [f.grams for f in c.r.open_flags] == [23.0]
+    # the next item put in at once after an unexplained one, that a waiting scan fits, is
+    # that item (items go in 150-600 ms apart), not the rest of the one before
+    c = Cart()
+    c.scan(CREAM)
+    c.settle(200.0)
+    c.t += 700
+    claims = c.step(WeightMoving(c.t - 650, 200.0), WeightSettled(c.t, 520.0, 320.0, 650, 1.7))
+    assert claims[-1] == "placement.PendingScans"
+    assert [f.grams for f in c.r.open_flags] == [200.0]
 
 
 def test_shift_settled_back_claims_only_a_return_to_the_old_weight():

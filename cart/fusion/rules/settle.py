@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from cart.common.events import WeightSettled
 from cart.fusion.alerts import AlertKind, Audit, Effect, LineRemoved
 from cart.fusion.rules.base import Rule, first_claim
+from cart.fusion.rules.steps import pending_items
 from cart.fusion.state import Deferred, Placement, State
 
 
@@ -188,10 +189,10 @@ class BagSlump(Rule):
     slumps, and the scale settles once on most of it and again on the rest (docs/SCALE.md:
     the rest slumps 0.1-0.5 s after the hand-over, so it moves at once after the first
     settle). The rest of an unexplained placement may be larger than half when it began to
-    move at once (within ``slump_start_ms`` of the reading it settled at): an item lowered
-    slowly onto a noisy scale settles in steps. An unexplained one, or one
-    only guessed at by a quantity question ("Looks like 2 more × ..." for most of a bag), is
-    explained afresh as the whole (scans it had marked placed wait for their item again); a
+    move at once (within ``slump_start_ms`` of the reading it settled at) and no waiting scan
+    fits it alone: an item lowered slowly onto a noisy scale settles in steps. An unexplained
+    one, or one only guessed at by a quantity question ("Looks like 2 more × ..." for most of a
+    bag), is explained afresh as the whole (scans it had marked placed wait for their item again); a
     produce line is re-weighed (its line replaced)."""
 
     @dataclass(frozen=True, slots=True)
@@ -207,7 +208,9 @@ class BagSlump(Rule):
             return False
         began = t - x.ev.settle_ms  # the rest of a bag moves at once; a slow ring takes long
         at_once = began - (pl.settled_ms or pl.t_ms) <= self.s.slump_start_ms
-        if r > 0.5 * pl.grams and not (at_once and self.unexplained(st, pl)):
+        if r > 0.5 * pl.grams and not (
+            at_once and self.unexplained(st, pl) and not self.scan_fits(st, r, x.noise)
+        ):
             return False  # (an item still being lowered settles in steps of any size)
         if t - pl.t_ms > self.s.slump_ms and not at_once:
             return False
@@ -232,6 +235,13 @@ class BagSlump(Rule):
             return False
         st.accounted = x.ev.grams  # the rest of a bag that settled in two steps
         return True
+
+    @staticmethod
+    def scan_fits(st: State, r: float, noise: float) -> bool:
+        """A scan waiting for its item fits ``r`` alone: the next item put in after another
+        (a hand puts items in 150-600 ms apart), not the rest of the one before."""
+        pend = [ln for ln in st.lines.values() if not ln.placed and ln.flag_id is None]
+        return bool(pend) and st.best_subset(r, pending_items(pend), noise, 1) is not None
 
     @staticmethod
     def unexplained(st: State, pl: Placement) -> bool:
