@@ -9,7 +9,9 @@ Both are scored by the same rules (``cart.bench.trips.summarize``).
 Added to both: ``prompts_per_honest_trip`` (questions on honest trips that needed an answer:
 answered by the shopper, or left for staff at check-out; a question re-raised under a new id
 counts once; "put the scanned item in the cart" counts only when it had to be answered, not
-when the placement itself closed it; legally required age checks apart), its split by kind,
+when the placement itself closed it; the produce screen for produce put in before it was
+chosen is the normal way to key produce and is counted apart,
+``produce_screens_per_honest_trip``; legally required age checks apart), its split by kind,
 and where the honest trips that were not exact failed. The live path adds what the screen
 said after the shopper's presses and scans (by wording) and the answers it refused.
 """
@@ -36,7 +38,20 @@ SIDE = (
     "uncaught_cheat_loss_minor",
     "trips_per_s",
 )
-RATIO = ("exact_bill_rate", "review_rate", "prompts_per_honest_trip", "trips_per_s")
+RATIO = (
+    "exact_bill_rate",
+    "review_rate",
+    "prompts_per_honest_trip",
+    "produce_screens_per_honest_trip",
+    "trips_per_s",
+)
+
+
+# The produce screen that opens for produce put in before it was chosen ("which produce did
+# you add?"): the normal way to key produce, which has no barcode (the shopper chooses it once,
+# before or after placing it), guidance like "put the scanned item in the cart", not a
+# question; counted apart (``produce_screens_per_honest_trip``)
+GUIDANCE = ("weigh_produce",)
 
 
 def prompt_summary(results) -> dict:
@@ -47,8 +62,12 @@ def prompt_summary(results) -> dict:
     for r in honest:
         kinds.update(r.prompts)
     age = kinds.pop("age_check", 0)
+    guidance = sum(kinds.get(k, 0) for k in GUIDANCE)
+    questions = sum(kinds.values()) - guidance
     return {
-        "prompts_per_honest_trip": round(sum(kinds.values()) / h, 4),
+        "prompts_per_honest_trip": round(questions / h, 4),
+        "produce_screens_per_honest_trip": round(guidance / h, 4),
+        "prompts_per_honest_trip_with_produce_screens": round((questions + guidance) / h, 4),
         "prompts_by_kind": {k: round(v / h, 4) for k, v in sorted(kinds.items())},
         "age_checks_per_honest_trip": round(age / h, 4),
     }

@@ -31,6 +31,7 @@ claims it explains it), over the state in ``cart.fusion.state``; the evidence ma
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -132,6 +133,10 @@ class Reconciler:
             out.append(Notice(t, "checked_out", N_("this basket is already paid")))
             return out
         h = self._handlers.get(type(x))
+        fid = getattr(x, "flag_id", None)
+        if isinstance(fid, int) and fid not in st.questions and st.current_id(fid) != fid:
+            # the question was asked again under a new id while the shopper answered it
+            x = dataclasses.replace(x, flag_id=st.current_id(fid))
         if h is None:
             out.append(Notice(t, "unsupported", f"unsupported input {type(x).__name__}"))
             return out

@@ -68,6 +68,9 @@ class Placement:
     recheck: bool = False
     recheck_ms: int = 0
     views: int = 1
+    noise: float = 0.0  # the scale's error sigma when it settled (0: not known)
+    settled_ms: int | None = None  # when its reading settled (None: t_ms; a held change: its own)
+    choices: list[int] = field(default_factory=list)  # pending scans it was chosen from, unseen
 
 
 @dataclass
@@ -158,6 +161,9 @@ class State:
         self.facts = ev.ProductFacts(catalogue.by_label, self.sigma, n_labels)
         self.lines: dict[int, Line] = {}
         self.questions: dict[int, Question] = {}  # open alerts by id
+        # a question asked again under a new id (reworded, grown, or the placement it is
+        # about explained afresh): old id -> new id, so an answer to the old one reaches it
+        self.successor: dict[int, int] = {}
         self.placements: dict[int, Placement] = {}  # unexplained (flagged) placements
         self.tare: list[float] = []
         self.taken_out: list[tuple[int, Line]] = []  # (t removed, line) for re-adds
@@ -370,11 +376,22 @@ class State:
             needs_staff=old.needs_staff if needs_staff is None else needs_staff,
         )
         self.flags_raised -= 1  # the same question, not a new one
+        self.successor[fid] = f.id
         n = self.questions[f.id]
         n.placement, n.product, n.count = o.placement, o.product, o.count
         n.answered = o.answered
         if o.placement is not None and o.placement.flag_id == fid:
             o.placement.flag_id = f.id
+
+    def current_id(self, fid: int) -> int:
+        """The open question ``fid`` is now: itself, or the question it was asked again as
+        (``successor``; ``fid`` when that is closed too)."""
+        seen = fid
+        for _ in range(64):  # a chain of re-asks; bounded
+            if seen in self.questions or seen not in self.successor:
+                break
+            seen = self.successor[seen]
+        return seen if seen in self.questions else fid
 
     def resolve(self, out: list[Effect], t: int, fid, resolution: str, by: str) -> None:
         o = self.questions.pop(fid, None)

@@ -14,7 +14,10 @@ blocks of any size gives the same output. ``Chain`` composes them.
 - MOVING: it settles at the first sample whose last ``window`` samples are flat: their standard
   deviation is within ``flat_k`` times the noise, and the means of the window's two halves
   agree within ``half_k`` standard errors. The settled weight is that window's mean. A change
-  under the resolution is reported as no change (``delta_g == 0``). The resolution is
+  under the resolution is reported as no change (``delta_g == 0``), at the weight shown
+  before, or, when it moved by half the resolution (and ``min_change_g``) or more, at the
+  level it settled at (a bag's rest that slumped after its first settle is not lost from the
+  weight reported). The resolution is
   ``min_change_g``, or ``resolution_k`` times the measured spread of a window mean while stable
   (low-frequency noise that no window averages away), whichever is larger.
 - A small change (under ``suspicious_ratio`` of the largest deviation during the motion, as
@@ -343,6 +346,10 @@ class StabilityDetector:
             shown = prev if self.last_settled is None else self.last_settled
             if abs(shown - prev) >= min_change:
                 shown = prev
+            elif abs(grams - shown) >= max(cfg.min_change_g, 0.5 * min_change):
+                # under the resolution, but not nothing (the rest of a bag that slumped after
+                # its first settle, on a noisy scale): the level it settled at, no change
+                shown = grams
             events.append(WeightSettled(t_j, round(shown, 1), 0.0, settle_ms, round(noise, 2)))
             self.ref, self.ref_n = grams, w
             self.last_settled = shown

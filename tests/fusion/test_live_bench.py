@@ -42,6 +42,12 @@ def test_live_bench_reports_both_paths_side_by_side(store):
         assert got["honest_trips"] + sum(got["cheat_trips"].values()) == 5
         assert 0.0 <= got["exact_bill_rate"] <= 1.0
         assert got["prompts_per_honest_trip"] >= 0.0
+        # the produce screen is counted apart from the questions, and the two add up
+        by_kind = got["prompts_by_kind"]
+        assert got["produce_screens_per_honest_trip"] == by_kind.get("weigh_produce", 0.0)
+        assert got["prompts_per_honest_trip_with_produce_screens"] == pytest.approx(
+            sum(by_kind.values()), abs=1e-3
+        )
         f = got["failures"]
         exact = round(got["exact_bill_rate"] * got["honest_trips"])
         assert f["honest_not_exact"] == got["honest_trips"] - exact
@@ -102,6 +108,10 @@ def test_random_physics_draws_from_the_documented_ranges():
     for d in draws:
         c = d.config
         assert 45.0 <= c.noise_nv_rms <= 270.0
+        # the wander a 10 SPS reading keeps stays within the datasheet's 10 SPS noise, times
+        # the same factor: sqrt(white^2 / 8 + wander^2) <= 50 nV x k
+        k = c.noise_nv_rms / 90.0
+        assert (c.noise_nv_rms**2 / 8 + c.flicker_nv_rms**2) ** 0.5 <= 50.0 * k * 1.001
         assert c.sensitivity_tol == 0.15
         assert 6.0 <= c.f_hz[0] <= c.f_hz[1] <= 20.0
         assert abs(c.rate_error) <= 0.05

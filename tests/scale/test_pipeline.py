@@ -100,3 +100,19 @@ def test_detector_gives_the_same_events_for_any_block_size():
     ]
     assert all(r == runs[0] for r in runs)
     assert any(isinstance(e, WeightSettled) and e.delta_g > 790 for e in runs[0])
+
+
+def test_detector_reports_the_level_of_a_change_under_its_resolution():
+    # a bag settles on most of its weight, then its rest slumps in: 12 g is under this
+    # scale's resolution (about 13 g) but over half of it, so the no-change settle after it
+    # reports the level it settled at instead of the weight shown before
+    rng = np.random.default_rng(3)
+    det = StabilityDetector(StabilityConfig(noise_g=1.5, resolution_k=30.0))
+    t = np.arange(800) / 80
+    x = np.where(t >= 3.0, 300.0, 0.0) + np.where(t >= 5.0, 12.0, 0.0)
+    ev = _run(det, x + rng.normal(0, 1.5, len(t)))
+    settled = [e for e in ev if isinstance(e, WeightSettled) and e.t_ms > 3000]
+    assert settled[0].delta_g == pytest.approx(300, abs=2)
+    later = [e for e in settled if e.t_ms > 5000]
+    assert [e.delta_g for e in later] == [0.0]  # under the resolution: no change of its own
+    assert later[0].grams == pytest.approx(312, abs=1.5)  # but the level it is at

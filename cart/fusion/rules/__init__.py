@@ -33,7 +33,7 @@ from cart.fusion.rules.staff import StaffAnswers
 from cart.fusion.rules.steps import AskUnexplained, Judge, WeighProduce
 from cart.fusion.rules.timeouts import Timeouts
 from cart.fusion.rules.verdict import VERDICT
-from cart.fusion.state import State
+from cart.fusion.state import Placement, State
 
 __all__ = [
     "AFTER_SCAN",
@@ -102,7 +102,7 @@ class Rules:
         st.undo = None
         n_flags = st.next_flag
         if r > 0:
-            self.rise(st, r, t, ev.settle_ms, noise, out)
+            self.rise(st, r, t, ev.settle_ms, noise, out, settled_ms=ev.t_ms)
         else:
             self.drop(st, -r, t, noise, out)
         for fid in range(n_flags, st.next_flag):
@@ -111,8 +111,17 @@ class Rules:
                 st.last_unexplained = (fid, before)
 
     def rise(
-        self, st: State, r: float, t: int, settle_ms: int, noise: float, out: list[Effect]
+        self,
+        st: State,
+        r: float,
+        t: int,
+        settle_ms: int,
+        noise: float,
+        out: list[Effect],
+        settled_ms: int | None = None,
     ) -> Rule | None:
+        """A settled rise of ``r`` explained at ``t`` by the placement rules; ``settled_ms``:
+        when its reading settled, if earlier (a held change, a placement explained again)."""
         x = Rise.of(
             st,
             r,
@@ -122,7 +131,34 @@ class Rules:
             verdict_before_ms=self.s.verdict_before_ms,
             produce_window_ms=self.s.produce_window_ms,
         )
+        x.pl.settled_ms = settled_ms
         return first_claim(self.placement, st, x, out)
+
+    def explain_afresh(
+        self, st: State, pl: Placement, fid: int, grams: float, t: int, out: list[Effect]
+    ) -> None:
+        """An unexplained (or only guessed) placement of ``grams`` explained again, as a whole,
+        with what is known now (its camera verdict, the rest of a bag): its question ``fid``
+        closes as updated and the rise goes down the placement rules once more. A question it
+        raises again is still what a weight straight back would close."""
+        st.resolve(out, t, fid, "updated", "cart")
+        st.placements.pop(pl.id, None)
+        if pl.verdict is not None:
+            st.last_verdict = (t, pl.verdict)
+        back = st.last_unexplained
+        was = back[1] if back is not None and back[0] == fid else None
+        n_flags = st.next_flag
+        noise = max(pl.noise, st.match.scale_sigma_g)
+        self.rise(st, grams, t, 0, noise, out, settled_ms=pl.settled_ms or pl.t_ms)
+        asked = [new for new in range(n_flags, st.next_flag) if new in st.questions]
+        if asked:
+            st.successor[fid] = asked[0]  # an answer to the question before is for this one
+        if was is not None:
+            st.last_unexplained = None
+            for new in range(n_flags, st.next_flag):
+                o = st.questions.get(new)
+                if o is not None and o.flag.kind in _UNEXPLAINED:
+                    st.last_unexplained = (new, was)
 
     def drop(self, st: State, r: float, t: int, noise: float, out: list[Effect]) -> Rule | None:
         return first_claim(self.removal, st, Drop(st, r, t, noise), out)

@@ -60,6 +60,7 @@ class Rise:
         """A new placement (with the camera verdict that belongs to it); produce chosen
         longer than ``produce_window_ms`` ago is dropped first."""
         pl = Placement(st.next_place, t, r, st.take_verdict(t, settle_ms, verdict_before_ms))
+        pl.noise = noise
         st.next_place += 1
         st.last_placement = pl
         seen = dict(pl.verdict or ())
@@ -139,10 +140,15 @@ class PendingScans(Rule):
                 alone=len(best) == 1,
             )
         pl.line_ids = [ln.id for ln in best]
+        if len(best) == 1 and pl.verdict is None and len(x.pend) > 1:
+            # chosen by weight alone among several: the camera's verdict, when it comes just
+            # after the settle, may choose again (``LateVerdict``)
+            pl.choices = [ln.id for ln in x.pend]
         if len(best) == 1:
             ln = best[0]
             if not ln.product.by_weight and ln.price_minor is None:
-                st.rules.judge(st, pl, ln, x.t, out, learn=True)
+                # (a weight matched among several unseen is not learned: it may be another's)
+                st.rules.judge(st, pl, ln, x.t, out, learn=not pl.choices)
         return True
 
     def vetoed(self, st: State, p: Product, grams: float, top) -> bool:

@@ -1,8 +1,10 @@
 """Settle rules: whether a settled reading is a change to explain at all, and which.
 
 The scale reports a ``WeightSettled`` after each action. Its change is measured against the
-weight everything so far accounts for (``r``) and against the reading just before (``r2``,
-which brackets the action). The reading goes to the FIRST of these rules that claims it, in
+weight everything so far accounts for (``r``) and across the action itself (``r2``: the
+scale's own ``delta_g``, measured against the weight it held just before the motion, which it
+follows through slow drift and creep while at rest; the reading just before when it reports
+none). The reading goes to the FIRST of these rules that claims it, in
 this order (``SETTLE``):
 
 1. ``HeldChangeSettles`` — a held light change: back where it was (nothing happened), or
@@ -11,11 +13,14 @@ this order (``SETTLE``):
 3. ``UndoLastChange`` — straight back from the last drop (or put-back) taken for an item;
 4. ``BagSlump`` — the rest of a bag of produce, settling in a second step (after a question
    about the first step, its answer, or a quantity guess);
+   ``SettledAgainLower`` — the last placement settling again a few grams lower;
 5. ``ShiftSettledBack`` — a small unexplained shift that settled back;
-6. ``Drift`` — under ``min_change_g``: no item (slow drift is followed);
-7. ``LoadShift`` — light, unseen and expected by nothing: the load shifted;
-8. ``HoldLight`` — light and unseen: held a moment (``defer_ms``) for the load to settle back;
-9. ``ExplainChange`` — a rise or a drop, for the placement or removal rules.
+6. ``ScaleFollowedDrift`` — the scale says nothing changed (``delta_g`` 0) but its reading
+   moved a little: the creep and drift it followed while at rest;
+7. ``Drift`` — under ``min_change_g``: no item (slow drift is followed);
+8. ``LoadShift`` — light, unseen and expected by nothing: the load shifted;
+9. ``HoldLight`` — light and unseen: held a moment (``defer_ms``) for the load to settle back;
+10. ``ExplainChange`` — a rise or a drop, for the placement or removal rules.
 """
 
 from __future__ import annotations
@@ -25,13 +30,15 @@ from dataclasses import dataclass
 from cart.common.events import WeightSettled
 from cart.fusion.alerts import AlertKind, Audit, Effect, LineRemoved
 from cart.fusion.rules.base import Rule, first_claim
+from cart.fusion.rules.steps import pending_items
 from cart.fusion.state import Deferred, Placement, State
 
 
 @dataclass
 class Reading:
     """A settled reading, at ``t``: ``r`` against the weight accounted for (``before``),
-    ``r2`` against the reading just before; ``noise`` the scale's error σ for it."""
+    ``r2`` across the action (the scale's ``delta_g``, else against the reading just before);
+    ``noise`` the scale's error σ for it."""
 
     ev: WeightSettled
     t: int
@@ -39,6 +46,7 @@ class Reading:
     r: float
     r2: float
     noise: float
+    moved: float = 0.0  # the reading against the reading just before
 
 
 def on_settled(st: State, ev: WeightSettled, t: int, out: list[Effect]) -> None:
@@ -47,7 +55,10 @@ def on_settled(st: State, ev: WeightSettled, t: int, out: list[Effect]) -> None:
     before = st.accounted
     st.settled = ev.grams
     noise = max(ev.noise_g, st.match.scale_sigma_g)
-    x = Reading(ev, t, before, ev.grams - before, ev.grams - prev, noise)
+    # the scale measures the change against the weight just before the motion (followed
+    # through drift and creep while at rest); the last reading sent may be older than that
+    across = ev.delta_g if ev.delta_g else ev.grams - prev
+    x = Reading(ev, t, before, ev.grams - before, across, noise, ev.grams - prev)
     first_claim(st.rules.settle, st, x, out)
 
 
@@ -172,14 +183,16 @@ class UndoLastChange(Rule):
 
 
 class BagSlump(Rule):
-    """Claims a small rise (over 1 g, at most half the placement) that settled within
+    """Claims a small rise (over 1 g, at most half the placement, see below) that settled within
     ``slump_ms`` of the last placement, or began to move within ``slump_start_ms`` of it (a
     basket that rings long settles late), when that was produce or is unexplained: a bag
     slumps, and the scale settles once on most of it and again on the rest (docs/SCALE.md:
     the rest slumps 0.1-0.5 s after the hand-over, so it moves at once after the first
-    settle). An unexplained one, or one
-    only guessed at by a quantity question ("Looks like 2 more × ..." for most of a bag), is
-    explained afresh as the whole (scans it had marked placed wait for their item again); a
+    settle). The rest of an unexplained placement may be larger than half when it began to
+    move at once (within ``slump_start_ms`` of the reading it settled at) and no waiting scan
+    fits it alone: an item lowered slowly onto a noisy scale settles in steps. An unexplained
+    one, or one only guessed at by a quantity question ("Looks like 2 more × ..." for most of a
+    bag), is explained afresh as the whole (scans it had marked placed wait for their item again); a
     produce line is re-weighed (its line replaced)."""
 
     @dataclass(frozen=True, slots=True)
@@ -191,10 +204,15 @@ class BagSlump(Rule):
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
         pl = st.last_placement
         r, t = x.r, x.t
-        if not r > 1.0 or pl is None or r > 0.5 * pl.grams:
+        if not r > 1.0 or pl is None:
             return False
         began = t - x.ev.settle_ms  # the rest of a bag moves at once; a slow ring takes long
-        if t - pl.t_ms > self.s.slump_ms and began - pl.t_ms > self.s.slump_start_ms:
+        at_once = began - (pl.settled_ms or pl.t_ms) <= self.s.slump_start_ms
+        if r > 0.5 * pl.grams and not (
+            at_once and self.unexplained(st, pl) and not self.scan_fits(st, r, x.noise)
+        ):
+            return False  # (an item still being lowered settles in steps of any size)
+        if t - pl.t_ms > self.s.slump_ms and not at_once:
             return False
         guessed = next(
             (fid for fid, o in st.open_of(AlertKind.QUANTITY) if o.placement is pl), None
@@ -218,35 +236,86 @@ class BagSlump(Rule):
         st.accounted = x.ev.grams  # the rest of a bag that settled in two steps
         return True
 
+    @staticmethod
+    def scan_fits(st: State, r: float, noise: float) -> bool:
+        """A scan waiting for its item fits ``r`` alone: the next item put in after another
+        (a hand puts items in 150-600 ms apart), not the rest of the one before."""
+        pend = [ln for ln in st.lines.values() if not ln.placed and ln.flag_id is None]
+        return bool(pend) and st.best_subset(r, pending_items(pend), noise, 1) is not None
+
+    @staticmethod
+    def unexplained(st: State, pl: Placement) -> bool:
+        """``pl`` is still an unexplained placement, its question open."""
+        o = st.questions.get(pl.flag_id) if pl.flag_id is not None else None
+        return (
+            o is not None
+            and pl.id in st.placements
+            and o.flag.kind in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE)
+        )
+
     def afresh(self, st: State, pl: Placement, fid: int, r: float, t: int, out) -> None:
         """The whole placement, explained afresh (it may be an item coming back, or one that
         was scanned): its question closes, and the whole rise goes down the placement rules."""
-        st.resolve(out, t, fid, "updated", "cart")
-        st.placements.pop(pl.id, None)
-        if pl.verdict is not None:
-            st.last_verdict = (t, pl.verdict)
-        st.rules.rise(st, pl.grams + r, t, 0, self.s.scale_sigma_g, out)
+        st.rules.explain_afresh(st, pl, fid, pl.grams + r, t, out)
 
     def reweigh(self, st: State, pl: Placement, r: float, t: int, out: list[Effect]) -> bool:
-        if len(pl.line_ids) != 1 or pl.line_ids[0] not in st.lines:
+        return reweigh(st, pl, r, t, out)
+
+
+def reweigh(st: State, pl: Placement, r: float, t: int, out: list[Effect]) -> bool:
+    """The produce line billed for ``pl`` re-weighed by ``r`` grams (its line replaced)."""
+    if len(pl.line_ids) != 1 or pl.line_ids[0] not in st.lines:
+        return False
+    ln = st.lines[pl.line_ids[0]]
+    if not ln.product.by_weight or ln.weight_g is None or ln.price_minor is not None:
+        return False
+    del st.lines[ln.id]
+    out.append(LineRemoved(t, ln.id, "re-weighed (the bag settled)"))
+    new = st.add_line(
+        out,
+        t,
+        ln.product,
+        ln.code,
+        weight_g=round(ln.weight_g + r, 1),
+        placed=True,
+        measured=(ln.measured_g or 0.0) + r,
+    )
+    pl.line_ids = [new.id]
+    pl.grams += r
+    pl.t_ms = t
+    return True
+
+
+class SettledAgainLower(Rule):
+    """Claims a small drop (over 1 g, under ``min_item_g`` and 5 % of the placement) that
+    settled within ``slump_ms`` of the last placement, or began to move within
+    ``slump_start_ms`` of the reading it settled at: the same placement settling again a
+    little lower (a slowly ringing basket biases the first flat window either way; the rest
+    of a bag is ``BagSlump``), not an item taken out. A produce line is re-weighed, an
+    unexplained placement is asked about again at its weight; a billed item stays billed."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        slump_ms: int
+        slump_start_ms: int
+        min_item_g: float
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        pl = st.last_placement
+        drop = -x.r
+        if pl is None or not 1.0 < drop < min(self.s.min_item_g, 0.05 * pl.grams):
             return False
-        ln = st.lines[pl.line_ids[0]]
-        if not ln.product.by_weight or ln.weight_g is None or ln.price_minor is not None:
+        began = x.t - x.ev.settle_ms
+        at_once = began - (pl.settled_ms or pl.t_ms) <= self.s.slump_start_ms
+        if x.t - pl.t_ms > self.s.slump_ms and not at_once:
             return False
-        del st.lines[ln.id]
-        out.append(LineRemoved(t, ln.id, "re-weighed (the bag settled)"))
-        new = st.add_line(
-            out,
-            t,
-            ln.product,
-            ln.code,
-            weight_g=round(ln.weight_g + r, 1),
-            placed=True,
-            measured=(ln.measured_g or 0.0) + r,
-        )
-        pl.line_ids = [new.id]
-        pl.grams += r
-        pl.t_ms = t
+        if BagSlump.unexplained(st, pl):
+            assert pl.flag_id is not None  # an unexplained placement has its question
+            st.rules.explain_afresh(st, pl, pl.flag_id, pl.grams - drop, x.t, out)
+        else:
+            reweigh(st, pl, -drop, x.t, out)  # (only a produce line is re-weighed)
+        st.accounted = x.ev.grams
+        out.append(Audit(x.t, "fusion.settled_again", (("grams", round(-drop, 1)),)))
         return True
 
 
@@ -262,6 +331,24 @@ class ShiftSettledBack(Rule):
         if abs(x.ev.grams - was) > st.tol(0.0, x.noise):
             return False
         st.accounted = x.ev.grams  # the shifted load settled back: nothing happened
+        return True
+
+
+class ScaleFollowedDrift(Rule):
+    """Claims a reading the scale reports as no change (``delta_g`` 0) whose weight moved,
+    by less than ``defer_below_g``, from the reading before: the scale followed creep and
+    zero drift while at rest (a change under its resolution, which it measures on its own
+    noise, is none). The accounted weight moves by as much; nothing is asked."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        defer_below_g: float
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        if x.ev.delta_g or not 0 < abs(x.moved) < self.s.defer_below_g:
+            return False
+        st.accounted += x.moved
+        out.append(Audit(x.t, "fusion.scale_drift", (("grams", round(x.moved, 1)),)))
         return True
 
 
@@ -285,8 +372,10 @@ class Drift(Rule):
 class LoadShift(Rule):
     """Claims a change under ``min_item_g`` that the camera did not see (no verdict within
     ``verdict_before_ms``) and that no scanned item, tare or placement of that weight explains
-    (to twice ``match_floor_g``): lighter than anything the store sells, the load shifted (a
-    push, a bag folding). Accounted, with an audit; a reading back at the old weight later is
+    (to twice ``match_floor_g``), nor, for a rise, produce chosen and waiting to be placed (a
+    few asparagus in a bag weigh 20 g: taken for a load shift, the choice billed the next item
+    put in as asparagus): lighter than anything the store sells, the load shifted (a push, a
+    bag folding). Accounted, with an audit; a reading back at the old weight later is
     ``ShiftSettledBack``."""
 
     @dataclass(frozen=True, slots=True)
@@ -300,6 +389,7 @@ class LoadShift(Rule):
             abs(x.r) >= self.s.min_item_g
             or st.verdict_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms)
             or self.expected(st, abs(x.r))
+            or (x.r > 0 and st.pending_produce)  # produce chosen, not yet placed: it, light
         ):
             return False
         st.shifted_from = x.before
@@ -357,7 +447,9 @@ SETTLE: tuple[type[Rule], ...] = (
     WeightCameBack,
     UndoLastChange,
     BagSlump,
+    SettledAgainLower,
     ShiftSettledBack,
+    ScaleFollowedDrift,
     Drift,
     LoadShift,
     HoldLight,

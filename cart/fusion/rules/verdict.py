@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from cart.common.events import VisionVerdict
 from cart.common.i18n import Phrase
 from cart.fusion import evidence as ev
-from cart.fusion.alerts import AlertKind, Effect
+from cart.fusion.alerts import AlertKind, Audit, Effect
 from cart.fusion.rules.base import Rule, first_claim
+from cart.fusion.rules.steps import pending_items
 from cart.fusion.state import Question, State
 
 
@@ -128,14 +129,17 @@ class ShownAgain(Rule):
 class LateVerdict(Rule):
     """Claims a verdict within ``verdict_after_ms`` after the last placement settled, when
     that placement has no verdict yet and the platform has not moved since: the verdict is
-    its own. An unexplained ``scan_added`` the camera sees as produce (at least
-    ``produce_vision_min``) is asked again as ``weigh_produce``; a single line billed for it
-    without a price of its own is judged."""
+    its own (the cart's camera is asked when the weight settles, so its verdict comes just
+    after). A placement still unexplained (its ``scan_added`` unanswered) is explained afresh
+    with it (``Rules.explain_afresh``): what the camera sees may be more of the item just
+    scanned, an item taken out a moment ago coming back, or produce (asked as
+    ``weigh_produce``). A single line billed for it without a price of its own is judged,
+    after the camera chose again among the pending scans the weight alone chose it from."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
         verdict_after_ms: int
-        produce_vision_min: float
+        place_timeout_ms: int
 
     def apply(self, st: State, x: Sighting, out: list[Effect]) -> bool:
         pl = st.last_placement
@@ -149,18 +153,38 @@ class LateVerdict(Rule):
         pl.verdict = x.top
         if pl.flag_id is not None and pl.flag_id in st.questions:
             o = st.questions[pl.flag_id]
-            if o.flag.kind == AlertKind.SCAN_ADDED:
-                sugg = ev.produce_suggestions(x.top, st.catalogue.by_label)
-                if sugg and sugg[0].score >= self.s.produce_vision_min:
-                    st.resolve(out, x.t, pl.flag_id, "produce seen", "cart")
-                    del st.placements[pl.id]
-                    pl.flag_id = None
-                    st.rules.ask_unexplained(st, pl, x.t, out)
+            if o.flag.kind == AlertKind.SCAN_ADDED and pl.id in st.placements:
+                st.rules.explain_afresh(st, pl, pl.flag_id, pl.grams, x.t, out)
         elif len(pl.line_ids) == 1 and pl.line_ids[0] in st.lines:
-            ln = st.lines[pl.line_ids[0]]
+            ln = self.choose_again(st, pl, st.lines[pl.line_ids[0]], x, out)
             if ln.price_minor is None:
                 st.rules.judge(st, pl, ln, x.t, out)
         return True
+
+    def choose_again(self, st: State, pl, ln, x: Sighting, out: list[Effect]):
+        """A placement matched by weight alone to one of several pending scans, chosen again
+        with the camera as a second witness (``evidence.best_subset`` with its verdict): when
+        another scan wins, that one is placed and ``ln`` waits for its item again (a scanned
+        item kept out of the cart must not be placed by another item of its weight)."""
+        others = [
+            st.lines[i]
+            for i in pl.choices
+            if i != ln.id and i in st.lines and not st.lines[i].placed
+        ]
+        if not others or ln.weight_g is not None or ln.price_minor is not None:
+            return ln
+        noise = max(pl.noise, st.match.scale_sigma_g)
+        best = st.best_subset(pl.grams, pending_items([ln, *others]), noise, 1, top=x.top)
+        if not best or best[0] is ln:
+            return ln
+        new = best[0]
+        st.unwait(ln, x.t, self.s.place_timeout_ms)
+        st.mark_placed(new, x.t, out, pl.grams, alone=True)
+        pl.line_ids = [new.id]
+        out.append(
+            Audit(x.t, "fusion.seen_as_other_scan", (("line_id", new.id), ("was_line_id", ln.id)))
+        )
+        return new
 
 
 class RememberVerdict(Rule):

@@ -24,6 +24,11 @@ class TripPhysics:
     drawn: dict = field(default_factory=dict, compare=False)  # the draw, for the log
 
 
+# the most low-frequency wander per cell, in units of the profile's 20 nV, before the noise
+# factor: what the datasheet's 10 SPS noise leaves for it (see ``random_physics``)
+LF_MAX = 1.9
+
+
 def _span(rng, lo: tuple[float, float], width: tuple[float, float], top: float):
     a = rng.uniform(*lo)
     return (a, min(top, a + rng.uniform(*width)))
@@ -40,7 +45,10 @@ def random_physics(seed: int, profile: str = "typical") -> TripPhysics:
     drawn = {
         "noise_factor": round(k, 3),
         "noise_nv_rms": 90.0 * k,
-        "flicker_nv_rms": 20.0 * k * rng.uniform(0.5, 3.0),
+        # low-frequency wander: the HX711's 10 SPS figure (50 nV, gain 128) bounds it, since
+        # a 10 SPS reading averages the 80 SPS white noise (90 nV / sqrt 8 = 32 nV) but not
+        # the wander: sqrt(50^2 - 32^2) = 38 nV = 1.9 x 20 nV, times the same k as the rest
+        "flicker_nv_rms": 20.0 * k * rng.uniform(0.5, LF_MAX),
         "flicker_tau_s": rng.uniform(0.3, 5.0),
         "sensitivity_tol": 0.15,
         "calibration_error": rng.uniform(2e-4, 1.5e-3),

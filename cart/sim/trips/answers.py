@@ -29,7 +29,12 @@ class _Answers:
                 return
 
     def _answer(self, f, cheat) -> bool:
+        before = set(self.flags)
         self.advance(int(self.rng.uniform(1500, 4000)))
+        if f.id not in self.flags:
+            # it went from the screen while the shopper read it (the weight came back, or it
+            # was asked again under a new id): nothing to answer; a new one is read next round
+            return bool(set(self.flags) - before)
         t = self.t
         if f.needs_staff:
             return False

@@ -36,7 +36,7 @@ class TripRunner:
         weights=None,
         keep_log: bool = False,
         scale: str = "model",
-        scale_sigma_g: float | None = None,
+        scale_sigma_g: float | tuple[float, ...] | None = None,
     ) -> None:
         from cart.fusion.store import StoreProducts
 
@@ -63,9 +63,10 @@ class _Play(_Answers, _Scoring):
 
         self.r, self.trip = runner, trip
         vision = runner.vision_factory(trip.seed) if runner.vision_factory else None
-        self.rig = Rig(
-            runner.profile, runner.labels, trip.seed, vision, runner.scale, runner.scale_sigma_g
-        )
+        sigma = runner.scale_sigma_g
+        if isinstance(sigma, tuple):  # one σ per drawn scale: the trip's seed picks its scale
+            sigma = sigma[trip.seed % len(sigma)]
+        self.rig = Rig(runner.profile, runner.labels, trip.seed, vision, runner.scale, sigma)
         self.journal = Journal(":memory:")
         self.fs = FusionSession.start(
             self.journal,
