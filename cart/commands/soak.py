@@ -1,0 +1,44 @@
+"""``cart bench soak``: paid trips in a row through the real screen, and its memory; and
+``cart bench flood``: devices talking as fast as they can, and the screen under them."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register_bench(sub) -> None:
+    b = sub.add_parser("soak", help="paid trips in a row through the screen: memory over time")
+    b.add_argument("--trips", type=int, default=200, help="paid trips to play")
+    b.add_argument("--warmup", type=int, default=50, help="trips before the warm-up figure")
+    b.add_argument("--seed", type=int, default=3)
+    b.add_argument(
+        "--synchronous",
+        choices=("FULL", "NORMAL"),
+        default="FULL",
+        help="the journal's SQLite synchronous setting (the cart's: FULL)",
+    )
+    b.add_argument("--every", type=int, default=500, help="a progress line every N trips")
+    b.set_defaults(func=_soak)
+
+
+def _soak(args) -> int:
+    if args.trips < 1 or args.warmup < 1:
+        print("--trips and --warmup must be at least 1", file=sys.stderr)
+        return 2
+    from cart.bench.soak import SoakError, run
+
+    try:
+        result = run(
+            args.trips,
+            warmup=args.warmup,
+            seed=args.seed,
+            synchronous=args.synchronous,
+            every=max(1, args.every),
+            progress=lambda p: print(json.dumps(p), file=sys.stderr, flush=True),
+        )
+    except SoakError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result))
+    return 0
