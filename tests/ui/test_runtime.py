@@ -70,9 +70,9 @@ def test_events_from_many_threads_reach_one_worker_and_one_snapshot_shows_them()
     with Runtime(engine, clock=ManualClock()) as rt:
         rt.attach(sink)
 
-        def driver(k):
+        def driver(k):  # each its own scanner, scanning 10 codes a second
             for i in range(50):
-                rt.post(Scan(t_ms=i, code=f"{k}-{i}"))
+                rt.post(Scan(t_ms=i * 100, code=f"{k}-{i}", source=f"scanner:{k}"))
 
         threads = [threading.Thread(target=driver, args=(k,)) for k in range(4)]
         for t in threads:
