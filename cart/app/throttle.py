@@ -32,7 +32,7 @@ class Rate:
 # A person scans a few items a second at most; a scale bridge reports movement and settles a few
 # times a second (its 80 samples a second never reach the runtime one by one); a camera's
 # verdicts follow placements. Statuses: a few a second while a link is bad.
-SCANNER = Rate(25.0, 50)
+SCANNER = Rate(30.0, 60)
 SCALE = Rate(100.0, 200)
 CAMERA = Rate(20.0, 40)
 STATUS = Rate(50.0, 100)

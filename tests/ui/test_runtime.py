@@ -157,8 +157,8 @@ def test_bench_harness_measures_event_to_screen():
 
     def build():
         rt = Runtime(CountingEngine(), clock=ManualClock())
-        fill = [Scan(i, f"fill-{i}") for i in range(200)]
-        return bench.BenchStack(rt, fill, lambda i: Scan(1000 + i, f"ev-{i}"))
+        fill = [Scan(10_000 + 40 * i, f"fill-{i}") for i in range(200)]  # 25 a second
+        return bench.BenchStack(rt, fill, lambda i: Scan(40 * i, f"ev-{i}"))
 
     result = bench.run(build, events=20, idle_s=0.2, one_core=False)
     assert result["lines"] == 200 + 20  # filled, after the near-empty round
