@@ -24,9 +24,10 @@
   A snapshot's ``seq`` is the input up to which every input has been handled.
 - With nothing to do the worker sleeps on the queue, waking once per ``tick_ms`` only so that
   the engine can let time pass (expectations time out); no input, no redraw.
-- With ``idle_gc`` the full (generation 2) garbage collection runs only when the cart is idle:
+- With ``idle_gc`` the full (generation 2) garbage collection runs when the cart is idle:
   a full pass over a big basket stalls every thread for tens of milliseconds on a Pi, which
-  would show as a late total. The young generations are collected as usual.
+  would show as a late total. The young generations are collected as usual. A cart that is
+  never idle for a tick still gets one every ``FULL_GC_MAX_S``, after a snapshot.
 - Taps (:meth:`Runtime.add_tap`) see every posted device event on the posting thread, after it
   is queued; the vision worker (``cart.app.vision``) uses one to ask for a camera verdict when
   an item settles on the scale, and posts the verdict back like any driver.
@@ -128,6 +129,7 @@ _ACTION, _IN_ORDER, _LAST = 0, 1, 2
 # the key was pressed; the next trip starts on the weight the cart has settled at.
 ORDERED_ACTIONS = (actions.Pay, actions.NewTrip)
 PUBLISH_MS = 50  # the longest the worker handles inputs before it publishes a snapshot
+FULL_GC_MAX_S = 30  # the longest (the cart's clock) a busy cart goes without a full collection
 
 
 class Runtime(Device):
@@ -155,7 +157,8 @@ class Runtime(Device):
         self.idle_gc = idle_gc
         self._since_gc = 0  # inputs processed since the last idle collection
         self._gc_threshold: tuple[int, int, int] | None = None
-        self._last_gc = 0.0
+        self._last_gc = time.monotonic()
+        self._overdue_at: float | None = None  # the cart's time of the next forced collection
         self._inbox: queue.PriorityQueue = queue.PriorityQueue()
         self._handled: set[int] = set()  # inputs handled out of order, above ``_done``
         self.throttle = Throttle()
@@ -305,6 +308,7 @@ class Runtime(Device):
         self._publish(self._build())
         with self._idle:
             self._idle.notify_all()
+        self._collect_if_overdue()
         return stop
 
     def _handled_up_to(self, seq: int, input_) -> None:
@@ -322,6 +326,21 @@ class Runtime(Device):
             self._done += 1
             handled.discard(self._done)
 
+    def _collect_if_overdue(self) -> None:
+        """A cart that is never idle for a tick (a busy shift, a soak in accelerated time)
+        still gets a full collection every ``FULL_GC_MAX_S`` of its clock, after a snapshot:
+        what the screen let go (every closed check-out screen is a cycle) would otherwise be
+        kept until the cart stands still."""
+        if not self.idle_gc or not self._since_gc:
+            return
+        now = self.clock.now_ms()
+        if self._overdue_at is None:
+            self._overdue_at = now + FULL_GC_MAX_S * 1000
+        elif now >= self._overdue_at:
+            gc.collect()
+            self._since_gc, self._last_gc = 0, time.monotonic()
+            self._overdue_at = now + FULL_GC_MAX_S * 1000
+
     def _collect_if_idle(self) -> None:
         """After a quiet tick, and at most every 5 s, run the full collection (cycles only)."""
         if not self.idle_gc or self._since_gc == 0:
@@ -330,6 +349,7 @@ class Runtime(Device):
         if now - self._last_gc >= 5.0:
             gc.collect()
             self._since_gc, self._last_gc = 0, now
+            self._overdue_at = None
 
     def _apply(self, item) -> None:
         now = self.clock.now_ms()

@@ -205,8 +205,10 @@ def run(
     folder: str | None = None,
     progress: Callable[[dict], None] | None = None,
     every: int = 500,
+    minutes: float | None = None,
 ) -> dict:
-    """Play ``trips`` paid trips (see the module docstring); returns the figures."""
+    """Play ``trips`` paid trips (see the module docstring); returns the figures. With
+    ``minutes``, stop after that long (the figures say how many trips were played)."""
     from cart.bench.ui import rss_mb
 
     warmup = max(1, min(warmup, trips))
@@ -248,7 +250,8 @@ def run(
         soak.world.set_autoplay(True)
         soak.trip(press)
         point("start")
-        while soak.paid < trips:
+        stop_at = None if minutes is None else time.perf_counter() + 60 * minutes
+        while soak.paid < trips and (stop_at is None or time.perf_counter() < stop_at):
             soak.trip(press)
             if soak.paid == warmup:
                 point("warmup")
@@ -268,6 +271,7 @@ def run(
     result = {
         "bench": "soak",
         "trips": soak.paid,
+        "trips_asked": trips,
         "warmup_trips": warmup,
         "seed": seed,
         "synchronous": synchronous,

@@ -19,6 +19,9 @@ def register_bench(sub) -> None:
         help="the journal's SQLite synchronous setting (the cart's: FULL)",
     )
     b.add_argument("--every", type=int, default=500, help="a progress line every N trips")
+    b.add_argument(
+        "--minutes", type=float, default=None, help="stop after this long (report what was played)"
+    )
     b.set_defaults(func=_soak)
 
 
@@ -35,6 +38,7 @@ def _soak(args) -> int:
             seed=args.seed,
             synchronous=args.synchronous,
             every=max(1, args.every),
+            minutes=args.minutes,
             progress=lambda p: print(json.dumps(p), file=sys.stderr, flush=True),
         )
     except SoakError as exc:
