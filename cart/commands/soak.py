@@ -23,6 +23,14 @@ def register_bench(sub) -> None:
         "--minutes", type=float, default=None, help="stop after this long (report what was played)"
     )
     b.set_defaults(func=_soak)
+    f = sub.add_parser("flood", help="devices flooding the runtime: screen staleness, key answers")
+    f.add_argument("--rate", type=int, default=10_000, help="scanner codes a second")
+    f.add_argument("--seconds", type=float, default=5.0, help="how long the flood lasts")
+    f.add_argument("--events", type=int, default=500, help="scans timed per basket size")
+    f.add_argument("--sizes", default="10,1000", help="basket sizes (lines) for events/s")
+    f.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL")
+    f.add_argument("--no-throttle", action="store_true", help="only the unthrottled flood")
+    f.set_defaults(func=_flood)
 
 
 def _soak(args) -> int:
@@ -44,5 +52,28 @@ def _soak(args) -> int:
     except SoakError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    print(json.dumps(result))
+    return 0
+
+
+def _flood(args) -> int:
+    try:
+        sizes = tuple(int(x) for x in args.sizes.split(","))
+    except ValueError:
+        print(f"--sizes: not a list of numbers: {args.sizes!r}", file=sys.stderr)
+        return 2
+    if args.rate < 1 or args.seconds <= 0 or not sizes or min(sizes) < 1:
+        print("--rate, --seconds and --sizes must be positive", file=sys.stderr)
+        return 2
+    from cart.bench.flood import run
+
+    result = run(
+        rate=args.rate,
+        seconds=args.seconds,
+        sizes=sizes,
+        events=args.events,
+        synchronous=args.synchronous,
+        throttle=not args.no_throttle,
+    )
     print(json.dumps(result))
     return 0
