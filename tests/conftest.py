@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 # production code never imports them, so the tests do, for the profiles they build.
 import cart.sim.scale  # noqa: F401
 import cart.sim.scanner  # noqa: F401
+from cart.common import i18n
 from cart.common.paths import shared_data_root
 
 SHARED_DATA = shared_data_root()
@@ -29,3 +30,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """The screen's language is process-wide: every test starts and ends in the default."""
+    i18n.set_language(i18n.DEFAULT_LANGUAGE)
+    yield
+    i18n.set_language(i18n.DEFAULT_LANGUAGE)

@@ -42,7 +42,9 @@ REJECTED_READS = frozenset({"misread", "refused_code", "unknown_code", "lookup_e
 REJECTED_COUNTER = "rejected_reads"  # the device counter on the status bar
 
 
-def exit_code(store: Store, session_id: str, receipt: dict, key=None, journal=None) -> str:
+def exit_code(
+    store: Store, session_id: str, receipt: dict, key=None, journal=None, policy=None
+) -> str:
     """What the exit gate scans (``cart gate verify``). With the cart's key (the engine's
     ``exit_signer``, ``cart.common.keys.CartKey``) and the journal: the signed code of
     ``cart.basket.exitcode``, its spot-check decision drawn and journaled
@@ -52,7 +54,7 @@ def exit_code(store: Store, session_id: str, receipt: dict, key=None, journal=No
         from cart.basket.issuer import issue_exit_code
 
         try:
-            return issue_exit_code(journal, store, key, session_id, receipt)[0]
+            return issue_exit_code(journal, store, key, session_id, receipt, policy=policy)[0]
         except (JournalError, ValueError) as exc:
             log.error("exit code for %s could not be signed: %s", session_id, exc)
     digest = hashlib.sha256(json.dumps(receipt, sort_keys=True).encode()).hexdigest()[:12]
@@ -103,6 +105,34 @@ class FusionEngine:
         # it; None: fusion times staff mode by the inputs' t_ms, as simulations do)
         self.mono = None
         self._rejected: dict[str, int] = {}  # scanner (the scan's source) -> rejected reads
+        # from the store (cart.app.link): a catalogue for the next trip, a lock, a staff call,
+        # a spot-check policy; set from the link's thread, read here (plain attribute swaps)
+        self.next_store: Store | None = None
+        self.locked = ""
+        self.store_notice = ""
+        self.spot_check = None  # cart.store.spotcheck.SpotCheckConfig, else the store's own
+
+    def offer_store(self, store: Store) -> None:
+        """A new catalogue: used from the next trip on; the trip under way keeps its prices."""
+        self.next_store = store
+
+    def store_command(self, action: str, args: dict) -> None:
+        """A command from the store, already verified (``cart.app.link.commands``)."""
+        from dataclasses import replace
+
+        from cart.store import spotcheck
+
+        if action == "lock":
+            self.locked = args.get("reason") or "locked by the store"
+            self.store_notice = f"This cart is locked ({self.locked}): please ask staff"
+        elif action == "unlock":
+            self.locked, self.store_notice = "", ""
+        elif action == "call_staff":
+            self.store_notice = "Staff are on their way"
+        elif action == "spot_check_rate":
+            base = self.spot_check or spotcheck.for_store(self.store)
+            bands = ("low", "medium", "high") if args["band"] == "all" else (args["band"],)
+            self.spot_check = replace(base, **{b: args["rate"] for b in bands})
 
     @staticmethod
     def config(vision: bool) -> FusionConfig:
@@ -145,7 +175,11 @@ class FusionEngine:
             self._receipt = Receipt(sid, render_text(receipt), stored[0])
 
     def _new_session(self, t_ms: int) -> None:
-        """The next trip keeps what the cart learnt about product weights."""
+        """The next trip keeps what the cart learnt about product weights; a catalogue the
+        store sent since the last trip is taken now."""
+        if self.next_store is not None:
+            self.store, self.next_store = self.next_store, None
+            self.money = self.store.config.money
         self.fs = FusionSession.start(
             self.session.journal,
             self.store,
@@ -299,6 +333,9 @@ class FusionEngine:
         return None if self.mono is None else self.mono.now_ms()
 
     def _may_start_new_trip(self) -> bool:
+        if self.locked:
+            self._message = f"This cart is locked ({self.locked}): please ask staff"
+            return False
         if not self.session.closed:
             self._message = "This trip is not paid yet"
             return False
@@ -314,7 +351,12 @@ class FusionEngine:
             self._message = "Checked out, but the receipt could not be read back"
             return
         code = exit_code(
-            self.store, sid, receipt, getattr(self, "exit_signer", None), self.session.journal
+            self.store,
+            sid,
+            receipt,
+            getattr(self, "exit_signer", None),
+            self.session.journal,
+            policy=self.spot_check,
         )
         self._receipt = Receipt(sid, render_text(receipt), code)
 
@@ -370,7 +412,7 @@ class FusionEngine:
             alerts=tuple(self._alert(f) for f in state.flags),
             coupons=coupons,
             staff=state.staff is not None,
-            message=f"Not saved: {lost}" if lost else self._message,
+            message=f"Not saved: {lost}" if lost else (self._message or self.store_notice),
             receipt=self._receipt,
             suggestions=self._suggestions(),
             device_counters=tuple(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cart.common.clock import Clock, SystemClock
 
-SECTIONS = ("store", "scale", "scanner", "camera", "classifier", "keys")
+SECTIONS = ("store", "scale", "scanner", "camera", "classifier", "keys", "link")
 
 
 class ProfileError(ValueError):
@@ -138,6 +138,24 @@ def device_configs(path: str | Path, doc: dict):
     return scale, scanners, cameras
 
 
+def link_settings(path: str | Path, doc: dict, key=None):
+    """The ``[link]`` section (``cart.app.link.config``), or None: the cart runs alone. The
+    link needs the cart's own key (its id names the cart to the store)."""
+    if "link" not in doc:
+        return None
+    if key is None or key.ephemeral:
+        raise ProfileError(f"{path}: [link] needs the cart's own key (cart keys init)")
+    from cart.app.link.config import LinkConfigError, from_section
+
+    section = doc["link"]
+    if not isinstance(section, dict):
+        raise ProfileError(f"{path}: [link] must be a table")
+    try:
+        return from_section(section, Path(path).parent)
+    except LinkConfigError as exc:
+        raise ProfileError(f"{path}: {exc}") from None
+
+
 def basket_camera(cameras):
     """The camera whose frames the classifier sees: ``[camera.basket]``, else the first."""
     return next((c for c in cameras if c.name == "basket"), cameras[0] if cameras else None)
@@ -185,6 +203,7 @@ def build(
         raise ProfileError(str(exc)) from exc
     check_production(profile, doc, store, production_check)
     key = exit_signer(profile, doc)
+    link_cfg = link_settings(profile, doc, key)
     clock = clock or SystemClock()
     worker = None
     cam_cfg = basket_camera(camera_cfgs)
@@ -207,6 +226,7 @@ def build(
             synchronous=synchronous,
             vision=worker is not None and worker.classifier is not None,
             exit_signer=key,
+            outbox=_outbox(link_cfg),
         )
     except JournalError as exc:
         if worker is not None:
@@ -233,7 +253,34 @@ def build(
             cam.start()
         if worker is not None:
             worker.start()
+        _start_link(runtime, link_cfg, key, worker, clock)
     except Exception:
         runtime.close()
         raise
     return runtime
+
+
+def _start_link(runtime, link_cfg, key, worker, clock) -> None:
+    if link_cfg is not None:
+        from cart.app.link.attach import attach_link
+
+        attach_link(runtime, link_cfg, key, versions=_versions(worker), clock=clock)
+
+
+def _outbox(link_cfg):
+    if link_cfg is None:
+        return None
+    from cart.basket.journal.outbox import OutboxLimits
+
+    return OutboxLimits(link_cfg.max_outbox_bytes)
+
+
+def _versions(worker) -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        software = version("smartcart")
+    except PackageNotFoundError:
+        software = "unknown"
+    model = getattr(getattr(worker, "classifier", None), "name", None) or "none"
+    return {"software": software, "model": str(model)}

@@ -97,6 +97,7 @@ def build_runtime(
     exit_signer=None,
     mono: Clock | None = None,
     paid: bool = True,
+    outbox=None,
 ) -> Runtime:
     """A runtime over a store (default: the demo store) and its journal (default: the cart's).
     ``exit_signer``: the cart's key (:func:`exit_key`); without one, exit codes are unsigned,
@@ -104,7 +105,9 @@ def build_runtime(
     ``mono``: the monotonic clock stamped on every input for staff-mode timeouts and lock-outs
     (default: ``clock`` itself when it is monotonic, as a ``ManualClock`` is, else
     ``MonotonicClock``). ``paid``: a paid trip the shopper has not left shows its receipt again
-    (see :func:`open_engine`). The journal stays locked for the runtime's life (one writer)."""
+    (see :func:`open_engine`). ``outbox``: the store link's ``OutboxLimits`` (the journal then
+    keeps what the store is owed). The journal stays locked for the runtime's life (one
+    writer)."""
     from cart.basket.journal import Journal, default_journal_path
     from cart.store.loading import load_store
 
@@ -113,7 +116,7 @@ def build_runtime(
     path = str(journal_path or default_journal_path())
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    journal = Journal(path, synchronous=synchronous, key=journal_key(exit_signer))
+    journal = Journal(path, synchronous=synchronous, key=journal_key(exit_signer), outbox=outbox)
     try:
         engine = open_engine(store, journal, clock.now_ms(), vision=vision, paid=paid)
     except BaseException:

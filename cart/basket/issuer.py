@@ -54,16 +54,24 @@ def trip_seed(sign: Callable[[bytes], bytes], store: str, cart: str, session: st
 
 
 def issue_exit_code(
-    journal: Journal, store: Store, key, session_id: str, receipt: dict[str, Any]
+    journal: Journal,
+    store: Store,
+    key,
+    session_id: str,
+    receipt: dict[str, Any],
+    *,
+    policy: spotcheck.SpotCheckConfig | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """``(code, decision)`` for a checked-out session, signed with ``key``
-    (``cart.common.keys.CartKey``); journaled, and the same one again if already issued."""
+    (``cart.common.keys.CartKey``); journaled, and the same one again if already issued.
+    ``policy``: the spot-check rates the store last set by command, else the store's own."""
     found = journal.exit_code(session_id)
     if found is not None:
         return found
     sid = store.config.id
     rows = [(e.kind, e.payload) for e in journal.events(session_id)]
-    d = decide(rows, spotcheck.for_store(store), trip_seed(key.sign, sid, key.cart_id, session_id))
+    policy = policy or spotcheck.for_store(store)
+    d = decide(rows, policy, trip_seed(key.sign, sid, key.cart_id, session_id))
     totals = receipt.get("totals", {})
     claim = exitcode.ExitClaim(
         store=sid,

@@ -7,6 +7,7 @@ is not configured: it fails closed), 2 bad arguments.
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -21,6 +22,12 @@ def register(sub) -> None:
         "--carts",
         default=None,
         help="the carts' public keys (default: carts.toml in the store folder)",
+    )
+    v.add_argument(
+        "--db",
+        default=os.environ.get("CART_STORE_DB"),
+        help="the store database (PostgreSQL DSN; default $CART_STORE_DB): the carts' public "
+        "keys are read from it instead of the carts file",
     )
     v.add_argument(
         "--seen",
@@ -56,9 +63,19 @@ def register_bench(sub) -> None:
     b.set_defaults(func=_bench)
 
 
+def _db_carts(dsn: str, store_id: str) -> dict[str, bytes]:
+    """The carts' public keys from the store database (``cart store register-carts``)."""
+    from cart.office import db
+
+    try:
+        with db.connect(dsn) as conn:
+            return db.cart_keys(conn, store_id)
+    except db.StoreDbError as exc:
+        raise OSError(str(exc)) from None
+
+
 def _verify(args) -> int:
     import json
-    import os
     from pathlib import Path
 
     from cart.basket.gate import (
@@ -81,7 +98,11 @@ def _verify(args) -> int:
     store = None
     try:
         store = load_store(args.store or DEMO_STORE)
-        carts = load_carts(args.carts or Path(store.path) / CARTS_FILE)
+        carts = (
+            _db_carts(args.db, store.config.id)
+            if args.db and not args.carts
+            else load_carts(args.carts or Path(store.path) / CARTS_FILE)
+        )
         seen = SeenSessions(args.seen or os.environ.get("CART_GATE_SEEN") or DEFAULT_SEEN)
     except (CatalogError, KeyFileError, OSError) as exc:
         verdict = refuse("gate_not_configured", str(exc).replace("\n", "; "))
