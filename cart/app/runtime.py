@@ -118,6 +118,11 @@ class _Tick:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class _Refresh:
+    """A snapshot is due (a throttled device's counter changed); nothing to handle."""
+
+
 def _no_heartbeat() -> None:
     pass
 
@@ -166,6 +171,7 @@ class Runtime(Device):
         # the times of the device events and ticks queued, not yet taken, in arrival order
         self._queued_t: collections.deque[int] = collections.deque()
         self._last_t = self.clock.now_ms()  # the latest time of an input handled
+        self._refresh_queued = False
         self._listeners: list[Callable[[CartView], None]] = []
         self._sources: list[Source] = []
         self._taps: list[Callable[[DeviceEvent], None]] = []
@@ -187,6 +193,10 @@ class Runtime(Device):
         """A device event from a driver thread. Returns its sequence number. Taps see the
         event after it is queued (so what they post in reply comes after it)."""
         if not self.throttle.admit(event):
+            with self._lock:  # the status line's counter: one snapshot queued at a time
+                refresh, self._refresh_queued = not self._refresh_queued, True
+            if refresh:
+                self._put(_Refresh())
             return -1
         seq = self._put(event)
         for tap in self._taps:
@@ -314,7 +324,7 @@ class Runtime(Device):
     def _handled_up_to(self, seq: int, input_) -> None:
         """``_done``: the input up to which every input has been handled (an action handled
         ahead of queued events counts once those are handled too)."""
-        if not isinstance(input_, (DeviceEvent, _Tick)):
+        if not isinstance(input_, (DeviceEvent, _Tick, _Refresh)):
             self.actions_done = seq
         self._since_gc += 1
         if seq != self._done + 1:
@@ -353,6 +363,10 @@ class Runtime(Device):
 
     def _apply(self, item) -> None:
         now = self.clock.now_ms()
+        if isinstance(item, _Refresh):
+            with self._lock:
+                self._refresh_queued = False
+            return
         if isinstance(item, _Tick):
             self._last_t = max(self._last_t, now)
             self._guard(self.engine.advance, now)
