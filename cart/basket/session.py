@@ -24,7 +24,6 @@ from cart.basket.fold import (
     Basket,
     BasketError,
     BasketEvent,
-    BasketSnapshot,
     CancelSession,
     CheckOut,
     OpenSession,
