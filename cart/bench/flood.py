@@ -124,8 +124,10 @@ def flood(
     lines: int = 10,
     throttle: bool = True,
     synchronous: str = "FULL",
+    drain_s: float = 60.0,
 ) -> dict:
-    """The scanner flood on the screen (see the module docstring)."""
+    """The scanner flood on the screen (see the module docstring). After the flood the
+    backlog gets ``drain_s`` to drain (``drained`` says whether it did)."""
     from cart.app import actions as ui
     from cart.common.clock import ManualClock
     from cart.common.events import Scan
@@ -202,7 +204,8 @@ def flood(
                 next_action += ACTION_EVERY_S
             time.sleep(0.001)
         flood_s = time.perf_counter() - t0
-        runtime.wait_idle(600)
+        backlog = runtime._seq - runtime._done
+        drained = runtime.wait_idle(drain_s)
         drained_s = time.perf_counter() - t0
         time.sleep(0.3)
         stop.set()
@@ -218,6 +221,8 @@ def flood(
             codes_accepted=admitted,
             throttled_drops=dropped,
             status_line_counters=shown_counters.get("scanner:hand", {}),
+            backlog_at_flood_end=backlog,
+            drained=drained,
             drained_after_s=round(drained_s, 2),
             actions=i,
             actions_answered=len(watch.answered),
@@ -311,7 +316,7 @@ def run(
     out["flood"] = flood(rate=rate, seconds=seconds, throttle=throttle, synchronous=synchronous)
     if throttle:
         out["flood_unthrottled"] = flood(
-            rate=rate, seconds=min(seconds, 2.0), throttle=False, synchronous=synchronous
+            rate=rate, seconds=min(seconds, 1.0), throttle=False, synchronous=synchronous
         )
     by_size = {str(n): events_per_s(n, events=events, synchronous=synchronous) for n in sizes}
     out["events_per_s_by_lines"] = {k: v["events_per_s"] for k, v in by_size.items()}
