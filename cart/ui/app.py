@@ -18,13 +18,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.theme import Theme
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from cart.app import actions
 from cart.app.view import ANSWER_KEYS, CartView, Choice
 from cart.common.i18n import N_, _, ngettext
 from cart.fusion.alerts import AlertKind
 from cart.ui.language import relabel_bindings
+from cart.ui.leaks import CartFooter, release_render_caches
 from cart.ui.literal import literal
 from cart.ui.screens import (
     CheckoutScreen,
@@ -144,7 +145,7 @@ class CartApp(App):
             yield TotalDigits("0.00", id="total")
         yield from self.compose_bars()
         yield StatusBar(id="status")
-        yield Footer(compact=True)
+        yield CartFooter(compact=True)
 
     def compose_bars(self) -> ComposeResult:
         """Extra one-line bars above the status bar (the demo adds the shopper's hands)."""
@@ -236,6 +237,7 @@ class CartApp(App):
             if view.receipt is None:
                 self.pop_screen()  # a new trip has started
                 self._seen_alerts = set()
+                release_render_caches()  # of the trip's screens, now gone (cart.ui.leaks)
             else:
                 self.screen.note(view.message)
         # A question that has a picker opens it by itself, once, when nothing else is open.
