@@ -121,6 +121,14 @@ class _Tick:
 
 
 @dataclass(frozen=True, slots=True)
+class _Call:
+    """Run ``fn(*args)`` on the worker, in order with the inputs queued before it."""
+
+    fn: Callable[..., object]
+    args: tuple
+
+
+@dataclass(frozen=True, slots=True)
 class _Refresh:
     """A snapshot is due (a throttled device's counter changed); nothing to handle."""
 
@@ -216,6 +224,12 @@ class Runtime(Device):
         handled before the device events still queued, unless it is one of
         ``ORDERED_ACTIONS``."""
         return self._put(action, _IN_ORDER if isinstance(action, ORDERED_ACTIONS) else _ACTION)
+
+    def call_soon(self, fn: Callable[..., object], *args) -> int:
+        """Run ``fn(*args)`` on the worker thread, in order with the inputs queued before it,
+        then publish a snapshot: how another thread (the store link) changes the engine
+        without racing the worker. Returns its sequence number."""
+        return self._put(_Call(fn, args))
 
     def tick(self) -> int:
         """Let time pass now, in order with the inputs queued before (the engine's ``advance``
@@ -329,7 +343,7 @@ class Runtime(Device):
     def _handled_up_to(self, seq: int, input_) -> None:
         """``_done``: the input up to which every input has been handled (an action handled
         ahead of queued events counts once those are handled too)."""
-        if not isinstance(input_, (DeviceEvent, _Tick, _Refresh)):
+        if not isinstance(input_, (DeviceEvent, _Tick, _Refresh, _Call)):
             self.actions_done = seq
         self._since_gc += 1
         if seq != self._done + 1:
@@ -375,6 +389,9 @@ class Runtime(Device):
         if isinstance(item, _Tick):
             self._last_t = max(self._last_t, now)
             self._guard(self.engine.advance, now)
+            return
+        if isinstance(item, _Call):
+            self._guard(item.fn, *item.args)
             return
         if isinstance(item, WeightMoving):
             self._scale = ScaleView(grams=item.grams, stable=False)
