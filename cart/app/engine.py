@@ -126,7 +126,7 @@ class FusionEngine:
         self.mono = None
         self._rejected: dict[str, int] = {}  # scanner (the scan's source) -> rejected reads
         # from the store (cart.app.link): a catalogue for the next trip, a lock, a staff call,
-        # a spot-check policy; set from the link's thread, read here (plain attribute swaps)
+        # a spot-check policy; set on the runtime's worker (``Runtime.call_soon``)
         self.next_store: Store | None = None
         self.locked = ""
         self.store_notice = ""

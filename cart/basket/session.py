@@ -24,7 +24,6 @@ from cart.basket.fold import (
     Basket,
     BasketError,
     BasketEvent,
-    BasketSnapshot,
     CancelSession,
     CheckOut,
     OpenSession,
@@ -125,19 +124,24 @@ class CartSession:
 
     # -- changes --------------------------------------------------------------------------------
 
-    def apply(self, *events: BasketEvent, extra: Iterable[Row] = ()):
+    def apply(self, *events: BasketEvent, extra: Iterable[Row] = (), snapshot: bool = True):
         """Validate, journal (one transaction, committed), apply; return the snapshot.
 
         ``extra``: namespaced rows (``(t_ms, "fusion.x", {...})``) journaled with the events.
+        ``snapshot=False``: return None, and price the basket only when a snapshot is next
+        asked for (pricing is the one cost of a change that grows with the basket: a flood of
+        scans is priced once per screen snapshot, not once per scan). Subscribers still get
+        the snapshot after every change.
         Raises BasketError (nothing journaled) or JournalError (nothing applied).
         """
         with self._lock:
-            snap = self._apply_locked(events, list(extra))
+            self._apply_locked(events, list(extra))
+            snap = self.basket.snapshot() if snapshot or self._listeners else None
         for fn in list(self._listeners):
             fn(snap)
         return snap
 
-    def _apply_locked(self, events: tuple[BasketEvent, ...], extra: list[Row]) -> BasketSnapshot:
+    def _apply_locked(self, events: tuple[BasketEvent, ...], extra: list[Row]) -> None:
         for _, kind, _ in extra:
             if is_basket_kind(kind):
                 raise BasketError(f'extra rows must be namespaced ("area.kind"), got {kind!r}')
@@ -166,7 +170,6 @@ class CartSession:
                 self.basket._apply(ev)
         else:
             self.basket = trial
-        return self.basket.snapshot()
 
     def record(self, *rows: Row) -> list[int]:
         """Journal namespaced rows of another subsystem (no basket change)."""

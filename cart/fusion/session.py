@@ -467,7 +467,7 @@ class FusionSession:
             elif isinstance(e, Notice):
                 self.notices.append(e)
         if evs:
-            self.cart.apply(*evs, extra=extra)
+            self.cart.apply(*evs, extra=extra, snapshot=False)  # priced when next shown
         else:
             self.cart.record(*extra)
         for fn in list(self._listeners):

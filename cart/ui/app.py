@@ -19,13 +19,14 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.theme import Theme
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from cart.app import actions
 from cart.app.view import ANSWER_KEYS, CartView, Choice
 from cart.common.i18n import N_, _, ngettext
 from cart.fusion.alerts import AlertKind
 from cart.ui.language import DYNAMIC, relabel_bindings
+from cart.ui.leaks import CartFooter, release_render_caches
 from cart.ui.literal import literal
 from cart.ui.produce import ProduceScreen
 from cart.ui.screens import (
@@ -155,7 +156,7 @@ class CartApp(App):
             yield from self.compose_buttons()
         yield from self.compose_bars()
         yield StatusBar(id="status")
-        yield Footer(compact=True)
+        yield CartFooter(compact=True)
 
     def compose_buttons(self) -> ComposeResult:
         """The shopper's touch actions (each also a key, for staff and development)."""
@@ -268,6 +269,7 @@ class CartApp(App):
             if view.receipt is None:
                 self.pop_screen()  # a new trip has started
                 self._seen_alerts = set()
+                release_render_caches()  # of the trip's screens, now gone (cart.ui.leaks)
             else:
                 self.screen.note(view.message)
         # A question that has a picker opens it by itself, once, when nothing else is open.

@@ -127,9 +127,12 @@ class SampleTimeline:
     which index a sample arriving now can have at most (with ``RATE_SLACK`` for a fast ADC
     oscillator and ``BURST`` samples of jitter); a jump further than that is counted as
     backwards and dropped, and after an outage longer than the 16-bit sequence (about 13.7
-    minutes at 80 SPS) the time says how many times the sequence wrapped. Only a new stream
-    (``restart``, after the bridge says BOOT and the handshake runs again) starts a new index
-    and a new anchor."""
+    minutes at 80 SPS) the time says how many times the sequence wrapped. The anchor judged
+    against is the one that earlier arrivals proved: samples that arrive together (one burst,
+    however the caller splits it, a status frame between them or not) are all judged against
+    the same ceiling, never against an anchor that a late sample of the same burst set (which
+    says nothing about how late it was). Only a new stream (``restart``, after the bridge says
+    BOOT and the handshake runs again) starts a new index and a new anchor."""
 
     LEAK_MS = 0.05  # per sample: lets the time anchor follow a slightly slow ADC oscillator
     WINDOW = 1024  # sequence numbers this far behind the last accepted one are not new
@@ -141,6 +144,8 @@ class SampleTimeline:
         self.expected_seq: int | None = None
         self.index = 0
         self._offset: float | None = None
+        self._judge: float | None = None  # the anchor as it stood before this arrival time
+        self._arrival: int | None = None  # the arrival time (ms) of the last block
         self._last_t = -(1 << 62)
         self._ring_k = np.full(self.WINDOW, -1, np.int64)  # index of the sample in each slot
         self._ring_seq = np.zeros(self.WINDOW, np.int64)  # and its sequence number
@@ -159,7 +164,11 @@ class SampleTimeline:
             self.index = 0
             self.expected_seq = int(seq[0])
             self._offset = None
+            self._arrival = None
             self._ring_k[:] = -1
+        if now != self._arrival:  # a new arrival: what came before it is the time reference
+            self._arrival = now
+            self._judge = self._offset
         steps = np.diff(np.concatenate(([self.expected_seq - 1], seq))) % 65536
         keep = None
         gaps = lost = replays = backwards = 0
@@ -195,10 +204,10 @@ class SampleTimeline:
         gaps = lost = replays = backwards = 0
         e = self.expected_seq
         idx = self.index  # the index the next accepted sample gets when in order
-        kmax = None
-        if self._offset is not None:
-            passed = max((now - self._offset) / self.period_ms - (idx - 1), 0.0)
-            kmax = idx - 1 + passed * (1 + self.RATE_SLACK) + self.BURST
+        kmax = None  # the highest index a sample arriving now can have
+        if self._judge is not None:
+            passed = max((now - self._judge) / self.period_ms, 0.0)
+            kmax = passed * (1 + self.RATE_SLACK) + self.BURST
         for i, s in enumerate(seq.tolist()):
             d = (s - e) % 65536
             step = 1

@@ -55,19 +55,21 @@ def test_a_new_catalogue_waits_for_the_next_trip_and_a_lock_stops_it(tmp_path):
         clock.advance(1500)
         rt.post(WeightSettled(clock.now_ms(), 1580.0, 1580.0, 400, 0.5))
         assert views.wait(lambda v: len(v.lines) == 1).lines[0].total == 1895
-        rt.engine.offer_store(dearer_milk(tmp_path))  # the store pushes a new price mid-trip
+        rt.call_soon(
+            rt.engine.offer_store, dearer_milk(tmp_path)
+        )  # the store pushes a new price mid-trip
         rt.submit(actions.Pay())
         view = views.wait(lambda v: v.receipt is not None)
         assert view.totals.total == 1895  # the line kept the price it was scanned at
         clock.advance(1500)
         rt.post(WeightSettled(clock.now_ms(), 1.0, -1579.0, 400, 0.5))
-        rt.engine.store_command("lock", {"reason": "wheel"})
+        rt.call_soon(rt.engine.store_command, "lock", {"reason": "wheel"})
         seq = views.last.seq
         rt.submit(actions.NewTrip())
         view = views.wait(lambda v: v.seq > seq)
         assert "locked (wheel)" in view.message and view.receipt is not None
-        rt.engine.store_command("unlock", {})
-        rt.engine.store_command("spot_check_rate", {"rate": 1.0, "band": "all"})
+        rt.call_soon(rt.engine.store_command, "unlock", {})
+        rt.call_soon(rt.engine.store_command, "spot_check_rate", {"rate": 1.0, "band": "all"})
         seq = views.last.seq
         rt.submit(actions.NewTrip())
         view = views.wait(lambda v: v.seq > seq and v.receipt is None)

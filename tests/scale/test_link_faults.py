@@ -151,6 +151,27 @@ def test_a_gap_longer_than_the_sequence_is_measured_by_the_time_that_passed():
     assert c2["seq_backward_errors"] == 1 and c2["samples_lost"] == 0
 
 
+def test_a_late_burst_is_judged_alike_whether_a_status_frame_splits_it_or_not():
+    """Samples arriving together are judged against what earlier arrivals proved, never
+    against the anchor a late sample of the same burst set."""
+    burst = sample(0) + sample(40, 40) + sample(81, 81)
+    split = sample(0) + sp.encode_status(sp.StatusCode.SATURATED, 1, 0) + burst[len(sample(0)) :]
+    counted = []
+    for data in (burst, split):
+        core, seen = streaming_core()
+        core.feed(data, 1012)
+        core.feed(sample(82, 82), 1030)
+        c = core.counters()
+        counted.append((c["samples"], c["gaps"], c["samples_lost"], c["seq_backward_errors"]))
+        assert [cnt[0] for _, cnt in seen] == [0, 40, 81, 82]
+    assert counted == [(4, 2, 79, 0)] * 2
+    # once earlier arrivals anchor the stream, a jump the time cannot explain is still refused
+    core, _ = streaming_core()
+    core.feed(burst, 1012)
+    core.feed(sample(82 + 200), 1030)
+    assert core.counters()["seq_backward_errors"] == 1
+
+
 def test_a_rebooted_bridge_says_boot_and_its_new_sequence_is_no_fault():
     core, seen = streaming_core()
     for i in range(20):
@@ -410,20 +431,13 @@ op_st = st.one_of(
 )
 
 
-# Derandomized: a random search found the defect pinned by the xfail example below (a burst
-# of samples arriving at once after a status frame: the second of two forward jumps is judged
-# against the time since the last arrival rather than since the anchor, and dropped as
-# "backwards"). Until that is fixed the property runs its fixed examples, and the defect stays
-# visible as a strict xfail.
+# A random search found this one: a burst of samples arriving at once after a status frame,
+# whose second forward jump was judged against the anchor the burst's own first (late) sample
+# had set, and dropped as "backwards".
 @example(
     ops=[("new", 0), ("status", 2), ("new", 39), ("new", 40)], base=0, cuts=[1, 1, 71], delay=0
-).xfail(raises=AssertionError, reason="burst after a status: second jump dropped")
-@settings(
-    max_examples=MANY or 400,
-    suppress_health_check=[HealthCheck.too_slow],
-    deadline=None,
-    derandomize=not MANY,
 )
+@settings(max_examples=MANY or 400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     st.lists(op_st, min_size=1, max_size=60),
     st.integers(0, 65535),

@@ -70,9 +70,9 @@ def test_events_from_many_threads_reach_one_worker_and_one_snapshot_shows_them()
     with Runtime(engine, clock=ManualClock()) as rt:
         rt.attach(sink)
 
-        def driver(k):
+        def driver(k):  # each its own scanner, scanning 10 codes a second
             for i in range(50):
-                rt.post(Scan(t_ms=i, code=f"{k}-{i}"))
+                rt.post(Scan(t_ms=i * 100, code=f"{k}-{i}", source=f"scanner:{k}"))
 
         threads = [threading.Thread(target=driver, args=(k,)) for k in range(4)]
         for t in threads:
@@ -157,8 +157,8 @@ def test_bench_harness_measures_event_to_screen():
 
     def build():
         rt = Runtime(CountingEngine(), clock=ManualClock())
-        fill = [Scan(i, f"fill-{i}") for i in range(200)]
-        return bench.BenchStack(rt, fill, lambda i: Scan(1000 + i, f"ev-{i}"))
+        fill = [Scan(10_000 + 40 * i, f"fill-{i}") for i in range(200)]  # 25 a second
+        return bench.BenchStack(rt, fill, lambda i: Scan(40 * i, f"ev-{i}"))
 
     result = bench.run(build, events=20, idle_s=0.2, one_core=False, clicks=4)
     assert result["lines"] == 200 + 20  # filled, after the near-empty round

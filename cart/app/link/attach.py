@@ -46,18 +46,20 @@ def attach_link(runtime, cfg: LinkConfig, key, *, versions: dict, clock) -> Cart
         cfg.catalog_dir,
         store_id=store_id,
         keys=cfg.store_keys,
-        apply=lambda store, version: engine.offer_store(store),
+        apply=lambda store, version: runtime.call_soon(engine.offer_store, store),
     )
     kept = keeper.saved()
     if kept is not None:
-        engine.offer_store(kept)  # from the next trip (a trip under way keeps its prices)
+        runtime.call_soon(
+            engine.offer_store, kept
+        )  # from the next trip (a trip under way keeps its prices)
     commands = CommandHandler(
         journal,
         store_id=store_id,
         cart_id=key.cart_id,
         keys=cfg.store_keys,
         now_ms=clock.now_ms,
-        act=engine.store_command,
+        act=lambda action, args: runtime.call_soon(engine.store_command, action, args),
     )
 
     def health() -> dict:

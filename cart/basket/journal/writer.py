@@ -186,8 +186,11 @@ class JournalWriter(JournalReader):
                 return Mark(n, session, end, (last_h or b"").hex()) if seqs else None
 
             self._commit(body)
-            self._last_seq[session] = last + len(encoded)
-            self._status[session] = status
+            # a closed session is never appended to again: what the writer kept of it goes
+            # (a cart closes thousands; its status is read back if ever asked)
+            self._last_seq.pop(session, None)
+            self._last_h.pop(session, None)
+            self._status.pop(session, None)
             return out[0]
 
     def _outbox_rows(self, db, session: str, seqs: list[int], encoded) -> None:

@@ -446,11 +446,14 @@ class ScanThenPlace(Rule):
         return True
 
     def several_put_in_then_scanned(self, st: State, ln, t: int, out: list[Effect]) -> None:
-        recent = [
-            x
-            for x in st.lines.values()
-            if not x.placed and t - x.t_ms <= self.s.quantity_window_ms * 4 and x.weight_g is None
-        ]
+        window = self.s.quantity_window_ms * 4
+        recent = []
+        for x in reversed(st.lines.values()):  # newest first: lines are billed in time order,
+            if t - x.t_ms > window:  # so the first one too old ends the look-back (a scan costs
+                break  # the same however long the basket is)
+            if not x.placed and x.weight_g is None:
+                recent.append(x)
+        recent.reverse()
         if len(recent) < 2:
             return
         for pl in sorted(st.placements.values(), key=lambda q: -q.t_ms):
