@@ -145,11 +145,13 @@ class FusionEngine:
 
         if action == "lock":
             self.locked = args.get("reason") or "locked by the store"
-            self.store_notice = f"This cart is locked ({self.locked}): please ask staff"
+            self.store_notice = Phrase(
+                "This cart is locked ({reason}): please ask staff", reason=self.locked
+            )
         elif action == "unlock":
             self.locked, self.store_notice = "", ""
         elif action == "call_staff":
-            self.store_notice = "Staff are on their way"
+            self.store_notice = N_("Staff are on their way")
         elif action == "spot_check_rate":
             base = self.spot_check or spotcheck.for_store(self.store)
             bands = ("low", "medium", "high") if args["band"] == "all" else (args["band"],)
@@ -368,7 +370,9 @@ class FusionEngine:
 
     def _may_start_new_trip(self) -> bool:
         if self.locked:
-            self._message = f"This cart is locked ({self.locked}): please ask staff"
+            self._message = Phrase(
+                "This cart is locked ({reason}): please ask staff", reason=self.locked
+            )
             return False
         if not self.session.closed:
             self._refuse(N_("This trip is not paid yet"))
