@@ -34,6 +34,7 @@ T0 = 1_767_225_600_000  # 2026-01-01, as the trip bench
 STEP_MS = 40  # the shortest step of the world (the demo world's own pace while things move)
 MAX_STEP_MS = 3000  # the longest step while the shopper waits (the scale catches up at once)
 UNLOAD_STEP_MS = 250  # while the cart is unloaded, until the scale is at rest
+SETTLE_TRIES = 50  # loop turns a count waits for closed screens to finish (about 1 s)
 WAIT_S = 30.0  # a trip that does not get on within this is a stuck cart (the bench fails)
 
 
@@ -224,8 +225,16 @@ def run(
         loop, pilot = on_loop[0]
 
         async def settled() -> dict:  # counted on the screen's loop, once it is idle
-            await pilot.pause()
-            return live_counts(app)
+            # A closed screen's message pump ends a few loop turns after the screen is popped:
+            # count again until nothing closed is left, or give the count as it stands (a
+            # screen kept alive stays counted however long this waits).
+            for _ in range(SETTLE_TRIES):
+                await pilot.pause()
+                counts = live_counts(app)
+                if not counts["checkout_screens_alive"] and not counts["dom_nodes_detached"]:
+                    break
+                await asyncio.sleep(0.02)
+            return counts
 
         counts = asyncio.run_coroutine_threadsafe(settled(), loop).result(WAIT_S)
         p = {
