@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cart.common.i18n import Phrase
 from cart.pricing.rounding import allocate, allocate_latest, round_half_up, weight_amount
 from cart.store.model import Catalog, CatalogProduct, Coupon, Promotion, StoreConfig
 
@@ -267,7 +268,7 @@ def _apply_basket_coupon(
     pool = sum(remaining)
     if pool < c.min_spend or pool <= 0:
         need = config.format_money(c.min_spend)
-        return AppliedCoupon(c.code, c.name, 0, f"spend {need} to use")
+        return AppliedCoupon(c.code, c.name, 0, Phrase("spend {amount} to use", amount=need))
     give = min(c.amount, pool)
     for i, share in enumerate(allocate(give, remaining)):
         coupon_alloc[i] += share

@@ -143,3 +143,17 @@ def test_dates_and_joined_phrases_are_said_in_the_language():
     assert i18n.say(p) == "Juice: expired on Dec 30, 2025"
     with i18n.language("sv"):
         assert i18n.say(p) == "Juice: utgången 30 dec. 2025"
+
+
+def test_why_a_code_is_refused_is_said_in_the_shoppers_language():
+    from cart.store.barcodes import interpret, match
+    from cart.store.loading import load_store
+
+    store = load_store()
+    unknown = match(store, interpret("]E07350000000009", config=store.config))
+    assert unknown.reason == "unknown product 7350000000009"  # the journal keeps English
+    plu = match(store, interpret("4999", config=store.config))
+    with i18n.language("sv"):
+        assert i18n.say(unknown.reason) == "okänd vara 7350000000009"
+        assert i18n.say(plu.reason) == "PLU 4999 säljs inte i den här butiken"
+        assert i18n.say(interpret("12345", config=store.config).reason).startswith("femsiffrig PLU")

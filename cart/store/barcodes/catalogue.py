@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cart.common.i18n import N_, Phrase
 from cart.store.barcodes.codes import interpret
 from cart.store.barcodes.results import Interpretation, ScanMatch
 
@@ -26,14 +27,17 @@ def match(store: Store, it: Interpretation) -> ScanMatch:
     if it.kind == "plu":
         p = cat.by_plu(it.plu)
         if p is None:
-            what = "organic PLU" if it.organic else "PLU"
-            return ScanMatch(it, reason=f"{what} {it.plu} is not sold in this store")
+            if it.organic:
+                return ScanMatch(
+                    it, reason=Phrase("organic PLU {plu} is not sold in this store", plu=it.plu)
+                )
+            return ScanMatch(it, reason=Phrase("PLU {plu} is not sold in this store", plu=it.plu))
         return ScanMatch(it, product=p)
     for g in (it.gtin, *it.alt_gtins):
         c = cat.coupon(g)
         if c is not None:
             if it.price is not None or it.weight_g is not None:
-                return ScanMatch(it, reason="a coupon code carries no price or weight")
+                return ScanMatch(it, reason=N_("a coupon code carries no price or weight"))
             return ScanMatch(it, coupon=c)
         p = cat.by_gtin(g)
         if p is None:
@@ -42,7 +46,9 @@ def match(store: Store, it: Interpretation) -> ScanMatch:
         if problem:
             return ScanMatch(it, product=p, reason=problem)
         return ScanMatch(it, product=p)
-    return ScanMatch(it, reason=f"unknown product {it.gtin.lstrip('0') or it.gtin}")
+    return ScanMatch(
+        it, reason=Phrase("unknown product {gtin}", gtin=it.gtin.lstrip("0") or it.gtin)
+    )
 
 
 def in_store_number(gtin14: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from cart.common.i18n import N_, Phrase
 from cart.common.text import has_invisible, printable
 from cart.store.barcodes.digital_link import _from_digital_link
 from cart.store.barcodes.gs1_elements import _from_gs1_message
@@ -57,7 +58,7 @@ def _interpret(code, symbology, config, t_ms) -> Interpretation:
     text, sym_id = split
     sym = sym_id.value if sym_id else ""
     if not text:
-        return _reject(text, sym, "empty code")
+        return _reject(text, sym, N_("empty code"))
     # Nothing invisible belongs in a product code; GS (FNC1 as a separator) is GS1's own.
     bad = next((c for c in text if c != "\x1d" and has_invisible(c)), None)
     if bad is not None:
@@ -166,25 +167,29 @@ def _by_content(text, sym, config, t_ms, *, addon: bool = False) -> Interpretati
             return _from_digits(text, sym, config, gtin_only=False)
         if len(text) >= 16 and text.startswith("01"):
             return _from_gs1_message(text, sym, config, t_ms)
-        return _reject(text, sym, f"not a product code ({len(text)} digits)")
+        return _reject(text, sym, Phrase("not a product code ({n} digits)", n=len(text)))
     if "\x1d" in text and text[:2].isdigit():
         return _from_gs1_message(text, sym, config, t_ms)
     if not sym and len(text) >= 16 and text.startswith("01") and text[2:16].isdigit():
         # An element string from a scanner set up without AIM identifiers (GS1-128, DataBar):
         # (01) has a fixed length, so what follows it is read unambiguously as more AIs.
         return _from_gs1_message(text, sym, config, t_ms)
-    return _reject(text, sym, "not a product code")
+    return _reject(text, sym, N_("not a product code"))
 
 
 def _from_plu(text: str, sym: str) -> Interpretation:
     if len(text) == 5:
         if text[0] != "9":
-            return _reject(text, sym, f"5-digit PLU {text} must start with 9 (organic)")
+            return _reject(
+                text, sym, Phrase("5-digit PLU {plu} must start with 9 (organic)", plu=text)
+            )
         base = text[1:]
     else:
         base = text
     if not ("3000" <= base <= "4999"):
-        return _reject(text, sym, f"PLU {text} is outside the IFPS produce range 3000-4999")
+        return _reject(
+            text, sym, Phrase("PLU {plu} is outside the IFPS produce range 3000-4999", plu=text)
+        )
     return Interpretation(text=text, symbology=sym, kind="plu", plu=text, organic=len(text) == 5)
 
 
