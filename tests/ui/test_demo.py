@@ -100,6 +100,9 @@ async def test_produce_placed_then_chosen_by_plu(demo):
         await pilot.press("tab") if not app.screen.query_one("#query").has_focus else None
         await pilot.press(*item.plu, "enter")
         await until(pilot, lambda: app.view.lines and not app.view.alerts)
+        # the bag may still be settling: the line is weighed again at the scale's settled level
+        await until(pilot, lambda: app.view.scale.stable, timeout=20)
+        await pilot.pause(0.5)
         line = app.view.lines[0]
         assert line.name == item.name and line.per_kg
         grams = float(line.quantity.split()[0]) * 1000
