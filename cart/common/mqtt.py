@@ -50,3 +50,18 @@ def connect_properties(expiry_s: int = SESSION_EXPIRY_S):
     p = Properties(PacketTypes.CONNECT)
     p.SessionExpiryInterval = expiry_s
     return p
+
+
+def connect(c, endpoint: Endpoint, *, reconnect_max_s: float) -> None:
+    """Connect ``c`` in the background with the link's settings (a session kept across
+    reconnects, reconnecting with backoff up to ``reconnect_max_s``) and start its network
+    thread: one way for the cart and the store service alike."""
+    c.reconnect_delay_set(min_delay=1, max_delay=reconnect_max_s)
+    c.connect_async(
+        endpoint.host,
+        endpoint.port,
+        keepalive=30,
+        clean_start=False,
+        properties=connect_properties(),
+    )
+    c.loop_start()

@@ -28,7 +28,7 @@ from typing import Any
 
 from cart.basket.journal.outbox import KINDS
 from cart.common import wire
-from cart.common.mqtt import Endpoint, client, connect_properties
+from cart.common.mqtt import Endpoint, client, connect
 from cart.office import db
 
 log = logging.getLogger(__name__)
@@ -93,16 +93,8 @@ class StoreService:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
-        c.reconnect_delay_set(min_delay=1, max_delay=self.reconnect_max_s)
-        c.connect_async(
-            self.endpoint.host,
-            self.endpoint.port,
-            keepalive=30,
-            clean_start=False,
-            properties=connect_properties(),
-        )
         self._client = c
-        c.loop_start()
+        connect(c, self.endpoint, reconnect_max_s=self.reconnect_max_s)
         self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
         self._writer.start()
         return self
