@@ -42,6 +42,10 @@ class FusionConfig:
     undo_ms: int = 5_000  # a drop the weight comes straight back from this soon did not happen
     defer_below_g: float = 30.0  # lighter changes the camera did not see wait a moment ...
     defer_ms: int = 4_000  # ... this long, for the load to settle back (then nothing happened)
+    push_ms: int = 4_000  # a change that settled after moving this long: the cart was pushed
+    # the load's own shift, as a share of it: load-cell creep and hysteresis over a load
+    # cycle, and the corner error when items slide (a drop this small after a push is no item)
+    shift_frac: float = 0.002
     vision_prior: float = 0.97  # prior that a scanned code names the item placed
     readd_prior: float = 0.5  # prior that an unscanned item of a removed item's weight is it
     vision_flag_below: float = 0.7  # posterior of the scanned product below this: an alert

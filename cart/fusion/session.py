@@ -68,7 +68,8 @@ log = logging.getLogger(__name__)
 # The version of fusion's rules: bump it with any change that can make the same inputs give other
 # effects. A journal records the version that wrote it (``RULES_ROW``); recovery replays its
 # inputs with the running rules, so a journal of other rules is checked by staff.
-RULES_VERSION = 3  # 3: changes across the action (delta_g), late verdicts explain afresh
+RULES_VERSION = 4  # 4: light rises wait for the camera; drops after a push within the load's shift
+# 3: changes across the action (delta_g), late verdicts explain afresh
 # 2: scans read with their symbology and time; labels, expiry, refusals
 RULES_ROW = "fusion.rules"
 RECOVERY_CHECK = (

@@ -89,12 +89,15 @@ class Undo:
 @dataclass
 class Deferred:
     """A light change the camera did not see, held a moment: a push that shifts the load
-    settles back within a few seconds, and then nothing happened."""
+    settles back within a few seconds, and then nothing happened. ``shift``: lighter than
+    anything sold and expected by nothing, so a load shift unless the camera, whose verdict
+    follows the settle, sees an item go in with it."""
 
     ev: WeightSettled  # the settled change held
     t_ms: int
     before_g: float
     noise: float
+    shift: bool = False
 
 
 @dataclass

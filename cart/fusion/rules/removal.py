@@ -114,7 +114,14 @@ class UnexplainedPlacementTakenBack(Rule):
     """Claims a drop that weighs like an unexplained placement (or a false weight change
     reverting; the closest, the newest on a tie), except one staff must see when a billed item
     fits the drop as well (the shopper may have taken that out instead). Forgets the
-    placement and closes its question."""
+    placement and closes its question. So too a rise only guessed at by an open quantity
+    question ("Looks like 1 more × ...", nothing billed for it yet): a hand that leaned on the
+    basket for a few seconds and let go. The two changes are matched to 1.5 × the noise plus
+    ``shift_frac`` of the weight (load cells' creep and hysteresis over a load cycle)."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        shift_frac: float
 
     def apply(self, st: State, x: Drop, out: list[Effect]) -> bool:
         billed_fits = bool(x.singles)
@@ -129,11 +136,22 @@ class UnexplainedPlacementTakenBack(Rule):
             )
         ]
         if not back:
-            return False
+            return self.guess_taken_back(st, x, out)
         pl = st.placements.pop(-min(back)[1])
         if pl.flag_id in st.questions:
             st.resolve(out, x.t, pl.flag_id, "taken back out", "cart")
         return True
+
+    def guess_taken_back(self, st: State, x: Drop, out: list[Effect]) -> bool:
+        for fid, o in reversed(st.open_of(AlertKind.QUANTITY)):
+            pl = o.placement
+            if pl is None or pl.line_ids or o.answered:
+                continue
+            tol = st.tol(0.0, x.noise * 1.5) + self.s.shift_frac * abs(pl.grams)
+            if abs(pl.grams - x.r) <= tol:
+                st.resolve(out, x.t, fid, "taken back out", "cart")
+                return True
+        return False
 
 
 class PersonalItemOut(Rule):

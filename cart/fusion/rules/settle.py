@@ -19,8 +19,9 @@ this order (``SETTLE``):
    moved a little: the creep and drift it followed while at rest;
 7. ``Drift`` — under ``min_change_g``: no item (slow drift is followed);
 8. ``LoadShift`` — light, unseen and expected by nothing: the load shifted;
-9. ``HoldLight`` — light and unseen: held a moment (``defer_ms``) for the load to settle back;
-10. ``ExplainChange`` — a rise or a drop, for the placement or removal rules.
+9. ``PushShift`` — a drop, within the load's own shift, that settled after the cart was pushed;
+10. ``HoldLight`` — light and unseen: held a moment (``defer_ms``) for the load to settle back;
+11. ``ExplainChange`` — a rise or a drop, for the placement or removal rules.
 """
 
 from __future__ import annotations
@@ -79,23 +80,48 @@ class HeldChangeSettles(Rule):
             )
             return True  # it settled back: nothing happened
         # it stayed: that light change first, then this one
-        st.rules.change(st, d.ev.grams - d.before_g, d.before_g, d.ev, x.t, d.noise, out)
+        held_change_stays(st, d, x.t, out)
         x.before = st.accounted
         x.r = x.ev.grams - x.before
         return False
 
 
+def held_change_stays(st: State, d: Deferred, t: int, out: list[Effect]) -> None:
+    """A held light change that stayed (its hold ran out, or the next reading came, or the
+    shopper pays): a load shift when it was held only for the camera's word (``LoadShift``),
+    else a change for the placement or removal rules."""
+    if d.shift:
+        load_shifted(st, d.before_g, d.ev.grams, t, out)
+    else:
+        st.rules.change(st, d.ev.grams - d.before_g, d.before_g, d.ev, t, d.noise, out)
+
+
+def load_shifted(st: State, before: float, grams: float, t: int, out: list[Effect]) -> None:
+    """The load shifted from ``before`` to ``grams``: accounted, with an audit; a reading back
+    at ``before`` later is ``ShiftSettledBack``."""
+    st.shifted_from = before
+    st.accounted = grams
+    out.append(Audit(t, "fusion.small_change", (("grams", round(grams - before, 1)),)))
+
+
 class WeightCameBack(Rule):
     """Claims a reading back where it was before the last unexplained change, while its
     question is open (a push that shifted the load, a hand resting on the basket): the
-    question closes and its placement is forgotten."""
+    question closes and its placement is forgotten. Back means nearer the weight before than
+    the weight the change left: a light item lowered slowly onto a noisy scale settles in
+    steps each within the noise of where it began, but they go on away from it."""
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
         back = st.last_unexplained
         if back is None:
             return False
         fid, was = back
-        if fid not in st.questions or abs(x.ev.grams - was) > st.tol(0.0, x.noise):
+        g = x.ev.grams
+        if (
+            fid not in st.questions
+            or abs(g - was) > st.tol(0.0, x.noise)
+            or abs(g - was) >= abs(g - x.before)
+        ):
             return False
         st.last_unexplained = None
         o = st.questions[fid]
@@ -190,16 +216,19 @@ class BagSlump(Rule):
     the rest slumps 0.1-0.5 s after the hand-over, so it moves at once after the first
     settle). The rest of an unexplained placement may be larger than half when it began to
     move at once (within ``slump_start_ms`` of the reading it settled at) and no waiting scan
-    fits it alone: an item lowered slowly onto a noisy scale settles in steps. An unexplained
-    one, or one only guessed at by a quantity question ("Looks like 2 more × ..." for most of a
-    bag), is explained afresh as the whole (scans it had marked placed wait for their item again); a
-    produce line is re-weighed (its line replaced)."""
+    fits it alone: an item lowered slowly onto a noisy scale settles in steps. So may that of
+    produce chosen first whose first step was lighter than ``min_item_g`` (a few asparagus
+    spears in a bag, lowered slowly: the first step was not the whole of anything sold). An
+    unexplained one, or one only guessed at by a quantity question ("Looks like 2 more × ..."
+    for most of a bag), is explained afresh as the whole (scans it had marked placed wait for
+    their item again); a produce line is re-weighed (its line replaced)."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
         slump_ms: int
         slump_start_ms: int
         scale_sigma_g: float
+        min_item_g: float
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
         pl = st.last_placement
@@ -208,9 +237,8 @@ class BagSlump(Rule):
             return False
         began = t - x.ev.settle_ms  # the rest of a bag moves at once; a slow ring takes long
         at_once = began - (pl.settled_ms or pl.t_ms) <= self.s.slump_start_ms
-        if r > 0.5 * pl.grams and not (
-            at_once and self.unexplained(st, pl) and not self.scan_fits(st, r, x.noise)
-        ):
+        lowered = self.unexplained(st, pl) or pl.grams < self.s.min_item_g
+        if r > 0.5 * pl.grams and not (at_once and lowered and not self.scan_fits(st, r, x.noise)):
             return False  # (an item still being lowered settles in steps of any size)
         if t - pl.t_ms > self.s.slump_ms and not at_once:
             return False
@@ -375,8 +403,11 @@ class LoadShift(Rule):
     (to twice ``match_floor_g``), nor, for a rise, produce chosen and waiting to be placed (a
     few asparagus in a bag weigh 20 g: taken for a load shift, the choice billed the next item
     put in as asparagus): lighter than anything the store sells, the load shifted (a push, a
-    bag folding). Accounted, with an audit; a reading back at the old weight later is
-    ``ShiftSettledBack``."""
+    bag folding). A drop is accounted at once, with an audit; a reading back at the old weight
+    later is ``ShiftSettledBack``. A rise is held first (``Deferred.shift``): the vision
+    worker looks only once the weight has settled, so its verdict on a light item (a few
+    spears of asparagus, a mushroom) comes after the reading; seen within
+    ``verdict_after_ms`` it is an item (``verdict.SeenWithHeldChange``), else a load shift."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
@@ -392,9 +423,10 @@ class LoadShift(Rule):
             or (x.r > 0 and st.pending_produce)  # produce chosen, not yet placed: it, light
         ):
             return False
-        st.shifted_from = x.before
-        st.accounted = x.ev.grams
-        out.append(Audit(x.t, "fusion.small_change", (("grams", round(x.r, 1)),)))
+        if x.r > 0:
+            st.deferred = Deferred(x.ev, x.t, x.before, x.noise, shift=True)
+        else:
+            load_shifted(st, x.before, x.ev.grams, x.t, out)
         return True
 
     def expected(self, st: State, g: float) -> bool:
@@ -405,6 +437,35 @@ class LoadShift(Rule):
             or any(abs(x - g) <= tol for x in st.tare)
             or any(abs(pl.grams - g) <= tol for pl in st.placements.values())
         )
+
+
+class PushShift(Rule):
+    """Claims a drop that settled only after the platform moved for ``push_ms`` or longer (the
+    cart pushed, not a hand taking an item out, which settles within a second or two) and
+    that is within ``shift_frac`` of the load (at least ``min_item_g``), with no camera
+    verdict within ``verdict_before_ms``: the load shifted while the cart moved (items
+    sliding to a corner of the platform, load-cell creep under the basket's load). Taking a
+    billed line off on such a drop would undercharge silently; the line stays, and a shopper
+    who did take it out sees it billed and removes it on screen. Accounted, with an audit."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        push_ms: int
+        shift_frac: float
+        min_item_g: float
+        verdict_before_ms: int
+
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        if (
+            x.r >= 0
+            or x.ev.settle_ms < self.s.push_ms
+            or -x.r > max(self.s.min_item_g, self.s.shift_frac * max(x.before, 0.0))
+            or st.verdict_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms)
+            or st.expected_out
+        ):
+            return False
+        load_shifted(st, x.before, x.ev.grams, x.t, out)
+        return True
 
 
 class HoldLight(Rule):
@@ -452,6 +513,7 @@ SETTLE: tuple[type[Rule], ...] = (
     ScaleFollowedDrift,
     Drift,
     LoadShift,
+    PushShift,
     HoldLight,
     ExplainChange,
 )

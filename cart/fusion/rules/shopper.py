@@ -12,6 +12,7 @@ from cart.common.i18n import Counted, Phrase
 from cart.fusion import actions as A
 from cart.fusion.alerts import AlertKind, Audit, CheckedOut, Effect, LineRemoved, Notice
 from cart.fusion.rules.base import Step
+from cart.fusion.rules.settle import held_change_stays
 from cart.fusion.state import PendingProduce, Question, State
 
 
@@ -178,7 +179,7 @@ class ShopperAnswers(Step):
         d = st.deferred
         if d is not None:
             st.deferred = None
-            st.rules.change(st, d.ev.grams - d.before_g, d.before_g, d.ev, t, d.noise, out)
+            held_change_stays(st, d, t, out)
         for ln in list(st.lines.values()):
             if not ln.placed and ln.flag_id is None:
                 st.flag_place_scanned(ln, t, out)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from cart.common.i18n import Phrase
 from cart.fusion.alerts import AlertKind, Audit, Effect
 from cart.fusion.rules.base import Step
+from cart.fusion.rules.settle import held_change_stays
 from cart.fusion.state import Placement, State
 
 
@@ -27,7 +28,7 @@ class Timeouts(Step):
             st.deferred = None
             te = d.t_ms + self.s.defer_ms  # the same time whenever time is next told
             st.t = te
-            st.rules.change(st, d.ev.grams - d.before_g, d.before_g, d.ev, te, d.noise, out)
+            held_change_stays(st, d, te, out)
         st.t = t
         for ln in st.lines.values():
             if (
