@@ -64,21 +64,33 @@ def on_settled(st: State, ev: WeightSettled, t: int, out: list[Effect]) -> None:
 
 
 class HeldChangeSettles(Rule):
-    """Claims a reading back where the held light change started (to 1.5 × the noise): a
-    push that shifted the load settled back, nothing happened (an audit says so). A held
-    change that stayed is explained first, before this reading, which goes on down the chain
-    measured from the new accounted weight (passes, having changed the state)."""
+    """Claims a reading back where the held light change started (to 1.5 × the noise, and
+    nearer it than the held reading): a push that shifted the load settled back, nothing
+    happened (an audit says so). A held change that stayed is explained first, before this
+    reading, which goes on down the chain measured from the new accounted weight (passes,
+    having changed the state); a reading on further from a light rise held only for the
+    camera (``LoadShift``) goes on as one change with it, measured from where it began."""
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
         d = st.deferred
         if d is None:
             return False
         st.deferred = None
-        if abs(x.ev.grams - d.before_g) <= st.tol(0.0, x.noise * 1.5):
+        g = x.ev.grams
+        if abs(g - d.before_g) <= st.tol(0.0, x.noise * 1.5) and abs(g - d.before_g) < abs(
+            g - d.ev.grams
+        ):
             out.append(
                 Audit(x.t, "fusion.load_shift", (("grams", round(d.ev.grams - d.before_g, 1)),))
             )
             return True  # it settled back: nothing happened
+        held = d.ev.grams - d.before_g
+        if d.shift and (x.ev.grams - d.ev.grams) * held > 0:
+            # on from a light rise held for the camera: an item still being lowered, settling
+            # in steps; the whole from where it began goes down the chain as one change
+            x.before = d.before_g
+            x.r = x.ev.grams - x.before
+            return False
         # it stayed: that light change first, then this one
         held_change_stays(st, d, x.t, out)
         x.before = st.accounted
