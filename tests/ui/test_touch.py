@@ -130,15 +130,15 @@ async def test_every_touch_target_is_finger_sized_on_every_screen(size):
         await tap(pilot, "#produce-back")
         await tap(pilot, "#do-coupon")
         assert isinstance(app.screen, EntryScreen)
-        assert _assert_finger_sized(app, "coupon") == 44  # the keyboard (43 keys) and Back
+        assert _assert_finger_sized(app, "coupon") == 45  # the keyboard (43 keys), Back, language
         await tap(pilot, "#entry-back")
         await tap(pilot, "#do-staff")
-        assert _assert_finger_sized(app, "pin") == 13  # the keypad and Back
+        assert _assert_finger_sized(app, "pin") == 14  # the keypad, Back and language
         await tap(pilot, "#entry-back")
         backend.push(sample_view(alerts=(WHICH_REMOVED,), seq=5))
         await pilot.pause()
         assert isinstance(app.screen, PickerScreen)
-        assert _assert_finger_sized(app, "picker") == 3
+        assert _assert_finger_sized(app, "picker") == 4  # 2 answers, Back and language
 
 
 # ---- each flow by taps -------------------------------------------------------------------------
