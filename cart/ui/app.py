@@ -107,6 +107,7 @@ class CartApp(App):
     """The shopper's screen."""
 
     CSS_PATH = Path(__file__).with_name("cart.tcss")  # also for subclasses in other folders
+    LARGE_TEXT_SCALE = LARGE_TEXT_SCALE
     TITLE = "Smart cart"
     ENABLE_COMMAND_PALETTE = False
 

@@ -310,16 +310,35 @@ class CheckoutScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Label(" " + _("Thank you: show this code at the exit") + " ", id="checkout-title")
         with Horizontal(id="checkout-body"):
-            with VerticalScroll(id="receipt"):
-                yield Static(literal(self.receipt.text, multiline=True), id="receipt-text")
+            # the button under the receipt, which scrolls: never pushed off the screen by a
+            # signed exit code's QR code (23 rows) and its text
+            with Vertical(id="checkout-left"):
+                with VerticalScroll(id="receipt"):
+                    yield Static(literal(self.receipt.text, multiline=True), id="receipt-text")
+                yield TouchButton(
+                    msgid=N_("Done: next shopper"), action="app.new_trip", id="next-shopper"
+                )
             with Vertical(id="exit"):
                 yield Static(qr_text(self.receipt.exit_code), id="exit-qr")
                 yield Static(literal(self.receipt.exit_code), id="exit-code")
                 yield Static(id="checkout-note")
-                yield TouchButton(
-                    msgid=N_("Done: next shopper"), action="app.new_trip", id="next-shopper"
-                )
         yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """Large text: the terminal's normal font while the exit code is shown, so that its QR
+        code fits (23 rows for a signed code; 75×23 cells in large text) for the gate."""
+        if getattr(self.app, "large_text", False):
+            from cart.ui.kiosk import request_font_scale
+
+            self.font_scale = 1.0
+            request_font_scale(self.app, 1.0)
+
+    def on_unmount(self) -> None:
+        if getattr(self, "font_scale", None) is not None and getattr(self.app, "large_text", False):
+            from cart.ui.kiosk import request_font_scale
+
+            self.font_scale = self.app.LARGE_TEXT_SCALE
+            request_font_scale(self.app, self.app.LARGE_TEXT_SCALE)
 
     def note(self, text: str) -> None:
         self.query_one("#checkout-note", Static).update(literal(text))
