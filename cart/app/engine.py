@@ -22,6 +22,7 @@ import logging
 from dataclasses import replace
 
 from cart.app import actions as ui
+from cart.app.local_names import coupon_text, promotion_name, receipt_coupon
 from cart.app.runtime import EngineView
 from cart.app.view import AlertView, Choice, LineView, Receipt, Totals, format_kg
 from cart.basket.fold import ApplyCoupon, BasketError
@@ -324,7 +325,13 @@ class FusionEngine:
             log.error("journal refused coupon %r: %s", m.coupon.code, exc)
             self._refuse(Phrase("Could not save the basket: {error}", error=exc))
             return
-        self._message = Phrase("Coupon: {name}", name=m.coupon.name)
+        applied = next(
+            (a for a in self.session.snapshot().coupons if a.code == m.coupon.code), None
+        )
+        if applied is not None and applied.note:  # taken, but it does not apply yet: say why
+            self._message = Phrase("Coupon: {name} ({note})", name=m.coupon.name, note=applied.note)
+        else:
+            self._message = Phrase("Coupon: {name}", name=m.coupon.name)
 
     def advance(self, t_ms: int) -> None:
         self._now = max(self._now, t_ms)
@@ -402,7 +409,15 @@ class FusionEngine:
     def _rendered(self, receipt: Receipt, doc: dict) -> Receipt:
         """The receipt's text in the current language (rendered again after a switch)."""
         self._receipt_doc, self._receipt_language = doc, current_language()
-        return replace(receipt, text=render_text(doc, tr=_, name=self._receipt_name))
+        cat = self.store.catalog
+        text = render_text(
+            doc,
+            tr=_,
+            name=self._receipt_name,
+            promotion=lambda ln: promotion_name(cat, ln.get("product", ""), ln["promotion"]),
+            coupon=lambda c: receipt_coupon(cat, c, self.session.snapshot().coupons),
+        )
+        return replace(receipt, text=text)
 
     def _receipt_name(self, line: dict) -> str:
         p = self.store.catalog.get(line.get("product", ""))
@@ -456,7 +471,7 @@ class FusionEngine:
         if len(self._line_cache) > 2 * len(lines) + 100:
             self._line_cache.clear()
         t = snap.totals
-        coupons = tuple(c.name + (f" ({c.note})" if c.note else "") for c in snap.coupons)
+        coupons = tuple(coupon_text(self.store.catalog, c) for c in snap.coupons)
         lost = self.session.journal.lost  # the journal went from under the cart: say so
         return EngineView(
             lines=lines,
@@ -494,7 +509,7 @@ class FusionEngine:
                 ln.amount,
                 ln.savings,
                 line_id in flagged,
-                ln.promotion,
+                promotion_name(self.store.catalog, ln.product_id, ln.promotion),
             )
             self._line_cache[key] = view
         return view

@@ -85,12 +85,15 @@ def render_text(
     *,
     tr: Callable[[str], str] = _same,
     name: Callable[[dict[str, Any]], str] | None = None,
+    promotion: Callable[[dict[str, Any]], str] | None = None,
+    coupon: Callable[[dict[str, Any]], tuple[str, str]] | None = None,
 ) -> str:
     """The receipt as plain text (catalogue text is made printable, never interpreted).
 
     In English as the journal keeps it; the screen passes ``tr`` (``cart.common.i18n._``) for
-    the receipt's own words, marked with ``N_`` here, and ``name`` for a line's name in the
-    shopper's language. Amounts stay as the receipt writes them (``26.95``)."""
+    the receipt's own words, marked with ``N_`` here, ``name`` for a line's name in the
+    shopper's language, ``promotion`` for its promotion's and ``coupon`` for a coupon's name and
+    note (``(name, note)``). Amounts stay as the receipt writes them (``26.95``)."""
     st = receipt["store"]
     cur = st["currency"]
 
@@ -117,14 +120,15 @@ def render_text(
         elif ln["qty"] > 1:
             out.append(row(f"  {ln['qty']} x {money(ln['unit_price'])}", ""))
         if ln["savings"]:
-            saving = ln["promotion"] or tr(N_("saving"))
+            saving = (promotion(ln) if promotion else ln["promotion"]) or tr(N_("saving"))
             out.append(row(f"  {saving}", "-" + money(ln["savings"])))
-    coupon = tr(N_("Coupon: {name}"))
+    said = tr(N_("Coupon: {name}"))
     for c in receipt["coupons"]:
+        c_name, c_note = coupon(c) if coupon else (c["name"], c["note"])
         if c["amount"]:
-            out.append(row(coupon.format(name=c["name"]), "-" + money(c["amount"])))
+            out.append(row(said.format(name=c_name), "-" + money(c["amount"])))
         else:
-            out.append(row(coupon.format(name=c["name"]) + f" ({c['note']})", "0"))
+            out.append(row(said.format(name=c_name) + f" ({c_note})", "0"))
     t = receipt["totals"]
     out.append("-" * width)
     out.append(row(tr(N_("Subtotal")), money(t["subtotal"])))

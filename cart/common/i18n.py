@@ -193,7 +193,17 @@ def Counted(msgid: str, plural: str, /, *, n: int, **params: object) -> Phrase: 
     return _phrase(msgid, {"n": n, **params}, plural)
 
 
-class LocalName(str):
+class Localized(str):
+    """A value that keeps one language-neutral text (what the journal, logs and comparisons
+    see, as a ``str``) and is said differently in each language (:meth:`local`): a name with
+    translations (:class:`LocalName`), an amount of money (``cart.common.money.Amount``).
+    :func:`say` and :func:`localize` (a phrase's parameters) say it in the current language."""
+
+    def local(self, code: str | None = None) -> str:
+        return str(self)
+
+
+class LocalName(Localized):
     """A catalogue name that has translations: as a ``str`` the one name the catalogue gives
     (what the journal and receipts keep), in :func:`say` the name in the shopper's language."""
 
@@ -228,8 +238,10 @@ def say(text: object) -> str:
             return template.format(**params) if params else template
         except (KeyError, IndexError, ValueError):
             return text.msgid.format(**params) if params else str(text)
-    if isinstance(text, LocalName):
+    if isinstance(text, Localized):
         return text.local()
+    if isinstance(text, Joined):
+        return str(localize(text))
     if isinstance(text, str):
         return _(text) if text else text
     return str(text)
@@ -238,7 +250,7 @@ def say(text: object) -> str:
 def local_name(name: str) -> str:
     """A catalogue name in the current language (never looked up as a msgid: a product called
     "Pay" stays "Pay")."""
-    return name.local() if isinstance(name, LocalName) else name
+    return name.local() if isinstance(name, Localized) else name
 
 
 class Joined(str):
@@ -259,12 +271,13 @@ class Joined(str):
 
 
 def localize(value: object) -> object:
-    """A phrase in the language, a name in its language, a date as the language writes it
+    """A phrase in the language, a name in its language (any :class:`Localized`: money as the
+    language writes it too), a date as the language writes it
     (Babel), anything else (a product name without translations, a code, a number) as it is:
     a phrase's parameters, an answer's label."""
     if isinstance(value, Phrase):
         return say(value)
-    if isinstance(value, LocalName):
+    if isinstance(value, Localized):
         return value.local()
     if isinstance(value, Joined):
         return value.sep.join(str(localize(p)) for p in value.parts)

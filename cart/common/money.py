@@ -5,7 +5,11 @@ an ``int`` of minor units (öre, cents); ``digits`` is the number of minor-unit 
 SEK/EUR, 0 for JPY). Renderings:
 
 - :func:`format_number`: ``1234`` → ``"12.34"`` (receipts: the currency is in the header);
-- :func:`format_with_code`: ``1234`` → ``"12.34 SEK"`` (command line, coupon notes);
+- :func:`format_with_code`: ``1234`` → ``"12.34 SEK"`` (command line, the journal's coupon
+  notes);
+- :class:`Amount`: an amount inside a sentence (``Phrase("spend {amount} to use", amount=...)``):
+  as a ``str`` the :func:`format_with_code` form (the journal's), said as :meth:`Money.format`
+  writes it in the shopper's language (``200,00 kr``);
 - :meth:`Money.format`: the screen, in the shopper's language (``cart.common.i18n``) through
   Babel's CLDR currency patterns: ``"€12.34"`` or ``"SEK 12.34"`` in English, ``"12,34 kr"`` or
   ``"12,34 €"`` in Swedish; :meth:`Money.number` the same number without the currency.
@@ -124,3 +128,26 @@ class Money:
         minor = int(minor)
         text = format_money(minor, self.currency, self.exponent, i18n.babel_locale())
         return ("+" + text) if sign and minor > 0 else text
+
+
+class Amount(i18n.Localized):
+    """An amount of money as a phrase's parameter: as a ``str`` ``"200.00 SEK"``
+    (:func:`format_with_code`: the journal, receipts and logs keep it), said in the current
+    language as the screen writes money (:meth:`Money.format`: ``"200,00 kr"``,
+    ``"SEK 200.00"``)."""
+
+    minor: int
+    currency: str
+    digits: int
+
+    def __new__(cls, minor: int, currency: str, digits: int = 2) -> Amount:
+        self = super().__new__(cls, format_with_code(minor, currency, digits))
+        self.minor, self.currency, self.digits = int(minor), currency, digits
+        return self
+
+    def __reduce__(self):
+        return Amount, (self.minor, self.currency, self.digits)
+
+    def local(self, code: str | None = None) -> str:
+        locale = i18n.babel_locale(code)
+        return format_money(self.minor, self.currency, self.digits, locale)

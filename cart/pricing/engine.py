@@ -61,7 +61,7 @@ class AppliedCoupon:
     code: str
     name: str
     amount: int  # the saving it gives now (0 when it does not apply yet)
-    note: str = ""  # why it does not apply yet, e.g. "spend 200.00 SEK"
+    note: str = ""  # why it does not apply yet (a Phrase), e.g. "spend 200.00 SEK to use"
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +254,7 @@ def _apply_product_coupon(
     idx = [i for i, li in enumerate(lines) if li.product.id == c.product]
     pool = sum(remaining[i] for i in idx)
     if not idx or pool <= 0:
-        return AppliedCoupon(c.code, c.name, 0, "product not in the basket")
+        return AppliedCoupon(c.code, c.name, 0, Phrase("product not in the basket"))
     give = min(c.amount, pool)
     for i, share in zip(idx, allocate(give, [remaining[i] for i in idx]), strict=True):
         coupon_alloc[i] += share
@@ -267,7 +267,7 @@ def _apply_basket_coupon(
     """Apply an amount off the basket, shared over all lines; adds the shares to coupon_alloc."""
     pool = sum(remaining)
     if pool < c.min_spend or pool <= 0:
-        need = config.format_money(c.min_spend)
+        need = config.amount(c.min_spend)
         return AppliedCoupon(c.code, c.name, 0, Phrase("spend {amount} to use", amount=need))
     give = min(c.amount, pool)
     for i, share in enumerate(allocate(give, remaining)):

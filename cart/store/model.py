@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cart.common.i18n import LocalName
-from cart.common.money import Money, format_with_code
+from cart.common.money import Amount, Money, format_with_code
 from cart.store.secrets import verify_pin
 from cart.store.staff import SHARED, StaffMember
 
@@ -82,9 +82,21 @@ class StoreConfig:
         """``1234`` → ``"12.34 SEK"`` (:func:`cart.common.money.format_with_code`)."""
         return format_with_code(minor, self.currency, self.minor_digits)
 
+    def amount(self, minor: int) -> Amount:
+        """``1234`` as a phrase's parameter: ``"12.34 SEK"`` in the journal, ``"12,34 kr"`` on a
+        Swedish screen (:class:`cart.common.money.Amount`)."""
+        return Amount(minor, self.currency, self.minor_digits)
+
     def verify_staff_pin(self, pin: str) -> bool:
         """True when ``pin`` matches the legacy shared ``staff_pin_hash`` (none: never)."""
         return bool(self.staff_pin_hash) and verify_pin(self.staff_pin_hash, pin)
+
+
+def _local_name(entry) -> None:
+    """A catalogue entry with names in other languages: its ``name`` becomes a ``LocalName``
+    (the one name wherever it is kept, the shopper's language's on the screen)."""
+    if entry.names and not isinstance(entry.name, LocalName):
+        object.__setattr__(entry, "name", LocalName(entry.name, dict(entry.names)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +111,11 @@ class Promotion:
     price: int = 0  # multibuy: price of a group; loyalty_price: member price (each or per kg)
     off_per_kg: int = 0  # per_kg_discount: minor units off per kg
     loyalty_only: bool = False  # applies only when a loyalty card is identified
+    # the name in other languages (catalog.toml ``name_sv = "..."``), as a product's
+    names: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        _local_name(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +127,11 @@ class Coupon:
     amount: int  # minor units off
     min_spend: int = 0  # amount_off: basket total (after promotions) needed
     product: str = ""  # product_amount_off: the product id
+    # the name in other languages (catalog.toml ``name_sv = "..."``), as a product's
+    names: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        _local_name(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +162,7 @@ class CatalogProduct:
     names: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.names and not isinstance(self.name, LocalName):
-            object.__setattr__(self, "name", LocalName(self.name, dict(self.names)))
+        _local_name(self)
 
     @property
     def by_weight(self) -> bool:

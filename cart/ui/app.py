@@ -107,6 +107,7 @@ class CartApp(App):
     """The shopper's screen."""
 
     CSS_PATH = Path(__file__).with_name("cart.tcss")  # also for subclasses in other folders
+    LARGE_TEXT_SCALE = LARGE_TEXT_SCALE
     TITLE = "Smart cart"
     ENABLE_COMMAND_PALETTE = False
 
@@ -407,7 +408,7 @@ class CartApp(App):
                 self.backend.submit(actions.EnterCoupon(code))
 
         self.push_screen(
-            EntryScreen(_("Coupon"), _("Scan the coupon or type its code."), upper=True), entered
+            EntryScreen(N_("Coupon"), N_("Scan the coupon or type its code."), upper=True), entered
         )
 
     def action_staff(self) -> None:
@@ -420,7 +421,7 @@ class CartApp(App):
                 if pin:
                     self.backend.submit(actions.EnterStaffPin(pin, staff_id))
 
-            pin_screen = EntryScreen(_("Staff"), _("Staff PIN:"), password=True, digits=True)
+            pin_screen = EntryScreen(N_("Staff"), N_("Staff PIN:"), password=True, digits=True)
             self.push_screen(pin_screen, entered)
 
         if not getattr(self.backend, "staff_named", False):
@@ -431,7 +432,7 @@ class CartApp(App):
             if staff_id and staff_id.strip():
                 ask_pin(staff_id.strip())
 
-        self.push_screen(EntryScreen(_("Staff"), _("Staff ID:")), identified)
+        self.push_screen(EntryScreen(N_("Staff"), N_("Staff ID:")), identified)
 
     def action_checkout(self) -> None:
         if self.view.alerts:
@@ -456,15 +457,34 @@ class CartApp(App):
         self.query_one(BasketLines).relabel()
         for screen in self.screen_stack:
             relabel_bindings(screen)
-            if not isinstance(screen, ModalScreen):  # an open prompt keeps its words
-                for button in screen.query(TouchButton).results(TouchButton):
-                    button.relabel()
-                for bar in screen.query(ButtonBar).results(ButtonBar):
-                    bar.fit()
+            if isinstance(screen, ModalScreen):
+                self._relabel_prompt(screen)
+                continue
+            for button in screen.query(TouchButton).results(TouchButton):
+                button.relabel()
+            for bar in screen.query(ButtonBar).results(ButtonBar):
+                bar.fit()
             if isinstance(screen, CheckoutScreen):
                 screen.relabel(self.view.receipt)
         relabel_bindings(self)
         self.refresh_bindings()
+
+    def _relabel_prompt(self, prompt: ModalScreen) -> None:
+        """An open prompt in the view's language: its own words, and the question it answers
+        (its message, action and answers) as the new snapshot says them."""
+        if not prompt.is_mounted:
+            return
+        for button in prompt.query(TouchButton).results(TouchButton):
+            button.relabel()  # (an answer's button has its words as given: kept)
+        answering = self._current(prompt) if getattr(prompt, "answers_kinds", None) else None
+        alert = next((a for a in self.view.alerts if a.alert_id == answering), None)
+        if isinstance(prompt, PickerScreen):
+            if alert is not None:
+                prompt.relabel(alert.message, alert.action, alert.choices)
+        elif isinstance(prompt, ProduceScreen):
+            prompt.relabel(alert.choices if alert is not None and alert.choices else None)
+        elif isinstance(prompt, EntryScreen):
+            prompt.relabel()
 
     def push_screen(self, screen, *args, **kwargs):
         """Every screen opens with its keys described in the current language."""

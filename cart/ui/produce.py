@@ -30,6 +30,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from cart.app.view import ANSWER_KEYS, Choice
 from cart.common.i18n import N_, _
+from cart.ui.language import DYNAMIC
 from cart.ui.literal import visible
 from cart.ui.touch import GAP, Keys, TouchButton, keyboard, keypad, type_key
 
@@ -248,6 +249,31 @@ class ProduceScreen(ModalScreen[str | None]):
             button.relabel()
         self._fill()
 
+    def relabel(self, suggestions: tuple[Choice, ...] | None = None) -> None:
+        """The language changed while the screen is open: its words, the tiles' names and prices
+        in the new language (the camera's suggestions as the new snapshot says them, or the
+        same ones said again), what is typed and the keys shown kept."""
+        if suggestions is None:
+            suggestions = tuple(self._relabelled(c) for c in self._suggestions)
+        query = self._query
+        self._load(suggestions)
+        field = self.query_one("#query", Input)
+        field.placeholder = _("PLU or name")
+        self.query_one(".dialog-title", Label).update(_("Produce: what is on the scale?"))
+        self._said = ""
+        for button in self.query(TouchButton).results(TouchButton):
+            button.relabel()
+        self._show(query)  # the tiles for what is typed, in the new language
+
+    def _relabelled(self, choice: Choice) -> Choice:
+        """A suggestion (a product, by its key) with its name in the current language; the
+        camera's score kept."""
+        if choice.key in ANSWER_KEYS:
+            return choice
+        found = [c for c in self._search(choice.key, 1) if c.key == choice.key]
+        label = found[0].label if found else choice.label
+        return Choice(choice.key, label, self._scores.get(choice.key, choice.detail))
+
     def _priced(self, choice: Choice) -> Choice:
         """A camera suggestion ("72%") with the product's price and PLU, as the store has it."""
         if choice.key in ANSWER_KEYS:
@@ -266,6 +292,12 @@ class ProduceScreen(ModalScreen[str | None]):
                 yield TouchButton(msgid=N_("Search"), id="show-keyboard")
                 yield TouchButton(msgid=N_("PLU"), id="show-keypad")
                 yield TouchButton(msgid=N_("Back"), id="produce-back")
+                yield TouchButton(
+                    words=DYNAMIC["toggle_language"],
+                    action="app.toggle_language",
+                    id="produce-language",
+                    classes="language",
+                )
             with Horizontal(id="produce-body"):
                 yield TileGrid(id="tiles")
                 yield keypad(id="produce-keypad")

@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 
 from cart.app.view import Choice, Receipt
 from cart.common.i18n import N_, _
+from cart.ui.language import DYNAMIC
 from cart.ui.literal import literal
 from cart.ui.produce import ProduceScreen
 from cart.ui.qr import qr_text
@@ -26,6 +27,7 @@ __all__ = [
     "ProduceScreen",
     "StaffScreen",
     "choice_option",
+    "language_button",
 ]
 
 
@@ -50,6 +52,17 @@ def choice_label(index: int, choice: Choice, *, highlighted: bool = False) -> Te
     return text
 
 
+def language_button(id: str) -> TouchButton:  # noqa: A002 - Textual's name for it
+    """A prompt's language button: it names the language it switches to, in that language, as
+    the main screen's does; the open prompt is said again in it (``CartApp._relabel_prompt``)."""
+    return TouchButton(
+        words=DYNAMIC["toggle_language"],
+        action="app.toggle_language",
+        id=id,
+        classes="back language",
+    )
+
+
 class PickerScreen(ModalScreen[str | None]):
     """Choose one of a few answers: tap it, or keys 1–9, or arrows and Enter; Back (Escape)
     closes."""
@@ -59,6 +72,7 @@ class PickerScreen(ModalScreen[str | None]):
         Binding("down", "move(1)", N_("Next"), show=False),
         Binding("up", "move(-1)", N_("Previous"), show=False),
         Binding("enter", "pick", N_("Choose"), show=False),
+        Binding("g", "app.toggle_language", N_("Language"), show=False),
     ]
 
     def __init__(self, title: str, prompt: str, choices: tuple[Choice, ...]) -> None:
@@ -80,11 +94,25 @@ class PickerScreen(ModalScreen[str | None]):
                         id=f"choice-{i}",
                         classes="choice -highlight" if i == 1 else "choice",
                     )
-            yield TouchButton(msgid=N_("Back"), id="picker-back", classes="back")
+            with Horizontal(classes="prompt-row"):
+                yield TouchButton(msgid=N_("Back"), id="picker-back", classes="back")
+                yield language_button("picker-language")
             yield Footer()
 
     def _buttons(self) -> list[TouchButton]:
         return list(self.query(".choice").results(TouchButton))
+
+    def relabel(self, title: str, prompt: str, choices: tuple[Choice, ...]) -> None:
+        """The language changed: the question, its action and its answers as the new snapshot
+        says them (the same answers, by key; an answer the snapshot lacks keeps its words)."""
+        by_key = {c.key: c for c in choices}
+        self._title, self._prompt = title, prompt
+        self._choices = tuple(by_key.get(c.key, c) for c in self._choices)
+        self.query_one(".dialog-title", Label).update(literal(title))
+        self.query_one(".dialog-prompt", Static).update(literal(prompt))
+        for i, (button, choice) in enumerate(zip(self._buttons(), self._choices, strict=False)):
+            button.label = choice_label(i + 1, choice, highlighted=i == self._index)
+        self.query_one("#picker-back", TouchButton).relabel()
 
     def action_move(self, step: int) -> None:
         buttons = self._buttons()
@@ -118,7 +146,8 @@ class PickerScreen(ModalScreen[str | None]):
 class EntryScreen(ModalScreen[str | None]):
     """One line of input (a coupon code, the staff id, the staff PIN), typed on the keys or on
     the on-screen keypad (``digits``) or keyboard; OK (Enter) takes it, Back (Escape) closes.
-    The typing field keeps the focus (the on-screen keys cannot take it)."""
+    The typing field keeps the focus (the on-screen keys cannot take it). ``title`` and
+    ``prompt`` are msgids (``N_``), said in the current language, again after a switch."""
 
     AUTO_FOCUS = "#entry"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", N_("Back"))]
@@ -138,8 +167,8 @@ class EntryScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog entry-dialog" + (" -digits" if self._digits else "")):
-            yield Label(self._title, classes="dialog-title")
-            yield Static(self._prompt, classes="dialog-prompt")
+            yield Label(_(self._title), classes="dialog-title")
+            yield Static(_(self._prompt), classes="dialog-prompt")
             with Horizontal(id="entry-row"):
                 yield Input(
                     password=self._password,
@@ -148,11 +177,18 @@ class EntryScreen(ModalScreen[str | None]):
                     id="entry",
                 )
                 yield TouchButton(msgid=N_("Back"), id="entry-back", classes="back")
+                yield language_button("entry-language")
             if self._digits:
                 yield keypad(id="entry-keys")
             else:
                 yield keyboard(upper=self._upper, id="entry-keys")
             yield Footer()
+
+    def relabel(self) -> None:
+        """The language changed: its words in the new one (what is typed stays)."""
+        self.query_one(".dialog-title", Label).update(_(self._title))
+        self.query_one(".dialog-prompt", Static).update(_(self._prompt))
+        self.query_one("#entry-back", TouchButton).relabel()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -274,16 +310,35 @@ class CheckoutScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Label(" " + _("Thank you: show this code at the exit") + " ", id="checkout-title")
         with Horizontal(id="checkout-body"):
-            with VerticalScroll(id="receipt"):
-                yield Static(literal(self.receipt.text, multiline=True), id="receipt-text")
+            # the button under the receipt, which scrolls: never pushed off the screen by a
+            # signed exit code's QR code (23 rows) and its text
+            with Vertical(id="checkout-left"):
+                with VerticalScroll(id="receipt"):
+                    yield Static(literal(self.receipt.text, multiline=True), id="receipt-text")
+                yield TouchButton(
+                    msgid=N_("Done: next shopper"), action="app.new_trip", id="next-shopper"
+                )
             with Vertical(id="exit"):
                 yield Static(qr_text(self.receipt.exit_code), id="exit-qr")
                 yield Static(literal(self.receipt.exit_code), id="exit-code")
                 yield Static(id="checkout-note")
-                yield TouchButton(
-                    msgid=N_("Done: next shopper"), action="app.new_trip", id="next-shopper"
-                )
         yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """Large text: the terminal's normal font while the exit code is shown, so that its QR
+        code fits (23 rows for a signed code; 75×23 cells in large text) for the gate."""
+        if getattr(self.app, "large_text", False):
+            from cart.ui.kiosk import request_font_scale
+
+            self.font_scale = 1.0
+            request_font_scale(self.app, 1.0)
+
+    def on_unmount(self) -> None:
+        if getattr(self, "font_scale", None) is not None and getattr(self.app, "large_text", False):
+            from cart.ui.kiosk import request_font_scale
+
+            self.font_scale = self.app.LARGE_TEXT_SCALE
+            request_font_scale(self.app, self.app.LARGE_TEXT_SCALE)
 
     def note(self, text: str) -> None:
         self.query_one("#checkout-note", Static).update(literal(text))

@@ -428,3 +428,32 @@ def test_product_names_per_language(make_store):
         make_store(CATALOG_TOML.replace('label = "Banana"', 'label = "Banana"\nname_de = "x"'))
     )
     assert [p.field for p in probs] == ["name_de"]
+
+
+def test_promotion_and_coupon_names_per_language(make_store):
+    from cart.common import i18n
+
+    extra = """
+[[promotion]]
+id = "member"
+kind = "loyalty_price"
+name = "Member price"
+name_sv = "Medlemspris"
+price = 100
+
+[[coupon]]
+code = "9900000200022"
+name = "20.00 off"
+name_sv = "20 kr rabatt"
+kind = "amount_off"
+amount = 2000
+"""
+    store = load_store(make_store(CATALOG_TOML + extra))
+    promo, coupon = store.catalog.promotions["member"], store.catalog.coupon("9900000200022")
+    assert promo.name == "Member price" and coupon.name == "20.00 off"  # the one name, kept
+    with i18n.language("sv"):
+        assert i18n.local_name(promo.name) == "Medlemspris"
+        assert i18n.local_name(coupon.name) == "20 kr rabatt"
+    assert i18n.local_name(coupon.name) == "20.00 off"
+    probs = problems_of(make_store(CATALOG_TOML + extra.replace("name_sv", "name_de")))
+    assert sorted(p.field for p in probs) == ["name_de", "name_de"]

@@ -157,3 +157,90 @@ def test_why_a_code_is_refused_is_said_in_the_shoppers_language():
         assert i18n.say(unknown.reason) == "okänd vara 7350000000009"
         assert i18n.say(plu.reason) == "PLU 4999 säljs inte i den här butiken"
         assert i18n.say(interpret("12345", config=store.config).reason).startswith("femsiffrig PLU")
+
+
+# Codes and what the screen says of each: the English the journal keeps, the Swedish shown.
+REFUSED = [
+    ("", "empty code", "tom kod"),
+    ("\x01abc", r"contains control character '\\x01'", r"innehåller styrtecknet '\\x01'"),
+    ("]E1 12", "an EAN add-on alone is not a product code", "en EAN-tilläggskod ensam är"),
+    ("x" * 600, "too long (600 characters)", "för lång (600 tecken)"),
+    ("(10)ABC", "GS1 data without a GTIN (01)", "GS1-data utan GTIN (01)"),
+    (
+        "(01)07310000100147(3103)000500(3102)000400",
+        "two net weights: (3103) and (3102)",
+        "två nettovikter: (3103) och (3102)",
+    ),
+    ("(01)07310000100147(10)", "empty value for AI (10)", "tomt värde för AI (10)"),
+    (
+        "https://id.gs1.org/01/07310000100147?10=",
+        "not a GS1 Digital Link: empty value for AI (10)",
+        "ingen giltig GS1 Digital Link: tomt värde för AI (10)",
+    ),
+    (
+        "HtTp://id.gs1.org/01/07310000100147",
+        "not a GS1 Digital Link: scheme 'HtTp' must be http or https",
+        "ingen giltig GS1 Digital Link: schemat 'HtTp' måste",
+    ),
+    (
+        "(01)07310000100147(02)07310000100147",
+        "two product identities: (01) with (02)",
+        "två varuidentiteter: (01) tillsammans med (02)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "english", "swedish"), REFUSED)
+def test_every_refusal_of_a_code_is_a_phrase_said_in_the_shoppers_language(code, english, swedish):
+    from cart.store.barcodes import interpret
+
+    reason = interpret(code).reason
+    assert isinstance(reason, i18n.Phrase) and reason == english  # the journal's English
+    with i18n.language("sv"):
+        assert i18n.say(reason).startswith(swedish)
+    assert i18n.say(reason) == english
+
+
+def test_an_expired_code_and_a_price_on_a_fixed_price_product_are_said_in_swedish():
+    from cart.store.barcodes import interpret, match
+    from cart.store.loading import load_store
+
+    store = load_store()
+    it = interpret("(01)07310000100147(17)200101", config=store.config, t_ms=1_700_000_000_000)
+    assert it.needs_staff == "expired on 2020-01-01: staff must approve the sale"
+    with i18n.language("sv"):
+        assert i18n.say(it.needs_staff) == "utgången 1 jan. 2020: personalen måste godkänna köpet"
+    m = match(store, interpret("(01)07310000100147(3922)100(3103)000500", config=store.config))
+    assert m.reason.startswith("a price in the code of ")
+    with i18n.language("sv"):
+        assert i18n.say(m.reason).startswith("koden till ")
+
+
+def test_money_inside_a_phrase_is_written_as_the_language_writes_money():
+    import json
+    import pickle
+
+    from cart.common.money import Amount
+
+    p = i18n.Phrase("spend {amount} to use", amount=Amount(20000, "SEK", 2))
+    assert p == "spend 200.00 SEK to use" and json.dumps(p) == '"spend 200.00 SEK to use"'
+    assert i18n.say(p) == "spend SEK 200.00 to use"
+    with i18n.language("sv"):
+        assert i18n.say(p) == "handla för 200,00 kr för att använda den"
+    again = pickle.loads(pickle.dumps(p))
+    assert again == p and isinstance(again.params["amount"], Amount)
+    eur = i18n.Phrase("spend {amount} to use", amount=Amount(-123456, "EUR", 2))
+    with i18n.language("sv"):
+        assert i18n.say(eur) == "handla för -1 234,56 € för att använda den"
+
+
+def test_a_coupon_that_does_not_apply_yet_keeps_the_receipts_form_of_the_amount():
+    from cart.pricing.engine import _apply_basket_coupon
+    from cart.store.loading import load_store
+
+    store = load_store()
+    coupon = store.catalog.coupon("9900000200022")
+    applied = _apply_basket_coupon(coupon, [5000], [0], store.config)
+    assert applied.amount == 0 and applied.note == "spend 200.00 SEK to use"
+    with i18n.language("sv"):
+        assert i18n.say(applied.note) == "handla för 200,00 kr för att använda den"

@@ -18,7 +18,8 @@ from .conftest import WHICH_REMOVED, RecordingBackend, sample_view
 from .screen_text import screen_text
 from .test_app import PRODUCE
 
-SIZES = [(80, 24), (106, 33)]  # the smallest supported, and the cart's panel at the kiosk font
+# the smallest supported, the cart's panel at the kiosk font, and the panel in large text
+SIZES = [(80, 24), (106, 33), (75, 23)]
 
 
 async def tap(pilot, target, offset=None) -> None:
@@ -114,31 +115,86 @@ def _assert_finger_sized(app, where: str) -> int:
     return len(targets)
 
 
+def _assert_words_fit(app, where: str) -> None:
+    """No button's words are cut: each fits inside its button, and the button is on screen."""
+    from rich.cells import cell_len
+
+    for b in app.screen.query("TouchButton"):
+        if b.display and b.region.width:
+            assert cell_len(str(b.label)) <= b.content_region.width, (where, b.id, b.label)
+            assert b.region.height == 3 and b.region.bottom <= app.size.height, (where, b.id)
+
+
+@pytest.mark.parametrize("lang", ["en", "sv"])
 @pytest.mark.parametrize("size", SIZES)
-async def test_every_touch_target_is_finger_sized_on_every_screen(size):
-    backend = RecordingBackend(sample_view(), products=[Choice("4011", "Bananas", "PLU 4011")])
-    app = CartApp(backend)
+async def test_every_touch_target_is_finger_sized_on_every_screen(size, lang):
+    products = [Choice("4011", "Bananas", "PLU 4011")]
+    backend = RecordingBackend(sample_view(language=lang), products=products)
+    i18n.set_language(lang)
+    try:
+        await _measure_every_screen(backend, size)
+    finally:
+        i18n.set_language("en")
+
+
+async def _measure_every_screen(backend, size) -> None:
+    app = CartApp(backend, large_text=size == (75, 23))
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         assert _assert_finger_sized(app, "main") == 7
+        _assert_words_fit(app, "main")
         await tap(pilot, "#do-produce")
         assert isinstance(app.screen, ProduceScreen)
         assert _assert_finger_sized(app, "produce") >= 4
+        _assert_words_fit(app, "produce")
         for toggle in ("#show-keypad", "#show-keyboard"):
             await tap(pilot, toggle)
             assert _assert_finger_sized(app, toggle) > 14
         await tap(pilot, "#produce-back")
         await tap(pilot, "#do-coupon")
         assert isinstance(app.screen, EntryScreen)
-        assert _assert_finger_sized(app, "coupon") == 44  # the keyboard (43 keys) and Back
+        assert _assert_finger_sized(app, "coupon") == 45  # the keyboard (43 keys), Back, language
+        _assert_words_fit(app, "coupon")
         await tap(pilot, "#entry-back")
         await tap(pilot, "#do-staff")
-        assert _assert_finger_sized(app, "pin") == 13  # the keypad and Back
+        assert _assert_finger_sized(app, "pin") == 14  # the keypad, Back and language
         await tap(pilot, "#entry-back")
         backend.push(sample_view(alerts=(WHICH_REMOVED,), seq=5))
         await pilot.pause()
         assert isinstance(app.screen, PickerScreen)
-        assert _assert_finger_sized(app, "picker") == 3
+        assert _assert_finger_sized(app, "picker") == 4  # 2 answers, Back and language
+        _assert_words_fit(app, "picker")
+
+
+@pytest.mark.parametrize("size", [(106, 33), (75, 23)], ids=["panel", "panel-large-text"])
+async def test_next_shopper_stays_on_screen_beside_a_signed_exit_code(size, monkeypatch):
+    from cart.basket import exitcode
+    from cart.common import keys
+    from cart.ui import kiosk
+
+    asked = []
+    monkeypatch.setattr(kiosk, "request_font_scale", lambda app, scale: asked.append(scale))
+    k = keys.generate("cart-0001")
+    claim = exitcode.ExitClaim(
+        "demo-sthlm-01", k.cart_id, "0123456789abcdef", 31950, 12, 1_767_258_000_000, True, "medium"
+    )
+    receipt = Receipt("S-42", "Demo\nTOTAL 319.50", exitcode.build(claim, k.sign))
+    backend = RecordingBackend(sample_view())
+    large = size == (75, 23)
+    app = CartApp(backend, large_text=large)
+    async with app.run_test(size=size) as pilot:
+        backend.push(sample_view(receipt=receipt, seq=7))
+        await pilot.pause()
+        assert isinstance(app.screen, CheckoutScreen)
+        _assert_words_fit(app, "checkout")  # the button whole, under the receipt
+        # large text: the normal font while the QR code is shown (it needs 23 rows)
+        assert asked == ([1.0] if large else [])
+        await tap(pilot, "#next-shopper")
+        assert backend.actions[-1] == actions.NewTrip()
+        backend.push(sample_view(seq=8))
+        await pilot.pause()
+        assert not isinstance(app.screen, CheckoutScreen)
+        assert asked == ([1.0, 1.4] if large else [])
 
 
 # ---- each flow by taps -------------------------------------------------------------------------

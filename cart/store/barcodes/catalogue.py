@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cart.common.i18n import N_, Phrase
+from cart.common.i18n import Phrase
 from cart.store.barcodes.codes import interpret
 from cart.store.barcodes.results import Interpretation, ScanMatch
 
@@ -37,7 +37,7 @@ def match(store: Store, it: Interpretation) -> ScanMatch:
         c = cat.coupon(g)
         if c is not None:
             if it.price is not None or it.weight_g is not None:
-                return ScanMatch(it, reason=N_("a coupon code carries no price or weight"))
+                return ScanMatch(it, reason=Phrase("a coupon code carries no price or weight"))
             return ScanMatch(it, coupon=c)
         p = cat.by_gtin(g)
         if p is None:
@@ -67,11 +67,17 @@ def _measure_problem(it: Interpretation, p: CatalogProduct, gtin14: str) -> str:
     if it.price is None and it.weight_g is None:
         return ""
     if not (p.variable_measure or p.by_weight or it.kind == "rcn" or in_store_number(gtin14)):
-        what = "price" if it.price is not None else "weight"
-        return (
-            f"a {what} in the code of {p.name}, which has a fixed price "
-            "(not variable measure in the catalogue)"
+        if it.price is not None:
+            return Phrase(
+                "a price in the code of {name}, which has a fixed price "
+                "(not variable measure in the catalogue)",
+                name=p.name,
+            )
+        return Phrase(
+            "a weight in the code of {name}, which has a fixed price "
+            "(not variable measure in the catalogue)",
+            name=p.name,
         )
     if it.weight_g is not None and it.price is None and not p.by_weight:
-        return f"a weight label on {p.name}, which is sold each"
+        return Phrase("a weight label on {name}, which is sold each", name=p.name)
     return ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from cart.common.i18n import N_, Phrase
+from cart.common.i18n import N_, Joined, Phrase
 from cart.common.text import has_invisible, printable
 from cart.store.barcodes.digital_link import _from_digital_link
 from cart.store.barcodes.gs1_elements import _from_gs1_message
@@ -37,20 +37,23 @@ def interpret(
         return _interpret(code, symbology, config, t_ms)
     except Exception as exc:  # noqa: BLE001 - a scanner must never crash the cart
         text = code if isinstance(code, str) else repr(code)
+        error = type(exc).__name__ + ": " + str(exc)
         return Interpretation(
             text=text[:MAX_CODE_LEN],
             symbology="",
-            reason=f"cannot interpret: {type(exc).__name__}: {exc}",
+            reason=Phrase("cannot interpret: {error}", error=error),
         )
 
 
 def _interpret(code, symbology, config, t_ms) -> Interpretation:
     if not isinstance(code, str):
-        return _reject(repr(code)[:MAX_CODE_LEN], "", f"not text: {type(code).__name__}")
+        return _reject(
+            repr(code)[:MAX_CODE_LEN], "", Phrase("not text: {type}", type=type(code).__name__)
+        )
     if not isinstance(symbology, str):
         symbology = ""
     if len(code) > MAX_CODE_LEN:
-        return _reject(code[:MAX_CODE_LEN], "", f"too long ({len(code)} characters)")
+        return _reject(code[:MAX_CODE_LEN], "", Phrase("too long ({n} characters)", n=len(code)))
     text = code.strip(" \t\r\n")
     split = _split_symbology(text, symbology)
     if isinstance(split, Interpretation):
@@ -58,23 +61,25 @@ def _interpret(code, symbology, config, t_ms) -> Interpretation:
     text, sym_id = split
     sym = sym_id.value if sym_id else ""
     if not text:
-        return _reject(text, sym, N_("empty code"))
+        return _reject(text, sym, Phrase("empty code"))
     # Nothing invisible belongs in a product code; GS (FNC1 as a separator) is GS1's own.
     bad = next((c for c in text if c != "\x1d" and has_invisible(c)), None)
     if bad is not None:
-        what = "control" if ord(bad) < 0xA0 else "invisible"
-        return _reject(text, sym, f"contains {what} character {printable(bad)!r}")
+        char = repr(printable(bad))
+        if ord(bad) < 0xA0:
+            return _reject(text, sym, Phrase("contains control character {char}", char=char))
+        return _reject(text, sym, Phrase("contains invisible character {char}", char=char))
 
     if sym == "]E3" and text.isascii() and text.isdigit():
         # EAN/UPC with a 2- or 5-digit add-on (periodicals, books): price the main code.
         main = {15: 13, 18: 13, 10: 8, 13: 8}.get(len(text))
         if main is None:
-            return _reject(text, sym, f"EAN with add-on: unexpected length {len(text)}")
+            return _reject(text, sym, Phrase("EAN with add-on: unexpected length {n}", n=len(text)))
         it = _by_content(text[:main], sym, config, t_ms, addon=True)
-        note = f"add-on {text[main:]} ignored"
+        note = Phrase("add-on {addon} ignored", addon=text[main:])
         return replace(it, warnings=(*it.warnings, note)) if it.ok else it
     if sym in ("]E1", "]E2"):
-        return _reject(text, sym, "an EAN add-on alone is not a product code")
+        return _reject(text, sym, Phrase("an EAN add-on alone is not a product code"))
     gs1 = _by_gs1_symbology(text, sym, sym_id, config, t_ms)
     return gs1 if gs1 is not None else _by_content(text, sym, config, t_ms)
 
@@ -93,7 +98,11 @@ def _split_symbology(text: str, symbology: str):
             raise ValueError
         sym_id = SymbologyIdentifier.extract(source)
     except (ParseError, IndexError, ValueError):
-        return _reject(text, "", f"malformed AIM symbology identifier {printable(source[:4])!r}")
+        return _reject(
+            text,
+            "",
+            Phrase("malformed AIM symbology identifier {id}", id=repr(printable(source[:4]))),
+        )
     if source is text:
         text = text[len(sym_id.value) :]
     return text, sym_id
@@ -146,8 +155,12 @@ def _from_plain_symbology(text, sym, sym_id, config, t_ms) -> Interpretation:
     return _reject(
         text,
         sym,
-        f"a {name} code ({sym}) is not a product code: only EAN/UPC, "
-        "ITF-14, GS1 DataBar, GS1-128 and GS1 QR/Data Matrix carry GTINs",
+        Phrase(
+            "a {name} code ({sym}) is not a product code: only EAN/UPC, "
+            "ITF-14, GS1 DataBar, GS1-128 and GS1 QR/Data Matrix carry GTINs",
+            name=name,
+            sym=sym,
+        ),
     )
 
 
@@ -174,7 +187,7 @@ def _by_content(text, sym, config, t_ms, *, addon: bool = False) -> Interpretati
         # An element string from a scanner set up without AIM identifiers (GS1-128, DataBar):
         # (01) has a fixed length, so what follows it is read unambiguously as more AIs.
         return _from_gs1_message(text, sym, config, t_ms)
-    return _reject(text, sym, N_("not a product code"))
+    return _reject(text, sym, Phrase("not a product code"))
 
 
 def _from_plu(text: str, sym: str) -> Interpretation:
@@ -202,9 +215,9 @@ def _from_digits(text: str, sym: str, config, *, gtin_only: bool) -> Interpretat
         return _reject(
             text,
             sym,
-            f"not a GTIN: expected 8, 12, 13 or 14 digits, got {text!r}"
+            Phrase("not a GTIN: expected 8, 12, 13 or 14 digits, got {text}", text=repr(text))
             if len(text) < 20
-            else "not a GTIN",
+            else Phrase("not a GTIN"),
         )
     if len(text) == 8:
         readings: list[str] = []
@@ -213,14 +226,16 @@ def _from_digits(text: str, sym: str, config, *, gtin_only: bool) -> Interpretat
             try:
                 readings.append(Gtin.parse(text).as_gtin_14())
             except ParseError as exc:
-                errors.append(f"as EAN-8: {exc}")
+                errors.append(Phrase("as EAN-8: {error}", error=str(exc)))
         if sym != "]E4" and text[0] in "01":
             try:
                 readings.append(Gtin.parse(Upc.parse(text).as_upc_a()).as_gtin_14())
             except ParseError as exc:
-                errors.append(f"as UPC-E: {exc}")
+                errors.append(Phrase("as UPC-E: {error}", error=str(exc)))
         if not readings:
-            return _reject(text, sym, "; ".join(errors) or "invalid 8-digit code")
+            return _reject(
+                text, sym, Joined("; ", errors) if errors else Phrase("invalid 8-digit code")
+            )
         return Interpretation(
             text=text, symbology=sym, kind="gtin", gtin=readings[0], alt_gtins=tuple(readings[1:])
         )
@@ -235,6 +250,14 @@ def _from_digits(text: str, sym: str, config, *, gtin_only: bool) -> Interpretat
             if g13.startswith(layout.prefix):
                 return _from_rcn(text, sym, g13, layout, config)
     return Interpretation(text=text, symbology=sym, kind="gtin", gtin=g14)
+
+
+# A wrong check digit of the measure inside an in-store number, by the layout's measure.
+_CHECK_DIGIT = {
+    "price": N_("invalid price check digit in {code}: expected {want}, got {got}"),
+    "weight": N_("invalid weight check digit in {code}: expected {want}, got {got}"),
+    "count": N_("invalid count check digit in {code}: expected {want}, got {got}"),
+}
 
 
 def _slice(pattern: str, ch: str) -> slice | None:
@@ -258,7 +281,12 @@ def _from_rcn(text, sym, g13: str, layout: RcnLayout, config) -> Interpretation:
             return _reject(
                 text,
                 sym,
-                f"invalid {layout.measure} check digit in {text}: expected {want}, got {got}",
+                Phrase(
+                    _CHECK_DIGIT.get(layout.measure, _CHECK_DIGIT["count"]),
+                    code=text,
+                    want=want,
+                    got=got,
+                ),
             )
     digits = list(g13[:12])
     digits[vs] = "0" * len(value)
@@ -274,7 +302,13 @@ def _from_rcn(text, sym, g13: str, layout: RcnLayout, config) -> Interpretation:
             price = n * 10**shift
         elif n % 10 ** (-shift):
             return _reject(
-                text, sym, f"embedded price {value} has more decimals than {config.currency}"
+                text,
+                sym,
+                Phrase(
+                    "embedded price {value} has more decimals than {currency}",
+                    value=value,
+                    currency=config.currency,
+                ),
             )
         else:
             price = n // 10 ** (-shift)

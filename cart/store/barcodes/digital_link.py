@@ -3,6 +3,7 @@ strings."""
 
 from __future__ import annotations
 
+from cart.common.i18n import Phrase
 from cart.common.text import printable
 from cart.store.barcodes.gs1_elements import _from_elements
 from cart.store.barcodes.results import Interpretation, _reject
@@ -14,17 +15,19 @@ def _from_digital_link(text, sym, config, t_ms) -> Interpretation:
 
     problem = _digital_link_problem(text)
     if problem:
-        return _reject(text, sym, f"not a GS1 Digital Link: {problem}")
+        return _reject(text, sym, Phrase("not a GS1 Digital Link: {problem}", problem=problem))
     try:
         dl = GS1DigitalLinkURI.parse(text)
     except (ParseError, ValueError) as exc:
-        return _reject(text, sym, f"not a GS1 Digital Link: {printable(str(exc), 200)}")
+        error = printable(str(exc), 200)
+        return _reject(text, sym, Phrase("not a GS1 Digital Link: {problem}", problem=error))
     counts: dict[str, int] = {}
     for es in dl.element_strings:
         counts[es.ai.ai] = counts.get(es.ai.ai, 0) + 1
     twice = sorted(ai for ai, n in counts.items() if n > 1)
     if twice:  # biip keeps a path key that the query repeats; DL 1.2 section 4 forbids it
-        return _reject(text, sym, f"not a GS1 Digital Link: ({twice[0]}) given twice")
+        twice_ = Phrase("({ai}) given twice", ai=twice[0])
+        return _reject(text, sym, Phrase("not a GS1 Digital Link: {problem}", problem=twice_))
     return _from_elements(text, sym, dl.element_strings, config, t_ms, "digital_link")
 
 
@@ -51,7 +54,7 @@ def _digital_link_problem(text: str) -> str:
 
     scheme = text.split(":", 1)[0]
     if scheme not in ("http", "https", "HTTP", "HTTPS"):  # DL 1.2, 6.1: mixed case is not one
-        return f"scheme {printable(scheme, 8)!r} must be http or https"
+        return Phrase("scheme {scheme} must be http or https", scheme=repr(printable(scheme, 8)))
     parts = urlsplit(text)
     segments = [unquote(seg) for seg in parts.path.split("/")[1:]]
     path_ais: dict[str, str] = {}
@@ -70,22 +73,24 @@ def _digital_link_problem(text: str) -> str:
         if not key.isdigit():
             continue  # non-AI attributes are ignored (DL 1.2, 4.8)
         if not _known_ai(key):
-            return f"unknown AI ({printable(key, 8)}) in the query"
+            return Phrase("unknown AI ({ai}) in the query", ai=printable(key, 8))
         value = unquote_plus(value)
         if not value:
-            return f"empty value for AI ({key})"
+            return Phrase("empty value for AI ({ai})", ai=key)
         if key in query or key in path_ais:
-            return f"({key}) given twice"
+            return Phrase("({ai}) given twice", ai=key)
         query[key] = value
     if gtin is None:
         gtin = query.get("01")
     if gtin is not None and not (len(gtin) == 14 and gtin.isdigit()):
-        return f"a GTIN in a Digital Link has 14 digits, got {printable(gtin, 20)!r}"
+        return Phrase(
+            "a GTIN in a Digital Link has 14 digits, got {gtin}", gtin=repr(printable(gtin, 20))
+        )
     if "01" in path_ais:
         chosen = next(
             (q for q in _GTIN_QUALIFIERS if any(k in path_ais for k in q)), _GTIN_QUALIFIERS[0]
         )
         misplaced = next((k for k in chosen if k in query), None)
         if misplaced:
-            return f"key qualifier ({misplaced}) belongs in the path, not the query"
+            return Phrase("key qualifier ({ai}) belongs in the path, not the query", ai=misplaced)
     return ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from cart.common.i18n import Phrase
+from cart.common.i18n import N_, Phrase
 from cart.common.text import printable
 from cart.store.barcodes.results import Interpretation, _reject
 
@@ -20,11 +20,13 @@ def _from_gs1_message(text, sym, config, t_ms, *, hri: bool = False) -> Interpre
     if hri:  # biip drops "(10)" with nothing after it; an empty value is not a value
         empty = re.search(r"\((\d{2,4})\)(?=\(|$)", text)
         if empty:
-            return _reject(text, sym, f"empty value for AI ({empty[1]})")
+            return _reject(text, sym, Phrase("empty value for AI ({ai})", ai=empty[1]))
     try:
         msg = GS1Message.parse_hri(text) if hri else GS1Message.parse(text)
     except (ParseError, ValueError) as exc:
-        return _reject(text, sym, f"not a GS1 element string: {printable(str(exc), 200)}")
+        return _reject(
+            text, sym, Phrase("not a GS1 element string: {error}", error=printable(str(exc), 200))
+        )
     return _from_elements(text, sym, msg.element_strings, config, t_ms, "gs1")
 
 
@@ -51,7 +53,8 @@ def _from_elements(text, sym, elements, config, t_ms, kind) -> Interpretation:
         ai = es.ai.ai
         if ai == "01":
             if es.gtin is None:
-                return _reject(text, sym, es.gtin_error or f"invalid GTIN in (01): {es.value}")
+                why = es.gtin_error or Phrase("invalid GTIN in (01): {value}", value=es.value)
+                return _reject(text, sym, why)
             found["gtin"] = es.gtin.as_gtin_14()
             continue
         problem = _measure_element(ai, es, minor, found)
@@ -60,10 +63,13 @@ def _from_elements(text, sym, elements, config, t_ms, kind) -> Interpretation:
         if problem:
             return _reject(text, sym, problem)
     if not found["gtin"]:
-        return _reject(text, sym, "GS1 data without a GTIN (01)")
+        return _reject(text, sym, Phrase("GS1 data without a GTIN (01)"))
     staff = ""
     if found["expired"] and (config is None or config.expired_policy == "block"):
-        staff = f"expired on {found['expiry']}: staff must approve the sale"
+        staff = Phrase(
+            "expired on {date}: staff must approve the sale",
+            date=dt.date.fromisoformat(found["expiry"]),
+        )
     return Interpretation(
         text=text, symbology=sym, kind=kind, warnings=tuple(warnings), needs_staff=staff, **found
     )
@@ -80,7 +86,7 @@ def _distinct(elements) -> list | str:
         ai = es.ai.ai
         if ai in seen:
             if seen[ai] != es.value:
-                return f"({ai}) given twice with different values"
+                return Phrase("({ai}) given twice with different values", ai=ai)
             continue
         seen[ai] = es.value
         out.append(es)
@@ -100,23 +106,24 @@ def _contradiction(elements) -> str:
     if "01" in ais:
         other = next((a for a in ("02", "37", "255") if a in ais), None)
         if other:
-            return f"two product identities: (01) with ({other})"
+            return Phrase("two product identities: (01) with ({other})", other=other)
     for family, what in (
-        ("310", "net weights"),
-        ("320", "net weights"),
-        ("392", "prices"),
-        ("393", "prices"),
+        ("310", N_("two net weights: {ais} and {last}")),
+        ("320", N_("two net weights: {ais} and {last}")),
+        ("392", N_("two prices: {ais} and {last}")),
+        ("393", N_("two prices: {ais} and {last}")),
     ):
-        found = [a for a in ais if a.startswith(family) and len(a) == 4]
+        found = [f"({a})" for a in ais if a.startswith(family) and len(a) == 4]
         if len(found) > 1:
-            return f"two {what}: " + " and ".join(f"({a})" for a in found)
+            return Phrase(what, ais=" and ".join(found[:-1]), last=found[-1])
     prices = [a for a in ais if a[:3] in ("392", "393", "395") and len(a) == 4]
     if any(a.startswith("392") for a in prices) and any(a.startswith("393") for a in prices):
-        return "two prices: (392n) and (393n)"
+        return Phrase("two prices: (392n) and (393n)")
     if prices and not any(_measure_family(a) for a in ais):
-        return (
-            f"a price ({prices[0]}) without the trade measure it prices: GS1 allows one only "
-            "with (30), (31nn), (32nn), (35nn) or (36nn)"
+        return Phrase(
+            "a price ({ai}) without the trade measure it prices: GS1 allows one only "
+            "with (30), (31nn), (32nn), (35nn) or (36nn)",
+            ai=prices[0],
         )
     return ""
 
@@ -126,20 +133,24 @@ def _measure_element(ai: str, es, minor: int, found: dict) -> str | None:
     refused, or None."""
     if ai.startswith("310"):
         if es.decimal is None:
-            return f"invalid net weight ({ai}) {es.value}"
+            return Phrase("invalid net weight ({ai}) {value}", ai=ai, value=es.value)
         grams = (es.decimal * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
         found["weight_g"] = int(grams)
     elif ai.startswith("392"):
         if es.decimal is None:
-            return f"invalid price ({ai}) {es.value}"
+            return Phrase("invalid price ({ai}) {value}", ai=ai, value=es.value)
         amount = es.decimal * (10**minor)
         if amount != amount.to_integral_value():
-            return f"price ({ai}) {es.decimal} has more decimals than the currency"
+            return Phrase(
+                "price ({ai}) {value} has more decimals than the currency",
+                ai=ai,
+                value=str(es.decimal),
+            )
         found["price"] = int(amount)
     elif ai.startswith("393"):
-        return f"price with ISO currency ({ai}) is not accepted here"
+        return Phrase("price with ISO currency ({ai}) is not accepted here", ai=ai)
     elif ai.startswith("395"):
-        return f"price per unit of measure ({ai}) is not accepted here"
+        return Phrase("price per unit of measure ({ai}) is not accepted here", ai=ai)
     return None
 
 
@@ -147,7 +158,7 @@ def _date_element(ai: str, es, t_ms, config, found: dict, warnings: list[str]) -
     """An expiry (17), best-before (15), sell-by (16) or due (12) date; the reason it is
     refused, or None. A past expiry date marks the code expired."""
     if es.date is None:
-        return f"invalid date ({ai}) {es.value}"
+        return Phrase("invalid date ({ai}) {value}", ai=ai, value=es.value)
     if ai == "17":
         found["expiry"] = es.date.isoformat()
     if t_ms is not None and es.date < _local_date(t_ms, config):

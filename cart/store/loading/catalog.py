@@ -43,10 +43,20 @@ _PRODUCT_KEYS = {
     "promotions",
     "variable_measure",
 }
-# a product's name in another language: name_sv = "Banan" (docs/CATALOG.md, docs/I18N.md)
+# a product's, promotion's or coupon's name in another language: name_sv = "Banan"
+# (docs/CATALOG.md, docs/I18N.md)
 _NAME_KEYS = {f"name_{code}" for code in available_languages()}
 _PROMO_KEYS = {"id", "kind", "name", "buy", "pay", "price", "off_per_kg", "loyalty_only"}
 _COUPON_KEYS = {"code", "name", "kind", "amount", "min_spend", "product"}
+
+
+def _names(e: _Entry) -> tuple[tuple[str, str], ...]:
+    """An entry's name in other languages: ``name_sv = "Banan"`` → ``(("sv", "Banan"),)``."""
+    return tuple(
+        (key.removeprefix("name_"), text)
+        for key in sorted(_NAME_KEYS)
+        if key in e.data and (text := e.text(key)) is not None
+    )
 
 
 def _entries(doc, key, file, problems) -> list:
@@ -87,7 +97,7 @@ def _validate_promotions(
     promotions: dict[str, Promotion] = {}
     for i, pdata in enumerate(_entries(doc, "promotion", file, problems)):
         pid = pdata.get("id") if isinstance(pdata, dict) else None
-        e = _Entry(pdata, file, f"promotion[{i}] {pid!r}", problems, _PROMO_KEYS)
+        e = _Entry(pdata, file, f"promotion[{i}] {pid!r}", problems, _PROMO_KEYS | _NAME_KEYS)
         promo = _validate_promotion(e)
         if promo is not None:
             if promo.id in promotions:
@@ -157,7 +167,7 @@ def _validate_coupons(
     coupons: dict[str, Coupon] = {}
     for i, cdata in enumerate(_entries(doc, "coupon", file, problems)):
         code = cdata.get("code") if isinstance(cdata, dict) else None
-        e = _Entry(cdata, file, f"coupon[{i}] {code!r}", problems, _COUPON_KEYS)
+        e = _Entry(cdata, file, f"coupon[{i}] {code!r}", problems, _COUPON_KEYS | _NAME_KEYS)
         c = _validate_coupon(e, seen.ids)
         if c is None:
             continue
@@ -203,8 +213,17 @@ def _validate_promotion(e: _Entry) -> Promotion | None:
         need = {}
     if None in (pid, kind, name, loyalty) or None in need.values():
         return None
+    names = _names(e)
     return Promotion(
-        pid, kind, name, buy=buy, pay=pay, price=price, off_per_kg=off, loyalty_only=loyalty
+        pid,
+        kind,
+        name,
+        buy=buy,
+        pay=pay,
+        price=price,
+        off_per_kg=off,
+        loyalty_only=loyalty,
+        names=names,
     )
 
 
@@ -239,11 +258,7 @@ def _validate_product(
     if sold_by == "weight" and variable is False:
         e.fail("variable_measure", "a product sold by weight is always variable measure")
     promos = _product_promotions(e, sold_by, promotions)
-    names = tuple(
-        (key.removeprefix("name_"), text)
-        for key in sorted(_NAME_KEYS)
-        if key in e.data and (text := e.text(key)) is not None
-    )
+    names = _names(e)
     # A price is None only with a problem recorded (sold_by or its price field invalid).
     if len(e.problems) > n_before or price is None:
         return None
@@ -335,7 +350,8 @@ def _validate_coupon(e: _Entry, product_ids: dict[str, int]) -> Coupon | None:
         e.fail("product", f"unknown product {product!r}")
     if kind == "amount_off" and product:
         e.fail("product", "only for product_amount_off")
+    names = _names(e)
     # g14 is None only with a problem recorded (code missing or not a GTIN).
     if len(e.problems) > n_before or g14 is None:
         return None
-    return Coupon(code, g14, name, kind, amount, min_spend, product)
+    return Coupon(code, g14, name, kind, amount, min_spend, product, names=names)
