@@ -26,6 +26,8 @@ class ModelledVision:
             # something the classifier was not trained on: a diffuse guess
             picks = rng.sample(self.fine, 5)
             ps = sorted((rng.uniform(0.05, 0.35) for _ in picks), reverse=True)
+            total = sum(ps)
+            ps = [p / total for p in ps] if total > 1 else ps  # a softmax's top-k: at most 1
             return tuple(zip(picks, ps, strict=True))
         others = [f for f in self.fine if f != label]
         if rng.random() < self.acc:
@@ -39,7 +41,9 @@ class ModelledVision:
         rest = rng.sample([f for f in others if f != lead], 4)
         if rng.random() < 0.7:
             rest[rng.randrange(2)] = label
-        ps = [p1] + sorted((rng.uniform(0, 1 - p1) / 2 for _ in rest), reverse=True)
+        tail = sorted((rng.uniform(0, 1 - p1) / 2 for _ in rest), reverse=True)
+        room = (1 - p1) / sum(tail) if sum(tail) > 1 - p1 else 1.0  # the top-k sum to at most 1
+        ps = [p1] + [p * room for p in tail]
         return tuple(zip([lead] + rest, ps, strict=True))
 
 
