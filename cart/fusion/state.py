@@ -360,9 +360,18 @@ class State:
         return o
 
     def replace_flag(
-        self, out: list[Effect], t: int, fid: int, *, message=None, grams=None, needs_staff=None
+        self,
+        out: list[Effect],
+        t: int,
+        fid: int,
+        *,
+        message=None,
+        grams=None,
+        needs_staff=None,
+        line_id: int | None = None,
     ) -> None:
-        """Change an open alert (re-raised under a new id so the journal shows both)."""
+        """Change an open alert (re-raised under a new id so the journal shows both);
+        ``line_id``: the line it is now about (a re-weighed line)."""
         o = self.questions.get(fid)
         if o is None:
             return
@@ -373,7 +382,7 @@ class State:
             t,
             old.kind,
             message or old.message,
-            line_id=old.line_id,
+            line_id=old.line_id if line_id is None else line_id,
             grams=grams if grams is not None else old.grams,
             candidates=old.candidates,
             needs_staff=old.needs_staff if needs_staff is None else needs_staff,

@@ -230,7 +230,8 @@ class BagSlump(Rule):
     move at once (within ``slump_start_ms`` of the reading it settled at) and no waiting scan
     fits it alone: an item lowered slowly onto a noisy scale settles in steps. So may that of
     produce chosen first whose first step was lighter than ``min_item_g`` (a few asparagus
-    spears in a bag, lowered slowly: the first step was not the whole of anything sold). An
+    spears in a bag, lowered slowly: the first step was not the whole of anything sold); a
+    "show it to the camera" question about its line goes on about the re-weighed line. An
     unexplained one, or one only guessed at by a quantity question ("Looks like 2 more × ..."
     for most of a bag), is explained afresh as the whole (scans it had marked placed wait for
     their item again); a produce line is re-weighed (its line replaced)."""
@@ -247,7 +248,9 @@ class BagSlump(Rule):
         r, t = x.r, x.t
         if not r > 1.0 or pl is None:
             return False
-        began = t - x.ev.settle_ms  # the rest of a bag moves at once; a slow ring takes long
+        # the rest of a bag moves at once; a slow ring takes long (on the scale's own clock: a
+        # reading handled late, after a tap on the screen, began when the scale says)
+        began = x.ev.t_ms - x.ev.settle_ms
         at_once = began - (pl.settled_ms or pl.t_ms) <= self.s.slump_start_ms
         lowered = self.unexplained(st, pl) or pl.grams < self.s.min_item_g
         if r > 0.5 * pl.grams and not (at_once and lowered and not self.scan_fits(st, r, x.noise)):
@@ -265,12 +268,11 @@ class BagSlump(Rule):
             pl.line_ids = []
             self.afresh(st, pl, guessed, r, t, out)
         elif pl.flag_id is not None and pl.flag_id in st.questions and pl.id in st.placements:
-            if st.questions[pl.flag_id].flag.kind not in (
-                AlertKind.SCAN_ADDED,
-                AlertKind.WEIGH_PRODUCE,
-            ):
+            kind = st.questions[pl.flag_id].flag.kind
+            if kind in (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE):
+                self.afresh(st, pl, pl.flag_id, r, t, out)
+            elif not (kind == AlertKind.LOOKS_DIFFERENT and self.reweigh_asked(st, pl, r, t, out)):
                 return False
-            self.afresh(st, pl, pl.flag_id, r, t, out)
         elif not self.reweigh(st, pl, r, t, out):
             return False
         st.accounted = x.ev.grams  # the rest of a bag that settled in two steps
@@ -300,6 +302,16 @@ class BagSlump(Rule):
 
     def reweigh(self, st: State, pl: Placement, r: float, t: int, out: list[Effect]) -> bool:
         return reweigh(st, pl, r, t, out)
+
+    def reweigh_asked(self, st: State, pl: Placement, r: float, t: int, out) -> bool:
+        """Produce chosen first and asked to be shown to the camera (it settled before the
+        camera's verdict came), lowered on in steps: its line is re-weighed and the question
+        goes on about the new line."""
+        fid = pl.flag_id
+        if fid is None or not reweigh(st, pl, r, t, out):
+            return False
+        st.replace_flag(out, t, fid, line_id=pl.line_ids[0])
+        return True
 
 
 def reweigh(st: State, pl: Placement, r: float, t: int, out: list[Effect]) -> bool:
@@ -345,7 +357,7 @@ class SettledAgainLower(Rule):
         drop = -x.r
         if pl is None or not 1.0 < drop < min(self.s.min_item_g, 0.05 * pl.grams):
             return False
-        began = x.t - x.ev.settle_ms
+        began = x.ev.t_ms - x.ev.settle_ms
         at_once = began - (pl.settled_ms or pl.t_ms) <= self.s.slump_start_ms
         if x.t - pl.t_ms > self.s.slump_ms and not at_once:
             return False
