@@ -298,6 +298,7 @@ class FusionEngine:
             "cancel": fa.CancelScan,
             "confirm": fa.ConfirmQuantity,
             "personal": fa.DeclarePersonal,
+            "nothing": fa.NothingTakenOut,
             "show_again": fa.ShowAgain,
             "staff": fa.CallStaff,
         }

@@ -133,7 +133,7 @@ class Choice:
 
 
 # Answers that are not products (the produce screen sends these back as answers, not produce).
-ANSWER_KEYS = frozenset({"personal", "cancel", "confirm", "show_again", "staff"})
+ANSWER_KEYS = frozenset({"personal", "nothing", "cancel", "confirm", "show_again", "staff"})
 
 
 @dataclass(frozen=True, slots=True)

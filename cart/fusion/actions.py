@@ -52,6 +52,15 @@ class PickRemoved:
 
 
 @dataclass(frozen=True, slots=True)
+class NothingTakenOut:
+    """Answer to "which item did you take out?": nothing (the load shifted), when the picker
+    offered it (key ``"nothing"``). Every line stays billed."""
+
+    t_ms: int
+    flag_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class CancelScan:
     """Answer to "put the scanned item in the cart": "I don't want it / I scanned it twice".
 
@@ -173,6 +182,7 @@ ShopperAction = (
     EnterCode
     | SelectProduce
     | PickRemoved
+    | NothingTakenOut
     | CancelScan
     | ConfirmQuantity
     | DeclarePersonal

@@ -106,6 +106,7 @@ class Reconciler:
             VisionVerdict: _typed(VisionVerdict, on_verdict),
             A.SelectProduce: sh.select_produce,
             A.PickRemoved: sh.pick_removed,
+            A.NothingTakenOut: sh.nothing_taken_out,
             A.CancelScan: sh.cancel_scan,
             A.ConfirmQuantity: sh.confirm_quantity,
             A.DeclarePersonal: sh.declare_personal,

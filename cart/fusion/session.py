@@ -92,6 +92,7 @@ _TYPES: dict[str, type] = {
         A.EnterCode,
         A.SelectProduce,
         A.PickRemoved,
+        A.NothingTakenOut,
         A.CancelScan,
         A.ConfirmQuantity,
         A.DeclarePersonal,

@@ -358,6 +358,8 @@ class _LivePlay(_Play):
                 return ui.Answer(fid, "show_again")
             case A.PickRemoved(flag_id=fid, line_id=lid):
                 return ui.Answer(fid, "personal" if lid is None else f"line:{lid}")
+            case A.NothingTakenOut(flag_id=fid):
+                return ui.Answer(fid, "nothing")
             case A.ConfirmQuantity(flag_id=fid, quantity=n):
                 return ui.Answer(fid, self._quantity_key(fid, n))
             case A.Checkout():

@@ -6,8 +6,10 @@ A drop is explained by the FIRST of these rules that claims it, in this order (`
 2. ``TakeOutAnswered`` — the item an open ``take_out`` question asked to take out;
 3. ``UnexplainedPlacementTakenBack`` — an unexplained placement taken back out;
 4. ``PersonalItemOut`` — a personal item (tare), when no billed item fits;
-5. ``OneProductOut`` — a billed item, when only one product fits (and no personal item);
-6. ``AskWhichRemoved`` — several products (or a product and a personal item) fit: a picker;
+5. ``OneProductOut`` — a billed item, when only one product fits (and no personal item), by
+   more than the load shifts on its own;
+6. ``AskWhichRemoved`` — several products (or a product and a personal item) fit, or one
+   within the load's own shift: a picker (with "nothing" for the latter);
 7. ``SeveralLinesOut`` — several billed items at once, the smallest set that fits;
 8. ``UnexplainedRemoval`` — nothing fits: "put it back, or call staff".
 """
@@ -22,6 +24,8 @@ from cart.fusion import evidence as ev
 from cart.fusion.alerts import AlertKind, Candidate, Effect
 from cart.fusion.rules.base import Rule
 from cart.fusion.state import Line, Placement, State, Undo
+
+NOTHING_OUT = "nothing"  # the picker's answer "I took nothing out"
 
 
 def billed_weight(ln: Line) -> tuple[float, float]:
@@ -166,13 +170,29 @@ class PersonalItemOut(Rule):
         return True
 
 
+def within_shift(st: State, x: Drop, shift_frac: float) -> bool:
+    """The drop is within what the load shifts by on its own (``shift_frac`` of the load before
+    it: load-cell creep and hysteresis, the corner error as items slide): the scale cannot
+    tell it from an item taken out."""
+    return x.r <= shift_frac * max(st.accounted + x.r, 0.0)
+
+
 class OneProductOut(Rule):
     """Claims a drop that billed items of exactly one product fit, and no personal item: the
     newest such line leaves the bill, with no question (undone if the weight comes straight
-    back)."""
+    back). Not a drop within the load's own shift (``within_shift``): that is asked."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        shift_frac: float
 
     def apply(self, st: State, x: Drop, out: list[Effect]) -> bool:
-        if not x.singles or x.tare_i is not None or len({ln.product.id for ln in x.singles}) != 1:
+        if (
+            not x.singles
+            or x.tare_i is not None
+            or len({ln.product.id for ln in x.singles}) != 1
+            or within_shift(st, x, self.s.shift_frac)
+        ):
             return False
         st.take_out(x.singles[-1], x.t, out, "taken out")
         st.undo = Undo(x.t, st.settled + x.r, lines=[st.taken_out[-1][1]])
@@ -180,9 +200,15 @@ class OneProductOut(Rule):
 
 
 class AskWhichRemoved(Rule):
-    """Claims a drop that billed items of several products fit, or one and a personal item:
-    only the shopper knows which one left. Asks ``which_removed`` (one choice per product,
-    "my own bag or item" when the tare fits too)."""
+    """Claims a drop that billed items of several products fit, or one and a personal item,
+    or any that billed items fit within the load's own shift (``within_shift``): only the
+    shopper knows which one left. Asks ``which_removed`` (one choice per product, "my own bag
+    or item" when the tare fits too, "nothing" when the load may only have shifted: a line
+    kept costs the store nothing, so that answer needs no proof)."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        shift_frac: float
 
     def apply(self, st: State, x: Drop, out: list[Effect]) -> bool:
         if not x.singles:
@@ -193,6 +219,8 @@ class AskWhichRemoved(Rule):
         cands = [Candidate(f"line:{ln.id}", ln.product.name) for ln in by_prod.values()]
         if x.tare_i is not None:
             cands.append(Candidate("personal", Phrase("My own bag or item")))
+        if within_shift(st, x, self.s.shift_frac):
+            cands.append(Candidate(NOTHING_OUT, Phrase("Nothing: I took nothing out")))
         st.ask(
             out,
             x.t,

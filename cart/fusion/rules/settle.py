@@ -427,7 +427,9 @@ class LoadShift(Rule):
     (to twice ``match_floor_g``), nor, for a rise, produce chosen and waiting to be placed (a
     few asparagus in a bag weigh 20 g: taken for a load shift, the choice billed the next item
     put in as asparagus): lighter than anything the store sells, the load shifted (a push, a
-    bag folding). A drop is accounted at once, with an audit; a reading back at the old weight
+    bag folding); so is a drop within ``shift_frac`` of the load even where a light line
+    fits it (the scale cannot tell them apart there). A drop is accounted at once, with an
+    audit; a reading back at the old weight
     later is ``ShiftSettledBack``. A rise is held first (``Deferred.shift``): the vision
     worker looks only once the weight has settled, so its verdict on a light item (a few
     spears of asparagus, a mushroom) comes after the reading; seen within
@@ -438,12 +440,16 @@ class LoadShift(Rule):
         min_item_g: float
         verdict_before_ms: int
         match_floor_g: float
+        shift_frac: float
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        # a drop within what the load shifts by on its own is no evidence of a light line
+        # leaving (at 20 kg, 0.2 % is 40 g)
+        within_shift = x.r < 0 and -x.r <= self.s.shift_frac * max(x.before, 0.0)
         if (
             abs(x.r) >= self.s.min_item_g
             or st.verdict_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms)
-            or self.expected(st, abs(x.r))
+            or (self.expected(st, abs(x.r)) and not within_shift)
             or (x.r > 0 and st.pending_produce)  # produce chosen, not yet placed: it, light
         ):
             return False

@@ -12,6 +12,7 @@ from cart.common.i18n import Counted, Phrase
 from cart.fusion import actions as A
 from cart.fusion.alerts import AlertKind, Audit, CheckedOut, Effect, LineRemoved, Notice
 from cart.fusion.rules.base import Step
+from cart.fusion.rules.removal import NOTHING_OUT
 from cart.fusion.rules.settle import held_change_stays
 from cart.fusion.state import PendingProduce, Question, State
 
@@ -82,6 +83,15 @@ class ShopperAnswers(Step):
             return
         st.take_out(st.lines[a.line_id], t, out, "picked as taken out")
         st.resolve(out, t, a.flag_id, f"line {a.line_id} taken out", "shopper")
+
+    def nothing_taken_out(self, st: State, a: A.NothingTakenOut, t: int, out) -> None:
+        o = question_for(st, a.flag_id, (AlertKind.WHICH_REMOVED,), t, out)
+        if o is None:
+            return
+        if NOTHING_OUT not in {c.key for c in o.flag.candidates}:
+            out.append(Notice(t, "refused", Phrase("That choice was not offered")))
+            return
+        st.resolve(out, t, a.flag_id, "nothing taken out (the load shifted)", "shopper")
 
     def cancel_scan(self, st: State, a: A.CancelScan, t: int, out: list[Effect]) -> None:
         o = question_for(st, a.flag_id, (AlertKind.PLACE_SCANNED,), t, out)

@@ -152,6 +152,10 @@ class _Answers:
             if ln and self.removed and self.removed[-1].product.id == ln.product_id:
                 self.feed([A.PickRemoved(t, f.id, lid)])
                 return True
+        took = self.removed_ms is not None and t - self.removed_ms < 15_000
+        if not took and any(c.key == "nothing" for c in f.candidates):
+            self.feed([A.NothingTakenOut(t, f.id)])  # they took nothing out: the load shifted
+            return True
         return False
 
     def _answer_looks_different(self, f, cheat, t) -> bool:

@@ -94,6 +94,7 @@ class _Play(_Answers, _Scoring):
         self.owed: list[tuple[str, TruthItem | float]] = []  # ("item"|"produce"|"bag", x)
         self.extra_scans: list[TruthItem] = []  # scanned twice: the spare scan
         self.removed: list[TruthItem] = []
+        self.removed_ms: int | None = None  # when the shopper last took an item out
         self.shown: set[int] = set()
         self.next_scan: TruthItem | None = None
         self.staff_reasons: set[str] = set()
@@ -273,6 +274,7 @@ class _Play(_Answers, _Scoring):
         sevs, t_end = rig.scale.remove(t, f"i{it.idx}")
         it.in_cart = False
         self.removed.append(it)
+        self.removed_ms = t_end
         self.feed(sevs)
         self.t = max(self.t, t_end)
 
