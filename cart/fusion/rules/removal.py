@@ -119,9 +119,10 @@ class UnexplainedPlacementTakenBack(Rule):
     reverting; the closest, the newest on a tie), except one staff must see when a billed item
     fits the drop as well (the shopper may have taken that out instead). Forgets the
     placement and closes its question. So too a rise only guessed at by an open quantity
-    question ("Looks like 1 more × ...", nothing billed for it yet): a hand that leaned on the
-    basket for a few seconds and let go. The two changes are matched to 1.5 × the noise plus
-    ``shift_frac`` of the weight (load cells' creep and hysteresis over a load cycle)."""
+    question ("Looks like 1 more × ...", nothing billed for it yet) that no billed item fits
+    as well: a hand that leaned on the basket for a few seconds and let go. The two changes
+    are matched to 1.5 × the noise plus ``shift_frac`` of the weight (load cells' creep and
+    hysteresis over a load cycle)."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
@@ -147,6 +148,8 @@ class UnexplainedPlacementTakenBack(Rule):
         return True
 
     def guess_taken_back(self, st: State, x: Drop, out: list[Effect]) -> bool:
+        if x.singles:
+            return False  # a billed item fits as well: it may be what left
         for fid, o in reversed(st.open_of(AlertKind.QUANTITY)):
             pl = o.placement
             if pl is None or pl.line_ids or o.answered:
