@@ -43,7 +43,7 @@ import logging
 from collections.abc import Callable
 
 from cart.common import events as E
-from cart.common.i18n import N_
+from cart.common.i18n import N_, Phrase
 from cart.fusion import actions as A
 from cart.fusion.actions import ReplayedStaffLogin
 from cart.fusion.alerts import (
@@ -371,7 +371,9 @@ class FusionSession:
                     ApplyCoupon(t_ms=x.t_ms, code=x.code),
                     extra=[(x.t_ms, "fusion.input", encode_input(x) | stamp)],
                 )
-                return []
+                notice = self._coupon_notice(x.t_ms, coupon)
+                self.notices.append(notice)
+                return [notice]
         before = state_fingerprint(self.rec) if isinstance(x, E.WeightSettled) else None
         effects = self.rec.handle(x)
         if before is not None and not effects and state_fingerprint(self.rec) == before:
@@ -476,6 +478,16 @@ class FusionSession:
             fn(effects)
 
     # ---- views ----------------------------------------------------------------------------
+
+    def _coupon_notice(self, t_ms: int, coupon) -> Notice:
+        """What the screen says for a scanned coupon, as for one typed: its name, and what it
+        still needs when it does not apply yet."""
+        applied = next((a for a in self.cart.snapshot().coupons if a.code == coupon.code), None)
+        if applied is not None and applied.note:
+            text = Phrase("Coupon: {name} ({note})", name=coupon.name, note=applied.note)
+        else:
+            text = Phrase("Coupon: {name}", name=coupon.name)
+        return Notice(t_ms, "coupon", text)
 
     def snapshot(self):
         return self.cart.snapshot()

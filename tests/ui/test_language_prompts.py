@@ -89,6 +89,20 @@ async def test_a_coupon_that_needs_more_says_the_amount_as_the_language_writes_m
         assert doc["coupons"][0]["note"] == "spend 200.00 SEK to use"
 
 
+async def test_a_scanned_coupon_says_what_a_typed_one_says(runtime):
+    # a coupon read by the scanner reached the basket with nothing on the screen
+    rt, clock = runtime, runtime.clock
+    app = CartApp(rt)
+    async with app.run_test(size=(106, 33)) as pilot:
+        clock.advance(800)
+        rt.post(Scan(clock.now_ms(), COUPON_200, "]E0", "scanner:hand"))
+        await settle(pilot, rt)
+        name_sv = "20,00 kr rabatt när du handlar för 200,00 kr"
+        assert rt.view.message == f"Kupong: {name_sv} (handla för 200,00 kr för att använda den)"
+        assert "Kupong: 20,00 kr rabatt" in screen_text(app)
+        assert rt.view.coupons == (f"{name_sv} (handla för 200,00 kr för att använda den)",)
+
+
 def test_promotion_and_coupon_names_in_the_language_where_the_catalogue_gives_them(runtime, store):
     rt, clock = runtime, runtime.clock
     with rt:
