@@ -157,7 +157,16 @@ class Soak:
         deadline = time.monotonic() + WAIT_S
         while self.scans < w.scans_sent:  # the scanner driver's thread delivers the scan
             if time.monotonic() > deadline:
-                raise SoakError("the scanner driver did not deliver a scan")
+                devices = [
+                    (d.name, d.state, d.detail, d.counters)
+                    for d in self.runtime.view.devices
+                    if d.name.startswith("scanner")
+                ]
+                raise SoakError(
+                    f"the scanner driver did not deliver a scan ({self.scans} of "
+                    f"{w.scans_sent} delivered; throttled {self.runtime.throttle.dropped}; "
+                    f"scanner {devices})"
+                )
             time.sleep(0.0005)
         if not self.runtime.wait_idle(WAIT_S):
             raise SoakError("the runtime did not process its inputs")
