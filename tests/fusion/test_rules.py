@@ -432,6 +432,25 @@ def test_shift_settled_back_claims_only_a_return_to_the_old_weight():
     assert "settle.ShiftSettledBack" not in c.settle(300.0)
 
 
+def test_shift_settled_back_is_not_a_shift_going_on():
+    # a passion fruit lifted out slowly on a noisy scale: -8 g (a shift), then -7 g more;
+    # within the noise of the weight before, but further from it: not "settled back"
+    c = Cart()
+    c.t += 2000
+    assert c.step(WeightMoving(c.t - 300, 0.0), WeightSettled(c.t, -8.0, -8.0, 300, 4.0)) == [
+        "settle.LoadShift"
+    ]
+    c.t += 400
+    claims = c.step(WeightMoving(c.t - 300, -8.0), WeightSettled(c.t, -15.0, -7.0, 300, 4.0))
+    assert "settle.ShiftSettledBack" not in claims
+    c = Cart()
+    c.t += 2000
+    c.step(WeightMoving(c.t - 300, 0.0), WeightSettled(c.t, -8.0, -8.0, 300, 4.0))
+    c.t += 400
+    claims = c.step(WeightMoving(c.t - 300, -8.0), WeightSettled(c.t, -1.0, 7.0, 300, 4.0))
+    assert claims == ["settle.ShiftSettledBack"]
+
+
 def test_hold_light_claims_a_light_unseen_change_not_a_heavier_one():
     c = Cart()
     assert c.settle(20.0) == ["settle.HoldLight"]

@@ -380,8 +380,9 @@ class ShiftSettledBack(Rule):
         if st.shifted_from is None:
             return False
         was, st.shifted_from = st.shifted_from, None
-        if abs(x.ev.grams - was) > st.tol(0.0, x.noise):
-            return False
+        g = x.ev.grams
+        if abs(g - was) > st.tol(0.0, x.noise) or abs(g - was) >= abs(g - x.before):
+            return False  # (back means nearer the weight before the shift than after it)
         st.accounted = x.ev.grams  # the shifted load settled back: nothing happened
         return True
 
