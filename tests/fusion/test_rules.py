@@ -315,6 +315,43 @@ def test_push_shift_keeps_a_line_a_drop_after_a_push_would_take_off():
     assert [ln.product_id for ln in c.r.state().lines].count("yog") == 14
 
 
+def _yoghurts(n: int = 15) -> Cart:
+    c = Cart()
+    for _ in range(n):
+        c.scan(YOG)
+        c.settle(1045.0)
+    return c
+
+
+def _pushed_up(c: Cart, grams: float, motion_ms: int = 6000) -> list[str]:
+    c.t += motion_ms + 1000
+    c.g += grams
+    return c.step(
+        WeightMoving(c.t - motion_ms, c.g - grams),
+        WeightSettled(c.t, c.g, grams, motion_ms, 1.7),
+    )
+
+
+def test_a_light_rise_after_a_push_is_held_for_the_camera_then_a_shift():
+    # a push that shifted 15.7 kg settled 20 g higher, 6 s after it began: unseen, nothing
+    # to ask ("scan the item you just added (20 g)" was left for staff); seen, an item
+    c = _yoghurts()
+    assert _pushed_up(c, 20.0) == ["settle.PushShift"]
+    c.t += 5000
+    c.effects += c.r.advance(c.t)
+    assert c.r.open_flags == [] and len(c.r.state().lines) == 15
+    c = _yoghurts()
+    _pushed_up(c, 20.0)
+    assert "verdict.SeenWithHeldChange" in c.see("Passion-Fruit", after=150)
+    assert [f.grams for f in c.r.open_flags] == [20.0]
+    # the same rise after a hand's short motion is not the push's
+    c = _yoghurts()
+    assert "settle.PushShift" not in _pushed_up(c, 20.0, motion_ms=1200)
+    # nor one a light billed item weighs (a passion fruit put back, say)
+    c = _loaded_with_passion_fruit()
+    assert "settle.PushShift" not in _pushed_up(c, 20.0)
+
+
 def test_a_drop_within_the_loads_own_shift_asks_and_nothing_keeps_the_line():
     # 15.7 kg in the cart: a 26 g drop after a hand's short motion fits the passion fruit, but
     # is within what the load shifts by on its own (0.2 % = 31 g): asked, with "nothing"
