@@ -326,13 +326,7 @@ class FusionEngine:
             log.error("journal refused coupon %r: %s", m.coupon.code, exc)
             self._refuse(Phrase("Could not save the basket: {error}", error=exc))
             return
-        applied = next(
-            (a for a in self.session.snapshot().coupons if a.code == m.coupon.code), None
-        )
-        if applied is not None and applied.note:  # taken, but it does not apply yet: say why
-            self._message = Phrase("Coupon: {name} ({note})", name=m.coupon.name, note=applied.note)
-        else:
-            self._message = Phrase("Coupon: {name}", name=m.coupon.name)
+        self._message = self.fs.coupon_notice(t_ms, m.coupon).text
 
     def advance(self, t_ms: int) -> None:
         self._now = max(self._now, t_ms)

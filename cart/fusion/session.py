@@ -371,7 +371,7 @@ class FusionSession:
                     ApplyCoupon(t_ms=x.t_ms, code=x.code),
                     extra=[(x.t_ms, "fusion.input", encode_input(x) | stamp)],
                 )
-                notice = self._coupon_notice(x.t_ms, coupon)
+                notice = self.coupon_notice(x.t_ms, coupon)
                 self.notices.append(notice)
                 return [notice]
         before = state_fingerprint(self.rec) if isinstance(x, E.WeightSettled) else None
@@ -479,8 +479,8 @@ class FusionSession:
 
     # ---- views ----------------------------------------------------------------------------
 
-    def _coupon_notice(self, t_ms: int, coupon) -> Notice:
-        """What the screen says for a scanned coupon, as for one typed: its name, and what it
+    def coupon_notice(self, t_ms: int, coupon) -> Notice:
+        """What the screen says for a coupon taken, scanned or typed: its name, and what it
         still needs when it does not apply yet."""
         applied = next((a for a in self.cart.snapshot().coupons if a.code == coupon.code), None)
         if applied is not None and applied.note:

@@ -52,6 +52,12 @@ class Rule(Step):
         raise NotImplementedError
 
 
+def load_shift_g(shift_frac: float, load_g: float) -> float:
+    """What a load of ``load_g`` shifts by on its own (``FusionConfig.shift_frac`` of it):
+    load-cell creep and hysteresis, and the corner error as items slide."""
+    return shift_frac * max(load_g, 0.0)
+
+
 def first_claim(rules: Sequence[Rule], st: State, x: Any, out: list[Effect]) -> Rule | None:
     """Offer ``x`` to each rule in order; the first that claims it is returned (None: none)."""
     for rule in rules:

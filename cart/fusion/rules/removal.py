@@ -22,7 +22,7 @@ from functools import cached_property
 from cart.common.i18n import Phrase
 from cart.fusion import evidence as ev
 from cart.fusion.alerts import AlertKind, Candidate, Effect
-from cart.fusion.rules.base import Rule
+from cart.fusion.rules.base import Rule, load_shift_g
 from cart.fusion.state import Line, Placement, State, Undo
 
 NOTHING_OUT = "nothing"  # the picker's answer "I took nothing out"
@@ -154,7 +154,7 @@ class UnexplainedPlacementTakenBack(Rule):
             pl = o.placement
             if pl is None or pl.line_ids or o.answered:
                 continue
-            tol = st.tol(0.0, x.noise * 1.5) + self.s.shift_frac * abs(pl.grams)
+            tol = st.tol(0.0, x.noise * 1.5) + load_shift_g(self.s.shift_frac, abs(pl.grams))
             if abs(pl.grams - x.r) <= tol:
                 st.resolve(out, x.t, fid, "taken back out", "cart")
                 return True
@@ -177,7 +177,7 @@ def within_shift(st: State, x: Drop, shift_frac: float) -> bool:
     """The drop is within what the load shifts by on its own (``shift_frac`` of the load before
     it: load-cell creep and hysteresis, the corner error as items slide): the scale cannot
     tell it from an item taken out."""
-    return x.r <= shift_frac * max(st.accounted + x.r, 0.0)
+    return x.r <= load_shift_g(shift_frac, st.accounted + x.r)
 
 
 class OneProductOut(Rule):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from cart.common.events import WeightSettled
 from cart.fusion.alerts import AlertKind, Audit, Effect, LineRemoved
-from cart.fusion.rules.base import Rule, first_claim
+from cart.fusion.rules.base import Rule, first_claim, load_shift_g
 from cart.fusion.rules.steps import pending_items
 from cart.fusion.state import Deferred, Placement, State
 
@@ -76,10 +76,7 @@ class HeldChangeSettles(Rule):
         if d is None:
             return False
         st.deferred = None
-        g = x.ev.grams
-        if abs(g - d.before_g) <= st.tol(0.0, x.noise * 1.5) and abs(g - d.before_g) < abs(
-            g - d.ev.grams
-        ):
+        if back_at(st, x.ev.grams, d.before_g, d.ev.grams, x.noise * 1.5):
             out.append(
                 Audit(x.t, "fusion.load_shift", (("grams", round(d.ev.grams - d.before_g, 1)),))
             )
@@ -108,6 +105,13 @@ def held_change_stays(st: State, d: Deferred, t: int, out: list[Effect]) -> None
         st.rules.change(st, d.ev.grams - d.before_g, d.before_g, d.ev, t, d.noise, out)
 
 
+def back_at(st: State, g: float, was: float, left: float, noise: float) -> bool:
+    """A reading ``g`` is back at ``was``: within the tolerance of it for ``noise``, and nearer
+    it than ``left``, the level the change left (a light item lowered or lifted slowly onto a
+    noisy scale moves in steps each within the noise of where it began, but away from it)."""
+    return abs(g - was) <= st.tol(0.0, noise) and abs(g - was) < abs(g - left)
+
+
 def load_shifted(st: State, before: float, grams: float, t: int, out: list[Effect]) -> None:
     """The load shifted from ``before`` to ``grams``: accounted, with an audit; a reading back
     at ``before`` later is ``ShiftSettledBack``."""
@@ -128,12 +132,7 @@ class WeightCameBack(Rule):
         if back is None:
             return False
         fid, was = back
-        g = x.ev.grams
-        if (
-            fid not in st.questions
-            or abs(g - was) > st.tol(0.0, x.noise)
-            or abs(g - was) >= abs(g - x.before)
-        ):
+        if fid not in st.questions or not back_at(st, x.ev.grams, was, x.before, x.noise):
             return False
         st.last_unexplained = None
         o = st.questions[fid]
@@ -380,9 +379,8 @@ class ShiftSettledBack(Rule):
         if st.shifted_from is None:
             return False
         was, st.shifted_from = st.shifted_from, None
-        g = x.ev.grams
-        if abs(g - was) > st.tol(0.0, x.noise) or abs(g - was) >= abs(g - x.before):
-            return False  # (back means nearer the weight before the shift than after it)
+        if not back_at(st, x.ev.grams, was, x.before, x.noise):
+            return False
         st.accounted = x.ev.grams  # the shifted load settled back: nothing happened
         return True
 
@@ -430,11 +428,11 @@ class LoadShift(Rule):
     put in as asparagus): lighter than anything the store sells, the load shifted (a push, a
     bag folding); so is a drop within ``shift_frac`` of the load even where a light line
     fits it (the scale cannot tell them apart there). A drop is accounted at once, with an
-    audit; a reading back at the old weight
-    later is ``ShiftSettledBack``. A rise is held first (``Deferred.shift``): the vision
-    worker looks only once the weight has settled, so its verdict on a light item (a few
-    spears of asparagus, a mushroom) comes after the reading; seen within
-    ``verdict_after_ms`` it is an item (``verdict.SeenWithHeldChange``), else a load shift."""
+    audit; a reading back at the old weight later is ``ShiftSettledBack``. A rise is held
+    first (``Deferred.shift``): the vision worker looks only once the weight has settled, so
+    its verdict on a light item (a few spears of asparagus, a mushroom) comes after the
+    reading; seen within ``verdict_after_ms`` it is an item (``verdict.SeenWithHeldChange``),
+    else a load shift."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
@@ -446,7 +444,7 @@ class LoadShift(Rule):
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
         # a drop within what the load shifts by on its own is no evidence of a light line
         # leaving (at 20 kg, 0.2 % is 40 g)
-        within_shift = x.r < 0 and -x.r <= self.s.shift_frac * max(x.before, 0.0)
+        within_shift = x.r < 0 and -x.r <= load_shift_g(self.s.shift_frac, x.before)
         if (
             abs(x.r) >= self.s.min_item_g
             or st.verdict_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms)
@@ -498,7 +496,7 @@ class PushShift(Rule):
         match_floor_g: float
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
-        shift = max(self.s.min_item_g, self.s.shift_frac * max(x.before, 0.0))
+        shift = max(self.s.min_item_g, load_shift_g(self.s.shift_frac, x.before))
         if (
             x.r == 0
             or x.ev.settle_ms < self.s.push_ms
