@@ -46,6 +46,9 @@ class FastForwardTimeline(SampleTimeline):
             self.index += n
 
 
+REST_LEAD_MS = 1500
+
+
 class SimScale:
     """A simulated scale wired to the real host code, in one thread, in simulated time.
 
@@ -161,7 +164,9 @@ class SimScale:
         events: list = []
         while now < t_ms:
             if self._can_skip():
-                nxt = min(t_ms, self._next_action_ms())
+                # the last REST_LEAD_MS before an action run in full: the detector sees the
+                # level just before a motion as it would on the cart, not a jump onto it
+                nxt = min(t_ms, self._next_action_ms() - REST_LEAD_MS)
                 if nxt > now + 100:
                     cells = self.core.pipeline.cells
                     before = self.model.static_counts()

@@ -11,7 +11,7 @@ import serial
 
 import cart.sim.scale  # noqa: F401 - registers scalesim://
 from cart.common.events import DeviceStatus, WeightSettled
-from cart.sim.scale import BasketModel, SimBridge, SimScale, config_for
+from cart.sim.scale import REST_LEAD_MS, BasketModel, SimBridge, SimScale, config_for
 from drivers.scale import protocol as sp
 from drivers.scale.driver import ConfigError, ScaleConfig, ScaleDriver, save_profile
 
@@ -36,6 +36,27 @@ def test_in_process_placement_removal_and_fast_forward():
     ev = _settled(s.run_until(c.now_ms() + 4000))
     assert len(ev) == 1 and ev[0].delta_g == pytest.approx(-1032, abs=3)
     assert s.core.counters()["gaps"] == 0 and s.core.counters()["crc_errors"] == 0
+
+
+def test_fast_forward_stops_short_of_the_next_action():
+    # the detector sees the level just before a motion, as on the cart: the rest before an
+    # action is skipped only up to REST_LEAD_MS before it
+    s = SimScale(seed=11)
+    c = s.clock
+    s.run_until(c.now_ms() + 2000)
+    t0 = c.now_ms()
+    t_place = t0 + 60_000
+    seen = []
+    s.core.pipeline.taps.append(lambda t, counts, g, f: seen.append(np.asarray(t)))
+    s.place("milk", 1032.0, t_ms=t_place)
+    ev = _settled(s.run_until(t_place + 4000))
+    assert len(ev) == 1 and ev[0].delta_g == pytest.approx(1032, abs=3)
+    ts = np.concatenate(seen)
+    assert REST_LEAD_MS >= 1000
+    lead = (ts >= t_place - 1000) & (ts < t_place)
+    assert lead.sum() >= 0.9 * 80  # the last second before the placement, 80 samples
+    assert ((ts > t0 + 1000) & (ts < t_place - REST_LEAD_MS - 500)).sum() == 0
+    assert s.fast_forwarded_ms > 50_000
 
 
 def test_bumps_and_pushes_give_no_false_change_on_clean_profile():
