@@ -723,6 +723,25 @@ def test_unexplained_placement_taken_back_claims_its_weight_only():
         assert c.settle(grams)[-1] == rule
 
 
+def test_a_lean_let_go_takes_back_its_quantity_guess_before_a_billed_item_that_fits_worse():
+    def leaned(grams: float) -> Cart:
+        c = Cart()
+        _cream_placed(c)
+        c.scan(PASSION)
+        c.settle(40.0, verdict=SEEN_PASSION)
+        c.settle(grams, verdict=SEEN_PASSION)  # a hand on the rim: "8 more passion fruit?"
+        assert c.flag(AlertKind.QUANTITY)
+        return c
+
+    c = leaned(326.0)
+    # the cream (320 g) fits the drop too, 6 g off; the guess fits it exactly
+    assert c.settle(-326.0)[-1] == "removal.UnexplainedPlacementTakenBack"
+    assert sorted(ln.product_id for ln in c.r.state().lines) == ["cream", "passion"]
+    assert not any(f.kind == AlertKind.QUANTITY for f in c.r.open_flags)
+    c = leaned(320.0)  # both fit as well: the cream may be what left
+    assert c.settle(-320.0)[-1] != "removal.UnexplainedPlacementTakenBack"
+
+
 def test_personal_item_out_claims_the_tare_unless_a_billed_item_fits():
     c = Cart()
     c.settle(200.0)

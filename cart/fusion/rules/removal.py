@@ -119,10 +119,11 @@ class UnexplainedPlacementTakenBack(Rule):
     reverting; the closest, the newest on a tie), except one staff must see when a billed item
     fits the drop as well (the shopper may have taken that out instead). Forgets the
     placement and closes its question. So too a rise only guessed at by an open quantity
-    question ("Looks like 1 more × ...", nothing billed for it yet) that no billed item fits
-    as well: a hand that leaned on the basket for a few seconds and let go. The two changes
-    are matched to 1.5 × the noise plus ``shift_frac`` of the weight (load cells' creep and
-    hysteresis over a load cycle)."""
+    question ("Looks like 1 more × ...", nothing billed for it yet): a hand that leaned on the
+    basket for a few seconds and let go. The two changes are matched to 1.5 × the noise plus
+    ``shift_frac`` of the weight (load cells' creep and hysteresis over a load cycle); when a
+    billed item fits the drop too, only to 1.5 × the noise and only when every billed item
+    that fits misses the drop by more than twice the noise beyond the guess."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
@@ -148,14 +149,21 @@ class UnexplainedPlacementTakenBack(Rule):
         return True
 
     def guess_taken_back(self, st: State, x: Drop, out: list[Effect]) -> bool:
-        if x.singles:
-            return False  # a billed item fits as well: it may be what left
+        # a billed item that fits as well may be what left, unless the guess fits within the
+        # scale's noise and the billed items clearly worse (by more than twice the noise)
+        billed = min((abs(x.r - billed_weight(ln)[0]) for ln in x.singles), default=None)
         for fid, o in reversed(st.open_of(AlertKind.QUANTITY)):
             pl = o.placement
             if pl is None or pl.line_ids or o.answered:
                 continue
-            tol = st.tol(0.0, x.noise * 1.5) + load_shift_g(self.s.shift_frac, abs(pl.grams))
-            if abs(pl.grams - x.r) <= tol:
+            miss = abs(pl.grams - x.r)
+            if billed is None:
+                tol = st.tol(0.0, x.noise * 1.5) + load_shift_g(self.s.shift_frac, abs(pl.grams))
+            elif billed - miss > 2.0 * x.noise:
+                tol = st.tol(0.0, x.noise * 1.5)
+            else:
+                continue
+            if miss <= tol:
                 st.resolve(out, x.t, fid, "taken back out", "cart")
                 return True
         return False
