@@ -742,6 +742,34 @@ def test_a_lean_let_go_takes_back_its_quantity_guess_before_a_billed_item_that_f
     assert c.settle(-320.0)[-1] != "removal.UnexplainedPlacementTakenBack"
 
 
+def test_several_lines_out_asks_when_one_item_misses_by_no_more_than_the_loads_shift():
+    def taken_out(c: Cart) -> list[str]:
+        _cream_placed(c)  # 320 g
+        c.scan(PASSION)
+        c.settle(40.0, verdict=SEEN_PASSION)
+        c.settle(372.0, verdict=(("Lemon", 0.9),))
+        c.scan(LEMON)  # 372 g of lemons
+        return c.settle(-361.0)  # the cream and the passion fruit, or the lemons, 11 g off?
+
+    c = Cart()  # a light load: the lemons miss by far more than it shifts
+    assert taken_out(c)[-1] == "removal.SeveralLinesOut"
+    assert [ln.product_id for ln in c.r.state().lines] == ["lemon"]
+    c = _yoghurts(15)  # 15.7 kg: its own shift (31 g) covers the lemons' miss
+    assert taken_out(c)[-1] == "removal.SeveralLinesOut"
+    f = c.flag(AlertKind.WHICH_REMOVED)
+    names = {ln.id: ln.product_id for ln in c.r.state().lines}
+    assert sorted(names[int(k.key.split(":")[1])] for k in f.candidates) == [
+        "cream",
+        "lemon",
+        "passion",
+    ]
+    assert len(c.r.state().lines) == 18  # nothing taken off the bill before the answer
+    lemon = next(i for i, p in names.items() if p == "lemon")
+    c.act(A.PickRemoved, flag_id=f.id, line_id=lemon)
+    assert "lemon" not in [ln.product_id for ln in c.r.state().lines]
+    assert len(c.r.state().lines) == 17 and not c.r.open_flags
+
+
 def test_personal_item_out_claims_the_tare_unless_a_billed_item_fits():
     c = Cart()
     c.settle(200.0)

@@ -10,7 +10,8 @@ A drop is explained by the FIRST of these rules that claims it, in this order (`
    more than the load shifts on its own;
 6. ``AskWhichRemoved`` — several products (or a product and a personal item) fit, or one
    within the load's own shift: a picker (with "nothing" for the latter);
-7. ``SeveralLinesOut`` — several billed items at once, the smallest set that fits;
+7. ``SeveralLinesOut`` — several billed items at once, the smallest set that fits (asked
+   when one other item misses it by no more than the load's own shift);
 8. ``UnexplainedRemoval`` — nothing fits: "put it back, or call staff".
 """
 
@@ -224,33 +225,44 @@ class AskWhichRemoved(Rule):
     def apply(self, st: State, x: Drop, out: list[Effect]) -> bool:
         if not x.singles:
             return False
-        by_prod: dict[str, Line] = {}
-        for ln in x.singles:
-            by_prod[ln.product.id] = ln
-        cands = [Candidate(f"line:{ln.id}", ln.product.name) for ln in by_prod.values()]
-        if x.tare_i is not None:
-            cands.append(Candidate("personal", Phrase("My own bag or item")))
-        if within_shift(st, x, self.s.shift_frac):
-            cands.append(Candidate(NOTHING_OUT, Phrase("Nothing: I took nothing out")))
-        st.ask(
-            out,
-            x.t,
-            AlertKind.WHICH_REMOVED,
-            Phrase("Which item did you take out ({grams:.0f} g)?", grams=x.r),
-            grams=x.r,
-            candidates=tuple(cands),
-            placement=Placement(0, x.t, x.r),
-        )
+        ask_which_removed(st, x, x.singles, out, nothing=within_shift(st, x, self.s.shift_frac))
         return True
+
+
+def ask_which_removed(st: State, x: Drop, lines: list[Line], out: list[Effect], nothing: bool):
+    """Ask ``which_removed`` about the drop: one choice per product of ``lines`` (the newest
+    line of each), "my own bag or item" when a personal item fits, and "nothing" when
+    ``nothing``."""
+    by_prod: dict[str, Line] = {}
+    for ln in lines:
+        by_prod[ln.product.id] = ln
+    cands = [Candidate(f"line:{ln.id}", ln.product.name) for ln in by_prod.values()]
+    if x.tare_i is not None:
+        cands.append(Candidate("personal", Phrase("My own bag or item")))
+    if nothing:
+        cands.append(Candidate(NOTHING_OUT, Phrase("Nothing: I took nothing out")))
+    st.ask(
+        out,
+        x.t,
+        AlertKind.WHICH_REMOVED,
+        Phrase("Which item did you take out ({grams:.0f} g)?", grams=x.r),
+        grams=x.r,
+        candidates=tuple(cands),
+        placement=Placement(0, x.t, x.r),
+    )
 
 
 class SeveralLinesOut(Rule):
     """Claims a drop that the smallest set of billed items fits (several taken out at once):
-    their lines leave the bill (undone if the weight comes straight back)."""
+    their lines leave the bill (undone if the weight comes straight back). When one other
+    billed item misses the drop by no more than the load's own shift beyond its tolerance,
+    the shopper is asked which left instead (each of those items, and each of the set's): one
+    item out is likelier than several, and the scale cannot tell them apart."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
         max_subset: int
+        shift_frac: float
 
     def apply(self, st: State, x: Drop, out: list[Effect]) -> bool:
         if not x.placed:
@@ -262,6 +274,16 @@ class SeveralLinesOut(Rule):
         best = st.best_subset(x.r, items, x.noise, self.s.max_subset)
         if best is None:
             return False
+        shift = load_shift_g(self.s.shift_frac, st.accounted + x.r)
+        near = [
+            ln
+            for ln in x.placed
+            if ln not in best
+            and abs(x.r - billed_weight(ln)[0]) <= st.tol(billed_weight(ln)[1], x.noise) + shift
+        ]
+        if len(best) > 1 and near:
+            ask_which_removed(st, x, [*near, *best], out, nothing=False)
+            return True
         for ln in best:
             st.take_out(ln, x.t, out, "taken out")
         st.undo = Undo(x.t, st.settled + x.r, lines=list(best))
