@@ -455,6 +455,16 @@ def test_bag_slump_joins_the_steps_of_an_item_lowered_slowly():
     claims = c.step(WeightMoving(c.t - 650, 200.0), WeightSettled(c.t, 520.0, 320.0, 650, 1.7))
     assert claims[-1] == "placement.PendingScans"
     assert [f.grams for f in c.r.open_flags] == [200.0]
+    # ... but a waiting scan that weighs nearer the whole than the step is that item,
+    # lowered in steps (a 27 g passion fruit: 10 g, then 17 g more)
+    c = Cart()
+    c.scan(PASSION)
+    c.settle(10.0, verdict=SEEN_PASSION)
+    assert [(f.kind, f.grams) for f in c.r.open_flags] == [(AlertKind.SCAN_ADDED, 10.0)]
+    c.t += 700
+    claims = c.step(WeightMoving(c.t - 650, 10.0), WeightSettled(c.t, 27.0, 17.0, 650, 1.7))
+    assert claims == ["settle.BagSlump", "placement.PendingScans"]
+    assert not c.r.open_flags
 
 
 def test_shift_settled_back_claims_only_a_return_to_the_old_weight():

@@ -227,7 +227,8 @@ class BagSlump(Rule):
     the rest slumps 0.1-0.5 s after the hand-over, so it moves at once after the first
     settle). The rest of an unexplained placement may be larger than half when it began to
     move at once (within ``slump_start_ms`` of the reading it settled at) and no waiting scan
-    fits it alone: an item lowered slowly onto a noisy scale settles in steps. So may that of
+    fits it alone better than it fits the whole: an item lowered slowly onto a noisy scale
+    settles in steps. So may that of
     produce chosen first whose first step was lighter than ``min_item_g`` (a few asparagus
     spears in a bag, lowered slowly: the first step was not the whole of anything sold); a
     "show it to the camera" question about its line goes on about the re-weighed line. An
@@ -252,7 +253,9 @@ class BagSlump(Rule):
         began = x.ev.t_ms - x.ev.settle_ms
         at_once = began - (pl.settled_ms or pl.t_ms) <= self.s.slump_start_ms
         lowered = self.unexplained(st, pl) or pl.grams < self.s.min_item_g
-        if r > 0.5 * pl.grams and not (at_once and lowered and not self.scan_fits(st, r, x.noise)):
+        if r > 0.5 * pl.grams and not (
+            at_once and lowered and not self.scan_fits_alone(st, pl.grams, r, x.noise)
+        ):
             return False  # (an item still being lowered settles in steps of any size)
         if t - pl.t_ms > self.s.slump_ms and not at_once:
             return False
@@ -278,11 +281,21 @@ class BagSlump(Rule):
         return True
 
     @staticmethod
-    def scan_fits(st: State, r: float, noise: float) -> bool:
-        """A scan waiting for its item fits ``r`` alone: the next item put in after another
-        (a hand puts items in 150-600 ms apart), not the rest of the one before."""
+    def scan_fits_alone(st: State, before: float, r: float, noise: float) -> bool:
+        """A scan waiting for its item fits the step ``r`` alone, better than the whole
+        (``before + r``): the next item put in after another (a hand puts items in 150-600 ms
+        apart), not the rest of the one before. A scan that weighs nearer the whole is that
+        item lowered in steps (a passion fruit onto a noisy scale: 8 g, then 17 g more)."""
         pend = [ln for ln in st.lines.values() if not ln.placed and ln.flag_id is None]
-        return bool(pend) and st.best_subset(r, pending_items(pend), noise, 1) is not None
+        if not pend:
+            return False
+        best = st.best_subset(r, pending_items(pend), noise, 1)
+        if best is None:
+            return False
+        whole = st.best_subset(before + r, pending_items(pend), noise, 1)
+        if whole is None:
+            return True
+        return abs(before + r - whole[0].expect_g) >= abs(r - best[0].expect_g)
 
     @staticmethod
     def unexplained(st: State, pl: Placement) -> bool:
