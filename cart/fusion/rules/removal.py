@@ -229,7 +229,9 @@ class AskWhichRemoved(Rule):
         return True
 
 
-def ask_which_removed(st: State, x: Drop, lines: list[Line], out: list[Effect], nothing: bool):
+def ask_which_removed(
+    st: State, x: Drop, lines: list[Line], out: list[Effect], nothing: bool
+) -> None:
     """Ask ``which_removed`` about the drop: one choice per product of ``lines`` (the newest
     line of each), "my own bag or item" when a personal item fits, and "nothing" when
     ``nothing``."""
@@ -274,16 +276,16 @@ class SeveralLinesOut(Rule):
         best = st.best_subset(x.r, items, x.noise, self.s.max_subset)
         if best is None:
             return False
-        shift = load_shift_g(self.s.shift_frac, st.accounted + x.r)
-        near = [
-            ln
-            for ln in x.placed
-            if ln not in best
-            and abs(x.r - billed_weight(ln)[0]) <= st.tol(billed_weight(ln)[1], x.noise) + shift
-        ]
-        if len(best) > 1 and near:
-            ask_which_removed(st, x, [*near, *best], out, nothing=False)
-            return True
+        if len(best) > 1:
+            shift = load_shift_g(self.s.shift_frac, st.accounted + x.r)
+            near = []
+            for ln in x.placed:
+                m, var = billed_weight(ln)
+                if ln not in best and abs(x.r - m) <= st.tol(var, x.noise) + shift:
+                    near.append(ln)
+            if near:
+                ask_which_removed(st, x, [*near, *best], out, nothing=False)
+                return True
         for ln in best:
             st.take_out(ln, x.t, out, "taken out")
         st.undo = Undo(x.t, st.settled + x.r, lines=list(best))

@@ -228,9 +228,9 @@ class BagSlump(Rule):
     settle). The rest of an unexplained placement may be larger than half when it began to
     move at once (within ``slump_start_ms`` of the reading it settled at) and no waiting scan
     fits it alone better than it fits the whole: an item lowered slowly onto a noisy scale
-    settles in steps. So may that of
-    produce chosen first whose first step was lighter than ``min_item_g`` (a few asparagus
-    spears in a bag, lowered slowly: the first step was not the whole of anything sold); a
+    settles in steps. So may that of produce chosen first whose first step was lighter than
+    ``min_item_g`` (a few asparagus spears in a bag, lowered slowly: the first step was not
+    the whole of anything sold); a
     "show it to the camera" question about its line goes on about the re-weighed line. An
     unexplained one, or one only guessed at by a quantity question ("Looks like 2 more × ..."
     for most of a bag), is explained afresh as the whole (scans it had marked placed wait for
@@ -286,13 +286,12 @@ class BagSlump(Rule):
         (``before + r``): the next item put in after another (a hand puts items in 150-600 ms
         apart), not the rest of the one before. A scan that weighs nearer the whole is that
         item lowered in steps (a passion fruit onto a noisy scale: 8 g, then 17 g more)."""
-        pend = [ln for ln in st.lines.values() if not ln.placed and ln.flag_id is None]
-        if not pend:
-            return False
-        best = st.best_subset(r, pending_items(pend), noise, 1)
+        waiting = [ln for ln in st.lines.values() if not ln.placed and ln.flag_id is None]
+        pend = pending_items(waiting)
+        best = st.best_subset(r, pend, noise, 1) if pend else None
         if best is None:
             return False
-        whole = st.best_subset(before + r, pending_items(pend), noise, 1)
+        whole = st.best_subset(before + r, pend, noise, 1)
         if whole is None:
             return True
         return abs(before + r - whole[0].expect_g) >= abs(r - best[0].expect_g)
