@@ -40,6 +40,11 @@ class FusionConfig:
     slump_ms: int = 3_000  # a small rise this soon after a produce placement is its rest ...
     slump_start_ms: int = 1_000  # ... or one that began to move this soon (a long ring)
     undo_ms: int = 5_000  # a drop the weight comes straight back from this soon did not happen
+    # a drop several products fit is asked about at the next weight change, a line deleted on
+    # screen, check-out, or this long after it, whichever is first: an item lifted out to read
+    # its label and put back meanwhile needs no question (nothing leaves the bill while it
+    # waits), and a shopper who took it out for good is asked while still at the cart
+    which_removed_hold_ms: int = 10_000
     defer_below_g: float = 30.0  # lighter changes the camera did not see wait a moment ...
     defer_ms: int = 4_000  # ... this long, for the load to settle back (then nothing happened)
     push_ms: int = 4_000  # a change that settled after moving this long: the cart was pushed

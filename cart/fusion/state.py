@@ -101,6 +101,19 @@ class Deferred:
 
 
 @dataclass
+class HeldDrop:
+    """A drop several billed products fit, not yet asked about (``which_removed_hold_ms``):
+    the item may come straight back. Every line stays billed while it waits."""
+
+    t_ms: int
+    grams: float  # the drop
+    before_g: float  # the settled weight before it
+    left_g: float  # the settled weight it left
+    noise: float
+    line_ids: tuple[int, ...]  # the lines that fit it
+
+
+@dataclass
 class PendingProduce:
     """Produce chosen before it is placed."""
 
@@ -181,6 +194,7 @@ class State:
         self.last_scanned: Line | None = None
         self.undo: Undo | None = None
         self.deferred: Deferred | None = None
+        self.held_drop: HeldDrop | None = None
         self.moving = False  # the platform moved since the last settle (a new action began)
         self.next_line = 1
         self.next_flag = 1

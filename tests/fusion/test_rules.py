@@ -66,6 +66,15 @@ CAT = SimpleCatalogue(
             codes=(ECO,),
         ),
         Product(
+            "truffle",
+            "Truffle butter",
+            12995,
+            unit_weight_g=320,
+            tolerance_g=12,
+            label="Truffle-Butter",
+            codes=("7310000100998",),
+        ),
+        Product(
             "lemon",
             "Lemon",
             3995,
@@ -805,14 +814,28 @@ def test_one_product_out_claims_a_single_product_fit_only():
     assert c.settle(-320.0)[-1] == "removal.AskWhichRemoved"  # two products fit
 
 
-def test_ask_which_removed_offers_each_product_that_fits():
-    c = Cart()
+def _two_creams_one_out(c: Cart) -> list[str]:
     _cream_placed(c)
     c.scan(ECO)
     c.settle(320.0, verdict=(("Organic-Sour-Cream", 0.9),))
-    c.settle(-320.0)
+    return c.settle(-320.0)
+
+
+def test_ask_which_removed_offers_each_product_that_fits():
+    c = Cart()
+    # two products fit: the question waits a moment (the item may come straight back) ...
+    assert _two_creams_one_out(c)[-1] == "removal.AskWhichRemoved"
+    assert not c.r.open_flags and len(c.r.state().lines) == 2
+    c.effects += c.r.advance(c.t + 9_000)
+    assert not c.r.open_flags
+    # ... and is asked when the hold runs out, with every line still billed
+    c.effects += c.r.advance(c.t + 10_000)
     f = c.flag(AlertKind.WHICH_REMOVED)
     assert [x.key for x in f.candidates] == ["line:1", "line:2"]
+    assert len(c.r.state().lines) == 2
+    c = Cart(which_removed_hold_ms=0)  # no hold: asked at once
+    _two_creams_one_out(c)
+    assert [x.key for x in c.flag(AlertKind.WHICH_REMOVED).candidates] == ["line:1", "line:2"]
     c = Cart()
     _cream_placed(c)
     assert c.settle(-200.0)[-1] != "removal.AskWhichRemoved"
@@ -1194,3 +1217,64 @@ def test_a_refused_code_is_told_and_journaled_never_billed(code, kind, text):
     assert a.kind == "fusion.unknown_code" and dict(a.data)["code"] == code
     assert ("reason" in dict(a.data)) == (kind != "unknown_code")
     assert c.r.state().lines == ()
+
+
+def test_a_held_drop_put_straight_back_asks_nothing():
+    c = Cart()
+    _two_creams_one_out(c)
+    assert c.settle(321.0, after=6000)[0] == "settle.HeldDropCameBack"
+    assert not c.r.open_flags and len(c.r.state().lines) == 2
+    c.effects += c.r.advance(c.t + 60_000)
+    assert not c.r.open_flags and "which_removed" not in c.raised()
+    assert c.step(A.Checkout(c.t + 61_000)) == [] and c.r.checked_out
+
+
+def test_a_held_drop_is_asked_at_the_next_change_or_at_check_out():
+    # the next weight change is something else: the drop is asked about first
+    c = Cart()
+    _two_creams_one_out(c)
+    c.scan(PASSION)
+    c.settle(40.0, verdict=SEEN_PASSION)
+    assert c.raised() == ["which_removed"]
+    assert [ln.product_id for ln in c.r.state().lines][-1] == "passion"
+    # paying asks it too: nothing waits unexplained at the till
+    c = Cart()
+    _two_creams_one_out(c)
+    c.step(A.Checkout(c.t + 1000))
+    assert c.raised() == ["which_removed"] and not c.r.checked_out
+
+
+def test_a_held_drop_is_the_line_deleted_on_screen():
+    c = Cart()
+    _two_creams_one_out(c)
+    c.act(A.RemoveLine, line_id=2)
+    assert [ln.id for ln in c.r.state().lines] == [1]
+    c.effects += c.r.advance(c.t + 60_000)
+    assert not c.r.open_flags and c.raised() == []
+
+
+def test_a_held_drop_put_back_seen_as_something_dearer_is_asked():
+    c = Cart()
+    _two_creams_one_out(c)
+    log = c.settle(320.0, after=6000, verdict=(("Truffle-Butter", 0.97),))
+    assert "settle.HeldDropCameBack" not in log
+    assert c.raised()[0] == "which_removed"
+
+
+def test_a_held_drop_and_a_waiting_scan_of_its_product_bill_it_once():
+    # the cream scanned twice, placed once, lifted out and put back: the put-back is the
+    # waiting scan's item, so the line that left is the cream's, and the cream is billed once
+    c = Cart()
+    _cream_placed(c)
+    c.scan(ECO)
+    c.settle(320.0, verdict=(("Organic-Sour-Cream", 0.9),))
+    c.scan(CREAM)  # scanned again by mistake: it waits for an item
+    c.settle(-320.0)
+    assert not c.r.open_flags
+    log = c.settle(320.0, after=6000)
+    assert "placement.PendingScans" in log
+    lines = c.r.state().lines
+    assert sorted(ln.product_id for ln in lines) == ["cream", "eco"]
+    assert all(ln.placed for ln in lines)
+    c.effects += c.r.advance(c.t + 60_000)
+    assert not c.r.open_flags

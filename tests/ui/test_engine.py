@@ -270,6 +270,8 @@ def test_which_item_did_you_take_out(store):
             rt.post(settle(clock, total, 1580.0 if code != JUICE else 1060.0))
         views.wait(lambda v: len(v.lines) == 3 and v.seq == 6 and not v.alerts)
         rt.post(settle(clock, 2640.0, -1580.0))  # one of the two milks came out
+        clock.advance(10_000)  # and did not come straight back
+        rt.tick()
         view = views.wait(lambda v: any(a.kind == "which_removed" for a in v.alerts))
         alert = next(a for a in view.alerts if a.kind == "which_removed")
         names = {c.label for c in alert.choices if c.key.startswith("line:")}

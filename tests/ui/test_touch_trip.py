@@ -146,10 +146,11 @@ async def test_a_whole_trip_by_touch(demo):
         apples = app.view.lines[-1]
         apples_g = in_cart(world) - grams
         assert apples.name == words["apples"] and apples.per_kg
-        # one milk out: two products weigh that much, so the cart asks which
+        # one milk out: two products weigh that much, so the cart asks which (when it has not
+        # come straight back: ``which_removed_hold_ms``, 10 s)
         milk_item = next(c for c in world.cart if c.shelf.product_id == MILK)
         world.remove(milk_item.item_id)
-        await until(pilot, lambda: isinstance(app.screen, PickerScreen), timeout=20)
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen), timeout=40)
         await pilot.pause()
         assert str(app.screen.query_one(".dialog-title", Label).content).startswith(words["which"])
         assert label(app.screen.query_one("#picker-back")) == words["back"]

@@ -24,6 +24,7 @@ from cart.common.events import WeightSettled
 from cart.fusion.alerts import AlertKind, Effect
 from cart.fusion.config import FusionConfig, settings_from
 from cart.fusion.rules.base import Rule, Step, first_claim
+from cart.fusion.rules.held_drop import flush_held_drop
 from cart.fusion.rules.placement import PLACEMENT, Rise
 from cart.fusion.rules.removal import REMOVAL, Drop
 from cart.fusion.rules.scan import AFTER_SCAN, SCAN
@@ -96,7 +97,9 @@ class Rules:
         out: list[Effect],
     ) -> None:
         """Explain a settled change of ``r`` grams from the level ``before``: a rise by the
-        placement rules, a drop by the removal rules."""
+        placement rules, a drop by the removal rules. A drop held for its item to come back
+        is asked about first: this change is something else."""
+        flush_held_drop(st, t, out)
         st.accounted = ev.grams
         st.last_unexplained = None
         st.undo = None
@@ -160,5 +163,9 @@ class Rules:
                 if o is not None and o.flag.kind in _UNEXPLAINED:
                     st.last_unexplained = (new, was)
 
-    def drop(self, st: State, r: float, t: int, noise: float, out: list[Effect]) -> Rule | None:
-        return first_claim(self.removal, st, Drop(st, r, t, noise), out)
+    def drop(
+        self, st: State, r: float, t: int, noise: float, out: list[Effect], hold: bool = True
+    ) -> Rule | None:
+        """A settled drop of ``r`` grams explained at ``t`` by the removal rules; ``hold``:
+        one several products fit may wait for the item to come back (``AskWhichRemoved``)."""
+        return first_claim(self.removal, st, Drop(st, r, t, noise, hold), out)

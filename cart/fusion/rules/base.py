@@ -64,3 +64,10 @@ def first_claim(rules: Sequence[Rule], st: State, x: Any, out: list[Effect]) -> 
         if rule.apply(st, x, out):
             return rule
     return None
+
+
+def back_at(st: State, g: float, was: float, left: float, noise: float) -> bool:
+    """A reading ``g`` is back at ``was``: within the tolerance of it for ``noise``, and nearer
+    it than ``left``, the level the change left (a light item lowered or lifted slowly onto a
+    noisy scale moves in steps each within the noise of where it began, but away from it)."""
+    return abs(g - was) <= st.tol(0.0, noise) and abs(g - was) < abs(g - left)

@@ -24,7 +24,7 @@ from cart.common.i18n import Phrase
 from cart.fusion import evidence as ev
 from cart.fusion.alerts import AlertKind, Candidate, Effect
 from cart.fusion.rules.base import Rule, load_shift_g
-from cart.fusion.state import Line, Placement, State, Undo
+from cart.fusion.state import HeldDrop, Line, Placement, State, Undo
 
 NOTHING_OUT = "nothing"  # the picker's answer "I took nothing out"
 
@@ -39,8 +39,9 @@ def billed_weight(ln: Line) -> tuple[float, float]:
 class Drop:
     """A settled drop of ``r`` grams to explain, and what the removal rules share about it."""
 
-    def __init__(self, st: State, r: float, t: int, noise: float) -> None:
+    def __init__(self, st: State, r: float, t: int, noise: float, hold: bool = True) -> None:
         self.st, self.r, self.t, self.noise = st, r, t, noise
+        self.hold = hold  # False: a held drop asked about now (``flush_held_drop``)
 
     @cached_property
     def placed(self) -> list[Line]:
@@ -216,16 +217,30 @@ class AskWhichRemoved(Rule):
     or any that billed items fit within the load's own shift (``within_shift``): only the
     shopper knows which one left. Asks ``which_removed`` (one choice per product, "my own bag
     or item" when the tare fits too, "nothing" when the load may only have shifted: a line
-    kept costs the store nothing, so that answer needs no proof)."""
+    kept costs the store nothing, so that answer needs no proof).
+
+    Several products and nothing else: the question waits (``State.held_drop``, every line
+    still billed) until the next weight change, a line deleted on screen, check-out or
+    ``which_removed_hold_ms``, whichever comes first (``flush_held_drop``): a shopper who
+    lifted an item out to read its label and put it back needs no question
+    (``settle.HeldDropCameBack``)."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
         shift_frac: float
+        which_removed_hold_ms: int
 
     def apply(self, st: State, x: Drop, out: list[Effect]) -> bool:
         if not x.singles:
             return False
-        ask_which_removed(st, x, x.singles, out, nothing=within_shift(st, x, self.s.shift_frac))
+        nothing = within_shift(st, x, self.s.shift_frac)
+        several = len({ln.product.id for ln in x.singles}) > 1
+        hold = x.hold and self.s.which_removed_hold_ms > 0
+        if hold and several and not nothing and x.tare_i is None:
+            ids = tuple(ln.id for ln in x.singles)
+            st.held_drop = HeldDrop(x.t, x.r, st.settled + x.r, st.settled, x.noise, ids)
+            return True
+        ask_which_removed(st, x, x.singles, out, nothing=nothing)
         return True
 
 

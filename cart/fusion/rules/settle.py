@@ -9,6 +9,7 @@ this order (``SETTLE``):
 
 1. ``HeldChangeSettles`` — a held light change: back where it was (nothing happened), or
    explained now, before this reading (then the chain goes on);
+   ``HeldDropCameBack`` — the item of a drop held before asking which it was, put back;
 2. ``WeightCameBack`` — back where it was before the last unexplained change;
 3. ``UndoLastChange`` — straight back from the last drop (or put-back) taken for an item;
 4. ``BagSlump`` — the rest of a bag of produce, settling in a second step (after a question
@@ -30,7 +31,8 @@ from dataclasses import dataclass
 
 from cart.common.events import WeightSettled
 from cart.fusion.alerts import AlertKind, Audit, Effect, LineRemoved
-from cart.fusion.rules.base import Rule, first_claim, load_shift_g
+from cart.fusion.rules.base import Rule, back_at, first_claim, load_shift_g
+from cart.fusion.rules.held_drop import HeldDropCameBack
 from cart.fusion.rules.steps import pending_items
 from cart.fusion.state import Deferred, Placement, State
 
@@ -103,13 +105,6 @@ def held_change_stays(st: State, d: Deferred, t: int, out: list[Effect]) -> None
         load_shifted(st, d.before_g, d.ev.grams, t, out)
     else:
         st.rules.change(st, d.ev.grams - d.before_g, d.before_g, d.ev, t, d.noise, out)
-
-
-def back_at(st: State, g: float, was: float, left: float, noise: float) -> bool:
-    """A reading ``g`` is back at ``was``: within the tolerance of it for ``noise``, and nearer
-    it than ``left``, the level the change left (a light item lowered or lifted slowly onto a
-    noisy scale moves in steps each within the noise of where it began, but away from it)."""
-    return abs(g - was) <= st.tol(0.0, noise) and abs(g - was) < abs(g - left)
 
 
 def load_shifted(st: State, before: float, grams: float, t: int, out: list[Effect]) -> None:
@@ -570,6 +565,7 @@ class ExplainChange(Rule):
 
 SETTLE: tuple[type[Rule], ...] = (
     HeldChangeSettles,
+    HeldDropCameBack,
     WeightCameBack,
     UndoLastChange,
     BagSlump,

@@ -12,6 +12,7 @@ from cart.common.i18n import Counted, Phrase
 from cart.fusion import actions as A
 from cart.fusion.alerts import AlertKind, Audit, CheckedOut, Effect, LineRemoved, Notice
 from cart.fusion.rules.base import Step
+from cart.fusion.rules.held_drop import flush_held_drop
 from cart.fusion.rules.removal import NOTHING_OUT
 from cart.fusion.rules.settle import held_change_stays
 from cart.fusion.state import PendingProduce, Question, State
@@ -172,6 +173,7 @@ class ShopperAnswers(Step):
         st.resolve_line_flags(ln, t, out, "line removed")
         if ln.placed:
             st.expected_out.append((ln, t + self.s.take_out_timeout_ms))
+            flush_held_drop(st, t, out)  # a drop waiting to be asked about may be this item
 
     def show_again(self, st: State, a: A.ShowAgain, t: int, out: list[Effect]) -> None:
         o = question_for(st, a.flag_id, (AlertKind.LOOKS_DIFFERENT,), t, out)
@@ -184,12 +186,14 @@ class ShopperAnswers(Step):
         out.append(Audit(t, "fusion.call_staff", (("flag_id", a.flag_id),)))
 
     def checkout(self, st: State, a: A.Checkout, t: int, out: list[Effect]) -> None:
-        """Nothing may wait unexplained at the till: a held change is explained, scans not
-        yet on the scale are asked about, and check-out is refused while a question is open."""
+        """Nothing may wait unexplained at the till: a held change is explained (and a held
+        drop asked about), scans not yet on the scale are asked about, and check-out is refused
+        while a question is open."""
         d = st.deferred
         if d is not None:
             st.deferred = None
             held_change_stays(st, d, t, out)
+        flush_held_drop(st, t, out)
         for ln in list(st.lines.values()):
             if not ln.placed and ln.flag_id is None:
                 st.flag_place_scanned(ln, t, out)
