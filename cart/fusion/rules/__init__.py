@@ -24,7 +24,7 @@ from cart.common.events import WeightSettled
 from cart.fusion.alerts import AlertKind, Effect
 from cart.fusion.config import FusionConfig, settings_from
 from cart.fusion.rules.base import Rule, Step, first_claim
-from cart.fusion.rules.held_drop import flush_held_drop
+from cart.fusion.rules.held_drop import flush_held_drop, may_be_put_back_in_steps
 from cart.fusion.rules.placement import PLACEMENT, Rise
 from cart.fusion.rules.removal import REMOVAL, Drop
 from cart.fusion.rules.scan import AFTER_SCAN, SCAN
@@ -98,8 +98,10 @@ class Rules:
     ) -> None:
         """Explain a settled change of ``r`` grams from the level ``before``: a rise by the
         placement rules, a drop by the removal rules. A drop held for its item to come back
-        is asked about first: this change is something else."""
-        flush_held_drop(st, t, out)
+        is asked about first (this change is something else), unless this is a lighter rise:
+        maybe the first step of that item put back."""
+        if not may_be_put_back_in_steps(st, r, noise):
+            flush_held_drop(st, t, out)
         st.accounted = ev.grams
         st.last_unexplained = None
         st.undo = None

@@ -17,6 +17,14 @@ from cart.fusion.rules.base import Rule, back_at
 from cart.fusion.state import HeldDrop, Line, State
 
 
+def may_be_put_back_in_steps(st: State, r: float, noise: float) -> bool:
+    """A rise of ``r`` lighter than a held drop: maybe the first step of its item put back
+    (a bag settling), so the drop goes on waiting (``HeldDropCameBack`` weighs the steps
+    together); the hold's end still asks about it."""
+    h = st.held_drop
+    return h is not None and 0 < r < h.grams - st.tol(0.0, noise * 1.5)
+
+
 def flush_held_drop(st: State, t: int, out: list[Effect]) -> None:
     """A held drop explained now, at ``t``, as if it had just happened: the removal rules
     again, with what is known now (a line deleted on screen meanwhile is what left), asking
@@ -37,7 +45,8 @@ def flush_held_drop(st: State, t: int, out: list[Effect]) -> None:
 class HeldDropCameBack(Rule):
     """Claims a rise back to where the weight was before a held drop, weighing what the drop
     did (to 1.5 × the noise): the item was lifted out and put back, so nothing changed and
-    nobody is asked.
+    nobody is asked. Put back in steps (a bag settling), the steps since the drop that are
+    still unexplained and this one weigh it together; their questions close.
 
     Not when produce chosen on screen waits to be placed, or a scan waiting for its item fits
     the rise (a new item, likelier than the one put back): the drop is asked about and the
@@ -58,11 +67,19 @@ class HeldDropCameBack(Rule):
         h = st.held_drop
         if h is None or x.r <= 0:
             return False
+        tol = st.tol(0.0, x.noise * 1.5)
         rise = x.r2 if x.r2 > 0 else x.r
-        if abs(rise - h.grams) > st.tol(0.0, x.noise * 1.5) or not back_at(
-            st, x.ev.grams, h.before_g, h.left_g, x.noise * 1.5
-        ):
+        if not back_at(st, x.ev.grams, h.before_g, h.left_g, x.noise * 1.5):
             return False
+        # put back in steps (a bag settling): the earlier steps, still unexplained, and this
+        # one together weigh what the drop did
+        parts = [pl for pl in st.placements.values() if pl.t_ms > h.t_ms]
+        if abs(rise - h.grams) > tol:
+            if not parts or abs(x.ev.grams - h.left_g - h.grams) > tol:
+                return False
+            rise = x.ev.grams - h.left_g
+        else:
+            parts = []
         if st.pending_produce:
             return False
         if self.waiting_scan_fits(st, h, rise, x.noise, x.t, out):
@@ -70,6 +87,10 @@ class HeldDropCameBack(Rule):
         if not self.camera_agrees(st, h, rise, x):
             return False  # seen as something else: ``Rules.change`` asks about the drop
         st.held_drop = None
+        for pl in parts:
+            st.placements.pop(pl.id, None)
+            if pl.flag_id in st.questions:
+                st.resolve(out, x.t, pl.flag_id, "put back with the rest of the item", "cart")
         out.append(Audit(x.t, "fusion.put_back_unasked", (("grams", round(rise, 1)),)))
         st.accounted = x.ev.grams
         return True
