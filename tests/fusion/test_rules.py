@@ -1300,4 +1300,3 @@ def test_a_held_drop_put_back_in_two_steps_asks_nothing():
     c.effects += c.r.advance(c.t + 10_000)
     assert c.raised() == ["which_removed"]
     assert [ln.product_id for ln in c.r.state().lines][-1] == "passion"
-
