@@ -111,6 +111,7 @@ class HeldDrop:
     left_g: float  # the settled weight it left
     noise: float
     line_ids: tuple[int, ...]  # the lines that fit it
+    asked: int | None = None  # its which_removed question, once the hold ran out
 
 
 @dataclass

@@ -1300,3 +1300,24 @@ def test_a_held_drop_put_back_in_two_steps_asks_nothing():
     c.effects += c.r.advance(c.t + 10_000)
     assert c.raised() == ["which_removed"]
     assert [ln.product_id for ln in c.r.state().lines][-1] == "passion"
+
+
+def test_a_held_drop_asked_when_its_hold_ran_out_closes_when_the_item_comes_back():
+    # asked 10 s after the drop, the item then put back in two steps: the question closes
+    c = Cart()
+    _two_creams_one_out(c)
+    c.effects += c.r.advance(c.t + 10_000)
+    assert c.raised() == ["which_removed"]
+    c.t += 11_000
+    c.settle(280.0)
+    assert c.settle(40.0, after=1500)[0] == "settle.HeldDropCameBack"
+    assert not c.r.open_flags and len(c.r.state().lines) == 2
+    # answered first, it is what the shopper said: the item coming back is asked about anew
+    c = Cart()
+    _two_creams_one_out(c)
+    c.effects += c.r.advance(c.t + 10_000)
+    f = c.flag(AlertKind.WHICH_REMOVED)
+    c.act(A.PickRemoved, flag_id=f.id, line_id=2)
+    c.t += 10_000
+    assert "settle.HeldDropCameBack" not in c.settle(320.0)
+    assert [ln.id for ln in c.r.state().lines] == [1]

@@ -3,7 +3,8 @@
 
 - ``HeldDropCameBack`` (a settle rule): the item put back, so nothing changed;
 - ``flush_held_drop``: anything else (the next weight change, a line deleted on screen,
-  check-out, or ``which_removed_hold_ms``) asks about it then.
+  check-out, or ``which_removed_hold_ms``) asks about it then; after the hold's end or at
+  check-out the drop stays held with its question, which the item put back still closes.
 
 Every line stays billed while a drop is held: waiting costs the store nothing.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cart.fusion.alerts import Audit, Effect
+from cart.fusion.alerts import AlertKind, Audit, Effect
 from cart.fusion.rules.base import Rule, back_at
 from cart.fusion.state import HeldDrop, Line, State
 
@@ -22,31 +23,37 @@ def may_be_put_back_in_steps(st: State, r: float, noise: float) -> bool:
     (a bag settling), so the drop goes on waiting (``HeldDropCameBack`` weighs the steps
     together); the hold's end still asks about it."""
     h = st.held_drop
-    return h is not None and 0 < r < h.grams - st.tol(0.0, noise * 1.5)
+    return h is not None and 0 < r < h.grams - st.tol(0.0, noise)
 
 
-def flush_held_drop(st: State, t: int, out: list[Effect]) -> None:
+def flush_held_drop(st: State, t: int, out: list[Effect], keep: bool = False) -> None:
     """A held drop explained now, at ``t``, as if it had just happened: the removal rules
     again, with what is known now (a line deleted on screen meanwhile is what left), asking
-    rather than holding. The weight back where it was before the drop closes the question
-    (``settle.WeightCameBack``), unless another change came first."""
+    rather than holding. ``keep`` (the hold ran out, or the shopper pays, with nothing else
+    in between): the drop stays held with its question (``HeldDrop.asked``), so the item
+    put back later, in one step or several, still closes it (``HeldDropCameBack``). A drop
+    already asked about is let go: its question stays open."""
     h = st.held_drop
     if h is None:
         return
     st.held_drop = None
+    if h.asked is not None:
+        return
     n_flags = st.next_flag
     st.rules.drop(st, h.grams, t, h.noise, out, hold=False)
     asked = [fid for fid in range(n_flags, st.next_flag) if fid in st.questions]
-    if asked:
-        # the weight coming back to where it was before the drop still closes it
-        st.last_unexplained = (asked[0], h.before_g)
+    if keep and asked and st.questions[asked[0]].flag.kind == AlertKind.WHICH_REMOVED:
+        h.asked = asked[0]
+        st.held_drop = h
 
 
 class HeldDropCameBack(Rule):
     """Claims a rise back to where the weight was before a held drop, weighing what the drop
-    did (to 1.5 × the noise): the item was lifted out and put back, so nothing changed and
-    nobody is asked. Put back in steps (a bag settling), the steps since the drop that are
-    still unexplained and this one weigh it together; their questions close.
+    did (to the noise, as ``WeightCameBack``: a new item of about that weight, scanned after
+    it went in, is as likely): the item was lifted out and put back, so nothing changed and
+    nobody is asked (a question the hold's end asked, still unanswered, closes). Put back in
+    steps (a bag settling), the steps since the drop that are still unexplained and this one
+    weigh it together; their questions close.
 
     Not when produce chosen on screen waits to be placed, or a scan waiting for its item fits
     the rise (a new item, likelier than the one put back): the drop is asked about and the
@@ -65,11 +72,13 @@ class HeldDropCameBack(Rule):
 
     def apply(self, st: State, x, out: list[Effect]) -> bool:
         h = st.held_drop
+        if h is not None and h.asked is not None and h.asked not in st.questions:
+            st.held_drop = h = None  # answered meanwhile: nothing is held any more
         if h is None or x.r <= 0:
             return False
-        tol = st.tol(0.0, x.noise * 1.5)
+        tol = st.tol(0.0, x.noise)
         rise = x.r2 if x.r2 > 0 else x.r
-        if not back_at(st, x.ev.grams, h.before_g, h.left_g, x.noise * 1.5):
+        if not back_at(st, x.ev.grams, h.before_g, h.left_g, x.noise):
             return False
         # put back in steps (a bag settling): the earlier steps, still unexplained, and this
         # one together weigh what the drop did
@@ -87,6 +96,8 @@ class HeldDropCameBack(Rule):
         if not self.camera_agrees(st, h, rise, x):
             return False  # seen as something else: ``Rules.change`` asks about the drop
         st.held_drop = None
+        if h.asked is not None:
+            st.resolve(out, x.t, h.asked, "weight came back", "cart")
         for pl in parts:
             st.placements.pop(pl.id, None)
             if pl.flag_id in st.questions:
@@ -115,6 +126,8 @@ class HeldDropCameBack(Rule):
         if same is not None:
             st.held_drop = None
             st.take_out(same, t, out, "taken out")
+            if h.asked is not None:
+                st.resolve(out, t, h.asked, f"line {same.id} taken out", "cart")
         return True
 
     def camera_agrees(self, st: State, h: HeldDrop, rise: float, x) -> bool:

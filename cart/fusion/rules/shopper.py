@@ -193,7 +193,8 @@ class ShopperAnswers(Step):
         if d is not None:
             st.deferred = None
             held_change_stays(st, d, t, out)
-        flush_held_drop(st, t, out)
+        if st.held_drop is not None and st.held_drop.asked is None:
+            flush_held_drop(st, t, out, keep=True)
         for ln in list(st.lines.values()):
             if not ln.placed and ln.flag_id is None:
                 st.flag_place_scanned(ln, t, out)

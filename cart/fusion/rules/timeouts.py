@@ -34,10 +34,10 @@ class Timeouts(Step):
             st.t = te
             held_change_stays(st, d, te, out)
         h = st.held_drop
-        if h is not None and t >= h.t_ms + self.s.which_removed_hold_ms:
+        if h is not None and h.asked is None and t >= h.t_ms + self.s.which_removed_hold_ms:
             te = h.t_ms + self.s.which_removed_hold_ms
             st.t = te
-            flush_held_drop(st, te, out)
+            flush_held_drop(st, te, out, keep=True)
         st.t = t
         for ln in st.lines.values():
             if (
