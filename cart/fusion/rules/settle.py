@@ -70,8 +70,17 @@ class HeldChangeSettles(Rule):
     nearer it than the held reading): a push that shifted the load settled back, nothing
     happened (an audit says so). A held change that stayed is explained first, before this
     reading, which goes on down the chain measured from the new accounted weight (passes,
-    having changed the state); a reading on further from a light rise held only for the
-    camera (``LoadShift``) goes on as one change with it, measured from where it began."""
+    having changed the state). A reading on further from a held light rise goes on as one
+    change with it, measured from where it began (both its readings' own changes summed), when
+    the rise was held only for the camera (``LoadShift``), or this reading's own step is light
+    too (under ``defer_below_g``) and began to move within ``slump_start_ms`` of it settling:
+    a light item lowered slowly onto a noisy scale settles in steps (a 40 g passion fruit as
+    22 g, then 17 g, was one passion fruit and "1 more")."""
+
+    @dataclass(frozen=True, slots=True)
+    class Settings:
+        slump_start_ms: int
+        defer_below_g: float
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
         d = st.deferred
@@ -84,11 +93,16 @@ class HeldChangeSettles(Rule):
             )
             return True  # it settled back: nothing happened
         held = d.ev.grams - d.before_g
-        if d.shift and (x.ev.grams - d.ev.grams) * held > 0:
-            # on from a light rise held for the camera: an item still being lowered, settling
-            # in steps; the whole from where it began goes down the chain as one change
+        began = x.ev.t_ms - x.ev.settle_ms
+        on = (x.ev.grams - d.ev.grams) * held > 0
+        light_step = 0 < x.r2 < self.s.defer_below_g
+        at_once = light_step and began - d.ev.t_ms <= self.s.slump_start_ms
+        if on and held > 0 and (d.shift or at_once):
+            # on from a light rise: an item still being lowered, settling in steps; the whole
+            # from where it began goes down the chain as one change
             x.before = d.before_g
             x.r = x.ev.grams - x.before
+            x.r2 += d.ev.delta_g if d.ev.delta_g else held
             return False
         # it stayed: that light change first, then this one
         held_change_stays(st, d, x.t, out)
