@@ -281,6 +281,24 @@ class State:
         v = self.last_verdict
         return v is not None and t - settle_ms - before_ms <= v[0] <= t
 
+    def sighting_near(self, t: int, settle_ms: int, before_ms: int) -> bool:
+        """``verdict_near``, unless that verdict only sees again the item last put in
+        (``seen_again``)."""
+        v = self.last_verdict
+        return self.verdict_near(t, settle_ms, before_ms) and not (
+            v is not None and self.seen_again(v[1])
+        )
+
+    def seen_again(self, top) -> bool:
+        """The verdict ``top`` is the camera seeing again the item last put in (its placement
+        explained and judged, the verdict's best label that item's): the basket camera reads
+        what lies on top again when its picture comes to rest after a push, and that is no
+        light item going in."""
+        pl = self.last_placement
+        if pl is None or pl.verdict is None or not pl.line_ids or not top:
+            return False
+        return top[0][0] in {self.lines[i].product.label for i in pl.line_ids if i in self.lines}
+
     def take_verdict(self, t: int, settle_ms: int, before_ms: int):
         """The verdict that belongs to a change settled at ``t`` (consumed), or None."""
         v = self.last_verdict

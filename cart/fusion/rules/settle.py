@@ -468,7 +468,7 @@ class LoadShift(Rule):
         within_shift = x.r < 0 and -x.r <= load_shift_g(self.s.shift_frac, x.before)
         if (
             abs(x.r) >= self.s.min_item_g
-            or st.verdict_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms)
+            or st.sighting_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms)
             or (self.expected(st, abs(x.r)) and not within_shift)
             or (x.r > 0 and st.pending_produce)  # produce chosen, not yet placed: it, light
         ):
@@ -522,7 +522,7 @@ class PushShift(Rule):
             x.r == 0
             or x.ev.settle_ms < self.s.push_ms
             or abs(x.r) > shift
-            or st.verdict_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms)
+            or st.sighting_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms)
         ):
             return False
         if x.r < 0:
@@ -552,7 +552,7 @@ class HoldLight(Rule):
         verdict_before_ms: int
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
-        if abs(x.r) >= self.s.defer_below_g or st.verdict_near(
+        if abs(x.r) >= self.s.defer_below_g or st.sighting_near(
             x.t, x.ev.settle_ms, self.s.verdict_before_ms
         ):
             return False

@@ -47,7 +47,8 @@ class CameraOff(Rule):
 
 class SeenWithHeldChange(Rule):
     """Claims a verdict within ``verdict_after_ms`` of a held light change: the camera saw
-    something go in or out with it, so it is an item: explained now, with this verdict."""
+    something go in or out with it, so it is an item: explained now, with this verdict. Not
+    a verdict that only sees again the item last put in (``State.seen_again``)."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
@@ -55,7 +56,7 @@ class SeenWithHeldChange(Rule):
 
     def apply(self, st: State, x: Sighting, out: list[Effect]) -> bool:
         d = st.deferred
-        if d is None or x.t - d.t_ms > self.s.verdict_after_ms:
+        if d is None or x.t - d.t_ms > self.s.verdict_after_ms or st.seen_again(x.top):
             return False
         st.deferred = None
         st.last_verdict = (x.t, x.top)
