@@ -12,10 +12,14 @@ Every line stays billed while a drop is held: waiting costs the store nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cart.fusion.alerts import AlertKind, Audit, Effect
 from cart.fusion.rules.base import Rule, back_at
 from cart.fusion.state import HeldDrop, Line, State
+
+if TYPE_CHECKING:
+    from cart.fusion.rules.settle import Reading
 
 
 def may_be_put_back_in_steps(st: State, r: float, noise: float) -> bool:
@@ -70,7 +74,7 @@ class HeldDropCameBack(Rule):
         readd_prior: float
         vision_flag_below: float
 
-    def apply(self, st: State, x, out: list[Effect]) -> bool:
+    def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
         h = st.held_drop
         if h is not None and h.asked is not None and h.asked not in st.questions:
             st.held_drop = h = None  # answered meanwhile: nothing is held any more
@@ -130,7 +134,7 @@ class HeldDropCameBack(Rule):
                 st.resolve(out, t, h.asked, f"line {same.id} taken out", "cart")
         return True
 
-    def camera_agrees(self, st: State, h: HeldDrop, rise: float, x) -> bool:
+    def camera_agrees(self, st: State, h: HeldDrop, rise: float, x: Reading) -> bool:
         v = st.last_verdict
         if v is None or not st.verdict_near(x.t, x.ev.settle_ms, self.s.verdict_before_ms):
             return True

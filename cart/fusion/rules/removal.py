@@ -223,7 +223,7 @@ class AskWhichRemoved(Rule):
     still billed) until the next weight change, a line deleted on screen, check-out or
     ``which_removed_hold_ms``, whichever comes first (``flush_held_drop``): a shopper who
     lifted an item out to read its label and put it back needs no question
-    (``settle.HeldDropCameBack``)."""
+    (``held_drop.HeldDropCameBack``)."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:

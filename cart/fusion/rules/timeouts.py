@@ -16,10 +16,9 @@ class Timeouts(Step):
     """In this order: a held light change still held ``defer_ms`` after it is explained (at
     that time, whenever time is next told, so a replay gives the same result); a drop held
     ``which_removed_hold_ms`` before asking which item it was is asked about (the same way);
-    a scan whose
-    item has not reached the scale by its deadline is asked about (``place_scanned``); a line
-    deleted on screen whose item has not left by its deadline is asked about (``take_out``);
-    a staff login that timed out is audited."""
+    a scan whose item has not reached the scale by its deadline is asked about
+    (``place_scanned``); a line deleted on screen whose item has not left by its deadline is
+    asked about (``take_out``); a staff login that timed out is audited."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
