@@ -247,9 +247,11 @@ def test_tare_and_corner_calibration_workflow_over_url(tmp_path):
         drv.cfg = replace(drv.cfg, calibration=cal)
 
         def prompt(pos):  # the technician moves the reference mass
+            # a little ahead of the present: the reader thread advances the model meanwhile
+            t = model.now_ms + 100
             if "ref" in model.items:
-                model.remove("ref", t_ms=model.now_ms)
-            model.place("ref", 1000.0, *where[pos], t_ms=model.now_ms + 300, drop_mm=0)
+                model.remove("ref", t_ms=t)
+            model.place("ref", 1000.0, *where[pos], t_ms=t + 300, drop_mm=0)
 
         cal = calibrate(drv, 1000.0, POSITIONS["corners"], 2.0, prompt)
     true = 1 / model.counts_per_g

@@ -104,7 +104,9 @@ class BasketModel(_Samples):
 
     @property
     def now_ms(self) -> int:
-        return self.t0_ms + round(self.t * 1000)
+        """The first whole millisecond at or after the simulated present: an action given
+        this time is never "before the present" (rounding to nearest could be)."""
+        return self.t0_ms + math.ceil(self.t * 1000 - 1e-6)
 
     def total_items_g(self) -> float:
         return float(sum(i.grams for i in self.items.values()))
