@@ -320,8 +320,10 @@ class ProduceScreen(ModalScreen[str | None]):
             prompt.update(text)
 
     def on_mount(self) -> None:
-        self.query_one("#produce-keypad").display = False
-        self.query_one("#produce-keyboard").display = False
+        # (a question answered while its screen opens closes it before it is mounted: its
+        # widgets may already be gone)
+        for hidden in self.query("#produce-keypad, #produce-keyboard"):
+            hidden.display = False
         self._fill()
 
     def _fill(self) -> None:
