@@ -339,6 +339,17 @@ def produce_suggestions(
     return cands
 
 
+def produce_share(top: Verdict | None, by_label: Callable[[str], Iterable[Product]]) -> float:
+    """How sure the camera is that it saw produce: the probability its top-k gives to labels
+    of produce sold by weight, together (three close apples are one sure sighting of produce,
+    however unsure the camera is which)."""
+    if not top:
+        return 0.0
+    return min(
+        1.0, sum(float(prob) for label, prob in top if any(p.by_weight for p in by_label(label)))
+    )
+
+
 def camera_confusion_from(
     verdicts: Mapping[str, Iterable], alpha: float = 0.1
 ) -> dict[str, dict[str, float]]:

@@ -137,3 +137,17 @@ def test_produce_suggestions_list_produce_in_the_cameras_order():
     sugg = ev.produce_suggestions((("Cream", 0.5), ("Lemon", 0.4)), facts().by_label)
     assert [(c.key, c.name, c.score) for c in sugg] == [("4053", "Lemon", 0.4)]
     assert ev.produce_suggestions(None, facts().by_label) == []
+
+
+def test_produce_share_sums_the_produce_the_camera_saw():
+    lime = Product("lime", "Lime", 4995, by_weight=True, label="Lime", codes=("4048",))
+    by_label = {p.label: (p,) for p in (*ALL, lime)}.get
+
+    def share(top):
+        return ev.produce_share(top, lambda label: by_label(label, ()))
+
+    # two citrus at 0.3 each: unsure which, sure it is produce
+    assert share((("Lemon", 0.3), ("Lime", 0.3), ("Cream", 0.2))) == pytest.approx(0.6)
+    assert share((("Cream", 0.6), ("Eco", 0.3))) == 0.0  # nothing sold by weight
+    assert share((("Unknown-Label", 0.9),)) == 0.0
+    assert share(None) == 0.0

@@ -85,6 +85,16 @@ CAT = SimpleCatalogue(
             codes=(LEMON,),
         ),
         Product(
+            "lime",
+            "Lime",
+            4995,
+            by_weight=True,
+            unit_weight_g=70,
+            tolerance_g=25,
+            label="Lime",
+            codes=("4048",),
+        ),
+        Product(
             "nuts",
             "Nuts",
             9995,
@@ -1017,6 +1027,20 @@ def test_late_verdict_claims_a_verdict_just_after_a_placement_only():
     c = Cart()
     c.settle(400.0)
     assert c.see("Lemon", after=3000) == ["verdict.RememberVerdict"]
+
+
+def test_produce_the_camera_cannot_name_is_still_asked_as_produce():
+    # the camera is unsure which citrus (0.3 each) but sure it saw produce (0.6 together):
+    # the produce screen, with both to choose from, not "scan the item you just added"
+    c = Cart()
+    c.settle(400.0, verdict=(("Lemon", 0.3), ("Lime", 0.3), ("Sour-Cream", 0.1)))
+    f = c.flag(AlertKind.WEIGH_PRODUCE)
+    assert [x.name for x in f.candidates] == ["Lemon", "Lime"]
+    assert [x.kind for x in c.r.open_flags] == [AlertKind.WEIGH_PRODUCE]
+    # a camera that saw mostly something else asks for a scan
+    c = Cart()
+    c.settle(400.0, verdict=(("Arla-Ecological-Sour-Cream", 0.7), ("Lemon", 0.2)))
+    assert [x.kind for x in c.r.open_flags] == [AlertKind.SCAN_ADDED]
 
 
 def test_late_verdict_finds_more_of_the_item_just_scanned():

@@ -94,8 +94,9 @@ class Judge(Step):
 
 class AskUnexplained(Step):
     """A placement nothing explains becomes a question: ``weigh_produce`` (with the camera's
-    top three produce) when the camera is at least ``produce_vision_min`` sure it is produce,
-    else ``scan_added``. The placement is kept as unexplained until answered."""
+    top three produce) when the camera is at least ``produce_vision_min`` sure it is produce
+    (``evidence.produce_share``: its produce labels together), else ``scan_added``. The
+    placement is kept as unexplained until answered."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
@@ -103,7 +104,10 @@ class AskUnexplained(Step):
 
     def __call__(self, st: State, pl: Placement, t: int, out: list[Effect]) -> None:
         sugg = ev.produce_suggestions(pl.verdict, st.catalogue.by_label)
-        if sugg and sugg[0].score >= self.s.produce_vision_min:
+        if (
+            sugg
+            and ev.produce_share(pl.verdict, st.catalogue.by_label) >= self.s.produce_vision_min
+        ):
             f = st.raise_flag(
                 out,
                 t,

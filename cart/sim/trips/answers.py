@@ -58,7 +58,12 @@ class _Answers:
                 for it in self.group_extra
                 if abs(it.grams - (f.grams or 0.0)) <= max(15.0, 0.1 * it.grams)
             ),
-            self.group_extra[0] if self.group_extra and f.kind != AlertKind.WEIGH_PRODUCE else None,
+            # asked which produce they added when they put in no produce to choose, only more
+            # of what they scanned once: they scan one of those
+            self.group_extra[0]
+            if self.group_extra
+            and (f.kind != AlertKind.WEIGH_PRODUCE or not self._produce_to_choose())
+            else None,
         )
         if extra is not None:  # one more of what they scanned once: scan it too
             self.group_extra.remove(extra)
@@ -116,6 +121,10 @@ class _Answers:
         else:
             self.feed(self.rig.scan(t, _code(x.product)))
         return True
+
+    def _produce_to_choose(self) -> bool:
+        """Produce in the cart that the shopper has still to choose on the screen."""
+        return bool(self.preselected) or any(what == "produce" for what, _ in self.owed)
 
     def _answer_place_scanned(self, f, cheat, t) -> bool:
         """A scanned item the scale has not seen: cancel a spare scan."""
