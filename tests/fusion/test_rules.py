@@ -676,6 +676,26 @@ def test_more_of_last_scanned_claims_only_when_the_camera_sees_that_product():
     assert c.settle(80.0, verdict=(("Lemon", 0.95),))[-1] != "placement.MoreOfLastScanned"
 
 
+def test_a_confirmed_quantity_is_judged_by_the_camera_like_a_scan():
+    # sour cream scanned and placed; a second 320 g item put in, its verdict just after the
+    # settle: "1 more × sour cream?" The shopper confirms. A camera that saw truffle butter
+    # (same weight, dearer) makes that "1 more" a question for staff: showing or scanning
+    # the sour cream already in the cart would prove nothing about the other item.
+    for seen, doubted in (("Truffle-Butter", True), ("Arla-Ecological-Sour-Cream", False)):
+        c = Cart()
+        c.scan(CREAM)
+        c.settle(320.0, verdict=SEEN_CREAM)
+        assert c.settle(320.0)[-1] == "placement.MoreOfLastScanned"
+        c.see(seen, 0.9, after=150)
+        c.act(A.ConfirmQuantity, flag_id=c.flag(AlertKind.QUANTITY).id, quantity=None)
+        assert [ln.product_id for ln in c.r.state().lines] == ["cream", "cream"]
+        kinds = [f.kind for f in c.r.open_flags]
+        assert kinds == ([AlertKind.LOOKS_DIFFERENT] if doubted else [])
+        if doubted:
+            f = c.flag(AlertKind.LOOKS_DIFFERENT)
+            assert f.line_id == c.r.state().lines[-1].id and f.needs_staff
+
+
 def test_item_coming_back_claims_a_removed_item_the_camera_sees_not_an_unseen_one():
     for verdict, rule in (
         (SEEN_CREAM, "placement.ItemComingBack"),

@@ -136,11 +136,34 @@ class ShopperAnswers(Step):
                 return
             count = k - scanned
         code = o.product.codes[0] if o.product.codes else o.product.id
-        for _ in range(count):
+        added = [
             st.add_line(
                 out, t, o.product, code, placed=True, measured=mean, alone=False, expect=(mean, sig)
             )
+            for _ in range(count)
+        ]
         st.resolve(out, t, a.flag_id, "quantity confirmed", "shopper")
+        if added and o.placement is not None:
+            # "n more" is the shopper's word about items nobody scanned: the camera judges them
+            # as it judges a scan (a dearer look-alike of the same weight is not one more)
+            pl = o.placement
+            asked = pl.flag_id
+            st.rules.judge(st, pl, added[-1], t, out)
+            fid = pl.flag_id
+            doubt = st.questions.get(fid) if fid is not None and fid != asked else None
+            if doubt is not None and doubt.flag.kind == AlertKind.LOOKS_DIFFERENT:
+                # nothing the shopper can show or scan tells the doubted item from the one they
+                # did scan (the same product, in the cart already): staff look
+                st.replace_flag(
+                    out,
+                    t,
+                    doubt.flag.id,
+                    needs_staff=True,
+                    message=Phrase(
+                        "This does not look like {name}: staff will check",
+                        name=o.product.name,
+                    ),
+                )
 
     def declare_personal(self, st: State, a: A.DeclarePersonal, t: int, out: list[Effect]) -> None:
         o = question_for(st, a.flag_id, (AlertKind.SCAN_ADDED, AlertKind.WEIGH_PRODUCE), t, out)
