@@ -157,13 +157,15 @@ def posterior(
     *,
     dearer_only: bool = True,
     prior: float | None = None,
+    count: int = 1,
 ) -> float | None:
     """P(the placed item is ``p``) from the camera's top-k and the weight; None: no view.
 
     ``dearer_only``: only look-alikes that cost more count as alternatives (judging a scan: a
     cheaper look-alike cannot undercharge). Without a scan (an item put back, more of the same)
     every alternative counts. ``grams``: the item's own weight, a second witness (None: the
-    weight says nothing)."""
+    weight says nothing). ``count`` > 1: ``grams`` is a placement the shopper says holds that
+    many of ``p``; an alternative may be any number of its own, up to as many."""
     if not top or not p.label:
         return None
     probs = dict(top)
@@ -175,8 +177,11 @@ def posterior(
         if q.by_weight or grams is None:
             return 1.0 / 3000.0  # produce: any weight is plausible
         mean, sig = facts.weight_of(q)
-        sd = math.sqrt(sig * sig + noise * noise)
-        return gaussian_pdf(grams, mean, sd) + 1e-12
+        ks = (count,) if q.id == p.id else range(1, count + 1)
+        return (
+            max(gaussian_pdf(grams, k * mean, math.sqrt(k * sig * sig + noise * noise)) for k in ks)
+            + 1e-12
+        )
 
     prior = s.vision_prior if prior is None else prior
     conf = s.camera_confusion

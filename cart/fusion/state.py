@@ -257,9 +257,17 @@ class State:
         *,
         dearer_only: bool = True,
         prior: float | None = None,
+        count: int = 1,
     ) -> float | None:
         return ev.posterior(
-            p, grams, top, self.facts, self.camera, dearer_only=dearer_only, prior=prior
+            p,
+            grams,
+            top,
+            self.facts,
+            self.camera,
+            dearer_only=dearer_only,
+            prior=prior,
+            count=count,
         )
 
     def best_subset(

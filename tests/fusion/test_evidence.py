@@ -151,3 +151,21 @@ def test_produce_share_sums_the_produce_the_camera_saw():
     assert share((("Cream", 0.6), ("Eco", 0.3))) == 0.0  # nothing sold by weight
     assert share((("Unknown-Label", 0.9),)) == 0.0
     assert share(None) == 0.0
+
+
+def test_a_placement_said_to_hold_n_items_is_weighed_whole():
+    # "2 × small melon" weighs what one pineapple does: the weight cannot tell them apart, so
+    # the camera's pineapple decides; judged as one small melon of its mean weight (as a
+    # confirmed quantity once was), the pineapple was ruled out by a weight nobody measured
+    small = Product("small", "Small melon", 1495, unit_weight_g=600, tolerance_g=60, label="Sm")
+    both = (*ALL, small)
+    f = ev.ProductFacts(
+        lambda label: tuple(p for p in both if p.label == label),
+        lambda p: (p.unit_weight_g, max(0.5, p.tolerance_g / 2)),
+        10,
+    )
+    top = (("Pine", 0.9),)
+    assert ev.posterior(small, 1200.0, top, f, CAM, count=2) < 0.7
+    assert ev.posterior(small, 600.0, top, f, CAM) > 0.7
+    # two small melons that weigh it, and a camera that agrees: no doubt
+    assert ev.posterior(small, 1190.0, (("Sm", 0.9),), f, CAM, count=2) > 0.99

@@ -148,7 +148,9 @@ class ShopperAnswers(Step):
             # as it judges a scan (a dearer look-alike of the same weight is not one more)
             pl = o.placement
             asked = pl.flag_id
-            st.rules.judge(st, pl, added[-1], t, out)
+            # the placement's whole weight is the witness: "2 × mango" weighs what one papaya
+            # does, and the camera must tell them apart
+            st.rules.judge(st, pl, added[-1], t, out, whole=scanned + count)
             fid = pl.flag_id
             doubt = st.questions.get(fid) if fid is not None and fid != asked else None
             if doubt is not None and doubt.flag.kind == AlertKind.LOOKS_DIFFERENT:

@@ -43,8 +43,18 @@ class Judge(Step):
         vision_flag_below: float
 
     def __call__(
-        self, st: State, pl: Placement, ln: Line, t: int, out: list[Effect], *, learn: bool = False
+        self,
+        st: State,
+        pl: Placement,
+        ln: Line,
+        t: int,
+        out: list[Effect],
+        *,
+        learn: bool = False,
+        whole: int | None = None,
     ) -> None:
+        """``whole``: the shopper says the placement holds that many items of ``ln``'s product
+        (a confirmed quantity, ``ln`` one of them): its whole weight is the witness."""
         if pl.verdict is None:
             if learn and ln.measured_g is not None:
                 pl.line_ids = [ln.id]  # a late verdict may still judge this
@@ -70,7 +80,9 @@ class Judge(Step):
                 pl.recheck, pl.recheck_ms = True, t
             return
         grams = ln.measured_g if ln.weight_g is None else None
-        post = st.posterior(ln.product, grams, pl.verdict)
+        if whole is not None:
+            grams = pl.grams
+        post = st.posterior(ln.product, grams, pl.verdict, count=whole or 1)
         if post is not None and post < self.s.vision_flag_below:
             top_label = pl.verdict[0][0]
             o = st.ask(
