@@ -486,6 +486,21 @@ def test_bag_slump_joins_the_steps_of_an_item_lowered_slowly():
     assert not c.r.open_flags
 
 
+def test_a_bag_of_produce_lowered_in_steps_is_weighed_whole():
+    # lemons chosen first, their bag lowered slowly onto a noisy scale: 40 g, then at once
+    # 25 g more (light, more than half the first step). The line is re-weighed, not the rest
+    # asked about as "scan the item you just added (25 g)"
+    for gap, rule in ((700, "settle.BagSlump"), (4000, "settle.HoldLight")):
+        c = Cart()
+        c.act(A.SelectProduce, flag_id=None, code=LEMON, bagged=True)
+        assert c.settle(40.0)[-1] == "placement.ProduceChosenFirst"
+        c.t += gap
+        claims = c.step(WeightMoving(c.t - 650, 40.0), WeightSettled(c.t, 65.0, 25.0, 650, 1.7))
+        assert claims[0] == rule
+        grams = [ln.weight_g for ln in c.r.state().lines]
+        assert grams == ([60] if gap == 700 else [35])  # less the bag's 5 g
+
+
 def test_shift_settled_back_claims_only_a_return_to_the_old_weight():
     c = Cart()
     c.settle(8.0)  # held for the camera, then (unseen) a load shift

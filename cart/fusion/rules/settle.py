@@ -239,7 +239,8 @@ class BagSlump(Rule):
     fits it alone better than it fits the whole: an item lowered slowly onto a noisy scale
     settles in steps. So may that of produce chosen first whose first step was lighter than
     ``min_item_g`` (a few asparagus spears in a bag, lowered slowly: the first step was not
-    the whole of anything sold); a
+    the whole of anything sold), or whose step now is light (under ``defer_below_g``: a bag
+    of 50 g lowered onto a noisy scale settled as 16 g, then 20 g more, at once); a
     "show it to the camera" question about its line goes on about the re-weighed line. An
     unexplained one, or one only guessed at by a quantity question ("Looks like 2 more × ..."
     for most of a bag), is explained afresh as the whole (scans it had marked placed wait for
@@ -251,6 +252,7 @@ class BagSlump(Rule):
         slump_start_ms: int
         scale_sigma_g: float
         min_item_g: float
+        defer_below_g: float
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
         pl = st.last_placement
@@ -261,7 +263,11 @@ class BagSlump(Rule):
         # reading handled late, after a tap on the screen, began when the scale says)
         began = x.ev.t_ms - x.ev.settle_ms
         at_once = began - (pl.settled_ms or pl.t_ms) <= self.s.slump_start_ms
-        lowered = self.unexplained(st, pl) or pl.grams < self.s.min_item_g
+        lowered = (
+            self.unexplained(st, pl)
+            or pl.grams < self.s.min_item_g
+            or (r < self.s.defer_below_g and self.produce_billed(st, pl))
+        )
         if r > 0.5 * pl.grams and not (
             at_once and lowered and not self.scan_fits_alone(st, pl.grams, r, x.noise)
         ):
@@ -304,6 +310,12 @@ class BagSlump(Rule):
         if whole is None:
             return True
         return abs(before + r - whole[0].expect_g) >= abs(r - best[0].expect_g)
+
+    @staticmethod
+    def produce_billed(st: State, pl: Placement) -> bool:
+        """``pl`` is billed as one produce line (sold by weight)."""
+        lines = [st.lines[i] for i in pl.line_ids if i in st.lines]
+        return len(lines) == 1 and lines[0].product.by_weight
 
     @staticmethod
     def unexplained(st: State, pl: Placement) -> bool:
