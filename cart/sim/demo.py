@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 STEP_S = 0.1  # the world thread's period at rest (the simulated scale fast-forwards then)
 STEP_MOVING_S = 0.04  # ... and while something moves, for a smooth live reading
+ATTACH_WAIT_S = 10.0  # at most this long for the scanner driver to open its port
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,10 @@ class DemoWorld(Device):
             on_event=self.runtime.post,
             clock=self.clock,
         )
+        # the driver opens its port on its own thread, and what a scanner sends before the
+        # port is open is lost (as on a real port nobody has open): the shopper starts once
+        # it is open
+        self.scanner_sim.attached.wait(ATTACH_WAIT_S)
         if self.camera is not None:
             self.runtime.post(
                 DeviceStatus(self.clock.now_ms(), "camera:basket", "connected", "simulated")

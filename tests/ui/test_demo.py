@@ -250,3 +250,30 @@ def test_produce_chosen_while_the_world_thread_stalls_mid_bag():
         assert abs(float(line.quantity.split()[0]) * 1000 - placed) < 15  # the whole bag
     finally:
         runtime.close()
+
+
+def test_the_world_shops_only_once_the_scanner_port_is_open():
+    # the scanner driver opens its port on its own thread, and a read sent before that is lost
+    # (the simulated scanner clears its FIFO when a port attaches, as a port nobody had open
+    # keeps nothing): the first scan of a soak was lost that way. start() returns once the
+    # port is open, and the first scan arrives
+    store = load_store()
+    clock = demo_clock()
+    wall = [clock.now_ms()]
+    runtime = build_runtime(store, ":memory:", clock=clock)
+    world = DemoWorld(runtime, store, clock, seed=4, profile="clean", wall_ms=lambda: wall[0])
+    runtime.start()
+    world.start(thread=False)
+    try:
+        assert world.scanner_sim.attached.is_set()
+        item = next(s for s in world.shelf if not s.produce)
+        world.take(item.product_id)
+        world.scan()
+        end = time.monotonic() + 10
+        while not runtime.view.lines and time.monotonic() < end:
+            wall[0] += 40
+            world.step()
+            runtime.wait_idle(1)
+        assert [ln.name for ln in runtime.view.lines] == [item.name]
+    finally:
+        runtime.close()
