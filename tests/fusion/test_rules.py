@@ -366,8 +366,22 @@ def test_a_light_rise_after_a_push_is_held_for_the_camera_then_a_shift():
     # the same rise after a hand's short motion is not the push's
     c = _yoghurts()
     assert "settle.PushShift" not in _pushed_up(c, 20.0, motion_ms=1200)
-    # nor one a light billed item weighs (a passion fruit put back, say)
+    # a light item billed and in the cart cannot come in again: still the push's
     c = _loaded_with_passion_fruit()
+    assert _pushed_up(c, 20.0) == ["settle.PushShift"]
+    # but one taken out may come back: not the push's
+    c = _loaded_with_passion_fruit()
+    c.t += 1000
+    _drop(c, 25.0, 1200)
+    c.t += 5000
+    c.effects += c.r.advance(c.t)
+    passion = next(ln.id for ln in c.r.state().lines if ln.product_id == "passion")
+    c.act(A.PickRemoved, flag_id=c.flag(AlertKind.WHICH_REMOVED).id, line_id=passion)
+    assert "passion" not in [ln.product_id for ln in c.r.state().lines]
+    assert "settle.PushShift" not in _pushed_up(c, 20.0)
+    # nor one a scan waiting for its item weighs
+    c = _loaded_with_passion_fruit()
+    c.scan(PASSION)
     assert "settle.PushShift" not in _pushed_up(c, 20.0)
 
 

@@ -505,6 +505,16 @@ def expected_weight(st: State, g: float, match_floor_g: float) -> bool:
     )
 
 
+def expected_to_come(st: State, g: float, match_floor_g: float) -> bool:
+    """An item this light is expected to come in: a scan waiting for its item, or an item
+    taken out that may come back (a line already in the cart cannot come in again)."""
+    tol = match_floor_g * 2
+    return any(
+        abs(ln.expect_g - g) <= tol + 3 * ln.expect_sigma
+        for ln in [ln for ln in st.lines.values() if not ln.placed] + [ln for _, ln in st.taken_out]
+    )
+
+
 class PushShift(Rule):
     """Claims a drop that settled only after the platform moved for ``push_ms`` or longer (the
     cart pushed, not a hand taking an item out, which settles within a second or two) and
@@ -513,8 +523,10 @@ class PushShift(Rule):
     sliding to a corner of the platform, load-cell creep under the basket's load). Taking a
     billed line off on such a drop would undercharge silently; the line stays, and a shopper
     who did take it out sees it billed and removes it on screen. Accounted, with an audit. So
-    is a light rise (under ``defer_below_g``) after a push that nothing pending or billed
-    weighs, once the camera's verdict that follows the settle has not come (held as
+    is a light rise (under ``defer_below_g``) after a push that nothing expected to come in
+    weighs (a scan waiting for its item, an item taken out; a passion fruit billed and in the
+    cart is no reason for a 19 g rise to be one), once the camera's verdict that follows the
+    settle has not come (held as
     ``LoadShift`` holds one): a push that shifts a 10-35 kg load settles 14-21 g off, which
     "scan the item you just added" left for staff, while an item dropped in unscanned during
     a push is one the camera sees."""
@@ -545,7 +557,7 @@ class PushShift(Rule):
         if (
             x.r >= self.s.defer_below_g
             or st.pending_produce
-            or expected_weight(st, x.r, self.s.match_floor_g)
+            or expected_to_come(st, x.r, self.s.match_floor_g)
         ):
             return False
         # a light rise: held for the camera's verdict, which follows the settle; unseen, a
