@@ -209,19 +209,26 @@ def test_autoplay_completes_trips_in_a_row():
                 assert any(n == ln.name and abs(g - grams) < 15 for n, g in in_cart), in_cart
 
 
+def _stepped_world(seed: int):
+    """A runtime and a demo world stepped by the test on its own wall clock (no thread):
+    ``(runtime, world, wall)``, ``wall[0]`` the world's wall time in ms."""
+    store = load_store()
+    clock = demo_clock()
+    wall = [clock.now_ms()]
+    runtime = build_runtime(store, ":memory:", clock=clock)
+    world = DemoWorld(runtime, store, clock, seed=seed, profile="clean", wall_ms=lambda: wall[0])
+    runtime.start()
+    world.start(thread=False)
+    return runtime, world, wall
+
+
 def test_produce_chosen_while_the_world_thread_stalls_mid_bag():
     # the flaky test's cause, in accelerated time: the world's thread was held up between
     # the bag's two settles (most of it, then the rest), the shopper chose the produce for
     # the first, and the rest then came as "Scan the item you just added (82 g)"
     from cart.app import actions as ui
 
-    store = load_store()
-    clock = demo_clock()
-    wall = [clock.now_ms()]
-    runtime = build_runtime(store, ":memory:", clock=clock)
-    world = DemoWorld(runtime, store, clock, seed=4, profile="clean", wall_ms=lambda: wall[0])
-    runtime.start()
-    world.start(thread=False)
+    runtime, world, wall = _stepped_world(4)
     try:
         item = next(s for s in world.shelf if s.produce)
         world.take(item.product_id)
@@ -257,13 +264,7 @@ def test_the_world_shops_only_once_the_scanner_port_is_open():
     # (the simulated scanner clears its FIFO when a port attaches, as a port nobody had open
     # keeps nothing): the first scan of a soak was lost that way. start() returns once the
     # port is open, and the first scan arrives
-    store = load_store()
-    clock = demo_clock()
-    wall = [clock.now_ms()]
-    runtime = build_runtime(store, ":memory:", clock=clock)
-    world = DemoWorld(runtime, store, clock, seed=4, profile="clean", wall_ms=lambda: wall[0])
-    runtime.start()
-    world.start(thread=False)
+    runtime, world, wall = _stepped_world(4)
     try:
         assert world.scanner_sim.attached.is_set()
         item = next(s for s in world.shelf if not s.produce)
