@@ -194,6 +194,8 @@ class State:
         self.last_unexplained: tuple[int, float] | None = None  # (alert, weight before it)
         self.last_scanned: Line | None = None
         self.undo: Undo | None = None
+        # an item put back that settled short of where it was: (when, grams still to come)
+        self.undo_rest: tuple[int, float] | None = None
         self.deferred: Deferred | None = None
         self.held_drop: HeldDrop | None = None
         self.moving = False  # the platform moved since the last settle (a new action began)

@@ -515,6 +515,27 @@ def test_a_bag_of_produce_lowered_in_steps_is_weighed_whole():
         assert grams == ([60] if gap == 700 else [35])  # less the bag's 5 g
 
 
+def test_an_item_put_back_in_steps_is_put_back_once():
+    # sour cream taken out and put back at once, its weight in two steps: 312 g (back, to the
+    # noise), then 8 g more at once: the rest of it, nothing new. A rise long after is not
+    for gap, rest_is_it in ((700, True), (4000, False)):
+        c = Cart()
+        c.scan(CREAM)
+        c.settle(320.0, verdict=SEEN_CREAM)
+        c.settle(-320.0, after=3000)
+        assert [ln.product_id for ln in c.r.state().lines] == []
+        assert c.settle(312.0, after=1500)[0] == "settle.UndoLastChange"
+        assert [ln.product_id for ln in c.r.state().lines] == ["cream"]
+        c.t += gap
+        claims = c.step(WeightMoving(c.t - 650, c.g), WeightSettled(c.t, c.g + 8.0, 8.0, 650, 1.7))
+        c.g += 8.0
+        assert (claims == ["settle.UndoLastChange"]) == rest_is_it
+        c.t += 6000
+        c.effects += c.r.advance(c.t)
+        assert [ln.product_id for ln in c.r.state().lines] == ["cream"]
+        assert c.r.open_flags == [] or not rest_is_it
+
+
 def test_shift_settled_back_claims_only_a_return_to_the_old_weight():
     c = Cart()
     c.settle(8.0)  # held for the camera, then (unseen) a load shift

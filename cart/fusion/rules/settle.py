@@ -157,7 +157,11 @@ class UndoLastChange(Rule):
     before the last change, when that was taken for an item. After a drop: what it took out
     is in the cart again (the same lines re-billed, no new question), unless the camera saw
     something else go in (posterior under ``vision_flag_below``, prior ``readd_prior``). After
-    a rise taken for something put back: it is gone again, and so its question re-opens."""
+    a rise taken for something put back: it is gone again, and so its question re-opens. An
+    item put back that settled short of where it was (a bag put back in steps) has its rest
+    still to come: a rise that began within ``slump_start_ms`` of that settle and weighs no
+    more than the rest (to the noise) is that rest, nothing new (a mushroom bag put back as
+    76 g, then 11 g, was asked "which produce did you add (11 g)?" and left for staff)."""
 
     @dataclass(frozen=True, slots=True)
     class Settings:
@@ -165,8 +169,11 @@ class UndoLastChange(Rule):
         verdict_before_ms: int
         readd_prior: float
         vision_flag_below: float
+        slump_start_ms: int
 
     def apply(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        if self.rest_came(st, x, out):
+            return True
         u = st.undo
         if (
             u is None
@@ -188,6 +195,21 @@ class UndoLastChange(Rule):
             )
         elif x.r <= 0 or not self.rebill(st, x, u, out):
             return False
+        else:
+            short = u.before_g - x.ev.grams
+            st.undo_rest = (x.ev.t_ms, short) if short > 0 else None
+        st.accounted = x.ev.grams
+        return True
+
+    def rest_came(self, st: State, x: Reading, out: list[Effect]) -> bool:
+        rest, st.undo_rest = st.undo_rest, None
+        if rest is None or x.r <= 0:
+            return False
+        settled_ms, short = rest
+        began = x.ev.t_ms - x.ev.settle_ms
+        if began - settled_ms > self.s.slump_start_ms or x.r > short + st.tol(0.0, x.noise):
+            return False
+        out.append(Audit(x.t, "fusion.put_back_rest", (("grams", round(x.r, 1)),)))
         st.accounted = x.ev.grams
         return True
 
