@@ -27,6 +27,7 @@ this order (``SETTLE``):
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from cart.common.events import WeightSettled
@@ -34,7 +35,7 @@ from cart.fusion.alerts import AlertKind, Audit, Effect, LineRemoved
 from cart.fusion.rules.base import Rule, back_at, first_claim, load_shift_g
 from cart.fusion.rules.held_drop import HeldDropCameBack
 from cart.fusion.rules.steps import pending_items
-from cart.fusion.state import Deferred, Placement, State
+from cart.fusion.state import Deferred, Line, Placement, State
 
 
 @dataclass
@@ -517,11 +518,16 @@ class LoadShift(Rule):
         return expected_weight(st, g, self.s.match_floor_g)
 
 
+def _weighs(ln: Line, g: float, match_floor_g: float) -> bool:
+    """``ln``'s item weighs ``g`` (to twice ``match_floor_g`` plus 3 σ of its weight)."""
+    return abs(ln.expect_g - g) <= match_floor_g * 2 + 3 * ln.expect_sigma
+
+
 def expected_weight(st: State, g: float, match_floor_g: float) -> bool:
     """A scanned item, a tare or a placement this light is expected to come or go."""
     tol = match_floor_g * 2
     return (
-        any(abs(ln.expect_g - g) <= tol + 3 * ln.expect_sigma for ln in st.lines.values())
+        any(_weighs(ln, g, match_floor_g) for ln in st.lines.values())
         or any(abs(x - g) <= tol for x in st.tare)
         or any(abs(pl.grams - g) <= tol for pl in st.placements.values())
     )
@@ -530,11 +536,9 @@ def expected_weight(st: State, g: float, match_floor_g: float) -> bool:
 def expected_to_come(st: State, g: float, match_floor_g: float) -> bool:
     """An item this light is expected to come in: a scan waiting for its item, or an item
     taken out that may come back (a line already in the cart cannot come in again)."""
-    tol = match_floor_g * 2
-    return any(
-        abs(ln.expect_g - g) <= tol + 3 * ln.expect_sigma
-        for ln in [ln for ln in st.lines.values() if not ln.placed] + [ln for _, ln in st.taken_out]
-    )
+    waiting = (ln for ln in st.lines.values() if not ln.placed)
+    taken_out = (ln for _, ln in st.taken_out)
+    return any(_weighs(ln, g, match_floor_g) for ln in itertools.chain(waiting, taken_out))
 
 
 class PushShift(Rule):
